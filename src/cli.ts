@@ -1,0 +1,48 @@
+// The one entry point, `gate`: parses the subcommand and hands the rest of argv to the module that owns it.
+
+const HELP = `gate: release gates that prove, with evidence, that a service is ready for production
+
+Usage:
+  gate run FILE [--phase smoke|load|final|all] [--out DIR] [--json]
+                                  deploy the target, replay in phases, decide PASS/FAIL, write evidence
+  gate validate FILE              check a gate file against the schema without running anything
+  gate verify DIR                 check an evidence bundle against its SHA256SUMS manifest
+  gate ingest serve [options]     run the bundled webhook ingest service (HTTP accept path)
+  gate ingest worker [options]    run an ingest worker (queue -> PostgreSQL in batches)
+  gate bot                        run the GitHub App with one runner (same as npm start)
+  gate runner                     run one more gate runner for the bot's run queue
+  gate publish DIR                open the evidence PR for a bundle (GitHub Actions)
+
+Run "gate COMMAND --help" for the options of one command.
+Exit codes: 0 PASS / success, 1 FAIL, 2 could not run (bad input, unreachable service).`;
+
+type Command = (args: string[]) => Promise<number>;
+
+const commands: Record<string, () => Promise<Command>> = {
+  ingest: async () => (await import("./ingest-service/command.js")).ingestCommand,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`gate: unknown command "${name}". Run "gate --help" for the list of commands.`);
+    return 2;
+  }
+  return (await load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err as { code?: string; message?: string };
+    console.error(`gate: ${e?.message ?? String(err)}`);
+    process.exitCode = 2;
+  },
+);

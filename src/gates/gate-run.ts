@@ -1,0 +1,205 @@
+// The record of one gate run: everything measured, checked and decided. The runner fills it,
+// the verdict reads it, the evidence bundle writes it out, the bot and CLI render it.
+
+import type { Gate } from "./gate.js";
+
+export type Verdict = "PASS" | "FAIL" | "ERROR";
+
+/** Outcome of one replayed request, as the replay driver saw it. */
+export type RequestOutcome = "accepted" | "duplicate" | "rejected" | "error" | "timeout";
+
+/** One request of a replay. Times are milliseconds since the replay's t0 (fractional). */
+export interface RequestSample {
+  index: number;
+  /** The webhook-id (idempotency key) sent. */
+  eventId: string;
+  orderingKey: string | null;
+  seq: number | null;
+  /** True when this request re-sends an earlier webhook-id. */
+  redelivery: boolean;
+  dueAt: number;
+  sentAt: number;
+  doneAt: number;
+  /** doneAt - dueAt: coordinated-omission corrected latency. */
+  latencyMs: number;
+  /** sentAt - dueAt. */
+  sendLagMs: number;
+  /** HTTP status; 0 for a transport error or timeout. */
+  status: number;
+  outcome: RequestOutcome;
+  /** X-Request-Id the service answered with. */
+  requestId: string | null;
+  /** Transport error text, when status is 0. */
+  error?: string;
+}
+
+export interface ReplayResult {
+  samples: RequestSample[];
+  /** Wall-clock time of t0. */
+  startedAt: string;
+  durationMs: number;
+  targetRate: number;
+  achievedRate: number;
+  sendLagP99Ms: number;
+  /** False when the driver could not keep up: the run says nothing about latency. */
+  valid: boolean;
+  invalidReason?: string;
+  /** Set when the replay was stopped early, with why. */
+  aborted?: string;
+}
+
+export interface LatencySummary {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  /** 95% confidence interval for P95 from order statistics, [lower, upper] in ms. */
+  p95Ci: [number, number];
+}
+
+export interface IdempotencyReport {
+  redeliveriesSent: number;
+  answeredDuplicate: number;
+  /** Redeliveries answered 202 as if new. */
+  answeredNew: number;
+  /** Distinct event ids stored more than once. */
+  storedMoreThanOnce: number;
+  violations: { eventId: string; kind: "stored_twice" | "redelivery_answered_new"; detail: string }[];
+}
+
+export interface OrderingReport {
+  keysChecked: number;
+  eventsChecked: number;
+  /** Events per key: min / median / max. */
+  eventsPerKey: { min: number; median: number; max: number };
+  gaps: { orderingKey: string; fromSeq: number; toSeq: number }[];
+  violations: { orderingKey: string; expected: number[]; actual: number[] }[];
+}
+
+export interface DatabaseConfirmation {
+  /** Rows in webhook_events for this run. */
+  rowCount: number;
+  /** Distinct events answered 202 (or duplicate of an accepted one). */
+  acceptedCount: number;
+  constraints: { name: string; definition: string; present: boolean; enforced: boolean; detail: string }[];
+  /** Accepted event ids missing from the database after the drain. */
+  lostEvents: string[];
+}
+
+/** One request followed from HTTP accept to its database row. */
+export interface Lineage {
+  requestId: string;
+  eventId: string;
+  hops: { hop: "accepted" | "enqueued" | "committed" | "stored"; at: string; detail: string }[];
+}
+
+export interface RbacCase {
+  name: string;
+  description: string;
+  expectedStatus: number;
+  actualStatus: number;
+  verdict: "PASS" | "FAIL";
+}
+
+export interface SloResult {
+  name: string;
+  /** Measured value in canonical units, null when it could not be measured. */
+  measured: number | null;
+  /** Human form of the measured value ("18.4ms", "99.95%"). */
+  measuredDisplay: string;
+  bar: string;
+  verdict: Verdict;
+  detail?: string;
+}
+
+/** Errors by cause, for the error budget ledger. */
+export interface ErrorBreakdown {
+  byStatus: Record<string, number>;
+  timeouts: number;
+  transport: number;
+}
+
+export interface PhaseResult {
+  name: string;
+  requests: number;
+  rate: number;
+  latencyBarMs: number;
+  /** False when the phase did not run (an earlier phase failed, or the run was aborted). */
+  ran: boolean;
+  replay: ReplayResult | null;
+  latency: LatencySummary | null;
+  distinctEvents: number;
+  accepted: number;
+  duplicates: number;
+  errors: ErrorBreakdown;
+  /** Time from the last answer to the last committed row, ms (null if the drain timed out). */
+  drainMs: number | null;
+  idempotency: IdempotencyReport | null;
+  ordering: OrderingReport | null;
+  database: DatabaseConfirmation | null;
+  verdict: Verdict;
+  reason: string;
+  slos: SloResult[];
+}
+
+export type Status = "GREEN" | "YELLOW" | "RED";
+
+/** A status update in the war room's format. */
+export interface WarRoomUpdate {
+  time: string; // ISO; rendered HH:MM UTC
+  milestone: string;
+  status: Status;
+  progress: string;
+  blockers: string;
+  next: string;
+  eta: string;
+  owner: string;
+}
+
+export interface TimelineEntry {
+  time: string;
+  milestone: string;
+  owner: string;
+  status: "done" | "running" | "pending" | "failed" | "skipped";
+  blocker: string;
+}
+
+export interface Decision {
+  time: string;
+  title: string;
+  authority: string;
+  decision: string;
+  rationale: string;
+}
+
+export interface Approval {
+  reviewer: string;
+  at: string;
+  commit: string;
+  verdict: Verdict;
+  state: "approved" | "dismissed";
+  pullRequest?: string;
+}
+
+export interface GateRun {
+  id: string;
+  gate: Gate;
+  /** The commit under test (git HEAD of the gated repository, or "unknown"). */
+  commit: string;
+  startedAt: string;
+  finishedAt: string;
+  verdict: Verdict;
+  reason: string;
+  phases: PhaseResult[];
+  rbac: RbacCase[];
+  lineages: Lineage[];
+  timeline: TimelineEntry[];
+  decisions: Decision[];
+  updates: WarRoomUpdate[];
+  approvals: Approval[];
+  /** Paths of raw logs to include in the bundle (service logs), keyed by name. */
+  logs: Record<string, string>;
+  /** Values that must never appear in the bundle (secrets used in the run). */
+  secrets: string[];
+}
