@@ -19,7 +19,13 @@ Exit codes: 0 PASS / success, 1 FAIL, 2 could not run (bad input, unreachable se
 type Command = (args: string[]) => Promise<number>;
 
 const commands: Record<string, () => Promise<Command>> = {
+  run: async () => (await import("./gates/run-command.js")).runCommand,
+  validate: async () => (await import("./gates/validate-command.js")).validateCommand,
+  verify: async () => (await import("./gates/verify-command.js")).verifyCommand,
   ingest: async () => (await import("./ingest-service/command.js")).ingestCommand,
+  bot: async () => (await import("./bot/bot-command.js")).botCommand,
+  runner: async () => (await import("./bot/bot-command.js")).runnerCommand,
+  publish: async () => (await import("./bot/publish-command.js")).publishCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

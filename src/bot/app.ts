@@ -1,0 +1,221 @@
+// The Probot app: PR comment commands (replay, status, abort, help) answered at once, runs handed to the
+// queue, results marked stale when the PR moves on, and sign-off reviews on evidence PRs recorded.
+// Everything slow happens in a runner; a webhook here makes a handful of GitHub calls at most.
+
+import type { ApplicationFunction, Context, Probot } from "probot";
+import type { Gate } from "../gates/gate.js";
+import { newRunId } from "../gates/run-gate.js";
+import { commandLabel, isPrivileged, parseCommand, renderHelp } from "./command.js";
+import type { GateCatalog } from "./gate-catalog.js";
+import type { GitHub, RepoRef } from "./github.js";
+import { collaboratorPermission, hasPermission, refusal } from "./permission.js";
+import type { RunQueue } from "./run-queue.js";
+import type { RunRecord } from "./run-state.js";
+import { renderStatus } from "./run-status.js";
+import { refreshWarRoom, warRoomViewOf, type RunnerLog } from "./runner.js";
+import { createCompletedCheckRun } from "./check-run.js";
+import { renderWarRoomComment } from "./war-room-comment.js";
+import { handleReview, type ReviewEvent } from "./signoff.js";
+
+export interface AppDeps {
+  gates: GateCatalog;
+  queue: RunQueue;
+}
+
+type CommentContext = Context<"issue_comment.created">;
+
+function quote(line: string): string {
+  return `> ${line}\n\n`;
+}
+
+async function handleCommand(context: CommentContext, deps: AppDeps): Promise<void> {
+  const { comment, issue } = context.payload;
+  // Bots (this app included) never command the gate; an edit is a different event and is not handled.
+  if (context.isBot || comment.user?.type === "Bot") return;
+  const parsed = parseCommand(comment.body ?? "", deps.gates.gates);
+  if (!parsed) return;
+  const { gate, command, line } = parsed;
+  const github = context.octokit as unknown as GitHub;
+  const where: RepoRef = context.repo();
+  const user = comment.user?.login ?? context.payload.sender.login;
+  const reply = (body: string) => github.rest.issues.createComment({ ...where, issue_number: issue.number, body: quote(line) + body });
+
+  await github.rest.reactions.createForIssueComment({ ...where, comment_id: comment.id, content: "eyes" });
+  try {
+    if (!issue.pull_request) {
+      await reply(`${gate.title} commands work on pull requests: a run measures a PR's head commit. Comment on the pull request you want gated.`);
+      return;
+    }
+    if (isPrivileged(command)) {
+      const permission = await collaboratorPermission(github, where, user);
+      if (!hasPermission(permission, gate.command.permission)) {
+        const what = command.kind === "abort" ? `abort ${gate.title} runs` : `start ${gate.title} runs`;
+        await reply(refusal(user, permission, gate.command.permission, what, deps.gates.fileOf(gate)));
+        return;
+      }
+    }
+    switch (command.kind) {
+      case "help":
+        await reply(renderHelp(gate, command.problem));
+        return;
+      case "status": {
+        const slot = await deps.queue.state.slot(where.owner, where.repo, gate.name);
+        const runs = await deps.queue.state.runsForPull(where.owner, where.repo, issue.number);
+        await reply(renderStatus(gate, `${where.owner}/${where.repo}`, slot, issue.number, runs));
+        return;
+      }
+      case "abort":
+        await abort(github, where, gate, user, reply, deps, context.log);
+        return;
+      case "replay":
+        await replay(github, where, gate, { selector: command.selector, label: commandLabel(command) }, context, user, reply, deps);
+        return;
+    }
+  } catch (err) {
+    context.log.error({ err }, "a command failed");
+    await reply(`⚠️ Something went wrong handling this command: ${(err as Error).message}. Nothing was started; try again, and if it persists, the bot's log has the details.`).catch(() => {});
+  }
+}
+
+async function replay(
+  github: GitHub,
+  where: RepoRef,
+  gate: Gate,
+  what: { selector: string; label: string },
+  context: CommentContext,
+  user: string,
+  reply: (body: string) => Promise<unknown>,
+  deps: AppDeps,
+): Promise<void> {
+  const { issue, comment, installation } = context.payload;
+  const { data: pr } = await github.rest.pulls.get({ ...where, pull_number: issue.number });
+  if (pr.state !== "open") {
+    await reply(`This pull request is ${pr.state}: ${gate.title} runs only on open pull requests.`);
+    return;
+  }
+  const record: RunRecord = {
+    id: newRunId(gate),
+    gate: gate.name,
+    owner: where.owner,
+    repo: where.repo,
+    installationId: installation?.id ?? 0,
+    pullNumber: issue.number,
+    headSha: pr.head.sha,
+    selector: what.selector,
+    label: what.label,
+    requestedBy: user,
+    requestedAt: new Date().toISOString(),
+    phase: "queued",
+    commandCommentId: comment.id,
+  };
+  // The war-room comment exists before a runner can see the run, so the runner edits it instead of adding another.
+  const { data: warRoom } = await github.rest.issues.createComment({
+    ...where,
+    issue_number: issue.number,
+    body: renderWarRoomComment(warRoomViewOf(gate, record)),
+  });
+  record.warRoomCommentId = warRoom.id;
+  record.warRoomUrl = warRoom.html_url;
+  const outcome = await deps.queue.request(record);
+  if (outcome.outcome === "start") return;
+  if (outcome.outcome === "refused") {
+    await github.rest.issues.updateComment({
+      ...where,
+      comment_id: warRoom.id,
+      body:
+        quote(`${gate.command.prefix} ${what.label}`) +
+        `Refused: ${outcome.reason}. @${outcome.holder.requestedBy}'s run \`${outcome.holder.id}\` (\`${outcome.holder.label}\`, PR #${outcome.holder.pullNumber}) holds ${gate.title} on this repository. ` +
+        `\`${gate.command.prefix} status\` shows where it is; \`${gate.command.prefix} abort\` stops it.`,
+    });
+    return;
+  }
+  const h = outcome.holder;
+  const queued = await deps.queue.state.update(record.id, () => ({
+    waitingBehind: { id: h.id, requestedBy: h.requestedBy, label: h.label, pullNumber: h.pullNumber },
+  }));
+  if (queued) await refreshWarRoom(github, gate, queued, context.log as unknown as RunnerLog);
+  if (outcome.replaced) {
+    const replaced = outcome.replaced;
+    await refreshWarRoom(github, gate, { ...replaced, phase: "cancelled", cancelledBecause: `replaced by @${user}'s \`${what.label}\`` }, context.log as unknown as RunnerLog);
+    await reply(
+      `Queued behind @${h.requestedBy}'s \`${h.label}\` (run \`${h.id}\`), replacing @${replaced.requestedBy}'s waiting \`${replaced.label}\` (run \`${replaced.id}\`): at most one run waits.`,
+    );
+  }
+}
+
+async function abort(
+  github: GitHub,
+  where: RepoRef,
+  gate: Gate,
+  user: string,
+  reply: (body: string) => Promise<unknown>,
+  deps: AppDeps,
+  log: Context["log"],
+): Promise<void> {
+  const outcome = await deps.queue.abort(where.owner, where.repo, gate.name, user);
+  if (outcome.kind === "idle") {
+    await reply(`Nothing to abort: no ${gate.title} run is running or waiting on ${where.owner}/${where.repo}.`);
+    return;
+  }
+  const r = outcome.run;
+  if (outcome.kind === "dropped") {
+    await refreshWarRoom(github, gate, r, log as unknown as RunnerLog);
+    await reply(`Dropped the waiting run \`${r.id}\` (@${r.requestedBy}'s \`${r.label}\`, PR #${r.pullNumber}); nothing was running.`);
+    return;
+  }
+  await refreshWarRoom(github, gate, r, log as unknown as RunnerLog);
+  const next = outcome.next
+    ? ` @${outcome.next.requestedBy}'s waiting \`${outcome.next.label}\` (run \`${outcome.next.id}\`) starts after it; \`${gate.command.prefix} abort\` again drops it.`
+    : "";
+  await reply(
+    `🛑 Aborting run \`${r.id}\` (@${r.requestedBy}'s \`${r.label}\`, PR #${r.pullNumber}): the replay stops, the target is torn down, and the run ends as aborted with its evidence.${next}`,
+  );
+}
+
+/** New commits on a PR: every earlier result of it belongs to an older commit, so it is stale. */
+async function markStale(context: Context<"pull_request.synchronize">, deps: AppDeps): Promise<void> {
+  const github = context.octokit as unknown as GitHub;
+  const where: RepoRef = context.repo();
+  const pr = context.payload.pull_request;
+  const at = new Date().toISOString();
+  const runs = await deps.queue.state.runsForPull(where.owner, where.repo, pr.number);
+  const staleGates = new Map<string, RunRecord[]>();
+  for (const run of runs) {
+    if (run.headSha === pr.head.sha || run.staleSince || run.phase === "cancelled") continue;
+    const marked = await deps.queue.state.update(run.id, (r) => (r.staleSince ? null : { staleSince: { headSha: pr.head.sha, at } }));
+    const gate = deps.gates.byName(run.gate);
+    if (!marked || !gate) continue;
+    if (marked.warRoomCommentId) await refreshWarRoom(github, gate, marked, context.log as unknown as RunnerLog);
+    staleGates.set(gate.name, [...(staleGates.get(gate.name) ?? []), marked]);
+  }
+  for (const [name, stale] of staleGates) {
+    const gate = deps.gates.byName(name)!;
+    const labels = [...new Set(stale.map((r) => r.label))];
+    await createCompletedCheckRun(github, where, {
+      name: gate.title,
+      headSha: pr.head.sha,
+      conclusion: "neutral",
+      title: `New commits: earlier ${gate.title} results are stale`,
+      summary:
+        `The ${gate.title} results on this PR measured ${[...new Set(stale.map((r) => r.headSha.slice(0, 7)))].join(", ")}, not ${pr.head.sha.slice(0, 7)}. ` +
+        `A new run is needed: comment \`${gate.command.prefix} ${labels[labels.length - 1]}\`.`,
+    }).catch((err: unknown) => context.log.warn({ err }, "could not create the stale check run"));
+  }
+}
+
+export function releaseGateApp(deps: AppDeps): ApplicationFunction {
+  return (app: Probot) => {
+    app.on("issue_comment.created", (context) => handleCommand(context, deps));
+    app.on("pull_request.synchronize", (context) => markStale(context, deps));
+    app.on(["pull_request_review.submitted", "pull_request_review.dismissed"], async (context) => {
+      if (context.isBot) return;
+      const outcome = await handleReview(
+        context.octokit as unknown as GitHub,
+        context.repo(),
+        context.payload as unknown as ReviewEvent,
+        { gates: deps.gates, state: deps.queue.state },
+      );
+      context.log.info({ outcome: outcome.kind, why: "why" in outcome ? outcome.why : undefined }, "review handled");
+    });
+  };
+}

@@ -1,0 +1,106 @@
+// The bot's configuration, read once at the edge from the standard Probot environment (APP_ID,
+// PRIVATE_KEY / PRIVATE_KEY_PATH, WEBHOOK_SECRET, WEBHOOK_PATH, LOG_LEVEL, PORT, GHE_HOST, GHE_PROTOCOL)
+// plus REDIS_URL, GATES_DIR and RELEASE_GATE_PREFIX, and passed down as typed options.
+
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+
+export interface GitHubAppOptions {
+  appId: number;
+  privateKey: string;
+  /** https://api.github.com, or `${GHE_PROTOCOL}://${GHE_HOST}/api/v3` for GitHub Enterprise Server. */
+  baseUrl: string;
+}
+
+export interface RunnerEnvOptions extends GitHubAppOptions {
+  redisUrl: string;
+  gatesDir: string;
+  /** Prefix of every Redis key the bot and its queue use. */
+  prefix: string;
+  logLevel: LogLevel;
+}
+
+export interface BotOptions extends RunnerEnvOptions {
+  webhookSecret: string;
+  webhookPath: string;
+  host: string;
+  port: number;
+}
+
+export interface OptionProblem {
+  code: string;
+  message: string;
+}
+
+const LEVELS: LogLevel[] = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
+function isBase64(s: string): boolean {
+  return /^[A-Za-z0-9+/=\s]+$/.test(s) && Buffer.from(s, "base64").toString("base64") === s.replace(/\s/g, "");
+}
+
+/** The App's private key from PRIVATE_KEY (PEM, "\n"-escaped PEM or base64) or the file PRIVATE_KEY_PATH. */
+export function readPrivateKey(env: NodeJS.ProcessEnv, cwd = process.cwd()): string | OptionProblem {
+  if (env.PRIVATE_KEY) {
+    let key = env.PRIVATE_KEY.trim();
+    if (!key.includes("-----BEGIN") && isBase64(key)) key = Buffer.from(key, "base64").toString("utf8");
+    key = key.replace(/\\n/g, "\n");
+    if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(key)) {
+      return { code: "bad_private_key", message: "PRIVATE_KEY is not a PEM private key: paste the whole .pem file the GitHub App settings page gave you" };
+    }
+    return key;
+  }
+  if (env.PRIVATE_KEY_PATH) {
+    const file = resolve(cwd, env.PRIVATE_KEY_PATH);
+    if (!existsSync(file)) return { code: "missing_private_key", message: `PRIVATE_KEY_PATH points at ${file}, which does not exist` };
+    return readFileSync(file, "utf8");
+  }
+  return { code: "missing_private_key", message: "set PRIVATE_KEY (the .pem contents) or PRIVATE_KEY_PATH (its path) to the GitHub App's private key" };
+}
+
+export function apiBaseUrl(env: NodeJS.ProcessEnv): string {
+  return env.GHE_HOST ? `${env.GHE_PROTOCOL || "https"}://${env.GHE_HOST}/api/v3` : "https://api.github.com";
+}
+
+/** What a runner needs: the App credentials (for installation tokens), Redis and the gate files. */
+export function readRunnerOptions(env: NodeJS.ProcessEnv): RunnerEnvOptions | OptionProblem[] {
+  const problems: OptionProblem[] = [];
+  const appId = Number(env.APP_ID);
+  if (!env.APP_ID || !Number.isInteger(appId) || appId <= 0) {
+    problems.push({ code: "missing_app_id", message: `APP_ID must be the GitHub App's numeric id (App settings > About), got "${env.APP_ID ?? ""}"` });
+  }
+  const privateKey = readPrivateKey(env);
+  if (typeof privateKey !== "string") problems.push(privateKey);
+  const logLevel = (env.LOG_LEVEL ?? "info") as LogLevel;
+  if (!LEVELS.includes(logLevel)) problems.push({ code: "bad_log_level", message: `LOG_LEVEL must be one of ${LEVELS.join(", ")}, got "${env.LOG_LEVEL}"` });
+  const prefix = env.RELEASE_GATE_PREFIX ?? "release-gate";
+  if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) {
+    problems.push({ code: "bad_prefix", message: `RELEASE_GATE_PREFIX may hold letters, digits, ".", "_" and "-" only, got "${prefix}"` });
+  }
+  if (problems.length) return problems;
+  return {
+    appId,
+    privateKey: privateKey as string,
+    baseUrl: apiBaseUrl(env),
+    redisUrl: env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    gatesDir: resolve(env.GATES_DIR ?? "gates"),
+    prefix,
+    logLevel,
+  };
+}
+
+/** What `gate bot` needs: a runner's options plus the webhook server's. */
+export function readBotOptions(env: NodeJS.ProcessEnv): BotOptions | OptionProblem[] {
+  const runner = readRunnerOptions(env);
+  const problems = Array.isArray(runner) ? [...runner] : [];
+  if (!env.WEBHOOK_SECRET) {
+    problems.push({ code: "missing_webhook_secret", message: "set WEBHOOK_SECRET to the webhook secret entered in the GitHub App's settings" });
+  }
+  const port = env.PORT === undefined || env.PORT === "" ? 3000 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push({ code: "bad_port", message: `PORT must be a TCP port number, got "${env.PORT}"` });
+  const webhookPath = env.WEBHOOK_PATH || "/api/github/webhooks";
+  if (!webhookPath.startsWith("/")) problems.push({ code: "bad_webhook_path", message: `WEBHOOK_PATH must start with "/", got "${webhookPath}"` });
+  if (problems.length || Array.isArray(runner)) return problems;
+  return { ...runner, webhookSecret: env.WEBHOOK_SECRET!, webhookPath, host: env.HOST || "0.0.0.0", port };
+}

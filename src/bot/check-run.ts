@@ -1,0 +1,93 @@
+// The check run a gate run shows on the PR's head commit ("Gate A / replay 5k"): in progress while it
+// runs, then completed with the verdict as conclusion and the verdict table as summary.
+
+import type { Gate } from "../gates/gate.js";
+import type { Verdict } from "../gates/gate-run.js";
+import type { GitHub, RepoRef } from "./github.js";
+
+/** GitHub rejects a check run output.summary or output.text longer than this (characters). */
+export const CHECK_SUMMARY_LIMIT = 65_535;
+
+export type CheckConclusion = "success" | "failure" | "neutral" | "cancelled" | "timed_out" | "action_required" | "skipped";
+
+export function checkRunName(gate: Gate, label: string): string {
+  return `${gate.title} / ${label}`;
+}
+
+/** PASS is success; FAIL and ERROR are failure (a gate that could not run must not look green); an abort is cancelled. */
+export function conclusionFor(verdict: Verdict, aborted: boolean): CheckConclusion {
+  if (aborted) return "cancelled";
+  return verdict === "PASS" ? "success" : "failure";
+}
+
+export function fitSummary(text: string, limit = CHECK_SUMMARY_LIMIT): string {
+  if (text.length <= limit) return text;
+  const cut = "\n\n… (cut to fit GitHub's check run summary limit; the evidence bundle has it whole)";
+  return `${text.slice(0, limit - cut.length)}${cut}`;
+}
+
+export interface CheckRunRef {
+  id: number;
+  url: string;
+}
+
+export async function startCheckRun(
+  github: GitHub,
+  where: RepoRef,
+  o: { name: string; headSha: string; externalId: string; summary: string; detailsUrl?: string },
+): Promise<CheckRunRef> {
+  const { data } = await github.rest.checks.create({
+    ...where,
+    name: o.name,
+    head_sha: o.headSha,
+    status: "in_progress",
+    started_at: new Date().toISOString(),
+    external_id: o.externalId,
+    ...(o.detailsUrl ? { details_url: o.detailsUrl } : {}),
+    output: { title: "Running", summary: fitSummary(o.summary) },
+  });
+  return { id: data.id, url: data.html_url ?? "" };
+}
+
+/** Replaces the in-progress summary, e.g. at each milestone. */
+export async function progressCheckRun(github: GitHub, where: RepoRef, id: number, title: string, summary: string): Promise<void> {
+  await github.rest.checks.update({ ...where, check_run_id: id, output: { title, summary: fitSummary(summary) } });
+}
+
+export async function completeCheckRun(
+  github: GitHub,
+  where: RepoRef,
+  id: number,
+  o: { conclusion: CheckConclusion; title: string; summary: string; text?: string },
+): Promise<void> {
+  await github.rest.checks.update({
+    ...where,
+    check_run_id: id,
+    status: "completed",
+    conclusion: o.conclusion,
+    completed_at: new Date().toISOString(),
+    output: {
+      title: o.title.slice(0, 1000),
+      summary: fitSummary(o.summary),
+      ...(o.text ? { text: fitSummary(o.text) } : {}),
+    },
+  });
+}
+
+/** A check run created already completed, e.g. the neutral "results are stale" on a new head commit. */
+export async function createCompletedCheckRun(
+  github: GitHub,
+  where: RepoRef,
+  o: { name: string; headSha: string; conclusion: CheckConclusion; title: string; summary: string },
+): Promise<CheckRunRef> {
+  const { data } = await github.rest.checks.create({
+    ...where,
+    name: o.name,
+    head_sha: o.headSha,
+    status: "completed",
+    conclusion: o.conclusion,
+    completed_at: new Date().toISOString(),
+    output: { title: o.title.slice(0, 1000), summary: fitSummary(o.summary) },
+  });
+  return { id: data.id, url: data.html_url ?? "" };
+}

@@ -1,0 +1,220 @@
+// The evidence pull request: a whole evidence bundle committed in ONE commit through the Git Data API
+// (blobs, one tree on the base commit, one commit, a new ref `<gate>/evidence/<run-id>`), opened as a PR
+// titled with the verdict, its body the bundle's summary, reviewers asked from the sign-off policy.
+// Used by the bot's runner and by `gate publish` (GitHub Actions) alike.
+
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Gate } from "../gates/gate.js";
+import type { Verdict } from "../gates/gate-run.js";
+import { BUNDLE_FILES } from "../gates/evidence-layout.js";
+import { MANIFEST_FILE, listBundleFiles } from "../gates/manifest.js";
+import type { VerdictDocument } from "../gates/verdict-document.js";
+import type { GitHub, RepoRef } from "./github.js";
+import { httpStatus } from "./github.js";
+
+/** GitHub rejects a pull request body longer than this (characters). */
+export const PULL_BODY_LIMIT = 65_536;
+
+export function evidenceBranch(gateName: string, runId: string): string {
+  return `${gateName}/evidence/${runId}`;
+}
+
+/** The gate and run an evidence branch belongs to, or null for any other branch. */
+export function parseEvidenceBranch(branch: string): { gate: string; runId: string } | null {
+  const m = /^([a-z0-9][a-z0-9-]*)\/evidence\/([A-Za-z0-9._-]+)$/.exec(branch);
+  return m ? { gate: m[1], runId: m[2] } : null;
+}
+
+/** Where a run's bundle lives in the repository. */
+export function evidencePath(runId: string): string {
+  return `evidence/${runId}`;
+}
+
+/** "30K" for the last phase of the run (its first alias), else the phase's name. */
+export function replayScope(gate: Gate, phaseNames: readonly string[]): string {
+  const last = phaseNames[phaseNames.length - 1];
+  const phase = gate.phases.find((p) => p.name === last);
+  const word = phase?.aliases[0] ?? last ?? "gate";
+  return /^\d+k$/i.test(word) ? word.toUpperCase() : word;
+}
+
+/** "Gate A PASS: 30K replay evidence, 2025-11-13" */
+export function evidenceTitle(gate: Gate, verdict: Verdict, phaseNames: readonly string[], finishedAt: string): string {
+  const day = (finishedAt || new Date().toISOString()).slice(0, 10);
+  return `${gate.title} ${verdict}: ${replayScope(gate, phaseNames)} replay evidence, ${day}`;
+}
+
+export function fitPullBody(text: string, limit = PULL_BODY_LIMIT): string {
+  if (text.length <= limit) return text;
+  const cut = "\n\n… (summary cut to fit GitHub's pull request body limit; the whole summary.md is in this PR's files)";
+  return `${text.slice(0, limit - cut.length)}${cut}`;
+}
+
+/** What the bot needs to know about a bundle on disk, read from its own files. */
+export interface BundleFacts {
+  verdict: VerdictDocument;
+  summary: string;
+}
+
+export async function readBundleFacts(dir: string): Promise<BundleFacts> {
+  const verdictFile = join(dir, BUNDLE_FILES.verdict);
+  let verdict: VerdictDocument;
+  try {
+    verdict = JSON.parse(await readFile(verdictFile, "utf8")) as VerdictDocument;
+  } catch (err) {
+    throw Object.assign(new Error(`${verdictFile} could not be read (${(err as Error).message}); is ${dir} an evidence bundle written by \`gate run\`?`), {
+      code: "not_a_bundle",
+    });
+  }
+  if (!verdict.run_id || !verdict.gate || !verdict.verdict) {
+    throw Object.assign(new Error(`${verdictFile} lacks run_id, gate or verdict; is ${dir} an evidence bundle written by \`gate run\`?`), {
+      code: "not_a_bundle",
+    });
+  }
+  const summary = await readFile(join(dir, BUNDLE_FILES.summary), "utf8").catch(() => `Evidence bundle for run ${verdict.run_id}.`);
+  return { verdict, summary };
+}
+
+/** A file to commit: its path in the repository and its bytes; null bytes delete the path. */
+export interface FileChange {
+  path: string;
+  content: Buffer | null;
+}
+
+/** Every file of a bundle on disk, under `prefix` in the repository (the manifest included). */
+export async function bundleFiles(dir: string, prefix: string): Promise<FileChange[]> {
+  const paths = [...(await listBundleFiles(dir)), MANIFEST_FILE];
+  return Promise.all(paths.map(async (p) => ({ path: `${prefix}/${p}`, content: await readFile(join(dir, ...p.split("/"))) })));
+}
+
+/**
+ * Creates one commit on top of `parentSha` with `changes` applied to its tree (base_tree keeps every
+ * other file: without it GitHub would delete them). Blobs go up four at a time.
+ */
+export async function commitChanges(
+  github: GitHub,
+  where: RepoRef,
+  parentSha: string,
+  changes: FileChange[],
+  message: string,
+): Promise<{ commitSha: string; treeSha: string }> {
+  const { data: parent } = await github.rest.git.getCommit({ ...where, commit_sha: parentSha });
+  const entries: { path: string; mode: "100644"; type: "blob"; sha: string | null }[] = [];
+  const queue = [...changes];
+  const upload = async () => {
+    for (let change = queue.shift(); change; change = queue.shift()) {
+      if (change.content === null) {
+        entries.push({ path: change.path, mode: "100644", type: "blob", sha: null });
+        continue;
+      }
+      const { data } = await github.rest.git.createBlob({ ...where, content: change.content.toString("base64"), encoding: "base64" });
+      entries.push({ path: change.path, mode: "100644", type: "blob", sha: data.sha });
+    }
+  };
+  await Promise.all([upload(), upload(), upload(), upload()]);
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const { data: tree } = await github.rest.git.createTree({ ...where, base_tree: parent.tree.sha, tree: entries });
+  const { data: commit } = await github.rest.git.createCommit({ ...where, message, tree: tree.sha, parents: [parentSha] });
+  return { commitSha: commit.sha, treeSha: tree.sha };
+}
+
+export interface EvidencePullRequest {
+  number: number;
+  url: string;
+  branch: string;
+  commitSha: string;
+  /** Who was asked to review; empty when the policy names nobody (anyone with the permission may approve). */
+  reviewers: string[];
+  /** Why reviewers could not be requested, when GitHub refused. */
+  reviewerProblem?: string;
+}
+
+/** Logins and @org/team entries of a sign-off policy, as the review request wants them. */
+export function reviewerRequest(approvers: readonly string[]): { reviewers: string[]; team_reviewers: string[] } {
+  const reviewers: string[] = [];
+  const team_reviewers: string[] = [];
+  for (const a of approvers) {
+    const team = /^@?[^/\s]+\/([^/\s]+)$/.exec(a);
+    if (team) team_reviewers.push(team[1]);
+    else reviewers.push(a.replace(/^@/, ""));
+  }
+  return { reviewers, team_reviewers };
+}
+
+/**
+ * Commits the bundle in `dir` as `evidence/<run-id>/` on a new branch from the default branch and opens
+ * the evidence PR. Publishing the same run twice finds the branch and PR already there and returns them.
+ */
+export async function openEvidencePullRequest(
+  github: GitHub,
+  where: RepoRef,
+  o: { gate: Gate; bundleDir: string; sourcePullRequest?: string },
+): Promise<EvidencePullRequest> {
+  const { verdict, summary } = await readBundleFacts(o.bundleDir);
+  const runId = verdict.run_id;
+  const branch = evidenceBranch(o.gate.name, runId);
+  const { data: repository } = await github.rest.repos.get(where);
+  const base = repository.default_branch;
+  const title = evidenceTitle(o.gate, verdict.verdict, verdict.phases.map((p) => p.name), verdict.finished_at);
+
+  let commitSha: string;
+  const existing = await findBranch(github, where, branch);
+  if (existing) {
+    commitSha = existing;
+  } else {
+    const { data: baseRef } = await github.rest.git.getRef({ ...where, ref: `heads/${base}` });
+    const files = await bundleFiles(o.bundleDir, evidencePath(runId));
+    const message = `${title}\n\nEvidence bundle of run ${runId} (${verdict.verdict}) for commit ${verdict.commit}.\n${verdict.reason}\n`;
+    ({ commitSha } = await commitChanges(github, where, baseRef.object.sha, files, message));
+    try {
+      await github.rest.git.createRef({ ...where, ref: `refs/heads/${branch}`, sha: commitSha });
+    } catch (err) {
+      // Another publisher won the race for this run's branch: use theirs.
+      const theirs = httpStatus(err) === 422 ? await findBranch(github, where, branch) : null;
+      if (!theirs) throw err;
+      commitSha = theirs;
+    }
+  }
+
+  const open = await github.rest.pulls.list({ ...where, head: `${where.owner}:${branch}`, state: "open", per_page: 1 });
+  let pull: { number: number; html_url: string };
+  if (open.data.length) {
+    pull = open.data[0];
+  } else {
+    const source = o.sourcePullRequest ? `Requested on ${o.sourcePullRequest}.\n\n` : "";
+    const { data } = await github.rest.pulls.create({ ...where, title, head: branch, base, body: fitPullBody(`${source}${summary}`) });
+    pull = data;
+  }
+
+  const request = reviewerRequest(o.gate.signoff.approvers);
+  let reviewerProblem: string | undefined;
+  if (request.reviewers.length || request.team_reviewers.length) {
+    try {
+      await github.rest.pulls.requestReviewers({ ...where, pull_number: pull.number, ...request });
+    } catch (err) {
+      // A PR without its reviewers is still evidence; say why on the PR instead of losing the run.
+      reviewerProblem =
+        `Could not request reviews from ${o.gate.signoff.approvers.join(", ")}: ${(err as Error).message}. ` +
+        `Check that they are collaborators of ${where.owner}/${where.repo} (signoff.approvers in ${o.gate.source.file}).`;
+    }
+  }
+  return {
+    number: pull.number,
+    url: pull.html_url,
+    branch,
+    commitSha,
+    reviewers: [...request.reviewers, ...request.team_reviewers.map((t) => `${where.owner}/${t}`)],
+    reviewerProblem,
+  };
+}
+
+async function findBranch(github: GitHub, where: RepoRef, branch: string): Promise<string | null> {
+  try {
+    const { data } = await github.rest.git.getRef({ ...where, ref: `heads/${branch}` });
+    return data.object.sha;
+  } catch (err) {
+    if (httpStatus(err) === 404) return null;
+    throw err;
+  }
+}

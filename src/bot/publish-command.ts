@@ -1,0 +1,210 @@
+// `gate publish DIR`: what the bot does after a run, for a run that happened elsewhere (the scheduled or
+// manually dispatched GitHub Actions workflow): the evidence PR in one commit, the war-room comment, a
+// check run on the gated commit and the pending sign-off status, through the bot's own code and the
+// workflow's GITHUB_TOKEN.
+
+import { parseArgs } from "node:util";
+import { Octokit } from "@octokit/rest";
+import type { Gate } from "../gates/gate.js";
+import { GateDefinitionError, loadGate } from "../gates/gate-definition.js";
+import { verifyBundle } from "../gates/evidence-bundle.js";
+import { BUNDLE_FILES } from "../gates/evidence-layout.js";
+import { parseApprovalLog } from "../gates/approval-log.js";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { GateCatalogError, loadGateCatalog } from "./gate-catalog.js";
+import type { GitHub, RepoRef } from "./github.js";
+import { openEvidencePullRequest, readBundleFacts } from "./evidence-pr.js";
+import { checkRunName, createCompletedCheckRun } from "./check-run.js";
+import { findMarkedComment, latestUpdateFromSummary, renderPublishedComment, upsertComment, warRoomMarker } from "./war-room-comment.js";
+import { setSignoffStatus, signoffStatus } from "./signoff.js";
+
+export const PUBLISH_HELP = `Usage: gate publish DIR [--gate FILE] [--pr NUMBER] [--json]
+
+Publishes an evidence bundle written by \`gate run\`: commits it in one commit on a new branch
+<gate>/evidence/<run-id>, opens the evidence PR (reviewers from the gate's sign-off policy), posts the
+war-room comment (on --pr, else on the evidence PR), and, when the bundle names a commit, adds a check
+run and the pending "<Gate> sign-off" status on it. Publishing the same bundle again finds the branch,
+PR and comment already there.
+
+Options:
+  --gate FILE    the gate file (default: the gate named in DIR/verdict.json, found in GATES_DIR or gates/)
+  --pr NUMBER    also post the war-room comment on this pull request or issue
+  --json         print what was published as JSON
+
+Environment (set by GitHub Actions):
+  GITHUB_TOKEN       a token with contents, pull-requests, issues, checks and statuses write
+  GITHUB_REPOSITORY  owner/repo
+  GITHUB_API_URL     default https://api.github.com
+
+Exit codes: 0 published, 2 could not publish (bad bundle, missing setting, GitHub refused).`;
+
+export interface PublishEnv {
+  token: string;
+  repository: RepoRef;
+  apiUrl: string;
+  gatesDir: string;
+}
+
+export function readPublishEnv(env: NodeJS.ProcessEnv): PublishEnv | string[] {
+  const problems: string[] = [];
+  if (!env.GITHUB_TOKEN) problems.push("GITHUB_TOKEN is not set: in a workflow, pass `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` to this step");
+  const m = /^([^/\s]+)\/([^/\s]+)$/.exec(env.GITHUB_REPOSITORY ?? "");
+  if (!m) problems.push(`GITHUB_REPOSITORY must be owner/repo (GitHub Actions sets it), got "${env.GITHUB_REPOSITORY ?? ""}"`);
+  if (problems.length) return problems;
+  return {
+    token: env.GITHUB_TOKEN!,
+    repository: { owner: m![1], repo: m![2] },
+    apiUrl: (env.GITHUB_API_URL || "https://api.github.com").replace(/\/+$/, ""),
+    gatesDir: resolve(env.GATES_DIR ?? "gates"),
+  };
+}
+
+function gateFor(name: string, file: string | undefined, gatesDir: string): Gate {
+  if (file) {
+    const gate = loadGate(file);
+    if (gate.name !== name) throw new Error(`${file} defines gate "${gate.name}", but the bundle is of gate "${name}"; pass the gate file it was run with`);
+    return gate;
+  }
+  const gate = loadGateCatalog(gatesDir).byName(name);
+  if (!gate) throw new Error(`no gate named "${name}" in ${gatesDir}; pass --gate FILE (the gate file the bundle was run with)`);
+  return gate;
+}
+
+export interface PublishResult {
+  runId: string;
+  verdict: string;
+  evidencePullRequest: { number: number; url: string; branch: string; commit: string };
+  warRoomComments: { issue: number; url: string }[];
+  checkRun: string | null;
+  problems: string[];
+}
+
+/** The publishing itself, callable from tests and other commands with any Octokit. */
+export async function publishBundle(
+  github: GitHub,
+  where: RepoRef,
+  o: { gate: Gate; bundleDir: string; pullRequest?: number },
+): Promise<PublishResult> {
+  const { verdict, summary } = await readBundleFacts(o.bundleDir);
+  const problems: string[] = [];
+  const evidence = await openEvidencePullRequest(github, where, { gate: o.gate, bundleDir: o.bundleDir });
+  if (evidence.reviewerProblem) problems.push(evidence.reviewerProblem);
+
+  let checkRun: string | null = null;
+  const knownCommit = /^[0-9a-f]{40}$/i.test(verdict.commit);
+  if (knownCommit) {
+    try {
+      const check = await createCompletedCheckRun(github, where, {
+        name: checkRunName(o.gate, `replay ${verdict.phases[verdict.phases.length - 1]?.name ?? "all"}`),
+        headSha: verdict.commit,
+        conclusion: verdict.verdict === "PASS" ? "success" : "failure",
+        title: `${verdict.verdict}: ${verdict.reason}`,
+        summary: `${verdict.reason}\n\nEvidence PR: ${evidence.url}`,
+      });
+      checkRun = check.url;
+    } catch (err) {
+      problems.push(`could not create the check run on ${verdict.commit.slice(0, 7)} (${(err as Error).message}); give the workflow \`checks: write\``);
+    }
+    try {
+      const log = parseApprovalLog(await readFile(join(o.bundleDir, BUNDLE_FILES.approvalJson), "utf8"), BUNDLE_FILES.approvalJson);
+      await setSignoffStatus(github, where, { gateTitle: o.gate.title, commit: verdict.commit, status: signoffStatus(log), targetUrl: evidence.url });
+    } catch (err) {
+      problems.push(`could not set the sign-off status on ${verdict.commit.slice(0, 7)} (${(err as Error).message}); give the workflow \`statuses: write\``);
+    }
+  }
+
+  const body = renderPublishedComment(o.gate, verdict, latestUpdateFromSummary(summary), {
+    evidencePullRequest: evidence.url,
+    ...(checkRun ? { checkRun } : {}),
+  });
+  const marker = warRoomMarker(verdict.run_id);
+  const warRoomComments: PublishResult["warRoomComments"] = [];
+  for (const issue of new Set([evidence.number, ...(o.pullRequest ? [o.pullRequest] : [])])) {
+    const existing = await findMarkedComment(github, where, issue, marker);
+    const c = await upsertComment(github, where, issue, existing, body);
+    warRoomComments.push({ issue, url: c.url });
+  }
+  return {
+    runId: verdict.run_id,
+    verdict: verdict.verdict,
+    evidencePullRequest: { number: evidence.number, url: evidence.url, branch: evidence.branch, commit: evidence.commitSha },
+    warRoomComments,
+    checkRun,
+    problems,
+  };
+}
+
+export async function publishCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        gate: { type: "string" },
+        pr: { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`gate publish: ${(err as Error).message}\n\n${PUBLISH_HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(PUBLISH_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    console.error(`gate publish: expected one bundle folder, e.g. \`gate publish evidence/gate-a-20251113-020000-abc123\`\n\n${PUBLISH_HELP}`);
+    return 2;
+  }
+  const pullRequest = values.pr === undefined ? undefined : Number(values.pr);
+  if (pullRequest !== undefined && !(Number.isInteger(pullRequest) && pullRequest > 0)) {
+    console.error(`gate publish: --pr must be a pull request or issue number, got "${values.pr}"`);
+    return 2;
+  }
+  const env = readPublishEnv(process.env);
+  if (Array.isArray(env)) {
+    for (const p of env) console.error(`gate publish: ${p}`);
+    return 2;
+  }
+  const bundleDir = resolve(positionals[0]);
+  const check = await verifyBundle(bundleDir);
+  if (!check.ok) {
+    const what = [...check.problems, ...check.changed.map((f) => `changed ${f}`), ...check.missing.map((f) => `missing ${f}`), ...check.added.map((f) => `added ${f}`)];
+    console.error(`gate publish: ${bundleDir} does not match its manifest (${what.slice(0, 5).join("; ")}); run \`gate verify ${positionals[0]}\`. Nothing was published.`);
+    return 2;
+  }
+  let gate: Gate;
+  try {
+    const { verdict } = await readBundleFacts(bundleDir);
+    gate = gateFor(verdict.gate, values.gate, env.gatesDir);
+  } catch (err) {
+    const message = err instanceof GateDefinitionError || err instanceof GateCatalogError ? err.message : (err as Error).message;
+    console.error(`gate publish: ${message}`);
+    return 2;
+  }
+  const github = new Octokit({ auth: env.token, baseUrl: env.apiUrl, userAgent: "release-gate publish" });
+  let result: PublishResult;
+  try {
+    result = await publishBundle(github, env.repository, { gate, bundleDir, pullRequest });
+  } catch (err) {
+    const e = err as { status?: number; message?: string };
+    const hint = e.status === 403 || e.status === 404
+      ? ` (GitHub answered ${e.status}: the token needs contents, pull-requests and issues write on ${env.repository.owner}/${env.repository.repo}, and Actions must be allowed to create pull requests)`
+      : "";
+    console.error(`gate publish: ${e.message ?? String(err)}${hint}`);
+    return 2;
+  }
+  for (const p of result.problems) console.error(`gate publish: warning: ${p}`);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    console.log(`${gate.title} ${result.verdict}: evidence PR ${result.evidencePullRequest.url} (branch ${result.evidencePullRequest.branch})`);
+    for (const c of result.warRoomComments) console.log(`war-room comment: ${c.url}`);
+  }
+  return 0;
+}

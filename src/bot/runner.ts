@@ -1,0 +1,418 @@
+// A runner: takes runs off the queue one at a time and executes them against GitHub. The gate engine
+// (src/gates) runs the replay; the runner keeps the PR informed (war-room comment edited in place, check
+// run, final comment), commits the evidence PR, frees the slot and dispatches the waiting run. A run
+// whose runner died is failed by BullMQ's stalled check (maxStalledCount 0) and closed on the PR here.
+
+import { hostname } from "node:os";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Worker, type Job } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Gate } from "../gates/gate.js";
+import type { GateRun, TimelineEntry, WarRoomUpdate } from "../gates/gate-run.js";
+import { phasesUpTo } from "../gates/gate-definition.js";
+import { runGate } from "../gates/run-gate.js";
+import { writeEvidenceBundle } from "../gates/evidence-bundle.js";
+import { renderVerdictTable } from "../gates/war-room.js";
+import type { GitHub, RepoRef } from "./github.js";
+import type { GateCatalog } from "./gate-catalog.js";
+import { RUN_QUEUE_NAME, type RunJob, type RunQueue } from "./run-queue.js";
+import type { RunRecord } from "./run-state.js";
+import { checkRunName, completeCheckRun, conclusionFor, progressCheckRun, startCheckRun } from "./check-run.js";
+import { renderFinalComment, renderWarRoomComment, upsertComment, type RunLinks, type WarRoomView } from "./war-room-comment.js";
+import { openEvidencePullRequest } from "./evidence-pr.js";
+import { setSignoffStatus, signoffStatus } from "./signoff.js";
+import { initialApprovalLog } from "../gates/approval-log.js";
+
+export interface RunnerLog {
+  info(obj: unknown, msg?: string): void;
+  warn(obj: unknown, msg?: string): void;
+  error(obj: unknown, msg?: string): void;
+}
+
+export interface RunnerDeps {
+  gates: GateCatalog;
+  queue: RunQueue;
+  /** An installation-authenticated client (Probot's `app.auth(id)`). */
+  github(installationId: number): Promise<GitHub>;
+  log: RunnerLog;
+  /** Names the runner in the war room ("host:pid"). */
+  name?: string;
+  /** How often the abort flag is read, ms. */
+  abortPollMs?: number;
+  /** Extra environment for the gate's bundled service (tests). */
+  serviceEnv?: Record<string, string>;
+}
+
+/** The rows the bot adds above the gate's own timeline: who asked, which runner, abort, stale. */
+function botRows(record: RunRecord, gate: Gate): TimelineEntry[] {
+  const rows: TimelineEntry[] = [
+    { time: record.requestedAt, milestone: `\`${gate.command.prefix} ${record.label}\` requested`, owner: `@${record.requestedBy}`, status: "done", blocker: "" },
+  ];
+  if (record.startedAt) {
+    rows.push({ time: record.startedAt, milestone: `Picked up by runner ${record.runner ?? ""}`.trim(), owner: "release-gate", status: "done", blocker: "" });
+  }
+  if (record.abortRequestedBy) {
+    rows.push({ time: "", milestone: `Abort requested by @${record.abortRequestedBy}`, owner: `@${record.abortRequestedBy}`, status: record.phase === "running" ? "running" : "done", blocker: "" });
+  }
+  if (record.staleSince) {
+    rows.push({ time: record.staleSince.at, milestone: `New commits pushed (${record.staleSince.headSha.slice(0, 7)}): results stale`, owner: "release-gate", status: "done", blocker: "" });
+  }
+  return rows;
+}
+
+/** Banners above the latest update. */
+export function runNotes(record: RunRecord, gate: Gate): string[] {
+  const notes: string[] = [];
+  if (record.staleSince) {
+    notes.push(
+      `⚠️ **Stale.** Commits were pushed after ${record.headSha.slice(0, 7)} (the PR's head is now ${record.staleSince.headSha.slice(0, 7)}). ` +
+        `These results belong to ${record.headSha.slice(0, 7)} only: run \`${gate.command.prefix} ${record.label}\` again for the new head.`,
+    );
+  }
+  if (record.phase === "lost") {
+    notes.push(`⚠️ **The runner stopped mid-run** (${record.reason ?? "lost"}). The run is marked failed; run \`${gate.command.prefix} ${record.label}\` again.`);
+  }
+  if (record.phase === "cancelled") notes.push(`Cancelled before it started: ${record.cancelledBecause ?? "cancelled"}.`);
+  if (record.phase === "queued" && record.waitingBehind) {
+    const h = record.waitingBehind;
+    notes.push(
+      `⏳ **Queued.** @${h.requestedBy}'s \`${h.label}\` (run \`${h.id}\`, PR #${h.pullNumber}) holds ${gate.title} on this repository; ` +
+        `this run starts when it ends. At most one run waits: a newer command replaces this one.`,
+    );
+  }
+  if (record.phase === "running" || record.phase === "queued") {
+    if (record.abortRequestedBy) notes.push(`🛑 Abort requested by @${record.abortRequestedBy}: stopping the replay; teardown still happens.`);
+    else if (record.stoppedBecause) notes.push(`🛑 Stopping: ${record.stoppedBecause}; teardown still happens.`);
+  }
+  if (record.phase === "finished" && record.aborted) notes.push(abortedNote(record));
+  return notes;
+}
+
+function abortedNote(record: RunRecord): string {
+  return record.abortRequestedBy ? `🛑 Aborted by @${record.abortRequestedBy}; teardown completed.` : `🛑 Stopped: ${record.stoppedBecause ?? "aborted"}; teardown completed.`;
+}
+
+export function warRoomViewOf(gate: Gate, record: RunRecord): WarRoomView {
+  return {
+    gate,
+    runId: record.id,
+    label: record.label,
+    commit: record.headSha,
+    requestedBy: record.requestedBy,
+    update: record.lastUpdate ?? null,
+    timeline: [...botRows(record, gate), ...(record.timeline ?? [])],
+    notes: runNotes(record, gate),
+    links: { checkRun: record.checkRunUrl, evidencePullRequest: record.evidenceUrl },
+  };
+}
+
+function whereOf(record: RunRecord): RepoRef {
+  return { owner: record.owner, repo: record.repo };
+}
+
+/** Edits the run's war-room comment from its record; never fails the run (GitHub being down is logged). */
+export async function refreshWarRoom(github: GitHub, gate: Gate, record: RunRecord, log: RunnerLog): Promise<{ id: number; url: string } | null> {
+  try {
+    return await upsertComment(github, whereOf(record), record.pullNumber, record.warRoomCommentId ?? null, renderWarRoomComment(warRoomViewOf(gate, record)));
+  } catch (err) {
+    log.warn({ err, runId: record.id }, "could not update the war-room comment");
+    return null;
+  }
+}
+
+async function attempt<T>(log: RunnerLog, what: string, runId: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    log.warn({ err, runId }, `could not ${what}`);
+    return null;
+  }
+}
+
+/**
+ * Executes one run from the queue. Whatever happens, the run ends in a final state on the PR and its
+ * slot goes to the waiting run.
+ */
+export async function executeRun(deps: RunnerDeps, runId: string, stopSignal?: AbortSignal): Promise<void> {
+  const { queue, log } = deps;
+  const state = queue.state;
+  let record = await state.get(runId);
+  if (!record) {
+    log.warn({ runId }, "a queued run has no record (expired?); skipping it");
+    return;
+  }
+  const gate = deps.gates.byName(record.gate);
+  try {
+    if (record.phase !== "queued") return;
+    const github = await deps.github(record.installationId);
+    if (!gate) {
+      record = (await state.update(runId, () => ({ phase: "finished", verdict: "ERROR", reason: `no gate named ${record!.gate} in GATES_DIR` })))!;
+      await attempt(log, "reply", runId, () =>
+        github.rest.issues.createComment({
+          ...whereOf(record!),
+          issue_number: record!.pullNumber,
+          body: `⚠️ Run \`${runId}\` could not start: this runner has no gate named \`${record!.gate}\`. Check GATES_DIR on the runner.`,
+        }),
+      );
+      return;
+    }
+    if (record.abortRequestedBy) {
+      record = (await state.update(runId, () => ({ phase: "cancelled", cancelledBecause: `aborted by @${record!.abortRequestedBy} before it started` })))!;
+      await attempt(log, "reply", runId, () =>
+        github.rest.issues.createComment({
+          ...whereOf(record!),
+          issue_number: record!.pullNumber,
+          body: `Run \`${runId}\` (\`${record!.label}\`) was aborted by @${record!.abortRequestedBy} before it started.`,
+        }),
+      );
+      return;
+    }
+    await runOnGitHub(deps, github, gate, runId, stopSignal);
+  } catch (err) {
+    log.error({ err, runId }, "the run failed outside the gate engine");
+    await state.update(runId, (r) => (r.phase === "finished" ? null : { phase: "finished", verdict: "ERROR", reason: `the runner failed: ${(err as Error).message}`, finishedAt: new Date().toISOString() }));
+  } finally {
+    const ended = await state.get(runId);
+    if (ended) await queue.finished(ended);
+  }
+}
+
+async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: string, stopSignal?: AbortSignal): Promise<void> {
+  const { queue, log } = deps;
+  const state = queue.state;
+  const name = deps.name ?? `${hostname()}:${process.pid}`;
+  let record = (await state.update(runId, () => ({ phase: "running", startedAt: new Date().toISOString(), runner: name })))!;
+  const where = whereOf(record);
+
+  await attempt(log, "react", runId, async () => {
+    if (record.commandCommentId) {
+      await github.rest.reactions.createForIssueComment({ ...where, comment_id: record.commandCommentId, content: "rocket" });
+    }
+  });
+  const comment = await refreshWarRoom(github, gate, record, log);
+  const check = await attempt(log, "start the check run", runId, () =>
+    startCheckRun(github, where, {
+      name: checkRunName(gate, record.label),
+      headSha: record.headSha,
+      externalId: runId,
+      summary: `Run \`${runId}\` requested by @${record.requestedBy}.`,
+      detailsUrl: comment?.url,
+    }),
+  );
+  record = (await state.update(runId, () => ({
+    warRoomCommentId: comment?.id,
+    warRoomUrl: comment?.url,
+    checkRunId: check?.id,
+    checkRunUrl: check?.url,
+  })))!;
+
+  const controller = new AbortController();
+  // The runner shutting down (or losing its lock on the job) stops the run the way an abort does.
+  const onStop = () => {
+    const because = String((stopSignal?.reason as Error)?.message ?? stopSignal?.reason ?? "the runner stopped");
+    void state.update(runId, (r) => (r.abortRequestedBy || r.stoppedBecause ? null : { stoppedBecause: because })).catch(() => {});
+    controller.abort(new Error(because));
+  };
+  if (stopSignal?.aborted) onStop();
+  else stopSignal?.addEventListener("abort", onStop, { once: true });
+  const poll = setInterval(() => {
+    state.get(runId).then(
+      (r) => {
+        if (r?.abortRequestedBy && !controller.signal.aborted) controller.abort(new Error(`aborted by @${r.abortRequestedBy}`));
+      },
+      () => {},
+    );
+  }, deps.abortPollMs ?? 500);
+
+  // Milestones are edited in order; a slow GitHub must not reorder them or hold the replay back.
+  let edits: Promise<unknown> = Promise.resolve();
+  const onUpdate = (u: WarRoomUpdate, run: GateRun) => {
+    const timeline = run.timeline.map((t) => ({ ...t }));
+    edits = edits.then(async () => {
+      const latest = await state.update(runId, () => ({ lastUpdate: u, timeline }));
+      if (!latest) return;
+      await refreshWarRoom(github, gate, latest, log);
+      if (latest.checkRunId) {
+        await attempt(log, "update the check run", runId, () =>
+          progressCheckRun(github, where, latest.checkRunId!, `${u.milestone} (${u.status})`, `Latest war-room update:\n\n\`\`\`\n${renderWarRoomText(u)}\n\`\`\``),
+        );
+      }
+    });
+    return undefined;
+  };
+
+  let run: GateRun;
+  const workDir = await mkdtemp(join(tmpdir(), "release-gate-run-"));
+  try {
+    try {
+      run = await runGate(gate, {
+        phases: phasesUpTo(gate, record.selector),
+        commit: record.headSha,
+        runId,
+        signal: controller.signal,
+        logDir: join(workDir, "logs"),
+        serviceEnv: deps.serviceEnv,
+        observer: { update: onUpdate },
+      });
+    } finally {
+      clearInterval(poll);
+      stopSignal?.removeEventListener("abort", onStop);
+      await edits;
+    }
+    const aborted = controller.signal.aborted;
+
+    const bundleDir = join(workDir, "bundle");
+    await writeEvidenceBundle(bundleDir, run);
+    const evidence = await attempt(log, "open the evidence PR", runId, () =>
+      openEvidencePullRequest(github, where, { gate, bundleDir, sourcePullRequest: `#${record.pullNumber}` }),
+    );
+    record = (await state.update(runId, () => ({
+      phase: "finished",
+      finishedAt: run.finishedAt,
+      verdict: run.verdict,
+      reason: run.reason,
+      aborted,
+      lastUpdate: run.updates[run.updates.length - 1] ?? record.lastUpdate,
+      timeline: run.timeline,
+      evidencePullNumber: evidence?.number,
+      evidenceUrl: evidence?.url,
+    })))!;
+    const links: RunLinks = { checkRun: record.checkRunUrl, evidencePullRequest: record.evidenceUrl, warRoom: record.warRoomUrl };
+
+    if (evidence) {
+      await attempt(log, "set the sign-off status", runId, () =>
+        setSignoffStatus(github, where, { gateTitle: gate.title, commit: run.commit, status: signoffStatus(initialApprovalLog(run)), targetUrl: evidence.url }),
+      );
+      if (evidence.reviewerProblem) {
+        await attempt(log, "comment on the evidence PR", runId, () =>
+          github.rest.issues.createComment({ ...where, issue_number: evidence.number, body: `⚠️ ${evidence.reviewerProblem}` }),
+        );
+      }
+    }
+    if (record.checkRunId) {
+      const evidenceLine = evidence ? `\n\nEvidence PR: ${evidence.url}` : "\n\n⚠️ The evidence PR could not be opened; see the runner's log.";
+      await attempt(log, "complete the check run", runId, () =>
+        completeCheckRun(github, where, record.checkRunId!, {
+          conclusion: conclusionFor(run.verdict, aborted),
+          title: `${aborted ? "Aborted" : run.verdict}: ${run.reason}`,
+          summary: `${renderVerdictTable(run)}${evidenceLine}`,
+        }),
+      );
+    }
+    await refreshWarRoom(github, gate, record, log);
+    const notes = runNotes(record, gate);
+    if (!evidence) notes.push("⚠️ The evidence PR could not be opened; see the runner's log.");
+    await attempt(log, "post the final comment", runId, () =>
+      github.rest.issues.createComment({ ...where, issue_number: record.pullNumber, body: renderFinalComment(run, record.label, links, notes) }),
+    );
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+function renderWarRoomText(u: WarRoomUpdate): string {
+  return [`MILESTONE: ${u.milestone}`, `STATUS: ${u.status}`, `PROGRESS: ${u.progress}`, `NEXT: ${u.next}`, `ETA: ${u.eta}`].join("\n");
+}
+
+/** Closes a run whose runner died: failed on the PR (check run, war-room comment, a reply), slot freed. */
+export async function recoverLostRun(deps: RunnerDeps, runId: string, why: string): Promise<RunRecord | null> {
+  const { queue, log } = deps;
+  const record = await queue.state.update(runId, (r) =>
+    r.phase === "running" || r.phase === "queued"
+      ? { phase: "lost", verdict: "ERROR", reason: why, finishedAt: new Date().toISOString() }
+      : null,
+  );
+  if (!record || record.phase !== "lost") return record;
+  const gate = deps.gates.byName(record.gate);
+  try {
+    const github = await deps.github(record.installationId);
+    const where = whereOf(record);
+    if (record.checkRunId) {
+      await attempt(log, "complete the check run", runId, () =>
+        completeCheckRun(github, where, record.checkRunId!, {
+          conclusion: "failure",
+          title: "ERROR: the runner stopped mid-run",
+          summary: `Run \`${runId}\` did not finish: ${why}. No verdict; run the command again.`,
+        }),
+      );
+    }
+    if (gate) await refreshWarRoom(github, gate, record, log);
+    await attempt(log, "reply", runId, () =>
+      github.rest.issues.createComment({
+        ...where,
+        issue_number: record.pullNumber,
+        body: `⚠️ Run \`${runId}\` (\`${record.label}\`) is marked failed: ${why}. Run \`${gate?.command.prefix ?? "/" + record.gate} ${record.label}\` again.`,
+      }),
+    );
+  } finally {
+    await queue.finished(record);
+  }
+  return record;
+}
+
+export interface RunnerOptions {
+  connection: Redis;
+  prefix: string;
+  /** Lock on a running job, renewed every half of it; a runner silent for this long is presumed dead. ms. */
+  lockDuration?: number;
+  /** How often runners look for jobs whose runner died, ms. */
+  stalledInterval?: number;
+}
+
+const STALLED = "job stalled more than allowable limit";
+
+/** One runner process's worker: one run at a time. */
+export class Runner {
+  private readonly worker: Worker<RunJob>;
+  private readonly workerConnection: Redis;
+  private readonly shutdown = new AbortController();
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    options: RunnerOptions,
+  ) {
+    this.workerConnection = options.connection.duplicate({ maxRetriesPerRequest: null });
+    this.worker = new Worker<RunJob>(
+      RUN_QUEUE_NAME,
+      (job: Job<RunJob>, _token?: string, lock?: AbortSignal) =>
+        executeRun(deps, job.data.runId, lock ? AbortSignal.any([lock, this.shutdown.signal]) : this.shutdown.signal),
+      {
+        connection: this.workerConnection,
+        prefix: options.prefix,
+        concurrency: 1,
+        // A run is never retried or handed to another runner half done: a stalled run fails, and is closed below.
+        maxStalledCount: 0,
+        lockDuration: options.lockDuration ?? 30_000,
+        stalledInterval: options.stalledInterval ?? 30_000,
+        autorun: false,
+      },
+    );
+    this.worker.on("failed", (job, err) => {
+      if (!job || err?.message !== STALLED) return;
+      recoverLostRun(deps, job.data.runId, `its runner stopped responding (no heartbeat for ${Math.round((options.lockDuration ?? 30_000) / 1000)} s)`).catch((e: unknown) =>
+        deps.log.error({ err: e, runId: job.data.runId }, "could not close a lost run"),
+      );
+    });
+    this.worker.on("error", (err) => deps.log.error({ err }, "run queue worker error"));
+  }
+
+  start(): void {
+    void this.worker.run().catch((err: unknown) => this.deps.log.error({ err }, "the runner stopped"));
+  }
+
+  async waitUntilReady(): Promise<void> {
+    await this.worker.waitUntilReady();
+  }
+
+  /**
+   * Stops taking runs. The current run is stopped like an abort (teardown, evidence, PR updated) and
+   * waited for, unless `force`.
+   */
+  async close(force = false): Promise<void> {
+    this.shutdown.abort(new Error("the runner was shut down"));
+    await this.worker.close(force);
+    this.workerConnection.disconnect();
+  }
+}

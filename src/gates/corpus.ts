@@ -1,0 +1,396 @@
+// The replay corpus: webhooks as they really arrive (GitHub's published payload examples, many
+// ordering keys, per-key sequence numbers, redeliveries), generated from a seed or read from NDJSON.
+
+import { createHash } from "node:crypto";
+import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
+import { createRequire } from "node:module";
+
+export interface CorpusEvent {
+  /** Position in send order, 0-based. */
+  index: number;
+  /** The webhook-id (Standard Webhooks `msg_...`); a redelivery repeats its original's id. */
+  id: string;
+  orderingKey: string;
+  /** Per-key sequence number, 1, 2, 3 ... in send order; a redelivery repeats its original's. */
+  seq: number;
+  /** GitHub event name of the payload (x-github-event), e.g. "pull_request". */
+  eventType: string;
+  /** The JSON body, exactly as sent and signed. */
+  body: string;
+  /** True when this request re-sends an earlier event (same id, body and seq). */
+  redelivery: boolean;
+}
+
+export interface CorpusOptions {
+  seed: string;
+  /** Requests to send, redeliveries included: distinct events = requests - redeliveries. */
+  requests: number;
+  orderingKeys: number;
+  /** Share of requests that re-send an earlier event of the same key, 0 <= share < 1. */
+  redeliveryShare: number;
+}
+
+/** Thrown for bad options or a bad corpus file; `code` is stable, `message` says what to fix. */
+export class CorpusError extends Error {
+  constructor(
+    readonly code: "corpus_options_invalid" | "corpus_file_unreadable" | "corpus_file_invalid" | "corpus_examples_missing",
+    message: string,
+  ) {
+    super(message);
+    this.name = "CorpusError";
+  }
+}
+
+// Part of the PRNG seed so that a change to how corpora are built changes every corpus,
+// instead of silently keeping the seed and changing the bytes.
+const GENERATOR_VERSION = "release-gate corpus v1";
+
+/** Bodies at or under this size are sent as GitHub published them. */
+const WHOLE_BODY_LIMIT = 8 * 1024;
+/** Larger examples lose their `*_url` hypermedia links; still larger than this, they are skipped. */
+const TRIMMED_BODY_LIMIT = 16 * 1024;
+
+/**
+ * Generate a corpus. Deterministic: the same options give byte-identical events on any machine
+ * and at any time (nothing is read from the clock or Math.random).
+ */
+export function generateCorpus(o: CorpusOptions): CorpusEvent[] {
+  checkOptions(o);
+  const random = seededRandom(`${GENERATOR_VERSION}\0${o.seed}`);
+  const templates = loadTemplates();
+  const redeliveries = Math.round(o.requests * o.redeliveryShare);
+  const distinct = o.requests - redeliveries;
+
+  const width = Math.max(4, String(o.orderingKeys - 1).length);
+  const keys: { name: string; repoId: number; nextSeq: number }[] = [];
+  for (let k = 0; k < o.orderingKeys; k++) {
+    keys.push({ name: `repo-${String(k).padStart(width, "0")}`, repoId: 100_000_000 + Math.floor(random() * 900_000_000), nextSeq: 1 });
+  }
+
+  // Webhook timestamps: a seeded day in 2024, then one event a second (GitHub's times are whole seconds).
+  const epochMs = Date.UTC(2024, 0, 1) + Math.floor(random() * 365) * 86_400_000;
+  const usedIds = new Set<string>();
+  const originals: Omit<CorpusEvent, "index">[] = new Array(distinct);
+  for (let d = 0; d < distinct; d++) {
+    const key = keys[Math.floor(random() * keys.length)];
+    const template = templates[Math.floor(random() * templates.length)];
+    let id: string;
+    do id = messageId(random);
+    while (usedIds.has(id));
+    usedIds.add(id);
+    const at = new Date(epochMs + d * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const body = template.render({
+      EVENT_ID: String(1_000_000_000 + Math.floor(random() * 1_000_000_000)),
+      AT: JSON.stringify(at),
+      SHA: JSON.stringify(commitSha(random)),
+      REPO_ID: String(key.repoId),
+      REPO_NAME: JSON.stringify(key.name),
+      REPO_FULL_NAME: JSON.stringify(`octo-org/${key.name}`),
+    });
+    originals[d] = { id, orderingKey: key.name, seq: key.nextSeq++, eventType: template.eventType, body, redelivery: false };
+  }
+
+  // A redelivery goes out some time after its original, as a sender's retry after a timeout does:
+  // after distinct event `slot`, at most 1,000 distinct events later.
+  const afterSlot: number[][] = Array.from({ length: distinct }, () => []);
+  for (let r = 0; r < redeliveries; r++) {
+    const original = Math.floor(random() * distinct);
+    const slot = original + Math.floor(random() * Math.min(distinct - original, 1000));
+    afterSlot[slot].push(original);
+  }
+
+  const events: CorpusEvent[] = [];
+  for (let d = 0; d < distinct; d++) {
+    events.push({ index: events.length, ...originals[d] });
+    for (const original of afterSlot[d]) {
+      events.push({ index: events.length, ...originals[original], redelivery: true });
+    }
+  }
+  return events;
+}
+
+function checkOptions(o: CorpusOptions): void {
+  const problems: string[] = [];
+  if (typeof o.seed !== "string" || o.seed.length === 0) problems.push("seed must be a non-empty string");
+  if (!Number.isInteger(o.requests) || o.requests < 1) problems.push(`requests must be a whole number >= 1, got ${o.requests}`);
+  if (!Number.isInteger(o.orderingKeys) || o.orderingKeys < 1) problems.push(`orderingKeys must be a whole number >= 1, got ${o.orderingKeys}`);
+  if (!(o.redeliveryShare >= 0 && o.redeliveryShare < 1)) problems.push(`redeliveryShare must be in [0, 1), got ${o.redeliveryShare}`);
+  else if (Number.isInteger(o.requests) && o.requests - Math.round(o.requests * o.redeliveryShare) < 1) {
+    problems.push(`redeliveryShare ${o.redeliveryShare} of ${o.requests} requests leaves no original event to redeliver`);
+  }
+  if (problems.length > 0) throw new CorpusError("corpus_options_invalid", `corpus options: ${problems.join("; ")}`);
+}
+
+// ---- Payload templates ------------------------------------------------------------------------
+
+interface Template {
+  eventType: string;
+  render(values: Record<Placeholder, string>): string;
+}
+
+type Placeholder = "EVENT_ID" | "AT" | "SHA" | "REPO_ID" | "REPO_NAME" | "REPO_FULL_NAME";
+
+const PLACEHOLDER = /"@@rg:(EVENT_ID|AT|SHA|REPO_ID|REPO_NAME|REPO_FULL_NAME)@@"/;
+const mark = (p: Placeholder) => `@@rg:${p}@@`;
+
+// Top-level objects that describe the sender's world rather than the event itself: their ids stay.
+const CONTEXT_OBJECTS = new Set(["repository", "sender", "organization", "installation", "enterprise"]);
+
+let templateCache: Template[] | undefined;
+
+/**
+ * One template per published example that concerns a repository, in the package's order (the
+ * order is part of determinism).
+ * Each is the example's JSON split around placeholders, so rendering an event is a join, not a
+ * parse and re-serialise of a 5 KB object.
+ */
+function loadTemplates(): Template[] {
+  if (templateCache) return templateCache;
+  let file: string;
+  try {
+    file = createRequire(import.meta.url).resolve("@octokit/webhooks-examples/api.github.com/index.json");
+  } catch {
+    throw new CorpusError(
+      "corpus_examples_missing",
+      "the corpus is built from @octokit/webhooks-examples, which is not installed: run `npm install @octokit/webhooks-examples` in the project folder",
+    );
+  }
+  const catalogue = JSON.parse(readFileSync(file, "utf8")) as { name: string; examples: Record<string, unknown>[] }[];
+  const templates: Template[] = [];
+  for (const { name, examples } of catalogue) {
+    for (const example of examples) {
+      let payload = example;
+      if (JSON.stringify(payload).length > WHOLE_BODY_LIMIT) payload = withoutLinkTemplates(payload) as Record<string, unknown>;
+      if (JSON.stringify(payload).length > TRIMMED_BODY_LIMIT) continue;
+      // Ordering keys are repositories: app-level events (installation, organization ...) have none.
+      if (payload.repository === null || typeof payload.repository !== "object") continue;
+      templates.push(compileTemplate(name, payload));
+    }
+  }
+  if (templates.length === 0) throw new CorpusError("corpus_examples_missing", `no usable webhook examples in ${file}`);
+  templateCache = templates;
+  return templates;
+}
+
+/** Drops GitHub's `*_url` hypermedia links (derivable from `url`), keeping `url` and `html_url`. */
+function withoutLinkTemplates(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutLinkTemplates);
+  if (value === null || typeof value !== "object") return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k.endsWith("_url") && k !== "html_url") continue;
+    out[k] = withoutLinkTemplates(v);
+  }
+  return out;
+}
+
+function compileTemplate(eventType: string, example: Record<string, unknown>): Template {
+  const payload = structuredClone(example);
+  // Vary what differs between real deliveries: the event's own object id and times, and the
+  // repository, which becomes the ordering key's.
+  for (const [k, v] of Object.entries(payload)) {
+    if (typeof v === "string" && (k.endsWith("_at") || k.endsWith("_date"))) payload[k] = mark("AT");
+    if (k === "after" && typeof v === "string" && /^[0-9a-f]{40}$/.test(v)) payload[k] = mark("SHA");
+    if (v === null || typeof v !== "object" || Array.isArray(v)) continue;
+    const object = v as Record<string, unknown>;
+    if (k === "repository") {
+      if ("id" in object) object.id = mark("REPO_ID");
+      if ("name" in object) object.name = mark("REPO_NAME");
+      if ("full_name" in object) object.full_name = mark("REPO_FULL_NAME");
+      if (typeof object.pushed_at === "string") object.pushed_at = mark("AT");
+      if (typeof object.updated_at === "string") object.updated_at = mark("AT");
+      continue;
+    }
+    if (CONTEXT_OBJECTS.has(k)) continue;
+    if (typeof object.id === "number") object.id = mark("EVENT_ID");
+    if (k === "head_commit" && typeof object.id === "string") object.id = mark("SHA");
+    for (const field of ["created_at", "updated_at", "timestamp"]) {
+      if (typeof object[field] === "string") object[field] = mark("AT");
+    }
+  }
+  const parts = JSON.stringify(payload).split(PLACEHOLDER);
+  // split() with a capturing group alternates literal text and placeholder names.
+  return {
+    eventType,
+    render(values) {
+      let out = parts[0];
+      for (let i = 1; i < parts.length; i += 2) out += values[parts[i] as Placeholder] + parts[i + 1];
+      return out;
+    },
+  };
+}
+
+// ---- Seeded randomness ------------------------------------------------------------------------
+
+/** sfc32 over the SHA-256 of the seed: small, fast, and the same sequence everywhere. */
+function seededRandom(seed: string): () => number {
+  const h = createHash("sha256").update(seed).digest();
+  let a = h.readUInt32LE(0);
+  let b = h.readUInt32LE(4);
+  let c = h.readUInt32LE(8);
+  let d = h.readUInt32LE(12);
+  const next = () => {
+    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    let t = (a + b) | 0;
+    a = b ^ (b >>> 9);
+    b = (c + (c << 3)) | 0;
+    c = (c << 21) | (c >>> 11);
+    d = (d + 1) | 0;
+    t = (t + d) | 0;
+    c = (c + t) | 0;
+    return (t >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < 15; i++) next(); // sfc32's recommended warm-up
+  return next;
+}
+
+/** 40 hex digits, like a git commit id. */
+function commitSha(random: () => number): string {
+  let sha = "";
+  for (let i = 0; i < 5; i++) sha += Math.floor(random() * 0x100000000).toString(16).padStart(8, "0");
+  return sha;
+}
+
+const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/** A Standard Webhooks style message id: `msg_` and 24 alphanumerics, like msg_p5jXN8AQM9LWM0D4loKWxJek. */
+function messageId(random: () => number): string {
+  let id = "msg_";
+  for (let i = 0; i < 24; i++) id += ID_ALPHABET[Math.floor(random() * ID_ALPHABET.length)];
+  return id;
+}
+
+// ---- NDJSON form ------------------------------------------------------------------------------
+
+/** One corpus line, fields in a fixed order so the NDJSON form (and its digest) is canonical. */
+export function corpusLine(e: CorpusEvent): string {
+  return JSON.stringify({
+    index: e.index,
+    id: e.id,
+    orderingKey: e.orderingKey,
+    seq: e.seq,
+    eventType: e.eventType,
+    redelivery: e.redelivery,
+    body: e.body,
+  });
+}
+
+/** SHA-256 (hex) of the NDJSON form: every line followed by "\n", as writeCorpus writes it. */
+export function corpusDigest(events: CorpusEvent[]): string {
+  const hash = createHash("sha256");
+  for (const e of events) hash.update(corpusLine(e) + "\n");
+  return hash.digest("hex");
+}
+
+/** Write events as NDJSON, one event per line (see corpusLine for the field order). */
+export function writeCorpus(events: CorpusEvent[], file: string): void {
+  const fd = openSync(file, "w");
+  try {
+    // Write in chunks: a 30k corpus is ~200 MB of text, too much to build as one string.
+    let chunk = "";
+    for (const e of events) {
+      chunk += corpusLine(e) + "\n";
+      if (chunk.length > 1 << 20) {
+        writeSync(fd, chunk);
+        chunk = "";
+      }
+    }
+    if (chunk.length > 0) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const MAX_REPORTED_PROBLEMS = 20;
+
+/**
+ * Read and validate an NDJSON corpus. Every problem names `file:line` and the field. Besides each
+ * line's shape, the corpus must make sense as a replay: indexes in order, ids unique unless the
+ * line is a redelivery of an earlier event (same key, seq and body), and per-key sequence numbers
+ * increasing in file order (the order events are sent).
+ */
+export function readCorpus(file: string): CorpusEvent[] {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CorpusError("corpus_file_unreadable", `cannot read corpus ${file}: ${e.code ?? e.message}; check the corpus.file path in the gate file`);
+  }
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+
+  const problems: string[] = [];
+  const problem = (line: number, what: string) => {
+    if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(`${file}:${line}: ${what}`);
+    else if (problems.length === MAX_REPORTED_PROBLEMS) problems.push("(further problems not shown)");
+  };
+
+  const events: CorpusEvent[] = [];
+  const originals = new Map<string, CorpusEvent>();
+  const lastSeq = new Map<string, number>();
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(lines[i]);
+    } catch (err) {
+      problem(lineNo, `not a JSON object (${(err as Error).message})`);
+      continue;
+    }
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      problem(lineNo, "not a JSON object");
+      continue;
+    }
+    const r = raw as Record<string, unknown>;
+    const before = problems.length;
+    const known = ["index", "id", "orderingKey", "seq", "eventType", "redelivery", "body"];
+    for (const k of Object.keys(r)) if (!known.includes(k)) problem(lineNo, `unknown field "${k}" (expected ${known.join(", ")})`);
+    if (r.index !== i) problem(lineNo, `field "index" must be ${i} (line number - 1: events are sent in file order), got ${JSON.stringify(r.index)}`);
+    if (typeof r.id !== "string" || r.id.length === 0) problem(lineNo, `field "id" must be a non-empty string (the webhook-id), got ${JSON.stringify(r.id)}`);
+    if (typeof r.orderingKey !== "string" || r.orderingKey.length === 0) problem(lineNo, `field "orderingKey" must be a non-empty string, got ${JSON.stringify(r.orderingKey)}`);
+    if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 0) problem(lineNo, `field "seq" must be a whole number >= 0, got ${JSON.stringify(r.seq)}`);
+    if (typeof r.eventType !== "string" || r.eventType.length === 0) problem(lineNo, `field "eventType" must be a non-empty string, got ${JSON.stringify(r.eventType)}`);
+    if (typeof r.redelivery !== "boolean") problem(lineNo, `field "redelivery" must be true or false, got ${JSON.stringify(r.redelivery)}`);
+    if (typeof r.body !== "string") problem(lineNo, `field "body" must be a string holding the JSON body, got ${typeof r.body}`);
+    else if (!isJsonObject(r.body)) problem(lineNo, `field "body" must hold a JSON object (the webhook payload)`);
+    if (problems.length > before) continue;
+    const e: CorpusEvent = {
+      index: r.index as number,
+      id: r.id as string,
+      orderingKey: r.orderingKey as string,
+      seq: r.seq as number,
+      eventType: r.eventType as string,
+      body: r.body as string,
+      redelivery: r.redelivery as boolean,
+    };
+    const original = originals.get(e.id);
+    if (e.redelivery) {
+      if (!original) problem(lineNo, `"redelivery" is true but no earlier line has id ${e.id}`);
+      else if (original.orderingKey !== e.orderingKey || original.seq !== e.seq || original.body !== e.body) {
+        problem(lineNo, `redelivery of ${e.id} must repeat line ${original.index + 1}'s orderingKey, seq and body`);
+      }
+    } else {
+      if (original) problem(lineNo, `id ${e.id} was already used on line ${original.index + 1}; set "redelivery": true if this line re-sends it`);
+      const previous = lastSeq.get(e.orderingKey);
+      if (previous !== undefined && e.seq <= previous) {
+        problem(lineNo, `field "seq" ${e.seq} of key ${e.orderingKey} must be greater than the key's previous seq ${previous} (events are sent in file order)`);
+      }
+      originals.set(e.id, e);
+      lastSeq.set(e.orderingKey, e.seq);
+    }
+    events.push(e);
+  }
+  if (lines.length === 0) problem(1, "the corpus is empty");
+  if (problems.length > 0) throw new CorpusError("corpus_file_invalid", `invalid corpus:\n${problems.join("\n")}`);
+  return events;
+}
+
+function isJsonObject(text: string): boolean {
+  try {
+    const v = JSON.parse(text);
+    return v !== null && typeof v === "object" && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}

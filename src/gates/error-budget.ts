@@ -1,0 +1,122 @@
+// The error budget ledger: per phase and overall, how many failed requests the gate's SLOs allow
+// (e.g. 0.10% of 30,000 = 30), how many were spent and on what (status code, timeout, transport), and what is left.
+
+import type { GateRun, PhaseResult } from "./gate-run.js";
+import { markdownTable } from "./report-format.js";
+import { formatCount, formatPercent } from "./units.js";
+
+export interface ErrorBudgetCause {
+  /** "HTTP 503", "timeout", "transport". */
+  cause: string;
+  count: number;
+}
+
+export interface ErrorBudgetLine {
+  /** The phase name, or "overall". */
+  scope: string;
+  ran: boolean;
+  /** Requests the phase was to send. */
+  planned: number;
+  /** Requests actually sent (the budget's base). */
+  sent: number;
+  allowed: number;
+  spent: number;
+  byCause: ErrorBudgetCause[];
+  /** allowed - spent; negative when overspent. */
+  left: number;
+  status: "within budget" | "overspent" | "did not run";
+}
+
+export interface ErrorBudgetLedger {
+  /** The share of requests allowed to fail, 0..1, or null when the gate sets no error SLO (then nothing is allowed). */
+  allowedShare: number | null;
+  /** Which SLO gave the share and how it was written: "error_rate <= 0.10%". */
+  source: string;
+  phases: ErrorBudgetLine[];
+  overall: ErrorBudgetLine;
+}
+
+/** The allowed failure share: the error_rate bar, or else what the acceptance bar leaves; none means none allowed. */
+function allowedShare(run: GateRun): { share: number | null; source: string } {
+  const errorRate = run.gate.slos.find((s) => s.name === "error_rate");
+  if (errorRate) return { share: errorRate.bar, source: `error_rate ${errorRate.comparator} ${errorRate.display}` };
+  const acceptance = run.gate.slos.find((s) => s.name === "acceptance");
+  if (acceptance) return { share: 1 - acceptance.bar, source: `acceptance ${acceptance.comparator} ${acceptance.display}` };
+  return { share: null, source: "the gate sets no error_rate or acceptance SLO, so no error is allowed" };
+}
+
+/** floor(share x requests), with a hair of slack so that 0.001 x 30000 (30.000000000000004 in floating point) is 30. */
+function budgetOf(share: number | null, requests: number): number {
+  return share === null ? 0 : Math.floor(share * requests + 1e-9);
+}
+
+function causesOf(phase: PhaseResult): ErrorBudgetCause[] {
+  const byStatus = Object.entries(phase.errors.byStatus)
+    .filter(([, count]) => count > 0)
+    .sort(([a], [b]) => Number(a) - Number(b) || (a < b ? -1 : 1))
+    .map(([status, count]) => ({ cause: `HTTP ${status}`, count }));
+  const out = [...byStatus];
+  if (phase.errors.timeouts > 0) out.push({ cause: "timeout", count: phase.errors.timeouts });
+  if (phase.errors.transport > 0) out.push({ cause: "transport", count: phase.errors.transport });
+  return out;
+}
+
+function line(scope: string, ran: boolean, planned: number, sent: number, allowed: number, byCause: ErrorBudgetCause[]): ErrorBudgetLine {
+  const spent = byCause.reduce((sum, c) => sum + c.count, 0);
+  return {
+    scope,
+    ran,
+    planned,
+    sent,
+    allowed,
+    spent,
+    byCause,
+    left: allowed - spent,
+    status: !ran ? "did not run" : spent <= allowed ? "within budget" : "overspent",
+  };
+}
+
+export function buildErrorBudgetLedger(run: GateRun): ErrorBudgetLedger {
+  const { share, source } = allowedShare(run);
+  const phases = run.phases.map((phase) => {
+    const sent = phase.replay?.samples.length ?? (phase.ran ? phase.requests : 0);
+    return line(phase.name, phase.ran, phase.requests, sent, budgetOf(share, sent), phase.ran ? causesOf(phase) : []);
+  });
+  const merged = new Map<string, number>();
+  for (const p of phases) for (const c of p.byCause) merged.set(c.cause, (merged.get(c.cause) ?? 0) + c.count);
+  const order = (cause: string): string => (cause.startsWith("HTTP ") ? `0${cause.slice(5).padStart(3, "0")}` : cause === "timeout" ? "1" : "2");
+  const overallCauses = [...merged.entries()]
+    .map(([cause, count]) => ({ cause, count }))
+    .sort((a, b) => (order(a.cause) < order(b.cause) ? -1 : order(a.cause) > order(b.cause) ? 1 : 0));
+  const sent = phases.reduce((sum, p) => sum + p.sent, 0);
+  const overall = line(
+    "overall",
+    phases.some((p) => p.ran),
+    phases.reduce((sum, p) => sum + p.planned, 0),
+    sent,
+    budgetOf(share, sent),
+    overallCauses,
+  );
+  return { allowedShare: share, source, phases, overall };
+}
+
+export function errorBudgetMarkdown(ledger: ErrorBudgetLedger): string {
+  const shareText = ledger.allowedShare === null ? "0" : formatPercent(ledger.allowedShare);
+  const rows = [...ledger.phases, ledger.overall].map((l) => [
+    l.scope,
+    l.ran ? formatCount(l.sent) : "—",
+    l.ran ? `${shareText} of ${formatCount(l.sent)} = ${formatCount(l.allowed)}` : "—",
+    formatCount(l.spent),
+    l.byCause.length ? l.byCause.map((c) => `${c.cause}: ${formatCount(c.count)}`).join(", ") : "none",
+    l.ran ? formatCount(l.left) : "—",
+    l.status,
+  ]);
+  return [
+    "# Error budget ledger",
+    "",
+    `Budget from the gate's SLO ${ledger.source}. A failed request is any non-2xx answer, timeout or transport error, as the runner counted it.`,
+    "",
+    markdownTable(["Scope", "Requests sent", "Allowed", "Spent", "Spent on", "Left", "Status"], rows),
+    "",
+  ].join("\n");
+}

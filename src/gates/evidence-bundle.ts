@@ -1,0 +1,322 @@
+// The evidence bundle: the ten items the war room asked for, written from a GateRun into one folder that anyone can
+// check with `sha256sum -c --strict SHA256SUMS`; verified file by file; and sealed again, as a chain, at each sign-off.
+
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { gzipSync } from "node:zlib";
+import type { ApprovalLog } from "./approval-log.js";
+import { approvalLogMarkdown, initialApprovalLog, parseApprovalLog, withApproval } from "./approval-log.js";
+import { attestationStatement } from "./attestation.js";
+import {
+  auditTrailDocument,
+  auditTrailMarkdown,
+  databaseDocument,
+  databaseMarkdown,
+  idempotencyDocument,
+  idempotencyMarkdown,
+  orderingDocument,
+  orderingMarkdown,
+  rbacDocument,
+  rbacMarkdown,
+} from "./check-reports.js";
+import type { DecisionLog } from "./decision-log.js";
+import { decisionLogMarkdown, decisionLogOf, parseDecisionLog, withDecision } from "./decision-log.js";
+import { buildErrorBudgetLedger, errorBudgetMarkdown } from "./error-budget.js";
+import { EvidenceError } from "./evidence-error.js";
+import { BUNDLE_FILES, EVIDENCE_ITEM_LAYOUT, phaseFiles, serviceLogFile, unknownEvidenceIds } from "./evidence-layout.js";
+import type { ReportInput } from "./evidence-report.js";
+import { renderReportHtml, renderSummaryMarkdown, replaceSignoff, signoffHtml, signoffMarkdown } from "./evidence-report.js";
+import type { Approval, Decision, GateRun } from "./gate-run.js";
+import { histogramSvg } from "./histogram-svg.js";
+import { buildLatencyHistogram, histogramCsv } from "./latency-histogram.js";
+import type { ManifestEntry } from "./manifest.js";
+import {
+  byteOrder,
+  hashFile,
+  historyCopyPath,
+  listBundleFiles,
+  MANIFEST_FILE,
+  MANIFEST_HISTORY_FILE,
+  parseManifest,
+  parseManifestHistory,
+  renderManifest,
+  renderManifestHistory,
+  sha256Hex,
+} from "./manifest.js";
+import type { Redactor } from "./redaction.js";
+import { createRedactor } from "./redaction.js";
+import { jsonFile } from "./report-format.js";
+import type { ReplayLogIndex } from "./replay-log.js";
+import { replayLogIndex, samplesNdjson } from "./replay-log.js";
+import { verdictDocument } from "./verdict-document.js";
+
+// `gate run --json` prints the same document the bundle keeps as verdict.json.
+export { verdictDocument } from "./verdict-document.js";
+
+/** Text files larger than this are written gzip-compressed (NDJSON samples, service logs). */
+export const GZIP_OVER_BYTES = 512 * 1024;
+
+export interface EvidenceBundleOptions {
+  /** Compress samples and service logs larger than this many bytes; default GZIP_OVER_BYTES. */
+  gzipOverBytes?: number;
+}
+
+export interface BundleVerification {
+  ok: boolean;
+  /** Files whose bytes differ from the manifest. */
+  changed: string[];
+  /** Files the manifest lists that are not there. */
+  missing: string[];
+  /** Files that are there but not in the manifest. */
+  added: string[];
+  /** Anything else wrong: a malformed manifest line, a malformed or broken manifest chain. */
+  problems: string[];
+}
+
+/**
+ * Writes every file through one redactor, and remembers each file's digest for the manifest. Gzip output is
+ * deterministic: Node writes no name and a zero mtime in the header, so the same text gives the same bytes.
+ */
+class BundleWriter {
+  readonly digests = new Map<string, string>();
+  bytes = 0;
+
+  constructor(
+    private readonly dir: string,
+    private readonly redact: Redactor,
+  ) {}
+
+  async text(path: string, text: string, gzip = false): Promise<string> {
+    if (this.digests.has(path)) throw new EvidenceError("duplicate_bundle_path", `two evidence files would both be written to ${path}: rename one of the phases or logs in the gate file or run`);
+    const clean = Buffer.from(this.redact(text), "utf8");
+    const bytes = gzip ? gzipSync(clean, { level: 9 }) : clean;
+    const target = join(this.dir, ...path.split("/"));
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, bytes);
+    this.digests.set(path, sha256Hex(bytes));
+    this.bytes += bytes.length;
+    return path;
+  }
+
+  files(): string[] {
+    return [...this.digests.keys()].sort(byteOrder);
+  }
+}
+
+async function assertEmptyDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const entries = await readdir(dir);
+  if (entries.length > 0) {
+    throw new EvidenceError("bundle_dir_not_empty", `${dir} already holds ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${entries.slice(0, 3).join(", ")}...): write each bundle to a new, empty folder (gate run --out DIR)`);
+  }
+}
+
+/** The manifest text, checked to come through redaction unchanged (a secret in a file name would break the seal). */
+function manifestText(entries: ManifestEntry[], redact: Redactor): string {
+  const text = renderManifest(entries);
+  if (redact(text) !== text) {
+    throw new EvidenceError("secret_in_manifest", `a file name or digest in ${MANIFEST_FILE} matches a secret of the run; rename the phase or log whose name contains it`);
+  }
+  return text;
+}
+
+export async function writeEvidenceBundle(dir: string, run: GateRun, options: EvidenceBundleOptions = {}): Promise<{ files: string[]; bytes: number }> {
+  const gzipOver = options.gzipOverBytes ?? GZIP_OVER_BYTES;
+  await assertEmptyDir(dir);
+  const redact = createRedactor(run.secrets);
+  const w = new BundleWriter(dir, redact);
+  const problems: string[] = [];
+
+  // 1. Replay execution logs: every sample of every phase, and the service's own structured logs.
+  const sampleFiles = new Map<string, string>();
+  for (const phase of run.phases) {
+    if (!phase.replay) continue;
+    const text = samplesNdjson(phase.replay.samples);
+    const gzip = Buffer.byteLength(text) > gzipOver;
+    sampleFiles.set(phase.name, await w.text(phaseFiles(phase.name, gzip).samples, text, gzip));
+  }
+  const serviceLogs: ReplayLogIndex["serviceLogs"] = [];
+  for (const name of Object.keys(run.logs).sort(byteOrder)) {
+    const source = run.logs[name]!;
+    let text: string;
+    try {
+      text = await readFile(source, "utf8");
+    } catch (err) {
+      const problem = `the service log "${name}" could not be read from ${source}: ${(err as Error).message}`;
+      problems.push(problem);
+      serviceLogs.push({ name, file: null, bytes: 0, lines: 0, problem });
+      continue;
+    }
+    const gzip = Buffer.byteLength(text) > gzipOver;
+    const lines = text.length === 0 ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+    serviceLogs.push({ name, file: await w.text(serviceLogFile(name, gzip), text, gzip), bytes: Buffer.byteLength(text), lines, problem: null });
+  }
+  await w.text(BUNDLE_FILES.replayIndex, jsonFile(replayLogIndex(run, sampleFiles, serviceLogs)));
+
+  // 2. Latency histograms: data, CSV and picture per phase (a phase that did not run says so in all three).
+  const histograms: ReportInput["histograms"] = [];
+  for (const phase of run.phases) {
+    const histogram = buildLatencyHistogram(phase);
+    const svg = histogramSvg(histogram);
+    const files = phaseFiles(phase.name, false);
+    await w.text(files.histogramJson, jsonFile(histogram));
+    await w.text(files.histogramCsv, histogramCsv(histogram));
+    await w.text(files.histogramSvg, svg);
+    histograms.push({ histogram, svg, files: { json: files.histogramJson, csv: files.histogramCsv, svg: files.histogramSvg } });
+  }
+
+  // 3 to 8: the ledger and the check reports.
+  const ledger = buildErrorBudgetLedger(run);
+  await w.text(BUNDLE_FILES.ledgerJson, jsonFile(ledger));
+  await w.text(BUNDLE_FILES.ledgerMd, errorBudgetMarkdown(ledger));
+  await w.text(BUNDLE_FILES.idempotencyJson, jsonFile(idempotencyDocument(run)));
+  await w.text(BUNDLE_FILES.idempotencyMd, idempotencyMarkdown(run));
+  await w.text(BUNDLE_FILES.orderingJson, jsonFile(orderingDocument(run)));
+  await w.text(BUNDLE_FILES.orderingMd, orderingMarkdown(run));
+  await w.text(BUNDLE_FILES.databaseJson, jsonFile(databaseDocument(run)));
+  await w.text(BUNDLE_FILES.databaseMd, databaseMarkdown(run));
+  await w.text(BUNDLE_FILES.auditJson, jsonFile(auditTrailDocument(run)));
+  await w.text(BUNDLE_FILES.auditMd, auditTrailMarkdown(run));
+  await w.text(BUNDLE_FILES.rbacJson, jsonFile(rbacDocument(run)));
+  await w.text(BUNDLE_FILES.rbacMd, rbacMarkdown(run));
+
+  // 9. The HOTL approval log ("pending" until the sign-off records an approval) and the decision log.
+  const approvals = initialApprovalLog(run);
+  const decisions = decisionLogOf(run.decisions);
+  await writeSignoffLogs(w, approvals, decisions);
+
+  // The machine-readable verdict, the attestation, and the (still empty) manifest chain.
+  await w.text(BUNDLE_FILES.verdict, jsonFile(verdictDocument(run, ".")));
+  await w.text(BUNDLE_FILES.attestation, jsonFile(attestationStatement(run)));
+  await w.text(MANIFEST_HISTORY_FILE, renderManifestHistory([]));
+
+  const unknown = unknownEvidenceIds(run.gate.evidence);
+  for (const id of unknown) problems.push(`the gate file ${run.gate.source.file} asks for evidence "${id}", which this bundle has no item for (items: ${EVIDENCE_ITEM_LAYOUT.map((i) => i.id).join(", ")})`);
+  if (!/^[0-9a-f]{40}$/i.test(run.commit)) problems.push(`the commit under test is "${run.commit}", not a full git commit id: the attestation's subject cannot be checked against the repository`);
+
+  const written = w.files();
+  const itemFiles: Record<number, string[]> = {};
+  for (const item of EVIDENCE_ITEM_LAYOUT) itemFiles[item.number] = written.filter((f) => f === item.path || f.startsWith(`${item.path}/`));
+  itemFiles[10] = [MANIFEST_FILE, MANIFEST_HISTORY_FILE];
+  const input: ReportInput = {
+    run,
+    histograms,
+    ledger,
+    approvals,
+    decisions,
+    itemFiles,
+    rootFiles: [BUNDLE_FILES.verdict, BUNDLE_FILES.attestation, BUNDLE_FILES.summary, BUNDLE_FILES.report],
+    problems,
+  };
+  await w.text(BUNDLE_FILES.summary, renderSummaryMarkdown(input));
+  await w.text(BUNDLE_FILES.report, renderReportHtml(input));
+
+  // 10. The manifest, over every file written.
+  const entries = [...w.digests.entries()].map(([path, sha256]) => ({ path, sha256 }));
+  const manifest = manifestText(entries, redact);
+  await writeFile(join(dir, MANIFEST_FILE), manifest);
+  return { files: [...w.files(), MANIFEST_FILE].sort(byteOrder), bytes: w.bytes + Buffer.byteLength(manifest) };
+}
+
+async function writeSignoffLogs(w: BundleWriter, approvals: ApprovalLog, decisions: DecisionLog): Promise<void> {
+  await w.text(BUNDLE_FILES.approvalJson, jsonFile(approvals));
+  await w.text(BUNDLE_FILES.approvalMd, approvalLogMarkdown(approvals));
+  await w.text(BUNDLE_FILES.decisionJson, jsonFile(decisions));
+  await w.text(BUNDLE_FILES.decisionMd, decisionLogMarkdown(decisions));
+}
+
+export async function verifyBundle(dir: string): Promise<BundleVerification> {
+  const result: BundleVerification = { ok: false, changed: [], missing: [], added: [], problems: [] };
+  let manifest: string;
+  try {
+    manifest = await readFile(join(dir, MANIFEST_FILE), "utf8");
+  } catch (err) {
+    result.problems.push(`no readable ${MANIFEST_FILE} in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): is this an evidence bundle written by gate run?`);
+    return result;
+  }
+  const { entries, problems } = parseManifest(manifest);
+  result.problems.push(...problems);
+  const present = new Set(await listBundleFiles(dir));
+  for (const entry of entries) {
+    if (!present.has(entry.path)) result.missing.push(entry.path);
+    else if ((await hashFile(dir, entry.path)) !== entry.sha256) result.changed.push(entry.path);
+  }
+  const listed = new Set(entries.map((e) => e.path));
+  for (const path of present) if (!listed.has(path)) result.added.push(path);
+
+  // The chain: each replaced manifest's copy must still hash to the digest recorded when it was replaced.
+  if (present.has(MANIFEST_HISTORY_FILE)) {
+    const history = parseManifestHistory(await readFile(join(dir, MANIFEST_HISTORY_FILE), "utf8"));
+    result.problems.push(...history.problems);
+    for (const [i, link] of history.links.entries()) {
+      if (!present.has(link.copy)) {
+        result.problems.push(`${MANIFEST_HISTORY_FILE} link ${i + 1}: the copy ${link.copy} of the replaced manifest is not in the bundle`);
+        continue;
+      }
+      const actual = await hashFile(dir, link.copy);
+      if (actual !== link.sha256) result.problems.push(`${MANIFEST_HISTORY_FILE} link ${i + 1}: ${link.copy} hashes to ${actual}, but the chain records ${link.sha256}`);
+    }
+  } else if (!listed.has(MANIFEST_HISTORY_FILE)) {
+    // (When the manifest lists it, it is already reported as missing.)
+    result.problems.push(`${MANIFEST_HISTORY_FILE} is not in the bundle, so its manifest chain cannot be checked`);
+  }
+  for (const list of [result.changed, result.missing, result.added]) list.sort(byteOrder);
+  result.ok = result.changed.length === 0 && result.missing.length === 0 && result.added.length === 0 && result.problems.length === 0;
+  return result;
+}
+
+function checkApproval(approval: Approval): void {
+  const problems: string[] = [];
+  if (!approval.reviewer || /\s/.test(approval.reviewer)) problems.push(`reviewer "${approval.reviewer}" must be a login without spaces`);
+  if (Number.isNaN(Date.parse(approval.at)) || /\s/.test(approval.at)) problems.push(`at "${approval.at}" must be an ISO time`);
+  if (!approval.commit) problems.push("commit must name the approved commit");
+  if (!["approved", "dismissed"].includes(approval.state)) problems.push(`state "${approval.state}" must be approved or dismissed`);
+  if (problems.length) throw new EvidenceError("bad_approval", `cannot record the approval: ${problems.join("; ")}`);
+}
+
+/**
+ * Add (or update, by recording a later state for the same reviewer) the HOTL approval log, and append the decision
+ * if given; then seal the bundle again. The bundle must be intact first: re-sealing a tampered bundle would bless
+ * the tampering. The replaced manifest is kept as manifest-history/NNNN.SHA256SUMS and its digest appended to
+ * manifest-history.txt, which the new manifest covers, so the bundle's history is a chain. Recording the same
+ * approval again (a redelivered review) changes nothing. Only the credential patterns are redacted here: the run's
+ * own secrets are not kept anywhere, by design.
+ */
+export async function recordApproval(dir: string, approval: Approval, decision?: Decision): Promise<void> {
+  checkApproval(approval);
+  const before = await verifyBundle(dir);
+  if (!before.ok) {
+    const what = [...before.changed.map((f) => `changed ${f}`), ...before.missing.map((f) => `missing ${f}`), ...before.added.map((f) => `added ${f}`), ...before.problems];
+    throw new EvidenceError("bundle_not_intact", `the bundle in ${dir} does not match its ${MANIFEST_FILE} (${what.slice(0, 5).join("; ")}${what.length > 5 ? "; ..." : ""}): run "gate verify ${dir}" and restore it before recording a sign-off`);
+  }
+  const read = (path: string): Promise<string> => readFile(join(dir, ...path.split("/")), "utf8");
+  const oldApprovals = parseApprovalLog(await read(BUNDLE_FILES.approvalJson), BUNDLE_FILES.approvalJson);
+  const oldDecisions = parseDecisionLog(await read(BUNDLE_FILES.decisionJson), BUNDLE_FILES.decisionJson);
+  const newApprovals = withApproval(oldApprovals, approval);
+  const newDecisions = decision ? withDecision(oldDecisions, decision) : null;
+  if (!newApprovals && !newDecisions) return;
+  const approvals = newApprovals ?? oldApprovals;
+  const decisions = newDecisions ?? oldDecisions;
+
+  const redact = createRedactor([]);
+  const oldManifest = await readFile(join(dir, MANIFEST_FILE));
+  const history = parseManifestHistory(await read(MANIFEST_HISTORY_FILE));
+  const copy = historyCopyPath(history.links.length + 1);
+  const reason = `${approval.state} by @${approval.reviewer} (verdict ${approval.verdict}, commit ${approval.commit})${decision ? `; decision: ${decision.title}` : ""}`;
+  const links = [...history.links, { sha256: sha256Hex(oldManifest), at: approval.at, copy, reason }];
+
+  // Every file is rewritten through the writer (and so the redactor); the old manifest's copy must stay byte-exact.
+  const w = new BundleWriter(dir, redact);
+  if (redact(oldManifest.toString("utf8")) !== oldManifest.toString("utf8")) {
+    throw new EvidenceError("secret_in_manifest", `${MANIFEST_FILE} in ${dir} matches a credential pattern and cannot be kept as is in the chain`);
+  }
+  await w.text(copy, oldManifest.toString("utf8"));
+  await writeSignoffLogs(w, approvals, decisions);
+  await w.text(BUNDLE_FILES.summary, replaceSignoff(await read(BUNDLE_FILES.summary), signoffMarkdown(approvals, decisions), BUNDLE_FILES.summary));
+  await w.text(BUNDLE_FILES.report, replaceSignoff(await read(BUNDLE_FILES.report), signoffHtml(approvals, decisions), BUNDLE_FILES.report));
+  await w.text(MANIFEST_HISTORY_FILE, renderManifestHistory(links));
+
+  const entries: ManifestEntry[] = [];
+  for (const path of await listBundleFiles(dir)) entries.push({ path, sha256: w.digests.get(path) ?? (await hashFile(dir, path)) });
+  await writeFile(join(dir, MANIFEST_FILE), manifestText(entries, redact));
+}

@@ -1,0 +1,866 @@
+// Reads a gate file (gates/gate-a.yaml) into the typed Gate, checking it against the schema and
+// reporting every problem with the file, line and column that would fix it.
+
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type {
+  BundledTarget,
+  CommandPolicy,
+  Comparator,
+  CorpusSpec,
+  DeployedTarget,
+  Gate,
+  Phase,
+  SignoffPolicy,
+  Slo,
+  SloName,
+  Target,
+} from "./gate.js";
+import { formatCountShort, formatRate, parseCount, parseDuration, parsePercent, parseRate } from "./units.js";
+
+export interface GateProblem {
+  file: string;
+  /** 1-based; 0 when the problem is with the file as a whole (it could not be read). */
+  line: number;
+  column: number;
+  /** Where in the gate: "phases[2].latency_p95", "" for the file itself. */
+  path: string;
+  /** What is wrong; what was expected. */
+  message: string;
+}
+
+/** "file:line:col: path: what is wrong; expected ..." */
+export function formatProblem(p: GateProblem): string {
+  const where = p.line > 0 ? `${p.file}:${p.line}:${p.column}` : p.file;
+  return p.path ? `${where}: ${p.path}: ${p.message}` : `${where}: ${p.message}`;
+}
+
+export class GateDefinitionError extends Error {
+  readonly code = "GATE_INVALID";
+  readonly problems: GateProblem[];
+  constructor(problems: GateProblem[]) {
+    super(problems.map(formatProblem).join("\n"));
+    this.name = "GateDefinitionError";
+    this.problems = problems;
+  }
+}
+
+/** A phase selector that names no phase of the gate. */
+export class PhaseSelectionError extends Error {
+  readonly code = "PHASE_UNKNOWN";
+}
+
+/** Gate files are a page or two; anything bigger is a mistake or an attack. */
+export const MAX_GATE_FILE_BYTES = 256 * 1024;
+/** Alias dereferences allowed while reading one file: enough for sharing, too few for a "billion laughs". */
+const MAX_ALIAS_DEREFS = 100;
+
+/** What the evidence bundle knows how to produce: the ten items of the Gate A war room. */
+export const EVIDENCE_ITEMS = [
+  "replay_logs",
+  "latency_histogram",
+  "error_budget_ledger",
+  "idempotency_report",
+  "ordering_report",
+  "database_confirmation",
+  "request_id_audit_trail",
+  "rbac_matrix",
+  "hotl_approval_log",
+  "sha256_manifest",
+] as const;
+
+/** The objectives every gate states, in the order tables show them. */
+export const SLO_NAMES: readonly SloName[] = [
+  "latency_p95",
+  "acceptance",
+  "error_rate",
+  "idempotency_violations",
+  "ordering_violations",
+  "lost_events",
+];
+
+type SloKind = "latency" | "share_min" | "share_max" | "count";
+const SLO_KINDS: Record<SloName, SloKind> = {
+  latency_p95: "latency",
+  acceptance: "share_min",
+  error_rate: "share_max",
+  idempotency_violations: "count",
+  ordering_violations: "count",
+  lost_events: "count",
+};
+
+const PERMISSIONS = ["admin", "write", "read"] as const;
+const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+/** Parses and validates gate text. `env` feeds `${VAR}` substitution (process.env when omitted). */
+export function parseGate(text: string, file: string, env?: Record<string, string | undefined>): Gate {
+  return readGate(text, file, env ?? process.env, undefined);
+}
+
+/** Reads a gate file; source.sha256 is over its bytes, so an attestation names exactly this file. */
+export function loadGate(file: string, env?: Record<string, string | undefined>): Gate {
+  let bytes: Buffer;
+  try {
+    const size = statSync(file).size;
+    if (size > MAX_GATE_FILE_BYTES) throw new GateDefinitionError([tooBig(file, size)]);
+    bytes = readFileSync(file);
+  } catch (err) {
+    if (err instanceof GateDefinitionError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === "ENOENT" ? "no such file" : e.code === "EISDIR" ? "is a directory" : e.message;
+    throw new GateDefinitionError([
+      { file, line: 0, column: 0, path: "", message: `cannot read the gate file (${why}); expected a path such as gates/gate-a.yaml` },
+    ]);
+  }
+  const base = dirname(resolve(file));
+  const gate = readGate(bytes.toString("utf8"), file, env ?? process.env, (p) => existsSync(resolve(base, p)));
+  gate.source = { file, sha256: createHash("sha256").update(bytes).digest("hex") };
+  return gate;
+}
+
+/**
+ * The given phase and every phase before it, since a phase runs only when the earlier ones passed.
+ * `selector` is a phase name, an alias ("1k") or "all"; case does not matter.
+ */
+export function phasesUpTo(gate: Gate, selector: string): Phase[] {
+  const wanted = selector.trim().toLowerCase();
+  if (wanted === "all") return [...gate.phases];
+  const index = gate.phases.findIndex(
+    (p) => p.name.toLowerCase() === wanted || p.aliases.some((a) => a.toLowerCase() === wanted),
+  );
+  if (index < 0) {
+    const choices = gate.phases.map((p) => (p.aliases.length ? `${p.name} (${p.aliases.join(", ")})` : p.name));
+    throw new PhaseSelectionError(
+      `unknown phase "${selector}" for gate ${gate.name}; expected one of ${[...choices, "all"].join(", ")} (in ${gate.source.file})`,
+    );
+  }
+  return gate.phases.slice(0, index + 1);
+}
+
+function tooBig(file: string, size: number): GateProblem {
+  return {
+    file,
+    line: 1,
+    column: 1,
+    path: "",
+    message: `the file is ${size} bytes; expected a gate file of at most ${MAX_GATE_FILE_BYTES} bytes`,
+  };
+}
+
+function readGate(
+  text: string,
+  file: string,
+  env: Record<string, string | undefined>,
+  fileExists: ((relative: string) => boolean) | undefined,
+): Gate {
+  const size = Buffer.byteLength(text, "utf8");
+  if (size > MAX_GATE_FILE_BYTES) throw new GateDefinitionError([tooBig(file, size)]);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {
+    lineCounter,
+    keepSourceTokens: true,
+    prettyErrors: false,
+    uniqueKeys: true,
+  });
+  const reader = new GateReader(file, lineCounter, doc, env, fileExists);
+  for (const e of doc.errors) reader.problemAt(e.pos[0], "", yamlMessage(e.code, e.message));
+  // After a syntax error the tree is a guess; reading it would bury the real problem under echoes.
+  const structural = doc.errors.some((e) => e.code !== "DUPLICATE_KEY");
+  const gate = structural ? undefined : reader.gate(doc.contents as Node | null);
+  if (reader.problems.length || !gate) throw new GateDefinitionError(reader.sorted());
+  gate.source = { file, sha256: createHash("sha256").update(text, "utf8").digest("hex") };
+  return gate;
+}
+
+function yamlMessage(code: string, message: string): string {
+  const msg = message.replace(/ at line \d+, column \d+[\s\S]*$/, "");
+  if (code === "DUPLICATE_KEY") return `this key appears twice in the same mapping; expected each key once`;
+  if (/header includes extra characters: [<>]=/.test(msg)) {
+    return `YAML syntax: ${msg}; expected a quoted comparison such as ">= 99.9%" (a leading ">" starts a block of text in YAML)`;
+  }
+  return `YAML syntax: ${msg}`;
+}
+
+interface Entry {
+  key: Node;
+  value: Node | null;
+}
+
+interface Mapping {
+  node: Node;
+  entries: Map<string, Entry>;
+}
+
+/** Walks the YAML tree, converting as it goes and collecting every problem with its position. */
+class GateReader {
+  readonly problems: GateProblem[] = [];
+  private aliasDerefs = 0;
+
+  constructor(
+    private readonly file: string,
+    private readonly lines: LineCounter,
+    private readonly doc: Document,
+    private readonly env: Record<string, string | undefined>,
+    private readonly fileExists: ((relative: string) => boolean) | undefined,
+  ) {}
+
+  problemAt(offset: number, path: string, message: string): void {
+    const { line, col } = this.lines.linePos(offset);
+    this.problems.push({ file: this.file, line, column: col, path, message });
+  }
+
+  problem(node: Node | null | undefined, path: string, message: string): void {
+    this.problemAt(node?.range?.[0] ?? 0, path, message);
+  }
+
+  sorted(): GateProblem[] {
+    return [...this.problems].sort((a, b) => a.line - b.line || a.column - b.column);
+  }
+
+  gate(root: Node | null): Gate | undefined {
+    if (this.isEmpty(root)) {
+      this.problemAt(0, "", `the file is empty; expected a gate: a mapping with keys ${[...TOP_KEYS.required, ...TOP_KEYS.optional].join(", ")}`);
+      return undefined;
+    }
+    const top = this.mapping({ key: root!, value: root }, "", TOP_KEYS, "the gate file");
+    if (!top) return undefined;
+    const get = (k: string) => top.entries.get(k);
+    const str = (k: string, pattern?: RegExp, expected?: string) => this.text(get(k), k, pattern, expected);
+
+    const name = str("gate", /^[a-z][a-z0-9-]{0,62}$/, "a lowercase name such as gate-a");
+    const title = str("title");
+    const application = str("application");
+    const dri = str("dri");
+    const statusOwner = get("status_owner") ? str("status_owner") : dri;
+    const target = this.target(get("target"));
+    const slos = this.objectives(get("objectives"));
+    const phases = this.phases(get("phases"));
+    const corpus = this.corpus(get("corpus"));
+    const evidence = this.evidence(get("evidence"));
+    const signoff = this.signoff(get("signoff"));
+    const command = this.commands(get("commands"), name);
+    const schedule = get("schedule") ? this.value(get("schedule")!, "schedule", cron) : undefined;
+
+    if (
+      name === undefined ||
+      title === undefined ||
+      application === undefined ||
+      dri === undefined ||
+      statusOwner === undefined ||
+      !target ||
+      !slos ||
+      !phases ||
+      !corpus ||
+      !evidence ||
+      !signoff ||
+      !command ||
+      (get("schedule") && schedule === undefined)
+    ) {
+      return undefined;
+    }
+    const gate: Gate = {
+      name,
+      title,
+      application,
+      dri,
+      statusOwner,
+      target,
+      slos,
+      phases,
+      corpus,
+      evidence,
+      signoff,
+      command,
+      source: { file: this.file, sha256: "" },
+    };
+    if (schedule !== undefined) gate.schedule = schedule;
+    return gate;
+  }
+
+  private target(entry: Entry | undefined): Target | undefined {
+    const m = this.mapping(entry, "target", { required: [], optional: ["bundled", "deployed"] }, "the target");
+    if (!m) return undefined;
+    const bundled = m.entries.get("bundled");
+    const deployed = m.entries.get("deployed");
+    if (bundled && deployed) {
+      this.problem(deployed.key, "target", `both bundled and deployed are set; expected exactly one of them`);
+      return undefined;
+    }
+    if (!bundled && !deployed) {
+      this.problem(
+        entry!.key,
+        "target",
+        `no target; expected "bundled:" (start the bundled ingest service locally) or "deployed:" (the url of a running service)`,
+      );
+      return undefined;
+    }
+    if (bundled) {
+      const b = this.mapping(bundled, "target.bundled", BUNDLED_KEYS, "the bundled target");
+      if (!b) return undefined;
+      const at = (k: string) => b.entries.get(k);
+      const p = (k: string) => `target.bundled.${k}`;
+      const mode = at("mode") ? this.value(at("mode")!, p("mode"), oneOf(["queue", "sync"] as const)) : "queue";
+      const workers = at("workers") ? this.value(at("workers")!, p("workers"), countIn(1, 64)) : 2;
+      const batchSize = at("batch_size") ? this.value(at("batch_size")!, p("batch_size"), countIn(1, 10_000)) : 50;
+      const batchLingerMs = at("batch_linger") ? this.value(at("batch_linger")!, p("batch_linger"), durationIn(0, 10_000)) : 5;
+      const redisUrl = this.value(at("redis_url"), p("redis_url"), url(["redis:", "rediss:"], "redis://127.0.0.1:6379"));
+      const databaseUrl = this.value(
+        at("database_url"),
+        p("database_url"),
+        url(["postgres:", "postgresql:"], "postgres://postgres@127.0.0.1:5432/postgres"),
+      );
+      if (
+        mode === undefined ||
+        workers === undefined ||
+        batchSize === undefined ||
+        batchLingerMs === undefined ||
+        redisUrl === undefined ||
+        databaseUrl === undefined
+      ) {
+        return undefined;
+      }
+      const t: BundledTarget = { kind: "bundled", mode, workers, batchSize, batchLingerMs, redisUrl, databaseUrl };
+      return t;
+    }
+    const d = this.mapping(deployed, "target.deployed", DEPLOYED_KEYS, "the deployed target");
+    if (!d) return undefined;
+    const at = (k: string) => d.entries.get(k);
+    const serviceUrl = this.value(at("url"), "target.deployed.url", url(["http:", "https:"], "https://ingest.example.com"));
+    const databaseUrl = this.value(
+      at("database_url"),
+      "target.deployed.database_url",
+      url(["postgres:", "postgresql:"], "postgres://gate@db.example.com:5432/ingest"),
+    );
+    const schema = at("schema")
+      ? this.text(at("schema"), "target.deployed.schema", /^[a-z_][a-z0-9_]{0,62}$/, "a PostgreSQL schema name such as public")
+      : "public";
+    if (serviceUrl === undefined || databaseUrl === undefined || schema === undefined) return undefined;
+    const t: DeployedTarget = { kind: "deployed", url: serviceUrl, databaseUrl, schema };
+    return t;
+  }
+
+  private objectives(entry: Entry | undefined): Slo[] | undefined {
+    const m = this.mapping(entry, "objectives", { required: SLO_NAMES, optional: [] }, "the objectives");
+    if (!m) return undefined;
+    const slos: Slo[] = [];
+    for (const name of SLO_NAMES) {
+      const e = m.entries.get(name);
+      if (!e) continue; // reported as missing by mapping()
+      const slo = this.value(e, `objectives.${name}`, comparison(name, SLO_KINDS[name]));
+      if (slo) slos.push({ name, ...slo });
+    }
+    return slos.length === SLO_NAMES.length ? slos : undefined;
+  }
+
+  private phases(entry: Entry | undefined): Phase[] | undefined {
+    const items = this.sequence(entry, "phases", "phases in order, each a mapping with name, requests, rate, latency_p95");
+    if (!items) return undefined;
+    if (items.length === 0) {
+      this.problem(entry!.value ?? entry!.key, "phases", "no phases; expected at least one phase");
+      return undefined;
+    }
+    const phases: Phase[] = [];
+    const words = new Map<string, string>(); // selector word -> path of the phase that owns it
+    let ok = true;
+    items.forEach((item, i) => {
+      const path = `phases[${i}]`;
+      const m = this.mapping({ key: item, value: item }, path, PHASE_KEYS, "a phase");
+      if (!m) {
+        ok = false;
+        return;
+      }
+      const at = (k: string) => m.entries.get(k);
+      const name = this.text(at("name"), `${path}.name`, /^[a-z][a-z0-9_-]{0,31}$/, "a lowercase name such as smoke");
+      const aliases = at("aliases") ? this.aliases(at("aliases")!, `${path}.aliases`) : [];
+      const requests = this.value(at("requests"), `${path}.requests`, countIn(1, 10_000_000));
+      const rate = this.value(at("rate"), `${path}.rate`, rateIn(100_000));
+      const bar = this.value(at("latency_p95"), `${path}.latency_p95`, comparison("latency_p95", "latency"));
+      const drainTimeoutMs = at("drain_timeout")
+        ? this.value(at("drain_timeout")!, `${path}.drain_timeout`, durationIn(1, 3_600_000))
+        : DEFAULT_DRAIN_TIMEOUT_MS;
+      for (const [word, node, wordPath] of [
+        [name, at("name")?.value, `${path}.name`],
+        ...(aliases ?? []).map((a, j) => [a, this.seqItem(at("aliases")!, j), `${path}.aliases[${j}]`] as const),
+      ] as const) {
+        if (word === undefined) continue;
+        const lower = word.toLowerCase();
+        if (lower === "all") {
+          this.problem(node, wordPath, `"all" is reserved (it selects every phase); expected another word`);
+          ok = false;
+        } else if (words.has(lower)) {
+          this.problem(node, wordPath, `"${word}" already selects ${words.get(lower)}; expected names and aliases unique across phases`);
+          ok = false;
+        } else {
+          words.set(lower, path);
+        }
+      }
+      if (
+        name === undefined ||
+        aliases === undefined ||
+        requests === undefined ||
+        rate === undefined ||
+        bar === undefined ||
+        drainTimeoutMs === undefined
+      ) {
+        ok = false;
+        return;
+      }
+      phases.push({ name, aliases, requests, rate, latencyP95Ms: bar.bar, drainTimeoutMs });
+    });
+    return ok ? phases : undefined;
+  }
+
+  private aliases(entry: Entry, path: string): string[] | undefined {
+    const items = this.sequence(entry, path, `a list such as [1k]`);
+    if (!items) return undefined;
+    const out: string[] = [];
+    let ok = true;
+    items.forEach((item, j) => {
+      const a = this.value({ key: item, value: item }, `${path}[${j}]`, (raw) => {
+        const s = typeof raw === "number" ? String(raw) : raw;
+        if (typeof s !== "string" || !/^[a-z0-9][a-z0-9_.-]{0,31}$/i.test(s)) {
+          throw new Error(`${JSON.stringify(raw)} is not a usable alias; expected a short word such as 1k`);
+        }
+        return s;
+      });
+      if (a === undefined) ok = false;
+      else out.push(a);
+    });
+    return ok ? out : undefined;
+  }
+
+  private corpus(entry: Entry | undefined): CorpusSpec | undefined {
+    const m = this.mapping(entry, "corpus", CORPUS_KEYS, "the corpus");
+    if (!m) return undefined;
+    const at = (k: string) => m.entries.get(k);
+    const fileEntry = at("file");
+    if (fileEntry) {
+      let ok = true;
+      for (const k of ["seed", "ordering_keys", "redelivery_share"]) {
+        const e = at(k);
+        if (e) {
+          this.problem(e.key, `corpus.${k}`, `applies only to the generated corpus, not to a recorded file; expected either file or seed/ordering_keys/redelivery_share`);
+          ok = false;
+        }
+      }
+      const file = this.text(fileEntry, "corpus.file", /\S/, "a path to an NDJSON corpus, relative to the gate file");
+      if (file !== undefined && this.fileExists && !this.fileExists(file)) {
+        this.problem(fileEntry.value, "corpus.file", `"${file}" does not exist; expected a path to an NDJSON corpus, relative to the gate file`);
+        ok = false;
+      }
+      if (!ok || file === undefined) return undefined;
+      return { seed: "", orderingKeys: 0, redeliveryShare: 0, file };
+    }
+    let complete = true;
+    for (const k of ["seed", "ordering_keys", "redelivery_share"]) {
+      if (!at(k)) {
+        this.problem(entry!.key, `corpus.${k}`, `missing required key "${k}"; expected it in the corpus, or "file:" for a recorded corpus`);
+        complete = false;
+      }
+    }
+    const seed = this.value(at("seed"), "corpus.seed", (raw) => {
+      if ((typeof raw === "string" && raw.trim() !== "") || typeof raw === "number") return String(raw);
+      throw new Error(`${JSON.stringify(raw)} is not a seed; expected a word or number such as gate-a-2025-11-13`);
+    });
+    const orderingKeys = this.value(at("ordering_keys"), "corpus.ordering_keys", countIn(1, 1_000_000));
+    const redeliveryShare = this.value(at("redelivery_share"), "corpus.redelivery_share", (raw) => {
+      const share = parsePercent(raw);
+      if (share >= 1) throw new Error(`${JSON.stringify(raw)} leaves no first deliveries to redeliver; expected under 100%, such as 2%`);
+      return share;
+    });
+    if (!complete || seed === undefined || orderingKeys === undefined || redeliveryShare === undefined) return undefined;
+    return { seed, orderingKeys, redeliveryShare };
+  }
+
+  private evidence(entry: Entry | undefined): string[] | undefined {
+    const items = this.sequence(entry, "evidence", `a list of evidence items: ${EVIDENCE_ITEMS.join(", ")}`);
+    if (!items) return undefined;
+    if (items.length === 0) {
+      this.problem(entry!.value ?? entry!.key, "evidence", `no evidence items; expected some of ${EVIDENCE_ITEMS.join(", ")}`);
+      return undefined;
+    }
+    const out: string[] = [];
+    let ok = true;
+    items.forEach((item, i) => {
+      const path = `evidence[${i}]`;
+      const v = this.value({ key: item, value: item }, path, oneOf(EVIDENCE_ITEMS));
+      if (v === undefined) ok = false;
+      else if (out.includes(v)) {
+        this.problem(item, path, `"${v}" is listed twice; expected each evidence item once`);
+        ok = false;
+      } else out.push(v);
+    });
+    return ok ? out : undefined;
+  }
+
+  private signoff(entry: Entry | undefined): SignoffPolicy | undefined {
+    if (!entry) return { approvals: 1, approvers: [], permission: "write" };
+    const m = this.mapping(entry, "signoff", SIGNOFF_KEYS, "the sign-off policy");
+    if (!m) return undefined;
+    const at = (k: string) => m.entries.get(k);
+    const approvals = at("approvals") ? this.value(at("approvals")!, "signoff.approvals", countIn(0, 20)) : 1;
+    const permission = at("permission") ? this.value(at("permission")!, "signoff.permission", oneOf(PERMISSIONS)) : "write";
+    let approvers: string[] | undefined = [];
+    const listEntry = at("approvers");
+    if (listEntry) {
+      const items = this.sequence(listEntry, "signoff.approvers", `a list of GitHub logins or @org/team names`);
+      if (!items) approvers = undefined;
+      else {
+        items.forEach((item, i) => {
+          const who = this.value({ key: item, value: item }, `signoff.approvers[${i}]`, (raw) => {
+            if (typeof raw === "string" && /^(@[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+|[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/.test(raw)) return raw;
+            throw new Error(`${JSON.stringify(raw)} is not a GitHub login or team; expected a login such as Agent3 or a team such as @acme/release-captains`);
+          });
+          if (who === undefined) approvers = undefined;
+          else approvers?.push(who);
+        });
+      }
+    }
+    if (approvals === undefined || permission === undefined || approvers === undefined) return undefined;
+    const list: string[] = approvers;
+    if (list.length > 0 && !list.some((a) => a.startsWith("@")) && approvals > list.length) {
+      this.problem(at("approvals")?.value, "signoff.approvals", `${approvals} approvals can never come from ${list.length} approver(s); expected at most ${list.length}, or more approvers`);
+      return undefined;
+    }
+    return { approvals, approvers: list, permission };
+  }
+
+  private commands(entry: Entry | undefined, gateName: string | undefined): CommandPolicy | undefined {
+    if (!entry) return gateName === undefined ? undefined : { prefix: `/${gateName}`, permission: "write" };
+    const m = this.mapping(entry, "commands", COMMAND_KEYS, "the command policy");
+    if (!m) return undefined;
+    const at = (k: string) => m.entries.get(k);
+    const prefix = at("prefix")
+      ? this.text(at("prefix"), "commands.prefix", /^\/[a-z0-9][a-z0-9-]{0,38}$/, "a slash command such as /gate-a")
+      : gateName && `/${gateName}`;
+    const permission = at("permission") ? this.value(at("permission")!, "commands.permission", oneOf(PERMISSIONS)) : "write";
+    if (prefix === undefined || permission === undefined) return undefined;
+    return { prefix, permission };
+  }
+
+  // ---- the tree -------------------------------------------------------------------------------
+
+  /** Follows aliases, counting them: one anchor referenced from a referenced anchor is a bomb. */
+  private deref(node: Node | null | undefined): Node | null {
+    let n = node ?? null;
+    while (n && isAlias(n)) {
+      if (++this.aliasDerefs > MAX_ALIAS_DEREFS) {
+        if (this.aliasDerefs === MAX_ALIAS_DEREFS + 1) {
+          this.problem(n, "", `more than ${MAX_ALIAS_DEREFS} alias references; expected a gate file that writes its values out`);
+        }
+        return null;
+      }
+      n = (n.resolve(this.doc) as Node | undefined) ?? null;
+    }
+    return n;
+  }
+
+  private isEmpty(node: Node | null): boolean {
+    return !node || (isScalar(node) && (node.value === null || node.value === undefined));
+  }
+
+  private kindOf(node: Node): string {
+    if (isMap(node)) return "a mapping";
+    if (isSeq(node)) return "a list";
+    if (isScalar(node)) return typeof node.value === "string" ? `the text ${JSON.stringify(node.value)}` : `the ${typeof node.value} ${String(node.value)}`;
+    return "something else";
+  }
+
+  private mapping(
+    entry: Entry | undefined,
+    path: string,
+    keys: { required: readonly string[]; optional: readonly string[] },
+    what: string,
+  ): Mapping | undefined {
+    if (!entry) return undefined; // reported as missing by the parent mapping
+    const allowed = [...keys.required, ...keys.optional];
+    const node = this.deref(entry.value);
+    if (this.aliasDerefs > MAX_ALIAS_DEREFS) return undefined;
+    if (this.isEmpty(node)) {
+      this.problem(entry.key, path, `${what} is empty; expected a mapping with keys ${allowed.join(", ")}`);
+      return undefined;
+    }
+    if (!isMap(node!)) {
+      this.problem(node, path, `${what} is ${this.kindOf(node!)}; expected a mapping with keys ${allowed.join(", ")}`);
+      return undefined;
+    }
+    const entries = new Map<string, Entry>();
+    for (const pair of node.items) {
+      const keyNode = pair.key as Node | null;
+      const key = isScalar(keyNode) ? keyNode.value : undefined;
+      const keyPath = (k: string) => (path ? `${path}.${k}` : k);
+      if (typeof key !== "string") {
+        this.problem(keyNode, path, `a key must be a word; expected one of ${allowed.join(", ")}`);
+        continue;
+      }
+      if (!allowed.includes(key)) {
+        const near = nearest(key, allowed);
+        this.problem(
+          keyNode,
+          keyPath(key),
+          `unknown key; expected one of ${allowed.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`,
+        );
+        continue;
+      }
+      if (!entries.has(key)) entries.set(key, { key: keyNode!, value: (pair.value as Node | null) ?? null });
+    }
+    for (const k of keys.required) {
+      if (!entries.has(k)) this.problem(path ? entry.key : node, path ? `${path}.${k}` : k, `missing required key "${k}"; expected it in ${what}`);
+    }
+    return { node, entries };
+  }
+
+  private sequence(entry: Entry | undefined, path: string, expected: string): Node[] | undefined {
+    if (!entry) return undefined; // reported as missing by the parent mapping
+    const node = this.deref(entry.value);
+    if (this.aliasDerefs > MAX_ALIAS_DEREFS) return undefined;
+    if (this.isEmpty(node)) {
+      this.problem(entry.key, path, `no value; expected ${expected}`);
+      return undefined;
+    }
+    if (!isSeq(node!)) {
+      this.problem(node, path, `${this.kindOf(node!)} is not a list; expected ${expected}`);
+      return undefined;
+    }
+    return node.items as Node[];
+  }
+
+  private seqItem(entry: Entry, index: number): Node | null {
+    const node = this.deref(entry.value);
+    return node && isSeq(node) ? ((node.items[index] as Node) ?? null) : null;
+  }
+
+  /** One scalar, `${VAR}`-substituted if text, converted; undefined (with the problem recorded) if not. */
+  private value<T>(entry: Entry | undefined, path: string, convert: (raw: unknown) => T): T | undefined {
+    if (!entry) return undefined; // reported as missing by the parent mapping
+    const node = this.deref(entry.value);
+    if (this.aliasDerefs > MAX_ALIAS_DEREFS) return undefined;
+    if (this.isEmpty(node)) {
+      this.problem(entry.key, path, `no value; expected one (see the comments at the top of the gate file)`);
+      return undefined;
+    }
+    if (!isScalar(node!)) {
+      this.problem(node, path, `found ${this.kindOf(node!)}; expected a single value`);
+      return undefined;
+    }
+    let raw: unknown = node.value;
+    if (typeof raw === "string") {
+      const sub = substituteEnv(raw, this.env);
+      if ("errors" in sub) {
+        for (const e of sub.errors) this.problem(node, path, e);
+        return undefined;
+      }
+      raw = sub.value;
+    }
+    try {
+      return convert(raw);
+    } catch (err) {
+      this.problem(node, path, (err as Error).message);
+      return undefined;
+    }
+  }
+
+  private text(entry: Entry | undefined, path: string, pattern?: RegExp, expected?: string): string | undefined {
+    return this.value(entry, path, (raw) => {
+      if (typeof raw !== "string" || raw.trim() === "") {
+        throw new Error(`${JSON.stringify(raw)} is not text; expected ${expected ?? "some text"}`);
+      }
+      if (pattern && !pattern.test(raw)) throw new Error(`${JSON.stringify(raw)} is not valid; expected ${expected}`);
+      return raw;
+    });
+  }
+}
+
+const TOP_KEYS = {
+  required: ["gate", "title", "application", "dri", "target", "objectives", "phases", "corpus", "evidence"],
+  optional: ["status_owner", "signoff", "commands", "schedule"],
+} as const;
+const BUNDLED_KEYS = { required: ["redis_url", "database_url"], optional: ["mode", "workers", "batch_size", "batch_linger"] } as const;
+const DEPLOYED_KEYS = { required: ["url", "database_url"], optional: ["schema"] } as const;
+const PHASE_KEYS = { required: ["name", "requests", "rate", "latency_p95"], optional: ["aliases", "drain_timeout"] } as const;
+const CORPUS_KEYS = { required: [], optional: ["seed", "ordering_keys", "redelivery_share", "file"] } as const;
+const SIGNOFF_KEYS = { required: [], optional: ["approvals", "approvers", "permission"] } as const;
+const COMMAND_KEYS = { required: [], optional: ["prefix", "permission"] } as const;
+
+// ---- converters: raw scalar -> value, or throw with what was expected --------------------------
+
+function oneOf<T extends string>(choices: readonly T[]): (raw: unknown) => T {
+  return (raw) => {
+    if (typeof raw === "string" && (choices as readonly string[]).includes(raw)) return raw as T;
+    const near = typeof raw === "string" ? nearest(raw, choices) : undefined;
+    throw new Error(`${JSON.stringify(raw)} is not allowed; expected one of ${choices.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`);
+  };
+}
+
+function countIn(min: number, max: number): (raw: unknown) => number {
+  return (raw) => {
+    const n = parseCount(raw);
+    if (n < min) throw new Error(`${JSON.stringify(raw)} is too small; expected at least ${min}`);
+    if (n > max) throw new Error(`${JSON.stringify(raw)} is too large; expected at most ${formatCountShort(max)}`);
+    return n;
+  };
+}
+
+function rateIn(maxPerSecond: number): (raw: unknown) => number {
+  return (raw) => {
+    const r = parseRate(raw);
+    if (r > maxPerSecond) throw new Error(`${JSON.stringify(raw)} is more than one driver can offer; expected at most ${formatRate(maxPerSecond)}`);
+    return r;
+  };
+}
+
+function durationIn(minMs: number, maxMs: number): (raw: unknown) => number {
+  return (raw) => {
+    const ms = parseDuration(raw);
+    if (ms < minMs) throw new Error(`${JSON.stringify(raw)} is too short; expected at least ${minMs}ms`);
+    if (ms > maxMs) throw new Error(`${JSON.stringify(raw)} is too long; expected at most ${maxMs / 1000}s`);
+    return ms;
+  };
+}
+
+function url(protocols: string[], example: string): (raw: unknown) => string {
+  return (raw) => {
+    const expected = `expected a ${protocols.map((p) => `${p}//`).join(" or ")} URL such as ${example}`;
+    if (typeof raw !== "string") throw new Error(`${JSON.stringify(raw)} is not a URL; ${expected}`);
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new Error(`${JSON.stringify(raw)} is not a URL; ${expected}`);
+    }
+    if (!protocols.includes(parsed.protocol)) throw new Error(`"${parsed.protocol}//" is the wrong kind of URL; ${expected}`);
+    if (!parsed.hostname) throw new Error(`${JSON.stringify(raw)} names no host; ${expected}`);
+    return raw;
+  };
+}
+
+const COMPARISON_EXAMPLES: Record<SloKind, string> = {
+  latency: `"<= 120ms"`,
+  share_min: `">= 99.9%"`,
+  share_max: `"<= 0.10%"`,
+  count: `"== 0" or "<= 5"`,
+};
+
+/** `"<= 120ms"`, `">= 99.9%"`, `"== 0"`: the comparator first, then the bar as people write it. */
+function comparison(name: string, kind: SloKind): (raw: unknown) => { comparator: Comparator; bar: number; display: string } {
+  return (raw) => {
+    const example = COMPARISON_EXAMPLES[kind];
+    const m = typeof raw === "string" ? /^\s*(<=|>=|==)\s*(\S.*?)\s*$/.exec(raw) : null;
+    if (!m) {
+      throw new Error(`${JSON.stringify(raw)} is not a comparison; expected a comparator and a bar, such as ${example}`);
+    }
+    const comparator = m[1] as Comparator;
+    const display = m[2]!;
+    const allowed: Comparator[] = kind === "latency" || kind === "share_max" ? ["<="] : kind === "share_min" ? [">="] : ["==", "<="];
+    if (!allowed.includes(comparator)) {
+      throw new Error(`${name} cannot be held to "${comparator}"; expected ${example}`);
+    }
+    let bar: number;
+    if (kind === "latency") {
+      bar = parseDuration(display);
+      if (bar <= 0) throw new Error(`a P95 bar of ${display} can never be met; expected a duration above 0, such as ${example}`);
+    } else if (kind === "count") {
+      bar = parseCount(display);
+      if (comparator === "==" && bar !== 0) throw new Error(`"== ${display}" would fail with fewer violations; expected "== 0", or "<= ${display}" for an allowance`);
+    } else {
+      bar = parsePercent(display);
+    }
+    return { comparator, bar, display };
+  };
+}
+
+const CRON_FIELDS = [
+  { name: "minute", min: 0, max: 59 },
+  { name: "hour", min: 0, max: 23 },
+  { name: "day of month", min: 1, max: 31 },
+  { name: "month", min: 1, max: 12 },
+  { name: "day of week", min: 0, max: 7 },
+];
+
+/** Five numeric cron fields, as GitHub Actions' on.schedule takes them (UTC). */
+function cron(raw: unknown): string {
+  const expected = `expected five cron fields in UTC such as "0 2 * * *" (02:00 every day)`;
+  if (typeof raw !== "string") throw new Error(`${JSON.stringify(raw)} is not a schedule; ${expected}`);
+  const fields = raw.trim().split(/\s+/);
+  if (fields.length !== 5) throw new Error(`${JSON.stringify(raw)} has ${fields.length} fields; ${expected}`);
+  fields.forEach((field, i) => {
+    const spec = CRON_FIELDS[i]!;
+    for (const part of field.split(",")) {
+      const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(part);
+      const nums = m ? [m[2], m[3]].filter((x): x is string => x !== undefined).map(Number) : [];
+      const bad = !m || nums.some((n) => n < spec.min || n > spec.max) || (m[4] !== undefined && Number(m[4]) < 1);
+      if (bad) {
+        throw new Error(`${JSON.stringify(raw)}: the ${spec.name} field "${part}" is not valid; expected *, */N, N, N-M or lists of them, with N from ${spec.min} to ${spec.max}`);
+      }
+    }
+  });
+  return raw.trim();
+}
+
+/**
+ * `${NAME}` and `${NAME:-default}` (default when unset or empty, as in the shell); `$${` is a literal
+ * `${`. Substitution happens on parsed values, never on the raw text, so a variable cannot inject YAML.
+ */
+export function substituteEnv(text: string, env: Record<string, string | undefined>): { value: string } | { errors: string[] } {
+  let out = "";
+  const errors: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    if (text.startsWith("$${", i)) {
+      out += "${";
+      i += 3;
+      continue;
+    }
+    if (!text.startsWith("${", i)) {
+      out += text[i];
+      i++;
+      continue;
+    }
+    const end = text.indexOf("}", i + 2);
+    if (end < 0) {
+      errors.push(`"${text}" has a "\${" with no closing "}"; expected \${NAME} or \${NAME:-default}`);
+      break;
+    }
+    const inner = text.slice(i + 2, end);
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s.exec(inner);
+    if (!m) {
+      errors.push(`"\${${inner}}" is not a variable reference; expected \${NAME} or \${NAME:-default}`);
+    } else {
+      const [, name, fallback] = m as unknown as [string, string, string | undefined];
+      const v = env[name];
+      if (fallback !== undefined) out += v === undefined || v === "" ? fallback : v;
+      else if (v === undefined) errors.push(`environment variable ${name} is not set and has no default; set ${name}, or write \${${name}:-default}`);
+      else out += v;
+    }
+    i = end + 1;
+  }
+  return errors.length ? { errors } : { value: out };
+}
+
+/** The allowed word closest to a typo, if it is close enough to be what was meant. */
+function nearest(word: string, choices: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of choices) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,108 @@
+// The one redaction every byte of an evidence bundle passes through: the run's own secrets, in every
+// spelling they could be written in, and the shapes of credentials (bearer keys, webhook signatures, passwords in URLs).
+
+/** What a redacted value is replaced with. */
+export const REDACTED = "[REDACTED]";
+
+export type Redactor = (text: string) => string;
+
+/** Header names whose value carries a credential: `Name: value`, `"name": "value"`, `name=value`. */
+const HEADER_KEYS = ["authorization", "proxy-authorization", "webhook-signature", "x-hub-signature-256", "x-hub-signature", "x-api-key", "cookie", "set-cookie"];
+/** Setting names whose value is a secret. */
+const SECRET_KEYS = ["password", "passwd", "secret", "webhook_secret", "webhook-secret", "signing_secret", "client_secret", "api_key", "apikey", "access_token", "bearer_key", "private_key"];
+
+// The key, an optional closing quote of a JSON key, then the separator. The value is consumed by hand below.
+const KEY_RE = new RegExp(`(?<![A-Za-z0-9_-])(${[...HEADER_KEYS, ...SECRET_KEYS].map(escapeRegExp).join("|")})(["']?[ \\t]*[:=][ \\t]*)`, "gi");
+/** An authorization scheme, kept so that "Authorization: Bearer [REDACTED]" still says what was sent. */
+const SCHEME_RE = /^((?:Bearer|Basic|Token|Digest|Bot)[ \t]+)/i;
+/** An unquoted header value shorter than this is prose ("Authorization: none"), not a credential. */
+const MIN_HEADER_CREDENTIAL = 6;
+
+/** Credential shapes that are secret whatever key (if any) they are written under. */
+const SHAPES: [RegExp, string][] = [
+  // Standard Webhooks secrets.
+  [/whsec_[A-Za-z0-9+/=_-]+/g, `whsec_${REDACTED}`],
+  // Bearer and basic credentials outside a header (a header's whole value is handled by its key). Case-sensitive and
+  // with a minimum length so that prose such as "the right bearer key" keeps its words.
+  [/\bBearer([ \t]+)(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{6,}/g, `Bearer$1${REDACTED}`],
+  [/\bBasic([ \t]+)(?!\[REDACTED\])[A-Za-z0-9+/]{12,}={0,2}/g, `Basic$1${REDACTED}`],
+  // Standard Webhooks signatures: "v1,<base64 of 32 bytes>".
+  [/\bv1,[A-Za-z0-9+/]{20,}={0,2}/g, `v1,${REDACTED}`],
+  // GitHub signatures: "sha256=<64 hex>".
+  [/\bsha(1|256)=[0-9a-fA-F]{40,64}\b/g, `sha$1=${REDACTED}`],
+  // A password in any URL's userinfo (postgres://, postgresql://, redis://, rediss://, amqp://, https://).
+  [/\b([a-z][a-z0-9+.-]*:\/\/)([^:/@\s"'<>]*):([^@/\s"'<>]+)@/gi, `$1$2:${REDACTED}@`],
+  // redis://secret@host: Redis clients read a userinfo without a colon as the password.
+  [/\b(rediss?:\/\/)(?!\[REDACTED\])([^:/@\s"'<>]+)@/gi, `$1${REDACTED}@`],
+];
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** Every way a secret can be spelled in a text file of the bundle: as is, inside a JSON string, URL-encoded, in HTML. */
+function spellings(secret: string): string[] {
+  const forms = new Set<string>([
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    encodeURIComponent(secret),
+    encodeURI(secret),
+    secret.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;"),
+  ]);
+  return [...forms].filter((form) => form.length > 0);
+}
+
+/**
+ * Replace the value that follows each credential key. A quoted value ("authorization":"Bearer x") is a credential
+ * whole, up to its closing quote. An unquoted one is its first token after any scheme, so that a header line is
+ * redacted while prose about headers ("Authorization: Bearer with a wrong key") keeps its words.
+ */
+function redactKeyedValues(text: string): string {
+  let out = "";
+  let last = 0;
+  KEY_RE.lastIndex = 0;
+  for (let m = KEY_RE.exec(text); m !== null; m = KEY_RE.exec(text)) {
+    const header = HEADER_KEYS.includes(m[1]!.toLowerCase());
+    let start = m.index + m[0].length;
+    const quote = text[start];
+    let end: number;
+    if (quote === '"' || quote === "'") {
+      start++;
+      end = start;
+      while (end < text.length && text[end] !== quote && text[end] !== "\n") end += text[end] === "\\" ? 2 : 1;
+      end = Math.min(end, text.length);
+      const scheme = header ? (SCHEME_RE.exec(text.slice(start, end))?.[1] ?? "") : "";
+      start += scheme.length;
+      if (end === start || text.slice(start, end) === REDACTED) continue;
+    } else {
+      const scheme = header ? (SCHEME_RE.exec(text.slice(start, start + 20))?.[1] ?? "") : "";
+      start += scheme.length;
+      end = start;
+      while (end < text.length && !" \t\r\n\"'&;,}<>".includes(text[end]!)) end++;
+      const value = text.slice(start, end);
+      if (value === "" || value === REDACTED || (header && value.length < MIN_HEADER_CREDENTIAL)) continue;
+    }
+    out += text.slice(last, start) + REDACTED;
+    last = end;
+    KEY_RE.lastIndex = Math.max(end, KEY_RE.lastIndex);
+  }
+  return out + text.slice(last);
+}
+
+/**
+ * A redactor for one run. Every non-empty secret is removed in all its spellings, longest first so that a
+ * secret containing another is not left half-visible; then the credential shapes are removed. Short secrets
+ * are redacted too: an over-redacted bundle is ugly, a leaked key is an incident.
+ */
+export function createRedactor(secrets: readonly string[]): Redactor {
+  const literals = [...new Set(secrets.filter((s) => s.length > 0).flatMap(spellings))].sort(
+    (a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0),
+  );
+  return (text: string): string => {
+    let out = text;
+    for (const literal of literals) if (out.includes(literal)) out = out.split(literal).join(REDACTED);
+    out = redactKeyedValues(out);
+    for (const [re, replacement] of SHAPES) out = out.replace(re, replacement);
+    return out;
+  };
+}

@@ -1,0 +1,703 @@
+// The open-loop replay driver: sends a corpus at a fixed offered rate, as wrk2 does, and measures
+// every request from when it was due, so a stalled server cannot hide behind its own slowness.
+//
+// Request i is due at t0 + i/rate and is sent then, whatever earlier answers are doing, except that
+// the events of one ordering key go out one at a time in send order: an event whose key still has
+// a request in flight at its due time is held and sent the moment that request is answered. Its
+// latency still counts from its due time (coordinated omission corrected), so holding it never
+// makes the service look faster.
+//
+// The validity rule judges the driver, not the service: a run is invalid when the driver could
+// not keep to its schedule. "Send lag" there is the delay the driver itself added: from the moment
+// a request could be sent (its due time, or its key's previous answer if that came later) to the
+// moment it was handed to the connection pool. Time held behind a slow answer of the same key is
+// the service's doing; it is in each sample's sendLagMs (sent - due) and in its latency.
+
+import { createHmac } from "node:crypto";
+import { createServer } from "node:http";
+import { connect as netConnect } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+import { Pool, buildConnector } from "undici";
+import type { Dispatcher } from "undici";
+import type { ReplayResult, RequestOutcome, RequestSample } from "./gate-run.js";
+import type { CorpusEvent } from "./corpus.js";
+import { percentileOfSorted, sortAscending } from "./statistics.js";
+
+export interface ReplayProgress {
+  elapsedMs: number;
+  /** Requests in the replay. */
+  total: number;
+  sent: number;
+  answered: number;
+  accepted: number;
+  duplicates: number;
+  /** Answered 4xx (or another non-2xx, non-5xx status). */
+  rejected: number;
+  /** 5xx answers and transport errors. */
+  serverErrors: number;
+  timeouts: number;
+  /** Everything that is not accepted or duplicate: rejected + serverErrors + timeouts. */
+  errors: number;
+  inFlight: number;
+  /** Due, but waiting for the previous request of their ordering key to be answered. */
+  heldByKey: number;
+  /** Requests sent per second over the last progress interval. */
+  currentRate: number;
+  /** P95 of the latencies so far, from a histogram with 2% resolution; null before any answer. */
+  p95Ms: number | null;
+}
+
+export interface ReplayOptions {
+  /** Full URL of the endpoint, e.g. http://127.0.0.1:8080/webhooks */
+  url: string;
+  /** Offered requests per second (open loop). */
+  rate: number;
+  events: CorpusEvent[];
+  credentials: { bearerKey?: string; signingSecret?: string; githubSecret?: string };
+  /** Header names for the ordering key and sequence; default x-ordering-key / x-sequence. */
+  headers?: { orderingKey: string; sequence: string };
+  /** undici Pool size; default: one connection per ordering key (at most 1,024), never fewer than 16. */
+  connections?: number;
+  /** Per request, from its send; default 30,000. A timeout is outcome "timeout", status 0. */
+  timeoutMs?: number;
+  /** Called about every 250 ms, and once at the end. */
+  onProgress?: (p: ReplayProgress) => void;
+  /** Checked about every 250 ms: return a reason to stop sending (e.g. the error budget is spent). */
+  shouldStop?: (p: ReplayProgress) => string | null;
+  /** Abort at once: stop sending and give up on requests in flight. */
+  signal?: AbortSignal;
+}
+
+/** Thrown for options the driver cannot run with; `code` is stable, `message` says what to fix. */
+export class ReplayError extends Error {
+  constructor(
+    readonly code: "replay_options_invalid",
+    message: string,
+  ) {
+    super(message);
+    this.name = "ReplayError";
+  }
+}
+
+/** A run is invalid when the driver sent at under this share of the offered rate. */
+export const MIN_ACHIEVED_RATE_SHARE = 0.99;
+/** A run is invalid when the driver's own send lag p99 is above this, ms. */
+export const MAX_SEND_LAG_P99_MS = 5;
+
+const PROGRESS_INTERVAL_MS = 250;
+const MAX_RESPONSE_BODY_BYTES = 4096;
+
+/** Standard Webhooks signature header value: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`. */
+export function standardWebhookSignature(secret: string, id: string, timestampS: number, body: string): string {
+  return signWith(standardWebhookKey(secret), id, timestampS, body);
+}
+
+/** GitHub's X-Hub-Signature-256 value: `sha256=` + hex HMAC-SHA256 of the body. */
+export function githubSignature(secret: string, body: string): string {
+  return "sha256=" + createHmac("sha256", secret).update(body).digest("hex");
+}
+
+/** The HMAC key of a `whsec_` secret: the base64-decoded bytes after the prefix. */
+function standardWebhookKey(secret: string): Buffer {
+  if (!secret.startsWith("whsec_")) {
+    throw new ReplayError("replay_options_invalid", "credentials.signingSecret must be a Standard Webhooks secret starting with whsec_ (check WEBHOOK_SIGNING_SECRET)");
+  }
+  const key = Buffer.from(secret.slice("whsec_".length), "base64");
+  if (key.length === 0) throw new ReplayError("replay_options_invalid", "credentials.signingSecret has no key bytes after whsec_ (it must be whsec_ + base64)");
+  return key;
+}
+
+function signWith(key: Buffer, id: string, timestampS: number, body: string): string {
+  return "v1," + createHmac("sha256", key).update(`${id}.${timestampS}.`).update(body).digest("base64");
+}
+
+const OUTCOME_CODES: RequestOutcome[] = ["accepted", "duplicate", "rejected", "error", "timeout"];
+const ACCEPTED = 0;
+const DUPLICATE = 1;
+const REJECTED = 2;
+const ERROR = 3;
+const TIMEOUT = 4;
+
+/**
+ * Replay the events against the URL at the offered rate. Resolves when every sent request is
+ * answered or timed out (or at once on `signal`), with one sample per sent request.
+ */
+export async function replay(o: ReplayOptions): Promise<ReplayResult> {
+  const url = checkOptions(o);
+  if (o.signal?.aborted) return run(o, url, []);
+  await warmUp(o);
+  const sockets = await preconnect(url, Math.min(connectionLimit(o), Math.max(16, Math.ceil(o.rate / 50))));
+  return run(o, url, sockets);
+}
+
+function run(o: ReplayOptions, url: URL, sockets: Socket[]): Promise<ReplayResult> {
+  return new Promise<ReplayResult>((resolve, reject) => {
+    try {
+      new Replay(o, url, sockets, resolve).start();
+    } catch (err) {
+      for (const s of sockets) s.destroy();
+      reject(err);
+    }
+  });
+}
+
+/** One connection per ordering key at most in flight: a connection per key means the pool never queues. */
+function connectionLimit(o: ReplayOptions): number {
+  if (o.connections !== undefined) return o.connections;
+  const keys = new Set<string>();
+  for (const e of o.events) keys.add(e.orderingKey);
+  return Math.min(1024, Math.max(16, keys.size));
+}
+
+/**
+ * Open TCP connections before t0. Connecting costs both sides a few hundred microseconds; without
+ * this, the first burst after any hiccup opens dozens at once and the driver falls behind its own
+ * schedule. The service sees connections, no requests. Plain http only (https connects as usual).
+ */
+async function preconnect(url: URL, count: number): Promise<Socket[]> {
+  if (url.protocol !== "http:") return [];
+  const port = Number(url.port || 80);
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  const attempts = Array.from({ length: count }, () =>
+    new Promise<Socket | null>((resolve) => {
+      const socket = netConnect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
+      socket.once("connect", () => resolve(socket));
+      socket.once("error", () => resolve(null));
+    }),
+  );
+  const sockets: Socket[] = [];
+  for (const s of await Promise.all(attempts)) {
+    if (!s) continue;
+    s.removeAllListeners("error");
+    s.on("error", () => s.destroy());
+    sockets.push(s);
+  }
+  return sockets;
+}
+
+/**
+ * Run the driver's own code once, against a throwaway sink on 127.0.0.1, before t0. A cold
+ * driver compiles undici's HTTP parser (WebAssembly) and JIT-compiles its send path during its
+ * first requests, stalling its event loop for 100-200 ms: that lag belongs to the driver, and
+ * would otherwise land on the first measured requests. The service under test sees nothing.
+ */
+async function warmUp(o: ReplayOptions): Promise<void> {
+  const sink = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(202, { "x-request-id": "warm-up" }).end('{"status":"accepted"}'));
+  });
+  await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = sink.address() as AddressInfo;
+    const events = o.events.slice(0, 300);
+    const url = `http://127.0.0.1:${port}/warm-up`;
+    await run({ ...o, url, rate: 10_000, events, connections: 8, onProgress: undefined, shouldStop: undefined }, new URL(url), []);
+  } finally {
+    sink.closeAllConnections();
+    await new Promise<void>((resolve) => sink.close(() => resolve()));
+  }
+}
+
+function checkOptions(o: ReplayOptions): URL {
+  const problems: string[] = [];
+  let url: URL | undefined;
+  try {
+    url = new URL(o.url);
+    if (url.protocol !== "http:" && url.protocol !== "https:") problems.push(`url must be http or https, got ${o.url}`);
+  } catch {
+    problems.push(`url is not a URL: ${JSON.stringify(o.url)}`);
+  }
+  if (!(Number.isFinite(o.rate) && o.rate > 0)) problems.push(`rate must be a positive number of requests per second, got ${o.rate}`);
+  if (!Array.isArray(o.events) || o.events.length === 0) problems.push("events must hold at least one event");
+  if (o.connections !== undefined && !(Number.isInteger(o.connections) && o.connections >= 1)) problems.push(`connections must be a whole number >= 1, got ${o.connections}`);
+  if (o.timeoutMs !== undefined && !(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) problems.push(`timeoutMs must be a positive number, got ${o.timeoutMs}`);
+  if (problems.length > 0 || !url) throw new ReplayError("replay_options_invalid", `replay: ${problems.join("; ")}`);
+  if (o.credentials.signingSecret !== undefined) standardWebhookKey(o.credentials.signingSecret);
+  return url;
+}
+
+/** Latency histogram for the running P95: buckets grow by 2% from 0.01 ms. */
+class RunningHistogram {
+  private static readonly BASE = 0.01;
+  private static readonly LOG_GROWTH = Math.log(1.02);
+  private readonly counts = new Uint32Array(1000);
+  private n = 0;
+
+  add(ms: number): void {
+    const i = ms <= RunningHistogram.BASE ? 0 : Math.ceil(Math.log(ms / RunningHistogram.BASE) / RunningHistogram.LOG_GROWTH);
+    this.counts[Math.min(i, this.counts.length - 1)]++;
+    this.n++;
+  }
+
+  /** Upper edge of the bucket holding the nearest-rank P95. */
+  p95(): number | null {
+    if (this.n === 0) return null;
+    const rank = Math.ceil(this.n * 0.95);
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i];
+      if (seen >= rank) return RunningHistogram.BASE * Math.exp(i * RunningHistogram.LOG_GROWTH);
+    }
+    return null;
+  }
+}
+
+/** One replay in progress. Per-request state lives in typed arrays indexed by event position. */
+class Replay {
+  private readonly n: number;
+  private readonly intervalMs: number;
+  private readonly timeoutMs: number;
+  private readonly pool: Pool;
+  private readonly origin: string;
+  private readonly path: string;
+  private readonly signingKey: Buffer | null;
+  /** Per event: the headers that do not depend on the send time, as a flat [name, value, ...] list. */
+  private readonly fixedHeaders: string[][];
+  private readonly keyOf: Int32Array;
+  private readonly keyBusy: Uint8Array;
+  private readonly held: number[][];
+  private readonly sentAt: Float64Array;
+  private readonly readyAt: Float64Array;
+  private readonly dispatchedAt: Float64Array;
+  private readonly doneAt: Float64Array;
+  private readonly status: Uint16Array;
+  private readonly outcome: Uint8Array;
+  /** 0 not sent, 1 in flight, 2 done. */
+  private readonly state: Uint8Array;
+  private readonly requestId: (string | null)[];
+  private readonly errorText: (string | undefined)[];
+  private readonly controllers: (Dispatcher.DispatchController | undefined)[];
+  /** Indexes in the order they were sent: sentAt is ascending along it, which makes the timeout sweep cheap. */
+  private readonly sendOrder: Int32Array;
+  private sendCount = 0;
+  private sweepHead = 0;
+  private next = 0;
+  private dispatchedCount = 0;
+  private heldCount = 0;
+  private inFlight = 0;
+  private readonly counts = new Uint32Array(5);
+  private answered = 0;
+  private readonly histogram = new RunningHistogram();
+
+  private t0 = 0;
+  private startedAt = "";
+  private timer: NodeJS.Timeout | undefined;
+  private lastProgressAt = 0;
+  private sentAtLastProgress = 0;
+  private stopReason: string | undefined;
+  private finished = false;
+  private pumping = false;
+  private cachedSecond = -1;
+  private cachedSecondAt = -Infinity;
+  private readonly onAbort = () => this.abort(`aborted: ${describeReason(this.o.signal?.reason)}`);
+
+  constructor(
+    private readonly o: ReplayOptions,
+    url: URL,
+    private readonly spareSockets: Socket[],
+    private readonly resolve: (r: ReplayResult) => void,
+  ) {
+    const events = o.events;
+    const n = (this.n = events.length);
+    this.intervalMs = 1000 / o.rate;
+    this.timeoutMs = o.timeoutMs ?? 30_000;
+    this.origin = url.origin;
+    this.path = url.pathname + url.search;
+    this.signingKey = o.credentials.signingSecret !== undefined ? standardWebhookKey(o.credentials.signingSecret) : null;
+
+    const orderingHeader = (o.headers?.orderingKey ?? "x-ordering-key").toLowerCase();
+    const sequenceHeader = (o.headers?.sequence ?? "x-sequence").toLowerCase();
+    const keyIds = new Map<string, number>();
+    this.keyOf = new Int32Array(n);
+    this.fixedHeaders = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const e = events[i];
+      let k = keyIds.get(e.orderingKey);
+      if (k === undefined) keyIds.set(e.orderingKey, (k = keyIds.size));
+      this.keyOf[i] = k;
+      const h = ["content-type", "application/json", "webhook-id", e.id, orderingHeader, e.orderingKey, sequenceHeader, String(e.seq)];
+      if (e.eventType) h.push("x-github-event", e.eventType);
+      if (o.credentials.bearerKey !== undefined) h.push("authorization", `Bearer ${o.credentials.bearerKey}`);
+      if (o.credentials.githubSecret !== undefined) h.push("x-hub-signature-256", githubSignature(o.credentials.githubSecret, e.body));
+      this.fixedHeaders[i] = h;
+    }
+    this.keyBusy = new Uint8Array(keyIds.size);
+    this.held = Array.from({ length: keyIds.size }, () => []);
+
+    this.sentAt = new Float64Array(n);
+    this.readyAt = new Float64Array(n);
+    this.dispatchedAt = new Float64Array(n);
+    this.doneAt = new Float64Array(n);
+    this.status = new Uint16Array(n);
+    this.outcome = new Uint8Array(n);
+    this.state = new Uint8Array(n);
+    this.requestId = new Array(n).fill(null);
+    this.errorText = new Array(n);
+    this.controllers = new Array(n);
+    this.sendOrder = new Int32Array(n);
+
+    const connect = buildConnector({});
+    this.pool = new Pool(this.origin, {
+      connections: connectionLimit(o),
+      // Hand out the connections opened before t0 first, then connect as usual.
+      connect: (options, callback) => {
+        let socket: Socket | undefined;
+        while ((socket = this.spareSockets.pop()) && (socket.destroyed || socket.readyState !== "open"));
+        if (!socket) return connect(options, callback);
+        socket.removeAllListeners("error");
+        process.nextTick(callback, null, socket);
+      },
+      pipelining: 1,
+      // Timeouts are the driver's own (sweepTimeouts), measured from the send.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      keepAliveTimeout: 60_000,
+    });
+  }
+
+  start(): void {
+    if (this.o.signal?.aborted) {
+      this.stopReason = `aborted: ${describeReason(this.o.signal.reason)}`;
+      this.t0 = performance.now();
+      this.startedAt = new Date().toISOString();
+      this.finish();
+      return;
+    }
+    this.o.signal?.addEventListener("abort", this.onAbort, { once: true });
+    this.t0 = performance.now();
+    this.startedAt = new Date(Date.now()).toISOString();
+    this.loop();
+  }
+
+  private now(): number {
+    return performance.now() - this.t0;
+  }
+
+  /** The scheduler tick: send what is due, expire what timed out, report, sleep until the next due time. */
+  private loop = (): void => {
+    this.timer = undefined;
+    if (this.finished) return;
+    this.pump();
+    const now = this.now();
+    this.sweepTimeouts(now);
+    if (now - this.lastProgressAt >= PROGRESS_INTERVAL_MS) this.progressTick(now);
+    if (this.finished || this.maybeFinish()) return;
+    let wait = PROGRESS_INTERVAL_MS - (now - this.lastProgressAt);
+    if (this.stopReason === undefined && this.next < this.n) wait = Math.min(wait, this.next * this.intervalMs - now);
+    if (this.inFlight > 0) wait = Math.min(wait, 50);
+    // Node timers have 1 ms resolution; answers arriving in between also call pump().
+    this.timer = setTimeout(this.loop, Math.max(1, Math.floor(wait)));
+  };
+
+  /** Dispatch every request whose due time has come. */
+  private pump(): void {
+    if (this.pumping || this.stopReason !== undefined) return;
+    this.pumping = true;
+    try {
+      const now = this.now();
+      while (this.next < this.n && this.next * this.intervalMs <= now) {
+        const i = this.next++;
+        this.dispatchedAt[i] = now;
+        this.dispatchedCount++;
+        const k = this.keyOf[i];
+        if (this.keyBusy[k]) {
+          this.held[k].push(i);
+          this.heldCount++;
+        } else {
+          this.readyAt[i] = i * this.intervalMs;
+          this.send(i);
+        }
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private send(i: number): void {
+    const now = this.now();
+    this.keyBusy[this.keyOf[i]] = 1;
+    this.state[i] = 1;
+    this.sentAt[i] = now;
+    this.sendOrder[this.sendCount++] = i;
+    this.inFlight++;
+    const e = this.o.events[i];
+    let headers = this.fixedHeaders[i];
+    if (this.signingKey) {
+      const ts = this.unixSecond(now);
+      headers = headers.concat("webhook-timestamp", String(ts), "webhook-signature", signWith(this.signingKey, e.id, ts, e.body));
+    } else {
+      headers = headers.concat("webhook-timestamp", String(this.unixSecond(now)));
+    }
+    this.pool.dispatch({ origin: this.origin, path: this.path, method: "POST", headers, body: e.body }, new ResponseHandler(this, i));
+  }
+
+  /** Wall-clock unix seconds, read from the clock at most every 100 ms. */
+  private unixSecond(now: number): number {
+    if (now - this.cachedSecondAt > 100) {
+      this.cachedSecond = Math.floor(Date.now() / 1000);
+      this.cachedSecondAt = now;
+    }
+    return this.cachedSecond;
+  }
+
+  requestStarted(i: number, controller: Dispatcher.DispatchController): void {
+    if (this.state[i] === 2) controller.abort(new Error("request already given up"));
+    else this.controllers[i] = controller;
+  }
+
+  /** Record the end of request i (first report wins), free its key, and keep the schedule moving. */
+  complete(i: number, outcome: number, status: number, requestId: string | null, error?: string): void {
+    if (this.state[i] !== 1) return;
+    const now = this.now();
+    this.state[i] = 2;
+    this.doneAt[i] = now;
+    this.outcome[i] = outcome;
+    this.status[i] = status;
+    this.requestId[i] = requestId;
+    if (error !== undefined) this.errorText[i] = error;
+    this.controllers[i] = undefined;
+    this.inFlight--;
+    this.answered++;
+    this.counts[outcome]++;
+    this.histogram.add(now - i * this.intervalMs);
+
+    const k = this.keyOf[i];
+    this.keyBusy[k] = 0;
+    if (this.stopReason === undefined) {
+      const queue = this.held[k];
+      if (queue.length > 0) {
+        const j = queue.shift()!;
+        this.heldCount--;
+        this.readyAt[j] = now;
+        this.send(j);
+      }
+      this.pump();
+    }
+    if (this.inFlight === 0) this.maybeFinish();
+  }
+
+  private sweepTimeouts(now: number): void {
+    while (this.sweepHead < this.sendCount) {
+      const i = this.sendOrder[this.sweepHead];
+      if (this.state[i] === 2) {
+        this.sweepHead++;
+        continue;
+      }
+      if (now - this.sentAt[i] < this.timeoutMs) return;
+      this.sweepHead++;
+      const controller = this.controllers[i];
+      this.complete(i, TIMEOUT, 0, null, `no answer within ${this.timeoutMs} ms`);
+      controller?.abort(new Error("timeout"));
+    }
+  }
+
+  private progress(now: number): ReplayProgress {
+    const c = this.counts;
+    const elapsedSinceLast = now - this.lastProgressAt;
+    return {
+      elapsedMs: now,
+      total: this.n,
+      sent: this.sendCount,
+      answered: this.answered,
+      accepted: c[ACCEPTED],
+      duplicates: c[DUPLICATE],
+      rejected: c[REJECTED],
+      serverErrors: c[ERROR],
+      timeouts: c[TIMEOUT],
+      errors: c[REJECTED] + c[ERROR] + c[TIMEOUT],
+      inFlight: this.inFlight,
+      heldByKey: this.heldCount,
+      currentRate: elapsedSinceLast > 0 ? ((this.sendCount - this.sentAtLastProgress) * 1000) / elapsedSinceLast : 0,
+      p95Ms: this.histogram.p95(),
+    };
+  }
+
+  private progressTick(now: number): void {
+    const p = this.progress(now);
+    this.lastProgressAt = now;
+    this.sentAtLastProgress = this.sendCount;
+    try {
+      this.o.onProgress?.(p);
+      if (this.stopReason === undefined && this.o.shouldStop) {
+        const reason = this.o.shouldStop(p);
+        if (reason) this.stopSending(reason);
+      }
+    } catch (err) {
+      this.abort(`aborted: a progress callback failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stop sending; requests in flight may still answer (or time out). */
+  private stopSending(reason: string): void {
+    if (this.stopReason !== undefined) return;
+    this.stopReason = reason;
+    for (const queue of this.held) queue.length = 0;
+    this.heldCount = 0;
+  }
+
+  /** Stop sending and give up on everything in flight now. */
+  private abort(reason: string): void {
+    this.stopSending(reason);
+    for (let h = this.sweepHead; h < this.sendCount; h++) {
+      const i = this.sendOrder[h];
+      if (this.state[i] !== 1) continue;
+      const controller = this.controllers[i];
+      this.complete(i, ERROR, 0, null, "replay aborted before an answer");
+      controller?.abort(new Error("replay aborted"));
+    }
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): boolean {
+    if (this.finished) return true;
+    const allDispatched = this.stopReason !== undefined || (this.next === this.n && this.heldCount === 0);
+    if (!allDispatched || this.inFlight > 0) return false;
+    this.finish();
+    return true;
+  }
+
+  private finish(): void {
+    this.finished = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.o.signal?.removeEventListener("abort", this.onAbort);
+    const now = this.now();
+    try {
+      this.o.onProgress?.(this.progress(now));
+    } catch {
+      // The run is over; a failing progress printer must not lose its result.
+    }
+    const result = this.result();
+    for (const s of this.spareSockets) s.destroy();
+    this.pool.destroy().then(
+      () => this.resolve(result),
+      () => this.resolve(result),
+    );
+  }
+
+  private result(): ReplayResult {
+    const samples: RequestSample[] = [];
+    const lags: number[] = [];
+    let lastDone = 0;
+    let firstDispatch = Infinity;
+    let lastDispatch = -Infinity;
+    for (let i = 0; i < this.n; i++) {
+      if (this.state[i] !== 2) continue;
+      const e = this.o.events[i];
+      const dueAt = i * this.intervalMs;
+      const sample: RequestSample = {
+        index: i,
+        eventId: e.id,
+        orderingKey: e.orderingKey,
+        seq: e.seq,
+        redelivery: e.redelivery,
+        dueAt,
+        sentAt: this.sentAt[i],
+        doneAt: this.doneAt[i],
+        latencyMs: this.doneAt[i] - dueAt,
+        sendLagMs: this.sentAt[i] - dueAt,
+        status: this.status[i],
+        outcome: OUTCOME_CODES[this.outcome[i]],
+        requestId: this.requestId[i],
+      };
+      const error = this.errorText[i];
+      if (error !== undefined) sample.error = error;
+      samples.push(sample);
+      lags.push(this.sentAt[i] - this.readyAt[i]);
+      lastDone = Math.max(lastDone, this.doneAt[i]);
+      firstDispatch = Math.min(firstDispatch, this.dispatchedAt[i]);
+      lastDispatch = Math.max(lastDispatch, this.dispatchedAt[i]);
+    }
+    const targetRate = this.o.rate;
+    // The rate at which the driver worked through its schedule (dispatched, or held behind a key).
+    const spanS = (lastDispatch - firstDispatch) / 1000;
+    const achievedRate = samples.length <= 1 || spanS <= 0 ? (samples.length === 1 ? targetRate : 0) : (samples.length - 1) / spanS;
+    const sendLagP99Ms = lags.length > 0 ? percentileOfSorted(sortAscending(lags), 99) : 0;
+
+    let invalidReason: string | undefined;
+    if (samples.length === 0) invalidReason = "no request was sent";
+    else if (achievedRate < MIN_ACHIEVED_RATE_SHARE * targetRate) {
+      invalidReason = `the driver sent ${achievedRate.toFixed(0)} req/s, under ${MIN_ACHIEVED_RATE_SHARE * 100}% of the ${targetRate} req/s offered: it could not keep up, so latencies say nothing`;
+    } else if (sendLagP99Ms > MAX_SEND_LAG_P99_MS) {
+      invalidReason = `the driver's send lag p99 was ${sendLagP99Ms.toFixed(2)} ms (limit ${MAX_SEND_LAG_P99_MS} ms): it could not keep to its schedule, so latencies say nothing`;
+    }
+    const result: ReplayResult = {
+      samples,
+      startedAt: this.startedAt,
+      durationMs: lastDone,
+      targetRate,
+      achievedRate,
+      sendLagP99Ms,
+      valid: invalidReason === undefined,
+    };
+    if (invalidReason !== undefined) result.invalidReason = invalidReason;
+    if (this.stopReason !== undefined) result.aborted = this.stopReason;
+    return result;
+  }
+}
+
+/** undici's per-request callbacks, turned into one complete() call. */
+class ResponseHandler implements Dispatcher.DispatchHandler {
+  private statusCode = 0;
+  private requestId: string | null = null;
+  private chunks: Buffer[] | null = null;
+  private bytes = 0;
+
+  constructor(
+    private readonly replay: Replay,
+    private readonly i: number,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.replay.requestStarted(this.i, controller);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    this.statusCode = statusCode;
+    const id = headers["x-request-id"];
+    this.requestId = Array.isArray(id) ? (id[0] ?? null) : (id ?? null);
+    // Only a 2xx body matters: it says accepted or duplicate.
+    if (statusCode >= 200 && statusCode < 300) this.chunks = [];
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.chunks && this.bytes < MAX_RESPONSE_BODY_BYTES) {
+      this.chunks.push(chunk);
+      this.bytes += chunk.length;
+    }
+  }
+
+  onResponseEnd(): void {
+    const s = this.statusCode;
+    let outcome: number;
+    if (s >= 200 && s < 300) outcome = isDuplicateAnswer(this.chunks!) ? DUPLICATE : ACCEPTED;
+    else if (s >= 500) outcome = ERROR;
+    else outcome = REJECTED;
+    this.replay.complete(this.i, outcome, s, this.requestId);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.replay.complete(this.i, ERROR, 0, this.requestId, describeTransportError(err));
+  }
+}
+
+function isDuplicateAnswer(chunks: Buffer[]): boolean {
+  if (chunks.length === 0) return false;
+  try {
+    const body = JSON.parse(chunks.length === 1 ? chunks[0].toString("utf8") : Buffer.concat(chunks).toString("utf8"));
+    return body !== null && typeof body === "object" && body.status === "duplicate";
+  } catch {
+    return false;
+  }
+}
+
+function describeTransportError(err: Error): string {
+  const code = (err as { code?: string }).code;
+  return code ? `${code}: ${err.message}` : err.message;
+}
+
+function describeReason(reason: unknown): string {
+  if (reason instanceof Error) return reason.message;
+  if (typeof reason === "string") return reason;
+  return "signal";
+}

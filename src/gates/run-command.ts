@@ -1,0 +1,146 @@
+// `gate run FILE`: runs a gate from the terminal or CI, shows progress, prints the war-room updates
+// and the verdict table, writes the evidence bundle, and exits 0 PASS / 1 FAIL / 2 could not run.
+
+import { execFileSync } from "node:child_process";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { Phase } from "./gate.js";
+import type { GateRun } from "./gate-run.js";
+import { GateDefinitionError, loadGate, phasesUpTo } from "./gate-definition.js";
+import { newRunId, runGate, type RunObserver } from "./run-gate.js";
+import type { ReplayProgress } from "./replay-driver.js";
+import { renderPlainVerdictTable, renderWarRoomUpdate } from "./war-room.js";
+import { verdictDocument, writeEvidenceBundle } from "./evidence-bundle.js";
+import { checkServices } from "./service-check.js";
+
+const HELP = `Usage: gate run FILE [--phase smoke|load|final|all] [--out DIR] [--json] [--commit SHA]
+
+Deploys the gate's target, replays each phase up to --phase (each earlier phase first, and only
+while every earlier phase passed), checks every SLO against what was measured, and writes the
+evidence bundle.
+
+Options:
+  --phase NAME   the last phase to run: a phase name or alias (1k, 5k, 30k) or "all" (default all)
+  --out DIR      where to write the evidence bundle (default evidence/<run-id>)
+  --json         print the verdict as one JSON document on stdout (progress goes to stderr)
+  --commit SHA   the commit under test (default: $GITHUB_SHA, else git HEAD, else "unknown")
+
+Exit codes: 0 PASS, 1 FAIL, 2 could not run (ERROR).`;
+
+export function commitUnderTest(explicit?: string): string {
+  if (explicit) return explicit;
+  if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** One line of progress: a bar on a terminal, plain lines in CI or with --json. */
+export function progressLine(phase: Phase, p: ReplayProgress, width = 24): string {
+  const done = Math.min(1, p.sent / phase.requests);
+  const filled = Math.round(done * width);
+  const p95 = p.p95Ms === null || p.p95Ms === undefined ? "-" : `${p.p95Ms.toFixed(1)}ms`;
+  return (
+    `${phase.name.padEnd(6)} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ` +
+    `${p.sent}/${phase.requests} sent, ${p.accepted} accepted, ${p.errors} errors, ` +
+    `${Math.round(p.currentRate)}/s, P95 ${p95}`
+  );
+}
+
+function observer(json: boolean): RunObserver {
+  const tty = !json && process.stderr.isTTY && !process.env.CI;
+  let lastPlain = 0;
+  return {
+    update(u) {
+      if (tty) process.stderr.write("\r\x1b[K");
+      process.stderr.write(`\n${renderWarRoomUpdate(u)}\n`);
+    },
+    progress(phase, p) {
+      if (tty) {
+        process.stderr.write(`\r\x1b[K${progressLine(phase, p)}`);
+      } else if (Date.now() - lastPlain > 2000 || p.sent === phase.requests) {
+        lastPlain = Date.now();
+        process.stderr.write(`${progressLine(phase, p)}\n`);
+      }
+    },
+  };
+}
+
+export async function runCommand(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        phase: { type: "string", default: "all" },
+        out: { type: "string" },
+        json: { type: "boolean", default: false },
+        commit: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+  } catch (err) {
+    console.error(`gate run: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    console.error(`gate run: expected one gate file, e.g. \`gate run gates/gate-a.yaml\`\n\n${HELP}`);
+    return 2;
+  }
+  let gate;
+  let phases: Phase[];
+  try {
+    gate = loadGate(positionals[0]);
+    phases = phasesUpTo(gate, values.phase!);
+  } catch (err) {
+    if (err instanceof GateDefinitionError) console.error(err.message);
+    else console.error(`gate run: ${(err as Error).message}`);
+    return 2;
+  }
+  if (gate.target.kind === "bundled") {
+    const problem = await checkServices(gate.target.redisUrl, gate.target.databaseUrl);
+    if (problem) {
+      console.error(`gate run: ${problem}`);
+      return 2;
+    }
+  }
+  const runId = newRunId(gate);
+  const out = resolve(values.out ?? join("evidence", runId));
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write("\ngate run: stopping (tearing down); press Ctrl-C again to quit at once\n");
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  let run: GateRun;
+  try {
+    run = await runGate(gate, {
+      phases,
+      commit: commitUnderTest(values.commit),
+      runId,
+      signal: controller.signal,
+      observer: observer(values.json!),
+    });
+    await writeEvidenceBundle(out, run);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(verdictDocument(run, out), null, 2)}\n`);
+  } else {
+    console.log(`\n${renderPlainVerdictTable(run)}\n`);
+    console.log(`Evidence bundle: ${out} (check it with \`gate verify ${out}\` or \`sha256sum -c SHA256SUMS\` inside it)`);
+  }
+  return run.verdict === "PASS" ? 0 : run.verdict === "FAIL" ? 1 : 2;
+}

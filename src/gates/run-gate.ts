@@ -1,0 +1,318 @@
+// Runs a gate: deploy the target, probe its credentials, replay each phase open loop, wait for the
+// drain, check what was stored, decide each phase and the run, keep the war-room timeline, tear down.
+
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, isAbsolute, join, resolve } from "node:path";
+import type { Gate, Phase } from "./gate.js";
+import type {
+  Decision,
+  GateRun,
+  PhaseResult,
+  ReplayResult,
+  TimelineEntry,
+  WarRoomUpdate,
+} from "./gate-run.js";
+import { deploy, type Credentials, type Deployment } from "./deployment.js";
+import { EventStore, type StoredEvent } from "./event-store.js";
+import {
+  acknowledgedIds,
+  databaseConfirmation,
+  distinctIds,
+  errorBreakdown,
+  idempotencyReport,
+  orderingReport,
+} from "./event-validation.js";
+import { auditTrail } from "./audit-trail.js";
+import { probeRbac } from "./rbac-probe.js";
+import { generateCorpus, readCorpus, type CorpusEvent } from "./corpus.js";
+import { replay, type ReplayProgress } from "./replay-driver.js";
+import { summarizeLatency } from "./statistics.js";
+import { evaluatePhase, evaluateRun, phaseCanStillPass } from "./verdict.js";
+import { milestoneUpdate } from "./war-room.js";
+
+export interface RunObserver {
+  /** A war-room update at each milestone (deploy, phase start and end, verdict). */
+  update?(u: WarRoomUpdate, run: GateRun): void | Promise<void>;
+  /** Replay progress, about four times a second. */
+  progress?(phase: Phase, p: ReplayProgress): void;
+}
+
+export interface RunOptions {
+  /** The phases to run, in order (see phasesUpTo). */
+  phases: Phase[];
+  commit: string;
+  runId?: string;
+  /** Where the deployed processes' logs go. */
+  logDir?: string;
+  /** Credentials the bundled service is deployed with; fresh random ones by default. */
+  credentials?: Credentials;
+  signal?: AbortSignal;
+  observer?: RunObserver;
+  /** Number of lineages in the audit trail. */
+  lineages?: number;
+  /** Extra environment for the bundled service's processes. */
+  serviceEnv?: Record<string, string>;
+}
+
+export function newRunId(gate: Gate, now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\..*/, "").replace("T", "-");
+  return `${gate.name}-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+function freshCredentials(): Credentials {
+  return {
+    bearerKey: `rg_${randomBytes(24).toString("hex")}`,
+    signingSecret: `whsec_${randomBytes(32).toString("base64")}`,
+  };
+}
+
+/** The corpus of one phase: ids and ordering keys are scoped to the phase so phases never collide. */
+export function phaseCorpus(gate: Gate, phase: Phase): CorpusEvent[] {
+  if (gate.corpus.file) {
+    const file = isAbsolute(gate.corpus.file) ? gate.corpus.file : resolve(dirname(gate.source.file), gate.corpus.file);
+    const events = readCorpus(file).slice(0, phase.requests);
+    return events.map((e) => ({ ...e, id: `${e.id}_${phase.name}`, orderingKey: `${phase.name}/${e.orderingKey}` }));
+  }
+  return generateCorpus({
+    seed: `${gate.corpus.seed}/${phase.name}`,
+    requests: phase.requests,
+    orderingKeys: gate.corpus.orderingKeys,
+    redeliveryShare: gate.corpus.redeliveryShare,
+  }).map((e) => ({ ...e, orderingKey: `${phase.name}/${e.orderingKey}` }));
+}
+
+function notRun(phase: Phase, reason: string): PhaseResult {
+  return {
+    name: phase.name,
+    requests: phase.requests,
+    rate: phase.rate,
+    latencyBarMs: phase.latencyP95Ms,
+    ran: false,
+    replay: null,
+    latency: null,
+    distinctEvents: 0,
+    accepted: 0,
+    duplicates: 0,
+    errors: { byStatus: {}, timeouts: 0, transport: 0 },
+    drainMs: null,
+    idempotency: null,
+    ordering: null,
+    database: null,
+    verdict: "ERROR",
+    reason,
+    slos: [],
+  };
+}
+
+/** Waits until every acknowledged event is stored and applied, or the phase's drain timeout passes. */
+async function waitForDrain(
+  store: EventStore,
+  ids: string[],
+  replayEnd: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<number | null> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const p = await store.progress(ids);
+    if (p.stored >= ids.length && p.unapplied === 0) {
+      const last = p.lastPersistedAt ? Date.parse(p.lastPersistedAt) : replayEnd;
+      return Math.max(0, last - replayEnd);
+    }
+    if (Date.now() > deadline || signal?.aborted) return null;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function measurePhase(
+  gate: Gate,
+  phase: Phase,
+  deployment: Deployment,
+  store: EventStore,
+  o: RunOptions,
+): Promise<{ result: PhaseResult; stored: StoredEvent[]; replay: ReplayResult }> {
+  const events = phaseCorpus(gate, phase);
+  const result = await replay({
+    url: deployment.webhookUrl,
+    rate: phase.rate,
+    events,
+    credentials: deployment.credentials,
+    onProgress: (p) => o.observer?.progress?.(phase, p),
+    shouldStop: (p) => phaseCanStillPass(gate, phase, p),
+    signal: o.signal,
+  });
+  const samples = result.samples;
+  const acknowledged = [...acknowledgedIds(samples)];
+  const lastAnswer = samples.reduce((m, s) => Math.max(m, s.doneAt), 0);
+  const replayEnd = Date.parse(result.startedAt) + lastAnswer;
+  const drainMs = await waitForDrain(store, acknowledged, replayEnd, phase.drainTimeoutMs, o.signal);
+  const stored = await store.events([...distinctIds(samples)]);
+  const constraints = await store.constraints();
+  const unique = constraints.find((c) => /^UNIQUE \(idempotency_key\)$/i.test(c.definition));
+  const probe = stored.length
+    ? await store.uniqueKeyEnforced(stored[0].idempotencyKey)
+    : { enforced: false, detail: "no stored row to probe the constraint with" };
+  const confirmation = databaseConfirmation(samples, stored, [
+    {
+      name: unique?.name ?? "webhook_events idempotency_key unique",
+      definition: unique?.definition ?? "UNIQUE (idempotency_key)",
+      present: Boolean(unique),
+      enforced: Boolean(unique) && probe.enforced,
+      detail: unique ? probe.detail : "no UNIQUE constraint on idempotency_key",
+    },
+    ...constraints
+      .filter((c) => c !== unique)
+      .map((c) => ({ name: c.name, definition: c.definition, present: true, enforced: true, detail: "declared by the schema" })),
+  ]);
+  const gaps = (await store.gaps()).filter((g) => g.orderingKey.startsWith(`${phase.name}/`));
+  const measured = {
+    name: phase.name,
+    requests: phase.requests,
+    rate: phase.rate,
+    latencyBarMs: phase.latencyP95Ms,
+    ran: true,
+    replay: result,
+    latency: summarizeLatency(samples.map((s) => s.latencyMs)),
+    distinctEvents: distinctIds(samples).size,
+    accepted: acknowledged.length,
+    duplicates: samples.filter((s) => s.outcome === "duplicate").length,
+    errors: errorBreakdown(samples),
+    drainMs,
+    idempotency: idempotencyReport(samples, stored),
+    ordering: orderingReport(stored, gaps),
+    database: confirmation,
+  };
+  const decided = evaluatePhase(gate, phase, measured);
+  return { result: { ...measured, ...decided }, stored, replay: result };
+}
+
+export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
+  const runId = o.runId ?? newRunId(gate);
+  const namespace = `rg_${runId.split("-").pop()}_${Date.now().toString(36)}`;
+  const credentials = o.credentials ?? freshCredentials();
+  const logDir = o.logDir ?? mkdtempSync(join(tmpdir(), "release-gate-"));
+  const now = () => new Date().toISOString();
+  const owner = gate.statusOwner;
+  const timeline: TimelineEntry[] = [
+    { time: "", milestone: "Deploy target", owner, status: "pending", blocker: "" },
+    { time: "", milestone: "RBAC probe", owner, status: "pending", blocker: "Deploy" },
+    ...o.phases.map((p) => ({
+      time: "",
+      milestone: `${p.name} replay (${p.requests} @ ${p.rate}/s, P95 ≤ ${p.latencyP95Ms}ms)`,
+      owner,
+      status: "pending" as const,
+      blocker: "all prior PASS",
+    })),
+    { time: "", milestone: "PASS/FAIL decision", owner: gate.dri, status: "pending", blocker: "replay results" },
+  ];
+  const run: GateRun = {
+    id: runId,
+    gate,
+    commit: o.commit,
+    startedAt: now(),
+    finishedAt: "",
+    verdict: "ERROR",
+    reason: "the run did not finish",
+    phases: [],
+    rbac: [],
+    lineages: [],
+    timeline,
+    decisions: [],
+    updates: [],
+    approvals: [],
+    logs: {},
+    secrets: [credentials.bearerKey, credentials.signingSecret, credentials.githubSecret].filter(
+      (s): s is string => Boolean(s),
+    ),
+  };
+  const mark = (i: number, status: TimelineEntry["status"], blocker = "") => {
+    timeline[i] = { ...timeline[i], time: now(), status, blocker };
+  };
+  const publish = async (m: Parameters<typeof milestoneUpdate>[1]) => {
+    const u = milestoneUpdate(gate, m, new Date());
+    run.updates.push(u);
+    await o.observer?.update?.(u, run);
+  };
+
+  let deployment: Deployment | null = null;
+  let store: EventStore | null = null;
+  let lineageSource: { phase: PhaseResult; stored: StoredEvent[]; seed: string } | null = null;
+  try {
+    mark(0, "running");
+    await publish({ kind: "deploy", phases: o.phases });
+    deployment = await deploy(gate.target, { namespace, credentials, logDir, env: o.serviceEnv });
+    run.logs = deployment.logs;
+    store = EventStore.connect(deployment.databaseUrl, deployment.schema);
+    mark(0, "done");
+
+    mark(1, "running");
+    run.rbac = await probeRbac(deployment.baseUrl, credentials);
+    const rbacFailures = run.rbac.filter((c) => c.verdict === "FAIL");
+    mark(1, rbacFailures.length ? "failed" : "done", rbacFailures.map((c) => c.name).join(", "));
+
+    let blocked: string | null = rbacFailures.length
+      ? `RBAC probe failed: ${rbacFailures.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")}`
+      : null;
+    for (const [i, phase] of o.phases.entries()) {
+      if (o.signal?.aborted) blocked ??= "the run was aborted";
+      if (blocked) {
+        run.phases.push(notRun(phase, `not run: ${blocked}`));
+        mark(2 + i, "skipped", blocked);
+        continue;
+      }
+      mark(2 + i, "running");
+      await publish({ kind: "phase_start", phase, phases: o.phases, results: run.phases });
+      const { result, stored } = await measurePhase(gate, phase, deployment, store, o);
+      run.phases.push(result);
+      if (result.accepted > 0) lineageSource = { phase: result, stored, seed: `${gate.corpus.seed}/${phase.name}` };
+      mark(2 + i, result.verdict === "PASS" ? "done" : "failed", result.verdict === "PASS" ? "" : result.reason);
+      await publish({ kind: "phase_end", phase, result, phases: o.phases, results: run.phases });
+      if (o.signal?.aborted) blocked = "the run was aborted";
+      else if (result.verdict !== "PASS") blocked = `${phase.name} did not pass (${result.reason})`;
+    }
+  } catch (err) {
+    const e = err as Error;
+    run.reason = `could not run: ${e.message}`;
+    const running = timeline.findIndex((t) => t.status === "running");
+    if (running >= 0) mark(running, "failed", e.message);
+    for (const phase of o.phases.slice(run.phases.length)) run.phases.push(notRun(phase, `not run: ${e.message}`));
+  } finally {
+    await store?.close().catch(() => {});
+    await deployment?.teardown().catch(() => {});
+  }
+
+  if (lineageSource) {
+    run.lineages = await auditTrail(
+      lineageSource.phase.replay!.samples,
+      lineageSource.stored,
+      Object.values(run.logs),
+      lineageSource.seed,
+      o.lineages ?? 10,
+    );
+  }
+  const decided = evaluateRun(run.phases);
+  const couldNotRun = run.reason.startsWith("could not run");
+  run.verdict = couldNotRun ? "ERROR" : o.signal?.aborted && decided.verdict === "PASS" ? "ERROR" : decided.verdict;
+  run.reason = couldNotRun ? run.reason : o.signal?.aborted ? `aborted; ${decided.reason}` : decided.reason;
+  if (run.rbac.some((c) => c.verdict === "FAIL") && run.verdict === "PASS") {
+    run.verdict = "FAIL";
+    run.reason = "the RBAC probe failed";
+  }
+  run.finishedAt = now();
+  mark(timeline.length - 1, run.verdict === "PASS" ? "done" : "failed", run.verdict === "PASS" ? "" : run.reason);
+  const decision: Decision = {
+    time: run.finishedAt,
+    title: `${gate.title}: ${run.verdict === "PASS" ? "PASS" : run.verdict}`,
+    authority: `release-gate evaluation for ${gate.dri} (DRI)`,
+    decision:
+      run.verdict === "PASS"
+        ? `PASS recommended; GO pending human sign-off (${gate.signoff.approvals} approval${gate.signoff.approvals === 1 ? "" : "s"})`
+        : `NO-GO: ${run.verdict}`,
+    rationale: run.reason,
+  };
+  run.decisions.push(decision);
+  await publish({ kind: "verdict", run });
+  return run;
+}

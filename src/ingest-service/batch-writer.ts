@@ -1,0 +1,145 @@
+// Writes one batch of queued events to PostgreSQL: one transaction, one statement (the
+// ingest_batch function stores, dedupes and applies per-key order). Retries outages with capped
+// backoff and never reports success before COMMIT; data PostgreSQL refuses goes to dead_letters
+// instead of blocking the queue for ever.
+
+import type pg from "pg";
+import type { Logger } from "pino";
+
+export interface QueuedEvent {
+  /** Redis stream entry id, for the ack. */
+  entryId: string;
+  requestId: string;
+  idempotencyKey: string;
+  orderingKey: string | null;
+  seq: string | null;
+  receivedAt: string;
+  payload: string;
+}
+
+export interface BatchResult {
+  batchId: string;
+  /** Rows new to webhook_events (redeliveries and re-runs add none). */
+  inserted: number;
+  /** Events moved to dead_letters instead. */
+  deadLettered: QueuedEvent[];
+  /** Duration of the successful attempt, ms. */
+  commitMs: number;
+  /** Failed attempts before it. */
+  retries: number;
+}
+
+export interface RetryPolicy {
+  firstDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { firstDelayMs: 50, maxDelayMs: 2000 };
+
+/** SQLSTATE classes that mean "this data", not "this outage": 22 data exception, 54 program limit. */
+function refusedAsData(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("54"));
+}
+
+export class BatchWriter {
+  private readonly statement: pg.QueryConfig;
+  private readonly deadLetterSql: string;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    namespace: string,
+    private readonly firstSeq: number,
+    private readonly log: Logger,
+    private readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {
+    const schema = `"${namespace}"`;
+    this.statement = {
+      // Named: parsed once per connection, then only bound and executed.
+      name: `${namespace}_ingest_batch`,
+      text: `select ${schema}.ingest_batch($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7, $8) as inserted`,
+    };
+    this.deadLetterSql = `insert into ${schema}.dead_letters
+      (idempotency_key, request_id, ordering_key, seq, payload_text, received_at, error_code, error_message)
+      values ($1, $2, $3, $4, $5, $6, $7, $8)`;
+  }
+
+  /** One attempt: resolves after COMMIT with the number of new rows, rejects with PostgreSQL's error. */
+  async writeOnce(events: QueuedEvent[], batchId: string): Promise<number> {
+    const n = events.length;
+    const keys = new Array<string>(n);
+    const requestIds = new Array<string>(n);
+    const orderingKeys = new Array<string | null>(n);
+    const seqs = new Array<string | null>(n);
+    const payloads = new Array<string>(n);
+    const receivedAt = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const e = events[i];
+      keys[i] = e.idempotencyKey;
+      requestIds[i] = e.requestId;
+      orderingKeys[i] = e.orderingKey;
+      seqs[i] = e.seq;
+      payloads[i] = e.payload;
+      receivedAt[i] = e.receivedAt;
+    }
+    const { rows } = await this.pool.query({
+      ...this.statement,
+      values: [keys, requestIds, orderingKeys, seqs, payloads, receivedAt, batchId, this.firstSeq],
+    });
+    return Number(rows[0].inserted);
+  }
+
+  /**
+   * Writes the batch, retrying outages until it commits or `stopping()` turns true (then null:
+   * the caller must not ack, the events stay pending for another worker).
+   */
+  async write(events: QueuedEvent[], batchId: string, stopping: () => boolean): Promise<BatchResult | null> {
+    let retries = 0;
+    let delay = this.retry.firstDelayMs;
+    for (;;) {
+      const t0 = performance.now();
+      try {
+        const inserted = await this.writeOnce(events, batchId);
+        return { batchId, inserted, deadLettered: [], commitMs: performance.now() - t0, retries };
+      } catch (err) {
+        if (refusedAsData(err)) {
+          const split = await this.writeOneByOne(events, batchId).catch(() => null);
+          if (split) return { ...split, commitMs: performance.now() - t0, retries };
+        }
+        const e = err as { code?: string; message?: string };
+        this.log.warn(
+          { hop: "batch_failed", batch_id: batchId, events: events.length, attempt: retries + 1, code: e.code, error: e.message },
+          `batch failed, retrying in ${delay} ms`,
+        );
+        retries++;
+        if (stopping()) return null;
+        await new Promise((r) => setTimeout(r, delay));
+        if (stopping()) return null;
+        delay = Math.min(delay * 2, this.retry.maxDelayMs);
+      }
+    }
+  }
+
+  /** A batch PostgreSQL refused as data: find the event(s) at fault, keep the rest. */
+  private async writeOneByOne(events: QueuedEvent[], batchId: string): Promise<Omit<BatchResult, "commitMs" | "retries">> {
+    let inserted = 0;
+    const deadLettered: QueuedEvent[] = [];
+    for (const e of events) {
+      try {
+        inserted += await this.writeOnce([e], batchId);
+      } catch (err) {
+        if (!refusedAsData(err)) throw err;
+        const x = err as { code: string; message: string };
+        await this.pool.query(this.deadLetterSql, [
+          e.idempotencyKey, e.requestId, e.orderingKey, e.seq, e.payload, e.receivedAt, x.code, x.message,
+        ]);
+        deadLettered.push(e);
+        this.log.error(
+          { hop: "dead_lettered", batch_id: batchId, request_id: e.requestId, idempotency_key: e.idempotencyKey, code: x.code, error: x.message },
+          "PostgreSQL refused an event; kept in dead_letters",
+        );
+      }
+    }
+    return { batchId, inserted, deadLettered };
+  }
+}

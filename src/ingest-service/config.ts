@@ -1,0 +1,361 @@
+// Settings of `gate ingest serve` and `gate ingest worker`: read once from flags and environment
+// into typed options (flags win), so nothing deeper in the service ever looks at process.env.
+
+import type { AuthSettings } from "./authenticate.js";
+
+export type IngestMode = "queue" | "sync";
+
+export interface ConnectionOptions {
+  /** Redis key prefix and PostgreSQL schema: runs in different namespaces never meet. */
+  namespace: string;
+  redisUrl: string;
+  databaseUrl: string;
+  /** pino level: fatal, error, warn, info, debug, trace, silent. */
+  logLevel: string;
+  /** Where JSON logs go: a file path, or stdout when absent. */
+  logFile?: string;
+}
+
+export interface ServerOptions extends ConnectionOptions {
+  host: string;
+  /** 0 picks a free port (the started server reports it). */
+  port: number;
+  mode: IngestMode;
+  /** Accept unauthenticated webhooks (only when no scheme is configured). */
+  insecure: boolean;
+  auth: AuthSettings;
+  maxBodyBytes: number;
+  idempotencyTtlS: number;
+  /** Lower-case header names. */
+  orderingKeyHeader: string;
+  sequenceHeader: string;
+  /** Sequence a new ordering key starts at (sync mode applies order itself). */
+  firstSeq: number;
+  /** Sync mode's gap sweep (queue mode: the workers'). */
+  gapTimeoutMs: number;
+}
+
+export interface WorkerOptions extends ConnectionOptions {
+  batchSize: number;
+  batchLingerMs: number;
+  gapTimeoutMs: number;
+  /** Pending entries idle longer than this are taken over from a worker presumed dead. */
+  visibilityTimeoutMs: number;
+  firstSeq: number;
+  /** Consumer name in the Redis consumer group; unique per process by default. */
+  consumer?: string;
+}
+
+export interface ConfigError {
+  code: "bad_option" | "bad_value" | "missing_secret" | "bad_secret";
+  message: string;
+}
+
+export type Parsed<T> = { ok: true; options: T } | { ok: false; error: ConfigError } | { ok: "help"; text: string };
+
+export const NAMESPACE_PATTERN = /^[a-z][a-z0-9_]{0,40}$/;
+
+const connectionDefaults: ConnectionOptions = {
+  namespace: "ingest",
+  redisUrl: "redis://127.0.0.1:6379",
+  databaseUrl: "postgres://postgres@127.0.0.1:5432/postgres",
+  logLevel: "info",
+};
+
+export function defaultServerOptions(): ServerOptions {
+  return {
+    ...connectionDefaults,
+    host: "127.0.0.1",
+    port: 8080,
+    mode: "queue",
+    insecure: false,
+    auth: {},
+    maxBodyBytes: 1024 * 1024,
+    idempotencyTtlS: 86400,
+    orderingKeyHeader: "x-ordering-key",
+    sequenceHeader: "x-sequence",
+    firstSeq: 1,
+    gapTimeoutMs: 2000,
+  };
+}
+
+export function defaultWorkerOptions(): WorkerOptions {
+  return {
+    ...connectionDefaults,
+    batchSize: 50,
+    batchLingerMs: 5,
+    gapTimeoutMs: 2000,
+    visibilityTimeoutMs: 5000,
+    firstSeq: 1,
+  };
+}
+
+/** One setting: its flag, its environment variable, and how to read it into the options. */
+interface Setting<T> {
+  flag: string;
+  env?: string;
+  help: string;
+  /** Flags without a value (--insecure). */
+  boolean?: boolean;
+  apply(options: T, value: string, source: string): ConfigError | null;
+}
+
+function integer<T>(key: keyof T & string, min: number, max: number) {
+  return (options: T, value: string, source: string): ConfigError | null => {
+    const n = /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      return { code: "bad_value", message: `${source} must be an integer from ${min} to ${max}, got "${value}"` };
+    }
+    (options as Record<string, unknown>)[key] = n;
+    return null;
+  };
+}
+
+function text<T>(key: keyof T & string, check?: (v: string) => string | null) {
+  return (options: T, value: string, source: string): ConfigError | null => {
+    const problem = check?.(value);
+    if (problem) return { code: "bad_value", message: `${source} ${problem}, got "${value}"` };
+    (options as Record<string, unknown>)[key] = value;
+    return null;
+  };
+}
+
+const headerName = (v: string) => (/^[a-z0-9!#$%&'*+.^_`|~-]+$/i.test(v) ? null : "must be an HTTP header name");
+const url = (schemes: string[]) => (v: string) => {
+  try {
+    return schemes.includes(new URL(v).protocol) ? null : `must be a ${schemes.join(" or ")}// URL`;
+  } catch {
+    return "must be a URL";
+  }
+};
+const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+function connectionSettings<T extends ConnectionOptions>(): Setting<T>[] {
+  return [
+    {
+      flag: "--namespace",
+      env: "INGEST_NAMESPACE",
+      help: "Redis key prefix and PostgreSQL schema (default ingest)",
+      apply: text<T>("namespace", (v) => (NAMESPACE_PATTERN.test(v) ? null : "must match ^[a-z][a-z0-9_]{0,40}$")),
+    },
+    {
+      flag: "--redis-url",
+      env: "REDIS_URL",
+      help: "Redis (default redis://127.0.0.1:6379)",
+      apply: text<T>("redisUrl", url(["redis:", "rediss:"])),
+    },
+    {
+      flag: "--database-url",
+      env: "DATABASE_URL",
+      help: "PostgreSQL (default postgres://postgres@127.0.0.1:5432/postgres)",
+      apply: text<T>("databaseUrl", url(["postgres:", "postgresql:"])),
+    },
+    {
+      flag: "--log-level",
+      env: "LOG_LEVEL",
+      help: `one of ${LEVELS.join(", ")} (default info)`,
+      apply: text<T>("logLevel", (v) => (LEVELS.includes(v) ? null : `must be one of ${LEVELS.join(", ")}`)),
+    },
+    { flag: "--log-file", env: "INGEST_LOG_FILE", help: "write JSON logs to this file (default stdout)", apply: text<T>("logFile") },
+  ];
+}
+
+const serverSettings: Setting<ServerOptions>[] = [
+  { flag: "--port", env: "PORT", help: "listen port (default 8080; 0 picks a free one)", apply: integer("port", 0, 65535) },
+  { flag: "--host", env: "HOST", help: "listen address (default 127.0.0.1)", apply: text("host") },
+  {
+    flag: "--mode",
+    env: "INGEST_MODE",
+    help: "queue (202, then Redis and workers; default) or sync (INSERT and COMMIT inside the request)",
+    apply: text("mode", (v) => (v === "queue" || v === "sync" ? null : 'must be "queue" or "sync"')),
+  },
+  {
+    flag: "--insecure",
+    boolean: true,
+    help: "accept webhooks without authentication (only when no secret is set; for local tests)",
+    apply: (o) => ((o.insecure = true), null),
+  },
+  {
+    flag: "--max-body-bytes",
+    env: "INGEST_MAX_BODY_BYTES",
+    help: "largest accepted body (default 1048576)",
+    apply: integer("maxBodyBytes", 1, 64 * 1024 * 1024),
+  },
+  {
+    flag: "--idempotency-ttl-s",
+    env: "INGEST_IDEMPOTENCY_TTL_S",
+    help: "how long Redis remembers an idempotency key (default 86400)",
+    apply: integer("idempotencyTtlS", 1, 365 * 86400),
+  },
+  {
+    flag: "--ordering-key-header",
+    env: "INGEST_ORDERING_KEY_HEADER",
+    help: "header naming the ordering key (default x-ordering-key)",
+    apply: (o, v, s) => text<ServerOptions>("orderingKeyHeader", headerName)(o, v.toLowerCase(), s),
+  },
+  {
+    flag: "--sequence-header",
+    env: "INGEST_SEQUENCE_HEADER",
+    help: "header carrying the sequence number (default x-sequence)",
+    apply: (o, v, s) => text<ServerOptions>("sequenceHeader", headerName)(o, v.toLowerCase(), s),
+  },
+  {
+    flag: "--first-seq",
+    env: "INGEST_FIRST_SEQ",
+    help: "sequence a new ordering key starts at, sync mode (default 1)",
+    apply: integer("firstSeq", 0, Number.MAX_SAFE_INTEGER),
+  },
+  {
+    flag: "--gap-timeout-ms",
+    env: "INGEST_GAP_TIMEOUT_MS",
+    help: "sync mode: wait this long for a missing sequence number (default 2000)",
+    apply: integer("gapTimeoutMs", 1, 3_600_000),
+  },
+  ...connectionSettings<ServerOptions>(),
+];
+
+const workerSettings: Setting<WorkerOptions>[] = [
+  {
+    flag: "--batch-size",
+    env: "INGEST_BATCH_SIZE",
+    help: "events per transaction, at most (default 50)",
+    apply: integer("batchSize", 1, 1000),
+  },
+  {
+    flag: "--batch-linger-ms",
+    env: "INGEST_BATCH_LINGER_MS",
+    help: "wait this long for a batch to fill (default 5)",
+    apply: integer("batchLingerMs", 0, 10_000),
+  },
+  {
+    flag: "--gap-timeout-ms",
+    env: "INGEST_GAP_TIMEOUT_MS",
+    help: "wait this long for a missing sequence number before skipping it (default 2000)",
+    apply: integer("gapTimeoutMs", 1, 3_600_000),
+  },
+  {
+    flag: "--visibility-timeout-ms",
+    env: "INGEST_VISIBILITY_TIMEOUT_MS",
+    help: "take over events another worker has held this long (default 5000)",
+    apply: integer("visibilityTimeoutMs", 100, 3_600_000),
+  },
+  {
+    flag: "--first-seq",
+    env: "INGEST_FIRST_SEQ",
+    help: "sequence a new ordering key starts at (default 1)",
+    apply: integer("firstSeq", 0, Number.MAX_SAFE_INTEGER),
+  },
+  {
+    flag: "--consumer",
+    env: "INGEST_CONSUMER",
+    help: "consumer name in the Redis group (default host-pid-random)",
+    apply: text("consumer", (v) => (/^[\w.-]{1,100}$/.test(v) ? null : "must be letters, digits, _ . - (1-100)")),
+  },
+  ...connectionSettings<WorkerOptions>(),
+];
+
+function usage<T>(command: string, summary: string, settings: Setting<T>[], extra: string): string {
+  const lines = settings.map((s) => {
+    const name = s.boolean ? s.flag : `${s.flag} N`;
+    const env = s.env ? ` [${s.env}]` : "";
+    return `  ${(name + env).padEnd(52)} ${s.help}`;
+  });
+  return `Usage: gate ingest ${command} [options]\n\n${summary}\n\nOptions (flags override environment variables):\n${lines.join("\n")}\n${extra}`;
+}
+
+function parse<T>(
+  args: string[],
+  env: Record<string, string | undefined>,
+  settings: Setting<T>[],
+  options: T,
+  help: string,
+): Parsed<T> {
+  for (const s of settings) {
+    const value = s.env ? env[s.env] : undefined;
+    if (value === undefined || value === "") continue;
+    const problem = s.apply(options, value, s.env!);
+    if (problem) return { ok: false, error: problem };
+  }
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--help" || arg === "-h") return { ok: "help", text: help };
+    const eq = arg.indexOf("=");
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const s = settings.find((x) => x.flag === flag);
+    if (!s) {
+      return { ok: false, error: { code: "bad_option", message: `unknown option "${arg}"; see --help for the list` } };
+    }
+    let value = "";
+    if (!s.boolean) {
+      if (eq > 0) value = arg.slice(eq + 1);
+      else if (i + 1 < args.length) value = args[++i];
+      else return { ok: false, error: { code: "bad_value", message: `${flag} needs a value` } };
+    }
+    const problem = s.apply(options, value, flag);
+    if (problem) return { ok: false, error: problem };
+  }
+  return { ok: true, options };
+}
+
+const SECRETS_HELP = `
+Authentication (environment only, so secrets stay out of process lists); a request must pass every one set:
+  WEBHOOK_BEARER_KEY       Authorization: Bearer <key>
+  WEBHOOK_SIGNING_SECRET   Standard Webhooks (whsec_<base64>): webhook-id, webhook-timestamp, webhook-signature
+  GITHUB_WEBHOOK_SECRET    GitHub: X-Hub-Signature-256
+With none set the service refuses to start unless --insecure is given.
+`;
+
+export function parseServeArgs(args: string[], env: Record<string, string | undefined>): Parsed<ServerOptions> {
+  const help = usage(
+    "serve",
+    "Runs the webhook accept path: POST /webhooks, GET /healthz, /readyz, /metrics.",
+    serverSettings,
+    SECRETS_HELP,
+  );
+  const parsed = parse(args, env, serverSettings, defaultServerOptions(), help);
+  if (parsed.ok !== true) return parsed;
+  const o = parsed.options;
+  const auth: AuthSettings = {};
+  if (env.WEBHOOK_BEARER_KEY) auth.bearerKey = env.WEBHOOK_BEARER_KEY;
+  if (env.WEBHOOK_SIGNING_SECRET) {
+    const problem = signingSecretProblem(env.WEBHOOK_SIGNING_SECRET);
+    if (problem) return { ok: false, error: { code: "bad_secret", message: `WEBHOOK_SIGNING_SECRET ${problem}` } };
+    auth.signingSecret = env.WEBHOOK_SIGNING_SECRET;
+  }
+  if (env.GITHUB_WEBHOOK_SECRET) auth.githubSecret = env.GITHUB_WEBHOOK_SECRET;
+  o.auth = auth;
+  const configured = Object.keys(auth).length > 0;
+  if (!configured && !o.insecure) {
+    return {
+      ok: false,
+      error: {
+        code: "missing_secret",
+        message:
+          "no webhook authentication is configured: set WEBHOOK_BEARER_KEY, WEBHOOK_SIGNING_SECRET (whsec_...) or GITHUB_WEBHOOK_SECRET, or pass --insecure for a local test",
+      },
+    };
+  }
+  // A secret and --insecure together: the secret wins; --insecure only ever means "none configured".
+  if (configured) o.insecure = false;
+  return parsed;
+}
+
+export function parseWorkerArgs(args: string[], env: Record<string, string | undefined>): Parsed<WorkerOptions> {
+  const help = usage(
+    "worker",
+    "Drains the namespace's Redis stream into PostgreSQL in batches, one transaction and one statement each,\napplying events of each ordering key in sequence order. Start several for more throughput.",
+    workerSettings,
+    "",
+  );
+  return parse(args, env, workerSettings, defaultWorkerOptions(), help);
+}
+
+/** Why a Standard Webhooks secret is unusable, or null. */
+export function signingSecretProblem(secret: string): string | null {
+  if (!secret.startsWith("whsec_")) return 'must start with "whsec_" followed by base64 (as Standard Webhooks issues it)';
+  const b64 = secret.slice("whsec_".length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return 'must be "whsec_" followed by base64';
+  const bytes = Buffer.from(b64, "base64").length;
+  if (bytes < 24 || bytes > 64) return `must encode 24 to 64 bytes after "whsec_", it encodes ${bytes}`;
+  return null;
+}

@@ -1,0 +1,48 @@
+// The service's structured log: pino JSON lines, written asynchronously so the accept path never
+// waits on stdout, and flushed when the process closes. Never handed secrets, auth headers or bodies.
+
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { pino, type Logger } from "pino";
+import type { ConnectionOptions } from "./config.js";
+
+export interface ServiceLog {
+  log: Logger;
+  /** Writes out what is buffered; call before exit. */
+  flush(): void;
+}
+
+export function createServiceLog(options: ConnectionOptions, role: "serve" | "worker"): ServiceLog {
+  if (options.logFile) mkdirSync(dirname(options.logFile), { recursive: true });
+  // Buffer up to 4 KiB: at thousands of events per second one write per line would cost a syscall each.
+  const destination = pino.destination({ dest: options.logFile ?? 1, sync: false, minLength: 4096, mkdir: true });
+  const log = pino(
+    {
+      level: options.logLevel,
+      base: { service: "ingest", role, namespace: options.namespace, pid: process.pid },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    destination,
+  );
+  // Buffered lines still reach the file within half a second when traffic is light.
+  const timer = setInterval(() => {
+    try {
+      destination.flush();
+    } catch {
+      // Not open yet: nothing buffered.
+    }
+  }, 500);
+  timer.unref();
+  return {
+    log,
+    flush() {
+      clearInterval(timer);
+      try {
+        destination.flushSync();
+      } catch {
+        // Not open yet (nothing written), or already closed: nothing to flush.
+      }
+    },
+  };
+}

@@ -1,0 +1,220 @@
+// An ingest worker: reads the namespace's Redis stream as one consumer of the "workers" group,
+// writes batches with the BatchWriter, and only after COMMIT acknowledges and deletes the entries.
+// Entries a dead worker held are taken over after the visibility timeout (XAUTOCLAIM); the unique
+// idempotency key makes the re-run write nothing twice. Also sweeps for sequence gaps.
+
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import type { Redis } from "ioredis";
+import type pg from "pg";
+import type { Logger } from "pino";
+import { BatchWriter, type QueuedEvent, type RetryPolicy } from "./batch-writer.js";
+import type { WorkerOptions } from "./config.js";
+import { openPostgres, openRedis, redactUrl, IngestStartError } from "./connect.js";
+import { createServiceLog } from "./logger.js";
+import { batchMetricFields } from "./metrics.js";
+import { migrate } from "./migrate.js";
+import { queueKeys } from "./queue-keys.js";
+
+export interface IngestWorker {
+  consumer: string;
+  /** Finishes (and acks) the batch in hand, stops reading, closes connections, flushes the log. */
+  close(): Promise<void>;
+}
+
+/** How long one XREADGROUP blocks when the stream is empty: bounds how long close() waits. */
+const BLOCK_MS = 250;
+
+type StreamEntry = [id: string, fields: string[] | null];
+
+export async function startIngestWorker(options: WorkerOptions, retry?: RetryPolicy): Promise<IngestWorker> {
+  const { log, flush } = createServiceLog(options, "worker");
+  const consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const keys = queueKeys(options.namespace);
+  let redis: Redis | undefined;
+  let pool: pg.Pool | undefined;
+  try {
+    redis = await openRedis(options.redisUrl, { kind: "worker", blockMs: BLOCK_MS }, log);
+    // Two connections: batches on one, the gap sweep on the other, so neither waits for the other.
+    pool = await openPostgres(options.databaseUrl, 2, log);
+    try {
+      await migrate(pool, options.namespace);
+    } catch (err) {
+      throw new IngestStartError("migration_failed", `${(err as Error).message} (database ${redactUrl(options.databaseUrl)})`);
+    }
+    try {
+      // From "0": events accepted before any worker ever started are read too.
+      await redis.xgroup("CREATE", keys.events, keys.group, "0", "MKSTREAM");
+    } catch (err) {
+      if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
+    }
+  } catch (err) {
+    redis?.disconnect();
+    await pool?.end().catch(() => {});
+    flush();
+    throw err;
+  }
+  return run(options, consumer, keys, redis, pool, log, flush, retry);
+}
+
+function run(
+  options: WorkerOptions,
+  consumer: string,
+  keys: ReturnType<typeof queueKeys>,
+  redis: Redis,
+  pool: pg.Pool,
+  log: Logger,
+  flush: () => void,
+  retry: RetryPolicy | undefined,
+): IngestWorker {
+  const writer = new BatchWriter(pool, options.namespace, options.firstSeq, log, retry);
+  const batchSize = options.batchSize;
+  let stopping = false;
+  let batchCounter = 0;
+  const batchPrefix = `${consumer}-${Date.now().toString(36)}`;
+
+  async function read(count: number, blockMs: number | null): Promise<StreamEntry[]> {
+    const reply = (blockMs === null
+      ? await redis.xreadgroup("GROUP", keys.group, consumer, "COUNT", count, "STREAMS", keys.events, ">")
+      : await redis.xreadgroup("GROUP", keys.group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", keys.events, ">")) as
+      | [string, StreamEntry[]][]
+      | null;
+    return reply?.[0]?.[1] ?? [];
+  }
+
+  /** Entries other consumers have held longer than the visibility timeout, now ours. */
+  async function reclaim(): Promise<StreamEntry[]> {
+    const reply = (await redis.xautoclaim(keys.events, keys.group, consumer, options.visibilityTimeoutMs, "0-0", "COUNT", batchSize)) as [
+      string,
+      StreamEntry[],
+      string[]?,
+    ];
+    const entries = reply[1] ?? [];
+    if (entries.length) log.info({ hop: "reclaimed", consumer, entries: entries.length }, "took over events from a silent worker");
+    return entries;
+  }
+
+  function decode(entries: StreamEntry[]): { events: QueuedEvent[]; unreadable: string[] } {
+    const events: QueuedEvent[] = [];
+    const unreadable: string[] = [];
+    for (const [entryId, fields] of entries) {
+      if (!fields) {
+        unreadable.push(entryId);
+        continue;
+      }
+      const f: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+      if (!f.idempotency_key || !f.request_id || f.payload === undefined) {
+        unreadable.push(entryId);
+        continue;
+      }
+      events.push({
+        entryId,
+        requestId: f.request_id,
+        idempotencyKey: f.idempotency_key,
+        orderingKey: f.ordering_key || null,
+        seq: f.seq || null,
+        receivedAt: f.received_at || new Date().toISOString(),
+        payload: f.payload,
+      });
+    }
+    return { events, unreadable };
+  }
+
+  async function processEntries(entries: StreamEntry[]): Promise<void> {
+    const { events, unreadable } = decode(entries);
+    if (unreadable.length) log.error({ entries: unreadable }, "stream entries without an event; acknowledged and dropped");
+    const batchId = `${batchPrefix}-${++batchCounter}`;
+    const result = events.length ? await writer.write(events, batchId, () => stopping) : null;
+    if (events.length && !result) return; // Stopped while the database was failing: leave them pending.
+    const ids = entries.map(([id]) => id);
+    const tx = redis.pipeline().xack(keys.events, keys.group, ...ids).xdel(keys.events, ...ids);
+    if (result) {
+      for (const [field, n] of batchMetricFields(events.length, result.inserted, result.commitMs, result.retries)) {
+        tx.hincrby(keys.metrics, field, n);
+      }
+      if (result.deadLettered.length) tx.hincrby(keys.metrics, "dead_letters", result.deadLettered.length);
+    }
+    try {
+      await tx.exec();
+    } catch (err) {
+      // Committed but not acked: the entries will be reclaimed and re-written, which writes nothing.
+      log.warn({ batch_id: batchId, error: (err as Error).message }, "ack failed after commit");
+    }
+    if (result) {
+      log.info({
+        hop: "committed",
+        batch_id: batchId,
+        request_ids: events.map((e) => e.requestId),
+        committed_at: new Date().toISOString(),
+        events: events.length,
+        new_rows: result.inserted,
+        commit_ms: Math.round(result.commitMs * 100) / 100,
+        retries: result.retries,
+      });
+    }
+  }
+
+  const reclaimEveryMs = Math.max(100, Math.min(1000, Math.floor(options.visibilityTimeoutMs / 2)));
+  const loop = (async () => {
+    let nextReclaim = 0;
+    let redisDelay = 100;
+    while (!stopping) {
+      try {
+        let entries: StreamEntry[] = [];
+        if (Date.now() >= nextReclaim) {
+          entries = await reclaim();
+          nextReclaim = Date.now() + reclaimEveryMs;
+        }
+        if (entries.length === 0) entries = await read(batchSize, BLOCK_MS);
+        redisDelay = 100;
+        if (entries.length === 0) continue;
+        // A short linger lets a trickle of events share one transaction instead of one each.
+        if (entries.length < batchSize && options.batchLingerMs > 0 && !stopping) {
+          await new Promise((r) => setTimeout(r, options.batchLingerMs));
+          entries = entries.concat(await read(batchSize - entries.length, null));
+        }
+        await processEntries(entries);
+      } catch (err) {
+        log.warn({ error: (err as Error).message }, `queue read failed, retrying in ${redisDelay} ms`);
+        await new Promise((r) => setTimeout(r, redisDelay));
+        redisDelay = Math.min(redisDelay * 2, 2000);
+      }
+    }
+  })();
+
+  let sweeping: Promise<unknown> | null = null;
+  const sweepSql = `select "${options.namespace}".apply_gaps($1) as gaps`;
+  const sweep = setInterval(() => {
+    if (sweeping) return; // A slow sweep must not take the batches' connection too.
+    sweeping = pool
+      .query(sweepSql, [options.gapTimeoutMs])
+      .then(({ rows }) => {
+        const gaps = Number(rows[0].gaps);
+        if (gaps > 0) log.info({ hop: "gap_skipped", gaps }, "skipped sequence gaps after the gap timeout");
+      })
+      .catch((err: Error) => log.warn({ error: err.message }, "gap sweep failed"))
+      .finally(() => (sweeping = null));
+  }, Math.min(1000, Math.max(50, Math.floor(options.gapTimeoutMs / 2))));
+
+  log.info(
+    { consumer, batch_size: batchSize, batch_linger_ms: options.batchLingerMs, gap_timeout_ms: options.gapTimeoutMs, visibility_timeout_ms: options.visibilityTimeoutMs },
+    "ingest worker started",
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    consumer,
+    close: () =>
+      (closing ??= (async () => {
+        stopping = true;
+        clearInterval(sweep);
+        await loop;
+        await sweeping;
+        await redis.quit().catch(() => redis.disconnect());
+        await pool.end().catch(() => {});
+        log.info({ consumer }, "ingest worker stopped");
+        flush();
+      })()),
+  };
+}

@@ -1,0 +1,93 @@
+import { latencyHistogram, logBucketEdges, nearestRank, p95ConfidenceRanks, percentile, summarizeLatency } from "../../src/gates/statistics.js";
+
+/** 1, 2, ..., n shuffled deterministically, so nothing depends on the input being sorted. */
+function shuffledRanks(n: number): number[] {
+  const values = Array.from({ length: n }, (_, i) => i + 1);
+  let state = 12345;
+  for (let i = n - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    const j = state % (i + 1);
+    [values[i], values[j]] = [values[j], values[i]];
+  }
+  return values;
+}
+
+describe("nearest-rank percentiles", () => {
+  test("for n = 1000 the P95 is the 950th value, the P50 the 500th and the P99 the 990th", () => {
+    const s = summarizeLatency(shuffledRanks(1000))!;
+    expect(s.n).toBe(1000);
+    expect(s.p50).toBe(500);
+    expect(s.p95).toBe(950);
+    expect(s.p99).toBe(990);
+    expect(s.max).toBe(1000);
+  });
+
+  test("a percentile is always a value some request really had (no interpolation)", () => {
+    expect(percentile([10, 20, 30, 40], 50)).toBe(20);
+    expect(percentile([10, 20, 30, 40], 95)).toBe(40);
+    expect(percentile([7], 95)).toBe(7);
+    expect(nearestRank(95, 20)).toBe(19);
+    expect(nearestRank(1, 20)).toBe(1);
+  });
+
+  test("values are compared as numbers, not as text", () => {
+    expect(percentile([9, 100, 20, 3], 50)).toBe(9);
+  });
+
+  test("no samples gives no summary: the gate must fail closed rather than read a zero", () => {
+    expect(summarizeLatency([])).toBeNull();
+    expect(percentile([], 95)).toBeNull();
+  });
+
+  test("a non-finite latency is refused, not averaged away", () => {
+    expect(() => summarizeLatency([1, Number.NaN])).toThrow(/not a finite number/);
+  });
+});
+
+describe("P95 confidence interval from order statistics", () => {
+  test("for n = 1000 it spans ranks 936 to 964", () => {
+    expect(p95ConfidenceRanks(1000)).toEqual([936, 964]);
+    const s = summarizeLatency(shuffledRanks(1000))!;
+    expect(s.p95Ci).toEqual([936, 964]);
+  });
+
+  test("the interval narrows relative to n as samples grow and is clamped to the samples there are", () => {
+    const [lo30k, hi30k] = p95ConfidenceRanks(30_000);
+    expect(lo30k).toBeLessThan(28_500);
+    expect(hi30k).toBeGreaterThan(28_500);
+    expect((hi30k - lo30k) / 30_000).toBeLessThan((964 - 936) / 1000);
+    expect(p95ConfidenceRanks(1)).toEqual([1, 1]);
+    expect(p95ConfidenceRanks(10)).toEqual([8, 10]);
+  });
+
+  test("with few samples the upper bound is the maximum, so a gate cannot pass on luck", () => {
+    const s = summarizeLatency([1, 1, 1, 1, 1, 1, 1, 1, 1, 500])!;
+    expect(s.p95).toBe(500);
+    expect(s.p95Ci[1]).toBe(500);
+  });
+});
+
+describe("histogram buckets", () => {
+  test("edges follow the 1-2-5 series, log-spaced", () => {
+    expect(logBucketEdges(0.1, 100)).toEqual([0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]);
+    expect(logBucketEdges(3, 30)).toEqual([5, 10, 20, 50]);
+  });
+
+  test("every value lands in exactly one bucket, from the first non-empty bucket to the last", () => {
+    const values = [0.05, 0.3, 0.3, 1, 1.9, 2, 7, 150, 90_000];
+    const buckets = latencyHistogram(values, logBucketEdges(0.1, 1000));
+    expect(buckets.reduce((sum, b) => sum + b.count, 0)).toBe(values.length);
+    expect(buckets[0]).toEqual({ lowerMs: 0, upperMs: 0.1, count: 1 });
+    expect(buckets.find((b) => b.lowerMs === 0.2)).toEqual({ lowerMs: 0.2, upperMs: 0.5, count: 2 });
+    // An edge value belongs to the bucket it opens.
+    expect(buckets.find((b) => b.lowerMs === 1)).toEqual({ lowerMs: 1, upperMs: 2, count: 2 });
+    expect(buckets.find((b) => b.lowerMs === 2)).toEqual({ lowerMs: 2, upperMs: 5, count: 1 });
+    expect(buckets[buckets.length - 1]).toEqual({ lowerMs: 1000, upperMs: Infinity, count: 1 });
+  });
+
+  test("leading and trailing empty buckets are left out; no values, no buckets", () => {
+    const buckets = latencyHistogram([3, 4], logBucketEdges(0.1, 1000));
+    expect(buckets).toEqual([{ lowerMs: 2, upperMs: 5, count: 2 }]);
+    expect(latencyHistogram([])).toEqual([]);
+  });
+});

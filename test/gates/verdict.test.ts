@@ -1,0 +1,300 @@
+import { loadGate } from "../../src/gates/gate-definition.js";
+import type { Gate, Phase } from "../../src/gates/gate.js";
+import type { PhaseResult, RequestSample } from "../../src/gates/gate-run.js";
+import {
+  errorBudget,
+  evaluatePhase,
+  evaluateRun,
+  phaseCanStillPass,
+  type PhaseMeasurement,
+} from "../../src/gates/verdict.js";
+
+const gateA = loadGate("gates/gate-a.yaml", {});
+const [smoke, load, final] = gateA.phases as [Phase, Phase, Phase];
+
+/** Gate A without redeliveries, so distinct events = requests, as in the war room's arithmetic. */
+const noRedeliveries: Gate = { ...gateA, corpus: { ...gateA.corpus, redeliveryShare: 0 } };
+
+function samples(n: number): RequestSample[] {
+  return Array.from({ length: n }, (_, i) => ({ index: i }) as RequestSample);
+}
+
+/** A phase that went perfectly: every SLO comfortably met. */
+function good(phase: Phase, over: Partial<PhaseMeasurement> = {}): PhaseMeasurement {
+  const n = phase.requests;
+  const redeliveries = Math.round(n * 0.02);
+  const bar = phase.latencyP95Ms;
+  return {
+    name: phase.name,
+    requests: n,
+    rate: phase.rate,
+    latencyBarMs: bar,
+    ran: true,
+    replay: {
+      samples: samples(n),
+      startedAt: "2025-11-13T02:00:00.000Z",
+      durationMs: (n / phase.rate) * 1000,
+      targetRate: phase.rate,
+      achievedRate: phase.rate,
+      sendLagP99Ms: 0.4,
+      valid: true,
+    },
+    latency: { n, p50: bar * 0.2, p95: bar * 0.5, p99: bar * 0.7, max: bar, p95Ci: [bar * 0.45, bar * 0.6] },
+    distinctEvents: n - redeliveries,
+    accepted: n - redeliveries,
+    duplicates: redeliveries,
+    errors: { byStatus: {}, timeouts: 0, transport: 0 },
+    drainMs: 150,
+    idempotency: { redeliveriesSent: redeliveries, answeredDuplicate: redeliveries, answeredNew: 0, storedMoreThanOnce: 0, violations: [] },
+    ordering: { keysChecked: 500, eventsChecked: n - redeliveries, eventsPerKey: { min: 1, median: 2, max: 9 }, gaps: [], violations: [] },
+    database: { rowCount: n - redeliveries, acceptedCount: n - redeliveries, constraints: [], lostEvents: [] },
+    ...over,
+  };
+}
+
+function latency(p95: number, lower: number, upper: number, n = 30_000): PhaseMeasurement["latency"] {
+  return { n, p50: p95 / 3, p95, p99: upper * 1.2, max: upper * 2, p95Ci: [lower, upper] };
+}
+
+function sloOf(e: ReturnType<typeof evaluatePhase>, name: string) {
+  return e.slos.find((s) => s.name === name)!;
+}
+
+function asResult(phase: Phase, m: PhaseMeasurement, gate: Gate = gateA): PhaseResult {
+  return { ...m, ...evaluatePhase(gate, phase, m) };
+}
+
+describe("a phase that meets every objective", () => {
+  it("passes, with each SLO's measured value and bar shown", () => {
+    const e = evaluatePhase(gateA, smoke, good(smoke));
+    expect(e.verdict).toBe("PASS");
+    expect(e.reason).toBe("all 6 objectives met");
+    expect(e.slos.map((s) => [s.name, s.verdict])).toEqual([
+      ["latency_p95", "PASS"],
+      ["acceptance", "PASS"],
+      ["error_rate", "PASS"],
+      ["idempotency_violations", "PASS"],
+      ["ordering_violations", "PASS"],
+      ["lost_events", "PASS"],
+    ]);
+    expect(sloOf(e, "latency_p95")).toMatchObject({ measured: 10, measuredDisplay: "10ms (95% CI 9ms-12ms, n=1,000)", bar: "<= 20ms" });
+    expect(sloOf(e, "acceptance")).toMatchObject({ measured: 1, measuredDisplay: "100.00% (980 of 980)", bar: ">= 99.9%" });
+    expect(sloOf(e, "error_rate")).toMatchObject({ measuredDisplay: "0.00% (0 of 1,000)", bar: "<= 0.10%" });
+    expect(sloOf(e, "lost_events")).toMatchObject({ measured: 0, measuredDisplay: "0", bar: "== 0" });
+  });
+});
+
+describe("latency: the confidence rule", () => {
+  it("a P95 under the bar whose CI upper bound is over the bar FAILs", () => {
+    const e = evaluatePhase(gateA, final, good(final, { latency: latency(118, 112.3, 131.2) }));
+    expect(e.verdict).toBe("FAIL");
+    expect(sloOf(e, "latency_p95").verdict).toBe("FAIL");
+    expect(e.reason).toMatch(/^latency_p95 upper CI 131\.2ms > 120ms \(phase bar, over by 11\.2ms\); the P95 itself \(118ms\) is under the bar/);
+  });
+
+  it("an upper bound exactly at the bar passes", () => {
+    expect(evaluatePhase(gateA, final, good(final, { latency: latency(110, 100, 120) })).verdict).toBe("PASS");
+  });
+
+  it("the phase's own bar applies: 25ms is fine for the gate but not for smoke", () => {
+    const e = evaluatePhase(gateA, smoke, good(smoke, { latency: latency(22, 20, 25, 1000) }));
+    expect(e.verdict).toBe("FAIL");
+    expect(e.reason).toMatch(/^latency_p95 upper CI 25ms > 20ms \(phase bar/);
+  });
+
+  it("the gate-wide bar applies too, when it is the tighter", () => {
+    const loose: Phase = { ...final, latencyP95Ms: 500 };
+    const e = evaluatePhase(gateA, loose, good(final, { latency: latency(140, 130, 150) }));
+    expect(e.verdict).toBe("FAIL");
+    expect(sloOf(e, "latency_p95").bar).toBe("<= 120ms");
+    expect(e.reason).toMatch(/^latency_p95 upper CI 150ms > 120ms \(gate-wide bar/);
+  });
+});
+
+describe("acceptance, error rate and counts", () => {
+  it("acceptance needs 29,970 of 30,000 distinct events (no floating-point slack either way)", () => {
+    const pass = evaluatePhase(noRedeliveries, final, good(final, { distinctEvents: 30_000, accepted: 29_970, idempotency: null }));
+    expect(sloOf(pass, "acceptance").verdict).toBe("PASS");
+    const fail = evaluatePhase(noRedeliveries, final, good(final, { distinctEvents: 30_000, accepted: 29_969 }));
+    expect(fail.verdict).toBe("FAIL");
+    expect(fail.reason).toMatch(/acceptance 99\.897% < 99\.9% \(29,969 of 30,000 distinct events accepted; 29,970 needed, 1 short\)/);
+  });
+
+  it("error rate counts non-2xx answers, transport errors and timeouts over requests sent", () => {
+    const at = (byStatus: Record<string, number>, timeouts: number, transport: number) =>
+      evaluatePhase(gateA, final, good(final, { errors: { byStatus, timeouts, transport } }));
+    expect(sloOf(at({ "500": 20, "200": 999 }, 5, 5), "error_rate")).toMatchObject({ verdict: "PASS", measuredDisplay: "0.10% (30 of 30,000)" });
+    const e = at({ "500": 20, "503": 1 }, 5, 5);
+    expect(e.verdict).toBe("FAIL");
+    expect(e.reason).toBe(
+      "error_rate 0.103% > 0.10% (31 errors in 30,000 requests: HTTP 500 x20, HTTP 503 x1, timeout x5, transport x5; at most 30 allowed)",
+    );
+  });
+
+  it("idempotency violations are events stored twice plus redeliveries answered as new", () => {
+    const m = good(smoke);
+    const e = evaluatePhase(gateA, smoke, { ...m, idempotency: { ...m.idempotency!, storedMoreThanOnce: 2, answeredNew: 1 } });
+    expect(e.verdict).toBe("FAIL");
+    expect(sloOf(e, "idempotency_violations").measured).toBe(3);
+    expect(e.reason).toBe("idempotency_violations 3 > 0 (2 stored more than once, 1 redeliveries answered as new)");
+  });
+
+  it("an ordering violation fails the phase and names the key", () => {
+    const m = good(smoke);
+    const e = evaluatePhase(gateA, smoke, {
+      ...m,
+      ordering: { ...m.ordering!, violations: [{ orderingKey: "repo-7", expected: [1, 2, 3], actual: [1, 3, 2] }] },
+    });
+    expect(e.verdict).toBe("FAIL");
+    expect(e.reason).toMatch(/^ordering_violations 1 > 0 \(1 of 500 keys applied out of sequence order; first: key repo-7 applied \[1, 3, 2/);
+  });
+
+  it("an accepted event missing from the database is a lost event", () => {
+    const m = good(smoke);
+    const e = evaluatePhase(gateA, smoke, { ...m, database: { ...m.database!, lostEvents: ["evt_42"] } });
+    expect(e.verdict).toBe("FAIL");
+    expect(e.reason).toBe("lost_events 1 > 0 (1 accepted events not in the database; first: evt_42)");
+  });
+});
+
+describe("fail closed: no data is never a PASS", () => {
+  const cases: [string, Partial<PhaseMeasurement>, string, RegExp][] = [
+    ["no latency summary", { latency: null }, "latency_p95", /latency_p95 not measured: no latency samples/],
+    ["zero latency samples", { latency: { ...latency(1, 1, 1)!, n: 0 } }, "latency_p95", /no latency samples/],
+    ["an unusable confidence interval", { latency: latency(5, NaN, NaN, 1000) }, "latency_p95", /confidence interval \[NaN, NaN\] is not usable/],
+    ["no replay", { replay: null }, "error_rate", /error_rate not measured: no replay was recorded/],
+    ["no distinct events", { distinctEvents: 0, accepted: 0 }, "acceptance", /no distinct events were sent/],
+    ["impossible counts", { accepted: 5000 }, "acceptance", /is impossible; the counts are wrong/],
+    ["no idempotency report", { idempotency: null }, "idempotency_violations", /no idempotency report/],
+    ["no ordering report", { ordering: null }, "ordering_violations", /no ordering report/],
+    ["no database confirmation", { database: null }, "lost_events", /no database confirmation/],
+  ];
+  it.each(cases)("%s is ERROR", (_, over, slo, reason) => {
+    const e = evaluatePhase(gateA, smoke, good(smoke, over));
+    expect(e.verdict).toBe("ERROR");
+    expect(sloOf(e, slo)).toMatchObject({ verdict: "ERROR", measured: null, measuredDisplay: "not measured" });
+    expect(e.reason).toMatch(reason);
+  });
+
+  it("redeliveries configured but none sent means idempotency was not exercised", () => {
+    const m = good(smoke);
+    const e = evaluatePhase(gateA, smoke, { ...m, idempotency: { ...m.idempotency!, redeliveriesSent: 0 } });
+    expect(e.verdict).toBe("ERROR");
+    expect(e.reason).toMatch(/no redeliveries were sent, so idempotency was not exercised/);
+  });
+
+  it("no ordered events checked is ERROR", () => {
+    const m = good(smoke);
+    const e = evaluatePhase(gateA, smoke, { ...m, ordering: { ...m.ordering!, eventsChecked: 0 } });
+    expect(e.verdict).toBe("ERROR");
+    expect(e.reason).toMatch(/no ordered events were checked/);
+  });
+
+  it("a drain that timed out cannot confirm that nothing was lost", () => {
+    const e = evaluatePhase(gateA, smoke, good(smoke, { drainMs: null }));
+    expect(e.verdict).toBe("ERROR");
+    expect(e.reason).toBe("lost_events not measured: the queue did not drain within 10000ms, so events still queued cannot be confirmed stored");
+  });
+
+  it("an invalid replay says nothing about latency: ERROR, even with a fast P95", () => {
+    const m = good(final);
+    const e = evaluatePhase(gateA, final, { ...m, replay: { ...m.replay!, valid: false, invalidReason: "achieved 812/s of 1000/s" } });
+    expect(e.verdict).toBe("ERROR");
+    expect(sloOf(e, "latency_p95").verdict).toBe("ERROR");
+    expect(e.reason).toMatch(/the replay is invalid \(achieved 812\/s of 1000\/s\), so it says nothing about latency/);
+  });
+
+  it("a failure measured elsewhere still makes an invalid replay FAIL, with both reasons", () => {
+    const m = good(final);
+    const e = evaluatePhase(gateA, final, {
+      ...m,
+      replay: { ...m.replay!, valid: false, invalidReason: "send lag growing" },
+      errors: { byStatus: { "500": 300 }, timeouts: 0, transport: 0 },
+    });
+    expect(e.verdict).toBe("FAIL");
+    expect(e.reason).toMatch(/^error_rate 1\.00% > 0\.10% .*; latency_p95 not measured: the replay is invalid \(send lag growing\)/);
+  });
+
+  it("a phase that did not run is not PASS, and neither is any of its SLOs", () => {
+    const e = evaluatePhase(gateA, load, good(load, { ran: false, replay: null, latency: null }));
+    expect(e.verdict).toBe("ERROR");
+    expect(e.reason).toBe("phase did not run");
+    expect(e.slos).toHaveLength(6);
+    expect(e.slos.every((s) => s.verdict === "ERROR" && s.measured === null)).toBe(true);
+  });
+
+  it("an aborted phase is not PASS even if what it measured looked fine", () => {
+    const m = good(smoke);
+    const e = evaluatePhase(gateA, smoke, { ...m, replay: { ...m.replay!, aborted: "aborted by /gate-a abort from Agent3" } });
+    expect(e.verdict).toBe("ERROR");
+    expect(e.reason).toBe("phase aborted: aborted by /gate-a abort from Agent3");
+  });
+
+  it("a phase that sent fewer requests than it promised is not PASS", () => {
+    const e = evaluatePhase(gateA, smoke, good(smoke, { replay: { ...good(smoke).replay!, samples: samples(900) } }));
+    expect(e.verdict).toBe("ERROR");
+    expect(e.reason).toBe("only 900 of 1,000 requests were sent");
+  });
+});
+
+describe("the run's verdict", () => {
+  const passed = (p: Phase) => asResult(p, good(p));
+
+  it("is PASS only when every selected phase ran and passed", () => {
+    expect(evaluateRun([passed(smoke), passed(load), passed(final)])).toEqual({
+      verdict: "PASS",
+      reason: "all 3 phases passed: smoke, load, final",
+    });
+  });
+
+  it("is FAIL when a phase failed, naming it and the phases that did not run", () => {
+    const failed = asResult(smoke, good(smoke, { latency: latency(19, 18, 31.2, 1000) }));
+    const skipped = (p: Phase) => asResult(p, good(p, { ran: false, replay: null }));
+    const r = evaluateRun([failed, skipped(load), skipped(final)]);
+    expect(r.verdict).toBe("FAIL");
+    expect(r.reason).toMatch(/^smoke: latency_p95 upper CI 31\.2ms > 20ms .*; load, final did not run$/);
+  });
+
+  it("is ERROR when a phase could not be measured and none failed", () => {
+    const r = evaluateRun([passed(smoke), asResult(load, good(load, { database: null }))]);
+    expect(r.verdict).toBe("ERROR");
+    expect(r.reason).toMatch(/^load: lost_events not measured: no database confirmation/);
+  });
+
+  it("is ERROR when there were no phases at all", () => {
+    expect(evaluateRun([]).verdict).toBe("ERROR");
+  });
+
+  it("does not trust a PASS on a phase that did not run, has no SLOs, or has an SLO short of PASS", () => {
+    const notRun = { ...passed(smoke), ran: false };
+    expect(evaluateRun([notRun])).toEqual({ verdict: "ERROR", reason: "smoke did not run" });
+    expect(evaluateRun([{ ...passed(smoke), slos: [] }]).reason).toBe("smoke: no objectives were evaluated");
+    const p = passed(smoke);
+    const lying = { ...p, slos: p.slos.map((s, i) => (i === 1 ? { ...s, verdict: "ERROR" as const } : s)) };
+    expect(evaluateRun([lying])).toEqual({ verdict: "ERROR", reason: "smoke: marked PASS but acceptance did not pass" });
+  });
+});
+
+describe("the error budget", () => {
+  it("0.10% of 30,000 requests is 30 errors; 99.9% of the distinct events must be accepted", () => {
+    expect(errorBudget(gateA, final)).toEqual({
+      requests: 30_000,
+      allowedErrors: 30,
+      distinctEvents: 29_400,
+      minAccepted: 29_371,
+      allowedUnaccepted: 29,
+    });
+    expect(errorBudget(gateA, final, 30_000)).toMatchObject({ minAccepted: 29_970, allowedUnaccepted: 30 });
+    expect(errorBudget(gateA, smoke).allowedErrors).toBe(1);
+  });
+
+  it("a phase can still pass until its budget is spent, then says why not", () => {
+    expect(phaseCanStillPass(gateA, final, { sent: 12_000, errors: 30, rejected: 29 })).toBeNull();
+    expect(phaseCanStillPass(gateA, final, { sent: 12_000, errors: 31, rejected: 0 })).toBe(
+      "error budget spent: 31 errors after 12,000 of 30,000 requests; error_rate <= 0.10% allows at most 30",
+    );
+    expect(phaseCanStillPass(gateA, final, { sent: 12_000, errors: 0, rejected: 30 })).toBe(
+      "acceptance can no longer reach 99.9%: 30 events not accepted after 12,000 of 30,000 requests; at most 29 of 29,400 may be",
+    );
+  });
+});
