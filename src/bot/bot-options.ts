@@ -102,5 +102,6 @@ export function readBotOptions(env: NodeJS.ProcessEnv): BotOptions | OptionProbl
   const webhookPath = env.WEBHOOK_PATH || "/api/github/webhooks";
   if (!webhookPath.startsWith("/")) problems.push({ code: "bad_webhook_path", message: `WEBHOOK_PATH must start with "/", got "${webhookPath}"` });
   if (problems.length || Array.isArray(runner)) return problems;
-  return { ...runner, webhookSecret: env.WEBHOOK_SECRET!, webhookPath, host: env.HOST || "0.0.0.0", port };
+  // Probot's default host: set HOST=0.0.0.0 to accept webhooks from outside (containers).
+  return { ...runner, webhookSecret: env.WEBHOOK_SECRET!, webhookPath, host: env.HOST || "localhost", port };
 }
