@@ -116,7 +116,10 @@ export class IngestProcesses {
   /** Starts one more worker; returns its name (worker-1, worker-2 ...). */
   startWorker(): string {
     const name = `worker-${++this.workerCount}`;
-    this.workers.set(name, this.spawn(name, ["worker", "--namespace", this.o.namespace, ...(this.o.workerArgs ?? [])]));
+    const args = ["worker", "--namespace", this.o.namespace, ...(this.o.workerArgs ?? [])];
+    // The consumer name in the Redis group is the worker's name, so a scenario can see what it holds.
+    if (!args.includes("--consumer")) args.push("--consumer", name);
+    this.workers.set(name, this.spawn(name, args));
     return name;
   }
 

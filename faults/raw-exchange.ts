@@ -15,6 +15,8 @@ export interface ExchangeScript {
   waitMs?: number;
   /** Stop writing (and skip the remaining steps) as soon as the server closes; default true. */
   stopOnClose?: boolean;
+  /** Once every step is written, stop at the first complete final (non-1xx) response instead of waiting for a close. */
+  untilResponse?: boolean;
 }
 
 export interface RawResponse {
@@ -73,11 +75,20 @@ export async function exchange(host: string, port: number, script: ExchangeScrip
     };
     const serverClosed = () => {
       if (closedAt === null) closedAt = performance.now();
-      // Give a response that raced the close a moment to be read, then report.
-      setTimeout(finish, 20);
+      // Let data events already queued behind the close be read, then report.
+      setImmediate(finish);
     };
 
-    socket.on("data", (chunk) => received.push(chunk));
+    let stepsDone = false;
+    const answered = () => {
+      if (!script.untilResponse || !stepsDone) return;
+      const { responses } = parseResponses(Buffer.concat(received), false);
+      if (responses.some((r) => r.status >= 200 && r.complete)) finish();
+    };
+    socket.on("data", (chunk) => {
+      received.push(chunk);
+      answered();
+    });
     socket.on("end", serverClosed); // the server's FIN
     socket.on("error", (err: NodeJS.ErrnoException) => {
       socketError = err.code ?? err.message;
@@ -99,7 +110,9 @@ export async function exchange(host: string, port: number, script: ExchangeScrip
           return finish();
         }
         if (after === "half-close") socket.end();
+        stepsDone = true;
         waitTimer = setTimeout(finish, waitMs);
+        answered();
         return;
       }
       const s = script.steps[step++];

@@ -68,7 +68,16 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
         await abort(github, where, gate, user, reply, deps, context.log);
         return;
       case "replay":
-        await replay(github, where, gate, { selector: command.selector, label: commandLabel(command) }, context, user, reply, deps);
+        await replay(
+          github,
+          where,
+          gate,
+          { selector: command.selector, label: commandLabel(command), scope: command.phases.map((p) => p.name).join("+") },
+          context,
+          user,
+          reply,
+          deps,
+        );
         return;
     }
   } catch (err) {
@@ -81,7 +90,7 @@ async function replay(
   github: GitHub,
   where: RepoRef,
   gate: Gate,
-  what: { selector: string; label: string },
+  what: { selector: string; label: string; scope: string },
   context: CommentContext,
   user: string,
   reply: (body: string) => Promise<unknown>,
@@ -102,6 +111,7 @@ async function replay(
     pullNumber: issue.number,
     headSha: pr.head.sha,
     selector: what.selector,
+    scope: what.scope,
     label: what.label,
     requestedBy: user,
     requestedAt: new Date().toISOString(),

@@ -6,9 +6,9 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
-import { Probot, Server } from "probot";
+import { Probot, ProbotOctokit, Server } from "probot";
 import { releaseGateApp } from "./app.js";
-import { readBotOptions, readRunnerOptions, type GitHubAppOptions, type OptionProblem, type RunnerEnvOptions } from "./bot-options.js";
+import { readBotOptions, readRunnerOptions, type BotOptions, type GitHubAppOptions, type OptionProblem, type RunnerEnvOptions } from "./bot-options.js";
 import { GateCatalogError, loadGateCatalog, type GateCatalog } from "./gate-catalog.js";
 import type { GitHub } from "./github.js";
 import { RunQueue } from "./run-queue.js";
@@ -62,9 +62,26 @@ function helpRequested(command: string, args: string[], help: string): number | 
   }
 }
 
+/**
+ * Probot's client spaces writes a second apart per installation (GitHub's advice against secondary rate
+ * limits); a test against a local fake turns that off.
+ */
+function octokitClass(throttle: boolean): typeof ProbotOctokit {
+  // A function, not an object: Probot passes its own throttle options down, which would replace ours.
+  return throttle
+    ? ProbotOctokit
+    : ProbotOctokit.defaults((options: { throttle?: object }) => ({ ...options, throttle: { ...options.throttle, enabled: false } }));
+}
+
 /** Installation clients from the App's credentials: the runner acts as the App on each repository. */
-export function installationClients(app: GitHubAppOptions, log: Logger): (installationId: number) => Promise<GitHub> {
-  const probot = new Probot({ appId: app.appId, privateKey: app.privateKey, baseUrl: app.baseUrl, log: log.child({ name: "runner-auth" }) });
+export function installationClients(app: GitHubAppOptions, log: Logger, throttle = true): (installationId: number) => Promise<GitHub> {
+  const probot = new Probot({
+    appId: app.appId,
+    privateKey: app.privateKey,
+    baseUrl: app.baseUrl,
+    log: log.child({ name: "runner-auth" }),
+    Octokit: octokitClass(throttle),
+  });
   return async (installationId) => (await probot.auth(installationId)) as unknown as GitHub;
 }
 
@@ -75,13 +92,18 @@ interface Shared {
   queue: RunQueue;
 }
 
-async function connect(command: string, options: RunnerEnvOptions): Promise<Shared | number> {
-  const log = pino({ name: "release-gate", level: options.logLevel });
+export class BotStartError extends Error {
+  constructor(readonly problems: OptionProblem[]) {
+    super(problems.map((p) => p.message).join("; "));
+  }
+}
+
+async function connect(options: RunnerEnvOptions, log: Logger): Promise<Shared> {
   let catalog: GateCatalog;
   try {
     catalog = loadGateCatalog(options.gatesDir);
   } catch (err) {
-    if (err instanceof GateCatalogError) return printProblems(command, [{ code: err.code, message: err.message }]);
+    if (err instanceof GateCatalogError) throw new BotStartError([{ code: err.code, message: err.message }]);
     throw err;
   }
   const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
@@ -90,18 +112,118 @@ async function connect(command: string, options: RunnerEnvOptions): Promise<Shar
     await redis.ping();
   } catch (err) {
     redis.disconnect();
-    return printProblems(command, [{ code: "redis_unreachable", message: `cannot reach Redis at REDIS_URL=${options.redisUrl} (${(err as Error).message})` }]);
+    throw new BotStartError([{ code: "redis_unreachable", message: `cannot reach Redis at REDIS_URL=${options.redisUrl} (${(err as Error).message})` }]);
   }
   return { log, redis, catalog, queue: new RunQueue(redis, options.prefix) };
 }
 
-function runnerDeps(options: RunnerEnvOptions, shared: Shared): RunnerDeps {
+/** Knobs a caller (tests, an operator embedding the bot) may set beyond the environment. */
+export interface StartOptions {
+  log?: Logger;
+  /** Runner lock and stalled-check periods, ms (default 30 s each). */
+  lockDuration?: number;
+  stalledInterval?: number;
+  /** Extra environment for the gates' bundled service. */
+  serviceEnv?: Record<string, string>;
+  /** Space GitHub writes a second apart (default true; tests against a local fake turn it off). */
+  throttle?: boolean;
+}
+
+export interface RunnerHandle {
+  runner: Runner;
+  queue: RunQueue;
+  catalog: GateCatalog;
+  /** Stops the runner (the current run is stopped and torn down first) and disconnects. */
+  close(): Promise<void>;
+}
+
+export interface BotHandle extends RunnerHandle {
+  /** The webhook URL, e.g. http://127.0.0.1:3000/api/github/webhooks */
+  webhookUrl: string;
+  port: number;
+}
+
+function runnerDeps(options: RunnerEnvOptions, shared: Shared, start: StartOptions): RunnerDeps {
   return {
     gates: shared.catalog,
     queue: shared.queue,
-    github: installationClients(options, shared.log),
+    github: installationClients(options, shared.log, start.throttle ?? true),
     log: shared.log,
     name: `${hostname()}:${process.pid}`,
+    serviceEnv: start.serviceEnv,
+  };
+}
+
+function newRunner(options: RunnerEnvOptions, shared: Shared, start: StartOptions): Runner {
+  return new Runner(runnerDeps(options, shared, start), {
+    connection: shared.redis,
+    prefix: options.prefix,
+    lockDuration: start.lockDuration,
+    stalledInterval: start.stalledInterval,
+  });
+}
+
+/** One runner on the queue in Redis (what `gate runner` starts). */
+export async function startRunner(options: RunnerEnvOptions, start: StartOptions = {}): Promise<RunnerHandle> {
+  const shared = await connect(options, start.log ?? pino({ name: "release-gate", level: options.logLevel }));
+  const runner = newRunner(options, shared, start);
+  runner.start();
+  await runner.waitUntilReady();
+  return {
+    runner,
+    queue: shared.queue,
+    catalog: shared.catalog,
+    async close() {
+      await runner.close();
+      await shared.queue.close();
+      shared.redis.disconnect();
+    },
+  };
+}
+
+/** The webhook server (Probot) and one runner in this process (what `gate bot` and `npm start` start). */
+export async function startBot(options: BotOptions, start: StartOptions = {}): Promise<BotHandle> {
+  const log = start.log ?? pino({ name: "release-gate", level: options.logLevel });
+  const shared = await connect(options, log);
+  const { redis, catalog, queue } = shared;
+  const server = new Server({
+    host: options.host,
+    port: options.port,
+    webhookPath: options.webhookPath,
+    log,
+    Probot: Probot.defaults({
+      appId: options.appId,
+      privateKey: options.privateKey,
+      secret: options.webhookSecret,
+      baseUrl: options.baseUrl,
+      log,
+      Octokit: octokitClass(start.throttle ?? true),
+    }),
+  });
+  await server.load(releaseGateApp({ gates: catalog, queue }));
+  try {
+    await server.start();
+  } catch (err) {
+    await queue.close();
+    redis.disconnect();
+    throw new BotStartError([{ code: "listen_failed", message: `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}; set PORT to a free port` }]);
+  }
+  const runner = newRunner(options, shared, start);
+  runner.start();
+  await runner.waitUntilReady();
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  return {
+    runner,
+    queue,
+    catalog,
+    port: server.port,
+    webhookUrl: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${server.port}${options.webhookPath}`,
+    async close() {
+      await server.stop();
+      await runner.close();
+      await queue.close();
+      redis.disconnect();
+    },
   };
 }
 
@@ -113,44 +235,28 @@ function untilSignal(): Promise<string> {
   });
 }
 
+async function serve(command: "bot" | "runner", started: () => Promise<RunnerHandle & { webhookUrl?: string }>): Promise<number> {
+  let handle: RunnerHandle & { webhookUrl?: string };
+  try {
+    handle = await started();
+  } catch (err) {
+    if (err instanceof BotStartError) return printProblems(command, err.problems);
+    throw err;
+  }
+  const gates = handle.catalog.gates.map((g) => `${g.command.prefix} (${g.source.file})`).join(", ");
+  console.error(`gate ${command}: ready; gates ${gates}${handle.webhookUrl ? `; webhooks at ${handle.webhookUrl}` : ""}`);
+  const signal = await untilSignal();
+  console.error(`gate ${command}: ${signal}: stopping (a running replay is stopped and torn down first)`);
+  await handle.close();
+  return 0;
+}
+
 export async function botCommand(args: string[]): Promise<number> {
   const asked = helpRequested("bot", args, BOT_HELP);
   if (asked !== null) return asked;
   const options = readBotOptions(process.env);
   if (Array.isArray(options)) return printProblems("bot", options);
-  const shared = await connect("bot", options);
-  if (typeof shared === "number") return shared;
-  const { log, redis, catalog, queue } = shared;
-
-  const server = new Server({
-    host: options.host,
-    port: options.port,
-    webhookPath: options.webhookPath,
-    log,
-    Probot: Probot.defaults({ appId: options.appId, privateKey: options.privateKey, secret: options.webhookSecret, baseUrl: options.baseUrl, log }),
-  });
-  await server.load(releaseGateApp({ gates: catalog, queue }));
-  const runner = new Runner(runnerDeps(options, shared), { connection: redis, prefix: options.prefix });
-  try {
-    await server.start();
-  } catch (err) {
-    await queue.close();
-    redis.disconnect();
-    return printProblems("bot", [{ code: "listen_failed", message: `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}; set PORT to a free port` }]);
-  }
-  runner.start();
-  await runner.waitUntilReady();
-  log.info(
-    { gates: catalog.gates.map((g) => g.command.prefix), webhook: `http://${options.host}:${server.port}${options.webhookPath}`, api: options.baseUrl },
-    "release-gate bot ready",
-  );
-  const signal = await untilSignal();
-  log.info({ signal }, "stopping: the current run (if any) is stopped and torn down first");
-  await runner.close();
-  await server.stop();
-  await queue.close();
-  redis.disconnect();
-  return 0;
+  return serve("bot", () => startBot(options));
 }
 
 export async function runnerCommand(args: string[]): Promise<number> {
@@ -158,18 +264,7 @@ export async function runnerCommand(args: string[]): Promise<number> {
   if (asked !== null) return asked;
   const options = readRunnerOptions(process.env);
   if (Array.isArray(options)) return printProblems("runner", options);
-  const shared = await connect("runner", options);
-  if (typeof shared === "number") return shared;
-  const runner = new Runner(runnerDeps(options, shared), { connection: shared.redis, prefix: options.prefix });
-  runner.start();
-  await runner.waitUntilReady();
-  shared.log.info({ gates: shared.catalog.gates.map((g) => g.name) }, "release-gate runner ready");
-  const signal = await untilSignal();
-  shared.log.info({ signal }, "stopping: the current run (if any) is stopped and torn down first");
-  await runner.close();
-  await shared.queue.close();
-  shared.redis.disconnect();
-  return 0;
+  return serve("runner", () => startRunner(options));
 }
 
 export { RUNNER_HELP, BOT_HELP };

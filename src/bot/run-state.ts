@@ -25,6 +25,8 @@ export interface RunRecord {
   headSha: string;
   /** "5k", "all" ... and the label shown everywhere ("replay 5k"). */
   selector: string;
+  /** The phases it runs ("smoke+load"): "5k" and "all" may be the same run. */
+  scope: string;
   label: string;
   requestedBy: string;
   requestedAt: string;
@@ -49,6 +51,8 @@ export interface RunRecord {
   warRoomUrl?: string;
   checkRunId?: number;
   checkRunUrl?: string;
+  /** When the PR was last told about the end of the run (check run, comments, evidence PR): the run is done. */
+  reportedAt?: string;
   evidencePullNumber?: number;
   evidenceUrl?: string;
   /** The latest war-room update and timeline, so the comment can be re-rendered by any process. */
@@ -150,7 +154,7 @@ export class RunState {
         if (active && isTerminal(active)) active = null;
         const waiting = waitingId ? await this.get(waitingId) : null;
         const same = (r: RunRecord | null) =>
-          r !== null && r.pullNumber === record.pullNumber && r.headSha === record.headSha && r.selector === record.selector;
+          r !== null && r.pullNumber === record.pullNumber && r.headSha === record.headSha && r.scope === record.scope;
         const tx = this.redis.multi();
         let outcome: ClaimOutcome;
         if (!active) {

@@ -41,6 +41,8 @@ export interface RunnerDeps {
   name?: string;
   /** How often the abort flag is read, ms. */
   abortPollMs?: number;
+  /** The longest a run waits for a milestone's GitHub edits before going on, ms (default 5 s). */
+  milestoneWaitMs?: number;
   /** Extra environment for the gate's bundled service (tests). */
   serviceEnv?: Record<string, string>;
 }
@@ -226,9 +228,11 @@ async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: 
     );
   }, deps.abortPollMs ?? 500);
 
-  // Milestones are edited in order; a slow GitHub must not reorder them or hold the replay back.
+  // Milestones are edited in order. The engine waits for the edit before it goes on, so no GitHub
+  // traffic shares the runner's event loop with a replay (it would show up as the driver's send lag),
+  // but never longer than a few seconds: a slow GitHub must not hold the run back.
   let edits: Promise<unknown> = Promise.resolve();
-  const onUpdate = (u: WarRoomUpdate, run: GateRun) => {
+  const onUpdate = (u: WarRoomUpdate, run: GateRun): Promise<void> => {
     const timeline = run.timeline.map((t) => ({ ...t }));
     edits = edits.then(async () => {
       const latest = await state.update(runId, () => ({ lastUpdate: u, timeline }));
@@ -240,7 +244,11 @@ async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: 
         );
       }
     });
-    return undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const bounded = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, deps.milestoneWaitMs ?? 5_000);
+    });
+    return Promise.race([edits.then(() => undefined), bounded]).finally(() => clearTimeout(timer));
   };
 
   let run: GateRun;
@@ -307,6 +315,7 @@ async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: 
     await attempt(log, "post the final comment", runId, () =>
       github.rest.issues.createComment({ ...where, issue_number: record.pullNumber, body: renderFinalComment(run, record.label, links, notes) }),
     );
+    await state.update(runId, () => ({ reportedAt: new Date().toISOString() }));
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
@@ -346,6 +355,7 @@ export async function recoverLostRun(deps: RunnerDeps, runId: string, why: strin
         body: `⚠️ Run \`${runId}\` (\`${record.label}\`) is marked failed: ${why}. Run \`${gate?.command.prefix ?? "/" + record.gate} ${record.label}\` again.`,
       }),
     );
+    await queue.state.update(runId, () => ({ reportedAt: new Date().toISOString() }));
   } finally {
     await queue.finished(record);
   }

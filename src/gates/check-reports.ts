@@ -3,7 +3,7 @@
 
 import type { GateRun, Lineage, PhaseResult, SloResult } from "./gate-run.js";
 import { byteOrder } from "./manifest.js";
-import { markdownTable } from "./report-format.js";
+import { didNotRun, markdownTable } from "./report-format.js";
 import { formatCount, formatMs } from "./units.js";
 
 /** The SLO result a report backs, so each report states the verdict it supports. */
@@ -14,7 +14,7 @@ function sloOf(phase: PhaseResult, name: string): Pick<SloResult, "measuredDispl
 
 /** Why a phase has no report: it did not run, or it ran and the check could not be made (which never counts as clean). */
 function absentNote(phase: PhaseResult, what: string): string {
-  return phase.ran ? `NOT CHECKED: the run has no ${what} for this phase, so nothing here vouches for it` : `did not run: ${phase.reason}`;
+  return phase.ran ? `NOT CHECKED: the run has no ${what} for this phase, so nothing here vouches for it` : didNotRun(phase.reason);
 }
 
 // ---- 4. Idempotency -------------------------------------------------------------------------------------------
@@ -203,7 +203,8 @@ export function auditTrailMarkdown(run: GateRun): string {
   if (run.lineages.length === 0) out.push("NO LINEAGE: the run recorded none, so there is no audit trail to show.", "");
   for (const l of run.lineages) {
     const gaps = hopGaps(l);
-    out.push(`## request_id \`${l.requestId}\` (event \`${l.eventId}\`)`, "", markdownTable(["Hop", "At", "Since previous", "Detail"], l.hops.map((h, i) => [h.hop, h.at, gaps[i] === null ? "" : formatMs(gaps[i]!), h.detail])), "");
+    const complete = l.hops.length > 0 && l.hops.every((h) => !Number.isNaN(Date.parse(h.at)));
+    out.push(`## request_id \`${l.requestId}\` (event \`${l.eventId}\`)${complete ? "" : ": INCOMPLETE, a hop is missing"}`, "", markdownTable(["Hop", "At", "Since previous", "Detail"], l.hops.map((h, i) => [h.hop, h.at, gaps[i] === null ? "" : formatMs(gaps[i]!), h.detail])), "");
   }
   return out.join("\n");
 }

@@ -11,7 +11,7 @@ import { EVIDENCE_ITEM_LAYOUT } from "./evidence-layout.js";
 import type { GateRun, PhaseResult, TimelineEntry } from "./gate-run.js";
 import type { LatencyHistogram } from "./latency-histogram.js";
 import { MANIFEST_FILE, MANIFEST_HISTORY_FILE } from "./manifest.js";
-import { escapeHtml, formatUtcDateTime, markdownCell, markdownTable } from "./report-format.js";
+import { didNotRun, escapeHtml, formatUtcDateTime, markdownCell, markdownTable } from "./report-format.js";
 import { formatCount, formatMs } from "./units.js";
 import { formatUtcTime, renderDecisionLog, renderTimeline, renderWarRoomUpdate } from "./war-room.js";
 
@@ -32,8 +32,9 @@ export interface ReportInput {
 export const SIGNOFF_START = "<!-- signoff:start -->";
 export const SIGNOFF_END = "<!-- signoff:end -->";
 
-// The war room's own formats (timeline, update, decision log) come from war-room.ts; report.html shows the same.
-const TIMELINE_MARK: Record<TimelineEntry["status"], string> = { done: "✅ done", running: "🔄 running", pending: "⏰ pending", failed: "❌ failed", skipped: "⏭️ skipped" };
+// The war room's own formats (timeline, update, decision log) come from war-room.ts; report.html shows the same,
+// with words and colours instead of emoji, which a headless or minimal machine may have no font for.
+const TIMELINE_CLASS: Record<TimelineEntry["status"], string> = { done: "ok", running: "pending", pending: "muted", failed: "bad", skipped: "muted" };
 
 // ---- Shared facts ---------------------------------------------------------------------------------------------
 
@@ -42,10 +43,11 @@ function durationText(run: GateRun): string {
   return Number.isNaN(ms) ? "" : ` (${formatMs(ms)})`;
 }
 
-function latencyCells(p: PhaseResult, h: LatencyHistogram | undefined): string[] {
+function latencyCells(h: LatencyHistogram | undefined): string[] {
   const l = h?.percentiles ?? null;
   if (!l) return [formatCount(0), "n/a", "n/a", "n/a", "n/a"];
-  return [formatCount(l.n), formatMs(l.p50), `${formatMs(l.p95)} (95% CI ${formatMs(l.p95Ci[0])} to ${formatMs(l.p95Ci[1])})`, formatMs(l.p99), formatMs(l.max)];
+  const invalid = h && !h.valid ? " INVALID replay" : "";
+  return [`${formatCount(l.n)}${invalid}`, formatMs(l.p50), `${formatMs(l.p95)} (95% CI ${formatMs(l.p95Ci[0])} to ${formatMs(l.p95Ci[1])})`, formatMs(l.p99), formatMs(l.max)];
 }
 
 function phaseReplayNote(p: PhaseResult): string {
@@ -126,7 +128,8 @@ export function renderSummaryMarkdown(input: ReportInput): string {
         ["Commit under test", `\`${run.commit}\``],
         ["Run", `\`${run.id}\`, ${run.startedAt} to ${run.finishedAt}${durationText(run)}`],
         ["DRI / status owner", `${gate.dri} / ${gate.statusOwner}`],
-        ["Sign-off", approvalStatusLine(input.approvals)],
+        // The status itself lives in the sign-off section, the only part a recorded approval rewrites.
+        ["Sign-off", `${input.approvals.required} approval(s) from ${input.approvals.approvers.length ? input.approvals.approvers.join(", ") : `anyone with ${input.approvals.permission} permission`}; status under [HOTL sign-off](#hotl-sign-off)`],
       ],
     ),
     "",
@@ -143,7 +146,7 @@ export function renderSummaryMarkdown(input: ReportInput): string {
   ];
   for (const p of run.phases) {
     out.push(`### ${p.name}: ${p.verdict}`, "");
-    out.push(markdownTable(["SLO", "Measured", "Bar", "Verdict", "Detail"], p.slos.map((s) => [s.name, s.measuredDisplay, s.bar, `**${s.verdict}**`, s.detail ?? ""]), p.ran ? "no SLO was evaluated" : `did not run: ${p.reason}`), "");
+    out.push(markdownTable(["SLO", "Measured", "Bar", "Verdict", "Detail"], p.slos.map((s) => [s.name, s.measuredDisplay, s.bar, `**${s.verdict}**`, s.detail ?? ""]), p.ran ? "no SLO was evaluated" : didNotRun(p.reason)), "");
   }
   out.push(
     "## Latency",
@@ -155,7 +158,7 @@ export function renderSummaryMarkdown(input: ReportInput): string {
       run.phases.map((p) => {
         const h = byPhase.get(p.name);
         const links = h ? `[svg](${h.files.svg}) · [json](${h.files.json}) · [csv](${h.files.csv})` : "";
-        return [p.name, ...latencyCells(p, h?.histogram), formatMs(p.latencyBarMs), links];
+        return [p.name, ...latencyCells(h?.histogram), formatMs(p.latencyBarMs), links];
       }),
       "no phase",
     ),
@@ -232,6 +235,11 @@ pre { background: #f8f9fa; border: 1px solid #dee2e6; padding: 10px; font-size: 
 .signoff.pending { background: #fff3bf; }
 .signoff.ok { background: #d3f9d8; }
 .signoff.muted { background: #f1f3f5; }
+.status { padding: 0 6px; border-radius: 3px; font-weight: bold; font-size: 12.5px; }
+.status.ok { background: #d3f9d8; color: #2b8a3e; }
+.status.bad { background: #ffe3e3; color: #c92a2a; }
+.status.pending { background: #fff3bf; color: #8a6d00; }
+.status.muted { background: #f1f3f5; color: #495057; }
 .problems { background: #fff5f5; border: 1px solid #ffc9c9; padding: 8px 24px; }
 footer { margin-top: 28px; font-size: 13px; color: #495057; }
 `;
@@ -280,10 +288,10 @@ export function renderReportHtml(input: ReportInput): string {
   parts.push(`<h2>Phases: each SLO against its bar, and the latency histogram</h2>`);
   for (const p of run.phases) {
     const h = byPhase.get(p.name);
-    const l = latencyCells(p, h?.histogram);
+    const l = latencyCells(h?.histogram);
     parts.push(
       `<section class="phase" data-phase="${e(p.name)}"><h3>${e(p.name)} ${badge(p.verdict)}</h3>`,
-      table(["SLO", "Measured", "Bar", "Verdict", "Detail"], p.slos.map((s) => [e(s.name), e(s.measuredDisplay), e(s.bar), badge(s.verdict), e(s.detail ?? "")]), p.ran ? "no SLO was evaluated" : `did not run: ${p.reason}`),
+      table(["SLO", "Measured", "Bar", "Verdict", "Detail"], p.slos.map((s) => [e(s.name), e(s.measuredDisplay), e(s.bar), badge(s.verdict), e(s.detail ?? "")]), p.ran ? "no SLO was evaluated" : didNotRun(p.reason)),
       table(["n", "P50", "P95", "P99", "Max"], [l.map(e)]),
       h ? h.svg.trim() : "",
       h ? `<p>Data: <a href="${e(h.files.json)}">${e(h.files.json)}</a> · <a href="${e(h.files.csv)}">${e(h.files.csv)}</a> · <a href="${e(h.files.svg)}">${e(h.files.svg)}</a></p>` : "",
@@ -307,7 +315,7 @@ export function renderReportHtml(input: ReportInput): string {
     `<h2>War-room timeline</h2>`,
     table(
       ["Time (UTC)", "Milestone", "Owner", "Status", "Blocker"],
-      run.timeline.map((t) => [e(formatUtcTime(t.time)), e(t.milestone), e(t.owner), e(TIMELINE_MARK[t.status] ?? t.status), e(t.blocker || "N/A")]),
+      run.timeline.map((t) => [e(t.time ? formatUtcTime(t.time) : "—"), e(t.milestone), e(t.owner), `<span class="status ${TIMELINE_CLASS[t.status] ?? "muted"}">${e(t.status)}</span>`, e(t.blocker || "N/A")]),
       "no milestone recorded",
     ),
     `<h2>Latest war-room update</h2>`,

@@ -43,7 +43,7 @@ export function histogramSvg(h: LatencyHistogram): string {
     `<svg xmlns="http://www.w3.org/2000/svg" class="histogram" data-phase="${escapeHtml(h.phase)}" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${escapeHtml(title)}">`,
     `<title>${escapeHtml(title)}</title>`,
     `<rect x="0" y="0" width="${WIDTH}" height="${HEIGHT}" fill="#ffffff"/>`,
-    `<text x="${LEFT}" y="20" ${FONT} font-size="14" font-weight="bold" fill="#212529">${escapeHtml(h.phase)} <tspan fill="${verdictColor}">${escapeHtml(h.verdict)}</tspan></text>`,
+    `<text x="${LEFT}" y="20" ${FONT} font-size="14" font-weight="bold" fill="#212529">${escapeHtml(h.phase)} <tspan fill="${verdictColor}">${escapeHtml(h.verdict)}</tspan><tspan font-weight="normal" font-size="12" fill="#495057">  ${escapeHtml(h.samples ? `${formatCount(h.samples)} requests` : "")}</tspan></text>`,
   ];
   if (!p || h.samples === 0) {
     out.push(
@@ -70,6 +70,10 @@ export function histogramSvg(h: LatencyHistogram): string {
       `<text x="${lx + 27}" y="${legendY}" ${FONT} font-size="12" fill="#212529">${escapeHtml(text)}</text>`,
     );
     lx += 34 + text.length * 7;
+  }
+  if (!h.valid) {
+    // Said on the picture itself, since a picture travels without its table.
+    out.push(`<text class="invalid" x="${WIDTH - RIGHT}" y="20" ${FONT} font-size="12" font-weight="bold" text-anchor="end" fill="${VERDICT_COLOR.ERROR}">INVALID REPLAY: these latencies say nothing</text>`);
   }
   const barText = `SLO bar: P95 ≤ ${formatMs(h.barMs)}`;
   out.push(

@@ -3,6 +3,7 @@
 // the percentiles the verdict used, and the CSV people open in a spreadsheet. histogram-svg.ts draws it.
 
 import type { LatencySummary, PhaseResult, Verdict } from "./gate-run.js";
+import { didNotRun } from "./report-format.js";
 import { summarizeLatency } from "./statistics.js";
 
 export interface HistogramBucket {
@@ -16,8 +17,10 @@ export interface HistogramBucket {
 export interface LatencyHistogram {
   phase: string;
   ran: boolean;
-  /** Why there is no distribution (the phase did not run, or no request was answered). */
+  /** Why there is no distribution (the phase did not run, or no request was answered), or why it means nothing. */
   note: string | null;
+  /** False when the replay was invalid (the driver fell behind): the distribution is shown, but says nothing about the service. */
+  valid: boolean;
   /** Requests counted: every sample of the phase, errors and timeouts included (their latency is how long they took to fail). */
   samples: number;
   bucketWidthMs: number;
@@ -55,11 +58,14 @@ export function buildLatencyHistogram(phase: PhaseResult): LatencyHistogram {
     percentiles = summarizeLatency(latencies);
     percentileSource = "samples";
   }
+  const valid = phase.replay ? phase.replay.valid : true;
   const note = !phase.ran
-    ? `did not run: ${phase.reason}`
+    ? didNotRun(phase.reason)
     : latencies.length === 0
       ? "no request was sent or answered, so there is no distribution"
-      : null;
+      : !valid
+        ? `INVALID replay, these latencies say nothing about the service: ${phase.replay!.invalidReason ?? "the driver could not keep to its schedule"}`
+        : null;
   const top = Math.max(percentiles?.p99 ?? 0, phase.latencyBarMs, 1) * 1.15;
   const step = niceStep(top / TARGET_BUCKETS);
   const count = Math.max(1, Math.ceil(top / step));
@@ -74,6 +80,7 @@ export function buildLatencyHistogram(phase: PhaseResult): LatencyHistogram {
     phase: phase.name,
     ran: phase.ran,
     note,
+    valid,
     samples: latencies.length,
     bucketWidthMs: step,
     buckets: counts.map((c, i) => ({ lowerMs: round6(i * step), upperMs: round6((i + 1) * step), count: c })),

@@ -15,16 +15,21 @@ const SECRET_KEYS = ["password", "passwd", "secret", "webhook_secret", "webhook-
 const KEY_RE = new RegExp(`(?<![A-Za-z0-9_-])(${[...HEADER_KEYS, ...SECRET_KEYS].map(escapeRegExp).join("|")})(["']?[ \\t]*[:=][ \\t]*)`, "gi");
 /** An authorization scheme, kept so that "Authorization: Bearer [REDACTED]" still says what was sent. */
 const SCHEME_RE = /^((?:Bearer|Basic|Token|Digest|Bot)[ \t]+)/i;
-/** An unquoted header value shorter than this is prose ("Authorization: none"), not a credential. */
-const MIN_HEADER_CREDENTIAL = 6;
+/**
+ * Whether an unquoted word after a header name or scheme is a credential rather than prose ("Authorization: Bearer
+ * with a wrong key", "Basic instead of Bearer"): long, or mixing letters with digits or token punctuation.
+ */
+function looksLikeCredential(token: string): boolean {
+  return token.length >= 16 || (token.length >= 6 && /[A-Za-z]/.test(token) && /[0-9+/=_.~-]/.test(token));
+}
 
 /** Credential shapes that are secret whatever key (if any) they are written under. */
-const SHAPES: [RegExp, string][] = [
+const SHAPES: [RegExp, string | ((...groups: string[]) => string)][] = [
   // Standard Webhooks secrets.
   [/whsec_[A-Za-z0-9+/=_-]+/g, `whsec_${REDACTED}`],
-  // Bearer and basic credentials outside a header (a header's whole value is handled by its key). Case-sensitive and
-  // with a minimum length so that prose such as "the right bearer key" keeps its words.
-  [/\bBearer([ \t]+)(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{6,}/g, `Bearer$1${REDACTED}`],
+  // Bearer and basic credentials outside a header. Case-sensitive, and only credential-like words, so that prose
+  // such as "the right bearer key" keeps its words.
+  [/\bBearer([ \t]+)(?!\[REDACTED\])([A-Za-z0-9._~+/=-]{6,})/g, (all: string, space: string, token: string) => (looksLikeCredential(token) ? `Bearer${space}${REDACTED}` : all)],
   [/\bBasic([ \t]+)(?!\[REDACTED\])[A-Za-z0-9+/]{12,}={0,2}/g, `Basic$1${REDACTED}`],
   // Standard Webhooks signatures: "v1,<base64 of 32 bytes>".
   [/\bv1,[A-Za-z0-9+/]{20,}={0,2}/g, `v1,${REDACTED}`],
@@ -80,7 +85,7 @@ function redactKeyedValues(text: string): string {
       end = start;
       while (end < text.length && !" \t\r\n\"'&;,}<>".includes(text[end]!)) end++;
       const value = text.slice(start, end);
-      if (value === "" || value === REDACTED || (header && value.length < MIN_HEADER_CREDENTIAL)) continue;
+      if (value === "" || value === REDACTED || (header && !looksLikeCredential(value))) continue;
     }
     out += text.slice(last, start) + REDACTED;
     last = end;
@@ -102,7 +107,7 @@ export function createRedactor(secrets: readonly string[]): Redactor {
     let out = text;
     for (const literal of literals) if (out.includes(literal)) out = out.split(literal).join(REDACTED);
     out = redactKeyedValues(out);
-    for (const [re, replacement] of SHAPES) out = out.replace(re, replacement);
+    for (const [re, replacement] of SHAPES) out = out.replace(re, replacement as string);
     return out;
   };
 }

@@ -108,7 +108,7 @@ function standardWebhookKey(secret: string): Buffer {
   return key;
 }
 
-function signWith(key: Buffer, id: string, timestampS: number, body: string): string {
+function signWith(key: Buffer, id: string, timestampS: number, body: string | Buffer): string {
   return "v1," + createHmac("sha256", key).update(`${id}.${timestampS}.`).update(body).digest("base64");
 }
 
@@ -267,7 +267,10 @@ class Replay {
   private readonly state: Uint8Array;
   private readonly requestId: (string | null)[];
   private readonly errorText: (string | undefined)[];
-  private readonly controllers: (Dispatcher.DispatchController | undefined)[];
+  /** How to give up on request i once undici has it on a connection. */
+  private readonly aborts: (((err?: Error) => void) | undefined)[];
+  /** Every body's bytes, encoded once: undici would encode a string body at every send. */
+  private readonly bodies: Buffer[];
   /** Indexes in the order they were sent: sentAt is ascending along it, which makes the timeout sweep cheap. */
   private readonly sendOrder: Int32Array;
   private sendCount = 0;
@@ -334,7 +337,8 @@ class Replay {
     this.state = new Uint8Array(n);
     this.requestId = new Array(n).fill(null);
     this.errorText = new Array(n);
-    this.controllers = new Array(n);
+    this.aborts = new Array(n);
+    this.bodies = encodeBodies(events);
     this.sendOrder = new Int32Array(n);
 
     const connect = buildConnector({});
@@ -425,11 +429,14 @@ class Replay {
     let headers = this.fixedHeaders[i];
     if (this.signingKey) {
       const ts = this.unixSecond(now);
-      headers = headers.concat("webhook-timestamp", String(ts), "webhook-signature", signWith(this.signingKey, e.id, ts, e.body));
+      headers = headers.concat("webhook-timestamp", String(ts), "webhook-signature", signWith(this.signingKey, e.id, ts, this.bodies[i]));
     } else {
       headers = headers.concat("webhook-timestamp", String(this.unixSecond(now)));
     }
-    this.pool.dispatch({ origin: this.origin, path: this.path, method: "POST", headers, body: e.body }, new ResponseHandler(this, i));
+    this.pool.dispatch(
+      { origin: this.origin, path: this.path, method: "POST", headers, body: this.bodies[i] },
+      new ResponseHandler(this, i) as unknown as Dispatcher.DispatchHandler,
+    );
   }
 
   /** Wall-clock unix seconds, read from the clock at most every 100 ms. */
@@ -441,9 +448,9 @@ class Replay {
     return this.cachedSecond;
   }
 
-  requestStarted(i: number, controller: Dispatcher.DispatchController): void {
-    if (this.state[i] === 2) controller.abort(new Error("request already given up"));
-    else this.controllers[i] = controller;
+  requestStarted(i: number, abort: (err?: Error) => void): void {
+    if (this.state[i] === 2) abort(new Error("request already given up"));
+    else this.aborts[i] = abort;
   }
 
   /** Record the end of request i (first report wins), free its key, and keep the schedule moving. */
@@ -456,7 +463,7 @@ class Replay {
     this.status[i] = status;
     this.requestId[i] = requestId;
     if (error !== undefined) this.errorText[i] = error;
-    this.controllers[i] = undefined;
+    this.aborts[i] = undefined;
     this.inFlight--;
     this.answered++;
     this.counts[outcome]++;
@@ -486,9 +493,9 @@ class Replay {
       }
       if (now - this.sentAt[i] < this.timeoutMs) return;
       this.sweepHead++;
-      const controller = this.controllers[i];
+      const abort = this.aborts[i];
       this.complete(i, TIMEOUT, 0, null, `no answer within ${this.timeoutMs} ms`);
-      controller?.abort(new Error("timeout"));
+      abort?.(new Error("timeout"));
     }
   }
 
@@ -542,9 +549,9 @@ class Replay {
     for (let h = this.sweepHead; h < this.sendCount; h++) {
       const i = this.sendOrder[h];
       if (this.state[i] !== 1) continue;
-      const controller = this.controllers[i];
+      const abort = this.aborts[i];
       this.complete(i, ERROR, 0, null, "replay aborted before an answer");
-      controller?.abort(new Error("replay aborted"));
+      abort?.(new Error("replay aborted"));
     }
     this.maybeFinish();
   }
@@ -636,8 +643,13 @@ class Replay {
   }
 }
 
-/** undici's per-request callbacks, turned into one complete() call. */
-class ResponseHandler implements Dispatcher.DispatchHandler {
+/**
+ * undici's per-request callbacks, turned into one complete() call. This is undici's raw callback
+ * form (onConnect/onHeaders/...): the newer onRequestStart form wraps every request in two more
+ * objects and parses every response header into an object, which costs the driver CPU it shares
+ * with the service under test.
+ */
+class ResponseHandler {
   private statusCode = 0;
   private requestId: string | null = null;
   private chunks: Buffer[] | null = null;
@@ -648,26 +660,27 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     private readonly i: number,
   ) {}
 
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.replay.requestStarted(this.i, controller);
+  onConnect(abort: (err?: Error) => void): void {
+    this.replay.requestStarted(this.i, abort);
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     this.statusCode = statusCode;
-    const id = headers["x-request-id"];
-    this.requestId = Array.isArray(id) ? (id[0] ?? null) : (id ?? null);
+    this.requestId = findHeader(rawHeaders, "x-request-id");
     // Only a 2xx body matters: it says accepted or duplicate.
     if (statusCode >= 200 && statusCode < 300) this.chunks = [];
+    return true;
   }
 
-  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+  onData(chunk: Buffer): boolean {
     if (this.chunks && this.bytes < MAX_RESPONSE_BODY_BYTES) {
       this.chunks.push(chunk);
       this.bytes += chunk.length;
     }
+    return true;
   }
 
-  onResponseEnd(): void {
+  onComplete(): void {
     const s = this.statusCode;
     let outcome: number;
     if (s >= 200 && s < 300) outcome = isDuplicateAnswer(this.chunks!) ? DUPLICATE : ACCEPTED;
@@ -676,9 +689,33 @@ class ResponseHandler implements Dispatcher.DispatchHandler {
     this.replay.complete(this.i, outcome, s, this.requestId);
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onError(err: Error): void {
     this.replay.complete(this.i, ERROR, 0, this.requestId, describeTransportError(err));
   }
+}
+
+/** Value of a header in undici's raw [name, value, name, value ...] form, by lowercase name. */
+function findHeader(raw: Buffer[], lowercaseName: string): string | null {
+  for (let h = 0; h < raw.length; h += 2) {
+    const name = raw[h];
+    if (name.length === lowercaseName.length && name.toString("latin1").toLowerCase() === lowercaseName) return raw[h + 1].toString("latin1");
+  }
+  return null;
+}
+
+/** UTF-8 bytes of every body, as views into one allocation (one object for the GC, not thousands). */
+function encodeBodies(events: CorpusEvent[]): Buffer[] {
+  let total = 0;
+  for (const e of events) total += Buffer.byteLength(e.body);
+  const all = Buffer.allocUnsafeSlow(total);
+  const bodies = new Array<Buffer>(events.length);
+  let offset = 0;
+  for (let i = 0; i < events.length; i++) {
+    const written = all.write(events[i].body, offset, "utf8");
+    bodies[i] = all.subarray(offset, offset + written);
+    offset += written;
+  }
+  return bodies;
 }
 
 function isDuplicateAnswer(chunks: Buffer[]): boolean {

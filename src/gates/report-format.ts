@@ -32,3 +32,8 @@ export function escapeHtml(value: unknown): string {
 export function jsonFile(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
+
+/** "did not run: <why>", without doubling a reason that already says so (the runner writes "not run: ..."). */
+export function didNotRun(reason: string): string {
+  return /^(did )?not run\b/i.test(reason) ? `did ${reason.replace(/^did /i, "")}` : `did not run: ${reason}`;
+}

@@ -10,6 +10,7 @@ import type { Redis } from "ioredis";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { EventAcceptor } from "./accept.js";
+import { checkJsonObject } from "./json-check.js";
 import { createAuthenticator, type Authenticator } from "./authenticate.js";
 import type { ServerOptions } from "./config.js";
 import { IngestStartError, openPostgres, openRedis, redactUrl } from "./connect.js";
@@ -36,6 +37,7 @@ interface Rejection {
 }
 
 const JSON_TYPE = "application/json";
+const SLOW_SENDER_MS = 10_000;
 
 export async function startIngestServer(options: ServerOptions): Promise<IngestServer> {
   const configured = Boolean(options.auth.bearerKey || options.auth.signingSecret || options.auth.githubSecret);
@@ -141,20 +143,8 @@ async function listen(
     }
 
     if (!isUtf8(body)) return { status: 400, code: "malformed_json", message: "the body is not valid UTF-8 JSON" };
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body.toString("utf8"));
-    } catch (err) {
-      return { status: 400, code: "malformed_json", message: `the body is not valid JSON: ${(err as Error).message}` };
-    }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-      const kind = parsed === null ? "null" : Array.isArray(parsed) ? "an array" : `a ${typeof parsed}`;
-      return { status: 400, code: "not_an_object", message: `the body must be a JSON object, got ${kind}` };
-    }
-    // PostgreSQL's jsonb cannot hold U+0000; refusing it here keeps it from poisoning a batch later.
-    if (body.indexOf("\\u0000") !== -1) {
-      return { status: 400, code: "unsupported_json", message: "the body contains \\u0000, which PostgreSQL jsonb cannot store" };
-    }
+    const problem = checkJsonObject(body);
+    if (problem) return { status: 400, code: problem.code, message: problem.message };
     return { idempotencyKey, orderingKey: (orderingKey as string | undefined) ?? "", seq: (seq as string | undefined) ?? "" };
   }
 
@@ -351,7 +341,11 @@ async function listen(
     res.end(body);
   }
 
-  const server = createServer({ keepAliveTimeout: 10_000, noDelay: true }, (req, res) => {
+  // Slow senders (slowloris, trickled bodies, silent connections) are cut after 10 s: a webhook that
+  // takes longer is not a webhook. Connections are checked every second rather than Node's 30.
+  const server = createServer(
+    { keepAliveTimeout: 10_000, headersTimeout: SLOW_SENDER_MS, requestTimeout: SLOW_SENDER_MS, connectionsCheckingInterval: 1000, noDelay: true },
+    (req, res) => {
     const started = performance.now();
     const receivedMs = Date.now();
     const url = req.url ?? "/";
@@ -373,6 +367,12 @@ async function listen(
     const requestId = randomUUID();
     metrics.reject("not_found");
     send(res, 404, JSON.stringify({ error: { code: "not_found", message: `no route ${path}; webhooks go to POST /webhooks` } }), requestId);
+    },
+  );
+  // A connection that never sends a byte has no request for the checks above to time out.
+  server.on("connection", (socket) => {
+    const silent = setTimeout(() => socket.bytesRead === 0 && socket.destroy(), SLOW_SENDER_MS);
+    socket.once("close", () => clearTimeout(silent));
   });
 
   function wrongMethod(req: IncomingMessage, res: ServerResponse, allow: string): void {

@@ -2,6 +2,7 @@
 // X-Request-Id, enqueues nothing, stores nothing, and the service stays up.
 
 import { createHmac } from "node:crypto";
+import { Readable } from "node:stream";
 import { Webhook } from "standardwebhooks";
 import { startIngestServer, type IngestServer } from "../../src/ingest-service/server.js";
 import { newNamespace, send, serverOptions, Store, type Answer } from "./support/ingest-fixture.js";
@@ -77,9 +78,11 @@ test("a body over the limit is 413, refused from its Content-Length before it is
 
 test("a chunked body that grows over the limit is 413 too", async () => {
   const body = JSON.stringify({ blob: "y".repeat(6000) });
-  const chunks = (async function* () {
-    for (let i = 0; i < body.length; i += 1000) yield Buffer.from(body.slice(i, i + 1000));
-  })();
+  const chunks = Readable.from(
+    (async function* () {
+      for (let i = 0; i < body.length; i += 1000) yield Buffer.from(body.slice(i, i + 1000));
+    })(),
+  );
   const { request } = await import("undici");
   const res = await request(`${server.url}/webhooks`, { method: "POST", body: chunks, headers: signed(body) });
   const answer: Answer = { status: res.statusCode, headers: res.headers, body: await res.body.json(), ms: 0 };

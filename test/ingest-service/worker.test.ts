@@ -4,7 +4,7 @@
 import { startIngestServer, type IngestServer } from "../../src/ingest-service/server.js";
 import { startIngestWorker, type IngestWorker } from "../../src/ingest-service/worker.js";
 import type { WorkerOptions } from "../../src/ingest-service/config.js";
-import { newNamespace, postWebhook, serverOptions, shuffled, Store, waitFor, workerOptions } from "./support/ingest-fixture.js";
+import { newNamespace, postWebhook, send, serverOptions, shuffled, Store, waitFor, workerOptions } from "./support/ingest-fixture.js";
 
 const FAST_RETRY = { firstDelayMs: 10, maxDelayMs: 50 };
 
@@ -167,4 +167,21 @@ test("worker metrics reach the server's /metrics through Redis", async () => {
   expect(text).toMatch(/ingest_batch_size_sum 30\n/);
   expect(text).toContain("ingest_queue_depth 0");
   expect(text).toMatch(/ingest_commit_duration_seconds_count [1-9]/);
+});
+
+test("an event PostgreSQL refuses as data goes to dead_letters and does not block the rest", async () => {
+  await start(1, { batchLingerMs: 50 });
+  // Valid JSON that JSON.parse takes but jsonb cannot (nesting beyond PostgreSQL's stack depth).
+  const poison = `{"a":${"[".repeat(20000)}${"]".repeat(20000)}}`;
+  const answers = await Promise.all([
+    postWebhook(server.url, "fine-1"),
+    send(`${server.url}/webhooks`, { body: poison, headers: { "content-type": "application/json", "webhook-id": "poison" } }),
+    postWebhook(server.url, "fine-2"),
+    postWebhook(server.url, "fine-3"),
+  ]);
+  expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202]);
+  await waitFor("queue drained", () => store.queueLength(), (n) => n === 0);
+  expect((await store.events()).map((r) => r.idempotency_key).sort()).toEqual(["fine-1", "fine-2", "fine-3"]);
+  const { rows } = await store.pool.query(`select idempotency_key, request_id, error_code from ${store.schema}.dead_letters`);
+  expect(rows).toEqual([{ idempotency_key: "poison", request_id: answers[1].body.request_id, error_code: "54001" }]);
 });

@@ -1,0 +1,92 @@
+// report.html in a real headless browser (Debian's chromium, never a downloaded one): it renders with no console
+// errors and no fetches, shows the verdict and one histogram per phase; a screenshot is kept in test/artifacts/.
+
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { chromium, type Browser } from "playwright-core";
+import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
+import { buildGateRun } from "../support/gate-run-fixture.js";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = resolve("test/artifacts");
+
+let root: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it). This test never downloads a browser.`);
+  }
+  root = await mkdtemp(join(tmpdir(), "evidence-report-"));
+  await mkdir(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+/** Open a bundle's report.html, recording console errors, page errors and every request the page made. */
+async function open(dir: string, screenshot: string) {
+  const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+  const problems: string[] = [];
+  const requests: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()}`));
+  const url = pathToFileURL(join(dir, "report.html")).href;
+  await page.goto(url, { waitUntil: "load" });
+  await page.screenshot({ path: join(ARTIFACTS, screenshot), fullPage: true });
+  return { page, problems, requests, url };
+}
+
+test("report.html renders with no console error and no fetch, showing the verdict and a histogram per phase", async () => {
+  const run = await buildGateRun({ scale: 0.1 });
+  const dir = join(root, "pass");
+  await writeEvidenceBundle(dir, run);
+  const { page, problems, requests, url } = await open(dir, "report.png");
+
+  expect(problems).toEqual([]);
+  expect(requests).toEqual([url]);
+  const verdict = page.locator("#verdict");
+  expect(await verdict.isVisible()).toBe(true);
+  expect(await verdict.textContent()).toBe("PASS");
+  expect(await page.title()).toBe("Gate A: Production Promotion: PASS");
+
+  const histograms = page.locator("svg.histogram");
+  expect(await histograms.count()).toBe(3);
+  expect(await histograms.evaluateAll((svgs) => svgs.map((s) => s.getAttribute("data-phase")))).toEqual(["smoke", "load", "final"]);
+  for (let i = 0; i < 3; i++) {
+    const box = await histograms.nth(i).boundingBox();
+    expect(box && box.width > 300 && box.height > 100).toBe(true);
+    // Bars were drawn, and the SLO bar and the three percentile markers are there.
+    expect(await histograms.nth(i).locator("rect[fill='#74a9cf']").count()).toBeGreaterThan(3);
+    expect(await histograms.nth(i).locator("line.slo-bar, line.marker-p50, line.marker-p95, line.marker-p99").count()).toBe(4);
+  }
+  expect(await page.locator("text=PENDING: 0 of 1 required approvals recorded.").isVisible()).toBe(true);
+  expect((await stat(join(ARTIFACTS, "report.png"))).size).toBeGreaterThan(50_000);
+  await page.close();
+});
+
+test("a FAIL report shows FAIL, and a histogram panel even for the phase that did not run", async () => {
+  const run = await buildGateRun({ scale: 0.05, failLatencyIn: "load", seed: "browser-fail" });
+  const dir = join(root, "fail");
+  await writeEvidenceBundle(dir, run);
+  const { page, problems, requests, url } = await open(dir, "report-fail.png");
+  expect(problems).toEqual([]);
+  expect(requests).toEqual([url]);
+  expect(await page.locator("#verdict").textContent()).toBe("FAIL");
+  expect(await page.locator("svg.histogram").count()).toBe(3);
+  expect(await page.locator('svg.histogram[data-phase="final"]').textContent()).toContain("did not run");
+  await page.close();
+});
