@@ -54,6 +54,8 @@ export interface BadInputCase {
   expect: Expectation;
   /** Slow cases take seconds by design; the 100-times memory run leaves them out. */
   slow?: boolean;
+  /** Open this many connections at once, each running the script (a flood); all must be handled. */
+  connections?: number;
   script(ctx: CaseContext): ExchangeScript;
 }
 
@@ -271,6 +273,10 @@ export function badInputCatalogue(slowBoundMs = DEFAULT_SLOW_BOUND_MS): BadInput
     body("lone UTF-16 surrogate escape", '{"title":"\\ud800"}', jsonError()),
     body("NUL character escape", '{"title":"a\\u0000b"}', jsonError()),
     body("duplicate keys with different values", '{"action":"opened","action":"closed"}', jsonError()),
+    body("duplicate keys, the second spelled with a \\u escape", '{"action":"opened","\\u0061ction":"closed"}', jsonError()),
+    body("duplicate keys in a nested object", '{"pull_request":{"state":"open","merged":false,"state":"closed"}}', jsonError()),
+    // "k4uzx" and "kf2ad" share an FNV-1a 32-bit hash: a duplicate check keyed by that hash alone forgets the first key.
+    body("duplicate key after two keys whose FNV-1a hashes collide", '{"k4uzx":"opened","kf2ad":0,"k4uzx":"closed"}', jsonError()),
     c("body", "gzip-compressed body with Content-Encoding: gzip", jsonError(), (ctx) => {
       const gz = gzipSync(SAMPLE_BODY);
       return send(request(ctx, { body: gz, headers: { "content-encoding": "gzip" } }));
@@ -357,6 +363,14 @@ export function badInputCatalogue(slowBoundMs = DEFAULT_SLOW_BOUND_MS): BadInput
     {
       ...c("slow", "connection opened, nothing sent", { kind: "closed-within", boundMs: slowBoundMs }, () => ({ steps: [], waitMs: slowBoundMs + 5000 })),
       slow: true,
+    },
+    {
+      ...c("slow", "1,000 connections at once, each sending half a request line", { kind: "closed-within", boundMs: slowBoundMs }, () => ({
+        steps: ["POST /webhoo"],
+        waitMs: slowBoundMs + 5000,
+      })),
+      slow: true,
+      connections: 1000,
     },
   ];
   return cases;
@@ -504,11 +518,21 @@ export async function runCatalogue(target: CatalogueTarget, o: CatalogueRunOptio
     await Promise.all(Array.from({ length: Math.min(concurrency, fast.length) }, lane));
     if (slow.length) {
       const before = redis ? await entriesAdded(redis, stream) : 0;
+      // While the slow senders hold their connections, the server must still answer a valid webhook.
+      const duringProbe = probe
+        ? new Promise<{ id: string; problem?: string }>((r) => setTimeout(() => sendProbe(target.servers.signed, null, stream).then(r), 1000))
+        : null;
       const slowResults = await Promise.all(
         slow.map(async (kase) => {
           const ctx: CaseContext = { server: target.servers[kase.profile], maxBodyBytes: target.maxBodyBytes ?? 1024 * 1024, id: `msg_bad_${randomText(20)}`, now: Math.floor(Date.now() / 1000) };
-          const observation = await exchange(ctx.server.host, ctx.server.port, kase.script(ctx));
-          const problems = judge(kase.expect, observation);
+          const observations = await Promise.all(
+            Array.from({ length: kase.connections ?? 1 }, () => exchange(ctx.server.host, ctx.server.port, kase.script(ctx))),
+          );
+          const problems = [...new Set(observations.flatMap((o) => judge(kase.expect, o)))];
+          // The slowest connection speaks for the flood.
+          const observation = observations.reduce((worst, o) =>
+            !o.closedByServer || (worst.closedByServer && (o.closedAfterMs ?? 0) > (worst.closedAfterMs ?? 0)) ? o : worst,
+          );
           const first = observation.responses.find((r) => r.status >= 200);
           return {
             name: kase.name,
@@ -522,9 +546,13 @@ export async function runCatalogue(target: CatalogueTarget, o: CatalogueRunOptio
           } satisfies CaseResult;
         }),
       );
+      const during = await duringProbe;
+      if (during?.problem) for (const r of slowResults) r.problems.push(`while slow senders held connections, ${during.problem}`);
+      else if (during) probeIds.push(during.id);
       if (redis) {
         const after = await entriesAdded(redis, stream);
-        if (after !== before) for (const r of slowResults) r.problems.push(`the queue ${stream} grew by ${after - before} entries during the slow senders`);
+        const expected = before + (during && !during.problem ? 1 : 0); // the probe sent in the middle
+        if (after !== expected) for (const r of slowResults) r.problems.push(`the queue ${stream} grew by ${after - expected} entries during the slow senders`);
       }
       if (probe) {
         const p = await sendProbe(target.servers.signed, redis, stream);

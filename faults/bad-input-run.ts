@@ -53,7 +53,8 @@ export async function runBadInputSuite(o: { logDir: string; iterations: number; 
           bearer: { host: "127.0.0.1", port: bearer.port, bearerKey },
         },
       };
-      const catalogue = badInputCatalogue(o.slowBoundMs);
+      // The servers run with the default --request-timeout-ms (5 s): cut within it, the check interval and 1 s of slack.
+      const catalogue = badInputCatalogue(o.slowBoundMs ?? 7000);
       say(`${catalogue.length} cases, with queue checks and a valid probe after each`);
       const report = await runCatalogue(target, { cases: catalogue });
       const failed = report.results.filter((r) => !r.ok).map((r) => ({ name: r.name, problems: r.problems }));

@@ -132,6 +132,12 @@ export class IngestProcesses {
     if (w) await signalAndWait(w, signal);
   }
 
+  /** Sends a signal without waiting (SIGSTOP/SIGCONT to freeze and thaw a worker). */
+  signalWorker(name: string, signal: NodeJS.Signals): void {
+    const w = this.workers.get(name);
+    if (w && isRunning(w.child)) w.child.kill(signal);
+  }
+
   /** GET /readyz: 200 when Redis and PostgreSQL answer; 0 when the server does not answer at all. */
   async readiness(timeoutMs = 2000): Promise<{ status: number; body: string }> {
     try {

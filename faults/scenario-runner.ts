@@ -32,6 +32,10 @@ export interface ScenarioPlan {
   faultAtMs: number;
   /** Extra flags for every worker. */
   workerArgs?: string[];
+  /** Redis settings over the required ones (only to show what breaks without them). */
+  redisSettings?: Record<string, string>;
+  /** How long to wait for the drain; default 45 s (full) or 25 s (ci). */
+  drainTimeoutMs?: number;
 }
 
 /** What a scenario's fault sees and may touch while the replay runs. */
@@ -65,6 +69,9 @@ export interface RecoveryInput {
   extra: Record<string, number | string | boolean | null>;
   /** From the last answer to the last acknowledged event stored and applied; null if the drain timed out. */
   drainMs: number | null;
+  /** Whether the driver kept its schedule in every replay (else its latencies say nothing), and why not. */
+  replayValid: boolean;
+  replayInvalidReason?: string;
 }
 
 export interface Scenario {
@@ -212,7 +219,7 @@ export async function runScenario(s: Scenario, size: SuiteSize, o: RunOptions): 
       // The drain: every acknowledged event stored and applied.
       const acked = [...acknowledgedIds(samples)];
       const lastAnswer = samples.reduce((m, x) => Math.max(m, x.doneAt), 0);
-      const drainTimeoutMs = size === "full" ? 45_000 : 25_000;
+      const drainTimeoutMs = plan.drainTimeoutMs ?? (size === "full" ? 45_000 : 25_000);
       const deadline = Date.now() + drainTimeoutMs;
       let drainMs: number | null = null;
       let progress = { stored: 0, unapplied: 0 };
@@ -256,10 +263,10 @@ export async function runScenario(s: Scenario, size: SuiteSize, o: RunOptions): 
       const acknowledgedRequests = samples.filter((x) => x.outcome === "accepted" || x.outcome === "duplicate").length;
       if (acknowledgedRequests === 0) problems.push("no request was acknowledged at all: the scenario measured nothing");
 
+      const latencies = replayed.flatMap((r) => r.samples.map((x) => x.latencyMs));
       const invalid = replayed.find((r) => !r.valid);
       if (invalid?.invalidReason) extra.replay_invalid_reason = invalid.invalidReason;
-      const latencies = replayed.flatMap((r) => r.samples.map((x) => x.latencyMs));
-      const recoveryInput: RecoveryInput = { samples, marks, extra, drainMs };
+      const recoveryInput: RecoveryInput = { samples, marks, extra, drainMs, replayValid: !invalid, replayInvalidReason: invalid?.invalidReason };
       problems.push(...(s.check?.(recoveryInput) ?? []));
       const recovery = s.recovery(recoveryInput);
       if (recovery === null && !problems.length) problems.push("recovery could not be measured: the service did not come back within the scenario");
@@ -299,7 +306,7 @@ export async function runScenario(s: Scenario, size: SuiteSize, o: RunOptions): 
       await store.close().catch(() => {});
       await db.end().catch(() => {});
     }
-  });
+  }, { redis: { settings: plan.redisSettings } });
   result.duration_ms = Date.now() - started;
   if (result.passed && !o.keepLogs) {
     rmSync(logDir, { recursive: true, force: true });

@@ -127,6 +127,8 @@ export interface StartOptions {
   serviceEnv?: Record<string, string>;
   /** Space GitHub writes a second apart (default true; tests against a local fake turn it off). */
   throttle?: boolean;
+  /** Start the in-process runner with the webhook server (default true). */
+  runner?: boolean;
 }
 
 export interface RunnerHandle {
@@ -209,8 +211,10 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
     throw new BotStartError([{ code: "listen_failed", message: `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}; set PORT to a free port` }]);
   }
   const runner = newRunner(options, shared, start);
-  runner.start();
-  await runner.waitUntilReady();
+  if (start.runner !== false) {
+    runner.start();
+    await runner.waitUntilReady();
+  }
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   return {
     runner,

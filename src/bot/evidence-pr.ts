@@ -209,12 +209,8 @@ export async function openEvidencePullRequest(
   };
 }
 
+/** The branch's head, or null when there is no such branch (matching refs, so no 404 to log). */
 async function findBranch(github: GitHub, where: RepoRef, branch: string): Promise<string | null> {
-  try {
-    const { data } = await github.rest.git.getRef({ ...where, ref: `heads/${branch}` });
-    return data.object.sha;
-  } catch (err) {
-    if (httpStatus(err) === 404) return null;
-    throw err;
-  }
+  const { data } = await github.rest.git.listMatchingRefs({ ...where, ref: `heads/${branch}` });
+  return data.find((r) => r.ref === `refs/heads/${branch}`)?.object.sha ?? null;
 }

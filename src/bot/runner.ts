@@ -235,7 +235,10 @@ async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: 
   const onUpdate = (u: WarRoomUpdate, run: GateRun): Promise<void> => {
     const timeline = run.timeline.map((t) => ({ ...t }));
     edits = edits.then(async () => {
-      const latest = await state.update(runId, () => ({ lastUpdate: u, timeline }));
+      const latest = await state.update(runId, () => ({ lastUpdate: u, timeline })).catch((err: unknown) => {
+        log.warn({ err, runId }, "could not record a war-room update");
+        return null;
+      });
       if (!latest) return;
       await refreshWarRoom(github, gate, latest, log);
       if (latest.checkRunId) {

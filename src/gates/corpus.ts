@@ -213,9 +213,10 @@ function compileTemplate(eventType: string, example: Record<string, unknown>): T
   return {
     eventType,
     render(values) {
-      let out = parts[0];
-      for (let i = 1; i < parts.length; i += 2) out += values[parts[i] as Placeholder] + parts[i + 1];
-      return out;
+      // join() builds one flat string; += would build a rope that is flattened later, at send time.
+      const out = parts.slice();
+      for (let i = 1; i < out.length; i += 2) out[i] = values[out[i] as Placeholder];
+      return out.join("");
     },
   };
 }

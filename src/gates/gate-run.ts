@@ -198,6 +198,8 @@ export interface GateRun {
   decisions: Decision[];
   updates: WarRoomUpdate[];
   approvals: Approval[];
+  /** The Redis prefix and PostgreSQL schema the run's target wrote to. */
+  namespace?: string;
   /** Paths of raw logs to include in the bundle (service logs), keyed by name. */
   logs: Record<string, string>;
   /** Values that must never appear in the bundle (secrets used in the run). */

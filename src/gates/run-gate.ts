@@ -54,6 +54,8 @@ export interface RunOptions {
   lineages?: number;
   /** Extra environment for the bundled service's processes. */
   serviceEnv?: Record<string, string>;
+  /** Keep the run's Redis keys and PostgreSQL schema after teardown (for inspection). */
+  keepData?: boolean;
 }
 
 export function newRunId(gate: Gate, now = new Date()): string {
@@ -81,6 +83,19 @@ export function phaseCorpus(gate: Gate, phase: Phase): CorpusEvent[] {
     orderingKeys: gate.corpus.orderingKeys,
     redeliveryShare: gate.corpus.redeliveryShare,
   }).map((e) => ({ ...e, orderingKey: `${phase.name}/${e.orderingKey}` }));
+}
+
+/** Passwords inside the target's connection URLs: they must never reach the evidence. */
+function urlPasswords(gate: Gate): string[] {
+  const urls = gate.target.kind === "bundled" ? [gate.target.redisUrl, gate.target.databaseUrl] : [gate.target.databaseUrl];
+  return urls.flatMap((u) => {
+    try {
+      const password = decodeURIComponent(new URL(u).password);
+      return password ? [password] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 function notRun(phase: Phase, reason: string): PhaseResult {
@@ -140,7 +155,8 @@ async function measurePhase(
     events,
     credentials: deployment.credentials,
     onProgress: (p) => o.observer?.progress?.(phase, p),
-    shouldStop: (p) => phaseCanStillPass(gate, phase, p),
+    // Every answer that is not accepted or duplicate may leave an event unaccepted.
+    shouldStop: (p) => phaseCanStillPass(gate, phase, { sent: p.sent, errors: p.errors, rejected: p.errors }),
     signal: o.signal,
   });
   const samples = result.samples;
@@ -222,8 +238,9 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
     decisions: [],
     updates: [],
     approvals: [],
+    namespace,
     logs: {},
-    secrets: [credentials.bearerKey, credentials.signingSecret, credentials.githubSecret].filter(
+    secrets: [credentials.bearerKey, credentials.signingSecret, credentials.githubSecret, ...urlPasswords(gate)].filter(
       (s): s is string => Boolean(s),
     ),
   };
@@ -242,7 +259,7 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
   try {
     mark(0, "running");
     await publish({ kind: "deploy", phases: o.phases });
-    deployment = await deploy(gate.target, { namespace, credentials, logDir, env: o.serviceEnv });
+    deployment = await deploy(gate.target, { namespace, credentials, logDir, env: o.serviceEnv, keepData: o.keepData });
     run.logs = deployment.logs;
     store = EventStore.connect(deployment.databaseUrl, deployment.schema);
     mark(0, "done");

@@ -36,6 +36,32 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { firstDelayMs: 50, maxDelayMs: 2000 };
 
+/**
+ * The batch as one JSON array text for ingest_events (002). Payloads go in as they are: the accept
+ * path checked each is a JSON object, so concatenating them is valid JSON without re-encoding.
+ */
+export function batchJson(events: QueuedEvent[]): string {
+  let out = "[";
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    out +=
+      (i === 0 ? '{"k":' : ',{"k":') +
+      JSON.stringify(e.idempotencyKey) +
+      ',"r":' +
+      JSON.stringify(e.requestId) +
+      ',"o":' +
+      (e.orderingKey === null ? "null" : JSON.stringify(e.orderingKey)) +
+      ',"s":' +
+      (e.seq === null ? "null" : e.seq) +
+      ',"t":' +
+      JSON.stringify(e.receivedAt) +
+      ',"p":' +
+      e.payload +
+      "}";
+  }
+  return out + "]";
+}
+
 /** SQLSTATE classes that mean "this data", not "this outage": 22 data exception, 54 program limit. */
 function refusedAsData(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
@@ -56,8 +82,8 @@ export class BatchWriter {
     const schema = `"${namespace}"`;
     this.statement = {
       // Named: parsed once per connection, then only bound and executed.
-      name: `${namespace}_ingest_batch`,
-      text: `select ${schema}.ingest_batch($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::timestamptz[], $7, $8) as inserted`,
+      name: `${namespace}_ingest_events`,
+      text: `select ${schema}.ingest_events($1::jsonb, $2, $3) as inserted`,
     };
     this.deadLetterSql = `insert into ${schema}.dead_letters
       (idempotency_key, request_id, ordering_key, seq, payload_text, received_at, error_code, error_message)
@@ -66,26 +92,7 @@ export class BatchWriter {
 
   /** One attempt: resolves after COMMIT with the number of new rows, rejects with PostgreSQL's error. */
   async writeOnce(events: QueuedEvent[], batchId: string): Promise<number> {
-    const n = events.length;
-    const keys = new Array<string>(n);
-    const requestIds = new Array<string>(n);
-    const orderingKeys = new Array<string | null>(n);
-    const seqs = new Array<string | null>(n);
-    const payloads = new Array<string>(n);
-    const receivedAt = new Array<string>(n);
-    for (let i = 0; i < n; i++) {
-      const e = events[i];
-      keys[i] = e.idempotencyKey;
-      requestIds[i] = e.requestId;
-      orderingKeys[i] = e.orderingKey;
-      seqs[i] = e.seq;
-      payloads[i] = e.payload;
-      receivedAt[i] = e.receivedAt;
-    }
-    const { rows } = await this.pool.query({
-      ...this.statement,
-      values: [keys, requestIds, orderingKeys, seqs, payloads, receivedAt, batchId, this.firstSeq],
-    });
+    const { rows } = await this.pool.query({ ...this.statement, values: [batchJson(events), batchId, this.firstSeq] });
     return Number(rows[0].inserted);
   }
 

@@ -33,6 +33,8 @@ export interface ServerOptions extends ConnectionOptions {
   firstSeq: number;
   /** Sync mode's gap sweep (queue mode: the workers'). */
   gapTimeoutMs: number;
+  /** A request (headers and body) must arrive within this; silent connections are closed after it. */
+  requestTimeoutMs: number;
 }
 
 export interface WorkerOptions extends ConnectionOptions {
@@ -76,6 +78,7 @@ export function defaultServerOptions(): ServerOptions {
     sequenceHeader: "x-sequence",
     firstSeq: 1,
     gapTimeoutMs: 2000,
+    requestTimeoutMs: 5_000,
   };
 }
 
@@ -180,6 +183,12 @@ const serverSettings: Setting<ServerOptions>[] = [
     env: "INGEST_MAX_BODY_BYTES",
     help: "largest accepted body (default 1048576)",
     apply: integer("maxBodyBytes", 1, 64 * 1024 * 1024),
+  },
+  {
+    flag: "--request-timeout-ms",
+    env: "INGEST_REQUEST_TIMEOUT_MS",
+    help: "close senders slower than this to send headers and body (default 5000)",
+    apply: integer("requestTimeoutMs", 100, 600_000),
   },
   {
     flag: "--idempotency-ttl-s",

@@ -57,6 +57,24 @@ function scanString(b: Buffer, i: number, hash: boolean): number {
   let h = FNV_OFFSET;
   let plain = true;
   i++;
+  if (!hash) {
+    // Values (most of a webhook's bytes): jump to the closing quote natively, then only look for
+    // control characters and escapes in between; the byte-by-byte loop below handles escapes.
+    const quote = b.indexOf(QUOTE, i);
+    if (quote < 0) return malformed("it ends inside a string");
+    let k = i;
+    while (k < quote) {
+      const c = b[k];
+      if (c < 0x20 || c === BACKSLASH) break;
+      k++;
+    }
+    if (k === quote) {
+      scannedPlain = false;
+      return quote + 1;
+    }
+    i = k;
+    plain = false;
+  }
   while (i < n) {
     const c = b[i];
     if (c === QUOTE) {
@@ -142,6 +160,21 @@ function hashOf(s: string): number {
   return h;
 }
 
+// The keys of the open objects, innermost last: their hashes and where each key starts. Objects
+// are small, so a linear scan of their own slice beats a Map; one with many keys gets a Map too.
+let keyHashes = new Int32Array(256);
+let keyStarts = new Int32Array(256);
+const LINEAR_KEYS = 32;
+
+function growKeys(): void {
+  const h = new Int32Array(keyHashes.length * 2);
+  h.set(keyHashes);
+  keyHashes = h;
+  const st = new Int32Array(keyStarts.length * 2);
+  st.set(keyStarts);
+  keyStarts = st;
+}
+
 const VALUE = 0; // a value must come next
 const AFTER = 1; // a value just ended
 const FIRST_KEY = 2; // just after "{": a key or "}"
@@ -152,9 +185,11 @@ export function checkJsonObject(b: Buffer): JsonProblem | null {
   const n = b.length;
   let i = 0;
   found = null;
-  // Per open container: 1 object, 0 array; and for objects, their keys by hash (made at the first key).
+  // Per open container: 1 object, 0 array; where its keys begin in keyHashes; a Map once it has many.
   const kinds: number[] = [];
-  const keys: (Map<number, number> | null)[] = [];
+  const firstKey: number[] = [];
+  const bigObjects: (Map<number, number> | null)[] = [];
+  let keyCount = 0;
   let mode = VALUE;
 
   while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
@@ -173,14 +208,16 @@ export function checkJsonObject(b: Buffer): JsonProblem | null {
         if (kinds.length >= MAX_JSON_DEPTH) return (unsupported(`it is nested deeper than ${MAX_JSON_DEPTH} levels`), found);
         i++;
         kinds.push(c === 0x7b ? 1 : 0);
-        keys.push(null);
+        firstKey.push(keyCount);
+        bigObjects.push(null);
         mode = c === 0x7b ? FIRST_KEY : VALUE;
         if (c === 0x5b) {
           while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
           if (b[i] === 0x5d /* ] */) {
             i++;
             kinds.pop();
-            keys.pop();
+            keyCount = firstKey.pop()!;
+            bigObjects.pop();
             mode = AFTER;
           }
         }
@@ -200,7 +237,8 @@ export function checkJsonObject(b: Buffer): JsonProblem | null {
       if (mode === FIRST_KEY && c === 0x7d /* } */) {
         i++;
         kinds.pop();
-        keys.pop();
+        keyCount = firstKey.pop()!;
+        bigObjects.pop();
         mode = AFTER;
         continue;
       }
@@ -209,16 +247,35 @@ export function checkJsonObject(b: Buffer): JsonProblem | null {
       i = scanString(b, i, true);
       if (i < 0) return found;
       const hash = scannedPlain ? scannedHash : hashOf(keyAt(b, start));
-      const depth = keys.length - 1;
-      let seen = keys[depth];
-      if (!seen) seen = keys[depth] = new Map();
-      const other = seen.get(hash);
+      const depth = kinds.length - 1;
+      const from = firstKey[depth];
+      let big = bigObjects[depth];
       // Equal hashes are checked exactly; a collision between different keys merely forgets the older one.
-      if (other !== undefined && keyAt(b, other) === keyAt(b, start)) {
+      let other = -1;
+      if (big) {
+        other = big.get(hash) ?? -1;
+      } else {
+        for (let k = from; k < keyCount; k++) {
+          if (keyHashes[k] === hash) {
+            other = keyStarts[k];
+            break;
+          }
+        }
+      }
+      if (other >= 0 && keyAt(b, other) === keyAt(b, start)) {
         const key = keyAt(b, start);
         return (unsupported(`the key ${JSON.stringify(key)} appears twice in one object (byte ${start}); parsers disagree on which value wins`), found);
       }
-      seen.set(hash, start);
+      if (keyCount === keyHashes.length) growKeys();
+      keyHashes[keyCount] = hash;
+      keyStarts[keyCount] = start;
+      keyCount++;
+      if (big) {
+        big.set(hash, start);
+      } else if (keyCount - from > LINEAR_KEYS) {
+        big = bigObjects[depth] = new Map();
+        for (let k = from; k < keyCount; k++) big.set(keyHashes[k], keyStarts[k]);
+      }
       while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
       if (b[i] !== 0x3a /* : */) return (unexpected(b, i), found);
       i++;
@@ -239,7 +296,8 @@ export function checkJsonObject(b: Buffer): JsonProblem | null {
     if ((inObject && c === 0x7d) || (!inObject && c === 0x5d)) {
       i++;
       kinds.pop();
-      keys.pop();
+      keyCount = firstKey.pop()!;
+      bigObjects.pop();
       continue;
     }
     return (unexpected(b, i), found);

@@ -14,8 +14,9 @@ export interface ServiceLog {
 
 export function createServiceLog(options: ConnectionOptions, role: "serve" | "worker"): ServiceLog {
   if (options.logFile) mkdirSync(dirname(options.logFile), { recursive: true });
-  // Buffer up to 4 KiB: at thousands of events per second one write per line would cost a syscall each.
-  const destination = pino.destination({ dest: options.logFile ?? 1, sync: false, minLength: 4096, mkdir: true });
+  // Buffer up to 16 KiB: at thousands of events per second one write per line would cost a syscall
+  // each (expensive here: ~50-100 us measured under load on this machine).
+  const destination = pino.destination({ dest: options.logFile ?? 1, sync: false, minLength: 16384, maxWrite: 65536, mkdir: true });
   const log = pino(
     {
       level: options.logLevel,

@@ -37,7 +37,6 @@ interface Rejection {
 }
 
 const JSON_TYPE = "application/json";
-const SLOW_SENDER_MS = 10_000;
 
 export async function startIngestServer(options: ServerOptions): Promise<IngestServer> {
   const configured = Boolean(options.auth.bearerKey || options.auth.signingSecret || options.auth.githubSecret);
@@ -341,10 +340,17 @@ async function listen(
     res.end(body);
   }
 
-  // Slow senders (slowloris, trickled bodies, silent connections) are cut after 10 s: a webhook that
-  // takes longer is not a webhook. Connections are checked every second rather than Node's 30.
+  // Slow senders (slowloris, trickled bodies, silent connections) are cut after requestTimeoutMs: a
+  // webhook that takes longer to arrive is not a webhook. Checked every second, not Node's every 30.
+  const slowMs = options.requestTimeoutMs;
   const server = createServer(
-    { keepAliveTimeout: 10_000, headersTimeout: SLOW_SENDER_MS, requestTimeout: SLOW_SENDER_MS, connectionsCheckingInterval: 1000, noDelay: true },
+    {
+      keepAliveTimeout: 10_000,
+      headersTimeout: slowMs,
+      requestTimeout: slowMs,
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(slowMs / 4)),
+      noDelay: true,
+    },
     (req, res) => {
     const started = performance.now();
     const receivedMs = Date.now();
@@ -371,7 +377,7 @@ async function listen(
   );
   // A connection that never sends a byte has no request for the checks above to time out.
   server.on("connection", (socket) => {
-    const silent = setTimeout(() => socket.bytesRead === 0 && socket.destroy(), SLOW_SENDER_MS);
+    const silent = setTimeout(() => socket.bytesRead === 0 && socket.destroy(), slowMs);
     socket.once("close", () => clearTimeout(silent));
   });
 

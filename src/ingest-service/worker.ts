@@ -104,7 +104,8 @@ function run(
       }
       const f: Record<string, string> = {};
       for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
-      if (!f.idempotency_key || !f.request_id || f.payload === undefined) {
+      // seq goes into the batch's JSON unquoted: anything but digits would corrupt the whole batch.
+      if (!f.idempotency_key || !f.request_id || f.payload === undefined || (f.seq && !/^\d{1,15}$/.test(f.seq))) {
         unreadable.push(entryId);
         continue;
       }

@@ -151,9 +151,15 @@ test("an ordering key without a sequence is 400 missing_sequence", async () => {
   await expectRefused(await post(body, { ...signed(body), "x-ordering-key": "repo-1" }), 400, "missing_sequence");
 });
 
-test("\\u0000, which jsonb cannot store, is 400 unsupported_json rather than a poisoned batch", async () => {
-  const body = '{"a":"nul \\u0000 here"}';
-  await expectRefused(await post(body, signed(body)), 400, "unsupported_json");
+test("JSON that PostgreSQL could not store as sent is 400 unsupported_json rather than a poisoned batch", async () => {
+  const bodies = [
+    '{"a":"nul \\u0000 here"}',
+    '{"a":"\\ud800"}',
+    '{"a":1e1000000}',
+    `{"a":${"[".repeat(1500)}${"]".repeat(1500)}}`,
+    '{"a":1,"a":2}',
+  ];
+  for (const body of bodies) await expectRefused(await post(body, signed(body)), 400, "unsupported_json");
 });
 
 test("an unknown path is 404", async () => {

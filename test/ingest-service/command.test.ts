@@ -44,6 +44,22 @@ test("a server without any secret and without --insecure exits 2 saying which va
   expectOneLine(exit.stderr, "WEBHOOK_BEARER_KEY", "--insecure");
 });
 
+test("a port already in use exits 2 naming --port", async () => {
+  const { createServer } = await import("node:net");
+  const taken = createServer();
+  await new Promise<void>((r) => taken.listen(0, "127.0.0.1", () => r()));
+  const port = (taken.address() as { port: number }).port;
+  const store = new Store(newNamespace());
+  try {
+    const exit = await collect(spawnIngest(["serve", "--insecure", "--namespace", store.namespace, "--port", String(port)], base));
+    expect(exit.code).toBe(2);
+    expectOneLine(exit.stderr, `port ${port}`, "--port");
+  } finally {
+    taken.close();
+    await store.drop();
+  }
+});
+
 test("--help prints the options and exits 0", async () => {
   const exit = await collect(spawnIngest(["worker", "--help"], base));
   expect(exit.code).toBe(0);

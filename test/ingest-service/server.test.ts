@@ -107,3 +107,39 @@ test("every accepted event is logged with its request_id, and no secret or body 
   expect(raw).not.toContain("top-secret-bearer");
   expect(raw).not.toContain("body-content-xyz");
 });
+
+test("senders slower than the request timeout are cut off: silent, trickled headers, unfinished body", async () => {
+  const { connect } = await import("node:net");
+  const quick = await startIngestServer(serverOptions(store.namespace, { requestTimeoutMs: 500 }));
+  try {
+    const port = quick.port;
+    const probe = (start: (s: import("node:net").Socket) => void) =>
+      new Promise<{ ms: number; answer: string }>((done) => {
+        const t0 = Date.now();
+        let answer = "";
+        const s = connect(port, "127.0.0.1", () => start(s));
+        s.on("data", (d) => (answer += d));
+        s.on("error", () => {});
+        s.on("close", () => done({ ms: Date.now() - t0, answer }));
+      });
+    const head = "POST /webhooks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nwebhook-id: slow\r\n";
+    const trickle = (s: import("node:net").Socket, text: string) => {
+      let k = 0;
+      const t = setInterval(() => (s.destroyed ? clearInterval(t) : s.write(text[k++ % text.length])), 100);
+    };
+    const [silent, headers, body] = await Promise.all([
+      probe(() => {}),
+      probe((s) => trickle(s, head)),
+      probe((s) => {
+        s.write(`${head}Content-Length: 100\r\n\r\n{`);
+        trickle(s, "a");
+      }),
+    ]);
+    for (const r of [silent, headers, body]) expect(r.ms).toBeLessThan(2500);
+    expect(headers.answer).toContain("408");
+    expect(body.answer).toContain("408");
+    expect(await store.queueLength()).toBe(0);
+  } finally {
+    await quick.close();
+  }
+});

@@ -174,12 +174,20 @@ export function driverFellBehind(run: RunRecord): boolean {
  * behind its schedule, and the gate then (rightly) refuses to judge latency: such a run is requested
  * again, up to `attempts` times, so the test is about the bot rather than the machine's load.
  */
-export async function measuredRun(world: BotWorld, pr: number, user: string, command: string, attempts = 3): Promise<{ run: RunRecord; attempts: number; commentId: number }> {
+export async function measuredRun(
+  world: BotWorld,
+  pr: number,
+  user: string,
+  command: string,
+  attempts = 5,
+): Promise<{ run: RunRecord; attempts: number; commentId: number; answeredInMs: number }> {
   for (let i = 1; ; i++) {
     const before = new Set((await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr)).map((r) => r.id));
+    const sent = Date.now();
     const { comment, answer } = await world.comment(pr, user, command);
+    const answeredInMs = Date.now() - sent;
     if (answer.status !== 200) throw new Error(`the webhook for "${command}" was answered ${answer.status}: ${answer.body}`);
     const run = await reportedRun(world, pr, (r) => !before.has(r.id));
-    if (!driverFellBehind(run) || i >= attempts) return { run, attempts: i, commentId: comment.id };
+    if (!driverFellBehind(run) || i >= attempts) return { run, attempts: i, commentId: comment.id, answeredInMs };
   }
 }

@@ -1,0 +1,178 @@
+// Gate runs end to end against the real bundled service, real Redis and real PostgreSQL.
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import type { Gate, Phase } from "../../src/gates/gate.js";
+import type { GateRun } from "../../src/gates/gate-run.js";
+import { loadGate, phasesUpTo } from "../../src/gates/gate-definition.js";
+import { runGate } from "../../src/gates/run-gate.js";
+import { deploy, dropNamespace } from "../../src/gates/deployment.js";
+import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
+import { startFaultyProxy } from "../support/faulty-ingest-proxy.js";
+import { startDelayProxy } from "../../bench/delay-proxy.js";
+
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const gateA = loadGate("gates/gate-a.yaml");
+const smoke = phasesUpTo(gateA, "smoke");
+const tmp = mkdtempSync(join(tmpdir(), "run-gate-test-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function withPhase(gate: Gate, phase: Partial<Phase>): Gate {
+  return { ...gate, phases: [{ ...gate.phases[0], ...phase }] };
+}
+
+function slo(run: GateRun, name: string) {
+  return run.phases[0].slos.find((s) => s.name === name)!;
+}
+
+describe("Gate A against the bundled 202-then-queue service", () => {
+  let run: GateRun;
+  const bundle = join(tmp, "bundle");
+
+  beforeAll(async () => {
+    run = await runGate(gateA, { phases: smoke, commit: "0123456789abcdef0123456789abcdef01234567", keepData: true });
+    await writeEvidenceBundle(bundle, run);
+  }, 120_000);
+
+  afterAll(async () => {
+    if (run?.namespace) await dropNamespace(REDIS_URL, DATABASE_URL, run.namespace);
+  });
+
+  test("the smoke phase passes with every SLO measured", () => {
+    expect({ verdict: run.verdict, reason: run.reason }).toEqual({ verdict: "PASS", reason: expect.any(String) });
+    expect(run.phases).toHaveLength(1);
+    const phase = run.phases[0];
+    expect(phase.ran).toBe(true);
+    expect(phase.slos.map((s) => [s.name, s.verdict])).toEqual(
+      expect.arrayContaining([
+        ["latency_p95", "PASS"],
+        ["acceptance", "PASS"],
+        ["error_rate", "PASS"],
+        ["idempotency_violations", "PASS"],
+        ["ordering_violations", "PASS"],
+        ["lost_events", "PASS"],
+      ]),
+    );
+    expect(run.verdict).toBe("PASS");
+    expect(phase.latency!.n).toBe(1000);
+    expect(phase.idempotency!.redeliveriesSent).toBeGreaterThan(0);
+    expect(phase.idempotency!.answeredDuplicate).toBe(phase.idempotency!.redeliveriesSent);
+    expect(phase.database!.rowCount).toBe(phase.distinctEvents);
+    expect(phase.database!.constraints.find((c) => /idempotency_key/.test(c.definition))).toMatchObject({ present: true, enforced: true });
+  });
+
+  test("every credential case of the RBAC matrix answers as expected", () => {
+    expect(run.rbac.length).toBeGreaterThanOrEqual(8);
+    expect(run.rbac.filter((c) => c.verdict !== "PASS")).toEqual([]);
+  });
+
+  test("the war room hears of every milestone", () => {
+    expect(run.updates.map((u) => u.milestone)).toHaveLength(4);
+    expect(run.timeline.every((t) => t.status === "done")).toBe(true);
+    expect(run.decisions[0].decision).toMatch(/PASS/);
+  });
+
+  test("each audit-trail lineage matches the database row it names", async () => {
+    expect(run.lineages).toHaveLength(10);
+    const client = new pg.Client({ connectionString: DATABASE_URL });
+    await client.connect();
+    try {
+      for (const l of run.lineages) {
+        expect(l.hops.map((h) => h.hop)).toEqual(["accepted", "enqueued", "committed", "stored"]);
+        expect(l.hops.filter((h) => h.detail.startsWith("MISSING"))).toEqual([]);
+        const { rows } = await client.query(
+          `select request_id, batch_id from "${run.namespace}".webhook_events where idempotency_key = $1`,
+          [l.eventId],
+        );
+        expect(rows).toHaveLength(1);
+        expect(rows[0].request_id).toBe(l.requestId);
+        const committed = l.hops.find((h) => h.hop === "committed")!;
+        expect(committed.detail).toContain(rows[0].batch_id);
+      }
+    } finally {
+      await client.end();
+    }
+  });
+
+  test("the evidence bundle of a real run checks with sha256sum and holds no secret", () => {
+    const out = execFileSync("sha256sum", ["-c", "--strict", "SHA256SUMS"], { cwd: bundle, encoding: "utf8" });
+    expect(out).not.toMatch(/FAILED/);
+    const all = execFileSync("bash", ["-c", "find . -type f -name '*.gz' -exec zcat {} + ; find . -type f ! -name '*.gz' -exec cat {} +"], {
+      cwd: bundle,
+      maxBuffer: 256 * 1024 * 1024,
+    }).toString("latin1");
+    expect(run.secrets.length).toBeGreaterThanOrEqual(2);
+    for (const secret of run.secrets) expect(all.includes(secret)).toBe(false);
+  });
+});
+
+describe("a deliberately broken service fails with the right SLO named", () => {
+  async function againstBrokenService(fault: { failOneIn?: number; duplicatesAsNew?: boolean }) {
+    const credentials = { signingSecret: `whsec_${Buffer.from("broken-service-test-secret-0123").toString("base64")}` };
+    const namespace = `rg_broken_${Date.now().toString(36)}`;
+    const target = { kind: "bundled" as const, mode: "queue" as const, workers: 1, batchSize: 50, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL };
+    const service = await deploy(target, { namespace, credentials, logDir: join(tmp, namespace) });
+    const proxy = await startFaultyProxy({ upstream: service.baseUrl, ...fault });
+    try {
+      const gate: Gate = withPhase(
+        { ...gateA, target: { kind: "deployed", url: proxy.url, databaseUrl: DATABASE_URL, schema: namespace } },
+        { requests: 400, rate: 200 },
+      );
+      return await runGate(gate, { phases: gate.phases, commit: "unknown", credentials });
+    } finally {
+      await proxy.close();
+      await service.teardown();
+    }
+  }
+
+  test("answering 500 to one request in 100 fails error_rate", async () => {
+    const run = await againstBrokenService({ failOneIn: 100 });
+    expect(run.verdict).toBe("FAIL");
+    expect(slo(run, "error_rate").verdict).toBe("FAIL");
+    expect(run.reason).toMatch(/error/);
+  }, 60_000);
+
+  test("answering redeliveries as new fails idempotency_violations", async () => {
+    const run = await againstBrokenService({ duplicatesAsNew: true });
+    expect(run.verdict).toBe("FAIL");
+    expect(slo(run, "idempotency_violations").verdict).toBe("FAIL");
+    expect(run.phases[0].idempotency!.answeredNew).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe("the war room's before and after, with the database 10 ms away", () => {
+  let proxy: Awaited<ReturnType<typeof startDelayProxy>>;
+  let farDatabase: string;
+  beforeAll(async () => {
+    const u = new URL(DATABASE_URL);
+    proxy = await startDelayProxy({ targetHost: u.hostname, targetPort: Number(u.port || 5432), rttMs: 10 });
+    u.port = String(proxy.port);
+    farDatabase = u.toString();
+  });
+  afterAll(() => proxy.close());
+
+  const gateWith = (mode: "sync" | "queue"): Gate =>
+    withPhase(
+      { ...gateA, target: { kind: "bundled", mode, workers: 2, batchSize: 50, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: farDatabase } },
+      { requests: 400, rate: 400 },
+    );
+
+  test("before: the synchronous design fails Gate A on latency", async () => {
+    const gate = gateWith("sync");
+    const run = await runGate(gate, { phases: gate.phases, commit: "unknown" });
+    expect(run.verdict).toBe("FAIL");
+    expect(slo(run, "latency_p95").verdict).toBe("FAIL");
+    expect(run.phases[0].latency!.p95).toBeGreaterThan(gate.phases[0].latencyP95Ms);
+  }, 90_000);
+
+  test("after: the 202-then-queue design passes the same gate", async () => {
+    const gate = gateWith("queue");
+    const run = await runGate(gate, { phases: gate.phases, commit: "unknown" });
+    expect({ verdict: run.verdict, reason: run.reason }).toEqual({ verdict: "PASS", reason: expect.any(String) });
+    expect(slo(run, "latency_p95").verdict).toBe("PASS");
+  }, 90_000);
+});
