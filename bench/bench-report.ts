@@ -120,8 +120,9 @@ export function checkTargets(runs: BenchRun[], maxRates: Partial<Record<BenchSys
   checks.push({
     name: `ingest: highest rate with P95 <= ${P95_RULE_MS} ms`,
     target: ">= 4,000/s",
-    measured: !maxRates.ingest ? "not searched" : ingestMax === null ? `none (${maxRates.ingest.limitedBy})` : `${ingestMax}/s`,
-    pass: !maxRates.ingest ? null : ingestMax !== null && ingestMax >= 4000,
+    measured: !maxRates.ingest ? "not searched" : `${ingestMax === null ? "none" : `${ingestMax}/s`} (next: ${maxRates.ingest.limitedBy})`,
+    // Stopped by the driver short of the target, the search says nothing about the service.
+    pass: !maxRates.ingest ? null : ingestMax !== null && ingestMax >= 4000 ? true : /driver/.test(maxRates.ingest.limitedBy) ? null : false,
   });
   const rawByDriver = /driver/.test(maxRates.raw?.limitedBy ?? "");
   checks.push({

@@ -371,12 +371,17 @@ async function main(): Promise<number> {
     max_rate_limited_by: Object.fromEntries(Object.entries(maxRates).map(([k, v]) => [k, v.limitedBy])),
     checks,
   };
+  if (abort.signal.aborted) {
+    // A partial bench must not replace the last complete one.
+    log("\nbench: interrupted; bench/results/latest.json left as it was");
+    return 130;
+  }
   const outDir = join(sourceBenchDir, "results");
   mkdirSync(outDir, { recursive: true });
   const out = join(outDir, "latest.json");
   writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
   log(`\nwrote ${out}`);
-  return abort.signal.aborted ? 130 : 0;
+  return 0;
 }
 
 /** The same database, reached through the delay proxy. */

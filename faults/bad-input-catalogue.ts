@@ -484,28 +484,13 @@ export async function runCatalogue(target: CatalogueTarget, o: CatalogueRunOptio
         if (p.problem) problems.push(`afterwards ${p.problem}`);
         else probeIds.push(p.id);
       }
-      const first = observation.responses.find((r) => r.status >= 200);
-      let code: string | null = null;
-      try {
-        code = first ? ((JSON.parse(first.body) as { error?: { code?: string } }).error?.code ?? null) : null;
-      } catch {
-        code = null;
-      }
-      const result: CaseResult = {
-        name: kase.name,
-        group: kase.group,
-        ok: problems.length === 0,
-        problems,
-        status: first?.status ?? 0,
-        code,
-        closedAfterMs: observation.closedAfterMs === null ? null : Math.round(observation.closedAfterMs),
-        elapsedMs: Math.round(observation.elapsedMs),
-      };
+      const result = caseResult(kase, observation, problems);
       o.onResult?.(result);
       return result;
     };
 
-    // Slow cases take seconds each: they run side by side, with no queue checks or probes between.
+    // Slow cases take seconds each: they run side by side, checked together, with one probe sent
+    // while they hold their connections and one after.
     const slow = all.filter((k) => k.slow);
     const fast = all.filter((k) => !k.slow);
     let next = 0;
@@ -533,17 +518,7 @@ export async function runCatalogue(target: CatalogueTarget, o: CatalogueRunOptio
           const observation = observations.reduce((worst, o) =>
             !o.closedByServer || (worst.closedByServer && (o.closedAfterMs ?? 0) > (worst.closedAfterMs ?? 0)) ? o : worst,
           );
-          const first = observation.responses.find((r) => r.status >= 200);
-          return {
-            name: kase.name,
-            group: kase.group,
-            ok: problems.length === 0,
-            problems,
-            status: first?.status ?? 0,
-            code: null,
-            closedAfterMs: observation.closedAfterMs === null ? null : Math.round(observation.closedAfterMs),
-            elapsedMs: Math.round(observation.elapsedMs),
-          } satisfies CaseResult;
+          return caseResult(kase, observation, problems);
         }),
       );
       const during = await duringProbe;
@@ -569,6 +544,26 @@ export async function runCatalogue(target: CatalogueTarget, o: CatalogueRunOptio
     redis?.disconnect();
   }
   return { results, probeIds };
+}
+
+function caseResult(kase: BadInputCase, observation: ExchangeObservation, problems: string[]): CaseResult {
+  const first = observation.responses.find((r) => r.status >= 200);
+  let code: string | null = null;
+  try {
+    code = first ? ((JSON.parse(first.body) as { error?: { code?: string } }).error?.code ?? null) : null;
+  } catch {
+    code = null; // a bare protocol-level 4xx has no JSON body
+  }
+  return {
+    name: kase.name,
+    group: kase.group,
+    ok: problems.length === 0,
+    problems,
+    status: first?.status ?? 0,
+    code,
+    closedAfterMs: observation.closedAfterMs === null ? null : Math.round(observation.closedAfterMs),
+    elapsedMs: Math.round(observation.elapsedMs),
+  };
 }
 
 /** A JSON error is complete once it arrives; a protocol violation is watched until the server closes. */

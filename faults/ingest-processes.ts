@@ -21,6 +21,8 @@ export interface IngestProcessOptions {
   workerArgs?: string[];
   /** Accept unauthenticated webhooks (only when credentials is empty). */
   insecure?: boolean;
+  /** Flags for node itself, e.g. ["--max-semi-space-size=2"]. */
+  nodeArgs?: string[];
 }
 
 export class IngestProcessError extends Error {
@@ -174,7 +176,7 @@ export class IngestProcesses {
     appendFileSync(file, `--- ${new Date().toISOString()} gate ingest ${args.join(" ")}\n`);
     const fd = openSync(file, "a");
     // The log file is the child's stdout and stderr directly: nothing of ours sits in its write path.
-    const child = spawn(process.execPath, [cliPath(), "ingest", ...args], { env: this.env, stdio: ["ignore", fd, fd] });
+    const child = spawn(process.execPath, [...(this.o.nodeArgs ?? []), cliPath(), "ingest", ...args], { env: this.env, stdio: ["ignore", fd, fd] });
     closeSync(fd);
     children.add(child);
     const exited = new Promise<void>((r) =>

@@ -3,7 +3,7 @@
 // faults/results/latest.json. Exits 1 when any invariant broke, 2 when the suite could not run.
 
 import { cpus, tmpdir } from "node:os";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runBadInputSuite, type BadInputSummary } from "./bad-input-run.js";
@@ -157,6 +157,8 @@ async function main(): Promise<number> {
     for (const f of badInput.failed) console.log(`  FAIL ${f.name}: ${f.problems.join("; ")}`);
     for (const p of badInput.stored_problems) console.log(`  FAIL stored: ${p}`);
   }
+  if (passed && !args.keepLogs) rmSync(logRoot, { recursive: true, force: true });
+  else console.log(`service logs: ${logRoot}`);
   console.log(`\n${passed ? "PASS" : "FAIL"}: results in ${out} (${Math.round((Date.now() - started) / 1000)} s)`);
   return passed ? 0 : 1;
 }

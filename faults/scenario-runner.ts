@@ -72,6 +72,8 @@ export interface RecoveryInput {
   /** Whether the driver kept its schedule in every replay (else its latencies say nothing), and why not. */
   replayValid: boolean;
   replayInvalidReason?: string;
+  /** Lowest achieved/offered rate over the replays (1 = the driver delivered the load it promised). */
+  achievedShare: number;
 }
 
 export interface Scenario {
@@ -266,7 +268,8 @@ export async function runScenario(s: Scenario, size: SuiteSize, o: RunOptions): 
       const latencies = replayed.flatMap((r) => r.samples.map((x) => x.latencyMs));
       const invalid = replayed.find((r) => !r.valid);
       if (invalid?.invalidReason) extra.replay_invalid_reason = invalid.invalidReason;
-      const recoveryInput: RecoveryInput = { samples, marks, extra, drainMs, replayValid: !invalid, replayInvalidReason: invalid?.invalidReason };
+      const achievedShare = Math.min(...replayed.map((r) => r.achievedRate / r.targetRate));
+      const recoveryInput: RecoveryInput = { samples, marks, extra, drainMs, replayValid: !invalid, replayInvalidReason: invalid?.invalidReason, achievedShare };
       problems.push(...(s.check?.(recoveryInput) ?? []));
       const recovery = s.recovery(recoveryInput);
       if (recovery === null && !problems.length) problems.push("recovery could not be measured: the service did not come back within the scenario");

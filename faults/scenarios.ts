@@ -1,11 +1,12 @@
 // The seven faults of issue 7, each injected into a running replay: what is broken, when, for how
 // long, and what "recovered" means for it. The runner (scenario-runner.ts) does everything else.
 
-import { standardWebhookSignature } from "../src/gates/replay-driver.js";
+import { MIN_ACHIEVED_RATE_SHARE as MIN_ACHIEVED_SHARE, standardWebhookSignature } from "../src/gates/replay-driver.js";
 import { firstAcknowledgedAfter, p95Between, type FaultContext, type Scenario, type SuiteSize } from "./scenario-runner.js";
 
 /** The accept path's smoke bar: P95 while PostgreSQL is away must stay within it. */
 export const ACCEPT_P95_BAR_MS = 20;
+
 
 const full = (size: SuiteSize) => size === "full";
 
@@ -165,7 +166,7 @@ const postgresAway: Scenario = {
     }
     ctx.problem("the backlog was not drained within 30 s of PostgreSQL coming back");
   },
-  check({ samples, marks, extra, replayValid, replayInvalidReason }) {
+  check({ samples, marks, extra, replayValid, replayInvalidReason, achievedShare }) {
     const during = samples.filter((x) => x.dueAt >= marks.down && x.dueAt < marks.restarting);
     const acknowledged = during.filter((x) => x.outcome === "accepted" || x.outcome === "duplicate").length;
     const { p95, n } = p95Between(samples, marks.down, marks.restarting);
@@ -173,11 +174,18 @@ const postgresAway: Scenario = {
     const problems: string[] = [];
     if (n === 0) problems.push("no request was due while PostgreSQL was away: the outage measured nothing");
     if (acknowledged < during.length) problems.push(`${during.length - acknowledged} of ${during.length} requests sent while PostgreSQL was away were not acknowledged: accepting must not depend on the database`);
-    // Fail closed: a driver that fell behind its schedule measured itself, not the service.
-    if (!replayValid) {
-      problems.push(`the accept P95 while PostgreSQL was away (${p95} ms, n=${n}) cannot be judged: ${replayInvalidReason ?? "the replay was invalid"}; rerun on a quieter machine`);
+    // Latency counts from the due time, so the driver's own lag only ever adds to it: when the driver
+    // delivered the offered rate, a P95 within the bar is a safe verdict even if its schedule slipped.
+    // Anything else is judged fail-closed.
+    if (achievedShare < MIN_ACHIEVED_SHARE) {
+      problems.push(`the accept P95 while PostgreSQL was away (${p95} ms, n=${n}) cannot be judged: ${replayInvalidReason ?? "the driver did not deliver the offered rate"}; rerun on a quieter machine`);
     } else if (p95 !== null && p95 > ACCEPT_P95_BAR_MS) {
-      problems.push(`accept P95 while PostgreSQL was away was ${p95} ms (n=${n}), over the ${ACCEPT_P95_BAR_MS} ms smoke bar`);
+      problems.push(
+        `accept P95 while PostgreSQL was away was ${p95} ms (n=${n}), over the ${ACCEPT_P95_BAR_MS} ms smoke bar` +
+          (replayValid ? "" : ` (the driver also fell behind its schedule: ${replayInvalidReason}; rerun on a quieter machine to tell whose delay it was)`),
+      );
+    } else if (!replayValid) {
+      extra.p95_note = "upper bound: the driver fell behind its schedule, and its lag is inside every latency";
     }
     return problems;
   },

@@ -12,9 +12,9 @@ import { collaboratorPermission, hasPermission, refusal } from "./permission.js"
 import type { RunQueue } from "./run-queue.js";
 import type { RunRecord } from "./run-state.js";
 import { renderStatus } from "./run-status.js";
-import { refreshWarRoom, warRoomViewOf, type RunnerLog } from "./runner.js";
+import type { BotLog } from "./bot-log.js";
 import { createCompletedCheckRun } from "./check-run.js";
-import { renderWarRoomComment } from "./war-room-comment.js";
+import { refreshWarRoom, renderWarRoomComment, warRoomViewOf } from "./war-room-comment.js";
 import { handleReview, type ReviewEvent } from "./signoff.js";
 
 export interface AppDeps {
@@ -143,10 +143,10 @@ async function replay(
   const queued = await deps.queue.state.update(record.id, () => ({
     waitingBehind: { id: h.id, requestedBy: h.requestedBy, label: h.label, pullNumber: h.pullNumber },
   }));
-  if (queued) await refreshWarRoom(github, gate, queued, context.log as unknown as RunnerLog);
+  if (queued) await refreshWarRoom(github, gate, queued, context.log as unknown as BotLog);
   if (outcome.replaced) {
     const replaced = outcome.replaced;
-    await refreshWarRoom(github, gate, { ...replaced, phase: "cancelled", cancelledBecause: `replaced by @${user}'s \`${what.label}\`` }, context.log as unknown as RunnerLog);
+    await refreshWarRoom(github, gate, { ...replaced, phase: "cancelled", cancelledBecause: `replaced by @${user}'s \`${what.label}\`` }, context.log as unknown as BotLog);
     await reply(
       `Queued behind @${h.requestedBy}'s \`${h.label}\` (run \`${h.id}\`), replacing @${replaced.requestedBy}'s waiting \`${replaced.label}\` (run \`${replaced.id}\`): at most one run waits.`,
     );
@@ -169,11 +169,15 @@ async function abort(
   }
   const r = outcome.run;
   if (outcome.kind === "dropped") {
-    await refreshWarRoom(github, gate, r, log as unknown as RunnerLog);
+    await refreshWarRoom(github, gate, r, log as unknown as BotLog);
     await reply(`Dropped the waiting run \`${r.id}\` (@${r.requestedBy}'s \`${r.label}\`, PR #${r.pullNumber}); nothing was running.`);
     return;
   }
-  await refreshWarRoom(github, gate, r, log as unknown as RunnerLog);
+  await refreshWarRoom(github, gate, r, log as unknown as BotLog);
+  if (r.phase === "queued") {
+    await reply(`Run \`${r.id}\` (@${r.requestedBy}'s \`${r.label}\`, PR #${r.pullNumber}) had not started yet: it is cancelled when a runner picks it up.`);
+    return;
+  }
   const next = outcome.next
     ? ` @${outcome.next.requestedBy}'s waiting \`${outcome.next.label}\` (run \`${outcome.next.id}\`) starts after it; \`${gate.command.prefix} abort\` again drops it.`
     : "";
@@ -195,7 +199,7 @@ async function markStale(context: Context<"pull_request.synchronize">, deps: App
     const marked = await deps.queue.state.update(run.id, (r) => (r.staleSince ? null : { staleSince: { headSha: pr.head.sha, at } }));
     const gate = deps.gates.byName(run.gate);
     if (!marked || !gate) continue;
-    if (marked.warRoomCommentId) await refreshWarRoom(github, gate, marked, context.log as unknown as RunnerLog);
+    if (marked.warRoomCommentId) await refreshWarRoom(github, gate, marked, context.log as unknown as BotLog);
     staleGates.set(gate.name, [...(staleGates.get(gate.name) ?? []), marked]);
   }
   for (const [name, stale] of staleGates) {

@@ -2,7 +2,9 @@
 // command gives a working bot. `gate runner`: one more runner for the same queue, on any machine that
 // reaches the same Redis.
 
+import { spawn, type ChildProcess } from "node:child_process";
 import { hostname } from "node:os";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
@@ -20,18 +22,21 @@ const ENV_HELP = `Environment (the standard Probot variables, read once at start
   PRIVATE_KEY_PATH     the path of its .pem file                  (one of them required)
   WEBHOOK_SECRET       the App's webhook secret                   (gate bot only, required)
   WEBHOOK_PATH         default /api/github/webhooks               (gate bot only)
-  PORT, HOST           default 3000, 0.0.0.0                      (gate bot only)
+  PORT, HOST           default 3000, localhost (HOST=0.0.0.0 in a container)  (gate bot only)
   GHE_HOST             GitHub Enterprise Server host (API at \${GHE_PROTOCOL}://\${GHE_HOST}/api/v3)
   GHE_PROTOCOL         default https
   LOG_LEVEL            trace|debug|info|warn|error|fatal|silent, default info
   REDIS_URL            the run queue's Redis, default redis://127.0.0.1:6379
   RELEASE_GATE_PREFIX  prefix of the bot's Redis keys, default release-gate
-  GATES_DIR            folder of gate files (*.yaml), default gates/`;
+  GATES_DIR            folder of gate files (*.yaml), default gates/
+  GITHUB_THROTTLE      on (default): space writes apart as GitHub advises; off for a GHES without
+                       secondary rate limits or a local fake`;
 
 const BOT_HELP = `Usage: gate bot
 
 Runs the release-gate GitHub App: answers /gate-a commands on pull requests, queues runs, and runs
-them with one in-process runner (start more with \`gate runner\`). Same as \`npm start\`.
+them with one runner (a \`gate runner\` child process, restarted if it dies; start more anywhere with
+\`gate runner\`). Same as \`npm start\`.
 
 ${ENV_HELP}`;
 
@@ -125,7 +130,7 @@ export interface StartOptions {
   stalledInterval?: number;
   /** Extra environment for the gates' bundled service. */
   serviceEnv?: Record<string, string>;
-  /** Space GitHub writes a second apart (default true; tests against a local fake turn it off). */
+  /** Space GitHub writes a second apart (default: GITHUB_THROTTLE, on). */
   throttle?: boolean;
   /** Start the in-process runner with the webhook server (default true). */
   runner?: boolean;
@@ -149,7 +154,7 @@ function runnerDeps(options: RunnerEnvOptions, shared: Shared, start: StartOptio
   return {
     gates: shared.catalog,
     queue: shared.queue,
-    github: installationClients(options, shared.log, start.throttle ?? true),
+    github: installationClients(options, shared.log, start.throttle ?? options.throttle),
     log: shared.log,
     name: `${hostname()}:${process.pid}`,
     serviceEnv: start.serviceEnv,
@@ -183,7 +188,10 @@ export async function startRunner(options: RunnerEnvOptions, start: StartOptions
   };
 }
 
-/** The webhook server (Probot) and one runner in this process (what `gate bot` and `npm start` start). */
+/**
+ * The webhook server (Probot) and, unless `runner: false`, one runner in this process. (`gate bot` runs
+ * its runner as a child process instead: see superviseRunner.)
+ */
 export async function startBot(options: BotOptions, start: StartOptions = {}): Promise<BotHandle> {
   const log = start.log ?? pino({ name: "release-gate", level: options.logLevel });
   const shared = await connect(options, log);
@@ -199,7 +207,7 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
       secret: options.webhookSecret,
       baseUrl: options.baseUrl,
       log,
-      Octokit: octokitClass(start.throttle ?? true),
+      Octokit: octokitClass(start.throttle ?? options.throttle),
     }),
   });
   await server.load(releaseGateApp({ gates: catalog, queue }));
@@ -239,7 +247,11 @@ function untilSignal(): Promise<string> {
   });
 }
 
-async function serve(command: "bot" | "runner", started: () => Promise<RunnerHandle & { webhookUrl?: string }>): Promise<number> {
+async function serve(
+  command: "bot" | "runner",
+  started: () => Promise<RunnerHandle & { webhookUrl?: string }>,
+  companion?: (stopping: () => boolean) => RunnerProcess,
+): Promise<number> {
   let handle: RunnerHandle & { webhookUrl?: string };
   try {
     handle = await started();
@@ -247,12 +259,62 @@ async function serve(command: "bot" | "runner", started: () => Promise<RunnerHan
     if (err instanceof BotStartError) return printProblems(command, err.problems);
     throw err;
   }
+  let stopping = false;
+  const runner = companion?.(() => stopping);
   const gates = handle.catalog.gates.map((g) => `${g.command.prefix} (${g.source.file})`).join(", ");
   console.error(`gate ${command}: ready; gates ${gates}${handle.webhookUrl ? `; webhooks at ${handle.webhookUrl}` : ""}`);
-  const signal = await untilSignal();
-  console.error(`gate ${command}: ${signal}: stopping (a running replay is stopped and torn down first)`);
+  const ended = await Promise.race([untilSignal().then((signal) => ({ signal, code: 0 })), runner?.failed ?? new Promise<never>(() => {})]);
+  stopping = true;
+  console.error(`gate ${command}: ${"signal" in ended ? ended.signal : "the runner cannot run"}: stopping (a running replay is stopped and torn down first)`);
+  await runner?.stop();
   await handle.close();
-  return 0;
+  return ended.code;
+}
+
+interface RunnerProcess {
+  /** Settles when the runner cannot run at all (a configuration problem): the bot stops with it. */
+  failed: Promise<{ code: number }>;
+  /** SIGTERM, then waits for the runner's teardown. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The bot's one runner as a child process (`gate runner` with the same environment), restarted if it
+ * dies: the replay gets an event loop and a heap of its own, so the webhook server's work never shows up
+ * as the replay driver's send lag. A run the child was running when it died is closed by the stalled
+ * check of the next child.
+ */
+function superviseRunner(stopping: () => boolean): RunnerProcess {
+  const cli = fileURLToPath(new URL("../cli.js", import.meta.url));
+  let child: ChildProcess | null = null;
+  let fail: (r: { code: number }) => void = () => {};
+  const failed = new Promise<{ code: number }>((resolve) => (fail = resolve));
+  const start = () => {
+    child = spawn(process.execPath, [cli, "runner"], { env: process.env, stdio: ["ignore", "inherit", "inherit"] });
+    child.once("exit", (code, signal) => {
+      child = null;
+      if (stopping()) return;
+      if (code === 2) {
+        fail({ code: 2 });
+        return;
+      }
+      console.error(`gate bot: the runner exited (${signal ?? `code ${code}`}); starting another in 2 s`);
+      setTimeout(() => {
+        if (!stopping()) start();
+      }, 2000).unref();
+    });
+  };
+  start();
+  return {
+    failed,
+    async stop() {
+      const c = child as ChildProcess | null;
+      if (!c || c.exitCode !== null) return;
+      const exited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
+      c.kill("SIGTERM");
+      await exited;
+    },
+  };
 }
 
 export async function botCommand(args: string[]): Promise<number> {
@@ -260,7 +322,7 @@ export async function botCommand(args: string[]): Promise<number> {
   if (asked !== null) return asked;
   const options = readBotOptions(process.env);
   if (Array.isArray(options)) return printProblems("bot", options);
-  return serve("bot", () => startBot(options));
+  return serve("bot", () => startBot(options, { runner: false }), superviseRunner);
 }
 
 export async function runnerCommand(args: string[]): Promise<number> {

@@ -1,9 +1,13 @@
 // The bot's configuration, read once at the edge from the standard Probot environment (APP_ID,
-// PRIVATE_KEY / PRIVATE_KEY_PATH, WEBHOOK_SECRET, WEBHOOK_PATH, LOG_LEVEL, PORT, GHE_HOST, GHE_PROTOCOL)
-// plus REDIS_URL, GATES_DIR and RELEASE_GATE_PREFIX, and passed down as typed options.
+// PRIVATE_KEY / PRIVATE_KEY_PATH, WEBHOOK_SECRET, WEBHOOK_PATH, LOG_LEVEL, PORT, HOST, GHE_HOST,
+// GHE_PROTOCOL) plus REDIS_URL, GATES_DIR, RELEASE_GATE_PREFIX and GITHUB_THROTTLE, and passed down as
+// typed options.
 
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+
+/** The environment as plain strings (Probot narrows NodeJS.ProcessEnv's LOG_LEVEL; a wrong value must reach us). */
+export type Env = Record<string, string | undefined>;
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 
@@ -20,6 +24,11 @@ export interface RunnerEnvOptions extends GitHubAppOptions {
   /** Prefix of every Redis key the bot and its queue use. */
   prefix: string;
   logLevel: LogLevel;
+  /**
+   * Space GitHub writes apart as GitHub advises (Probot's default). GITHUB_THROTTLE=off turns it off,
+   * for a GitHub Enterprise Server without secondary rate limits or a local fake.
+   */
+  throttle: boolean;
 }
 
 export interface BotOptions extends RunnerEnvOptions {
@@ -41,7 +50,7 @@ function isBase64(s: string): boolean {
 }
 
 /** The App's private key from PRIVATE_KEY (PEM, "\n"-escaped PEM or base64) or the file PRIVATE_KEY_PATH. */
-export function readPrivateKey(env: NodeJS.ProcessEnv, cwd = process.cwd()): string | OptionProblem {
+export function readPrivateKey(env: Env, cwd = process.cwd()): string | OptionProblem {
   if (env.PRIVATE_KEY) {
     let key = env.PRIVATE_KEY.trim();
     if (!key.includes("-----BEGIN") && isBase64(key)) key = Buffer.from(key, "base64").toString("utf8");
@@ -59,12 +68,12 @@ export function readPrivateKey(env: NodeJS.ProcessEnv, cwd = process.cwd()): str
   return { code: "missing_private_key", message: "set PRIVATE_KEY (the .pem contents) or PRIVATE_KEY_PATH (its path) to the GitHub App's private key" };
 }
 
-export function apiBaseUrl(env: NodeJS.ProcessEnv): string {
+export function apiBaseUrl(env: Env): string {
   return env.GHE_HOST ? `${env.GHE_PROTOCOL || "https"}://${env.GHE_HOST}/api/v3` : "https://api.github.com";
 }
 
 /** What a runner needs: the App credentials (for installation tokens), Redis and the gate files. */
-export function readRunnerOptions(env: NodeJS.ProcessEnv): RunnerEnvOptions | OptionProblem[] {
+export function readRunnerOptions(env: Env): RunnerEnvOptions | OptionProblem[] {
   const problems: OptionProblem[] = [];
   const appId = Number(env.APP_ID);
   if (!env.APP_ID || !Number.isInteger(appId) || appId <= 0) {
@@ -78,8 +87,11 @@ export function readRunnerOptions(env: NodeJS.ProcessEnv): RunnerEnvOptions | Op
   if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) {
     problems.push({ code: "bad_prefix", message: `RELEASE_GATE_PREFIX may hold letters, digits, ".", "_" and "-" only, got "${prefix}"` });
   }
+  const throttle = (env.GITHUB_THROTTLE ?? "on").toLowerCase();
+  if (throttle !== "on" && throttle !== "off") problems.push({ code: "bad_throttle", message: `GITHUB_THROTTLE must be "on" or "off", got "${env.GITHUB_THROTTLE}"` });
   if (problems.length) return problems;
   return {
+    throttle: throttle === "on",
     appId,
     privateKey: privateKey as string,
     baseUrl: apiBaseUrl(env),
@@ -91,7 +103,7 @@ export function readRunnerOptions(env: NodeJS.ProcessEnv): RunnerEnvOptions | Op
 }
 
 /** What `gate bot` needs: a runner's options plus the webhook server's. */
-export function readBotOptions(env: NodeJS.ProcessEnv): BotOptions | OptionProblem[] {
+export function readBotOptions(env: Env): BotOptions | OptionProblem[] {
   const runner = readRunnerOptions(env);
   const problems = Array.isArray(runner) ? [...runner] : [];
   if (!env.WEBHOOK_SECRET) {

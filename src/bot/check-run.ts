@@ -5,7 +5,7 @@ import type { Gate } from "../gates/gate.js";
 import type { Verdict } from "../gates/gate-run.js";
 import type { GitHub, RepoRef } from "./github.js";
 
-/** GitHub rejects a check run output.summary or output.text longer than this (characters). */
+/** GitHub rejects a check run output.summary or output.text larger than this many bytes (UTF-8). */
 export const CHECK_SUMMARY_LIMIT = 65_535;
 
 export type CheckConclusion = "success" | "failure" | "neutral" | "cancelled" | "timed_out" | "action_required" | "skipped";
@@ -20,10 +20,15 @@ export function conclusionFor(verdict: Verdict, aborted: boolean): CheckConclusi
   return verdict === "PASS" ? "success" : "failure";
 }
 
+/** The text within `limit` UTF-8 bytes (the verdict table's icons take 3 to 6 bytes each), cut with a note. */
 export function fitSummary(text: string, limit = CHECK_SUMMARY_LIMIT): string {
-  if (text.length <= limit) return text;
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.length <= limit) return text;
   const cut = "\n\n… (cut to fit GitHub's check run summary limit; the evidence bundle has it whole)";
-  return `${text.slice(0, limit - cut.length)}${cut}`;
+  const room = limit - Buffer.byteLength(cut, "utf8");
+  // Decoding a cut in the middle of a character leaves a replacement character: drop it.
+  const head = bytes.subarray(0, room).toString("utf8").replace(/\uFFFD+$/, "");
+  return `${head}${cut}`;
 }
 
 export interface CheckRunRef {

@@ -3,40 +3,35 @@
 // run, final comment), commits the evidence PR, frees the slot and dispatches the waiting run. A run
 // whose runner died is failed by BullMQ's stalled check (maxStalledCount 0) and closed on the PR here.
 
-import { hostname } from "node:os";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Gate } from "../gates/gate.js";
-import type { GateRun, TimelineEntry, WarRoomUpdate } from "../gates/gate-run.js";
+import type { GateRun, WarRoomUpdate } from "../gates/gate-run.js";
 import { phasesUpTo } from "../gates/gate-definition.js";
 import { runGate } from "../gates/run-gate.js";
 import { writeEvidenceBundle } from "../gates/evidence-bundle.js";
 import { renderVerdictTable } from "../gates/war-room.js";
-import type { GitHub, RepoRef } from "./github.js";
+import type { GitHub } from "./github.js";
 import type { GateCatalog } from "./gate-catalog.js";
 import { RUN_QUEUE_NAME, type RunJob, type RunQueue } from "./run-queue.js";
 import type { RunRecord } from "./run-state.js";
 import { checkRunName, completeCheckRun, conclusionFor, progressCheckRun, startCheckRun } from "./check-run.js";
-import { renderFinalComment, renderWarRoomComment, upsertComment, type RunLinks, type WarRoomView } from "./war-room-comment.js";
+import { refreshWarRoom, renderFinalComment, runNotes, whereOf, type RunLinks } from "./war-room-comment.js";
+import type { BotLog } from "./bot-log.js";
 import { openEvidencePullRequest } from "./evidence-pr.js";
 import { setSignoffStatus, signoffStatus } from "./signoff.js";
 import { initialApprovalLog } from "../gates/approval-log.js";
 
-export interface RunnerLog {
-  info(obj: unknown, msg?: string): void;
-  warn(obj: unknown, msg?: string): void;
-  error(obj: unknown, msg?: string): void;
-}
 
 export interface RunnerDeps {
   gates: GateCatalog;
   queue: RunQueue;
   /** An installation-authenticated client (Probot's `app.auth(id)`). */
   github(installationId: number): Promise<GitHub>;
-  log: RunnerLog;
+  log: BotLog;
   /** Names the runner in the war room ("host:pid"). */
   name?: string;
   /** How often the abort flag is read, ms. */
@@ -47,84 +42,7 @@ export interface RunnerDeps {
   serviceEnv?: Record<string, string>;
 }
 
-/** The rows the bot adds above the gate's own timeline: who asked, which runner, abort, stale. */
-function botRows(record: RunRecord, gate: Gate): TimelineEntry[] {
-  const rows: TimelineEntry[] = [
-    { time: record.requestedAt, milestone: `\`${gate.command.prefix} ${record.label}\` requested`, owner: `@${record.requestedBy}`, status: "done", blocker: "" },
-  ];
-  if (record.startedAt) {
-    rows.push({ time: record.startedAt, milestone: `Picked up by runner ${record.runner ?? ""}`.trim(), owner: "release-gate", status: "done", blocker: "" });
-  }
-  if (record.abortRequestedBy) {
-    rows.push({ time: "", milestone: `Abort requested by @${record.abortRequestedBy}`, owner: `@${record.abortRequestedBy}`, status: record.phase === "running" ? "running" : "done", blocker: "" });
-  }
-  if (record.staleSince) {
-    rows.push({ time: record.staleSince.at, milestone: `New commits pushed (${record.staleSince.headSha.slice(0, 7)}): results stale`, owner: "release-gate", status: "done", blocker: "" });
-  }
-  return rows;
-}
-
-/** Banners above the latest update. */
-export function runNotes(record: RunRecord, gate: Gate): string[] {
-  const notes: string[] = [];
-  if (record.staleSince) {
-    notes.push(
-      `⚠️ **Stale.** Commits were pushed after ${record.headSha.slice(0, 7)} (the PR's head is now ${record.staleSince.headSha.slice(0, 7)}). ` +
-        `These results belong to ${record.headSha.slice(0, 7)} only: run \`${gate.command.prefix} ${record.label}\` again for the new head.`,
-    );
-  }
-  if (record.phase === "lost") {
-    notes.push(`⚠️ **The runner stopped mid-run** (${record.reason ?? "lost"}). The run is marked failed; run \`${gate.command.prefix} ${record.label}\` again.`);
-  }
-  if (record.phase === "cancelled") notes.push(`Cancelled before it started: ${record.cancelledBecause ?? "cancelled"}.`);
-  if (record.phase === "queued" && record.waitingBehind) {
-    const h = record.waitingBehind;
-    notes.push(
-      `⏳ **Queued.** @${h.requestedBy}'s \`${h.label}\` (run \`${h.id}\`, PR #${h.pullNumber}) holds ${gate.title} on this repository; ` +
-        `this run starts when it ends. At most one run waits: a newer command replaces this one.`,
-    );
-  }
-  if (record.phase === "running" || record.phase === "queued") {
-    if (record.abortRequestedBy) notes.push(`🛑 Abort requested by @${record.abortRequestedBy}: stopping the replay; teardown still happens.`);
-    else if (record.stoppedBecause) notes.push(`🛑 Stopping: ${record.stoppedBecause}; teardown still happens.`);
-  }
-  if (record.phase === "finished" && record.aborted) notes.push(abortedNote(record));
-  return notes;
-}
-
-function abortedNote(record: RunRecord): string {
-  return record.abortRequestedBy ? `🛑 Aborted by @${record.abortRequestedBy}; teardown completed.` : `🛑 Stopped: ${record.stoppedBecause ?? "aborted"}; teardown completed.`;
-}
-
-export function warRoomViewOf(gate: Gate, record: RunRecord): WarRoomView {
-  return {
-    gate,
-    runId: record.id,
-    label: record.label,
-    commit: record.headSha,
-    requestedBy: record.requestedBy,
-    update: record.lastUpdate ?? null,
-    timeline: [...botRows(record, gate), ...(record.timeline ?? [])],
-    notes: runNotes(record, gate),
-    links: { checkRun: record.checkRunUrl, evidencePullRequest: record.evidenceUrl },
-  };
-}
-
-function whereOf(record: RunRecord): RepoRef {
-  return { owner: record.owner, repo: record.repo };
-}
-
-/** Edits the run's war-room comment from its record; never fails the run (GitHub being down is logged). */
-export async function refreshWarRoom(github: GitHub, gate: Gate, record: RunRecord, log: RunnerLog): Promise<{ id: number; url: string } | null> {
-  try {
-    return await upsertComment(github, whereOf(record), record.pullNumber, record.warRoomCommentId ?? null, renderWarRoomComment(warRoomViewOf(gate, record)));
-  } catch (err) {
-    log.warn({ err, runId: record.id }, "could not update the war-room comment");
-    return null;
-  }
-}
-
-async function attempt<T>(log: RunnerLog, what: string, runId: string, fn: () => Promise<T>): Promise<T | null> {
+async function attempt<T>(log: BotLog, what: string, runId: string, fn: () => Promise<T>): Promise<T | null> {
   try {
     return await fn();
   } catch (err) {
@@ -161,20 +79,22 @@ export async function executeRun(deps: RunnerDeps, runId: string, stopSignal?: A
       return;
     }
     if (record.abortRequestedBy) {
-      record = (await state.update(runId, () => ({ phase: "cancelled", cancelledBecause: `aborted by @${record!.abortRequestedBy} before it started` })))!;
-      await attempt(log, "reply", runId, () =>
-        github.rest.issues.createComment({
-          ...whereOf(record!),
-          issue_number: record!.pullNumber,
-          body: `Run \`${runId}\` (\`${record!.label}\`) was aborted by @${record!.abortRequestedBy} before it started.`,
-        }),
-      );
+      record = (await state.update(runId, () => ({
+        phase: "cancelled",
+        cancelledBecause: `aborted by @${record!.abortRequestedBy} before it started`,
+        reportedAt: new Date().toISOString(),
+      })))!;
+      await refreshWarRoom(github, gate, record, log);
       return;
     }
     await runOnGitHub(deps, github, gate, runId, stopSignal);
   } catch (err) {
     log.error({ err, runId }, "the run failed outside the gate engine");
-    await state.update(runId, (r) => (r.phase === "finished" ? null : { phase: "finished", verdict: "ERROR", reason: `the runner failed: ${(err as Error).message}`, finishedAt: new Date().toISOString() }));
+    const why = `the runner failed: ${(err as Error).message}`;
+    const broken = await state.update(runId, (r) =>
+      r.reportedAt ? null : { phase: "finished", verdict: "ERROR", reason: why, finishedAt: r.finishedAt ?? new Date().toISOString() },
+    );
+    if (broken && !broken.reportedAt) await reportBrokenRun(deps, broken, why).catch(() => {});
   } finally {
     const ended = await state.get(runId);
     if (ended) await queue.finished(ended);
@@ -328,39 +248,44 @@ function renderWarRoomText(u: WarRoomUpdate): string {
   return [`MILESTONE: ${u.milestone}`, `STATUS: ${u.status}`, `PROGRESS: ${u.progress}`, `NEXT: ${u.next}`, `ETA: ${u.eta}`].join("\n");
 }
 
+/** Tells the PR that a run ended without a verdict: check run failed, war-room comment, a reply. */
+async function reportBrokenRun(deps: RunnerDeps, record: RunRecord, why: string): Promise<void> {
+  const { log } = deps;
+  const gate = deps.gates.byName(record.gate);
+  const github = await deps.github(record.installationId);
+  const where = whereOf(record);
+  if (record.checkRunId) {
+    await attempt(log, "complete the check run", record.id, () =>
+      completeCheckRun(github, where, record.checkRunId!, {
+        conclusion: "failure",
+        title: `ERROR: ${why}`,
+        summary: `Run \`${record.id}\` did not finish: ${why}. No verdict; run the command again.`,
+      }),
+    );
+  }
+  if (gate) await refreshWarRoom(github, gate, record, log);
+  await attempt(log, "reply", record.id, () =>
+    github.rest.issues.createComment({
+      ...where,
+      issue_number: record.pullNumber,
+      body: `⚠️ Run \`${record.id}\` (\`${record.label}\`) is marked failed: ${why}. Run \`${gate?.command.prefix ?? "/" + record.gate} ${record.label}\` again.`,
+    }),
+  );
+  await deps.queue.state.update(record.id, () => ({ reportedAt: new Date().toISOString() }));
+}
+
 /** Closes a run whose runner died: failed on the PR (check run, war-room comment, a reply), slot freed. */
 export async function recoverLostRun(deps: RunnerDeps, runId: string, why: string): Promise<RunRecord | null> {
-  const { queue, log } = deps;
-  const record = await queue.state.update(runId, (r) =>
+  const record = await deps.queue.state.update(runId, (r) =>
     r.phase === "running" || r.phase === "queued"
       ? { phase: "lost", verdict: "ERROR", reason: why, finishedAt: new Date().toISOString() }
       : null,
   );
   if (!record || record.phase !== "lost") return record;
-  const gate = deps.gates.byName(record.gate);
   try {
-    const github = await deps.github(record.installationId);
-    const where = whereOf(record);
-    if (record.checkRunId) {
-      await attempt(log, "complete the check run", runId, () =>
-        completeCheckRun(github, where, record.checkRunId!, {
-          conclusion: "failure",
-          title: "ERROR: the runner stopped mid-run",
-          summary: `Run \`${runId}\` did not finish: ${why}. No verdict; run the command again.`,
-        }),
-      );
-    }
-    if (gate) await refreshWarRoom(github, gate, record, log);
-    await attempt(log, "reply", runId, () =>
-      github.rest.issues.createComment({
-        ...where,
-        issue_number: record.pullNumber,
-        body: `⚠️ Run \`${runId}\` (\`${record.label}\`) is marked failed: ${why}. Run \`${gate?.command.prefix ?? "/" + record.gate} ${record.label}\` again.`,
-      }),
-    );
-    await queue.state.update(runId, () => ({ reportedAt: new Date().toISOString() }));
+    await reportBrokenRun(deps, record, why);
   } finally {
-    await queue.finished(record);
+    await deps.queue.finished(record);
   }
   return record;
 }

@@ -124,6 +124,7 @@ function withdrawalDecision(gateTitle: string, by: string, log: ApprovalLog, at:
 export async function approverProblem(github: GitHub, where: RepoRef, login: string, log: ApprovalLog): Promise<string | null> {
   if (log.approvers.length) {
     const lower = login.toLowerCase();
+    const unreadable: string[] = [];
     for (const entry of log.approvers) {
       const name = entry.replace(/^@/, "");
       if (!name.includes("/")) {
@@ -135,10 +136,15 @@ export async function approverProblem(github: GitHub, where: RepoRef, login: str
         const { data } = await github.rest.teams.getMembershipForUserInOrg({ org, team_slug: team, username: login });
         if (data.state === "active") return null;
       } catch (err) {
-        if (httpStatus(err) !== 404) throw err;
+        const status = httpStatus(err);
+        if (status === 403) unreadable.push(entry);
+        else if (status !== 404) throw err;
       }
     }
-    return `@${login} is not one of the approvers the gate's sign-off policy names (${log.approvers.join(", ")})`;
+    const teams = unreadable.length
+      ? ` (the membership of ${unreadable.join(", ")} could not be read: the App needs the organization permission Members: read for team approvers)`
+      : "";
+    return `@${login} is not one of the approvers the gate's sign-off policy names (${log.approvers.join(", ")})${teams}`;
   }
   const permission = await collaboratorPermission(github, where, login);
   if (hasPermission(permission, log.permission as "admin" | "write" | "read")) return null;

@@ -1,6 +1,7 @@
 // The war room on the PR: one comment per run, edited in place at each milestone (the latest update in
-// the war room's format, the timeline underneath), and the final verdict comment. Always under GitHub's
-// 65,536-character comment limit: the oldest timeline rows give way first.
+// the war room's format, the timeline underneath, banners for queued / stale / aborted / lost runs, all
+// rendered from the run's record), and the final verdict comment. Always under GitHub's 65,536-character
+// comment limit: the oldest timeline rows give way first.
 
 import type { Gate } from "../gates/gate.js";
 import type { GateRun, TimelineEntry, WarRoomUpdate } from "../gates/gate-run.js";
@@ -8,6 +9,8 @@ import { renderTimeline, renderVerdictTable, renderWarRoomUpdate } from "../gate
 import type { VerdictDocument } from "../gates/verdict-document.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { httpStatus } from "./github.js";
+import type { BotLog } from "./bot-log.js";
+import type { RunRecord } from "./run-state.js";
 
 /** GitHub rejects a comment body longer than this (characters). */
 export const COMMENT_LIMIT = 65_536;
@@ -185,4 +188,84 @@ export async function findMarkedComment(github: GitHub, where: RepoRef, issueNum
     if (data.length < 100) return null;
   }
   return null;
+}
+
+// ---- a run's war room, from its record -----------------------------------------------------------
+
+/** The rows the bot adds above the gate's own timeline: who asked, which runner, abort, stale. */
+function botRows(record: RunRecord, gate: Gate): TimelineEntry[] {
+  const rows: TimelineEntry[] = [
+    { time: record.requestedAt, milestone: `\`${gate.command.prefix} ${record.label}\` requested`, owner: `@${record.requestedBy}`, status: "done", blocker: "" },
+  ];
+  if (record.startedAt) {
+    rows.push({ time: record.startedAt, milestone: `Picked up by runner ${record.runner ?? ""}`.trim(), owner: "release-gate", status: "done", blocker: "" });
+  }
+  if (record.abortRequestedBy) {
+    rows.push({ time: "", milestone: `Abort requested by @${record.abortRequestedBy}`, owner: `@${record.abortRequestedBy}`, status: record.phase === "running" ? "running" : "done", blocker: "" });
+  }
+  if (record.staleSince) {
+    rows.push({ time: record.staleSince.at, milestone: `New commits pushed (${record.staleSince.headSha.slice(0, 7)}): results stale`, owner: "release-gate", status: "done", blocker: "" });
+  }
+  return rows;
+}
+
+/** Banners above the latest update. */
+export function runNotes(record: RunRecord, gate: Gate): string[] {
+  const notes: string[] = [];
+  if (record.staleSince) {
+    notes.push(
+      `⚠️ **Stale.** Commits were pushed after ${record.headSha.slice(0, 7)} (the PR's head is now ${record.staleSince.headSha.slice(0, 7)}). ` +
+        `These results belong to ${record.headSha.slice(0, 7)} only: run \`${gate.command.prefix} ${record.label}\` again for the new head.`,
+    );
+  }
+  if (record.phase === "lost") {
+    notes.push(`⚠️ **The runner stopped mid-run** (${record.reason ?? "lost"}). The run is marked failed; run \`${gate.command.prefix} ${record.label}\` again.`);
+  }
+  if (record.phase === "cancelled") notes.push(`Cancelled before it started: ${record.cancelledBecause ?? "cancelled"}.`);
+  if (record.phase === "queued" && record.waitingBehind) {
+    const h = record.waitingBehind;
+    notes.push(
+      `⏳ **Queued.** @${h.requestedBy}'s \`${h.label}\` (run \`${h.id}\`, PR #${h.pullNumber}) holds ${gate.title} on this repository; ` +
+        `this run starts when it ends. At most one run waits: a newer command replaces this one.`,
+    );
+  }
+  if (record.phase === "running" || record.phase === "queued") {
+    if (record.abortRequestedBy) notes.push(`🛑 Abort requested by @${record.abortRequestedBy}: stopping the replay; teardown still happens.`);
+    else if (record.stoppedBecause) notes.push(`🛑 Stopping: ${record.stoppedBecause}; teardown still happens.`);
+  }
+  if (record.phase === "finished" && record.aborted) notes.push(abortedNote(record));
+  return notes;
+}
+
+function abortedNote(record: RunRecord): string {
+  return record.abortRequestedBy ? `🛑 Aborted by @${record.abortRequestedBy}; teardown completed.` : `🛑 Stopped: ${record.stoppedBecause ?? "aborted"}; teardown completed.`;
+}
+
+export function warRoomViewOf(gate: Gate, record: RunRecord): WarRoomView {
+  return {
+    gate,
+    runId: record.id,
+    label: record.label,
+    commit: record.headSha,
+    requestedBy: record.requestedBy,
+    update: record.lastUpdate ?? null,
+    timeline: [...botRows(record, gate), ...(record.timeline ?? [])],
+    notes: runNotes(record, gate),
+    links: { checkRun: record.checkRunUrl, evidencePullRequest: record.evidenceUrl },
+  };
+}
+
+/** The repository a run belongs to. */
+export function whereOf(record: RunRecord): RepoRef {
+  return { owner: record.owner, repo: record.repo };
+}
+
+/** Edits the run's war-room comment from its record; never fails the run (GitHub being down is logged). */
+export async function refreshWarRoom(github: GitHub, gate: Gate, record: RunRecord, log: BotLog): Promise<{ id: number; url: string } | null> {
+  try {
+    return await upsertComment(github, whereOf(record), record.pullNumber, record.warRoomCommentId ?? null, renderWarRoomComment(warRoomViewOf(gate, record)));
+  } catch (err) {
+    log.warn({ err, runId: record.id }, "could not update the war-room comment");
+    return null;
+  }
 }

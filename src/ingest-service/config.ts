@@ -46,6 +46,8 @@ export interface WorkerOptions extends ConnectionOptions {
   firstSeq: number;
   /** Consumer name in the Redis consumer group; unique per process by default. */
   consumer?: string;
+  /** Scheduling niceness (0-19): batch work yields the CPU to the accept path on a shared machine. */
+  nice: number;
 }
 
 export interface ConfigError {
@@ -90,6 +92,7 @@ export function defaultWorkerOptions(): WorkerOptions {
     gapTimeoutMs: 2000,
     visibilityTimeoutMs: 5000,
     firstSeq: 1,
+    nice: 10,
   };
 }
 
@@ -100,6 +103,8 @@ interface Setting<T> {
   help: string;
   /** Flags without a value (--insecure). */
   boolean?: boolean;
+  /** What the value is, for --help (default N, a number). */
+  arg?: string;
   apply(options: T, value: string, source: string): ConfigError | null;
 }
 
@@ -137,37 +142,42 @@ function connectionSettings<T extends ConnectionOptions>(): Setting<T>[] {
   return [
     {
       flag: "--namespace",
+      arg: "NAME",
       env: "INGEST_NAMESPACE",
       help: "Redis key prefix and PostgreSQL schema (default ingest)",
       apply: text<T>("namespace", (v) => (NAMESPACE_PATTERN.test(v) ? null : "must match ^[a-z][a-z0-9_]{0,40}$")),
     },
     {
       flag: "--redis-url",
+      arg: "URL",
       env: "REDIS_URL",
       help: "Redis (default redis://127.0.0.1:6379)",
       apply: text<T>("redisUrl", url(["redis:", "rediss:"])),
     },
     {
       flag: "--database-url",
+      arg: "URL",
       env: "DATABASE_URL",
       help: "PostgreSQL (default postgres://postgres@127.0.0.1:5432/postgres)",
       apply: text<T>("databaseUrl", url(["postgres:", "postgresql:"])),
     },
     {
       flag: "--log-level",
+      arg: "LEVEL",
       env: "LOG_LEVEL",
       help: `one of ${LEVELS.join(", ")} (default info)`,
       apply: text<T>("logLevel", (v) => (LEVELS.includes(v) ? null : `must be one of ${LEVELS.join(", ")}`)),
     },
-    { flag: "--log-file", env: "INGEST_LOG_FILE", help: "write JSON logs to this file (default stdout)", apply: text<T>("logFile") },
+    { flag: "--log-file", arg: "FILE", env: "INGEST_LOG_FILE", help: "write JSON logs to this file (default stdout)", apply: text<T>("logFile") },
   ];
 }
 
 const serverSettings: Setting<ServerOptions>[] = [
   { flag: "--port", env: "PORT", help: "listen port (default 8080; 0 picks a free one)", apply: integer("port", 0, 65535) },
-  { flag: "--host", env: "HOST", help: "listen address (default 127.0.0.1)", apply: text("host") },
+  { flag: "--host", arg: "ADDRESS", env: "HOST", help: "listen address (default 127.0.0.1)", apply: text("host") },
   {
     flag: "--mode",
+    arg: "queue|sync",
     env: "INGEST_MODE",
     help: "queue (202, then Redis and workers; default) or sync (INSERT and COMMIT inside the request)",
     apply: text("mode", (v) => (v === "queue" || v === "sync" ? null : 'must be "queue" or "sync"')),
@@ -198,12 +208,14 @@ const serverSettings: Setting<ServerOptions>[] = [
   },
   {
     flag: "--ordering-key-header",
+    arg: "HEADER",
     env: "INGEST_ORDERING_KEY_HEADER",
     help: "header naming the ordering key (default x-ordering-key)",
     apply: (o, v, s) => text<ServerOptions>("orderingKeyHeader", headerName)(o, v.toLowerCase(), s),
   },
   {
     flag: "--sequence-header",
+    arg: "HEADER",
     env: "INGEST_SEQUENCE_HEADER",
     help: "header carrying the sequence number (default x-sequence)",
     apply: (o, v, s) => text<ServerOptions>("sequenceHeader", headerName)(o, v.toLowerCase(), s),
@@ -255,7 +267,14 @@ const workerSettings: Setting<WorkerOptions>[] = [
     apply: integer("firstSeq", 0, Number.MAX_SAFE_INTEGER),
   },
   {
+    flag: "--nice",
+    env: "INGEST_WORKER_NICE",
+    help: "scheduling niceness 0-19, so batches yield the CPU to the accept path (default 10)",
+    apply: integer("nice", 0, 19),
+  },
+  {
     flag: "--consumer",
+    arg: "NAME",
     env: "INGEST_CONSUMER",
     help: "consumer name in the Redis group (default host-pid-random)",
     apply: text("consumer", (v) => (/^[\w.-]{1,100}$/.test(v) ? null : "must be letters, digits, _ . - (1-100)")),
@@ -265,7 +284,7 @@ const workerSettings: Setting<WorkerOptions>[] = [
 
 function usage<T>(command: string, summary: string, settings: Setting<T>[], extra: string): string {
   const lines = settings.map((s) => {
-    const name = s.boolean ? s.flag : `${s.flag} N`;
+    const name = s.boolean ? s.flag : `${s.flag} ${s.arg ?? "N"}`;
     const env = s.env ? ` [${s.env}]` : "";
     return `  ${(name + env).padEnd(52)} ${s.help}`;
   });

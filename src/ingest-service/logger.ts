@@ -8,8 +8,8 @@ import type { ConnectionOptions } from "./config.js";
 
 export interface ServiceLog {
   log: Logger;
-  /** Writes out what is buffered; call before exit. */
-  flush(): void;
+  /** Writes out what is buffered and waits for it; call before exit. */
+  flush(): Promise<void>;
 }
 
 export function createServiceLog(options: ConnectionOptions, role: "serve" | "worker"): ServiceLog {
@@ -37,13 +37,25 @@ export function createServiceLog(options: ConnectionOptions, role: "serve" | "wo
   timer.unref();
   return {
     log,
-    flush() {
+    async flush() {
       clearInterval(timer);
-      try {
-        destination.flushSync();
-      } catch {
-        // Not open yet (nothing written), or already closed: nothing to flush.
-      }
+      // Wait until every buffered line, and any write already in flight, is with the OS.
+      await new Promise<void>((resolve) => {
+        const giveUp = setTimeout(resolve, 2000);
+        const done = () => {
+          clearTimeout(giveUp);
+          resolve();
+        };
+        const drain = () => {
+          try {
+            destination.flush(() => done());
+          } catch {
+            done(); // destroyed: nothing more can be written
+          }
+        };
+        if ((destination as unknown as { fd: number }).fd < 0) destination.once("ready", drain);
+        else drain();
+      });
     },
   };
 }

@@ -28,7 +28,7 @@ export interface IngestServer {
   close(): Promise<void>;
 }
 
-/** Outcome of validating one webhook: the event to store, or the error to answer. */
+/** Why a request is refused: the status and the JSON error it is answered with. */
 interface Rejection {
   status: number;
   code: string;
@@ -63,7 +63,7 @@ export async function startIngestServer(options: ServerOptions): Promise<IngestS
   } catch (err) {
     redis?.disconnect();
     await pool?.end().catch(() => {});
-    flush();
+    await flush();
     throw err;
   }
 }
@@ -71,7 +71,7 @@ export async function startIngestServer(options: ServerOptions): Promise<IngestS
 async function listen(
   options: ServerOptions,
   log: Logger,
-  flush: () => void,
+  flush: () => Promise<void>,
   redis: Redis | undefined,
   pool: pg.Pool,
 ): Promise<IngestServer> {
@@ -446,7 +446,7 @@ async function listen(
       if (redis) await redis.quit().catch(() => redis.disconnect());
       await pool.end().catch(() => {});
       log.info("ingest server stopped");
-      flush();
+      await flush();
     })());
   return { url, port, metrics, close };
 }

@@ -4,7 +4,7 @@
 // idempotency key makes the re-run write nothing twice. Also sweeps for sequence gaps.
 
 import { randomBytes } from "node:crypto";
-import { hostname } from "node:os";
+import { hostname, setPriority } from "node:os";
 import type { Redis } from "ioredis";
 import type pg from "pg";
 import type { Logger } from "pino";
@@ -25,10 +25,19 @@ export interface IngestWorker {
 /** How long one XREADGROUP blocks when the stream is empty: bounds how long close() waits. */
 const BLOCK_MS = 250;
 
-type StreamEntry = [id: string, fields: string[] | null];
+/** Entries come back as bytes (the *Buffer commands): payloads are never decoded in the worker. */
+type StreamEntry = [id: Buffer, fields: Buffer[] | null];
 
 export async function startIngestWorker(options: WorkerOptions, retry?: RetryPolicy): Promise<IngestWorker> {
   const { log, flush } = createServiceLog(options, "worker");
+  // Batches can wait a few milliseconds; a webhook answer should not, when both share a machine.
+  if (options.nice > 0) {
+    try {
+      setPriority(process.pid, options.nice);
+    } catch (err) {
+      log.warn({ error: (err as Error).message }, "could not lower the worker's scheduling priority");
+    }
+  }
   const consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
   const keys = queueKeys(options.namespace);
   let redis: Redis | undefined;
@@ -51,10 +60,31 @@ export async function startIngestWorker(options: WorkerOptions, retry?: RetryPol
   } catch (err) {
     redis?.disconnect();
     await pool?.end().catch(() => {});
-    flush();
+    await flush();
     throw err;
   }
   return run(options, consumer, keys, redis, pool, log, flush, retry);
+}
+
+/**
+ * Forgets consumers of dead workers once nothing is pending on them and they have been idle for
+ * `minIdleMs`, so the group does not list every process that ever ran. A live consumer removed by
+ * mistake reappears on its next read. Returns the names removed.
+ */
+export async function forgetDeadConsumers(redis: Redis, namespace: string, self: string, minIdleMs: number): Promise<string[]> {
+  const keys = queueKeys(namespace);
+  const consumers = (await redis.xinfo("CONSUMERS", keys.events, keys.group)) as (string | number)[][];
+  const removed: string[] = [];
+  for (const c of consumers) {
+    const info: Record<string, string | number> = {};
+    for (let i = 0; i + 1 < c.length; i += 2) info[String(c[i])] = c[i + 1];
+    const name = String(info.name);
+    if (name !== self && Number(info.pending) === 0 && Number(info.idle) >= minIdleMs) {
+      await redis.xgroup("DELCONSUMER", keys.events, keys.group, name);
+      removed.push(name);
+    }
+  }
+  return removed;
 }
 
 function run(
@@ -64,7 +94,7 @@ function run(
   redis: Redis,
   pool: pg.Pool,
   log: Logger,
-  flush: () => void,
+  flush: () => Promise<void>,
   retry: RetryPolicy | undefined,
 ): IngestWorker {
   const writer = new BatchWriter(pool, options.namespace, options.firstSeq, log, retry);
@@ -75,19 +105,19 @@ function run(
 
   async function read(count: number, blockMs: number | null): Promise<StreamEntry[]> {
     const reply = (blockMs === null
-      ? await redis.xreadgroup("GROUP", keys.group, consumer, "COUNT", count, "STREAMS", keys.events, ">")
-      : await redis.xreadgroup("GROUP", keys.group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", keys.events, ">")) as
-      | [string, StreamEntry[]][]
+      ? await redis.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "STREAMS", keys.events, ">")
+      : await redis.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", keys.events, ">")) as
+      | [Buffer, StreamEntry[]][]
       | null;
     return reply?.[0]?.[1] ?? [];
   }
 
   /** Entries other consumers have held longer than the visibility timeout, now ours. */
   async function reclaim(): Promise<StreamEntry[]> {
-    const reply = (await redis.xautoclaim(keys.events, keys.group, consumer, options.visibilityTimeoutMs, "0-0", "COUNT", batchSize)) as [
-      string,
+    const reply = (await redis.callBuffer("XAUTOCLAIM", keys.events, keys.group, consumer, options.visibilityTimeoutMs, "0-0", "COUNT", batchSize)) as [
+      Buffer,
       StreamEntry[],
-      string[]?,
+      Buffer[]?,
     ];
     const entries = reply[1] ?? [];
     if (entries.length) log.info({ hop: "reclaimed", consumer, entries: entries.length }, "took over events from a silent worker");
@@ -97,15 +127,21 @@ function run(
   function decode(entries: StreamEntry[]): { events: QueuedEvent[]; unreadable: string[] } {
     const events: QueuedEvent[] = [];
     const unreadable: string[] = [];
-    for (const [entryId, fields] of entries) {
+    for (const [id, fields] of entries) {
+      const entryId = id.toString("latin1");
       if (!fields) {
         unreadable.push(entryId);
         continue;
       }
       const f: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+      let payload: Buffer | undefined;
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const name = fields[i].toString("latin1");
+        if (name === "payload") payload = fields[i + 1];
+        else f[name] = fields[i + 1].toString("utf8");
+      }
       // seq goes into the batch's JSON unquoted: anything but digits would corrupt the whole batch.
-      if (!f.idempotency_key || !f.request_id || f.payload === undefined || (f.seq && !/^\d{1,15}$/.test(f.seq))) {
+      if (!f.idempotency_key || !f.request_id || payload === undefined || (f.seq && !/^\d{1,15}$/.test(f.seq))) {
         unreadable.push(entryId);
         continue;
       }
@@ -116,7 +152,7 @@ function run(
         orderingKey: f.ordering_key || null,
         seq: f.seq || null,
         receivedAt: f.received_at || new Date().toISOString(),
-        payload: f.payload,
+        payload,
       });
     }
     return { events, unreadable };
@@ -128,7 +164,7 @@ function run(
     const batchId = `${batchPrefix}-${++batchCounter}`;
     const result = events.length ? await writer.write(events, batchId, () => stopping) : null;
     if (events.length && !result) return; // Stopped while the database was failing: leave them pending.
-    const ids = entries.map(([id]) => id);
+    const ids = entries.map(([id]) => id.toString("latin1"));
     const tx = redis.pipeline().xack(keys.events, keys.group, ...ids).xdel(keys.events, ...ids);
     if (result) {
       for (const [field, n] of batchMetricFields(events.length, result.inserted, result.commitMs, result.retries)) {
@@ -159,6 +195,7 @@ function run(
   const reclaimEveryMs = Math.max(100, Math.min(1000, Math.floor(options.visibilityTimeoutMs / 2)));
   const loop = (async () => {
     let nextReclaim = 0;
+    let nextForget = Date.now() + 60_000;
     let redisDelay = 100;
     while (!stopping) {
       try {
@@ -166,6 +203,11 @@ function run(
         if (Date.now() >= nextReclaim) {
           entries = await reclaim();
           nextReclaim = Date.now() + reclaimEveryMs;
+        }
+        if (Date.now() >= nextForget) {
+          nextForget = Date.now() + 60_000;
+          const minIdleMs = Math.max(60_000, 10 * options.visibilityTimeoutMs);
+          await forgetDeadConsumers(redis, options.namespace, consumer, minIdleMs).catch((err: Error) => log.warn({ error: err.message }, "could not tidy the consumer group"));
         }
         if (entries.length === 0) entries = await read(batchSize, BLOCK_MS);
         redisDelay = 100;
@@ -215,7 +257,7 @@ function run(
         await redis.quit().catch(() => redis.disconnect());
         await pool.end().catch(() => {});
         log.info({ consumer }, "ingest worker stopped");
-        flush();
+        await flush();
       })()),
   };
 }

@@ -67,6 +67,12 @@ describe("the GitHub App on PR comments", () => {
     expect(reply.body).toContain(`No Gate A run on PR #${pr} yet`);
   });
 
+  test("abort with nothing running says so", async () => {
+    await world.comment(pr, "octocat", "/gate-a abort");
+    const reply = await waitFor("the reply", () => botComments()[0]);
+    expect(reply.body).toContain("Nothing to abort: no Gate A run is running or waiting on acme/service.");
+  });
+
   test("comments from bots, edits, conversation and other gates' words are ignored", async () => {
     const ctx = world.fake.webhookContext();
     const send = (payload: unknown) => sendWebhook(world.bot.webhookUrl, { event: "issue_comment", payload, secret: world.secret });

@@ -126,7 +126,7 @@ describe("gate publish DIR", () => {
 });
 
 describe("gate bot", () => {
-  test("starts from the Probot environment, answers a signed command, and stops on SIGTERM", async () => {
+  test("starts from the Probot environment with its runner, answers a signed command, and stops on SIGTERM", async () => {
     const privateKey = appKey();
     fake = await startFakeGitHub({ app: { id: 4242, privateKey }, permissions: { octocat: "write" } });
     const pr = fake.createPullRequest({ head: "feature", files: { "a.ts": "1\n" } });
@@ -159,7 +159,7 @@ describe("gate bot", () => {
     cleanups.push(() => {
       if (child.exitCode === null) child.kill("SIGKILL");
     });
-    await waitFor("the bot to be ready", () => stderr.includes("gate bot: ready"), 20_000);
+    await waitFor("the bot and its runner to be ready", () => stderr.includes("gate bot: ready") && stderr.includes("gate runner: ready"), 20_000);
     expect(stderr).toContain(`webhooks at http://127.0.0.1:${port}/api/github/webhooks`);
     expect(stderr).toContain("/gate-a");
 
@@ -174,6 +174,8 @@ describe("gate bot", () => {
 
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
+    expect(stderr).toContain("gate bot: SIGTERM: stopping");
+    expect(stderr).toContain("gate runner: SIGTERM: stopping");
   });
 
   test("refuses to start without the App's settings, naming each one", () => {

@@ -1,14 +1,18 @@
-// A full `/gate-a replay 1k` on a PR, end to end: the bot (as `gate bot` runs it) queues the run, a
-// runner really runs the gate against real Redis and PostgreSQL, the PR shows a check run and one
-// war-room comment edited in place, and the evidence lands in ONE commit on an evidence PR whose tree
-// passes `sha256sum -c --strict`. Then a push makes the result stale.
+// Every bot test that really runs a gate (real Redis, real PostgreSQL, the bundled ingest service), in
+// one file so that jest runs them one after another and they do not starve each other of CPU:
+// - a full `/gate-a replay 1k`: a check run, one war-room comment edited in place, and the evidence in
+//   ONE commit on an evidence PR whose tree passes `sha256sum -c --strict`; a push makes it stale;
+// - one run at a time: a command during a run waits, a newer one replaces it, a duplicate is refused,
+//   and `/gate-s abort` stops the running replay (teardown included);
+// - approving the evidence of a FAIL records NO-GO acknowledged and the sign-off stays red.
 
 import { jest } from "@jest/globals";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { measuredRun, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
+import { driverFellBehind, measuredRun, reportedRun, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
+import { bundleJson, bundleOnBranch, sha256sumCheck } from "./support/evidence-checks.js";
 import { warRoomMarker } from "../../src/bot/war-room-comment.js";
 
 jest.setTimeout(90_000);
@@ -19,9 +23,12 @@ afterEach(async () => {
   await world?.close();
 });
 
+const runsOf = (pr: number) => world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr);
+const botReplies = (pr: number) => world.comments(pr).filter((c) => c.user.login === world.fake.botLogin);
+
 describe("a replay requested on a PR", () => {
   test("a full /gate-a replay 1k ends in an evidence PR whose committed tree passes sha256sum -c", async () => {
-    world = await startBotWorld("replay");
+    world = await startBotWorld("replay", { childRunner: true });
     const pr = world.fake.createPullRequest({ head: "feature", files: { "src/ingest.ts": "export const fast = true;\n" } });
     const mainBefore = world.fake.state.refs.get("refs/heads/main")!;
 
@@ -29,7 +36,12 @@ describe("a replay requested on a PR", () => {
     // The webhook is answered at once; the run (seconds) happens afterwards, in the runner.
     expect(answeredInMs).toBeLessThan(Date.parse(run.finishedAt!) - Date.parse(run.requestedAt));
     expect(answeredInMs).toBeLessThan(2_000);
-    expect(run).toMatchObject({ phase: "finished", verdict: "PASS", headSha: pr.head.sha, requestedBy: "octocat", label: "replay 1k" });
+    expect(run).toMatchObject({ phase: "finished", headSha: pr.head.sha, requestedBy: "octocat", label: "replay 1k" });
+    // A PASS, unless the loaded machine kept the driver from its schedule every time (then the gate
+    // rightly refuses to judge: ERROR). Everything below follows the verdict either way.
+    const v = run.verdict!;
+    if (v !== "PASS") expect(driverFellBehind(run)).toBe(true);
+    const icon = v === "PASS" ? "✅" : "⚠️";
     const reactions = [...world.fake.state.reactions.values()].filter((r) => r.commentId === commentId).map((r) => r.content);
     expect(reactions).toEqual(["eyes", "rocket"]);
 
@@ -37,36 +49,37 @@ describe("a replay requested on a PR", () => {
     const checks = [...world.fake.state.checkRuns.values()].filter((c) => c.externalId === run.id);
     expect(checks.map((c) => c.name)).toEqual(["Gate A / replay 1k"]);
     expect(checks[0].headSha).toBe(pr.head.sha);
-    expect(checks[0]).toMatchObject({ status: "completed", conclusion: "success", externalId: run.id });
-    expect(checks[0].output.summary).toContain("**Gate verdict: ✅ PASS**");
+    expect(checks[0]).toMatchObject({ status: "completed", conclusion: v === "PASS" ? "success" : "failure", externalId: run.id });
+    expect(checks[0].output.summary).toContain(`**Gate verdict: ${icon} ${v}**`);
     expect(checks[0].output.summary).toContain(run.evidenceUrl);
     const created = world.fake.requests.find((r) => r.route === "checks.create" && r.status === 201 && (r.body as { external_id: string }).external_id === run.id);
     expect((created?.body as { status: string }).status).toBe("in_progress");
 
-    // One war-room comment, edited in place at each milestone, ending GREEN with the timeline.
+    // One war-room comment, edited in place at each milestone, ending GREEN (a PASS) with the timeline.
     const warRooms = world.comments(pr.number).filter((c) => c.body.startsWith(warRoomMarker(run.id)));
     expect(warRooms).toHaveLength(1);
     expect(warRooms[0].id).toBe(run.warRoomCommentId);
     const edits = world.fake.requests.filter((r) => r.route === "issues.updateComment" && r.path.endsWith(`/comments/${run.warRoomCommentId}`));
     expect(edits.length).toBeGreaterThanOrEqual(4);
     const warRoom = warRooms[0].body;
-    for (const field of ["TIME:", "MILESTONE:", "STATUS: GREEN", "PROGRESS:", "BLOCKERS:", "NEXT:", "ETA:", "OWNER: dri-alice"]) expect(warRoom).toContain(field);
+    const status = v === "PASS" ? "STATUS: GREEN" : "STATUS: RED";
+    for (const field of ["TIME:", "MILESTONE:", status, "PROGRESS:", "BLOCKERS:", "NEXT:", "ETA:", "OWNER: dri-alice"]) expect(warRoom).toContain(field);
     expect(warRoom).toContain("| Time (UTC) | Milestone | Owner | Status | Blocker |");
     expect(warRoom).toContain("`/gate-a replay 1k` requested");
-    expect(warRoom).toMatch(/smoke replay \(200 @ 200\/s.*\| ✅ done/);
+    expect(warRoom).toMatch(v === "PASS" ? /smoke replay \(200 @ 200\/s.*\| ✅ done/ : /smoke replay \(200 @ 200\/s.*\| ❌ failed/);
 
     // The final comment: verdict table and links.
     const final = world.comments(pr.number).find((c) => c.body.startsWith(`<!-- release-gate:verdict run=${run.id} -->`));
-    expect(final?.body).toContain("✅ Gate A PASS: `replay 1k`");
+    expect(final?.body).toContain(`${icon} Gate A ${v}: \`replay 1k\``);
     expect(final?.body).toContain(`[evidence PR](${run.evidenceUrl})`);
     expect(final?.body).toContain(`[check run](${run.checkRunUrl})`);
 
     // The evidence PR: titled with the verdict, the summary as body, the policy's reviewer asked.
     const evidence = world.fake.pullRequestJson(run.evidencePullNumber!);
-    expect(evidence.title).toMatch(/^Gate A PASS: 1K replay evidence, \d{4}-\d{2}-\d{2}$/);
+    expect(evidence.title).toMatch(new RegExp(`^Gate A ${v}: 1K replay evidence, \\d{4}-\\d{2}-\\d{2}$`));
     expect(evidence.head.ref).toBe(`gate-a/evidence/${run.id}`);
     expect(evidence.base.ref).toBe("main");
-    expect(String(evidence.body)).toContain("# Gate A: PASS");
+    expect(String(evidence.body)).toContain(`# Gate A: ${v}`);
     expect(world.fake.state.pulls.get(evidence.number)?.requestedReviewers).toEqual(["dri-alice"]);
 
     // ONE commit, straight on the default branch, holding the whole bundle and keeping the rest of the tree.
@@ -95,14 +108,14 @@ describe("a replay requested on a PR", () => {
       rmSync(dir, { recursive: true, force: true });
     }
 
-    // The sign-off waits for the approver, as a pending status on the gated commit.
+    // The sign-off waits for the approver, as a pending status on the gated commit (a NO-GO is red).
     const signoff = world.fake.state.statuses.filter((s) => s.sha === pr.head.sha && s.context === "Gate A sign-off");
-    expect(signoff.at(-1)?.state).toBe("pending");
-    expect(signoff.at(-1)?.description).toContain("awaiting sign-off: 0 of 1");
+    expect(signoff.at(-1)?.state).toBe(v === "PASS" ? "pending" : "failure");
+    expect(signoff.at(-1)?.description).toBe(v === "PASS" ? "awaiting sign-off: 0 of 1 approval" : `NO-GO: the gate's verdict is ${v}`);
   });
 
   test("new commits pushed after a run mark its results stale and ask for a new run", async () => {
-    world = await startBotWorld("stale");
+    world = await startBotWorld("stale", { childRunner: true });
     const pr = world.fake.createPullRequest({ head: "feature", files: { "src/ingest.ts": "v1\n" } });
     // Any ended run will do: staleness is about the commit, not the verdict.
     const { run } = await measuredRun(world, pr.number, "octocat", "/gate-a replay 1k", 1);
@@ -133,5 +146,122 @@ describe("a replay requested on a PR", () => {
     await world.push(pr.number, { "src/ingest.ts": "v3\n" });
     await new Promise((r) => setTimeout(r, 300));
     expect([...world.fake.state.checkRuns.values()].filter((c) => c.name === "Gate A")).toHaveLength(1);
+  });
+});
+
+describe("one run at a time", () => {
+  /** Waits until `run`'s replay phase is running (deploy done, requests going out). */
+  const replaying = (pr: number, who: string) =>
+    waitFor(
+      `@${who}'s replay to be running`,
+      async () => (await runsOf(pr)).find((r) => r.requestedBy === who && r.phase === "running" && r.timeline?.some((t) => t.milestone.startsWith("slow") && t.status === "running")),
+      45_000,
+    );
+
+  test("a second command waits, a newer one replaces it, a duplicate is refused, and abort stops the run", async () => {
+    world = await startBotWorld("queue", { childRunner: true });
+    const pr1 = world.fake.createPullRequest({ head: "feature-1", files: { "a.ts": "1\n" } });
+    const pr2 = world.fake.createPullRequest({ head: "feature-2", files: { "b.ts": "2\n" } });
+    const pr3 = world.fake.createPullRequest({ head: "feature-3", files: { "c.ts": "3\n" } });
+    await world.comment(pr1.number, "octocat", "/gate-s replay 3k");
+    const a = await replaying(pr1.number, "octocat");
+
+    // mallory's command waits behind octocat's run; its war-room comment says who holds the gate.
+    await world.comment(pr2.number, "mallory", "/gate-s replay 3k");
+    const b = await waitFor("mallory's run to be queued", async () => (await runsOf(pr2.number)).find((r) => r.waitingBehind));
+    expect(b.phase).toBe("queued");
+    const bComment = () => world.fake.commentJson(b.warRoomCommentId!).body;
+    await waitFor("the queued banner", () => bComment().includes("⏳ **Queued.**"));
+    expect(bComment()).toContain(`@octocat's \`replay 3k\` (run \`${a.id}\`, PR #${pr1.number}) holds Gate S on this repository`);
+
+    // The same run on the same commit as the running one is refused, saying who holds it.
+    await world.comment(pr1.number, "dri-alice", "/gate-s replay all");
+    const refused = await waitFor("the refusal", () => world.comments(pr1.number).find((c) => c.body.includes("Refused:")));
+    expect(refused.body).toContain("the same command on the same commit is already running");
+    expect(refused.body).toContain(`@octocat's run \`${a.id}\``);
+
+    // A newer command replaces the waiting one; both comments say so.
+    await world.comment(pr3.number, "dri-alice", "/gate-s replay 3k");
+    const replacing = await waitFor("the replacing reply", () => world.comments(pr3.number).find((c) => c.body.includes("replacing @mallory's waiting")));
+    expect(replacing.body).toContain(`Queued behind @octocat's \`replay 3k\` (run \`${a.id}\`)`);
+    await waitFor("mallory's comment to say it was replaced", () => bComment().includes("Cancelled before it started: replaced by @dri-alice's `replay 3k`"));
+    expect((await world.bot.queue.state.get(b.id))?.phase).toBe("cancelled");
+    const c = (await runsOf(pr3.number))[0];
+
+    await world.comment(pr1.number, "visitor", "/gate-s status");
+    const status = await waitFor("the status", () => world.comments(pr1.number).find((x) => x.body.includes("**Gate S status**")));
+    expect(status.body).toContain(`- Now: run \`${a.id}\``);
+    expect(status.body).toContain("running");
+    expect(status.body).toContain(`- Waiting: run \`${c.id}\`: \`replay 3k\``);
+
+    // Abort: the running replay stops, the target is torn down, the run ends as aborted.
+    await world.comment(pr1.number, "octocat", "/gate-s abort");
+    const aborting = await waitFor("the abort reply", () => world.comments(pr1.number).find((x) => x.body.includes("🛑 Aborting run")));
+    expect(aborting.body).toContain(`run \`${a.id}\` (@octocat's \`replay 3k\``);
+    expect(aborting.body).toContain(`@dri-alice's waiting \`replay 3k\` (run \`${c.id}\`) starts after it`);
+    const ended = await reportedRun(world, pr1.number, (r) => r.id === a.id);
+    expect(ended).toMatchObject({ phase: "finished", aborted: true, abortRequestedBy: "octocat" });
+    // The engine judges what was measured before the stop; an aborted run is never a PASS.
+    expect(["FAIL", "ERROR"]).toContain(ended.verdict);
+    expect(ended.reason).toMatch(/^aborted; /);
+    // Stopped early: the 3,000-request replay of a ten-second phase ended within seconds of the abort.
+    expect(Date.parse(ended.finishedAt!) - Date.parse(ended.startedAt!)).toBeLessThan(10_000);
+    const check = [...world.fake.state.checkRuns.values()].find((x) => x.id === ended.checkRunId);
+    expect(check).toMatchObject({ name: "Gate S / replay 3k", status: "completed", conclusion: "cancelled" });
+    expect(world.fake.commentJson(ended.warRoomCommentId!).body).toContain("🛑 Aborted by @octocat; teardown completed.");
+    const final = world.comments(pr1.number).find((x) => x.body.startsWith(`<!-- release-gate:verdict run=${a.id} -->`));
+    expect(final?.body).toContain("🛑 Aborted by @octocat; teardown completed.");
+    const verdict = bundleJson(bundleOnBranch(world.fake, `gate-s/evidence/${a.id}`, a.id), "verdict.json");
+    expect(verdict.reason).toMatch(/^aborted; /);
+
+    // The waiting run starts next (and is aborted in turn); the replaced one never ran.
+    await replaying(pr3.number, "dri-alice");
+    await world.comment(pr3.number, "dri-alice", "/gate-s abort");
+    const second = await reportedRun(world, pr3.number, (r) => r.id === c.id);
+    expect(second).toMatchObject({ aborted: true, abortRequestedBy: "dri-alice" });
+    expect(world.comments(pr3.number).filter((x) => x.body.startsWith(warRoomMarker(c.id)))).toHaveLength(1);
+    expect([...world.fake.state.checkRuns.values()].filter((x) => x.externalId === b.id)).toHaveLength(0);
+    const free = await waitFor("the gate to be free", async () => {
+      const slot = await world.bot.queue.state.slot(world.fake.owner, world.fake.repo, "gate-s");
+      return slot.active === null ? slot : undefined;
+    });
+    expect(free).toEqual({ active: null, waiting: null });
+  });
+});
+
+describe("approval of a FAIL", () => {
+  const statuses = (sha: string, context: string) => world.fake.state.statuses.filter((s) => s.sha === sha && s.context === context);
+
+  test("approving the evidence of a FAIL records NO-GO acknowledged and the sign-off stays red", async () => {
+    world = await startBotWorld("signoff-fail", { childRunner: true });
+    const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
+    const { run } = await measuredRun(world, source.number, "octocat", "/gate-f replay 1k");
+    // A FAIL, unless the loaded machine kept the driver from its schedule every time (ERROR): a NO-GO either way.
+    const v = run.verdict!;
+    if (v !== "FAIL") expect(driverFellBehind(run)).toBe(true);
+    const evidence = world.fake.pullRequestJson(run.evidencePullNumber!);
+    expect(evidence.title).toMatch(new RegExp(`^Gate F ${v}: 1K replay evidence, \\d{4}-\\d{2}-\\d{2}$`));
+    expect(statuses(source.head.sha, "Gate F sign-off").at(-1)).toMatchObject({ state: "failure", description: `NO-GO: the gate's verdict is ${v}` });
+    const check = [...world.fake.state.checkRuns.values()].find((c) => c.id === run.checkRunId);
+    expect(check).toMatchObject({ name: "Gate F / replay 1k", conclusion: "failure" });
+
+    // No approvers listed: anyone with write permission may sign off; read is not enough.
+    await world.review(evidence.number, "visitor", "approved");
+    const refused = await waitFor("the refusal", () => botReplies(evidence.number).find((c) => c.body.includes("@visitor, your approval is not recorded")));
+    expect(refused.body).toContain("needs **write** permission on this repository and @visitor has **read**");
+
+    await world.review(evidence.number, "octocat", "approved");
+    const reply = await waitFor("the recorded reply", () => botReplies(evidence.number).find((c) => c.body.includes("Recorded @octocat's approval")));
+    expect(reply.body).toContain("NO-GO acknowledged");
+    expect(reply.body).not.toContain("GO.**");
+    const files = bundleOnBranch(world.fake, evidence.head.ref, run.id);
+    expect(sha256sumCheck(files)).not.toMatch(/FAILED/);
+    const titles = (bundleJson(files, "09-approvals/decision-log.json").decisions as { title: string }[]).map((d) => d.title);
+    expect(titles.at(-1)).toBe("Gate F NO-GO acknowledged");
+    expect(titles.some((t) => / GO$/.test(t))).toBe(false);
+    expect(bundleJson(files, "09-approvals/approval-log.json")).toMatchObject({ verdict: v, status: "complete", approved: 1 });
+    const all = statuses(source.head.sha, "Gate F sign-off");
+    expect(all.at(-1)).toMatchObject({ state: "failure", description: `NO-GO (${v}) acknowledged by @octocat` });
+    expect(all.some((s) => s.state === "success")).toBe(false);
   });
 });

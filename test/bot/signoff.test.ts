@@ -32,8 +32,9 @@ function tempDir(): string {
 }
 
 /** An evidence PR for a PASS of Gate A on `commit`, opened by the bot's own publishing code. */
-async function evidencePullRequest(commit: string): Promise<{ number: number; branch: string; runId: string }> {
-  const gate = loadGate(`${FIXTURE_GATES}gate-a.yaml`);
+async function evidencePullRequest(commit: string, approvers?: string[]): Promise<{ number: number; branch: string; runId: string }> {
+  const loaded = loadGate(`${FIXTURE_GATES}gate-a.yaml`);
+  const gate = approvers ? { ...loaded, signoff: { ...loaded.signoff, approvers } } : loaded;
   const run = { ...(await buildGateRun({ scale: 0.01, commit })), gate, commit };
   const dir = join(tempDir(), "bundle");
   await writeEvidenceBundle(dir, run);
@@ -111,5 +112,22 @@ describe("sign-off on an evidence PR", () => {
     expect(world.fake.pullRequestJson(evidence.number).head.sha).toBe(head);
     expect(json(bundleOnBranch(evidence.branch, evidence.runId), "09-approvals/approval-log.json")).toMatchObject({ status: "pending", approved: 0, history: [] });
     expect(statuses(source.head.sha, "Gate A sign-off").map((s) => s.state)).toEqual(["pending"]);
+  });
+
+  test("a member of an @org/team named by the policy may approve; the team is asked to review", async () => {
+    world = await startBotWorld("signoff-team");
+    world.fake.setTeamMembers("acme/release-captains", ["carol"]);
+    const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
+    const evidence = await evidencePullRequest(source.head.sha, ["@acme/release-captains"]);
+    expect(world.fake.state.pulls.get(evidence.number)?.requestedTeams).toEqual(["release-captains"]);
+
+    await world.review(evidence.number, "dave", "approved");
+    const refused = await waitFor("dave's refusal", () => botReplies(evidence.number).find((c) => c.body.includes("@dave, your approval is not recorded")));
+    expect(refused.body).toContain("not one of the approvers the gate's sign-off policy names (@acme/release-captains)");
+
+    await world.review(evidence.number, "carol", "approved");
+    await waitFor("carol's approval", () => botReplies(evidence.number).find((c) => c.body.includes("Recorded @carol's approval")));
+    expect(bundleJson(bundleOnBranch(evidence.branch, evidence.runId), "09-approvals/approval-log.json")).toMatchObject({ status: "complete", approved: 1 });
+    expect(statuses(source.head.sha, "Gate A sign-off").at(-1)).toMatchObject({ state: "success", description: "GO: signed off by @carol" });
   });
 });

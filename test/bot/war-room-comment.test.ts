@@ -93,9 +93,15 @@ describe("the war-room comment", () => {
     expect(small).toContain("[evidence PR](http://e)");
   });
 
-  test("a check run's summary fits GitHub's limit and only a PASS is a success", () => {
+  test("a check run's summary fits GitHub's byte limit and only a PASS is a success", () => {
     expect(fitSummary("y".repeat(100_000)).length).toBeLessThanOrEqual(CHECK_SUMMARY_LIMIT);
     expect(fitSummary("short")).toBe("short");
+    // The limit is in bytes: a table full of ✅ (3 bytes each) is cut by bytes, never mid-character.
+    const icons = fitSummary("| ✅ PASS ".repeat(10_000));
+    expect(Buffer.byteLength(icons, "utf8")).toBeLessThanOrEqual(CHECK_SUMMARY_LIMIT);
+    expect(Buffer.byteLength(icons, "utf8")).toBeGreaterThan(CHECK_SUMMARY_LIMIT - 10);
+    expect(icons).not.toContain("\uFFFD");
+    expect(icons).toMatch(/cut to fit GitHub's check run summary limit/);
     expect([conclusionFor("PASS", false), conclusionFor("FAIL", false), conclusionFor("ERROR", false), conclusionFor("PASS", true)]).toEqual([
       "success",
       "failure",

@@ -3,7 +3,7 @@
 // flat when the catalogue is run 100 times. Real Redis and PostgreSQL, a namespace of this test's own.
 
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dropNamespace } from "../../src/gates/deployment.js";
@@ -33,6 +33,7 @@ let bearer: IngestProcesses;
 let target: CatalogueTarget;
 const results = new Map<string, CaseResult>();
 let probeIds: string[] = [];
+const logDir = join(tmpdir(), `rg-${namespace}`);
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -41,7 +42,6 @@ function rssKb(pid: number): number {
 }
 
 beforeAll(async () => {
-  const logDir = join(tmpdir(), `rg-${namespace}`);
   const common = { namespace, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL, logDir };
   const serverArgs = ["--request-timeout-ms", String(REQUEST_TIMEOUT_MS)];
   signed = await IngestProcesses.start({ ...common, credentials: { bearerKey, signingSecret, githubSecret }, serverArgs }, 1);
@@ -65,6 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled([signed?.stop(), bearer?.stop()]);
   await dropNamespace(REDIS_URL, DATABASE_URL, namespace).catch(() => {});
+  rmSync(logDir, { recursive: true, force: true });
 });
 
 test("the catalogue holds at least 40 hostile or broken requests", () => {

@@ -184,3 +184,23 @@ test("an event PostgreSQL refuses as data goes to dead_letters and does not bloc
   expect(rows).toEqual([{ idempotency_key: "poison", request_id: "req-poison", error_code: "54001" }]);
   expect(Number(await store.redis.hget(store.keys.metrics, "dead_letters"))).toBe(1);
 });
+
+test("consumers of dead workers are forgotten once idle with nothing pending; ones holding events are kept", async () => {
+  const { forgetDeadConsumers } = await import("../../src/ingest-service/worker.js");
+  await start(1);
+  const finished = workers[0].consumer;
+  await postWebhook(server.url, "done");
+  await waitFor("the worker to drain", () => store.queueLength(), (n) => n === 0);
+  await Promise.all(workers.map((w) => w.close()));
+  workers = [];
+  // "ghost" read an event and died before acknowledging it: another worker must still take it over.
+  await postWebhook(server.url, "held");
+  await store.redis.xreadgroup("GROUP", store.keys.group, "ghost", "COUNT", 10, "STREAMS", store.keys.events, ">");
+  await new Promise((r) => setTimeout(r, 60));
+
+  expect(await forgetDeadConsumers(store.redis, store.namespace, finished, 50)).toEqual([]); // never itself
+  expect(await forgetDeadConsumers(store.redis, store.namespace, "someone-else", 60_000)).toEqual([]); // not idle long enough
+  expect(await forgetDeadConsumers(store.redis, store.namespace, "someone-else", 50)).toEqual([finished]);
+  const left = ((await store.redis.xinfo("CONSUMERS", store.keys.events, store.keys.group)) as unknown[][]).map((c) => c[1]);
+  expect(left).toEqual(["ghost"]);
+});

@@ -2,6 +2,7 @@
 // starts it (environment read by readBotOptions, Probot's Server, one runner) with a fresh App key and
 // a Redis prefix of its own, and people who comment, push and review through signed webhooks.
 
+import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
@@ -14,6 +15,7 @@ import { freePort } from "../../support/instances.js";
 import type { RunRecord } from "../../../src/bot/run-state.js";
 
 export const FIXTURE_GATES = fileURLToPath(new URL("../fixtures/gates/", import.meta.url));
+export const GATE_BIN = fileURLToPath(new URL("../../../bin/gate.js", import.meta.url));
 export const REDIS_URL = "redis://127.0.0.1:6379";
 
 export interface BotWorld {
@@ -60,9 +62,37 @@ export async function deleteKeys(prefix: string): Promise<void> {
   }
 }
 
+/**
+ * `gate runner` as a child process of the built CLI: the replay then has a process (and a heap, and
+ * garbage collections) of its own, as in production, instead of sharing jest's with the fake GitHub.
+ */
+async function startChildRunner(env: Record<string, string>): Promise<{ stop(): Promise<void>; output(): string }> {
+  const child: ChildProcess = spawn(process.execPath, [GATE_BIN, "runner"], {
+    env: { PATH: process.env.PATH ?? "", ...env, GITHUB_THROTTLE: "off", LOG_LEVEL: (process.env.BOT_TEST_LOG ?? "warn") as "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await waitFor("`gate runner` to be ready", () => output.includes("gate runner: ready") || child.exitCode !== null, 20_000);
+  if (child.exitCode !== null) throw new Error(`gate runner exited with ${child.exitCode}:\n${output}`);
+  return {
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return;
+      // SIGTERM stops a running replay with its teardown; give it time, then insist.
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
 export async function startBotWorld(
   name: string,
-  o: { permissions?: Record<string, PermissionLevel>; start?: StartOptions } = {},
+  o: { permissions?: Record<string, PermissionLevel>; start?: StartOptions; childRunner?: boolean } = {},
 ): Promise<BotWorld> {
   const privateKey = appKey();
   const fake = await startFakeGitHub({
@@ -86,7 +116,13 @@ export async function startBotWorld(
   };
   const options = readBotOptions(env);
   if (Array.isArray(options)) throw new Error(options.map((p) => p.message).join("; "));
-  const bot = await startBot(options, { log: pino({ level: process.env.BOT_TEST_LOG ?? "silent" }), throttle: false, ...o.start });
+  const bot = await startBot(options, {
+    log: pino({ level: process.env.BOT_TEST_LOG ?? "silent" }),
+    throttle: false,
+    ...o.start,
+    ...(o.childRunner ? { runner: false } : {}),
+  });
+  const child = o.childRunner ? await startChildRunner(env) : null;
   const ctx = () => fake.webhookContext();
   const deliver = (event: string, payload: unknown) => sendWebhook(bot.webhookUrl, { event, payload, secret });
 
@@ -137,6 +173,7 @@ export async function startBotWorld(
       return [...fake.state.comments.values()].filter((c) => c.issueNumber === issue).sort((a, b) => a.id - b.id).map((c) => fake.commentJson(c.id));
     },
     async close() {
+      await child?.stop();
       await bot.close().catch(() => {});
       await fake.close();
       await deleteKeys(prefix);
@@ -179,7 +216,7 @@ export async function measuredRun(
   pr: number,
   user: string,
   command: string,
-  attempts = 5,
+  attempts = 3,
 ): Promise<{ run: RunRecord; attempts: number; commentId: number; answeredInMs: number }> {
   for (let i = 1; ; i++) {
     const before = new Set((await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr)).map((r) => r.id));

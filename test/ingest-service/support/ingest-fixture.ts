@@ -36,6 +36,7 @@ export function workerOptions(namespace: string, overrides: Partial<WorkerOption
     redisUrl: REDIS_URL,
     databaseUrl: DATABASE_URL,
     logLevel: "silent",
+    nice: 0, // in-process: renicing would slow the test runner itself
     ...overrides,
   };
 }
@@ -102,7 +103,10 @@ export class Store {
   }
 
   async drop(): Promise<void> {
-    await this.pool.query(`drop schema if exists ${this.schema} cascade`).catch(() => {});
+    // Bounded: a test that left a lock behind must fail loudly, not hang the suite.
+    await this.pool.query(`set lock_timeout = '5s'; drop schema if exists ${this.schema} cascade`).catch((err: Error) => {
+      console.error(`could not drop schema ${this.namespace}: ${err.message}`);
+    });
     const found = await this.scan(`${this.namespace}:*`).catch(() => [] as string[]);
     if (found.length) await this.redis.del(...found).catch(() => 0);
     this.redis.disconnect();

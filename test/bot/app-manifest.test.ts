@@ -1,0 +1,23 @@
+// The GitHub App manifest asks for what the bot uses and nothing more.
+
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+
+const manifest = parse(readFileSync(new URL("../../app.yml", import.meta.url), "utf8")) as {
+  default_events: string[];
+  default_permissions: Record<string, string>;
+  hook_attributes: { url: string };
+};
+
+test("app.yml subscribes to the three events the bot handles and asks for least privilege", () => {
+  expect([...manifest.default_events].sort()).toEqual(["issue_comment", "pull_request", "pull_request_review"]);
+  expect(manifest.default_permissions).toEqual({
+    metadata: "read",
+    contents: "write",
+    pull_requests: "write",
+    issues: "write",
+    checks: "write",
+    statuses: "write",
+  });
+  expect(manifest.hook_attributes.url).toMatch(/\/api\/github\/webhooks$/);
+});
