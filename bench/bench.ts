@@ -29,7 +29,9 @@ const FIXED_1K_REQUESTS = QUICK ? 5_000 : 30_000;
 const FIXED_500_REQUESTS = QUICK ? 2_000 : 5_000;
 const STEP_SECONDS = QUICK ? 2 : 4;
 /** Rates tried, in order, for the highest rate keeping P95 <= 20 ms (database local). */
-const LADDER = [500, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000];
+const LADDER = [500, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000, 20000];
+/** Quiet time between runs, so one run's backlog (a sync server still committing) is not the next one's. */
+const SETTLE_MS = 1500;
 /** Runs this far gone say nothing more by going on: stop sending, and say so in the table. */
 const HOPELESS_P95_MS = 2000;
 const REQUEST_TIMEOUT_MS = 15_000;
@@ -186,6 +188,7 @@ let runCounter = 0;
 /** One replay against the session at `rate`, summarised as a table row. */
 async function benchRun(session: Session, db: pg.Client, rate: number, requests: number, purpose: "fixed" | "step", quiet = false): Promise<BenchRun> {
   const label = `${session.system} db=${session.dbRttMs}ms @${rate}/s`;
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
   const events = generateCorpus({ seed: `bench/${session.system}/${session.dbRttMs}/${rate}/${++runCounter}`, requests, ...CORPUS });
   let rss: number | null = null;
   let workerRss: number | null = null;

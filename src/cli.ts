@@ -12,6 +12,7 @@ Usage:
   gate bot                        run the GitHub App with one runner (same as npm start)
   gate runner                     run one more gate runner for the bot's run queue
   gate publish DIR                open the evidence PR for a bundle (GitHub Actions)
+  gate ci FILE [--out DIR]        run a gate in a GitHub Actions workflow, publish its evidence
 
 Run "gate COMMAND --help" for the options of one command.
 Exit codes: 0 PASS / success, 1 FAIL, 2 could not run (bad input, unreachable service).`;
@@ -26,6 +27,7 @@ const commands: Record<string, () => Promise<Command>> = {
   bot: async () => (await import("./bot/bot-command.js")).botCommand,
   runner: async () => (await import("./bot/bot-command.js")).runnerCommand,
   publish: async () => (await import("./bot/publish-command.js")).publishCommand,
+  ci: async () => (await import("./bot/actions-command.js")).actionsCommand,
 };
 
 async function main(argv: string[]): Promise<number> {

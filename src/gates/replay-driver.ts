@@ -203,9 +203,11 @@ async function warmUp(o: ReplayOptions): Promise<void> {
   await new Promise<void>((resolve) => sink.listen(0, "127.0.0.1", resolve));
   try {
     const { port } = sink.address() as AddressInfo;
-    const events = o.events.slice(0, 300);
-    const url = `http://127.0.0.1:${port}/warm-up`;
-    await run({ ...o, url, rate: 10_000, events, connections: 8, onProgress: undefined, shouldStop: undefined }, new URL(url), []);
+    const events = o.events.slice(0, 1000);
+    const url = new URL(`http://127.0.0.1:${port}/warm-up`);
+    // The same paths as the real run, handing over connections opened in advance included.
+    const sockets = await preconnect(url, 32);
+    await run({ ...o, url: url.href, rate: 10_000, events, connections: 64, onProgress: undefined, shouldStop: undefined }, url, sockets);
   } finally {
     sink.closeAllConnections();
     await new Promise<void>((resolve) => sink.close(() => resolve()));

@@ -49,7 +49,7 @@ export function progressLine(phase: Phase, p: ReplayProgress, width = 24): strin
   );
 }
 
-function observer(json: boolean): RunObserver {
+export function observer(json: boolean): RunObserver {
   const tty = !json && process.stderr.isTTY && !process.env.CI;
   let lastPlain = 0;
   return {

@@ -181,7 +181,14 @@ async function listen(
     req.on("end", () => {
       if (refused) return;
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      const checked = validate(req, body);
+      let checked: ReturnType<typeof validate>;
+      try {
+        checked = validate(req, body);
+      } catch (err) {
+        // A bug in a check must cost one request a 500, never the process and everything in flight.
+        log.error({ request_id: requestId, err: (err as Error).message }, "validation failed unexpectedly");
+        return reject(res, requestId, started, { status: 500, code: "internal", message: "the request could not be checked; it was not stored" });
+      }
       if ("status" in checked) return reject(res, requestId, started, checked);
       const receivedAt = new Date(receivedMs).toISOString();
       if (acceptor) enqueue(res, started, requestId, checked, receivedAt, body);

@@ -68,7 +68,7 @@ describe("workflow files", () => {
     expect(wf.on.schedule[0].cron).toMatch(/^\S+ \S+ \S+ \S+ \S+$/);
     expect(wf.on.workflow_dispatch.inputs.phase.options).toEqual(["smoke", "load", "final", "all"]);
     expect(wf.concurrency.group).toBe("gate-a");
-    expect(Object.keys(wf.permissions).sort()).toEqual(["checks", "contents", "issues", "pull-requests"]);
+    expect(Object.keys(wf.permissions).sort()).toEqual(["checks", "contents", "issues", "pull-requests", "statuses"]);
   });
 
   test("CI runs the README's test command", () => {
@@ -92,8 +92,8 @@ describe("the gate commands the workflows call", () => {
     }
   }
 
-  test("the workflows call gate run, validate and publish", () => {
-    expect(new Set(calls.map((c) => c.command))).toEqual(new Set(["validate", "run", "publish"]));
+  test("the workflows call gate validate and gate ci", () => {
+    expect(new Set(calls.map((c) => c.command))).toEqual(new Set(["validate", "ci"]));
   });
 
   for (const call of calls) {
