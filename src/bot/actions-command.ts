@@ -8,10 +8,10 @@ import { Octokit } from "@octokit/rest";
 import type { Gate, Phase } from "../gates/gate.js";
 import type { GateRun, Verdict } from "../gates/gate-run.js";
 import { GateDefinitionError, PhaseSelectionError, loadGate, phasesUpTo } from "../gates/gate-definition.js";
-import { newRunId, runGate } from "../gates/run-gate.js";
-import { commitUnderTest, observer } from "../gates/run-command.js";
+import { newRunId } from "../gates/run-gate.js";
+import { commitUnderTest, observer, runToBundle } from "../gates/run-command.js";
 import { renderPlainVerdictTable, renderVerdictTable } from "../gates/war-room.js";
-import { verifyBundle, writeEvidenceBundle } from "../gates/evidence-bundle.js";
+import { verifyBundle } from "../gates/evidence-bundle.js";
 import { checkServices } from "../gates/service-check.js";
 import { publishBundle, readPublishEnv, type PublishEnv, type PublishResult } from "./publish-command.js";
 
@@ -249,23 +249,7 @@ export async function actionsCommand(args: string[]): Promise<number> {
   const runId = newRunId(gate);
   const out = resolve(values.out ?? join("evidence", runId));
   console.log(`${gate.title}: ${env.event} run ${runId} of ${phases.map((p) => p.name).join(", ")} on ${env.sha ?? "the checked-out commit"}${env.runUrl ? ` (${env.runUrl})` : ""}`);
-  const controller = new AbortController();
-  const onSignal = () => {
-    // A cancelled workflow gets a signal, then a few seconds: tear down, write and publish what was measured.
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write("\ngate ci: stopping (tearing down, then writing and publishing the evidence)\n");
-    controller.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  let run: GateRun;
-  try {
-    run = await runGate(gate, { phases, commit: commitUnderTest(env.sha), runId, signal: controller.signal, observer: observer(true) });
-    await writeEvidenceBundle(out, run);
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  const run = await runToBundle(gate, phases, { commit: commitUnderTest(env.sha), runId, out, observer: observer(true), command: "gate ci" });
   console.log(`\n${renderPlainVerdictTable(run)}\n`);
   console.log(`Evidence bundle: ${out}`);
 

@@ -2,9 +2,11 @@
 // and the verdict table, writes the evidence bundle, and exits 0 PASS / 1 FAIL / 2 could not run.
 
 import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Phase } from "./gate.js";
+import type { Gate, Phase } from "./gate.js";
 import type { GateRun } from "./gate-run.js";
 import { GateDefinitionError, loadGate, phasesUpTo } from "./gate-definition.js";
 import { newRunId, runGate, type RunObserver } from "./run-gate.js";
@@ -68,6 +70,43 @@ export function observer(json: boolean): RunObserver {
   };
 }
 
+/**
+ * Runs a gate and writes its evidence bundle to `out`. Ctrl-C or SIGTERM stops the run (teardown
+ * still happens and what was measured is written); a second one quits at once.
+ */
+export async function runToBundle(
+  gate: Gate,
+  phases: Phase[],
+  o: { commit: string; runId: string; out: string; observer: RunObserver; command: string },
+): Promise<GateRun> {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${o.command}: stopping (tearing down, then writing the evidence); press Ctrl-C again to quit at once\n`);
+    controller.abort();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  // The service's raw logs go to a scratch folder; the bundle keeps a redacted copy.
+  const logDir = mkdtempSync(join(tmpdir(), "release-gate-logs-"));
+  try {
+    const run = await runGate(gate, {
+      phases,
+      commit: o.commit,
+      runId: o.runId,
+      logDir,
+      signal: controller.signal,
+      observer: o.observer,
+    });
+    await writeEvidenceBundle(o.out, run);
+    return run;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
 export async function runCommand(args: string[]): Promise<number> {
   let parsed;
   try {
@@ -114,28 +153,17 @@ export async function runCommand(args: string[]): Promise<number> {
   }
   const runId = newRunId(gate);
   const out = resolve(values.out ?? join("evidence", runId));
-  const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write("\ngate run: stopping (tearing down); press Ctrl-C again to quit at once\n");
-    controller.abort();
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
-  let run: GateRun;
-  try {
-    run = await runGate(gate, {
-      phases,
-      commit: commitUnderTest(values.commit),
-      runId,
-      signal: controller.signal,
-      observer: observer(values.json!),
-    });
-    await writeEvidenceBundle(out, run);
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+  if (existsSync(out) && readdirSync(out).length > 0) {
+    console.error(`gate run: ${out} already holds files; an evidence bundle needs an empty or new folder (choose another --out)`);
+    return 2;
   }
+  const run = await runToBundle(gate, phases, {
+    commit: commitUnderTest(values.commit),
+    runId,
+    out,
+    observer: observer(values.json!),
+    command: "gate run",
+  });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(verdictDocument(run, out), null, 2)}\n`);
   } else {
