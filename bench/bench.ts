@@ -183,12 +183,34 @@ async function measureDrain(session: Session, db: pg.Client, last202WallMs: numb
   }
 }
 
+/**
+ * Wait until the system under test is idle: no new rows for SETTLE_MS (at most 30 s). A sync
+ * server whose callers gave up still commits what it had queued, and that backlog would land on
+ * the next run.
+ */
+async function settle(session: Session, db: pg.Client): Promise<void> {
+  if (!session.namespace) return new Promise((r) => setTimeout(r, SETTLE_MS));
+  const deadline = Date.now() + 30_000;
+  let last = -1;
+  let stableSince = Date.now();
+  while (Date.now() < deadline && !abort.signal.aborted) {
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${session.namespace}".webhook_events`);
+    if (rows[0].n !== last) {
+      last = rows[0].n;
+      stableSince = Date.now();
+    } else if (Date.now() - stableSince >= SETTLE_MS) {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 let runCounter = 0;
 
 /** One replay against the session at `rate`, summarised as a table row. */
 async function benchRun(session: Session, db: pg.Client, rate: number, requests: number, purpose: "fixed" | "step", quiet = false): Promise<BenchRun> {
   const label = `${session.system} db=${session.dbRttMs}ms @${rate}/s`;
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  await settle(session, db);
   const events = generateCorpus({ seed: `bench/${session.system}/${session.dbRttMs}/${rate}/${++runCounter}`, requests, ...CORPUS });
   let rss: number | null = null;
   let workerRss: number | null = null;

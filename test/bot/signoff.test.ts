@@ -1,7 +1,7 @@
 // Sign-off on an evidence PR: an allowed approver's approval of the PR's head is recorded in the bundle
 // (HOTL log, decision log, manifest chain) in one commit and turns `Gate A sign-off` green for a PASS;
 // a dismissal withdraws it; anyone else is refused with the reason and nothing changes. (Approving the
-// evidence of a real FAIL is in replay.test.ts, with the other tests that really run a gate.)
+// evidence of a real FAIL is in replay.serial.test.ts, with the other tests that really run a gate.)
 
 import { jest } from "@jest/globals";
 import { mkdtempSync, rmSync } from "node:fs";
