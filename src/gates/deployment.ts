@@ -3,7 +3,7 @@
 // service by URL. Teardown always happens, whatever the run did.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, existsSync, mkdirSync, type WriteStream } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -151,14 +151,14 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
   if (o.credentials.signingSecret) env.WEBHOOK_SIGNING_SECRET = o.credentials.signingSecret;
   if (o.credentials.githubSecret) env.GITHUB_WEBHOOK_SECRET = o.credentials.githubSecret;
 
-  const children: { name: string; child: ChildProcess; log: WriteStream }[] = [];
+  const children: { name: string; child: ChildProcess; log: number }[] = [];
   const logs: Record<string, string> = {};
   const start = (name: string, args: string[]) => {
     const file = join(o.logDir, `${name}.log`);
-    const log = createWriteStream(file);
-    const child = spawn(process.execPath, [cli, "ingest", ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
-    child.stdout!.pipe(log, { end: false });
-    child.stderr!.pipe(log, { end: false });
+    // The child writes its log file itself: no log line passes through this process, which runs the
+    // replay driver and must keep its schedule.
+    const log = openSync(file, "a");
+    const child = spawn(process.execPath, [cli, "ingest", ...args], { env, stdio: ["ignore", log, log] });
     children.push({ name, child, log });
     logs[name] = file;
     return child;
@@ -172,7 +172,7 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
     const server = children.find((c) => c.name === "server");
     if (server) await stop(server.child, 3000);
     await Promise.all(children.filter((c) => c !== server).map((c) => stop(c.child, 5000)));
-    await Promise.all(children.map((c) => new Promise<void>((r) => c.log.end(r))));
+    for (const c of children) closeSync(c.log);
     if (!o.keepData) await dropNamespace(target.redisUrl, target.databaseUrl, o.namespace).catch(() => {});
   };
 
