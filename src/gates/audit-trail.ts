@@ -101,17 +101,17 @@ export async function auditTrail(
         { hop: "accepted", ...(h.accepted ? { at: h.accepted.at, detail: `HTTP 202 (${h.accepted.line})` } : missing("accepted")) },
         { hop: "enqueued", ...(h.enqueued ? { at: h.enqueued.at, detail: `queued in Redis (${h.enqueued.line})` } : missing("enqueued")) },
         {
-          hop: "committed",
-          ...(h.committed ? { at: h.committed.at, detail: `batch ${h.committed.batchId} committed (${h.committed.line})` } : missing("committed")),
-        },
-        {
           hop: "stored",
           ...(row
             ? {
                 at: row.persistedAt,
-                detail: `webhook_events row: request_id ${row.requestId}, batch ${row.batchId}, ordering ${row.orderingKey ?? "-"}#${row.seq ?? "-"}, apply_index ${row.applyIndex ?? "-"}`,
+                detail: `webhook_events row written in its batch's transaction (persisted_at): request_id ${row.requestId}, batch ${row.batchId}, ordering ${row.orderingKey ?? "-"}#${row.seq ?? "-"}, apply_index ${row.applyIndex ?? "-"}`,
               }
             : { at: "", detail: `MISSING: no webhook_events row for ${eventId}` }),
+        },
+        {
+          hop: "committed",
+          ...(h.committed ? { at: h.committed.at, detail: `batch ${h.committed.batchId} committed (${h.committed.line})` } : missing("committed")),
         },
       ],
     };

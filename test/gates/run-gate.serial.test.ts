@@ -82,7 +82,7 @@ describe("Gate A against the bundled 202-then-queue service", () => {
     await client.connect();
     try {
       for (const l of run.lineages) {
-        expect(l.hops.map((h) => h.hop)).toEqual(["accepted", "enqueued", "committed", "stored"]);
+        expect(l.hops.map((h) => h.hop)).toEqual(["accepted", "enqueued", "stored", "committed"]);
         expect(l.hops.filter((h) => h.detail.startsWith("MISSING"))).toEqual([]);
         const { rows } = await client.query(
           `select request_id, batch_id from "${run.namespace}".webhook_events where idempotency_key = $1`,
