@@ -3,7 +3,6 @@
 
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import os from "node:os";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Gate, Phase } from "./gate.js";
@@ -86,28 +85,6 @@ export function phaseCorpus(gate: Gate, phase: Phase): CorpusEvent[] {
   }).map((e) => ({ ...e, orderingKey: `${phase.name}/${e.orderingKey}` }));
 }
 
-/**
- * The replay driver shares this machine with the service under test. A load generator belongs on a
- * machine of its own; the nearest thing here is to let the scheduler run it first, so it keeps its
- * schedule (an invalid run says nothing). Latency is still counted from each request's due time.
- * Without the privilege to raise priority (not root), the run goes on at normal priority.
- */
-async function withDriverPriority<T>(work: () => Promise<T>): Promise<T> {
-  const before = os.getPriority();
-  let raised = false;
-  try {
-    os.setPriority(-10);
-    raised = true;
-  } catch {
-    // not permitted: measure at normal priority
-  }
-  try {
-    return await work();
-  } finally {
-    if (raised) os.setPriority(before);
-  }
-}
-
 /** Passwords inside the target's connection URLs: they must never reach the evidence. */
 function urlPasswords(gate: Gate): string[] {
   const urls = gate.target.kind === "bundled" ? [gate.target.redisUrl, gate.target.databaseUrl] : [gate.target.databaseUrl];
@@ -172,7 +149,7 @@ async function measurePhase(
   o: RunOptions,
 ): Promise<{ result: PhaseResult; stored: StoredEvent[]; replay: ReplayResult }> {
   const events = phaseCorpus(gate, phase);
-  const result = await withDriverPriority(() => replay({
+  const result = await replay({
     url: deployment.webhookUrl,
     rate: phase.rate,
     events,
@@ -181,7 +158,7 @@ async function measurePhase(
     // Every answer that is not accepted or duplicate may leave an event unaccepted.
     shouldStop: (p) => phaseCanStillPass(gate, phase, { sent: p.sent, errors: p.errors, rejected: p.errors }),
     signal: o.signal,
-  }));
+  });
   const samples = result.samples;
   const acknowledged = [...acknowledgedIds(samples)];
   const lastAnswer = samples.reduce((m, s) => Math.max(m, s.doneAt), 0);
