@@ -25,6 +25,21 @@ function withPhase(gate: Gate, phase: Partial<Phase>): Gate {
   return { ...gate, phases: [{ ...gate.phases[0], ...phase }] };
 }
 
+/**
+ * A replay whose driver fell behind is invalid by design (its latency says nothing). On a shared
+ * 2-core machine that can happen to any single run, so a run judged on latency is repeated, up to
+ * three times, only for that reason; any other outcome stands.
+ */
+async function runJudgedOnLatency(gate: Gate, phases = gate.phases, options: { commit?: string; keepData?: boolean } = {}): Promise<GateRun> {
+  let run: GateRun;
+  for (let attempt = 1; ; attempt++) {
+    run = await runGate(gate, { phases, commit: options.commit ?? "unknown", keepData: options.keepData });
+    const invalid = run.phases.some((p) => p.replay && !p.replay.valid);
+    if (!invalid || attempt === 3) return run;
+    if (run.namespace && options.keepData) await dropNamespace(REDIS_URL, DATABASE_URL, run.namespace);
+  }
+}
+
 function slo(run: GateRun, name: string) {
   return run.phases[0].slos.find((s) => s.name === name)!;
 }
@@ -34,9 +49,9 @@ describe("Gate A against the bundled 202-then-queue service", () => {
   const bundle = join(tmp, "bundle");
 
   beforeAll(async () => {
-    run = await runGate(gateA, { phases: smoke, commit: "0123456789abcdef0123456789abcdef01234567", keepData: true });
+    run = await runJudgedOnLatency(gateA, smoke, { commit: "0123456789abcdef0123456789abcdef01234567", keepData: true });
     await writeEvidenceBundle(bundle, run);
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     if (run?.namespace) await dropNamespace(REDIS_URL, DATABASE_URL, run.namespace);
@@ -163,16 +178,16 @@ describe("the war room's before and after, with the database 10 ms away", () => 
 
   test("before: the synchronous design fails Gate A on latency", async () => {
     const gate = gateWith("sync");
-    const run = await runGate(gate, { phases: gate.phases, commit: "unknown" });
+    const run = await runJudgedOnLatency(gate);
     expect(`${run.verdict}: ${run.reason}`).toMatch(/^FAIL: /);
     expect(slo(run, "latency_p95").verdict).toBe("FAIL");
     expect(run.phases[0].latency!.p95).toBeGreaterThan(gate.phases[0].latencyP95Ms);
-  }, 90_000);
+  }, 180_000);
 
   test("after: the 202-then-queue design passes the same gate", async () => {
     const gate = gateWith("queue");
-    const run = await runGate(gate, { phases: gate.phases, commit: "unknown" });
+    const run = await runJudgedOnLatency(gate);
     expect(`${run.verdict}: ${run.reason}`).toMatch(/^PASS: /);
     expect(slo(run, "latency_p95").verdict).toBe("PASS");
-  }, 90_000);
+  }, 180_000);
 });
