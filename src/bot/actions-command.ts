@@ -3,7 +3,7 @@
 
 import { appendFile, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { Octokit } from "@octokit/rest";
 import type { Gate, Phase } from "../gates/gate.js";
 import type { GateRun, Verdict } from "../gates/gate-run.js";
@@ -180,31 +180,12 @@ async function publish(gate: Gate, bundleDir: string, env: PublishEnv): Promise<
 }
 
 export async function actionsCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        out: { type: "string" },
-        phase: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`gate ci: ${(err as Error).message}\n\n${ACTIONS_HELP}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(ACTIONS_HELP);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    console.error(`gate ci: expected one gate file, e.g. \`gate ci gates/gate-a.yaml --out evidence/bundle\`\n\n${ACTIONS_HELP}`);
-    return 2;
-  }
-  const file = positionals[0]!;
+  const line = parseCommandLine("gate ci", args, {
+    out: { type: "string" },
+    phase: { type: "string" },
+  }, ACTIONS_HELP, "one gate file, e.g. `gate ci gates/gate-a.yaml --out evidence/bundle`");
+  if (typeof line === "number") return line;
+  const { values, positional: file } = line;
   const env = await readActionsEnv(process.env);
   if (Array.isArray(env)) {
     for (const p of env) console.error(`gate ci: ${p.message}`);

@@ -3,7 +3,7 @@
 // check run on the gated commit and the pending sign-off status, through the bot's own code and the
 // workflow's GITHUB_TOKEN.
 
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { Octokit } from "@octokit/rest";
 import type { Gate } from "../gates/gate.js";
 import { GateDefinitionError, loadGate } from "../gates/gate-definition.js";
@@ -136,31 +136,13 @@ export async function publishBundle(
 }
 
 export async function publishCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        gate: { type: "string" },
-        pr: { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`gate publish: ${(err as Error).message}\n\n${PUBLISH_HELP}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(PUBLISH_HELP);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    console.error(`gate publish: expected one bundle folder, e.g. \`gate publish evidence/gate-a-20251113-020000-abc123\`\n\n${PUBLISH_HELP}`);
-    return 2;
-  }
+  const line = parseCommandLine("gate publish", args, {
+    gate: { type: "string" },
+    pr: { type: "string" },
+    json: { type: "boolean", default: false },
+  }, PUBLISH_HELP, "one bundle folder, e.g. `gate publish evidence/gate-a-20251113-020000-abc123`");
+  if (typeof line === "number") return line;
+  const { values, positional: bundleArg } = line;
   const pullRequest = values.pr === undefined ? undefined : Number(values.pr);
   if (pullRequest !== undefined && !(Number.isInteger(pullRequest) && pullRequest > 0)) {
     console.error(`gate publish: --pr must be a pull request or issue number, got "${values.pr}"`);
@@ -171,11 +153,11 @@ export async function publishCommand(args: string[]): Promise<number> {
     for (const p of env) console.error(`gate publish: ${p}`);
     return 2;
   }
-  const bundleDir = resolve(positionals[0]);
+  const bundleDir = resolve(bundleArg);
   const check = await verifyBundle(bundleDir);
   if (!check.ok) {
     const what = [...check.problems, ...check.changed.map((f) => `changed ${f}`), ...check.missing.map((f) => `missing ${f}`), ...check.added.map((f) => `added ${f}`)];
-    console.error(`gate publish: ${bundleDir} does not match its manifest (${what.slice(0, 5).join("; ")}); run \`gate verify ${positionals[0]}\`. Nothing was published.`);
+    console.error(`gate publish: ${bundleDir} does not match its manifest (${what.slice(0, 5).join("; ")}); run \`gate verify ${bundleArg}\`. Nothing was published.`);
     return 2;
   }
   let gate: Gate;

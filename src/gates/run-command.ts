@@ -5,7 +5,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import type { Gate, Phase } from "./gate.js";
 import type { GateRun } from "./gate-run.js";
 import { GateDefinitionError, loadGate, phasesUpTo } from "./gate-definition.js";
@@ -108,36 +108,18 @@ export async function runToBundle(
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        phase: { type: "string", default: "all" },
-        out: { type: "string" },
-        json: { type: "boolean", default: false },
-        commit: { type: "string" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    });
-  } catch (err) {
-    console.error(`gate run: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    console.error(`gate run: expected one gate file, e.g. \`gate run gates/gate-a.yaml\`\n\n${HELP}`);
-    return 2;
-  }
+  const line = parseCommandLine("gate run", args, {
+    phase: { type: "string", default: "all" },
+    out: { type: "string" },
+    json: { type: "boolean", default: false },
+    commit: { type: "string" },
+  }, HELP, "one gate file, e.g. `gate run gates/gate-a.yaml`");
+  if (typeof line === "number") return line;
+  const { values, positional: file } = line;
   let gate;
   let phases: Phase[];
   try {
-    gate = loadGate(positionals[0]);
+    gate = loadGate(file);
     phases = phasesUpTo(gate, values.phase!);
   } catch (err) {
     if (err instanceof GateDefinitionError) console.error(err.message);
