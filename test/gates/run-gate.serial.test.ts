@@ -1,7 +1,7 @@
 // Gate runs end to end against the real bundled service, real Redis and real PostgreSQL.
 
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -11,6 +11,7 @@ import { loadGate, phasesUpTo } from "../../src/gates/gate-definition.js";
 import { runGate } from "../../src/gates/run-gate.js";
 import { deploy, dropNamespace } from "../../src/gates/deployment.js";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
+import { EVIDENCE_ITEM_LAYOUT } from "../../src/gates/evidence-layout.js";
 import { startFaultyProxy } from "../support/faulty-ingest-proxy.js";
 import { startDelayProxy } from "../../bench/delay-proxy.js";
 
@@ -111,6 +112,19 @@ describe("Gate A against the bundled 202-then-queue service", () => {
     } finally {
       await client.end();
     }
+  });
+
+  test("each of the ten evidence items is present and non-empty after a real run", () => {
+    for (const item of EVIDENCE_ITEM_LAYOUT) {
+      const path = join(bundle, item.path);
+      const files = statSync(path).isDirectory()
+        ? readdirSync(path, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name))
+        : [path];
+      expect({ item: item.id, hasFiles: files.length > 0 }).toEqual({ item: item.id, hasFiles: true });
+      for (const f of files) expect({ file: f, empty: statSync(f).size === 0 }).toEqual({ file: f, empty: false });
+    }
+    const matrix = JSON.parse(readFileSync(join(bundle, "08-rbac", "matrix.json"), "utf8"));
+    expect(JSON.stringify(matrix)).toContain("timestamp_stale");
   });
 
   test("the evidence bundle of a real run checks with sha256sum and holds no secret", () => {
