@@ -72,11 +72,16 @@ function helpRequested(command: string, args: string[], help: string): number | 
  * limits); a test against a local fake turns that off.
  */
 function octokitClass(throttle: boolean): typeof ProbotOctokit {
+  // Off only stops the spacing: a 403 with x-ratelimit-remaining 0 or a 429 with Retry-After is still
+  // waited out and retried (GHES has primary rate limits too), instead of losing the write.
   // A function, not an object: Probot passes its own throttle options down, which would replace ours.
   return throttle
     ? ProbotOctokit
-    : ProbotOctokit.defaults((options: { throttle?: object }) => ({ ...options, throttle: { ...options.throttle, enabled: false } }));
+    : ProbotOctokit.defaults((options: { throttle?: object }) => ({ ...options, throttle: { ...options.throttle, write: unspaced, notifications: unspaced } }));
 }
+
+/** A stand-in for the throttling plugin's per-installation write limiter that lets every write go at once. */
+const unspaced = { key: () => ({ schedule: <T>(_options: unknown, job: () => T) => Promise.resolve(job()) }) };
 
 /** Installation clients from the App's credentials: the runner acts as the App on each repository. */
 export function installationClients(app: GitHubAppOptions, log: Logger, throttle = true): (installationId: number) => Promise<GitHub> {

@@ -21,7 +21,8 @@ import type { RunRecord } from "./run-state.js";
 import { checkRunName, completeCheckRun, conclusionFor, progressCheckRun, startCheckRun } from "./check-run.js";
 import { refreshWarRoom, renderFinalComment, runNotes, whereOf, type RunLinks } from "./war-room-comment.js";
 import type { BotLog } from "./bot-log.js";
-import { openEvidencePullRequest } from "./evidence-pr.js";
+import { evidenceBranch, openEvidencePullRequest } from "./evidence-pr.js";
+import { httpStatus } from "./github.js";
 import { setSignoffStatus, signoffStatus } from "./signoff.js";
 import { initialApprovalLog } from "../gates/approval-log.js";
 
@@ -196,8 +197,12 @@ async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: 
 
     const bundleDir = join(workDir, "bundle");
     await writeEvidenceBundle(bundleDir, run);
+    let evidenceProblem = "";
     const evidence = await attempt(log, "open the evidence PR", runId, () =>
-      openEvidencePullRequest(github, where, { gate, bundleDir, sourcePullRequest: `#${record.pullNumber}` }),
+      openEvidencePullRequest(github, where, { gate, bundleDir, sourcePullRequest: `#${record.pullNumber}` }).catch((err: unknown) => {
+        evidenceProblem = evidenceFailure(err, gate.name, runId);
+        throw err;
+      }),
     );
     record = (await state.update(runId, () => ({
       phase: "finished",
@@ -223,7 +228,7 @@ async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: 
       }
     }
     if (record.checkRunId) {
-      const evidenceLine = evidence ? `\n\nEvidence PR: ${evidence.url}` : "\n\n⚠️ The evidence PR could not be opened; see the runner's log.";
+      const evidenceLine = evidence ? `\n\nEvidence PR: ${evidence.url}` : `\n\n⚠️ ${evidenceProblem}`;
       await attempt(log, "complete the check run", runId, () =>
         completeCheckRun(github, where, record.checkRunId!, {
           conclusion: conclusionFor(run.verdict, aborted),
@@ -234,7 +239,7 @@ async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: 
     }
     await refreshWarRoom(github, gate, record, log);
     const notes = runNotes(record, gate);
-    if (!evidence) notes.push("⚠️ The evidence PR could not be opened; see the runner's log.");
+    if (!evidence) notes.push(`⚠️ ${evidenceProblem}`);
     await attempt(log, "post the final comment", runId, () =>
       github.rest.issues.createComment({ ...where, issue_number: record.pullNumber, body: renderFinalComment(run, record.label, links, notes) }),
     );
@@ -242,6 +247,16 @@ async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: 
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** What the PR is told when its evidence PR could not be opened: GitHub's answer and where the bundle went. */
+function evidenceFailure(err: unknown, gateName: string, runId: string): string {
+  const status = httpStatus(err);
+  const answer = status ? `GitHub answered ${status}: ${(err as Error).message}` : (err as Error).message;
+  return (
+    `The evidence PR could not be opened (${answer}). If the evidence was committed it is on branch ` +
+    `\`${evidenceBranch(gateName, runId)}\`: open a PR from it, or run the command again.`
+  );
 }
 
 function renderWarRoomText(u: WarRoomUpdate): string {
