@@ -219,7 +219,15 @@ function run(
         }
         await processEntries(entries);
       } catch (err) {
-        log.warn({ error: (err as Error).message }, `queue read failed, retrying in ${redisDelay} ms`);
+        const message = (err as Error).message;
+        if (message.includes("NOGROUP")) {
+          // Redis lost the group (a restart without its data, FLUSHALL, failover to an empty replica):
+          // recreate it instead of retrying a read that can never succeed.
+          await redis.xgroup("CREATE", keys.events, keys.group, "0", "MKSTREAM").catch(() => {});
+          log.error({ error: message }, "the consumer group was gone; recreated it");
+          continue;
+        }
+        log.warn({ error: message }, `queue read failed, retrying in ${redisDelay} ms`);
         await new Promise((r) => setTimeout(r, redisDelay));
         redisDelay = Math.min(redisDelay * 2, 2000);
       }

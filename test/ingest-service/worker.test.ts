@@ -204,3 +204,13 @@ test("consumers of dead workers are forgotten once idle with nothing pending; on
   const left = ((await store.redis.xinfo("CONSUMERS", store.keys.events, store.keys.group)) as unknown[][]).map((c) => c[1]);
   expect(left).toEqual(["ghost"]);
 });
+
+test("a worker whose consumer group Redis lost recreates it and keeps draining", async () => {
+  await start(1);
+  expect((await postWebhook(server.url, "before-loss")).status).toBe(202);
+  await waitFor("first row", stored, (n) => n === 1);
+  // As after a Redis restart without its data: the stream and its consumer group are gone.
+  await store.redis.del(store.keys.events);
+  expect((await postWebhook(server.url, "after-loss")).status).toBe(202);
+  await waitFor("the event accepted after the loss is stored", stored, (n) => n === 2);
+});
