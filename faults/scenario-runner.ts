@@ -212,7 +212,12 @@ export async function runScenario(s: Scenario, size: SuiteSize, o: RunOptions): 
       }
       const replayed = await Promise.all(replays);
       const samples: RequestSample[] = [];
-      replayed.forEach((r, k) => samples.push(...r.samples.map((x) => ({ ...x, index: x.index + k * corpus.length }))));
+      // The driver's t0 comes after its warm-up and connection set-up: move its samples onto this
+      // scenario's clock (the one the fault marks use) through the wall-clock time of its t0.
+      replayed.forEach((r, k) => {
+        const shift = Date.parse(r.startedAt) - wallT0;
+        samples.push(...r.samples.map((x) => ({ ...x, index: x.index + k * corpus.length, dueAt: x.dueAt + shift, sentAt: x.sentAt + shift, doneAt: x.doneAt + shift })));
+      });
       say(`replay done: ${samples.length} answered; ${samples.filter((x) => x.outcome === "accepted" || x.outcome === "duplicate").length} acknowledged`);
 
       // The sender's side of the contract: whatever was not acknowledged is sent again.
@@ -344,9 +349,10 @@ async function retryUnacknowledged(
     await service.waitReady(10_000).catch((err: Error) => ctx.problem(`before retry round ${round}: ${err.message}`));
     say(`retry round ${round}: ${pending.length} unacknowledged events`);
     const events = pending.map((e, i) => ({ ...e, index: i, redelivery: true }));
-    const offset = performance.now() - t0;
     const base = samples.reduce((m, x) => Math.max(m, x.index), 0) + 1;
     const r = await replay({ url: service.webhookUrl, rate: 200, events, credentials, timeoutMs: 10_000 });
+    // The replay's t0 on this scenario's clock: now, less the wall-clock time since its t0.
+    const offset = performance.now() - t0 - (Date.now() - Date.parse(r.startedAt));
     for (const x of r.samples) {
       samples.push({ ...x, index: base + x.index, dueAt: x.dueAt + offset, sentAt: x.sentAt + offset, doneAt: x.doneAt + offset, redelivery: true });
     }

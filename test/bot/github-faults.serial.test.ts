@@ -9,7 +9,8 @@ import { jest } from "@jest/globals";
 import { githubFaults, type RecordedRequest } from "../support/fake-github.js";
 import { warRoomMarker } from "../../src/bot/war-room-comment.js";
 import type { RunRecord } from "../../src/bot/run-state.js";
-import { reportedRun, startBotWorld, type BotWorld } from "./support/bot-world.js";
+import { RedisInstance } from "../support/instances.js";
+import { reportedRun, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
 
 jest.setTimeout(60_000);
 
@@ -26,6 +27,7 @@ async function oneRun(pr: number, command: string): Promise<RunRecord> {
   return reportedRun(world, pr, () => true, 50_000);
 }
 
+const runsOf = (pr: number) => world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr);
 const tries = (route: string): RecordedRequest[] => world.fake.requests.filter((r) => r.route === route);
 
 /** Everything the PR must show exactly once for a run, whatever GitHub did in between. */
@@ -135,4 +137,37 @@ test("GitHub refusing the evidence PR every time: the run is still reported, and
   expect(check.output.summary).toContain("The evidence PR could not be opened");
   // The evidence is not lost: its one commit is on the run's branch, ready for a PR opened by hand.
   expect(world.fake.state.refs.get(`refs/heads/gate-a/evidence/${run.id}`)).toBeDefined();
+});
+
+test("Redis killed under the run queue mid-run and restarted: the run ends in a clear state on the PR", async () => {
+  // A private Redis (appendonly, fsync always) so that the machine's shared one is never restarted.
+  const redis = await RedisInstance.start();
+  try {
+    world = await startBotWorld("faults-redis", { childRunner: true, redisUrl: redis.url });
+    const pr = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
+    const { answer } = await world.comment(pr.number, "octocat", "/gate-a replay 1k");
+    expect(answer.status).toBe(200);
+    const running = await waitFor("the run to be running", async () => (await runsOf(pr.number)).find((r) => r.phase === "running"), 30_000);
+
+    await redis.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 1_500));
+    await redis.start();
+
+    const run = await reportedRun(world, pr.number, (r) => r.id === running.id, 50_000);
+    expect(["finished", "lost"]).toContain(run.phase);
+    expect(run.verdict).toBeDefined();
+    const checks = [...world.fake.state.checkRuns.values()].filter((c) => c.externalId === run.id);
+    expect(checks).toHaveLength(1);
+    expect(checks[0].status).toBe("completed");
+    expect(world.comments(pr.number).filter((c) => c.body.startsWith(warRoomMarker(run.id)))).toHaveLength(1);
+    // Told once: a final comment, or the "marked failed" reply of a run whose runner lost it.
+    const told = world.comments(pr.number).filter((c) => c.body.startsWith(`<!-- release-gate:verdict run=${run.id} -->`) || c.body.startsWith(`⚠️ Run \`${run.id}\``));
+    expect(told).toHaveLength(1);
+    expect(world.fake.count("git.createCommit")).toBeLessThanOrEqual(1);
+    expect(world.fake.count("pulls.create")).toBeLessThanOrEqual(1);
+  } finally {
+    await world?.close();
+    world = undefined as unknown as BotWorld;
+    await redis.destroy();
+  }
 });

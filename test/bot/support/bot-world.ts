@@ -48,8 +48,8 @@ export function appKey(): string {
     .privateKey;
 }
 
-export async function deleteKeys(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
+export async function deleteKeys(prefix: string, redisUrl = REDIS_URL): Promise<void> {
+  const redis = new Redis(redisUrl);
   try {
     let cursor = "0";
     do {
@@ -92,7 +92,7 @@ async function startChildRunner(env: Record<string, string>): Promise<{ stop(): 
 
 export async function startBotWorld(
   name: string,
-  o: { permissions?: Record<string, PermissionLevel>; start?: StartOptions; childRunner?: boolean } = {},
+  o: { permissions?: Record<string, PermissionLevel>; start?: StartOptions; childRunner?: boolean; redisUrl?: string } = {},
 ): Promise<BotWorld> {
   const privateKey = appKey();
   const fake = await startFakeGitHub({
@@ -109,7 +109,7 @@ export async function startBotWorld(
     GHE_PROTOCOL: "http",
     HOST: "127.0.0.1",
     PORT: String(await freePort()),
-    REDIS_URL,
+    REDIS_URL: o.redisUrl ?? REDIS_URL,
     RELEASE_GATE_PREFIX: prefix,
     GATES_DIR: FIXTURE_GATES,
     LOG_LEVEL: "silent",
@@ -176,7 +176,7 @@ export async function startBotWorld(
       await child?.stop();
       await bot.close().catch(() => {});
       await fake.close();
-      await deleteKeys(prefix);
+      await deleteKeys(prefix, o.redisUrl).catch(() => {});
     },
   };
 }
