@@ -65,6 +65,9 @@ export async function executeRun(deps: RunnerDeps, runId: string, stopSignal?: A
     return;
   }
   const gate = deps.gates.byName(record.gate);
+  // What was already posted on the PR, kept here too: if Redis fails before the record holds it, the
+  // broken run's report still completes this check run instead of leaving it in progress forever.
+  const posted: Partial<RunRecord> = {};
   try {
     if (record.phase !== "queued") return;
     const github = await deps.github(record.installationId);
@@ -88,21 +91,45 @@ export async function executeRun(deps: RunnerDeps, runId: string, stopSignal?: A
       await refreshWarRoom(github, gate, record, log);
       return;
     }
-    await runOnGitHub(deps, github, gate, runId, stopSignal);
+    await runOnGitHub(deps, github, gate, runId, stopSignal, posted);
   } catch (err) {
     log.error({ err, runId }, "the run failed outside the gate engine");
     const why = `the runner failed: ${(err as Error).message}`;
-    const broken = await state.update(runId, (r) =>
-      r.reportedAt ? null : { phase: "finished", verdict: "ERROR", reason: why, finishedAt: r.finishedAt ?? new Date().toISOString() },
+    const broken = await whileRedisRestarts(() =>
+      state.update(runId, (r) =>
+        r.reportedAt ? null : { ...posted, phase: "finished", verdict: "ERROR", reason: why, finishedAt: r.finishedAt ?? new Date().toISOString() },
+      ),
     );
     if (broken && !broken.reportedAt) await reportBrokenRun(deps, broken, why).catch(() => {});
   } finally {
-    const ended = await state.get(runId);
-    if (ended) await queue.finished(ended);
+    const ended = await whileRedisRestarts(() => state.get(runId));
+    if (ended) await whileRedisRestarts(() => queue.finished(ended));
   }
 }
 
-async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: string, stopSignal?: AbortSignal): Promise<void> {
+/**
+ * A run that failed because Redis went away (e.g. restarted) is closed once Redis answers again, up to
+ * half a minute: given up at once, the run would stay "running" on the PR and hold its gate for good.
+ */
+async function whileRedisRestarts<T>(write: () => Promise<T>, tries = 30): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (i >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  }
+}
+
+async function runOnGitHub(
+  deps: RunnerDeps,
+  github: GitHub,
+  gate: Gate,
+  runId: string,
+  stopSignal: AbortSignal | undefined,
+  posted: Partial<RunRecord>,
+): Promise<void> {
   const { queue, log } = deps;
   const state = queue.state;
   const name = deps.name ?? `${hostname()}:${process.pid}`;
@@ -124,6 +151,10 @@ async function runOnGitHub(deps: RunnerDeps, github: GitHub, gate: Gate, runId: 
       detailsUrl: comment?.url,
     }),
   );
+  Object.assign(posted, {
+    ...(comment ? { warRoomCommentId: comment.id, warRoomUrl: comment.url } : {}),
+    ...(check ? { checkRunId: check.id, checkRunUrl: check.url } : {}),
+  });
   record = (await state.update(runId, () => ({
     warRoomCommentId: comment?.id,
     warRoomUrl: comment?.url,
@@ -286,7 +317,7 @@ async function reportBrokenRun(deps: RunnerDeps, record: RunRecord, why: string)
       body: `⚠️ Run \`${record.id}\` (\`${record.label}\`) is marked failed: ${why}. Run \`${gate?.command.prefix ?? "/" + record.gate} ${record.label}\` again.`,
     }),
   );
-  await deps.queue.state.update(record.id, () => ({ reportedAt: new Date().toISOString() }));
+  await whileRedisRestarts(() => deps.queue.state.update(record.id, () => ({ reportedAt: new Date().toISOString() })));
 }
 
 /** Closes a run whose runner died: failed on the PR (check run, war-room comment, a reply), slot freed. */

@@ -147,7 +147,11 @@ test("Redis killed under the run queue mid-run and restarted: the run ends in a 
     const pr = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
     const { answer } = await world.comment(pr.number, "octocat", "/gate-a replay 1k");
     expect(answer.status).toBe(200);
-    const running = await waitFor("the run to be running", async () => (await runsOf(pr.number)).find((r) => r.phase === "running"), 30_000);
+    const running = await waitFor(
+      "the replay to be running",
+      async () => (await runsOf(pr.number)).find((r) => r.phase === "running" && r.timeline?.some((t) => t.milestone.startsWith("smoke") && t.status === "running")),
+      30_000,
+    );
 
     await redis.kill("SIGKILL");
     await new Promise((r) => setTimeout(r, 1_500));
