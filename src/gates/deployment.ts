@@ -158,7 +158,9 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
     // The child writes its log file itself: no log line passes through this process, which runs the
     // replay driver and must keep its schedule.
     const log = openSync(file, "a");
-    const child = spawn(process.execPath, [cli, "ingest", ...args], { env, stdio: ["ignore", log, log] });
+    // The child holds a pipe from this process on its stdin: if this process dies, even by SIGKILL,
+    // the pipe closes and the child shuts down instead of running on as an orphan.
+    const child = spawn(process.execPath, [cli, "ingest", ...args], { env: { ...env, INGEST_STOP_WITH_STDIN: "1" }, stdio: ["pipe", log, log] });
     children.push({ name, child, log });
     logs[name] = file;
     return child;

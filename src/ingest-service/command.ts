@@ -11,9 +11,11 @@ const HELP = `Usage: gate ingest serve|worker [options]
   gate ingest serve [options]    the webhook accept path (POST /webhooks, /healthz, /readyz, /metrics)
   gate ingest worker [options]   drains the queue into PostgreSQL in batches; start several to scale
 
-Run "gate ingest serve --help" or "gate ingest worker --help" for the options.`;
+Run "gate ingest serve --help" or "gate ingest worker --help" for the options.
+INGEST_STOP_WITH_STDIN=1: stop gracefully when stdin closes (for a supervisor that may die).`;
 
 export async function ingestCommand(args: string[]): Promise<number> {
+  const stopWithStdin = process.env.INGEST_STOP_WITH_STDIN === "1";
   const [sub, ...rest] = args;
   if (!sub || sub === "--help" || sub === "-h" || sub === "help") {
     console.log(HELP);
@@ -50,6 +52,13 @@ export async function ingestCommand(args: string[]): Promise<number> {
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", () => resolve());
     process.once("SIGINT", () => resolve());
+    // Under a supervisor that may itself be killed (the gate runner): stop when the pipe it holds
+    // on our stdin closes, instead of running on as an orphan.
+    if (stopWithStdin) {
+      process.stdin.resume();
+      process.stdin.once("end", () => resolve());
+      process.stdin.once("error", () => resolve());
+    }
   });
   // A second signal while draining means "now".
   const hardStop = () => process.exit(1);
