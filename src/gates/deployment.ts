@@ -45,7 +45,8 @@ export function cliPath(): string {
   throw new DeploymentError("the compiled CLI (dist/src/cli.js) is missing: run `npm run build` first");
 }
 
-async function freePort(): Promise<number> {
+/** A port nothing listens on right now (the kernel's pick; a race with other starters is possible but rare). */
+export async function freePort(): Promise<number> {
   return new Promise((done, fail) => {
     const server = createServer();
     server.once("error", fail);

@@ -4,7 +4,7 @@
 
 import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -19,17 +19,8 @@ export class InstanceError extends Error {
   }
 }
 
-/** A port nothing listens on right now (the kernel's pick; a race with other starters is possible but rare). */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => done(port));
-    });
-  });
-}
+import { freePort } from "../../src/gates/deployment.js";
+export { freePort };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
