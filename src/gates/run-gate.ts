@@ -116,7 +116,8 @@ function urlPasswords(gate: Gate): string[] {
   });
 }
 
-function notRun(phase: Phase, reason: string): PhaseResult {
+/** The result of a phase that did not run: never a PASS. */
+export function notRun(phase: Phase, reason: string): PhaseResult {
   return {
     name: phase.name,
     requests: phase.requests,

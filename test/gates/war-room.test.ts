@@ -11,6 +11,7 @@ import {
   renderWarRoomUpdate,
   type VerdictSummary,
 } from "../../src/gates/war-room.js";
+import { notRun } from "../../src/gates/run-gate.js";
 
 const gateA = loadGate("gates/gate-a.yaml", {});
 const gateB = loadGate("gates/gate-b.yaml", {});
@@ -21,26 +22,7 @@ function slo(name: string, measuredDisplay: string, bar: string, verdict: SloRes
 }
 
 function phaseResult(phase: Phase, verdict: PhaseResult["verdict"], reason: string, slos: SloResult[], ran = true): PhaseResult {
-  return {
-    name: phase.name,
-    requests: phase.requests,
-    rate: phase.rate,
-    latencyBarMs: phase.latencyP95Ms,
-    ran,
-    replay: null,
-    latency: null,
-    distinctEvents: 0,
-    accepted: 0,
-    duplicates: 0,
-    errors: { byStatus: {}, timeouts: 0, transport: 0 },
-    drainMs: null,
-    idempotency: null,
-    ordering: null,
-    database: null,
-    verdict,
-    reason,
-    slos,
-  };
+  return { ...notRun(phase, reason), ran, verdict, slos };
 }
 
 const smokePass = phaseResult(smoke, "PASS", "all 2 objectives met", [

@@ -21,6 +21,7 @@ import type {
   WarRoomUpdate,
 } from "../../src/gates/gate-run.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
+import { notRun } from "../../src/gates/run-gate.js";
 
 /** Credentials a run used. With plantSecrets they are written into logs, URLs, lineage details and prose. */
 export const FIXTURE_SECRETS = {
@@ -310,28 +311,6 @@ function buildPhase(gate: Gate, phase: Phase, rand: () => number, t0: number, fa
   };
 }
 
-function notRun(phase: Phase, reason: string): PhaseResult {
-  return {
-    name: phase.name,
-    requests: phase.requests,
-    rate: phase.rate,
-    latencyBarMs: phase.latencyP95Ms,
-    ran: false,
-    replay: null,
-    latency: null,
-    distinctEvents: 0,
-    accepted: 0,
-    duplicates: 0,
-    errors: { byStatus: {}, timeouts: 0, transport: 0 },
-    drainMs: null,
-    idempotency: null,
-    ordering: null,
-    database: null,
-    verdict: "ERROR",
-    reason,
-    slos: [],
-  };
-}
 
 function iso(ms: number): string {
   return new Date(Math.round(ms)).toISOString();
