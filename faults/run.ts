@@ -23,7 +23,7 @@ Options:
   --keep-logs            keep service logs of passing scenarios too
   --out FILE             results file (default faults/results/latest.json)`;
 
-interface Args {
+export interface Args {
   only: string[] | null;
   size: SuiteSize;
   badInput: boolean;
@@ -32,7 +32,7 @@ interface Args {
   out: string | null;
 }
 
-function parseArgs(argv: string[]): Args | { error: string } | "help" {
+export function parseArgs(argv: string[]): Args | { error: string } | "help" {
   const a: Args = { only: null, size: "full", badInput: true, iterations: 100, keepLogs: false, out: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -77,6 +77,17 @@ export function renderTable(results: ScenarioResult[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** What a run left out of the full suite (scenarios, size, the catalogue, iterations); empty for a full run. */
+export function truncation(a: Args): string[] {
+  const out: string[] = [];
+  const missing = a.only ? scenarios.map((s) => s.name).filter((n) => !a.only!.includes(n)) : [];
+  if (missing.length) out.push(`--only: scenarios ${missing.join(", ")} not run`);
+  if (a.size !== "full") out.push(`--size ${a.size}: smaller plans than the full suite`);
+  if (!a.badInput || (a.only && !a.only.includes("bad-input"))) out.push("the bad-input catalogue not run");
+  else if (a.iterations < 100) out.push(`--iterations ${a.iterations}: the memory check ran ${a.iterations} of 100 catalogue runs`);
+  return out;
 }
 
 async function main(): Promise<number> {
@@ -130,10 +141,14 @@ async function main(): Promise<number> {
   }
 
   const passed = results.every((r) => r.passed) && (badInput?.passed ?? true);
+  const truncated = truncation(args);
   const cpu = cpus();
   const report = {
     generated_at: new Date().toISOString(),
     size: args.size,
+    // A run that left scenarios, the catalogue or iterations out says so: its numbers are not the whole suite's.
+    truncated: truncated.length > 0,
+    truncated_by: truncated,
     machine: { cpu: cpu[0]?.model ?? "unknown", cores: cpu.length, node: process.version },
     redis_settings: { appendonly: "yes", appendfsync: "always", "maxmemory-policy": "noeviction" },
     passed,
@@ -145,6 +160,7 @@ async function main(): Promise<number> {
   writeFileSync(out, JSON.stringify(report, null, 2) + "\n");
 
   console.log("");
+  if (truncated.length) console.log(`TRUNCATED run (not the whole suite): ${truncated.join("; ")}\n`);
   if (results.length) console.log(renderTable(results));
   for (const r of results.filter((x) => !x.passed)) {
     console.log(`\n${r.name} FAILED:\n  ${r.problems.join("\n  ")}${r.logs ? `\n  service logs: ${r.logs}` : ""}`);

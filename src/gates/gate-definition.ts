@@ -242,6 +242,7 @@ class GateReader {
     const signoff = this.signoff(get("signoff"));
     const command = this.commands(get("commands"), name);
     const schedule = get("schedule") ? this.value(get("schedule")!, "schedule", cron) : undefined;
+    const partialRuns = get("partial_runs") ? this.value(get("partial_runs")!, "partial_runs", oneOf(["PARTIAL", "PASS"] as const)) : undefined;
 
     if (
       name === undefined ||
@@ -256,7 +257,8 @@ class GateReader {
       !evidence ||
       !signoff ||
       !command ||
-      (get("schedule") && schedule === undefined)
+      (get("schedule") && schedule === undefined) ||
+      (get("partial_runs") && partialRuns === undefined)
     ) {
       return undefined;
     }
@@ -276,6 +278,7 @@ class GateReader {
       source: { file: this.file, sha256: "" },
     };
     if (schedule !== undefined) gate.schedule = schedule;
+    if (partialRuns !== undefined) gate.partialRuns = partialRuns;
     return gate;
   }
 
@@ -675,7 +678,7 @@ class GateReader {
 
 const TOP_KEYS = {
   required: ["gate", "title", "application", "dri", "target", "objectives", "phases", "corpus", "evidence"],
-  optional: ["status_owner", "signoff", "commands", "schedule"],
+  optional: ["status_owner", "signoff", "commands", "schedule", "partial_runs"],
 } as const;
 const BUNDLED_KEYS = { required: ["redis_url", "database_url"], optional: ["mode", "workers", "batch_size", "batch_linger"] } as const;
 const DEPLOYED_KEYS = { required: ["url", "database_url"], optional: ["schema"] } as const;
