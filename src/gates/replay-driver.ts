@@ -2,8 +2,9 @@
 // every request from when it was due, so a stalled server cannot hide behind its own slowness.
 //
 // Request i is due at t0 + i/rate and is sent then, whatever earlier answers are doing, except that
-// the events of one ordering key go out one at a time in send order: an event whose key still has
-// a request in flight at its due time is held and sent the moment that request is answered. Its
+// the events of one ordering key go out one at a time in send order (the two events of a corpus's
+// out-of-order pair go together): an event whose key still has a request in flight at its due
+// time is held and sent the moment that request is answered. Its
 // latency still counts from its due time (coordinated omission corrected), so holding it never
 // makes the service look faster.
 //
@@ -296,7 +297,9 @@ class Replay {
   /** X-Hub-Signature-256 per event: it signs the body alone, so it is computed once. */
   private readonly githubSignatures: string[] | null;
   private readonly keyOf: Int32Array;
+  /** Requests of each key in flight, and how many of them are not concurrent. */
   private readonly keyBusy: Uint8Array;
+  private readonly keyBusyInOrder: Uint8Array;
   private readonly held: number[][];
   private readonly sentAt: Float64Array;
   private readonly readyAt: Float64Array;
@@ -366,6 +369,7 @@ class Replay {
     }
     this.githubSignatures = o.credentials.githubSecret !== undefined ? events.map((e) => githubSignature(o.credentials.githubSecret!, e.body)) : null;
     this.keyBusy = new Uint8Array(keyIds.size);
+    this.keyBusyInOrder = new Uint8Array(keyIds.size);
     this.held = Array.from({ length: keyIds.size }, () => []);
 
     this.sentAt = new Float64Array(n);
@@ -444,7 +448,7 @@ class Replay {
         const i = this.next++;
         this.dispatchedAt[i] = now;
         const k = this.keyOf[i];
-        if (this.keyBusy[k]) {
+        if (this.held[k].length > 0 || !this.keyFree(i, k)) {
           this.held[k].push(i);
           this.heldCount++;
         } else {
@@ -459,7 +463,8 @@ class Replay {
 
   private send(i: number): void {
     const now = this.now();
-    this.keyBusy[this.keyOf[i]] = 1;
+    this.keyBusy[this.keyOf[i]]++;
+    if (!this.o.events[i].concurrent) this.keyBusyInOrder[this.keyOf[i]]++;
     this.state[i] = 1;
     this.sentAt[i] = now;
     this.sendOrder[this.sendCount++] = i;
@@ -483,6 +488,15 @@ class Replay {
       { origin: this.origin, path: this.path, method: "POST", headers, body },
       new ResponseHandler(this, i) as unknown as Dispatcher.DispatchHandler,
     );
+  }
+
+  /**
+   * May request i of key k go now? An event waits until every earlier request of its key was
+   * answered; a concurrent one (the corpus's out-of-order pairs) waits only for the earlier ones
+   * that are not concurrent, so the two of a pair are in flight together.
+   */
+  private keyFree(i: number, k: number): boolean {
+    return this.o.events[i].concurrent ? this.keyBusyInOrder[k] === 0 : this.keyBusy[k] === 0;
   }
 
   /** Wall-clock unix seconds, read from the clock at most every 100 ms. */
@@ -516,10 +530,11 @@ class Replay {
     this.histogram.add(now - i * this.intervalMs);
 
     const k = this.keyOf[i];
-    this.keyBusy[k] = 0;
+    this.keyBusy[k]--;
+    if (!this.o.events[i].concurrent) this.keyBusyInOrder[k]--;
     if (this.stopReason === undefined) {
       const queue = this.held[k];
-      if (queue.length > 0) {
+      while (queue.length > 0 && this.keyFree(queue[0], k)) {
         const j = queue.shift()!;
         this.heldCount--;
         this.readyAt[j] = now;

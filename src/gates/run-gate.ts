@@ -70,6 +70,12 @@ function freshCredentials(): Credentials {
   };
 }
 
+/**
+ * Share of a generated phase corpus's events that come in out-of-order pairs (the higher seq sent
+ * first, both at once), so ordering is tested against arrivals out of order, not only in order.
+ */
+export const OUT_OF_ORDER_SHARE = 0.01;
+
 /** The corpus of one phase: ids and ordering keys are scoped to the phase so phases never collide. */
 export function phaseCorpus(gate: Gate, phase: Phase): CorpusEvent[] {
   if (gate.corpus.file) {
@@ -82,6 +88,7 @@ export function phaseCorpus(gate: Gate, phase: Phase): CorpusEvent[] {
     requests: phase.requests,
     orderingKeys: gate.corpus.orderingKeys,
     redeliveryShare: gate.corpus.redeliveryShare,
+    outOfOrderShare: OUT_OF_ORDER_SHARE,
   }).map((e) => ({ ...e, orderingKey: `${phase.name}/${e.orderingKey}` }));
 }
 
