@@ -19,6 +19,7 @@ import type {
   Target,
 } from "./gate.js";
 import { formatCountShort, formatRate, parseCount, parseDuration, parsePercent, parseRate } from "./units.js";
+import { MIN_SAMPLES_FOR_P95_BOUND } from "./statistics.js";
 
 export interface GateProblem {
   file: string;
@@ -378,6 +379,13 @@ class GateReader {
       const name = this.text(at("name"), `${path}.name`, /^[a-z][a-z0-9_-]{0,31}$/, "a lowercase name such as smoke");
       const aliases = at("aliases") ? this.aliases(at("aliases")!, `${path}.aliases`) : [];
       const requests = this.value(at("requests"), `${path}.requests`, countIn(1, 10_000_000));
+      if (requests !== undefined && requests < MIN_SAMPLES_FOR_P95_BOUND) {
+        this.problem(
+          at("requests")!.value,
+          `${path}.requests`,
+          `${requests} requests can never PASS latency_p95: under ${MIN_SAMPLES_FOR_P95_BOUND} samples there is no 95% upper bound on P95; expected at least ${MIN_SAMPLES_FOR_P95_BOUND}`,
+        );
+      }
       const rate = this.value(at("rate"), `${path}.rate`, rateIn(100_000));
       const bar = this.value(at("latency_p95"), `${path}.latency_p95`, comparison("latency_p95", "latency"));
       const drainTimeoutMs = at("drain_timeout")

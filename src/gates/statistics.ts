@@ -64,6 +64,13 @@ export function p95ConfidenceRanks(n: number): [number, number] {
   return [lower, upper];
 }
 
+/** The fewest samples whose P95 has a 95% upper bound within the sample: 72. Fewer can never PASS a P95 bar. */
+export const MIN_SAMPLES_FOR_P95_BOUND = (() => {
+  let n = 1;
+  while (p95ConfidenceRanks(n)[1] > n) n++;
+  return n;
+})();
+
 /**
  * P(B >= k) for k = 0..n+1, B ~ Binomial(n, p). Computed from log probabilities, scaled by the
  * largest term, so that n = 30,000 (where 0.95^n underflows) is as exact as n = 10.
