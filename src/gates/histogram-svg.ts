@@ -74,7 +74,7 @@ export function histogramSvg(h: LatencyHistogram): string {
   }
   if (!h.valid) {
     // Said on the picture itself, since a picture travels without its table.
-    out.push(`<text class="invalid" x="${WIDTH - RIGHT}" y="20" ${FONT} font-size="12" font-weight="bold" text-anchor="end" fill="${VERDICT_COLOR.ERROR}">INVALID REPLAY: these latencies say nothing</text>`);
+    out.push(`<text class="invalid" x="${WIDTH - RIGHT}" y="20" ${FONT} font-size="12" font-weight="bold" text-anchor="end" fill="${VERDICT_COLOR.ERROR}">RATE NOT HELD: these latencies cannot prove a PASS</text>`);
   }
   const barText = `SLO bar: P95 ≤ ${formatMs(h.barMs)}`;
   out.push(

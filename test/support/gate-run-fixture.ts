@@ -82,7 +82,8 @@ export function fixtureGate(options: { scale?: number; plantSecrets?: boolean } 
   const phase = (name: string, alias: string, requests: number, rate: number, latencyP95Ms: number, drainTimeoutMs: number): Phase => ({
     name,
     aliases: [alias],
-    requests: Math.max(20, Math.round(requests * scale)),
+    // At least 80: under 72 samples a P95 has no upper bound, and no phase could pass.
+    requests: Math.max(80, Math.round(requests * scale)),
     rate,
     latencyP95Ms,
     drainTimeoutMs,
