@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { runBadInputSuite, type BadInputSummary } from "./bad-input-run.js";
 import { runScenario, type ScenarioResult, type SuiteSize } from "./scenario-runner.js";
 import { scenarios } from "./scenarios.js";
+import { truncation } from "./truncation.js";
 
 const HELP = `Usage: npm run faults -- [options]
 
@@ -23,7 +24,7 @@ Options:
   --keep-logs            keep service logs of passing scenarios too
   --out FILE             results file (default faults/results/latest.json)`;
 
-export interface Args {
+interface Args {
   only: string[] | null;
   size: SuiteSize;
   badInput: boolean;
@@ -32,7 +33,7 @@ export interface Args {
   out: string | null;
 }
 
-export function parseArgs(argv: string[]): Args | { error: string } | "help" {
+function parseArgs(argv: string[]): Args | { error: string } | "help" {
   const a: Args = { only: null, size: "full", badInput: true, iterations: 100, keepLogs: false, out: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -77,17 +78,6 @@ export function renderTable(results: ScenarioResult[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
-}
-
-/** What a run left out of the full suite (scenarios, size, the catalogue, iterations); empty for a full run. */
-export function truncation(a: Args): string[] {
-  const out: string[] = [];
-  const missing = a.only ? scenarios.map((s) => s.name).filter((n) => !a.only!.includes(n)) : [];
-  if (missing.length) out.push(`--only: scenarios ${missing.join(", ")} not run`);
-  if (a.size !== "full") out.push(`--size ${a.size}: smaller plans than the full suite`);
-  if (!a.badInput || (a.only && !a.only.includes("bad-input"))) out.push("the bad-input catalogue not run");
-  else if (a.iterations < 100) out.push(`--iterations ${a.iterations}: the memory check ran ${a.iterations} of 100 catalogue runs`);
-  return out;
 }
 
 async function main(): Promise<number> {
@@ -141,7 +131,7 @@ async function main(): Promise<number> {
   }
 
   const passed = results.every((r) => r.passed) && (badInput?.passed ?? true);
-  const truncated = truncation(args);
+  const truncated = truncation({ ...args, scenarios: scenarios.map((x) => x.name) });
   const cpu = cpus();
   const report = {
     generated_at: new Date().toISOString(),
