@@ -13,11 +13,12 @@ import pg from "pg";
 import { generateCorpus } from "../src/gates/corpus.js";
 import { deploy, type Deployment } from "../src/gates/deployment.js";
 import type { BundledTarget } from "../src/gates/gate.js";
-import type { ReplayResult } from "../src/gates/gate-run.js";
+import type { LatencySummary, ReplayResult } from "../src/gates/gate-run.js";
+import { judgeP95, type ScheduleCheck } from "../src/gates/replay-validity.js";
 import { replay, type ReplayProgress } from "../src/gates/replay-driver.js";
 import { checkServices } from "../src/gates/service-check.js";
 import { summarizeLatency } from "../src/gates/statistics.js";
-import { checkTargets, renderChecks, renderTable, ruleFailure, type BenchRun, type BenchSystem, type MaxRate } from "./bench-report.js";
+import { checkTargets, P95_RULE_MS, renderChecks, renderTable, ruleFailure, type BenchRun, type BenchSystem, type MaxRate } from "./bench-report.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -262,6 +263,7 @@ async function benchRun(session: Session, db: pg.Client, rate: number, requests:
     max_ms: latency ? round(latency.max) : null,
     send_lag_p99_ms: round(result.sendLagP99Ms),
     valid: result.valid,
+    ...benchRule(latency, result.schedule),
     load_avg_1m: round(loadavg()[0]),
     purpose,
   };
@@ -271,9 +273,16 @@ async function benchRun(session: Session, db: pg.Client, rate: number, requests:
   if (session.system === "ingest") run.worker_rss_mb = workerRss === null ? null : Math.round(workerRss);
   if (!quiet) {
     log(`  ${label}: P50 ${run.p50_ms} ms, P95 ${run.p95_ms} ms, P99 ${run.p99_ms} ms, ${run.errors} errors, achieved ${run.achieved_rate}/s` +
-      `${run.drain_ms !== null ? `, drain ${run.drain_ms} ms` : ""}${run.valid ? "" : ` — INVALID: ${run.invalid_reason}`}${run.stopped ? ` — stopped: ${run.stopped}` : ""}`);
+      `${run.drain_ms !== null ? `, drain ${run.drain_ms} ms` : ""}, lag p99 ${run.send_lag_p99_ms} ms, rule ${run.rule ?? "-"}${run.valid ? "" : ` — rate not held: ${run.invalid_reason}`}${run.stopped ? ` — stopped: ${run.stopped}` : ""}`);
   }
   return run;
+}
+
+/** The replay-validity rule against the bench's P95 <= 20 ms bar: every row says what it proves. */
+function benchRule(latency: LatencySummary | null, schedule: ScheduleCheck | undefined): Pick<BenchRun, "rule" | "rule_detail"> {
+  if (!latency) return {};
+  const j = judgeP95(latency, P95_RULE_MS, schedule, "bench bar");
+  return { rule: j.verdict, rule_detail: j.detail };
 }
 
 function round(x: number): number {
@@ -305,8 +314,8 @@ async function findMaxRate(session: Session, db: pg.Client, done: BenchRun[]): P
     if (abort.signal.aborted) break;
     const failure = ruleFailure(await at(rate));
     if (failure) {
-      // Even the first rung failed on the service's account: look below it. When the driver could
-      // not keep up, lower rates only measure the machine's other load, so stop there.
+      // Even the first rung failed on the service's account: look below it. When the driver did
+      // not hold the rate, lower rates only measure the machine's other load, so stop there.
       if (best === null && !/driver/.test(failure)) {
         for (const lower of [250, 100, 50]) {
           if (abort.signal.aborted) break;

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { runBadInputSuite, type BadInputSummary } from "./bad-input-run.js";
 import { runScenario, type ScenarioResult, type SuiteSize } from "./scenario-runner.js";
 import { scenarios } from "./scenarios.js";
+import { truncation } from "./truncation.js";
 
 const HELP = `Usage: npm run faults -- [options]
 
@@ -130,10 +131,14 @@ async function main(): Promise<number> {
   }
 
   const passed = results.every((r) => r.passed) && (badInput?.passed ?? true);
+  const truncated = truncation({ ...args, scenarios: scenarios.map((x) => x.name) });
   const cpu = cpus();
   const report = {
     generated_at: new Date().toISOString(),
     size: args.size,
+    // A run that left scenarios, the catalogue or iterations out says so: its numbers are not the whole suite's.
+    truncated: truncated.length > 0,
+    truncated_by: truncated,
     machine: { cpu: cpu[0]?.model ?? "unknown", cores: cpu.length, node: process.version },
     redis_settings: { appendonly: "yes", appendfsync: "always", "maxmemory-policy": "noeviction" },
     passed,
@@ -145,6 +150,7 @@ async function main(): Promise<number> {
   writeFileSync(out, JSON.stringify(report, null, 2) + "\n");
 
   console.log("");
+  if (truncated.length) console.log(`TRUNCATED run (not the whole suite): ${truncated.join("; ")}\n`);
   if (results.length) console.log(renderTable(results));
   for (const r of results.filter((x) => !x.passed)) {
     console.log(`\n${r.name} FAILED:\n  ${r.problems.join("\n  ")}${r.logs ? `\n  service logs: ${r.logs}` : ""}`);

@@ -14,6 +14,7 @@ import { renderPlainVerdictTable, renderVerdictTable } from "../gates/war-room.j
 import { verifyBundle } from "../gates/evidence-bundle.js";
 import { checkServices } from "../gates/service-check.js";
 import { publishBundle, readPublishEnv, type PublishEnv, type PublishResult } from "./publish-command.js";
+import { VERDICT_MEANING, exitCodeFor } from "../gates/verdict-meaning.js";
 
 export const ACTIONS_HELP = `Usage: gate ci GATE_FILE [--out DIR] [--phase P]
 
@@ -37,10 +38,11 @@ Environment (set by GitHub Actions):
                        (pass \`env: GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }}\` to the step)
   GITHUB_API_URL       default https://api.github.com
   GITHUB_SERVER_URL, GITHUB_RUN_ID   for a link back to the workflow run
-  GITHUB_OUTPUT        when set, gets verdict=PASS|FAIL|ERROR, run_id, bundle and evidence_pr
+  GITHUB_OUTPUT        when set, gets verdict=PASS|FAIL|ERROR|INCONCLUSIVE|PARTIAL, run_id, bundle and evidence_pr
   GITHUB_STEP_SUMMARY  when set, gets the verdict table in Markdown
 
-Exit codes: 0 PASS, 1 FAIL, 2 ERROR or could not run or publish (so anything but a PASS fails the job).`;
+Exit codes: 0 PASS, 1 FAIL, 2 ERROR, INCONCLUSIVE or could not run or publish, 3 PARTIAL (so anything
+but a PASS fails the job).`;
 
 export type ActionsEvent = "schedule" | "workflow_dispatch";
 
@@ -127,10 +129,10 @@ export function phaseSelector(event: ActionsEvent, payload: Record<string, unkno
 }
 
 function exitCodeOf(verdict: Verdict): number {
-  return verdict === "PASS" ? 0 : verdict === "FAIL" ? 1 : 2;
+  return exitCodeFor(verdict);
 }
 
-const ICON: Record<Verdict, string> = { PASS: "✅", FAIL: "❌", ERROR: "⚠️" };
+const ICON: Record<Verdict, string> = Object.fromEntries(Object.entries(VERDICT_MEANING).map(([v, m]) => [v, m.icon])) as Record<Verdict, string>;
 
 /** The step summary: what the run decided, where its evidence is, and the verdict table. */
 export function stepSummary(run: GateRun, o: { bundle: string; runUrl: string | null; published: PublishResult | null; publishProblem: string | null }): string {

@@ -14,10 +14,15 @@ export function checkRunName(gate: Gate, label: string): string {
   return `${gate.title} / ${label}`;
 }
 
-/** PASS is success; FAIL and ERROR are failure (a gate that could not run must not look green); an abort is cancelled. */
+/**
+ * PASS is success; FAIL, ERROR and INCONCLUSIVE are failure (a gate that could not run or could not
+ * tell must not look green); PARTIAL (what it ran passed, but it left phases out) is neutral: not a
+ * failure, not a GO; the check's name carries the phase, so it cannot stand in for a full run's. An
+ * abort is cancelled.
+ */
 export function conclusionFor(verdict: Verdict, aborted: boolean): CheckConclusion {
   if (aborted) return "cancelled";
-  return verdict === "PASS" ? "success" : "failure";
+  return verdict === "PASS" ? "success" : verdict === "PARTIAL" ? "neutral" : "failure";
 }
 
 /** The text within `limit` UTF-8 bytes (the verdict table's icons take 3 to 6 bytes each), cut with a note. */

@@ -15,7 +15,7 @@ import { join, resolve } from "node:path";
 import { GateCatalogError, loadGateCatalog } from "./gate-catalog.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { openEvidencePullRequest, readBundleFacts } from "./evidence-pr.js";
-import { checkRunName, createCompletedCheckRun } from "./check-run.js";
+import { checkRunName, conclusionFor, createCompletedCheckRun } from "./check-run.js";
 import { findMarkedComment, latestUpdateFromSummary, renderPublishedComment, upsertComment, warRoomMarker } from "./war-room-comment.js";
 import { setSignoffStatus, signoffStatus } from "./signoff.js";
 
@@ -98,7 +98,7 @@ export async function publishBundle(
       const check = await createCompletedCheckRun(github, where, {
         name: checkRunName(o.gate, `replay ${verdict.phases[verdict.phases.length - 1]?.name ?? "all"}`),
         headSha: verdict.commit,
-        conclusion: verdict.verdict === "PASS" ? "success" : "failure",
+        conclusion: conclusionFor(verdict.verdict, false),
         title: `${verdict.verdict}: ${verdict.reason}`,
         summary: `${verdict.reason}\n\nEvidence PR: ${evidence.url}`,
       });

@@ -11,6 +11,7 @@ import type { GitHub, RepoRef } from "./github.js";
 import { httpStatus } from "./github.js";
 import type { BotLog } from "./bot-log.js";
 import type { RunRecord } from "./run-state.js";
+import { verdictIcon } from "../gates/verdict-meaning.js";
 
 /** GitHub rejects a comment body longer than this (characters). */
 export const COMMENT_LIMIT = 65_536;
@@ -104,7 +105,7 @@ export function renderFinalComment(
   notes: string[] = [],
   limit = COMMENT_LIMIT,
 ): string {
-  const icon = run.verdict === "PASS" ? "✅" : run.verdict === "FAIL" ? "❌" : "⚠️";
+  const icon = verdictIcon(run.verdict);
   const head = [
     `<!-- release-gate:verdict run=${run.id} -->`,
     `### ${icon} ${run.gate.title} ${run.verdict}: \`${label}\` on ${run.commit.slice(0, 7)}`,
@@ -158,7 +159,7 @@ export function renderPublishedComment(
   links: RunLinks,
   limit = COMMENT_LIMIT,
 ): string {
-  const icon = verdict.verdict === "PASS" ? "✅" : verdict.verdict === "FAIL" ? "❌" : "⚠️";
+  const icon = verdictIcon(verdict.verdict);
   const rows = verdict.phases.map((p) => `| ${[p.name, String(p.requests), `${p.rate}/s`, p.verdict, p.reason].map(cellText).join(" | ")} |`);
   const body = [
     warRoomMarker(verdict.run_id),

@@ -19,6 +19,12 @@ export interface CorpusEvent {
   body: string;
   /** True when this request re-sends an earlier event (same id, body and seq). */
   redelivery: boolean;
+  /**
+   * True for an event sent at its due time without waiting for its key's previous answer: the
+   * corpus's out-of-order pairs, where the higher seq goes first and the service must still apply
+   * them in seq order. Absent for every other event.
+   */
+  concurrent?: true;
 }
 
 export interface CorpusOptions {
@@ -28,6 +34,12 @@ export interface CorpusOptions {
   orderingKeys: number;
   /** Share of requests that re-send an earlier event of the same key, 0 <= share < 1. */
   redeliveryShare: number;
+  /**
+   * Share of distinct events that start an out-of-order pair: two events of one key, back to back,
+   * the higher seq first, both sent concurrently. 0 <= share < 1; default 0 (and then the corpus is
+   * byte for byte what it was before pairs existed).
+   */
+  outOfOrderShare?: number;
 }
 
 /** Thrown for bad options or a bad corpus file; `code` is stable, `message` says what to fix. */
@@ -71,8 +83,22 @@ export function generateCorpus(o: CorpusOptions): CorpusEvent[] {
   const epochMs = Date.UTC(2024, 0, 1) + Math.floor(random() * 365) * 86_400_000;
   const usedIds = new Set<string>();
   const originals: Omit<CorpusEvent, "index">[] = new Array(distinct);
+  const pairShare = o.outOfOrderShare ?? 0;
   for (let d = 0; d < distinct; d++) {
     const key = keys[Math.floor(random() * keys.length)];
+    originals[d] = original(d, key);
+    // Drawn only when pairs are asked for, so a corpus without them keeps its bytes.
+    if (pairShare > 0 && d + 1 < distinct && random() < pairShare) {
+      const first = originals[d];
+      const second = (originals[d + 1] = original(d + 1, key));
+      [first.seq, second.seq] = [second.seq, first.seq];
+      first.concurrent = true;
+      second.concurrent = true;
+      d++;
+    }
+  }
+
+  function original(d: number, key: (typeof keys)[number]): Omit<CorpusEvent, "index"> {
     const template = templates[Math.floor(random() * templates.length)];
     let id: string;
     do id = messageId(random);
@@ -87,7 +113,7 @@ export function generateCorpus(o: CorpusOptions): CorpusEvent[] {
       REPO_NAME: JSON.stringify(key.name),
       REPO_FULL_NAME: JSON.stringify(`octo-org/${key.name}`),
     });
-    originals[d] = { id, orderingKey: key.name, seq: key.nextSeq++, eventType: template.eventType, body, redelivery: false };
+    return { id, orderingKey: key.name, seq: key.nextSeq++, eventType: template.eventType, body, redelivery: false };
   }
 
   // A redelivery goes out some time after its original, as a sender's retry after a timeout does:
@@ -114,6 +140,7 @@ function checkOptions(o: CorpusOptions): void {
   if (typeof o.seed !== "string" || o.seed.length === 0) problems.push("seed must be a non-empty string");
   if (!Number.isInteger(o.requests) || o.requests < 1) problems.push(`requests must be a whole number >= 1, got ${o.requests}`);
   if (!Number.isInteger(o.orderingKeys) || o.orderingKeys < 1) problems.push(`orderingKeys must be a whole number >= 1, got ${o.orderingKeys}`);
+  if (o.outOfOrderShare !== undefined && !(o.outOfOrderShare >= 0 && o.outOfOrderShare < 1)) problems.push(`outOfOrderShare must be in [0, 1), got ${o.outOfOrderShare}`);
   if (!(o.redeliveryShare >= 0 && o.redeliveryShare < 1)) problems.push(`redeliveryShare must be in [0, 1), got ${o.redeliveryShare}`);
   else if (Number.isInteger(o.requests) && o.requests - Math.round(o.requests * o.redeliveryShare) < 1) {
     problems.push(`redeliveryShare ${o.redeliveryShare} of ${o.requests} requests leaves no original event to redeliver`);
@@ -263,7 +290,7 @@ function messageId(random: () => number): string {
 
 // ---- NDJSON form ------------------------------------------------------------------------------
 
-/** One corpus line, fields in a fixed order so the NDJSON form (and its digest) is canonical. */
+/** One corpus line, fields in a fixed order so the NDJSON form (and its digest) is canonical; `concurrent` only when true. */
 export function corpusLine(e: CorpusEvent): string {
   return JSON.stringify({
     index: e.index,
@@ -272,6 +299,7 @@ export function corpusLine(e: CorpusEvent): string {
     seq: e.seq,
     eventType: e.eventType,
     redelivery: e.redelivery,
+    ...(e.concurrent ? { concurrent: true } : {}),
     body: e.body,
   });
 }
@@ -330,6 +358,7 @@ export function readCorpus(file: string): CorpusEvent[] {
   const events: CorpusEvent[] = [];
   const originals = new Map<string, CorpusEvent>();
   const lastSeq = new Map<string, number>();
+  const seqsUsed = new Map<string, Set<number>>();
   for (let i = 0; i < lines.length; i++) {
     const lineNo = i + 1;
     let raw: unknown;
@@ -345,7 +374,7 @@ export function readCorpus(file: string): CorpusEvent[] {
     }
     const r = raw as Record<string, unknown>;
     const before = problems.length;
-    const known = ["index", "id", "orderingKey", "seq", "eventType", "redelivery", "body"];
+    const known = ["index", "id", "orderingKey", "seq", "eventType", "redelivery", "concurrent", "body"];
     for (const k of Object.keys(r)) if (!known.includes(k)) problem(lineNo, `unknown field "${k}" (expected ${known.join(", ")})`);
     if (r.index !== i) problem(lineNo, `field "index" must be ${i} (line number - 1: events are sent in file order), got ${JSON.stringify(r.index)}`);
     if (typeof r.id !== "string" || r.id.length === 0) problem(lineNo, `field "id" must be a non-empty string (the webhook-id), got ${JSON.stringify(r.id)}`);
@@ -353,6 +382,7 @@ export function readCorpus(file: string): CorpusEvent[] {
     if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 0) problem(lineNo, `field "seq" must be a whole number >= 0, got ${JSON.stringify(r.seq)}`);
     if (typeof r.eventType !== "string" || r.eventType.length === 0) problem(lineNo, `field "eventType" must be a non-empty string, got ${JSON.stringify(r.eventType)}`);
     if (typeof r.redelivery !== "boolean") problem(lineNo, `field "redelivery" must be true or false, got ${JSON.stringify(r.redelivery)}`);
+    if (r.concurrent !== undefined && r.concurrent !== true) problem(lineNo, `field "concurrent" must be true or left out, got ${JSON.stringify(r.concurrent)}`);
     if (typeof r.body !== "string") problem(lineNo, `field "body" must be a string holding the JSON body, got ${typeof r.body}`);
     else if (!isJsonObject(r.body)) problem(lineNo, `field "body" must hold a JSON object (the webhook payload)`);
     if (problems.length > before) continue;
@@ -365,6 +395,7 @@ export function readCorpus(file: string): CorpusEvent[] {
       body: r.body as string,
       redelivery: r.redelivery as boolean,
     };
+    if (r.concurrent === true) e.concurrent = true;
     const original = originals.get(e.id);
     if (e.redelivery) {
       if (!original) problem(lineNo, `"redelivery" is true but no earlier line has id ${e.id}`);
@@ -374,11 +405,15 @@ export function readCorpus(file: string): CorpusEvent[] {
     } else {
       if (original) problem(lineNo, `id ${e.id} was already used on line ${original.index + 1}; set "redelivery": true if this line re-sends it`);
       const previous = lastSeq.get(e.orderingKey);
-      if (previous !== undefined && e.seq <= previous) {
-        problem(lineNo, `field "seq" ${e.seq} of key ${e.orderingKey} must be greater than the key's previous seq ${previous} (events are sent in file order)`);
+      const used = seqsUsed.get(e.orderingKey) ?? new Set<number>();
+      if (used.has(e.seq)) problem(lineNo, `field "seq" ${e.seq} of key ${e.orderingKey} was already used by another event of the key`);
+      else if (!e.concurrent && previous !== undefined && e.seq <= previous) {
+        problem(lineNo, `field "seq" ${e.seq} of key ${e.orderingKey} must be greater than the key's previous seq ${previous} (events are sent in file order; mark an event "concurrent": true to send it out of order)`);
       }
+      used.add(e.seq);
+      seqsUsed.set(e.orderingKey, used);
       originals.set(e.id, e);
-      lastSeq.set(e.orderingKey, e.seq);
+      lastSeq.set(e.orderingKey, Math.max(previous ?? e.seq, e.seq));
     }
     events.push(e);
   }

@@ -73,19 +73,28 @@ export function idempotencyReport(samples: RequestSample[], stored: StoredEvent[
 }
 
 /**
- * Per ordering key, the order in which the service applied events (apply_index) must follow sequence
- * order. Events stored but never applied count as violations too: they were held and never released.
+ * Per ordering key, the order in which the service applied events (apply_index) must follow the
+ * sequence order the driver sent: keys and sequence numbers come from the replay's samples, never
+ * from the service's own columns, so a service that stored the wrong seq cannot vouch for itself.
+ * Events stored but never applied count as violations too: they were held and never released.
  */
 export function orderingReport(
+  samples: RequestSample[],
   stored: StoredEvent[],
   gaps: OrderingReport["gaps"],
 ): OrderingReport {
-  const byKey = new Map<string, StoredEvent[]>();
+  const sent = new Map<string, { orderingKey: string; seq: number }>();
+  for (const s of samples) {
+    if (s.orderingKey === null || s.seq === null || sent.has(s.eventId)) continue;
+    sent.set(s.eventId, { orderingKey: s.orderingKey, seq: s.seq });
+  }
+  const byKey = new Map<string, { seq: number; applyIndex: number | null }[]>();
   for (const e of stored) {
-    if (e.orderingKey === null) continue;
-    let list = byKey.get(e.orderingKey);
-    if (!list) byKey.set(e.orderingKey, (list = []));
-    list.push(e);
+    const as = sent.get(e.idempotencyKey);
+    if (!as) continue;
+    let list = byKey.get(as.orderingKey);
+    if (!list) byKey.set(as.orderingKey, (list = []));
+    list.push({ seq: as.seq, applyIndex: e.applyIndex });
   }
   const violations: OrderingReport["violations"] = [];
   const counts: number[] = [];
@@ -95,14 +104,14 @@ export function orderingReport(
     counts.push(events.length);
     eventsChecked += events.length;
     const applied = events.filter((e) => e.applyIndex !== null).sort((a, b) => a.applyIndex! - b.applyIndex!);
-    const actual = applied.map((e) => e.seq ?? -1);
+    const actual = applied.map((e) => e.seq);
     const expected = [...actual].sort((a, b) => a - b);
     const held = events.filter((e) => e.applyIndex === null);
     const outOfOrder = actual.some((seq, i) => seq !== expected[i]);
     if (outOfOrder || held.length > 0) {
       violations.push({
         orderingKey: key,
-        expected: [...expected, ...held.map((e) => e.seq ?? -1)].sort((a, b) => a - b),
+        expected: [...expected, ...held.map((e) => e.seq)].sort((a, b) => a - b),
         actual: [...actual, ...held.map(() => -1)],
       });
     }

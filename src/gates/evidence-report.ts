@@ -46,15 +46,15 @@ function durationText(run: GateRun): string {
 function latencyCells(h: LatencyHistogram | undefined): string[] {
   const l = h?.percentiles ?? null;
   if (!l) return [formatCount(0), "n/a", "n/a", "n/a", "n/a"];
-  const invalid = h && !h.valid ? " INVALID replay" : "";
+  const invalid = h && !h.valid ? " (rate not held)" : "";
   return [`${formatCount(l.n)}${invalid}`, formatMs(l.p50), `${formatMs(l.p95)} (95% CI ${formatMs(l.p95Ci[0])} to ${formatMs(l.p95Ci[1])})`, formatMs(l.p99), formatMs(l.max)];
 }
 
 function phaseReplayNote(p: PhaseResult): string {
   const r = p.replay;
   if (!r) return p.ran ? "no replay recorded" : "did not run";
-  const parts = [`${formatCount(r.samples.length)} sent at ${r.achievedRate.toFixed(1)}/s of ${r.targetRate}/s offered`];
-  if (!r.valid) parts.push(`INVALID: ${r.invalidReason ?? "the driver could not keep up"}`);
+  const parts = [`${formatCount(r.samples.length)} sent at ${r.achievedRate.toFixed(1)}/s of ${r.targetRate}/s offered, driver send lag p99 ${formatMs(r.sendLagP99Ms)}`];
+  if (!r.valid) parts.push(`rate not held, so no PASS can stand: ${r.invalidReason ?? "the driver did not offer the phase's rate"}`);
   if (r.aborted) parts.push(`aborted: ${r.aborted}`);
   return parts.join("; ");
 }

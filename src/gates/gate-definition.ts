@@ -19,6 +19,7 @@ import type {
   Target,
 } from "./gate.js";
 import { formatCountShort, formatRate, parseCount, parseDuration, parsePercent, parseRate } from "./units.js";
+import { MIN_SAMPLES_FOR_P95_BOUND } from "./statistics.js";
 
 export interface GateProblem {
   file: string;
@@ -242,6 +243,7 @@ class GateReader {
     const signoff = this.signoff(get("signoff"));
     const command = this.commands(get("commands"), name);
     const schedule = get("schedule") ? this.value(get("schedule")!, "schedule", cron) : undefined;
+    const partialRuns = get("partial_runs") ? this.value(get("partial_runs")!, "partial_runs", oneOf(["PARTIAL", "PASS"] as const)) : undefined;
 
     if (
       name === undefined ||
@@ -256,7 +258,8 @@ class GateReader {
       !evidence ||
       !signoff ||
       !command ||
-      (get("schedule") && schedule === undefined)
+      (get("schedule") && schedule === undefined) ||
+      (get("partial_runs") && partialRuns === undefined)
     ) {
       return undefined;
     }
@@ -276,6 +279,7 @@ class GateReader {
       source: { file: this.file, sha256: "" },
     };
     if (schedule !== undefined) gate.schedule = schedule;
+    if (partialRuns !== undefined) gate.partialRuns = partialRuns;
     return gate;
   }
 
@@ -375,6 +379,13 @@ class GateReader {
       const name = this.text(at("name"), `${path}.name`, /^[a-z][a-z0-9_-]{0,31}$/, "a lowercase name such as smoke");
       const aliases = at("aliases") ? this.aliases(at("aliases")!, `${path}.aliases`) : [];
       const requests = this.value(at("requests"), `${path}.requests`, countIn(1, 10_000_000));
+      if (requests !== undefined && requests < MIN_SAMPLES_FOR_P95_BOUND) {
+        this.problem(
+          at("requests")!.value,
+          `${path}.requests`,
+          `${requests} requests can never PASS latency_p95: under ${MIN_SAMPLES_FOR_P95_BOUND} samples there is no 95% upper bound on P95; expected at least ${MIN_SAMPLES_FOR_P95_BOUND}`,
+        );
+      }
       const rate = this.value(at("rate"), `${path}.rate`, rateIn(100_000));
       const bar = this.value(at("latency_p95"), `${path}.latency_p95`, comparison("latency_p95", "latency"));
       const drainTimeoutMs = at("drain_timeout")
@@ -675,7 +686,7 @@ class GateReader {
 
 const TOP_KEYS = {
   required: ["gate", "title", "application", "dri", "target", "objectives", "phases", "corpus", "evidence"],
-  optional: ["status_owner", "signoff", "commands", "schedule"],
+  optional: ["status_owner", "signoff", "commands", "schedule", "partial_runs"],
 } as const;
 const BUNDLED_KEYS = { required: ["redis_url", "database_url"], optional: ["mode", "workers", "batch_size", "batch_linger"] } as const;
 const DEPLOYED_KEYS = { required: ["url", "database_url"], optional: ["schema"] } as const;

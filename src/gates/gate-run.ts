@@ -2,8 +2,14 @@
 // the verdict reads it, the evidence bundle writes it out, the bot and CLI render it.
 
 import type { Gate } from "./gate.js";
+import type { ScheduleCheck } from "./replay-validity.js";
 
-export type Verdict = "PASS" | "FAIL" | "ERROR";
+/**
+ * PASS, FAIL; ERROR when something could not be measured or run; INCONCLUSIVE when it was measured
+ * but the replay cannot prove either way (replay-validity.ts); PARTIAL for a run of only some of a
+ * gate's phases, all of which passed (a run verdict only).
+ */
+export type Verdict = "PASS" | "FAIL" | "ERROR" | "INCONCLUSIVE" | "PARTIAL";
 
 /** Outcome of one replayed request, as the replay driver saw it. */
 export type RequestOutcome = "accepted" | "duplicate" | "rejected" | "error" | "timeout";
@@ -41,9 +47,11 @@ export interface ReplayResult {
   targetRate: number;
   achievedRate: number;
   sendLagP99Ms: number;
-  /** False when the driver could not keep up: the run says nothing about latency. */
+  /** False when the offered rate did not hold (replay-validity.ts): a PASS on latency cannot stand, a FAIL still can. */
   valid: boolean;
   invalidReason?: string;
+  /** The driver's schedule record the replay-validity rule judges; absent in replays recorded before it. */
+  schedule?: ScheduleCheck;
   /** Set when the replay was stopped early, with why. */
   aborted?: string;
 }
@@ -54,8 +62,13 @@ export interface LatencySummary {
   p95: number;
   p99: number;
   max: number;
-  /** 95% confidence interval for P95 from order statistics, [lower, upper] in ms. */
+  /**
+   * 95% confidence interval for P95 from order statistics, [lower, upper] in ms. When the sample is
+   * too small to hold a bound, the lower is 0 and the upper Infinity (serialised as null).
+   */
   p95Ci: [number, number];
+  /** The 1-based ranks of those bounds (statistics.ts p95ConfidenceRanks): 0 or n + 1 when outside the sample. */
+  p95CiRanks: [number, number];
 }
 
 export interface IdempotencyReport {
@@ -82,7 +95,8 @@ export interface DatabaseConfirmation {
   rowCount: number;
   /** Distinct events answered 202 (or duplicate of an accepted one). */
   acceptedCount: number;
-  constraints: { name: string; definition: string; present: boolean; enforced: boolean; detail: string }[];
+  /** enforced is true only when tested: a duplicate insert was tried and refused. */
+  constraints: { name: string; definition: string; present: boolean; enforced: boolean; tested: boolean; detail: string }[];
   /** Accepted event ids missing from the database after the drain. */
   lostEvents: string[];
 }

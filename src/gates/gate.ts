@@ -105,6 +105,11 @@ export interface Gate {
   command: CommandPolicy;
   /** Optional cron schedule for the scheduled workflow. */
   schedule?: string;
+  /**
+   * What a run of only the first phases (`--phase smoke`) decides when they pass: PARTIAL (the
+   * default: exit 3, no GO) or PASS. Absent means PARTIAL.
+   */
+  partialRuns?: "PARTIAL" | "PASS";
   /** The file it came from and the SHA-256 of its bytes, for the attestation. */
   source: { file: string; sha256: string };
 }

@@ -4,6 +4,7 @@
 import type { LatencyHistogram } from "./latency-histogram.js";
 import { escapeHtml } from "./report-format.js";
 import { formatCount, formatMs } from "./units.js";
+import { VERDICT_MEANING } from "./verdict-meaning.js";
 
 const WIDTH = 720;
 const HEIGHT = 300;
@@ -21,7 +22,7 @@ const MARKERS = [
   { key: "p99", label: "P99", color: "#7048e8", dash: "10 3" },
 ] as const;
 const BAR_COLOR = "#c92a2a";
-const VERDICT_COLOR: Record<string, string> = { PASS: "#2b8a3e", FAIL: "#c92a2a", ERROR: "#e67700" };
+const VERDICT_COLOR: Record<string, string> = Object.fromEntries(Object.entries(VERDICT_MEANING).map(([v, m]) => [v, m.color]));
 
 function n1(x: number): string {
   return (Math.round(x * 10) / 10).toString();
@@ -73,7 +74,7 @@ export function histogramSvg(h: LatencyHistogram): string {
   }
   if (!h.valid) {
     // Said on the picture itself, since a picture travels without its table.
-    out.push(`<text class="invalid" x="${WIDTH - RIGHT}" y="20" ${FONT} font-size="12" font-weight="bold" text-anchor="end" fill="${VERDICT_COLOR.ERROR}">INVALID REPLAY: these latencies say nothing</text>`);
+    out.push(`<text class="invalid" x="${WIDTH - RIGHT}" y="20" ${FONT} font-size="12" font-weight="bold" text-anchor="end" fill="${VERDICT_COLOR.ERROR}">RATE NOT HELD: these latencies cannot prove a PASS</text>`);
   }
   const barText = `SLO bar: P95 ≤ ${formatMs(h.barMs)}`;
   out.push(

@@ -19,7 +19,7 @@ export interface LatencyHistogram {
   ran: boolean;
   /** Why there is no distribution (the phase did not run, or no request was answered), or why it means nothing. */
   note: string | null;
-  /** False when the replay was invalid (the driver fell behind): the distribution is shown, but says nothing about the service. */
+  /** False when the replay's offered rate did not hold: the distribution is shown, but cannot prove a PASS. */
   valid: boolean;
   /** Requests counted: every sample of the phase, errors and timeouts included (their latency is how long they took to fail). */
   samples: number;
@@ -64,7 +64,7 @@ export function buildLatencyHistogram(phase: PhaseResult): LatencyHistogram {
     : latencies.length === 0
       ? "no request was sent or answered, so there is no distribution"
       : !valid
-        ? `INVALID replay, these latencies say nothing about the service: ${phase.replay!.invalidReason ?? "the driver could not keep to its schedule"}`
+        ? `RATE NOT HELD, so these latencies can show a FAIL but cannot prove a PASS: ${phase.replay!.invalidReason ?? "the driver did not offer the phase's rate"}`
         : null;
   const top = Math.max(percentiles?.p99 ?? 0, phase.latencyBarMs, 1) * 1.15;
   const step = niceStep(top / TARGET_BUCKETS);

@@ -2,16 +2,17 @@
 // every request from when it was due, so a stalled server cannot hide behind its own slowness.
 //
 // Request i is due at t0 + i/rate and is sent then, whatever earlier answers are doing, except that
-// the events of one ordering key go out one at a time in send order: an event whose key still has
-// a request in flight at its due time is held and sent the moment that request is answered. Its
+// the events of one ordering key go out one at a time in send order (the two events of a corpus's
+// out-of-order pair go together): an event whose key still has a request in flight at its due
+// time is held and sent the moment that request is answered. Its
 // latency still counts from its due time (coordinated omission corrected), so holding it never
 // makes the service look faster.
 //
-// The validity rule judges the driver, not the service: a run is invalid when the driver could
-// not keep to its schedule. "Send lag" there is the delay the driver itself added: from the moment
-// a request could be sent (its due time, or its key's previous answer if that came later) to the
-// moment it was handed to the connection pool. Time held behind a slow answer of the same key is
-// the service's doing; it is in each sample's sendLagMs (sent - due) and in its latency.
+// What the replay can prove is decided in replay-validity.ts from the driver's record: whether the
+// offered rate held, and the driver's own send lag: from the moment a request could be sent (its
+// due time, or its key's previous answer if that came later) to the moment it was handed to the
+// connection pool. Time held behind a slow answer of the same key is the service's doing; it is in
+// each sample's sendLagMs (sent - due) and in its latency.
 
 import os from "node:os";
 import { createHmac } from "node:crypto";
@@ -23,7 +24,7 @@ import { Pool, buildConnector } from "undici";
 import type { Dispatcher } from "undici";
 import type { ReplayResult, RequestOutcome, RequestSample } from "./gate-run.js";
 import type { CorpusEvent } from "./corpus.js";
-import { percentileOfSorted, sortAscending } from "./statistics.js";
+import { checkSchedule } from "./replay-validity.js";
 
 export interface ReplayProgress {
   elapsedMs: number;
@@ -81,10 +82,7 @@ export class ReplayError extends Error {
   }
 }
 
-/** A run is invalid when the driver sent at under this share of the offered rate. */
-export const MIN_ACHIEVED_RATE_SHARE = 0.99;
-/** A run is invalid when the driver's own send lag p99 is above this, ms. */
-export const MAX_SEND_LAG_P99_MS = 5;
+export { MIN_ACHIEVED_RATE_SHARE } from "./replay-validity.js";
 
 const PROGRESS_INTERVAL_MS = 250;
 const MAX_RESPONSE_BODY_BYTES = 4096;
@@ -299,7 +297,9 @@ class Replay {
   /** X-Hub-Signature-256 per event: it signs the body alone, so it is computed once. */
   private readonly githubSignatures: string[] | null;
   private readonly keyOf: Int32Array;
+  /** Requests of each key in flight, and how many of them are not concurrent. */
   private readonly keyBusy: Uint8Array;
+  private readonly keyBusyInOrder: Uint8Array;
   private readonly held: number[][];
   private readonly sentAt: Float64Array;
   private readonly readyAt: Float64Array;
@@ -369,6 +369,7 @@ class Replay {
     }
     this.githubSignatures = o.credentials.githubSecret !== undefined ? events.map((e) => githubSignature(o.credentials.githubSecret!, e.body)) : null;
     this.keyBusy = new Uint8Array(keyIds.size);
+    this.keyBusyInOrder = new Uint8Array(keyIds.size);
     this.held = Array.from({ length: keyIds.size }, () => []);
 
     this.sentAt = new Float64Array(n);
@@ -447,7 +448,7 @@ class Replay {
         const i = this.next++;
         this.dispatchedAt[i] = now;
         const k = this.keyOf[i];
-        if (this.keyBusy[k]) {
+        if (this.held[k].length > 0 || !this.keyFree(i, k)) {
           this.held[k].push(i);
           this.heldCount++;
         } else {
@@ -462,7 +463,8 @@ class Replay {
 
   private send(i: number): void {
     const now = this.now();
-    this.keyBusy[this.keyOf[i]] = 1;
+    this.keyBusy[this.keyOf[i]]++;
+    if (!this.o.events[i].concurrent) this.keyBusyInOrder[this.keyOf[i]]++;
     this.state[i] = 1;
     this.sentAt[i] = now;
     this.sendOrder[this.sendCount++] = i;
@@ -486,6 +488,15 @@ class Replay {
       { origin: this.origin, path: this.path, method: "POST", headers, body },
       new ResponseHandler(this, i) as unknown as Dispatcher.DispatchHandler,
     );
+  }
+
+  /**
+   * May request i of key k go now? An event waits until every earlier request of its key was
+   * answered; a concurrent one (the corpus's out-of-order pairs) waits only for the earlier ones
+   * that are not concurrent, so the two of a pair are in flight together.
+   */
+  private keyFree(i: number, k: number): boolean {
+    return this.o.events[i].concurrent ? this.keyBusyInOrder[k] === 0 : this.keyBusy[k] === 0;
   }
 
   /** Wall-clock unix seconds, read from the clock at most every 100 ms. */
@@ -519,10 +530,11 @@ class Replay {
     this.histogram.add(now - i * this.intervalMs);
 
     const k = this.keyOf[i];
-    this.keyBusy[k] = 0;
+    this.keyBusy[k]--;
+    if (!this.o.events[i].concurrent) this.keyBusyInOrder[k]--;
     if (this.stopReason === undefined) {
       const queue = this.held[k];
-      if (queue.length > 0) {
+      while (queue.length > 0 && this.keyFree(queue[0], k)) {
         const j = queue.shift()!;
         this.heldCount--;
         this.readyAt[j] = now;
@@ -661,30 +673,26 @@ class Replay {
       lastDone = Math.max(lastDone, this.doneAt[i]);
     }
     const targetRate = this.o.rate;
-    // The rate at which the driver worked through its schedule: requests sent, or held behind
-    // their key, in order of due time (this.next of them), over the time that took.
-    const dispatched = this.next;
-    const spanS = dispatched > 1 ? (this.dispatchedAt[dispatched - 1] - this.dispatchedAt[0]) / 1000 : 0;
-    const achievedRate = dispatched <= 1 || spanS <= 0 ? (dispatched === 1 ? targetRate : 0) : (dispatched - 1) / spanS;
-    const sendLagP99Ms = lags.length > 0 ? percentileOfSorted(sortAscending(lags), 99) : 0;
-
-    let invalidReason: string | undefined;
-    if (samples.length === 0) invalidReason = "no request was sent";
-    else if (achievedRate < MIN_ACHIEVED_RATE_SHARE * targetRate) {
-      invalidReason = `the driver sent ${achievedRate.toFixed(0)} req/s, under ${MIN_ACHIEVED_RATE_SHARE * 100}% of the ${targetRate} req/s offered: it could not keep up, so latencies say nothing`;
-    } else if (sendLagP99Ms > MAX_SEND_LAG_P99_MS) {
-      invalidReason = `the driver's send lag p99 was ${sendLagP99Ms.toFixed(2)} ms (limit ${MAX_SEND_LAG_P99_MS} ms): it could not keep to its schedule, so latencies say nothing`;
-    }
+    // The replay-validity rule judges the schedule: dispatches (sent, or held behind their key) in
+    // order of due time (this.next of them), latencies from due time, and the driver's own lag.
+    const schedule = checkSchedule({
+      targetRate,
+      dispatched: this.next,
+      dispatchedAt: this.dispatchedAt,
+      latencies: samples.map((s) => s.latencyMs),
+      ownLags: lags,
+    });
     const result: ReplayResult = {
       samples,
       startedAt: this.startedAt,
       durationMs: lastDone,
       targetRate,
-      achievedRate,
-      sendLagP99Ms,
-      valid: invalidReason === undefined,
+      achievedRate: schedule.achievedRate,
+      sendLagP99Ms: schedule.sendLagP99Ms,
+      valid: schedule.rateHeld,
+      schedule,
     };
-    if (invalidReason !== undefined) result.invalidReason = invalidReason;
+    if (schedule.reason !== undefined) result.invalidReason = schedule.reason;
     if (this.stopReason !== undefined) result.aborted = this.stopReason;
     return result;
   }

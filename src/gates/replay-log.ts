@@ -1,6 +1,7 @@
 // Evidence item 1's replay part: every request a phase sent, one JSON object per line, as the driver saw it.
 
 import type { GateRun, RequestSample } from "./gate-run.js";
+import type { ScheduleCheck } from "./replay-validity.js";
 
 /** Times to the microsecond: the driver measures no finer, and the 30K bundle stays small. */
 function us(ms: number): number {
@@ -48,6 +49,8 @@ export interface ReplayLogIndex {
     valid: boolean | null;
     invalidReason: string | null;
     aborted: string | null;
+    /** The replay-validity rule's record: the rate per 5-second window, the driver's lag, the driver-free lower bound. */
+    schedule: ScheduleCheck | null;
   }[];
   serviceLogs: { name: string; file: string | null; bytes: number; lines: number; problem: string | null }[];
 }
@@ -74,6 +77,7 @@ export function replayLogIndex(run: GateRun, sampleFiles: Map<string, string>, s
         valid: r?.valid ?? null,
         invalidReason: r?.invalidReason ?? null,
         aborted: r?.aborted ?? null,
+        schedule: r?.schedule ?? null,
       };
     }),
     serviceLogs,

@@ -14,6 +14,7 @@ import type { ReplayProgress } from "./replay-driver.js";
 import { renderPlainVerdictTable, renderWarRoomUpdate } from "./war-room.js";
 import { verdictDocument, writeEvidenceBundle } from "./evidence-bundle.js";
 import { checkServices } from "./service-check.js";
+import { exitCodeFor } from "./verdict-meaning.js";
 
 const HELP = `Usage: gate run FILE [--phase smoke|load|final|all] [--out DIR] [--json] [--commit SHA]
 
@@ -27,7 +28,11 @@ Options:
   --json         print the verdict as one JSON document on stdout (progress goes to stderr)
   --commit SHA   the commit under test (default: $GITHUB_SHA, else git HEAD, else "unknown")
 
-Exit codes: 0 PASS, 1 FAIL, 2 could not run (ERROR).`;
+A --phase short of the last phase is a partial run: its phases are judged as usual, but when they
+all pass the run's verdict is PARTIAL (no GO), unless the gate file says partial_runs: PASS.
+
+Exit codes: 0 PASS, 1 FAIL, 2 could not run (ERROR) or could not tell (INCONCLUSIVE: measured, but
+the replay proves neither PASS nor FAIL), 3 PARTIAL.`;
 
 export function commitUnderTest(explicit?: string): string {
   if (explicit) return explicit;
@@ -152,5 +157,5 @@ export async function runCommand(args: string[]): Promise<number> {
     console.log(`\n${renderPlainVerdictTable(run)}\n`);
     console.log(`Evidence bundle: ${out} (check it with \`gate verify ${out}\` or \`sha256sum -c SHA256SUMS\` inside it)`);
   }
-  return run.verdict === "PASS" ? 0 : run.verdict === "FAIL" ? 1 : 2;
+  return exitCodeFor(run.verdict);
 }

@@ -1,5 +1,5 @@
 // Latency statistics the verdict and the reports rest on: nearest-rank percentiles over every
-// sample, a confidence interval for P95 from order statistics, and log-spaced histogram buckets.
+// sample, an exact confidence interval for P95 from order statistics, and log-spaced histogram buckets.
 
 import type { LatencySummary } from "./gate-run.js";
 
@@ -35,18 +35,58 @@ export function percentile(values: ArrayLike<number>, p: number): number | null 
 }
 
 /**
- * 1-based ranks bounding a 95% confidence interval for the P95 of n samples, from the normal
- * approximation to the binomial count of samples below the true P95:
- * n*0.95 -/+ 1.96*sqrt(n*0.95*0.05), widened outward to whole ranks and clamped to [1, n].
- * n = 1000 gives ranks 936..964.
+ * 1-based ranks bounding a 95% confidence interval for the P95 of n samples, exact: the number of
+ * samples below the true P95 is Binomial(n, 0.95), so the sample at rank u is at or above the true
+ * P95 with probability P(B <= u-1). The upper rank is the smallest u with P(B <= u-1) >= 0.975, the
+ * lower the largest l with P(B <= l-1) <= 0.025 (two one-sided 97.5% bounds). n = 1000 gives 937..963.
+ *
+ * A bound may lie outside the sample: the upper rank is n + 1 when even the largest of n samples is
+ * under the true P95 more than 2.5% of the time (n < 72), and the lower rank is 0 when the smallest
+ * is not low enough. Such a phase is too small to prove its P95 is under a bar, however fast it was.
  */
 export function p95ConfidenceRanks(n: number): [number, number] {
-  if (n < 1) throw new RangeError("p95ConfidenceRanks needs at least one sample");
-  const centre = n * 0.95;
-  const halfWidth = 1.96 * Math.sqrt(n * 0.95 * 0.05);
-  const lower = Math.max(1, Math.floor(centre - halfWidth));
-  const upper = Math.min(n, Math.ceil(centre + halfWidth));
+  if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`p95ConfidenceRanks needs a whole number of samples >= 1, got ${n}`);
+  const above = binomialUpperTail(n, 0.95);
+  let upper = n + 1;
+  for (let k = 1; k <= n; k++) {
+    if (above[k] <= 0.025) {
+      upper = k;
+      break;
+    }
+  }
+  let lower = 0;
+  for (let k = n; k >= 1; k--) {
+    if (above[k] >= 0.975) {
+      lower = k;
+      break;
+    }
+  }
   return [lower, upper];
+}
+
+/** The fewest samples whose P95 has a 95% upper bound within the sample: 72. Fewer can never PASS a P95 bar. */
+export const MIN_SAMPLES_FOR_P95_BOUND = (() => {
+  let n = 1;
+  while (p95ConfidenceRanks(n)[1] > n) n++;
+  return n;
+})();
+
+/**
+ * P(B >= k) for k = 0..n+1, B ~ Binomial(n, p). Computed from log probabilities, scaled by the
+ * largest term, so that n = 30,000 (where 0.95^n underflows) is as exact as n = 10.
+ */
+function binomialUpperTail(n: number, p: number): Float64Array {
+  const logPmf = new Float64Array(n + 1);
+  logPmf[n] = n * Math.log(p);
+  const ratio = Math.log((1 - p) / p);
+  for (let k = n; k >= 1; k--) logPmf[k - 1] = logPmf[k] + Math.log(k / (n - k + 1)) + ratio;
+  let max = -Infinity;
+  for (let k = 0; k <= n; k++) max = Math.max(max, logPmf[k]);
+  const tail = new Float64Array(n + 2);
+  for (let k = n; k >= 0; k--) tail[k] = tail[k + 1] + Math.exp(logPmf[k] - max);
+  const total = tail[0];
+  for (let k = 0; k <= n + 1; k++) tail[k] /= total;
+  return tail;
 }
 
 /**
@@ -67,7 +107,10 @@ export function summarizeLatency(values: ArrayLike<number>): LatencySummary | nu
     p95: percentileOfSorted(sorted, 95),
     p99: percentileOfSorted(sorted, 99),
     max: sorted[n - 1],
-    p95Ci: [sorted[lo - 1], sorted[hi - 1]],
+    // Latencies are never negative, so 0 is a true lower bound when the sample holds none; no
+    // sample is a true upper bound when the sample is too small, so the bound is Infinity.
+    p95Ci: [lo >= 1 ? sorted[lo - 1] : 0, hi <= n ? sorted[hi - 1] : Infinity],
+    p95CiRanks: [lo, hi],
   };
 }
 

@@ -1,8 +1,10 @@
-// Decides PASS, FAIL or ERROR from what a phase measured, against what the gate demands.
-// Fails closed: anything that was not measured, or not measured validly, is never a PASS.
+// Decides PASS, FAIL, ERROR or INCONCLUSIVE from what a phase measured, against what the gate
+// demands, and the run's verdict from its phases (PARTIAL for a run of only some of them).
+// Fails closed: anything that was not measured, or that the replay cannot prove, is never a PASS.
 
 import type { Gate, Phase, Slo } from "./gate.js";
-import type { PhaseResult, SloResult, Verdict } from "./gate-run.js";
+import type { PhaseResult, RbacCase, SloResult, Verdict } from "./gate-run.js";
+import { judgeP95 } from "./replay-validity.js";
 import { formatCount, formatMs, formatPercent } from "./units.js";
 
 /** What the runner measured in a phase; the verdict fields are what this module adds. */
@@ -58,16 +60,29 @@ export function errorBudget(gate: Gate, phase: Phase, distinctEvents?: number): 
   return { requests: phase.requests, allowedErrors, distinctEvents: distinct, minAccepted, allowedUnaccepted: distinct - minAccepted };
 }
 
+/** What the phase's corpus holds: the early stop's arithmetic needs both. */
+export interface CorpusCounts {
+  /** Distinct events (requests less redeliveries). */
+  distinctEvents: number;
+  /** Requests that re-send an earlier event. */
+  redeliveries: number;
+}
+
 /**
  * Null while the phase can still pass; once its budget is spent, why it cannot (for an early abort).
- * `rejected` counts distinct events that will not count as accepted, errors included.
+ * `errors` counts failed requests. Each failed request may leave one event unaccepted, but not
+ * every one does: a failed redelivery of an accepted event leaves none, and a redelivery still to
+ * come may yet be accepted for an event whose first send failed. Each redelivery can excuse at
+ * most one failed request, so at least errors - redeliveries distinct events are lost for good.
  */
 export function phaseCanStillPass(
   gate: Gate,
   phase: Phase,
-  progress: { sent: number; errors: number; rejected: number },
+  progress: { sent: number; errors: number },
+  corpus?: CorpusCounts,
 ): string | null {
-  const budget = errorBudget(gate, phase);
+  const budget = errorBudget(gate, phase, corpus?.distinctEvents);
+  const redeliveries = corpus?.redeliveries ?? phase.requests - budget.distinctEvents;
   const errorRate = slo(gate, "error_rate");
   if (errorRate && progress.errors > budget.allowedErrors) {
     return (
@@ -77,11 +92,12 @@ export function phaseCanStillPass(
     );
   }
   const acceptance = slo(gate, "acceptance");
-  if (acceptance && progress.rejected > budget.allowedUnaccepted) {
+  const unaccepted = progress.errors - redeliveries;
+  if (acceptance && unaccepted > budget.allowedUnaccepted) {
     return (
-      `acceptance can no longer reach ${acceptance.display}: ${formatCount(progress.rejected)} events not accepted ` +
-      `after ${formatCount(progress.sent)} of ${formatCount(phase.requests)} requests; at most ` +
-      `${formatCount(budget.allowedUnaccepted)} of ${formatCount(budget.distinctEvents)} may be`
+      `acceptance can no longer reach ${acceptance.display}: ${formatCount(progress.errors)} failed requests after ${formatCount(progress.sent)} of ` +
+      `${formatCount(phase.requests)} leave at least ${formatCount(unaccepted)} events unaccepted (the ${formatCount(redeliveries)} redeliveries ` +
+      `can excuse no more); at most ${formatCount(budget.allowedUnaccepted)} of ${formatCount(budget.distinctEvents)} may be`
     );
   }
   return null;
@@ -106,28 +122,17 @@ function latencyResult(gate: Gate, phase: Phase, m: PhaseMeasurement): SloResult
   const whose = gateBar && gateBar.bar < phase.latencyP95Ms ? "gate-wide bar" : "phase bar";
   const bar = `<= ${formatMs(barMs)}`;
   if (!m.replay) return unmeasured("latency_p95", bar, "no replay was recorded");
-  if (!m.replay.valid) {
-    return unmeasured("latency_p95", bar, `the replay is invalid (${m.replay.invalidReason ?? "the driver could not keep up"}), so it says nothing about latency`);
-  }
   const l = m.latency;
   if (!l || !(l.n > 0)) return unmeasured("latency_p95", bar, "no latency samples");
   const [lower, upper] = l.p95Ci;
-  if (![l.p95, lower, upper].every(Number.isFinite) || upper < l.p95) {
+  if (![l.p95, lower].every(Number.isFinite) || Number.isNaN(upper) || upper < l.p95 || lower > l.p95) {
     return unmeasured("latency_p95", bar, `the P95 confidence interval [${lower}, ${upper}] is not usable`);
   }
-  const display = `${formatMs(l.p95)} (95% CI ${formatMs(lower)}-${formatMs(upper)}, n=${formatCount(l.n)})`;
-  if (upper <= barMs) {
-    return result("latency_p95", "PASS", l.p95, display, bar, `latency_p95 upper CI ${formatMs(upper)} <= ${formatMs(barMs)} (${whose})`);
-  }
-  const under = l.p95 <= barMs ? `; the P95 itself (${formatMs(l.p95)}) is under the bar but not with 95% confidence` : "";
-  return result(
-    "latency_p95",
-    "FAIL",
-    l.p95,
-    display,
-    bar,
-    `latency_p95 upper CI ${formatMs(upper)} > ${formatMs(barMs)} (${whose}, over by ${formatMs(upper - barMs)})${under}`,
-  );
+  const shownUpper = Number.isFinite(upper) ? formatMs(upper) : "unbounded";
+  const display = `${formatMs(l.p95)} (95% CI ${formatMs(lower)}-${shownUpper}, n=${formatCount(l.n)})`;
+  // The asymmetric rule (replay-validity.ts): a PASS needs the rate held, a FAIL survives a late driver.
+  const judged = judgeP95(l, barMs, m.replay.schedule, whose);
+  return result("latency_p95", judged.verdict, l.p95, display, bar, judged.detail);
 }
 
 function acceptanceResult(s: Slo, m: PhaseMeasurement): SloResult {
@@ -223,6 +228,28 @@ function lostEventsResult(s: Slo, phase: Phase, m: PhaseMeasurement): SloResult 
   return r;
 }
 
+/** The constraint that makes idempotency hold in the database itself. */
+const UNIQUE_KEY = /^UNIQUE \(idempotency_key\)$/i;
+
+/**
+ * Database confirmation's own check: the UNIQUE idempotency key must be present and shown to be
+ * enforced by a refused duplicate insert. Declared is not enough; untested is not enforced.
+ */
+function databaseConstraintResult(m: PhaseMeasurement): SloResult {
+  const bar = "UNIQUE (idempotency_key) present and enforced";
+  const d = m.database;
+  if (!d) return unmeasured("database_confirmation", bar, "no database confirmation");
+  const unique = d.constraints.find((c) => UNIQUE_KEY.test(c.definition) && c.present);
+  if (!unique) {
+    return result("database_confirmation", "FAIL", 0, "no UNIQUE (idempotency_key)", bar, "database_confirmation: no UNIQUE constraint on idempotency_key, so nothing in the database stops an event being stored twice");
+  }
+  if (!unique.enforced || unique.tested !== true) {
+    const why = unique.tested !== true ? "it was not tested with a duplicate insert" : `a duplicate insert was not refused (${unique.detail})`;
+    return result("database_confirmation", "FAIL", 0, `${unique.name} not shown enforced`, bar, `database_confirmation: ${unique.name} is declared but not shown to be enforced: ${why}`);
+  }
+  return result("database_confirmation", "PASS", 1, `${unique.name} enforced`, bar, `database_confirmation: ${unique.name} refused a duplicate insert`);
+}
+
 /** Checks one phase against its bars and the gate-wide objectives. */
 export function evaluatePhase(gate: Gate, phase: Phase, m: PhaseMeasurement): PhaseEvaluation {
   if (!m.ran) {
@@ -242,6 +269,7 @@ export function evaluatePhase(gate: Gate, phase: Phase, m: PhaseMeasurement): Ph
     else if (s.name === "ordering_violations") slos.push(orderingResult(s, m));
     else if (s.name === "lost_events") slos.push(lostEventsResult(s, phase, m));
   }
+  slos.push(databaseConstraintResult(m));
 
   // A phase that stopped short measured only part of what it promised.
   const incomplete: string[] = [];
@@ -252,24 +280,48 @@ export function evaluatePhase(gate: Gate, phase: Phase, m: PhaseMeasurement): Ph
 
   const failed = slos.filter((s) => s.verdict === "FAIL").map((s) => s.detail!);
   const errored = slos.filter((s) => s.verdict === "ERROR").map((s) => s.detail!);
-  if (failed.length) return { verdict: "FAIL", reason: [...failed, ...errored, ...incomplete].join("; "), slos };
-  if (errored.length || incomplete.length) return { verdict: "ERROR", reason: [...errored, ...incomplete].join("; "), slos };
+  const inconclusive = slos.filter((s) => s.verdict === "INCONCLUSIVE").map((s) => s.detail!);
+  if (failed.length) return { verdict: "FAIL", reason: [...failed, ...errored, ...inconclusive, ...incomplete].join("; "), slos };
+  if (errored.length || incomplete.length) return { verdict: "ERROR", reason: [...errored, ...inconclusive, ...incomplete].join("; "), slos };
+  if (inconclusive.length) return { verdict: "INCONCLUSIVE", reason: inconclusive.join("; "), slos };
   return { verdict: "PASS", reason: `all ${slos.length} objectives met`, slos };
+}
+
+/** What besides its phases decides a run. */
+export interface RunContext {
+  /** The RBAC probe's cases: any FAIL fails the gate named rbac. */
+  rbac?: RbacCase[];
+  /** How many phases the gate has: a run of fewer is partial. */
+  gatePhases?: number;
+  /** What a partial run whose phases all passed decides (the gate file's partial_runs). */
+  partialRuns?: "PARTIAL" | "PASS";
 }
 
 /**
  * The run's verdict from its phases: PASS only if there were phases and every one ran and passed
- * on objectives that all passed. Any FAIL makes it FAIL; otherwise anything short of PASS is ERROR.
+ * on objectives that all passed, and the run covered every phase of the gate (else PARTIAL, unless
+ * the gate allows partial runs as PASS). A failed RBAC probe or any failed phase makes it FAIL;
+ * otherwise ERROR (something could not be measured or run) comes before INCONCLUSIVE.
  */
-export function evaluateRun(phases: PhaseResult[]): { verdict: Verdict; reason: string } {
-  if (phases.length === 0) return { verdict: "ERROR", reason: "no phases were selected, so nothing was measured" };
+export function evaluateRun(phases: PhaseResult[], context: RunContext = {}): { verdict: Verdict; reason: string } {
+  const rbacFailed = (context.rbac ?? []).filter((c) => c.verdict !== "PASS");
+  const rbac = rbacFailed.length
+    ? [`rbac: ${rbacFailed.length} of ${context.rbac!.length} credential cases failed (${rbacFailed.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")})`]
+    : [];
+  if (phases.length === 0) {
+    if (rbac.length) return { verdict: "FAIL", reason: rbac.join("; ") };
+    return { verdict: "ERROR", reason: "no phases were selected, so nothing was measured" };
+  }
   const failed: string[] = [];
   const errored: string[] = [];
+  const inconclusive: string[] = [];
   const notRun: string[] = [];
   for (const p of phases) {
     if (p.verdict === "FAIL") failed.push(`${p.name}: ${p.reason}`);
     else if (!p.ran) notRun.push(p.name);
     else if (p.verdict === "ERROR") errored.push(`${p.name}: ${p.reason}`);
+    else if (p.verdict === "INCONCLUSIVE") inconclusive.push(`${p.name}: ${p.reason}`);
+    else if (p.verdict !== "PASS") errored.push(`${p.name}: a phase cannot be ${p.verdict}`);
     else if (p.slos.length === 0) errored.push(`${p.name}: no objectives were evaluated`);
     else if (p.slos.some((s) => s.verdict !== "PASS")) {
       const bad = p.slos.filter((s) => s.verdict !== "PASS").map((s) => s.name);
@@ -277,8 +329,15 @@ export function evaluateRun(phases: PhaseResult[]): { verdict: Verdict; reason: 
     }
   }
   const skipped = notRun.length ? [`${notRun.join(", ")} did not run`] : [];
-  if (failed.length) return { verdict: "FAIL", reason: [...failed, ...errored, ...skipped].join("; ") };
-  if (errored.length || notRun.length) return { verdict: "ERROR", reason: [...errored, ...skipped].join("; ") };
+  if (rbac.length || failed.length) return { verdict: "FAIL", reason: [...rbac, ...failed, ...errored, ...inconclusive, ...skipped].join("; ") };
+  if (errored.length || notRun.length) return { verdict: "ERROR", reason: [...errored, ...inconclusive, ...skipped].join("; ") };
+  if (inconclusive.length) return { verdict: "INCONCLUSIVE", reason: inconclusive.join("; ") };
   const names = phases.map((p) => p.name).join(", ");
-  return { verdict: "PASS", reason: `all ${phases.length} phase${phases.length === 1 ? "" : "s"} passed: ${names}` };
+  const passed = `all ${phases.length} phase${phases.length === 1 ? "" : "s"} passed: ${names}`;
+  if (context.gatePhases !== undefined && phases.length < context.gatePhases) {
+    const of = `a partial run (${phases.length} of the gate's ${context.gatePhases} phases)`;
+    if (context.partialRuns === "PASS") return { verdict: "PASS", reason: `${passed}; ${of}, which the gate's partial_runs: PASS accepts` };
+    return { verdict: "PARTIAL", reason: `${passed}; but this is ${of}, so it is no GO (the gate's partial_runs is PARTIAL)` };
+  }
+  return { verdict: "PASS", reason: passed };
 }

@@ -4,6 +4,7 @@
 import type { Gate, Phase } from "./gate.js";
 import type { Decision, GateRun, PhaseResult, Status, TimelineEntry, Verdict, WarRoomUpdate } from "./gate-run.js";
 import { formatCount, formatCountShort, formatDuration, formatMs, formatRate } from "./units.js";
+import { VERDICT_MEANING } from "./verdict-meaning.js";
 
 export type VerdictSummary = Pick<GateRun, "verdict" | "reason" | "phases">;
 
@@ -17,7 +18,7 @@ export type Milestone =
   | { kind: "phase_end"; phase: Phase | string; result: PhaseResult; results?: PhaseResult[]; phases?: Phase[]; blockers?: string }
   | { kind: "verdict"; run: VerdictSummary; blockers?: string };
 
-const VERDICT_ICON: Record<Verdict, string> = { PASS: "✅", FAIL: "❌", ERROR: "⚠️" };
+const VERDICT_ICON: Record<Verdict, string> = Object.fromEntries(Object.entries(VERDICT_MEANING).map(([v, m]) => [v, m.icon])) as Record<Verdict, string>;
 const TIMELINE_ICON: Record<TimelineEntry["status"], string> = {
   done: "✅",
   running: "🔄",
@@ -282,12 +283,19 @@ export function milestoneUpdate(gate: Gate, milestone: Milestone, now: Date | st
       return {
         time,
         milestone: `${gate.title}: PASS/FAIL decision: ${v}`,
-        status: v === "PASS" ? "GREEN" : "RED",
+        status: v === "PASS" ? "GREEN" : v === "PARTIAL" || v === "INCONCLUSIVE" ? "YELLOW" : "RED",
         progress: milestone.run.phases.length
           ? milestone.run.phases.map((p) => `${p.name} ${p.ran ? p.verdict : "not run"}`).join(", ")
           : milestone.run.reason,
         blockers: v === "PASS" ? blockers : [milestone.run.reason, blockers].filter(Boolean).join("; "),
-        next: v === "PASS" ? signoffText(gate) : `fix what failed and re-run (${rerun})`,
+        next:
+          v === "PASS"
+            ? signoffText(gate)
+            : v === "PARTIAL"
+              ? `run every phase for a GO (${rerun})`
+              : v === "INCONCLUSIVE"
+                ? `re-run on a quieter machine, or on a machine of the driver's own (${rerun})`
+                : `fix what failed and re-run (${rerun})`,
         eta: v === "PASS" ? (gate.signoff.approvals ? "awaiting sign-off" : "now") : "blocked",
         owner: `${gate.dri} (DRI)`,
       };

@@ -9,13 +9,21 @@ function run(over: Partial<BenchRun>): BenchRun {
   };
 }
 
-test("a run counts for the maximum rate only when valid, not stopped, P95 <= 20 ms and errors <= 0.1%", () => {
+test("a run counts for the maximum rate only when the rate held, not stopped, P95 <= 20 ms and errors <= 0.1%", () => {
   expect(ruleFailure(run({}))).toBeNull();
   expect(ruleFailure(run({ p95_ms: 20.5 }))).toMatch(/P95 20\.5 ms > 20 ms at 1000\/s/);
-  expect(ruleFailure(run({ valid: false, invalid_reason: "lag" }))).toMatch(/driver could not keep up/);
+  expect(ruleFailure(run({ valid: false, invalid_reason: "slow window" }))).toBe("the driver did not hold the rate at 1000/s (slow window)");
   expect(ruleFailure(run({ stopped: "hopeless" }))).toMatch(/stopped/);
   expect(ruleFailure(run({ errors: 31 }))).toMatch(/31 errors/);
   expect(ruleFailure(run({ errors: 30 }))).toBeNull();
+});
+
+test("a row the replay-validity rule could not PASS is reported with its outcome and does not count", () => {
+  expect(ruleFailure(run({ rule: "PASS", rule_detail: "ok" }))).toBeNull();
+  expect(ruleFailure(run({ p95_ms: 19, rule: "INCONCLUSIVE", rule_detail: "upper CI 21 ms over the bar" }))).toBe(
+    "INCONCLUSIVE against P95 <= 20 ms at 1000/s (upper CI 21 ms over the bar)",
+  );
+  expect(ruleFailure(run({ p95_ms: 40, rule: "FAIL", rule_detail: "lower CI 38 ms" }))).toMatch(/^FAIL against P95 <= 20 ms/);
 });
 
 test("issue 2's numbers pass, fail, or say n/a when the driver, not the service, set the limit", () => {
@@ -44,11 +52,12 @@ test("issue 2's numbers pass, fail, or say n/a when the driver, not the service,
   expect(byName(rawCapped, "ingest's highest rate vs raw's").pass).toBeNull();
 });
 
-test("the table has one line per run under a header, with invalid runs marked", () => {
-  const table = renderTable([run({}), run({ system: "raw", valid: false, invalid_reason: "lag", drain_ms: null, purpose: "step" })]);
+test("the table has one line per run under a header, every row with its driver lag and the rule's outcome", () => {
+  const table = renderTable([run({ rule: "PASS" }), run({ system: "raw", valid: false, invalid_reason: "lag", drain_ms: null, purpose: "step", send_lag_p99_ms: 14.8, rule: "INCONCLUSIVE" })]);
   const lines = table.split("\n");
   expect(lines).toHaveLength(4);
-  expect(lines[0]).toMatch(/^system\s+db\s+rate\/s\s+achieved\s+P50\s+P95\s+P99\s+errors\s+drain\s+RSS\s+load\s+note$/);
-  expect(lines[3]).toMatch(/^raw .*step; INVALID \(driver\)$/);
+  expect(lines[0]).toMatch(/^system\s+db\s+rate\/s\s+achieved\s+P50\s+P95\s+P99\s+errors\s+drain\s+RSS\s+load\s+lag p99\s+rule\s+note$/);
+  expect(lines[2]).toMatch(/1\.00 ms\s+PASS$/);
+  expect(lines[3]).toMatch(/^raw .*14\.8 ms\s+INCONCLUSIVE\s+step; rate not held$/);
   expect(lines[2]).toContain("4.00 ms");
 });

@@ -14,6 +14,7 @@ import { dirname, join } from "node:path";
 import { driverFellBehind, measuredRun, reportedRun, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
 import { bundleJson, bundleOnBranch, sha256sumCheck } from "./support/evidence-checks.js";
 import { warRoomMarker } from "../../src/bot/war-room-comment.js";
+import { verdictIcon } from "../../src/gates/verdict-meaning.js";
 
 jest.setTimeout(90_000);
 
@@ -38,10 +39,10 @@ describe("a replay requested on a PR", () => {
     expect(answeredInMs).toBeLessThan(2_000);
     expect(run).toMatchObject({ phase: "finished", headSha: pr.head.sha, requestedBy: "octocat", label: "replay 1k" });
     // A PASS, unless the loaded machine kept the driver from its schedule every time (then the gate
-    // rightly refuses to judge: ERROR). Everything below follows the verdict either way.
+    // rightly refuses to judge: INCONCLUSIVE). Everything below follows the verdict either way.
     const v = run.verdict!;
     if (v !== "PASS") expect(driverFellBehind(run)).toBe(true);
-    const icon = v === "PASS" ? "✅" : "⚠️";
+    const icon = verdictIcon(v);
     const reactions = [...world.fake.state.reactions.values()].filter((r) => r.commentId === commentId).map((r) => r.content);
     expect(reactions).toEqual(["eyes", "rocket"]);
 
@@ -202,7 +203,7 @@ describe("one run at a time", () => {
     const ended = await reportedRun(world, pr1.number, (r) => r.id === a.id);
     expect(ended).toMatchObject({ phase: "finished", aborted: true, abortRequestedBy: "octocat" });
     // The engine judges what was measured before the stop; an aborted run is never a PASS.
-    expect(["FAIL", "ERROR"]).toContain(ended.verdict);
+    expect(["FAIL", "ERROR", "INCONCLUSIVE"]).toContain(ended.verdict);
     expect(ended.reason).toMatch(/^aborted; /);
     // Stopped early: the 3,000-request replay of a ten-second phase ended within seconds of the abort.
     expect(Date.parse(ended.finishedAt!) - Date.parse(ended.startedAt!)).toBeLessThan(10_000);
@@ -236,7 +237,7 @@ describe("approval of a FAIL", () => {
     world = await startBotWorld("signoff-fail", { childRunner: true });
     const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
     const { run } = await measuredRun(world, source.number, "octocat", "/gate-f replay 1k");
-    // A FAIL, unless the loaded machine kept the driver from its schedule every time (ERROR): a NO-GO either way.
+    // A FAIL, unless the loaded machine kept the replay from proving it every time (INCONCLUSIVE): a NO-GO either way.
     const v = run.verdict!;
     if (v !== "FAIL") expect(driverFellBehind(run)).toBe(true);
     const evidence = world.fake.pullRequestJson(run.evidencePullNumber!);

@@ -99,6 +99,32 @@ describe("generating a corpus", () => {
     expect(plain.map((e) => e.seq)).toEqual(plain.map((_, i) => i + 1));
   });
 
+  test("out-of-order pairs: two events of one key back to back, the higher seq first, both concurrent, from the seed", () => {
+    const o = { seed: "pairs", requests: 2000, orderingKeys: 100, redeliveryShare: 0.02, outOfOrderShare: 0.01 };
+    const withPairs = generateCorpus(o);
+    expect(corpusDigest(generateCorpus(o))).toBe(corpusDigest(withPairs));
+    const concurrent = withPairs.filter((e) => e.concurrent && !e.redelivery);
+    expect(concurrent.length).toBeGreaterThanOrEqual(10);
+    expect(concurrent.length % 2).toBe(0);
+    for (let i = 0; i < withPairs.length; i++) {
+      const first = withPairs[i];
+      if (!first.concurrent || first.redelivery) continue;
+      const second = withPairs.slice(i + 1).find((e) => !e.redelivery)!;
+      expect(second).toMatchObject({ orderingKey: first.orderingKey, seq: first.seq - 1, concurrent: true });
+      i = second.index;
+    }
+    // Per key, the seqs are still 1..n, each once; only the send order differs.
+    const seqs = new Map<string, number[]>();
+    for (const e of withPairs) if (!e.redelivery) seqs.set(e.orderingKey, [...(seqs.get(e.orderingKey) ?? []), e.seq]);
+    for (const list of seqs.values()) expect([...list].sort((a, b) => a - b)).toEqual(list.map((_, i) => i + 1));
+  });
+
+  test("without outOfOrderShare the corpus has no pairs and its bytes are unchanged", () => {
+    const plain = generateCorpus(options);
+    expect(plain.some((e) => e.concurrent)).toBe(false);
+    expect(corpusDigest(generateCorpus({ ...options, outOfOrderShare: 0 }))).toBe(corpusDigest(plain));
+  });
+
   test("impossible options are refused with the field named", () => {
     expect(() => generateCorpus({ ...options, requests: 0 })).toThrow(/requests must be a whole number >= 1/);
     expect(() => generateCorpus({ ...options, orderingKeys: 1.5 })).toThrow(/orderingKeys/);
@@ -131,6 +157,27 @@ describe("the NDJSON form", () => {
     expect(readCorpus(file).map((e) => e.seq)).toEqual([7, 8, 7]);
   });
 
+  test("an event marked concurrent may go out of seq order; it keeps the mark written and read back", () => {
+    const file = join(dir, "pairs.ndjson");
+    const lines = [
+      { index: 0, id: "d1", orderingKey: "k", seq: 1, eventType: "push", redelivery: false, body: "{}" },
+      { index: 1, id: "d3", orderingKey: "k", seq: 3, eventType: "push", redelivery: false, concurrent: true, body: "{}" },
+      { index: 2, id: "d2", orderingKey: "k", seq: 2, eventType: "push", redelivery: false, concurrent: true, body: "{}" },
+      { index: 3, id: "d4", orderingKey: "k", seq: 4, eventType: "push", redelivery: false, body: "{}" },
+    ];
+    writeFileSync(file, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+    const read = readCorpus(file);
+    expect(read.map((e) => [e.seq, e.concurrent ?? false])).toEqual([[1, false], [3, true], [2, true], [4, false]]);
+    expect(read.map(corpusLine)).toEqual(lines.map((l) => JSON.stringify(l)));
+  });
+
+  test("a seq used twice by one key, or a concurrent mark that is not true, is refused", () => {
+    const file = join(dir, "bad-pairs.ndjson");
+    const good = { index: 0, id: "a", orderingKey: "k", seq: 1, eventType: "push", redelivery: false, body: "{}" };
+    writeFileSync(file, [JSON.stringify(good), JSON.stringify({ ...good, index: 1, id: "b", seq: 1, concurrent: true }), JSON.stringify({ ...good, index: 2, id: "c", seq: 2, concurrent: "yes" })].join("\n") + "\n");
+    expect(() => readCorpus(file)).toThrow(/:2: field "seq" 1 of key k was already used by another event of the key[\s\S]*:3: field "concurrent" must be true or left out, got "yes"/);
+  });
+
   test("each problem names the file, the line and the field", () => {
     const file = join(dir, "broken.ndjson");
     const good = { index: 0, id: "a", orderingKey: "k", seq: 1, eventType: "push", redelivery: false, body: "{}" };
@@ -143,7 +190,7 @@ describe("the NDJSON form", () => {
         JSON.stringify({ ...good, index: 3, id: "c", body: "[1]", seq: 3 }),
         JSON.stringify({ ...good, index: 4, id: "a", seq: 4 }),
         JSON.stringify({ ...good, index: 5, id: "zz", redelivery: true, seq: 5 }),
-        JSON.stringify({ ...good, index: 6, id: "d", seq: 1 }),
+        JSON.stringify({ ...good, index: 6, id: "d", seq: 0 }),
         JSON.stringify({ ...good, index: 7, id: "e", seq: 9, colour: "red" }),
       ].join("\n") + "\n",
     );
@@ -161,7 +208,7 @@ describe("the NDJSON form", () => {
     expect(m).toContain(`${file}:4: field "body" must hold a JSON object`);
     expect(m).toContain(`${file}:5: id a was already used on line 1`);
     expect(m).toContain(`${file}:6: "redelivery" is true but no earlier line has id zz`);
-    expect(m).toContain(`${file}:7: field "seq" 1 of key k must be greater than the key's previous seq`);
+    expect(m).toContain(`${file}:7: field "seq" 0 of key k must be greater than the key's previous seq`);
     expect(m).toContain(`${file}:8: unknown field "colour"`);
     expect(m).not.toContain(`${file}:1:`);
   });

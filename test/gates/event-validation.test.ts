@@ -74,9 +74,12 @@ describe("idempotency report", () => {
 });
 
 describe("ordering report", () => {
+  /** What the driver sent: key k, event e<seq> carrying that seq. */
+  const sent = (...seqs: number[]) => seqs.map((seq) => sample({ eventId: `e${seq}`, orderingKey: "k", seq }));
+
   test("apply order following sequence order has no violation", () => {
     const stored = [1, 2, 3].map((s) => row({ idempotencyKey: `e${s}`, seq: s, applyIndex: s }));
-    const r = orderingReport(stored, []);
+    const r = orderingReport(sent(1, 2, 3), stored, []);
     expect(r).toMatchObject({ keysChecked: 1, eventsChecked: 3, violations: [] });
   });
 
@@ -86,17 +89,39 @@ describe("ordering report", () => {
       row({ idempotencyKey: "e2", seq: 2, applyIndex: 3 }),
       row({ idempotencyKey: "e3", seq: 3, applyIndex: 2 }),
     ];
-    const r = orderingReport(stored, []);
+    const r = orderingReport(sent(1, 2, 3), stored, []);
     expect(r.violations).toEqual([{ orderingKey: "k", expected: [1, 2, 3], actual: [1, 3, 2] }]);
+  });
+
+  test("order is judged against the seq the driver sent, not the service's own seq column", () => {
+    // The service stored its own (wrong) seq, numbering events in arrival order, and applied them in
+    // that order: by its own column all is well, but e3 was sent as seq 3 and applied second.
+    const stored = [
+      row({ idempotencyKey: "e1", seq: 1, applyIndex: 1 }),
+      row({ idempotencyKey: "e3", seq: 2, applyIndex: 2 }),
+      row({ idempotencyKey: "e2", seq: 3, applyIndex: 3 }),
+    ];
+    const r = orderingReport(sent(1, 2, 3), stored, []);
+    expect(r.violations).toEqual([{ orderingKey: "k", expected: [1, 2, 3], actual: [1, 3, 2] }]);
+  });
+
+  test("keys are the keys the driver sent: an event the service filed under another key is still judged under its own", () => {
+    const stored = [
+      row({ idempotencyKey: "e1", seq: 1, applyIndex: 2 }),
+      row({ idempotencyKey: "e2", orderingKey: "elsewhere", seq: 2, applyIndex: 1 }),
+    ];
+    const r = orderingReport(sent(1, 2), stored, []);
+    expect(r.keysChecked).toBe(1);
+    expect(r.violations).toEqual([{ orderingKey: "k", expected: [1, 2], actual: [2, 1] }]);
   });
 
   test("an event held and never applied is a violation", () => {
     const stored = [row({ idempotencyKey: "e1", seq: 1, applyIndex: 1 }), row({ idempotencyKey: "e3", seq: 3, applyIndex: null })];
-    expect(orderingReport(stored, []).violations).toHaveLength(1);
+    expect(orderingReport(sent(1, 3), stored, []).violations).toHaveLength(1);
   });
 
-  test("events without an ordering key are not checked", () => {
-    const r = orderingReport([row({ idempotencyKey: "x", orderingKey: null, seq: null, applyIndex: null })], []);
+  test("events sent without an ordering key are not checked", () => {
+    const r = orderingReport([sample({ eventId: "x", orderingKey: null, seq: null })], [row({ idempotencyKey: "x", orderingKey: null, seq: null, applyIndex: null })], []);
     expect(r.keysChecked).toBe(0);
     expect(r.violations).toEqual([]);
   });

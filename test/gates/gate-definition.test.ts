@@ -216,6 +216,22 @@ describe("schema errors name the file, line and column", () => {
     expect(ps[1]!.message).toMatch(/is not more than 0/);
   });
 
+  it("a phase too small to bound its P95 is refused: it could never PASS", () => {
+    const ps = problems(withLine(18, "    requests: 50"));
+    expect(brief(ps)).toEqual(["18:15 phases[0].requests"]);
+    expect(ps[0]!.message).toBe("50 requests can never PASS latency_p95: under 72 samples there is no 95% upper bound on P95; expected at least 72");
+    expect(parseGate(withLine(18, "    requests: 72"), "x.yaml", {}).phases[0]!.requests).toBe(72);
+  });
+
+  it("partial_runs takes PARTIAL or PASS, and nothing else", () => {
+    expect(parseGate(BASE + "partial_runs: PASS\n", "x.yaml", {}).partialRuns).toBe("PASS");
+    expect(parseGate(BASE + "partial_runs: PARTIAL\n", "x.yaml", {}).partialRuns).toBe("PARTIAL");
+    expect(parseGate(BASE, "x.yaml", {}).partialRuns).toBeUndefined();
+    const ps = problems(BASE + "partial_runs: yes\n");
+    expect(ps[0]!.path).toBe("partial_runs");
+    expect(ps[0]!.message).toMatch(/^"yes" is not allowed; expected one of PARTIAL, PASS/);
+  });
+
   it("a unit written apart from its number is refused with the fix", () => {
     const ps = problems(withLine(20, '    latency_p95: "<= 20 ms"'));
     expect(ps[0]!.message).toBe('"20 ms" contains spaces; expected "20ms"');

@@ -18,7 +18,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it). This test never downloads a browser.`);
+    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; npm test does it as root). This test never downloads a browser.`);
   }
   root = await mkdtemp(join(tmpdir(), "evidence-report-"));
   await mkdir(ARTIFACTS, { recursive: true });

@@ -27,16 +27,16 @@ function withPhase(gate: Gate, phase: Partial<Phase>): Gate {
 }
 
 /**
- * A replay whose driver fell behind is invalid by design (its latency says nothing). On a shared
- * 2-core machine that can happen to any single run, so a run judged on latency is repeated, up to
- * three times, only for that reason; any other outcome stands.
+ * A phase whose replay cannot prove either way is INCONCLUSIVE by design (replay-validity.ts). On a
+ * shared 2-core machine that can happen to any single run, so a run judged on latency is repeated,
+ * up to three times, only for that reason; any other outcome stands.
  */
 async function runJudgedOnLatency(gate: Gate, phases = gate.phases, options: { commit?: string; keepData?: boolean } = {}): Promise<GateRun> {
   let run: GateRun;
   for (let attempt = 1; ; attempt++) {
     run = await runGate(gate, { phases, commit: options.commit ?? "unknown", keepData: options.keepData });
-    const invalid = run.phases.some((p) => p.replay && !p.replay.valid);
-    if (!invalid || attempt === 3) return run;
+    const couldNotTell = run.phases.some((p) => p.verdict === "INCONCLUSIVE");
+    if (!couldNotTell || attempt === 3) return run;
     if (run.namespace && options.keepData) await dropNamespace(REDIS_URL, DATABASE_URL, run.namespace);
   }
 }
@@ -58,8 +58,9 @@ describe("Gate A against the bundled 202-then-queue service", () => {
     if (run?.namespace) await dropNamespace(REDIS_URL, DATABASE_URL, run.namespace);
   });
 
-  test("the smoke phase passes with every SLO measured", () => {
-    expect(`${run.verdict}: ${run.reason}`).toMatch(/^PASS: /);
+  test("the smoke phase passes with every SLO measured; the run, one phase of three, is PARTIAL: no GO", () => {
+    expect(`${run.verdict}: ${run.reason}`).toMatch(/^PARTIAL: all 1 phase passed: smoke; but this is a partial run \(1 of the gate's 3 phases\)/);
+    expect(run.phases[0].verdict).toBe("PASS");
     expect(run.phases).toHaveLength(1);
     const phase = run.phases[0];
     expect(phase.ran).toBe(true);
@@ -71,14 +72,14 @@ describe("Gate A against the bundled 202-then-queue service", () => {
         ["idempotency_violations", "PASS"],
         ["ordering_violations", "PASS"],
         ["lost_events", "PASS"],
+        ["database_confirmation", "PASS"],
       ]),
     );
-    expect(run.verdict).toBe("PASS");
     expect(phase.latency!.n).toBe(1000);
     expect(phase.idempotency!.redeliveriesSent).toBeGreaterThan(0);
     expect(phase.idempotency!.answeredDuplicate).toBe(phase.idempotency!.redeliveriesSent);
     expect(phase.database!.rowCount).toBe(phase.distinctEvents);
-    expect(phase.database!.constraints.find((c) => /idempotency_key/.test(c.definition))).toMatchObject({ present: true, enforced: true });
+    expect(phase.database!.constraints.find((c) => /idempotency_key/.test(c.definition))).toMatchObject({ present: true, enforced: true, tested: true });
   });
 
   test("every credential case of the RBAC matrix answers as expected", () => {
@@ -88,8 +89,8 @@ describe("Gate A against the bundled 202-then-queue service", () => {
 
   test("the war room hears of every milestone", () => {
     expect(run.updates.map((u) => u.milestone)).toHaveLength(4);
-    expect(run.timeline.every((t) => t.status === "done")).toBe(true);
-    expect(run.decisions[0].decision).toMatch(/PASS/);
+    expect(run.timeline.slice(0, -1).every((t) => t.status === "done")).toBe(true);
+    expect(run.decisions[0].decision).toBe("NO-GO: PARTIAL");
   });
 
   test("each audit-trail lineage matches the database row it names", async () => {

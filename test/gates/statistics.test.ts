@@ -44,26 +44,42 @@ describe("nearest-rank percentiles", () => {
   });
 });
 
-describe("P95 confidence interval from order statistics", () => {
+describe("P95 confidence interval from exact binomial order statistics", () => {
   test("for n = 1000 it spans ranks 936 to 964", () => {
     expect(p95ConfidenceRanks(1000)).toEqual([936, 964]);
     const s = summarizeLatency(shuffledRanks(1000))!;
     expect(s.p95Ci).toEqual([936, 964]);
+    expect(s.p95CiRanks).toEqual([936, 964]);
   });
 
-  test("the interval narrows relative to n as samples grow and is clamped to the samples there are", () => {
+  test("each bound is the exact binomial one: the upper rank's coverage reaches 97.5% and one rank less would not", () => {
+    // P(B <= k) for B ~ Binomial(1000, 0.95), computed independently (Python, lgamma): 963 -> 0.97885, 962 -> 0.96934.
+    const [, upper] = p95ConfidenceRanks(1000);
+    expect(upper - 1).toBe(963);
+    // n = 200: the normal approximation gives ranks 183..197; the exact bounds are 184..197, since
+    // P(B <= 183) = 0.0238 <= 0.025 and P(B <= 195) = 0.9736 < 0.975 <= P(B <= 196) = 0.9910.
+    expect(p95ConfidenceRanks(200)).toEqual([184, 197]);
+  });
+
+  test("the interval narrows relative to n as samples grow", () => {
     const [lo30k, hi30k] = p95ConfidenceRanks(30_000);
     expect(lo30k).toBeLessThan(28_500);
     expect(hi30k).toBeGreaterThan(28_500);
     expect((hi30k - lo30k) / 30_000).toBeLessThan((964 - 936) / 1000);
-    expect(p95ConfidenceRanks(1)).toEqual([1, 1]);
-    expect(p95ConfidenceRanks(10)).toEqual([8, 10]);
   });
 
-  test("with few samples the upper bound is the maximum, so a gate cannot pass on luck", () => {
+  test("a sample too small to hold an upper bound has none: 71 samples cannot bound a P95, 72 can", () => {
+    expect(p95ConfidenceRanks(10)).toEqual([8, 11]);
+    expect(p95ConfidenceRanks(71)[1]).toBe(72);
+    expect(p95ConfidenceRanks(72)[1]).toBe(72);
+    expect(p95ConfidenceRanks(1)).toEqual([0, 2]);
+  });
+
+  test("with ten samples the upper bound is not the maximum but unbounded, so a gate cannot pass on luck", () => {
     const s = summarizeLatency([1, 1, 1, 1, 1, 1, 1, 1, 1, 500])!;
     expect(s.p95).toBe(500);
-    expect(s.p95Ci[1]).toBe(500);
+    expect(s.p95Ci[1]).toBe(Infinity);
+    expect(s.p95CiRanks).toEqual([8, 11]);
   });
 });
 

@@ -82,7 +82,8 @@ export function fixtureGate(options: { scale?: number; plantSecrets?: boolean } 
   const phase = (name: string, alias: string, requests: number, rate: number, latencyP95Ms: number, drainTimeoutMs: number): Phase => ({
     name,
     aliases: [alias],
-    requests: Math.max(20, Math.round(requests * scale)),
+    // At least 80: under 72 samples a P95 has no upper bound, and no phase could pass.
+    requests: Math.max(80, Math.round(requests * scale)),
     rate,
     latencyP95Ms,
     drainTimeoutMs,
@@ -243,9 +244,9 @@ function buildPhase(gate: Gate, phase: Phase, rand: () => number, t0: number, fa
     rowCount: accepted,
     acceptedCount: accepted,
     constraints: [
-      { name: "webhook_events_idempotency_key_key", definition: "UNIQUE (idempotency_key)", present: true, enforced: true, detail: "a second INSERT of a stored idempotency_key was refused with 23505 inside a rolled-back transaction" },
-      { name: "webhook_events_pkey", definition: "PRIMARY KEY (id)", present: true, enforced: true, detail: "present in pg_constraint" },
-      { name: "webhook_events_ordering_key_seq_key", definition: "UNIQUE (ordering_key, seq)", present: true, enforced: true, detail: "a duplicate (ordering_key, seq) was refused with 23505 inside a rolled-back transaction" },
+      { name: "webhook_events_idempotency_key_key", definition: "UNIQUE (idempotency_key)", present: true, enforced: true, tested: true, detail: "a second INSERT of a stored idempotency_key was refused with 23505 inside a rolled-back transaction" },
+      { name: "webhook_events_pkey", definition: "PRIMARY KEY (id)", present: true, enforced: true, tested: true, detail: "present in pg_constraint" },
+      { name: "webhook_events_ordering_key_seq_key", definition: "UNIQUE (ordering_key, seq)", present: true, enforced: true, tested: true, detail: "a duplicate (ordering_key, seq) was refused with 23505 inside a rolled-back transaction" },
     ],
     lostEvents: [],
   };

@@ -201,9 +201,9 @@ export async function reportedRun(world: BotWorld, pr: number, predicate: (r: Ru
   );
 }
 
-/** True when a run could not measure because the replay driver fell behind its schedule (a loaded machine). */
+/** True when a run could not tell, its replay proving neither PASS nor FAIL (a loaded machine). */
 export function driverFellBehind(run: RunRecord): boolean {
-  return run.verdict === "ERROR" && /the replay is invalid/.test(run.reason ?? "");
+  return run.verdict === "INCONCLUSIVE";
 }
 
 /**

@@ -1,0 +1,190 @@
+// What an open-loop replay on a shared machine can and cannot prove about a service's P95.
+//
+// Latency is counted from each request's due time, so whatever the driver adds (a late send, a
+// stall) can only make the service look slower, never faster. Hence the rule is asymmetric:
+//   - a PASS stands when the P95's upper bound, driver delays included, is within the bar and the
+//     driver really offered the load (the achieved rate held, over the phase and in every window);
+//   - a FAIL stands when the P95's lower bound, after taking the driver's own delays out, is still
+//     over the bar;
+//   - anything in between is INCONCLUSIVE, and says which way it leans and by how much.
+// Pure: data in, data out. The driver calls checkSchedule; the verdict calls judgeP95.
+
+import type { LatencySummary } from "./gate-run.js";
+import { p95ConfidenceRanks, percentileOfSorted, sortAscending } from "./statistics.js";
+import { formatMs } from "./units.js";
+
+/** The driver must offer at least this share of the target rate, over the phase and in every window. */
+export const MIN_ACHIEVED_RATE_SHARE = 0.99;
+/** The windows the achieved rate is checked in, ms of the replay's schedule. */
+export const RATE_WINDOW_MS = 5_000;
+
+export interface RateWindow {
+  /** Window start and end on the replay's clock (ms since t0); the last window is open-ended. */
+  fromMs: number;
+  toMs: number;
+  /** Requests due in the window. */
+  due: number;
+  /** Requests the driver dispatched (sent, or held behind their key's answer) in the window. */
+  dispatched: number;
+  /** dispatched / due x the target rate, requests per second. */
+  rate: number;
+}
+
+/** The driver's record of how well it kept its schedule: the replay-validity rule's input. */
+export interface ScheduleCheck {
+  targetRate: number;
+  /** Requests dispatched per second from the first dispatch to the last. */
+  achievedRate: number;
+  /** True when the achieved rate was >= 99% of the target over the phase and in every window. */
+  rateHeld: boolean;
+  windows: RateWindow[];
+  /** The window with the lowest rate, null when there was none. */
+  slowestWindow: RateWindow | null;
+  /** P99 of the driver's own send lag: from when a request could be sent to when it was handed over, ms. */
+  sendLagP99Ms: number;
+  /** Requests whose own send lag was above that P99. */
+  lagAboveP99: number;
+  /**
+   * The P95's lower confidence bound with the driver's own delays taken out, ms: the latency at
+   * rank (lower rank - lagAboveP99) less sendLagP99Ms. Null when the sample holds no such rank.
+   */
+  driverFreeP95LowerMs: number | null;
+  /** Why the rate did not hold; absent when it held. */
+  reason?: string;
+}
+
+export interface ScheduleInput {
+  targetRate: number;
+  /** Requests the driver dispatched, in due order (request i is due at i x 1000 / targetRate). */
+  dispatched: number;
+  /** When the driver dispatched request i (ms since t0), for i < dispatched. */
+  dispatchedAt: ArrayLike<number>;
+  /** Per answered request: latency from its due time, ms. */
+  latencies: ArrayLike<number>;
+  /** Per answered request, aligned with latencies: the driver's own send lag, ms. */
+  ownLags: ArrayLike<number>;
+}
+
+/** Checks how well the driver kept its schedule, and what that leaves the verdict to stand on. */
+export function checkSchedule(input: ScheduleInput): ScheduleCheck {
+  const { targetRate, dispatched, dispatchedAt } = input;
+  const intervalMs = 1000 / targetRate;
+  const achievedRate = dispatched <= 1 ? (dispatched === 1 ? targetRate : 0) : rateOver(dispatched, dispatchedAt[0], dispatchedAt[dispatched - 1]);
+
+  // Windows of the schedule: due counts from the schedule, dispatched counts from the clock.
+  const windows: RateWindow[] = [];
+  const lastDueMs = dispatched > 0 ? (dispatched - 1) * intervalMs : 0;
+  for (let from = 0; dispatched > 0 && from <= lastDueMs; from += RATE_WINDOW_MS) windows.push({ fromMs: from, toMs: from + RATE_WINDOW_MS, due: 0, dispatched: 0, rate: 0 });
+  for (let i = 0; i < dispatched; i++) {
+    windows[Math.min(windows.length - 1, Math.floor((i * intervalMs) / RATE_WINDOW_MS))].due++;
+    // Everything dispatched after the last window's start belongs to it: the schedule ends there.
+    windows[Math.min(windows.length - 1, Math.max(0, Math.floor(dispatchedAt[i] / RATE_WINDOW_MS)))].dispatched++;
+  }
+  if (windows.length > 0) windows[windows.length - 1].toMs = Infinity;
+  let slowestWindow: RateWindow | null = null;
+  for (const w of windows) {
+    w.rate = w.due > 0 ? (w.dispatched / w.due) * targetRate : targetRate;
+    if (!slowestWindow || w.rate < slowestWindow.rate) slowestWindow = w;
+  }
+
+  const floor = MIN_ACHIEVED_RATE_SHARE * targetRate;
+  let reason: string | undefined;
+  if (dispatched === 0) reason = "no request was sent";
+  else if (achievedRate < floor) reason = `the driver offered ${achievedRate.toFixed(0)} req/s over the phase, under ${MIN_ACHIEVED_RATE_SHARE * 100}% of the ${targetRate} req/s target`;
+  else if (slowestWindow && slowestWindow.rate < floor) {
+    reason = `the driver offered ${slowestWindow.rate.toFixed(0)} req/s in ${windowName(slowestWindow)}, under ${MIN_ACHIEVED_RATE_SHARE * 100}% of the ${targetRate} req/s target`;
+  }
+
+  const lags = sortAscending(input.ownLags);
+  const sendLagP99Ms = lags.length > 0 ? percentileOfSorted(lags, 99) : 0;
+  let lagAboveP99 = 0;
+  for (let i = 0; i < lags.length; i++) if (lags[i] > sendLagP99Ms) lagAboveP99++;
+  const result: ScheduleCheck = {
+    targetRate,
+    achievedRate,
+    rateHeld: reason === undefined,
+    windows,
+    slowestWindow,
+    sendLagP99Ms,
+    lagAboveP99,
+    driverFreeP95LowerMs: driverFreeLowerBound(input.latencies, sendLagP99Ms, lagAboveP99),
+  };
+  if (reason !== undefined) result.reason = reason;
+  return result;
+}
+
+function rateOver(count: number, firstMs: number, lastMs: number): number {
+  const spanS = (lastMs - firstMs) / 1000;
+  return spanS > 0 ? (count - 1) / spanS : Infinity;
+}
+
+function windowName(w: RateWindow): string {
+  const to = Number.isFinite(w.toMs) ? `${w.toMs / 1000}s` : "the end";
+  return `the window ${w.fromMs / 1000}s-${to}`;
+}
+
+/**
+ * A lower bound on the service's own P95, with the driver's delays taken out. Each of the samples
+ * whose own send lag was at most D (the lag P99) lost at most D to the driver; the other m
+ * samples may have lost anything, so they are assumed to be the slowest ones and skipped: the
+ * service-only latency at rank l is at least the measured latency at rank l - m, less D.
+ */
+function driverFreeLowerBound(latencies: ArrayLike<number>, lagP99Ms: number, lagAboveP99: number): number | null {
+  const n = latencies.length;
+  if (n === 0) return null;
+  const [lower] = p95ConfidenceRanks(n);
+  const rank = lower - lagAboveP99;
+  if (rank < 1) return null;
+  return sortAscending(latencies)[rank - 1] - lagP99Ms;
+}
+
+export type LatencyVerdict = "PASS" | "FAIL" | "INCONCLUSIVE";
+
+export interface P95Judgement {
+  verdict: LatencyVerdict;
+  /** For INCONCLUSIVE: where the point estimate lies, and how far from the bar. */
+  leaning?: "PASS" | "FAIL";
+  byMs?: number;
+  /** Why, naming the numbers; quotes the bar. */
+  detail: string;
+}
+
+/**
+ * The asymmetric rule. `schedule` is the replay's ScheduleCheck; a replay without one cannot show
+ * that the load was offered, nor how late its driver was, so it proves nothing either way.
+ */
+export function judgeP95(latency: LatencySummary, barMs: number, schedule: ScheduleCheck | undefined, whose = "bar"): P95Judgement {
+  const [lower, upper] = latency.p95Ci;
+  const hasUpper = latency.p95CiRanks[1] <= latency.n && Number.isFinite(upper);
+  const freeLower = schedule?.driverFreeP95LowerMs ?? null;
+
+  if (schedule && freeLower !== null && freeLower > barMs) {
+    return {
+      verdict: "FAIL",
+      detail:
+        `latency_p95 lower CI ${formatMs(lower)}, less the driver's own delays (send lag p99 ${formatMs(schedule.sendLagP99Ms)}` +
+        `${schedule.lagAboveP99 ? `, and the ${schedule.lagAboveP99} slowest-sent requests set aside` : ""}), is ${formatMs(freeLower)} > ${formatMs(barMs)} (${whose}, over by ${formatMs(freeLower - barMs)})`,
+    };
+  }
+  if (schedule?.rateHeld && hasUpper && upper <= barMs) {
+    return { verdict: "PASS", detail: `latency_p95 upper CI ${formatMs(upper)} <= ${formatMs(barMs)} (${whose}), driver delays included; the offered rate held` };
+  }
+
+  const leaning = latency.p95 <= barMs ? "PASS" : "FAIL";
+  const byMs = Math.abs(latency.p95 - barMs);
+  const why: string[] = [];
+  if (!schedule) why.push("the replay has no schedule record, so neither the offered rate nor the driver's delays are known");
+  else {
+    if (!hasUpper) why.push(`${latency.n} samples are too few for a 95% upper bound on P95 (a phase needs at least 72)`);
+    else if (upper > barMs) why.push(`the upper CI ${formatMs(upper)} is over the ${formatMs(barMs)} ${whose}`);
+    if (!schedule.rateHeld) why.push(`the offered rate did not hold (${schedule.reason ?? "below target"}), so the service may have seen less load than the phase demands`);
+    if (freeLower === null) why.push("no lower bound is left once the driver's delays are taken out");
+    else why.push(`with the driver's own delays taken out (send lag p99 ${formatMs(schedule.sendLagP99Ms)}) the lower bound ${formatMs(freeLower)} is within the bar`);
+  }
+  return {
+    verdict: "INCONCLUSIVE",
+    leaning,
+    byMs,
+    detail: `latency_p95 INCONCLUSIVE, leaning ${leaning}: P95 ${formatMs(latency.p95)} is ${formatMs(byMs)} ${leaning === "PASS" ? "under" : "over"} the ${formatMs(barMs)} ${whose}, but ${why.join("; ")}`,
+  };
+}

@@ -1,0 +1,102 @@
+import { checkSchedule, judgeP95, RATE_WINDOW_MS } from "../../src/gates/replay-validity.js";
+import { summarizeLatency } from "../../src/gates/statistics.js";
+
+/** A schedule of n requests at `rate`, each dispatched at its due time plus lag(i) ms. */
+function schedule(n: number, rate: number, lag: (i: number, dueMs: number) => number = () => 0.2) {
+  const dispatchedAt = new Float64Array(n);
+  for (let i = 0; i < n; i++) dispatchedAt[i] = (i * 1000) / rate + lag(i, (i * 1000) / rate);
+  return dispatchedAt;
+}
+
+describe("the rate-held check", () => {
+  test("a driver on time holds the rate over the phase and in every 5-second window", () => {
+    const c = checkSchedule({ targetRate: 1000, dispatched: 30_000, dispatchedAt: schedule(30_000, 1000), latencies: [1], ownLags: [0.2] });
+    expect(c.rateHeld).toBe(true);
+    expect(c.windows).toHaveLength(6);
+    expect(c.windows.every((w) => w.due === 5000 && w.dispatched === 5000)).toBe(true);
+    expect(c.achievedRate).toBeCloseTo(1000, 0);
+    expect(c.reason).toBeUndefined();
+  });
+
+  test("a 300 ms stall inside a window, caught up in that window, does not break the rate: the lag is in every latency", () => {
+    const c = checkSchedule({
+      targetRate: 1000,
+      dispatched: 15_000,
+      dispatchedAt: schedule(15_000, 1000, (_, due) => (due >= 6000 && due < 6300 ? 6300 - due : 0.2)),
+      latencies: [1],
+      ownLags: [0.2],
+    });
+    expect(c.rateHeld).toBe(true);
+  });
+
+  test("a driver that slowed to 95% in one window fails the rate even though the phase as a whole reached 99%", () => {
+    // Window 5-10 s: the driver falls steadily behind, 250 ms by its end, then catches up at once.
+    const c = checkSchedule({
+      targetRate: 1000,
+      dispatched: 30_000,
+      dispatchedAt: schedule(30_000, 1000, (_, due) => (due >= 5000 && due < 10_000 ? ((due - 5000) / 5000) * 260 : 0.2)),
+      latencies: [1],
+      ownLags: [0.2],
+    });
+    expect(c.achievedRate).toBeGreaterThan(990);
+    expect(c.rateHeld).toBe(false);
+    expect(c.slowestWindow).toMatchObject({ fromMs: RATE_WINDOW_MS, toMs: 2 * RATE_WINDOW_MS });
+    expect(c.reason).toMatch(/^the driver offered 9\d\d req\/s in the window 5s-10s, under 99% of the 1000 req\/s target$/);
+  });
+
+  test("a driver that could not reach the rate at all fails it over the phase", () => {
+    const c = checkSchedule({ targetRate: 1000, dispatched: 5000, dispatchedAt: schedule(5000, 900), latencies: [1], ownLags: [0.2] });
+    expect(c.rateHeld).toBe(false);
+    expect(c.reason).toMatch(/offered 900 req\/s over the phase/);
+  });
+
+  test("nothing sent holds nothing", () => {
+    const c = checkSchedule({ targetRate: 1000, dispatched: 0, dispatchedAt: new Float64Array(0), latencies: [], ownLags: [] });
+    expect(c.rateHeld).toBe(false);
+    expect(c.reason).toBe("no request was sent");
+    expect(c.driverFreeP95LowerMs).toBeNull();
+  });
+});
+
+describe("the driver-free lower bound", () => {
+  test("is the latency at the lower rank, less the driver's lag p99, when no request lagged beyond it", () => {
+    const latencies = Array.from({ length: 1000 }, (_, i) => i + 1);
+    const c = checkSchedule({ targetRate: 1000, dispatched: 1000, dispatchedAt: schedule(1000, 1000), latencies, ownLags: new Array(1000).fill(3) });
+    expect(c.sendLagP99Ms).toBe(3);
+    expect(c.lagAboveP99).toBe(0);
+    expect(c.driverFreeP95LowerMs).toBe(936 - 3);
+  });
+
+  test("sets the requests that lagged beyond the p99 aside, as if they were the slowest ones", () => {
+    const latencies = Array.from({ length: 1000 }, (_, i) => i + 1);
+    const ownLags = Array.from({ length: 1000 }, (_, i) => (i < 10 ? 500 : 3));
+    const c = checkSchedule({ targetRate: 1000, dispatched: 1000, dispatchedAt: schedule(1000, 1000), latencies, ownLags });
+    expect(c.sendLagP99Ms).toBe(3);
+    expect(c.lagAboveP99).toBe(10);
+    expect(c.driverFreeP95LowerMs).toBe(926 - 3);
+  });
+});
+
+describe("judging a P95 against its bar", () => {
+  const fast = summarizeLatency(Array.from({ length: 1000 }, (_, i) => 1 + i / 100))!; // P95 10.5, CI 10.35-10.63
+  const slow = summarizeLatency(Array.from({ length: 1000 }, (_, i) => 100 + i))!; // P95 1049, CI 1035-1063; bar 1040 sits inside it
+  const on = (driverFreeP95LowerMs: number | null, over: object = {}) => ({
+    targetRate: 1000, achievedRate: 1000, rateHeld: true, windows: [], slowestWindow: null, sendLagP99Ms: 0.3, lagAboveP99: 0, driverFreeP95LowerMs, ...over,
+  });
+
+  test("PASS stands on the upper bound when the rate held, whatever the driver's lag", () => {
+    expect(judgeP95(fast, 20, on(10, { sendLagP99Ms: 14.8 })).verdict).toBe("PASS");
+  });
+
+  test("FAIL stands on the driver-free lower bound, whether the rate held or not", () => {
+    expect(judgeP95(slow, 120, on(1000, { rateHeld: false, reason: "slow" })).verdict).toBe("FAIL");
+  });
+
+  test("in between it is INCONCLUSIVE and says which way and by how much", () => {
+    const j = judgeP95(fast, 20, on(10, { rateHeld: false, reason: "the driver offered 940 req/s in the window 0s-5s" }));
+    expect(j).toMatchObject({ verdict: "INCONCLUSIVE", leaning: "PASS" });
+    expect(j.byMs).toBeCloseTo(20 - fast.p95, 6);
+    const k = judgeP95(slow, 1040, on(1030));
+    expect(k).toMatchObject({ verdict: "INCONCLUSIVE", leaning: "FAIL" });
+  });
+});
