@@ -46,6 +46,8 @@ export interface ReplayResult {
   invalidReason?: string;
   /** Set when the replay was stopped early, with why. */
   aborted?: string;
+  /** CPU time (user + system) of the driver's process from t0 to the last answer, µs. */
+  driverCpuUs?: number;
 }
 
 export interface LatencySummary {
