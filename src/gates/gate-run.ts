@@ -2,6 +2,8 @@
 // the verdict reads it, the evidence bundle writes it out, the bot and CLI render it.
 
 import type { Gate } from "./gate.js";
+import type { MachineRecord } from "./machine-record.js";
+import type { PhaseResources } from "./phase-monitor.js";
 
 export type Verdict = "PASS" | "FAIL" | "ERROR";
 
@@ -143,6 +145,8 @@ export interface PhaseResult {
   verdict: Verdict;
   reason: string;
   slos: SloResult[];
+  /** CPU per request of driver, server and workers, and the queue's depth over time (when measured). */
+  resources?: PhaseResources;
 }
 
 export type Status = "GREEN" | "YELLOW" | "RED";
@@ -206,4 +210,6 @@ export interface GateRun {
   logs: Record<string, string>;
   /** Values that must never appear in the bundle (secrets used in the run). */
   secrets: string[];
+  /** The machine the run measured on: CPU, load and CPU pressure before and after, idle event-loop jitter. */
+  machine?: MachineRecord;
 }
