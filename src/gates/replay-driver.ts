@@ -145,7 +145,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   if (o.signal?.aborted) return run(o, url, []);
   return withDriverPriority(async () => {
     await warmUp(o);
-    const sockets = await preconnect(url, Math.min(connectionLimit(o), Math.max(16, Math.ceil(o.rate / 50))));
+    // A tenth of a second's requests: a stall of that length is met with connections already open,
+    // not with a burst of connects (each a socket, a handshake and five setsockopt calls on both sides).
+    const sockets = await preconnect(url, Math.min(connectionLimit(o), Math.max(16, Math.ceil(o.rate / 10))));
     return run(o, url, sockets);
   });
 }
