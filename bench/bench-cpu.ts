@@ -33,23 +33,39 @@ export function renderCpuTable(runs: BenchRun[]): string {
 export interface DriverComparison {
   system: BenchRun["system"];
   rate: number;
+  /** Runs the comparison is over, both variants together. */
+  runs: number;
   lean_us: number;
   baseline_us: number;
   /** baseline ÷ lean: how many times more CPU per request the old driver needed. */
   ratio: number;
+  /** The worst send lag p99 of each variant's runs. */
   lean_send_lag_p99_ms: number;
   baseline_send_lag_p99_ms: number;
 }
 
-/** The driver comparison pairs (purpose "driver", one lean and one baseline per system and rate). */
+/**
+ * The driver comparisons: for each system and rate with "driver" runs of both variants, each
+ * variant's CPU per request over all its runs (weighted by requests sent), and their ratio.
+ */
 export function driverComparisons(runs: BenchRun[]): DriverComparison[] {
+  const groups = new Map<string, { lean: BenchRun[]; baseline: BenchRun[] }>();
+  for (const r of runs) {
+    if (r.purpose !== "driver" || r.cpu_us?.driver == null) continue;
+    const key = `${r.system}/${r.db_rtt_ms}/${r.rate}`;
+    const g = groups.get(key) ?? { lean: [], baseline: [] };
+    g[r.driver ?? "lean"].push(r);
+    groups.set(key, g);
+  }
+  const perRequest = (rs: BenchRun[]) => rs.reduce((sum, r) => sum + r.cpu_us!.driver! * r.sent, 0) / rs.reduce((n, r) => n + r.sent, 0);
+  const worstLag = (rs: BenchRun[]) => Math.max(...rs.map((r) => r.send_lag_p99_ms));
   const out: DriverComparison[] = [];
-  for (const lean of runs.filter((r) => r.purpose === "driver" && (r.driver ?? "lean") === "lean")) {
-    const base = runs.find((r) => r.purpose === "driver" && r.driver === "baseline" && r.system === lean.system && r.db_rtt_ms === lean.db_rtt_ms && r.rate === lean.rate);
-    const l = lean.cpu_us?.driver;
-    const b = base?.cpu_us?.driver;
-    if (!base || l == null || b == null || l <= 0) continue;
-    out.push({ system: lean.system, rate: lean.rate, lean_us: Math.round(l), baseline_us: Math.round(b), ratio: Math.round((b / l) * 100) / 100, lean_send_lag_p99_ms: lean.send_lag_p99_ms, baseline_send_lag_p99_ms: base.send_lag_p99_ms });
+  for (const { lean, baseline } of groups.values()) {
+    if (lean.length === 0 || baseline.length === 0) continue;
+    const l = perRequest(lean);
+    const b = perRequest(baseline);
+    if (!(l > 0)) continue;
+    out.push({ system: lean[0]!.system, rate: lean[0]!.rate, runs: lean.length + baseline.length, lean_us: Math.round(l), baseline_us: Math.round(b), ratio: Math.round((b / l) * 100) / 100, lean_send_lag_p99_ms: worstLag(lean), baseline_send_lag_p99_ms: worstLag(baseline) });
   }
   return out;
 }
@@ -57,6 +73,6 @@ export function driverComparisons(runs: BenchRun[]): DriverComparison[] {
 export function renderDriverComparisons(c: DriverComparison[]): string {
   if (c.length === 0) return "  (no comparison pair was run)";
   return c
-    .map((x) => `  ${x.system} @${x.rate}/s: lean ${x.lean_us} µs/request, baseline ${x.baseline_us} µs/request: baseline ÷ lean = ${x.ratio.toFixed(2)}x (send lag p99 ${fmtMs(x.lean_send_lag_p99_ms)} vs ${fmtMs(x.baseline_send_lag_p99_ms)})`)
+    .map((x) => `  ${x.system} @${x.rate}/s: lean ${x.lean_us} µs/request, baseline ${x.baseline_us} µs/request: baseline ÷ lean = ${x.ratio.toFixed(2)}x over ${x.runs} runs (worst send lag p99 ${fmtMs(x.lean_send_lag_p99_ms)} vs ${fmtMs(x.baseline_send_lag_p99_ms)})`)
     .join("\n");
 }

@@ -9,17 +9,22 @@ function run(over: Partial<BenchRun>): BenchRun {
   };
 }
 
-test("the lean driver is compared with its baseline on the same system and rate, as a ratio", () => {
+test("the lean driver is compared with its baseline on the same system and rate, over all their runs, as a ratio", () => {
   const runs = [
-    run({ purpose: "driver", driver: "lean", cpu_us: { driver: 120, server: 180, workers: 90 } }),
+    run({ purpose: "driver", driver: "lean", cpu_us: { driver: 100, server: 180, workers: 90 } }),
     run({ purpose: "driver", driver: "baseline", cpu_us: { driver: 300, server: 182, workers: 91 }, send_lag_p99_ms: 2.5 }),
+    run({ purpose: "driver", driver: "baseline", cpu_us: { driver: 200, server: 182, workers: 91 }, send_lag_p99_ms: 1.5 }),
+    // Twice the requests: it weighs twice as much in the lean average.
+    run({ purpose: "driver", driver: "lean", sent: 20000, cpu_us: { driver: 130, server: 180, workers: 90 } }),
     run({ system: "raw", purpose: "driver", driver: "lean", cpu_us: { driver: 100, server: 40, workers: null } }),
     // No baseline for raw at this rate, and a baseline at another rate: neither makes a pair.
     run({ system: "raw", rate: 500, purpose: "driver", driver: "baseline", cpu_us: { driver: 250, server: 40, workers: null } }),
+    // Not a comparison run.
+    run({ driver: "baseline", cpu_us: { driver: 999, server: 1, workers: 1 } }),
   ];
   const c = driverComparisons(runs);
-  expect(c).toEqual([{ system: "ingest", rate: 1000, lean_us: 120, baseline_us: 300, ratio: 2.5, lean_send_lag_p99_ms: 1, baseline_send_lag_p99_ms: 2.5 }]);
-  expect(renderDriverComparisons(c)).toContain("ingest @1000/s: lean 120 µs/request, baseline 300 µs/request: baseline ÷ lean = 2.50x");
+  expect(c).toEqual([{ system: "ingest", rate: 1000, runs: 4, lean_us: 120, baseline_us: 250, ratio: 2.08, lean_send_lag_p99_ms: 1, baseline_send_lag_p99_ms: 2.5 }]);
+  expect(renderDriverComparisons(c)).toContain("ingest @1000/s: lean 120 µs/request, baseline 250 µs/request: baseline ÷ lean = 2.08x over 4 runs");
   expect(renderDriverComparisons([])).toContain("no comparison pair");
 });
 
