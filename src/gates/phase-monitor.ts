@@ -62,6 +62,7 @@ export function startPhaseMonitor(target: MonitoredTarget, sampleMs = QUEUE_SAMP
     const { stream } = target.queue;
     redis = new Redis(target.queue.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, enableOfflineQueue: false });
     const client = redis;
+    client.on("error", () => {}); // an unreachable Redis means holes in the series, never a failed run
     const sample = () => {
       if (pending) return; // a slow answer is not queued behind by another
       pending = client
