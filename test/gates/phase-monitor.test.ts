@@ -45,3 +45,10 @@ test("a target the run cannot look inside (a deployed service) gets no CPU and n
   expect(r.cpu).toMatchObject({ driverUsPerRequest: null, serverUsPerRequest: null, workersUsPerEvent: null });
   expect(r.queueDepth).toBeNull();
 });
+
+test("an unreachable Redis leaves the queue series empty and the phase unharmed", async () => {
+  const monitor = startPhaseMonitor({ queue: { redisUrl: "redis://127.0.0.1:1", stream: "nowhere:events" } }, 20);
+  await new Promise((r) => setTimeout(r, 200));
+  const readings = await monitor.stop();
+  expect(readings.queue).toEqual([]);
+});
