@@ -1,7 +1,7 @@
 // What `npm run bench` prints and writes: the results table, the per-system maximum rate under
 // the P95 rule, and issue 2's numbers checked against what was measured. Pure: data in, text out.
 
-export type BenchSystem = "raw" | "sync" | "ingest";
+export type BenchSystem = "raw" | "express" | "sync" | "ingest";
 
 /** One replay of the bench: the fields of bench/results/latest.json's `runs`. */
 export interface BenchRun {
@@ -39,8 +39,12 @@ export interface BenchRun {
    * saturated run of the ingest system alone is ~2 on 2 cores): much more means other work.
    */
   load_avg_1m: number;
-  /** "fixed" runs are the table's headline runs; "step" runs search for the maximum rate. */
-  purpose: "fixed" | "step";
+  /** "fixed" runs are the table's headline runs; "step" runs search for the maximum rate; "driver" runs compare the driver's variants. */
+  purpose: "fixed" | "step" | "driver";
+  /** Which replay driver sent it (bench-cpu.ts compares them); "lean" unless said. */
+  driver?: "lean" | "baseline";
+  /** CPU µs per request of the driver, the HTTP server and (per event accepted) the workers; null where not measured. */
+  cpu_us?: { driver: number | null; server: number | null; workers: number | null };
 }
 
 export interface MaxRate {

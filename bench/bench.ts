@@ -1,7 +1,9 @@
 // `npm run bench`: the same corpus, side by side in one run on this machine, against (a) a bare
-// node:http server (the limit), (b) the ingest service in --mode sync (the seed's design) and
-// (c) the ingest service with its workers; (b) and (c) with PostgreSQL local and 10 ms away.
-// Prints a table and writes bench/results/latest.json. Options: --quick (shorter runs, to try it).
+// node:http server (the limit), (a') express 5 doing the same, (b) the ingest service in --mode
+// sync (the seed's design) and (c) the ingest service with its workers; (b) and (c) with PostgreSQL
+// local and 10 ms away. Every run reports CPU per request of the driver, the server and the
+// workers, and the lean replay driver is compared with its baseline on the same systems.
+// Prints tables and writes bench/results/latest.json. Options: --quick (shorter runs, to try it).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -15,10 +17,13 @@ import { deploy, type Deployment } from "../src/gates/deployment.js";
 import type { BundledTarget } from "../src/gates/gate.js";
 import type { LatencySummary, ReplayResult } from "../src/gates/gate-run.js";
 import { judgeP95, type ScheduleCheck } from "../src/gates/replay-validity.js";
-import { replay, type ReplayProgress } from "../src/gates/replay-driver.js";
+import { replay, type DriverVariant, type ReplayProgress } from "../src/gates/replay-driver.js";
+import { processCpuUs } from "../src/gates/process-cpu.js";
+import { machineLine, machineRecord, machineSnapshot, measureEventLoopJitter } from "../src/gates/machine-record.js";
 import { checkServices } from "../src/gates/service-check.js";
 import { summarizeLatency } from "../src/gates/statistics.js";
 import { checkTargets, P95_RULE_MS, renderChecks, renderTable, ruleFailure, type BenchRun, type BenchSystem, type MaxRate } from "./bench-report.js";
+import { driverComparisons, renderCpuTable, renderDriverComparisons } from "./bench-cpu.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -28,6 +33,8 @@ const QUICK = process.argv.includes("--quick");
 const CORPUS = { orderingKeys: 500, redeliveryShare: 0.02 };
 const FIXED_1K_REQUESTS = QUICK ? 5_000 : 30_000;
 const FIXED_500_REQUESTS = QUICK ? 2_000 : 5_000;
+/** Requests of each of the four runs comparing the lean driver with its baseline. */
+const DRIVER_COMPARISON_REQUESTS = QUICK ? 2_000 : 5_000;
 const STEP_SECONDS = QUICK ? 2 : 4;
 /** Rates tried, in order, for the highest rate keeping P95 <= 20 ms (database local). */
 const LADDER = [500, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 10000, 12000, 14000, 16000, 20000];
@@ -123,8 +130,8 @@ interface Session {
 }
 
 async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: number, logDir: string): Promise<Session> {
-  if (system === "raw") {
-    const raw = await startScript("raw-server.js", []);
+  if (system === "raw" || system === "express") {
+    const raw = await startScript(`${system}-server.js`, []);
     cleanups.push(raw.stop);
     return {
       system,
@@ -209,9 +216,12 @@ async function settle(session: Session, db: pg.Client): Promise<void> {
 let runCounter = 0;
 
 /** One replay against the session at `rate`, summarised as a table row. */
-async function benchRun(session: Session, db: pg.Client, rate: number, requests: number, purpose: "fixed" | "step", quiet = false): Promise<BenchRun> {
-  const label = `${session.system} db=${session.dbRttMs}ms @${rate}/s`;
+async function benchRun(session: Session, db: pg.Client, rate: number, requests: number, purpose: BenchRun["purpose"], quiet = false, driver: DriverVariant = "lean"): Promise<BenchRun> {
+  const label = `${session.system} db=${session.dbRttMs}ms @${rate}/s${driver === "lean" ? "" : ` (${driver} driver)`}`;
   await settle(session, db);
+  // CPU of the server and the workers over the replay and the drain (the driver measures its own).
+  const serverCpuBefore = session.serverPid === null ? null : processCpuUs(session.serverPid);
+  const workersCpuBefore = session.workerPids.map(processCpuUs);
   const events = generateCorpus({ seed: `bench/${session.system}/${session.dbRttMs}/${rate}/${++runCounter}`, requests, ...CORPUS });
   let rss: number | null = null;
   let workerRss: number | null = null;
@@ -235,6 +245,7 @@ async function benchRun(session: Session, db: pg.Client, rate: number, requests:
     signal: abort.signal,
     onProgress,
     shouldStop: (p) => (p.elapsedMs > 3000 && p.p95Ms !== null && p.p95Ms > HOPELESS_P95_MS ? `running P95 above ${HOPELESS_P95_MS / 1000} s` : null),
+    driver,
   });
   sampleRss();
 
@@ -245,6 +256,13 @@ async function benchRun(session: Session, db: pg.Client, rate: number, requests:
     last202 = Math.max(last202, s.doneAt);
   }
   const { drainMs, timedOut } = await measureDrain(session, db, Date.parse(result.startedAt) + last202);
+  const serverCpu = session.serverPid === null || serverCpuBefore === null ? null : (processCpuUs(session.serverPid) ?? NaN) - serverCpuBefore;
+  const workersCpuAfter = session.workerPids.map(processCpuUs);
+  const workersCpu = session.workerPids.length === 0 || [...workersCpuBefore, ...workersCpuAfter].some((x) => x === null)
+    ? null
+    : workersCpuAfter.reduce((sum: number, x, i) => sum + x! - workersCpuBefore[i]!, 0);
+  const acceptedInRun = result.samples.filter((s) => s.outcome === "accepted").length;
+  const perRequest = (x: number | null | undefined, n: number) => (x === null || x === undefined || !Number.isFinite(x) || n <= 0 ? null : round(x / n));
   const latency = summarizeLatency(result.samples.map((s) => s.latencyMs));
   const run: BenchRun = {
     system: session.system,
@@ -266,14 +284,22 @@ async function benchRun(session: Session, db: pg.Client, rate: number, requests:
     ...benchRule(latency, result.schedule),
     load_avg_1m: round(loadavg()[0]),
     purpose,
+    driver,
+    cpu_us: {
+      driver: perRequest(result.driverCpuUs, result.samples.length),
+      server: perRequest(serverCpu, result.samples.length),
+      workers: perRequest(workersCpu, acceptedInRun),
+    },
   };
   if (result.invalidReason) run.invalid_reason = result.invalidReason;
   if (result.aborted) run.stopped = result.aborted;
   if (timedOut) run.drain_timed_out = true;
   if (session.system === "ingest") run.worker_rss_mb = workerRss === null ? null : Math.round(workerRss);
   if (!quiet) {
+    const cpu = run.cpu_us!;
+    const cpuText = `CPU/request driver ${cpu.driver ?? "-"} µs, server ${cpu.server ?? "-"} µs${session.workerPids.length ? `, workers ${cpu.workers ?? "-"} µs/event` : ""}`;
     log(`  ${label}: P50 ${run.p50_ms} ms, P95 ${run.p95_ms} ms, P99 ${run.p99_ms} ms, ${run.errors} errors, achieved ${run.achieved_rate}/s` +
-      `${run.drain_ms !== null ? `, drain ${run.drain_ms} ms` : ""}, lag p99 ${run.send_lag_p99_ms} ms, rule ${run.rule ?? "-"}${run.valid ? "" : ` — rate not held: ${run.invalid_reason}`}${run.stopped ? ` — stopped: ${run.stopped}` : ""}`);
+      `${run.drain_ms !== null ? `, drain ${run.drain_ms} ms` : ""}, lag p99 ${run.send_lag_p99_ms} ms, rule ${run.rule ?? "-"}; ${cpuText}${run.valid ? "" : ` — rate not held: ${run.invalid_reason}`}${run.stopped ? ` — stopped: ${run.stopped}` : ""}`);
   }
   return run;
 }
@@ -345,6 +371,9 @@ async function main(): Promise<number> {
   if (load > 1) log(`bench: WARNING: load average ${load.toFixed(1)} before starting: other work is using the cores, and every number below will suffer from it (see the "load" column)`);
   log(`bench: corpus of GitHub webhook examples over ${CORPUS.orderingKeys} ordering keys, ${CORPUS.redeliveryShare * 100}% redeliveries; service logs in ${logDir}`);
 
+  const machine = machineRecord(machineSnapshot(), await measureEventLoopJitter(2000));
+  log(`bench: machine: ${machineLine(machine)}`);
+
   const proxy = await startScript("delay-proxy.js", ["--target", dbHostPort(DATABASE_URL), "--rtt-ms", "10"]);
   cleanups.push(proxy.stop);
   const db = new pg.Client({ connectionString: DATABASE_URL });
@@ -353,9 +382,11 @@ async function main(): Promise<number> {
 
   const runs: BenchRun[] = [];
   const maxRates: Partial<Record<BenchSystem, MaxRate>> = {};
-  const plan: { system: BenchSystem; db: 0 | 10; fixed: [number, number][]; ladder: boolean }[] = [
-    { system: "raw", db: 0, fixed: [[500, FIXED_500_REQUESTS], [1000, FIXED_1K_REQUESTS]], ladder: true },
-    { system: "ingest", db: 0, fixed: [[500, FIXED_500_REQUESTS], [1000, FIXED_1K_REQUESTS]], ladder: true },
+  // `drivers`: rates at which the lean driver and its baseline each replay DRIVER_COMPARISON_REQUESTS, back to back.
+  const plan: { system: BenchSystem; db: 0 | 10; fixed: [number, number][]; ladder: boolean; drivers?: number[] }[] = [
+    { system: "raw", db: 0, fixed: [[500, FIXED_500_REQUESTS], [1000, FIXED_1K_REQUESTS]], ladder: true, drivers: [1000] },
+    { system: "express", db: 0, fixed: [[1000, FIXED_500_REQUESTS]], ladder: true },
+    { system: "ingest", db: 0, fixed: [[500, FIXED_500_REQUESTS], [1000, FIXED_1K_REQUESTS]], ladder: true, drivers: [1000] },
     { system: "ingest", db: 10, fixed: [[500, FIXED_500_REQUESTS]], ladder: false },
     { system: "sync", db: 0, fixed: [[500, FIXED_500_REQUESTS], [1000, FIXED_1K_REQUESTS]], ladder: true },
     { system: "sync", db: 10, fixed: [[500, FIXED_500_REQUESTS]], ladder: false },
@@ -372,6 +403,12 @@ async function main(): Promise<number> {
         sessionRuns.push(await benchRun(session, db, rate, requests, "fixed"));
       }
       runs.push(...sessionRuns);
+      for (const rate of step.drivers ?? []) {
+        // Lean, baseline, baseline, lean: a machine whose load drifts during the four runs favours neither.
+        for (const driver of ["lean", "baseline", "baseline", "lean"] as const) {
+          if (!abort.signal.aborted) runs.push(await benchRun(session, db, rate, DRIVER_COMPARISON_REQUESTS, "driver", false, driver));
+        }
+      }
       if (step.ladder && !abort.signal.aborted) {
         log(`  searching the highest rate with P95 <= 20 ms:`);
         const { max, runs: stepRuns } = await findMaxRate(session, db, sessionRuns);
@@ -386,8 +423,12 @@ async function main(): Promise<number> {
 
   log(`\nResults (${((Date.now() - started) / 1000).toFixed(0)} s; latency from each request's due time, coordinated omission corrected; nearest-rank percentiles over every sample):\n`);
   log(renderTable(runs));
+  log(`\nCPU per request (process CPU time over the run ÷ requests; workers ÷ events accepted):\n`);
+  log(renderCpuTable(runs));
+  const comparisons = driverComparisons(runs);
+  log(`\nThe replay driver, lean vs baseline (same system, same rate; runs of ${DRIVER_COMPARISON_REQUESTS} requests in the order lean, baseline, baseline, lean):\n${renderDriverComparisons(comparisons)}`);
   log(`\nHighest rate with P95 <= 20 ms (database local):`);
-  for (const system of ["raw", "sync", "ingest"] as BenchSystem[]) {
+  for (const system of ["raw", "express", "sync", "ingest"] as BenchSystem[]) {
     const m = maxRates[system];
     if (m) log(`  ${system.padEnd(6)} ${m.rate === null ? "none" : `${m.rate}/s`}   (next: ${m.limitedBy})`);
   }
@@ -396,13 +437,14 @@ async function main(): Promise<number> {
 
   const results = {
     generated_at: new Date().toISOString(),
-    machine: { cpu_model: cpu[0]?.model ?? "unknown", cores: cpu.length, node: process.version, platform: `${process.platform} ${process.arch}` },
+    machine: { cpu_model: cpu[0]?.model ?? "unknown", cores: cpu.length, node: process.version, platform: `${process.platform} ${process.arch}`, record: { ...machine, after: machineSnapshot() } },
     quick: QUICK,
     corpus: { ordering_keys: CORPUS.orderingKeys, redelivery_share: CORPUS.redeliveryShare, source: "@octokit/webhooks-examples" },
     duration_s: Math.round((Date.now() - started) / 1000),
     runs,
     max_rate_p95_20ms: Object.fromEntries(Object.entries(maxRates).map(([k, v]) => [k, v.rate])),
     max_rate_limited_by: Object.fromEntries(Object.entries(maxRates).map(([k, v]) => [k, v.limitedBy])),
+    driver_comparison: comparisons,
     checks,
   };
   if (abort.signal.aborted) {

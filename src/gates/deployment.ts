@@ -26,6 +26,10 @@ export interface Deployment {
   credentials: Credentials;
   /** Log files of the deployed processes, by name (server, worker-1 ...). */
   logs: Record<string, string>;
+  /** The bundled service's process ids, for its CPU per request (absent for a deployed target). */
+  pids?: { server: number | null; workers: number[] };
+  /** The bundled service's stream of accepted events (`<namespace>:events`), for its queue depth. */
+  queue?: { redisUrl: string; stream: string };
   /** Stops the processes and removes the run's namespace; safe to call twice. */
   teardown(): Promise<void>;
 }
@@ -202,6 +206,8 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
       schema: o.namespace,
       credentials: o.credentials,
       logs,
+      pids: { server: server.pid ?? null, workers: children.filter((c) => c.name.startsWith("worker-")).flatMap((c) => (c.child.pid ? [c.child.pid] : [])) },
+      queue: target.mode === "queue" ? { redisUrl: target.redisUrl, stream: `${o.namespace}:events` } : undefined,
       teardown,
     };
   } catch (err) {

@@ -23,12 +23,15 @@ import type { DecisionLog } from "./decision-log.js";
 import { decisionLogMarkdown, decisionLogOf, parseDecisionLog, withDecision } from "./decision-log.js";
 import { buildErrorBudgetLedger, errorBudgetMarkdown } from "./error-budget.js";
 import { EvidenceError } from "./evidence-error.js";
-import { BUNDLE_FILES, EVIDENCE_ITEM_LAYOUT, phaseFiles, serviceLogFile, unknownEvidenceIds } from "./evidence-layout.js";
+import { BUNDLE_FILES, EVIDENCE_ITEM_LAYOUT, phaseFiles, RESOURCE_FILES, serviceLogFile, timelineFiles, unknownEvidenceIds } from "./evidence-layout.js";
 import type { ReportInput } from "./evidence-report.js";
 import { renderReportHtml, renderSummaryMarkdown, replaceSignoff, signoffHtml, signoffMarkdown } from "./evidence-report.js";
 import type { Approval, Decision, GateRun } from "./gate-run.js";
 import { histogramSvg } from "./histogram-svg.js";
 import { buildLatencyHistogram, histogramCsv } from "./latency-histogram.js";
+import { buildLatencyTimeline, timelineCsv } from "./latency-timeline.js";
+import { cpuDocument, machineDocument, type TimelineFiles } from "./resources-report.js";
+import { timelineSvg } from "./timeline-svg.js";
 import type { ManifestEntry } from "./manifest.js";
 import {
   byteOrder,
@@ -152,6 +155,8 @@ export async function writeEvidenceBundle(dir: string, run: GateRun, options: Ev
     serviceLogs.push({ name, file: await w.text(serviceLogFile(name, gzip), text, gzip), bytes: Buffer.byteLength(text), lines, problem: null });
   }
   await w.text(BUNDLE_FILES.replayIndex, jsonFile(replayLogIndex(run, sampleFiles, serviceLogs)));
+  await w.text(RESOURCE_FILES.cpu, jsonFile(cpuDocument(run)));
+  await w.text(RESOURCE_FILES.machine, jsonFile(machineDocument(run)));
 
   // 2. Latency histograms: data, CSV and picture per phase (a phase that did not run says so in all three).
   const histograms: ReportInput["histograms"] = [];
@@ -163,6 +168,17 @@ export async function writeEvidenceBundle(dir: string, run: GateRun, options: Ev
     await w.text(files.histogramCsv, histogramCsv(histogram));
     await w.text(files.histogramSvg, svg);
     histograms.push({ histogram, svg, files: { json: files.histogramJson, csv: files.histogramCsv, svg: files.histogramSvg } });
+  }
+  // ... and each phase's latency over time, second by second.
+  const timelines: TimelineFiles[] = [];
+  for (const phase of run.phases) {
+    const timeline = buildLatencyTimeline(phase);
+    const svg = timelineSvg(timeline);
+    const files = timelineFiles(phase.name);
+    await w.text(files.json, jsonFile(timeline));
+    await w.text(files.csv, timelineCsv(timeline));
+    await w.text(files.svg, svg);
+    timelines.push({ timeline, svg, files });
   }
 
   // 3 to 8: the ledger and the check reports.
@@ -201,6 +217,7 @@ export async function writeEvidenceBundle(dir: string, run: GateRun, options: Ev
   const input: ReportInput = {
     run,
     histograms,
+    timelines,
     ledger,
     approvals,
     decisions,

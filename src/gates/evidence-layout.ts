@@ -64,6 +64,15 @@ export function phaseFiles(phaseName: string, compressedSamples: boolean): { sam
   };
 }
 
+/** A phase's latency over time (latency-timeline.ts), beside its histogram. */
+export function timelineFiles(phaseName: string): { json: string; csv: string; svg: string } {
+  const stem = fileStem(phaseName);
+  return { json: `02-latency/${stem}.timeline.json`, csv: `02-latency/${stem}.timeline.csv`, svg: `02-latency/${stem}.timeline.svg` };
+}
+
+/** CPU per request of each phase, and the machine the run measured on, with the replay logs. */
+export const RESOURCE_FILES = { cpu: "01-replay-logs/cpu.json", machine: "01-replay-logs/machine.json" } as const;
+
 export function serviceLogFile(logName: string, compressed: boolean): string {
   return `01-replay-logs/service/${fileStem(logName)}.log${compressed ? ".gz" : ""}`;
 }

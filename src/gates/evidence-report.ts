@@ -14,10 +14,13 @@ import { MANIFEST_FILE, MANIFEST_HISTORY_FILE } from "./manifest.js";
 import { didNotRun, escapeHtml, formatUtcDateTime, markdownCell, markdownTable } from "./report-format.js";
 import { formatCount, formatMs } from "./units.js";
 import { formatUtcTime, renderDecisionLog, renderTimeline, renderWarRoomUpdate } from "./war-room.js";
+import { resourcesHtml, resourcesMarkdown, type TimelineFiles } from "./resources-report.js";
 
 export interface ReportInput {
   run: GateRun;
   histograms: { histogram: LatencyHistogram; svg: string; files: { json: string; csv: string; svg: string } }[];
+  /** Each phase's latency over time; shown before the histograms. */
+  timelines?: TimelineFiles[];
   ledger: ErrorBudgetLedger;
   approvals: ApprovalLog;
   decisions: DecisionLog;
@@ -141,6 +144,7 @@ export function renderSummaryMarkdown(input: ReportInput): string {
       "no phase",
     ),
     "",
+    ...resourcesMarkdown(run, input.timelines ?? []),
     "## Each SLO against its bar",
     "",
   ];
@@ -201,7 +205,7 @@ export function renderSummaryMarkdown(input: ReportInput): string {
     "",
     "## Layout",
     "",
-    "Stable names, one folder per numbered item: `01-replay-logs/<phase>.samples.ndjson[.gz]` (one JSON object per request sent; gzip-compressed when large), `01-replay-logs/service/<name>.log[.gz]` (the service's structured logs), `01-replay-logs/index.json`; `02-latency/<phase>.histogram.{json,csv,svg}`; `03-error-budget/ledger.{json,md}`; `04-idempotency/idempotency.{json,md}`; `05-ordering/ordering.{json,md}`; `06-database/database.{json,md}`; `07-audit-trail/lineages.{json,md}`; `08-rbac/matrix.{json,md}`; `09-approvals/{approval-log,decision-log}.{json,md}`; and at the root `SHA256SUMS`, `manifest-history.txt`, `summary.md`, `report.html`, `verdict.json` (the document `gate run --json` prints), `attestation.intoto.json` (in-toto Statement v1, test-result predicate). Every file is redacted: no credential used in the run appears in it.",
+    "Stable names, one folder per numbered item: `01-replay-logs/<phase>.samples.ndjson[.gz]` (one JSON object per request sent; gzip-compressed when large), `01-replay-logs/service/<name>.log[.gz]` (the service's structured logs), `01-replay-logs/index.json`, `01-replay-logs/cpu.json` (CPU per request of driver, server and workers), `01-replay-logs/machine.json` (CPU, load, CPU pressure, idle event-loop jitter); `02-latency/<phase>.histogram.{json,csv,svg}`, `02-latency/<phase>.timeline.{json,csv,svg}` (latency over time); `03-error-budget/ledger.{json,md}`; `04-idempotency/idempotency.{json,md}`; `05-ordering/ordering.{json,md}`; `06-database/database.{json,md}`; `07-audit-trail/lineages.{json,md}`; `08-rbac/matrix.{json,md}`; `09-approvals/{approval-log,decision-log}.{json,md}`; and at the root `SHA256SUMS`, `manifest-history.txt`, `summary.md`, `report.html`, `verdict.json` (the document `gate run --json` prints), `attestation.intoto.json` (in-toto Statement v1, test-result predicate). Every file is redacted: no credential used in the run appears in it.",
     "",
   );
   return out.join("\n");
@@ -230,7 +234,7 @@ code { font-family: "DejaVu Sans Mono", monospace; font-size: 12.5px; background
 pre { background: #f8f9fa; border: 1px solid #dee2e6; padding: 10px; font-size: 13px; overflow-x: auto; }
 .facts th { width: 190px; }
 .phase { border: 1px solid #dee2e6; border-radius: 6px; padding: 4px 14px 10px; margin: 14px 0; }
-.histogram { max-width: 100%; height: auto; display: block; margin: 6px 0; }
+.histogram, .timeline { max-width: 100%; height: auto; display: block; margin: 6px 0; }
 .signoff { font-weight: bold; padding: 6px 10px; border-radius: 4px; }
 .signoff.pending { background: #fff3bf; }
 .signoff.ok { background: #d3f9d8; }
@@ -285,6 +289,7 @@ export function renderReportHtml(input: ReportInput): string {
     ),
   ];
   if (input.problems.length > 0) parts.push(`<h2>Problems</h2><ul class="problems">${input.problems.map((p) => `<li>${e(p)}</li>`).join("")}</ul>`);
+  parts.push(...resourcesHtml(run, input.timelines ?? []));
   parts.push(`<h2>Phases: each SLO against its bar, and the latency histogram</h2>`);
   for (const p of run.phases) {
     const h = byPhase.get(p.name);

@@ -3,6 +3,8 @@
 
 import type { Gate } from "./gate.js";
 import type { ScheduleCheck } from "./replay-validity.js";
+import type { MachineRecord } from "./machine-record.js";
+import type { PhaseResources } from "./phase-monitor.js";
 
 /**
  * PASS, FAIL; ERROR when something could not be measured or run; INCONCLUSIVE when it was measured
@@ -54,6 +56,8 @@ export interface ReplayResult {
   schedule?: ScheduleCheck;
   /** Set when the replay was stopped early, with why. */
   aborted?: string;
+  /** CPU time (user + system) of the driver's process from t0 to the last answer, µs. */
+  driverCpuUs?: number;
 }
 
 export interface LatencySummary {
@@ -155,6 +159,8 @@ export interface PhaseResult {
   verdict: Verdict;
   reason: string;
   slos: SloResult[];
+  /** CPU per request of driver, server and workers, and the queue's depth over time (when measured). */
+  resources?: PhaseResources;
 }
 
 export type Status = "GREEN" | "YELLOW" | "RED";
@@ -218,4 +224,6 @@ export interface GateRun {
   logs: Record<string, string>;
   /** Values that must never appear in the bundle (secrets used in the run). */
   secrets: string[];
+  /** The machine the run measured on: CPU, load and CPU pressure before and after, idle event-loop jitter. */
+  machine?: MachineRecord;
 }

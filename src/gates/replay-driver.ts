@@ -69,7 +69,15 @@ export interface ReplayOptions {
   shouldStop?: (p: ReplayProgress) => string | null;
   /** Abort at once: stop sending and give up on requests in flight. */
   signal?: AbortSignal;
+  /**
+   * "lean" (default): every request's headers and signature made before it is due, answers read as
+   * bytes. "baseline": the driver as it was before, signing, building headers and parsing each answer
+   * as JSON per request; kept so the bench can show what the lean path saves, side by side.
+   */
+  driver?: DriverVariant;
 }
+
+export type DriverVariant = "lean" | "baseline";
 
 /** Thrown for options the driver cannot run with; `code` is stable, `message` says what to fix. */
 export class ReplayError extends Error {
@@ -85,6 +93,14 @@ export class ReplayError extends Error {
 export { MIN_ACHIEVED_RATE_SHARE } from "./replay-validity.js";
 
 const PROGRESS_INTERVAL_MS = 250;
+/** Lean path: seconds of the schedule signed before t0, and kept signed ahead during the run. */
+const SIGN_BEFORE_T0_S = 20;
+const SIGN_AHEAD_S = 10;
+/**
+ * A request signed longer ago than this is signed again at its send (one held behind a slow key):
+ * services refuse webhook-timestamps more than 5 minutes off (Standard Webhooks' tolerance).
+ */
+const MAX_SIGNATURE_AGE_S = 120;
 const MAX_RESPONSE_BODY_BYTES = 4096;
 
 /** Standard Webhooks signature header value: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`. */
@@ -127,7 +143,9 @@ export async function replay(o: ReplayOptions): Promise<ReplayResult> {
   if (o.signal?.aborted) return run(o, url, []);
   return withDriverPriority(async () => {
     await warmUp(o);
-    const sockets = await preconnect(url, Math.min(connectionLimit(o), Math.max(16, Math.ceil(o.rate / 50))));
+    // A tenth of a second's requests: a stall of that length is met with connections already open,
+    // not with a burst of connects (each a socket, a handshake and five setsockopt calls on both sides).
+    const sockets = await preconnect(url, Math.min(connectionLimit(o), Math.max(16, Math.ceil(o.rate / 10))));
     return run(o, url, sockets);
   });
 }
@@ -319,6 +337,19 @@ class Replay {
    */
   private readonly bodyBytes: Buffer;
   private readonly bodyStart: Float64Array;
+  /** The lean path (see ReplayOptions.driver); false runs the per-request baseline. */
+  private readonly lean: boolean;
+  /** Lean path: each body as a view of bodyBytes, made once. */
+  private readonly bodies: Buffer[] = [];
+  /**
+   * Lean path: each request's complete header list, made before t0; its webhook-timestamp and
+   * webhook-signature are filled in ahead of its due time (signAhead), never on the send path.
+   */
+  private readonly headerLists: string[][] = [];
+  /** Unix second each request was signed at (lean path). */
+  private readonly signedAtS: Float64Array;
+  /** Requests [0, signedUpTo) are signed. */
+  private signedUpTo = 0;
   /** Indexes in the order they were sent: sentAt is ascending along it, which makes the timeout sweep cheap. */
   private readonly sendOrder: Int32Array;
   private sendCount = 0;
@@ -340,6 +371,8 @@ class Replay {
   private pumping = false;
   private cachedSecond = -1;
   private cachedSecondAt = -Infinity;
+  private cpuAtStart: NodeJS.CpuUsage | null = null;
+  private cpuUs: number | null = null;
   private readonly onAbort = () => this.abort(`aborted: ${describeReason(this.o.signal?.reason)}`);
 
   constructor(
@@ -384,6 +417,28 @@ class Replay {
     this.aborts = new Array(n);
     [this.bodyBytes, this.bodyStart] = encodeBodies(events);
     this.sendOrder = new Int32Array(n);
+    this.lean = (o.driver ?? "lean") === "lean";
+    this.signedAtS = new Float64Array(this.lean ? n : 0);
+    if (this.lean) {
+      for (let i = 0; i < n; i++) {
+        const e = events[i];
+        this.bodies.push(this.bodyBytes.subarray(this.bodyStart[i], this.bodyStart[i + 1]));
+        // A flat [name, value, ...] list: the cheapest form for undici to take in. Timestamp at 11, signature at 13.
+        const headers = [
+          "content-type", "application/json",
+          "webhook-id", e.id,
+          this.orderingHeader, e.orderingKey,
+          this.sequenceHeader, String(e.seq),
+          "x-github-event", e.eventType,
+          "webhook-timestamp", "",
+        ];
+        if (this.signingKey) headers.push("webhook-signature", "");
+        if (this.bearer) headers.push("authorization", this.bearer);
+        if (this.githubSignatures) headers.push("x-hub-signature-256", this.githubSignatures[i]);
+        this.headerLists.push(headers);
+      }
+      this.signAhead(SIGN_BEFORE_T0_S * o.rate);
+    }
 
     const connect = buildConnector({});
     this.pool = new Pool(this.origin, {
@@ -404,6 +459,38 @@ class Replay {
     });
   }
 
+  /**
+   * Sign requests [signedUpTo, signedUpTo + count) now, with the current unix second. The phase's
+   * first SIGN_BEFORE_T0_S seconds are signed before t0; during the run, each scheduler tick keeps
+   * SIGN_AHEAD_S seconds signed ahead of the schedule, a few at a time, so a long phase's
+   * timestamps stay fresh without any signing on the send path.
+   */
+  private signAhead(count: number): void {
+    const end = Math.min(this.n, this.signedUpTo + Math.ceil(count));
+    const ts = Math.floor(Date.now() / 1000);
+    const tsText = String(ts);
+    for (let i = this.signedUpTo; i < end; i++) this.sign(i, ts, tsText);
+    this.signedUpTo = end;
+  }
+
+  private sign(i: number, ts: number, tsText: string): void {
+    const headers = this.headerLists[i];
+    headers[11] = tsText;
+    if (this.signingKey) headers[13] = signWith(this.signingKey, this.o.events[i].id, ts, this.bodies[i]);
+    this.signedAtS[i] = ts;
+  }
+
+  /**
+   * Keep SIGN_AHEAD_S seconds of the schedule signed, 5 ms of requests per tick at most: signing a
+   * larger chunk at once would stall the ticks behind it (an HMAC costs microseconds), and ticks
+   * come every millisecond or so, so this keeps up with the schedule several times over.
+   */
+  private keepSignedAhead(now: number): void {
+    if (this.signedUpTo >= this.n) return;
+    if (this.signedUpTo * this.intervalMs > now + SIGN_AHEAD_S * 1000) return;
+    this.signAhead(Math.max(1, this.o.rate / 200));
+  }
+
   start(): void {
     if (this.o.signal?.aborted) {
       this.stopReason = `aborted: ${describeReason(this.o.signal.reason)}`;
@@ -413,6 +500,7 @@ class Replay {
       return;
     }
     this.o.signal?.addEventListener("abort", this.onAbort, { once: true });
+    this.cpuAtStart = process.cpuUsage();
     this.t0 = performance.now();
     this.startedAt = new Date(Date.now()).toISOString();
     this.loop();
@@ -428,6 +516,7 @@ class Replay {
     if (this.finished) return;
     this.pump();
     const now = this.now();
+    if (this.lean) this.keepSignedAhead(now);
     this.sweepTimeouts(now);
     if (now - this.lastProgressAt >= PROGRESS_INTERVAL_MS) this.progressTick(now);
     if (this.finished || this.maybeFinish()) return;
@@ -469,6 +558,23 @@ class Replay {
     this.sentAt[i] = now;
     this.sendOrder[this.sendCount++] = i;
     this.inFlight++;
+    if (!this.lean) return this.sendBaseline(i, now);
+    // Signed ahead of time; sign here only what the schedule outran, or what waited so long behind
+    // its key that its timestamp went stale.
+    if (i >= this.signedUpTo) {
+      this.signAhead(i + 1 - this.signedUpTo);
+    } else if (this.unixSecond(now) - this.signedAtS[i] > MAX_SIGNATURE_AGE_S) {
+      const ts = Math.floor(Date.now() / 1000);
+      this.sign(i, ts, String(ts));
+    }
+    this.pool.dispatch(
+      { origin: this.origin, path: this.path, method: "POST", headers: this.headerLists[i], body: this.bodies[i] },
+      new ResponseHandler(this, i, true) as unknown as Dispatcher.DispatchHandler,
+    );
+  }
+
+  /** The driver's send path before issue 10, per request: signature, header list and timestamp text. */
+  private sendBaseline(i: number, now: number): void {
     const e = this.o.events[i];
     const body = this.bodyBytes.subarray(this.bodyStart[i], this.bodyStart[i + 1]);
     const ts = this.unixSecond(now);
@@ -486,7 +592,7 @@ class Replay {
     if (this.githubSignatures) headers.push("x-hub-signature-256", this.githubSignatures[i]);
     this.pool.dispatch(
       { origin: this.origin, path: this.path, method: "POST", headers, body },
-      new ResponseHandler(this, i) as unknown as Dispatcher.DispatchHandler,
+      new ResponseHandler(this, i, false) as unknown as Dispatcher.DispatchHandler,
     );
   }
 
@@ -627,6 +733,9 @@ class Replay {
 
   private finish(): void {
     this.finished = true;
+    // The driver's CPU over the replay, before building its result (which is bookkeeping, not sending).
+    const cpu = this.cpuAtStart ? process.cpuUsage(this.cpuAtStart) : null;
+    if (cpu) this.cpuUs = cpu.user + cpu.system;
     if (this.timer) clearTimeout(this.timer);
     this.o.signal?.removeEventListener("abort", this.onAbort);
     const now = this.now();
@@ -694,6 +803,7 @@ class Replay {
     };
     if (schedule.reason !== undefined) result.invalidReason = schedule.reason;
     if (this.stopReason !== undefined) result.aborted = this.stopReason;
+    if (this.cpuUs !== null) result.driverCpuUs = this.cpuUs;
     return result;
   }
 }
@@ -713,6 +823,8 @@ class ResponseHandler {
   constructor(
     private readonly replay: Replay,
     private readonly i: number,
+    /** Read the answer as bytes (lean) or, as the baseline did, through strings and JSON.parse. */
+    private readonly lean: boolean,
   ) {}
 
   onConnect(abort: (err?: Error) => void): void {
@@ -721,7 +833,7 @@ class ResponseHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     this.statusCode = statusCode;
-    this.requestId = findHeader(rawHeaders, "x-request-id");
+    this.requestId = this.lean ? findHeaderBytes(rawHeaders, X_REQUEST_ID) : findHeader(rawHeaders, "x-request-id");
     // Only a 2xx body matters: it says accepted or duplicate.
     if (statusCode >= 200 && statusCode < 300) this.chunks = [];
     return true;
@@ -738,7 +850,7 @@ class ResponseHandler {
   onComplete(): void {
     const s = this.statusCode;
     let outcome: number;
-    if (s >= 200 && s < 300) outcome = isDuplicateAnswer(this.chunks!) ? DUPLICATE : ACCEPTED;
+    if (s >= 200 && s < 300) outcome = (this.lean ? saysDuplicate(this.chunks!) : isDuplicateAnswer(this.chunks!)) ? DUPLICATE : ACCEPTED;
     else if (s >= 500) outcome = ERROR;
     else outcome = REJECTED;
     this.replay.complete(this.i, outcome, s, this.requestId);
@@ -756,6 +868,36 @@ function findHeader(raw: Buffer[], lowercaseName: string): string | null {
     if (name.length === lowercaseName.length && name.toString("latin1").toLowerCase() === lowercaseName) return raw[h + 1].toString("latin1");
   }
   return null;
+}
+
+const X_REQUEST_ID = Buffer.from("x-request-id", "latin1");
+
+/** findHeader without making a string of every header name: bytes compared, ASCII case folded. */
+function findHeaderBytes(raw: Buffer[], lowercaseName: Buffer): string | null {
+  const len = lowercaseName.length;
+  outer: for (let h = 0; h < raw.length; h += 2) {
+    const name = raw[h];
+    if (name.length !== len) continue;
+    for (let b = 0; b < len; b++) {
+      const c = name[b];
+      if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lowercaseName[b]) continue outer;
+    }
+    return raw[h + 1].toString("latin1");
+  }
+  return null;
+}
+
+const DUPLICATE_STATUS = Buffer.from('"status":"duplicate"');
+
+/**
+ * The lean reading of a 2xx answer: an answer whose bytes do not hold `"status":"duplicate"` is
+ * accepted, without a string or a parse; only the few that do (redeliveries) are parsed, so a body
+ * that merely contains those bytes elsewhere is judged exactly as JSON.parse judges it.
+ */
+export function saysDuplicate(chunks: Buffer[]): boolean {
+  if (chunks.length === 0) return false;
+  const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  return body.indexOf(DUPLICATE_STATUS) >= 0 && isDuplicateAnswer([body]);
 }
 
 /** UTF-8 bytes of every body in one allocation, and where each starts (n + 1 offsets). */

@@ -31,6 +31,8 @@ import { replay, type ReplayProgress } from "./replay-driver.js";
 import { summarizeLatency } from "./statistics.js";
 import { evaluatePhase, evaluateRun, phaseCanStillPass } from "./verdict.js";
 import { milestoneUpdate } from "./war-room.js";
+import { machineRecord, machineSnapshot, measureEventLoopJitter } from "./machine-record.js";
+import { phaseResources, startPhaseMonitor } from "./phase-monitor.js";
 
 export interface RunObserver {
   /** A war-room update at each milestone (deploy, phase start and end, verdict). */
@@ -91,6 +93,9 @@ export function phaseCorpus(gate: Gate, phase: Phase): CorpusEvent[] {
     outOfOrderShare: OUT_OF_ORDER_SHARE,
   }).map((e) => ({ ...e, orderingKey: `${phase.name}/${e.orderingKey}` }));
 }
+
+/** How long an idle event loop is watched before the first phase, for the machine's jitter floor. */
+export const EVENT_LOOP_BASELINE_MS = 2000;
 
 /** Requests sent to a freshly deployed service before anything is measured. */
 export const WARM_UP_REQUESTS = 200;
@@ -177,6 +182,8 @@ async function measurePhase(
   const events = phaseCorpus(gate, phase);
   const redeliveries = events.filter((e) => e.redelivery).length;
   const corpusCounts = { distinctEvents: events.length - redeliveries, redeliveries };
+  const monitor = startPhaseMonitor(deployment);
+  const stopMonitor = (err: unknown): Promise<never> => monitor.stop().then(() => Promise.reject(err), () => Promise.reject(err));
   const result = await replay({
     url: deployment.webhookUrl,
     rate: phase.rate,
@@ -185,12 +192,13 @@ async function measurePhase(
     onProgress: (p) => o.observer?.progress?.(phase, p),
     shouldStop: (p) => phaseCanStillPass(gate, phase, { sent: p.sent, errors: p.errors }, corpusCounts),
     signal: o.signal,
-  });
+  }).catch(stopMonitor);
   const samples = result.samples;
   const acknowledged = [...acknowledgedIds(samples)];
   const lastAnswer = samples.reduce((m, s) => Math.max(m, s.doneAt), 0);
   const replayEnd = Date.parse(result.startedAt) + lastAnswer;
-  const drainMs = await waitForDrain(store, acknowledged, replayEnd, phase.drainTimeoutMs, o.signal);
+  const drainMs = await waitForDrain(store, acknowledged, replayEnd, phase.drainTimeoutMs, o.signal).catch(stopMonitor);
+  const resources = phaseResources(await monitor.stop(), result, acknowledged.length);
   const stored = await store.events([...distinctIds(samples)]);
   const constraints = await store.constraints();
   const unique = constraints.find((c) => /^UNIQUE \(idempotency_key\)$/i.test(c.definition));
@@ -230,7 +238,7 @@ async function measurePhase(
     database: confirmation,
   };
   const decided = evaluatePhase(gate, phase, measured);
-  return { result: { ...measured, ...decided }, stored, replay: result };
+  return { result: { ...measured, ...decided, resources }, stored, replay: result };
 }
 
 export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
@@ -299,6 +307,10 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
     const rbacFailures = run.rbac.filter((c) => c.verdict === "FAIL");
     mark(1, rbacFailures.length ? "failed" : "done", rbacFailures.map((c) => c.name).join(", "));
 
+    // The machine as the phases will find it: load, CPU pressure, and an idle event loop's jitter.
+    const before = machineSnapshot();
+    run.machine = machineRecord(before, o.signal?.aborted ? null : await measureEventLoopJitter(EVENT_LOOP_BASELINE_MS));
+
     let blocked: string | null = rbacFailures.length
       ? `RBAC probe failed: ${rbacFailures.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")}`
       : null;
@@ -326,6 +338,7 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
     if (running >= 0) mark(running, "failed", e.message);
     for (const phase of o.phases.slice(run.phases.length)) run.phases.push(notRun(phase, `not run: ${e.message}`));
   } finally {
+    if (run.machine) run.machine.after = machineSnapshot();
     await store?.close().catch(() => {});
     await deployment?.teardown().catch(() => {});
   }

@@ -39,7 +39,9 @@ export interface ServerOptions extends ConnectionOptions {
 
 export interface WorkerOptions extends ConnectionOptions {
   batchSize: number;
+  /** The shortest wait for a batch to fill (0: never wait); the wait adapts to the arrival rate up to batchLingerMaxMs. */
   batchLingerMs: number;
+  batchLingerMaxMs: number;
   gapTimeoutMs: number;
   /** Pending entries idle longer than this are taken over from a worker presumed dead. */
   visibilityTimeoutMs: number;
@@ -89,6 +91,7 @@ export function defaultWorkerOptions(): WorkerOptions {
     ...connectionDefaults,
     batchSize: 50,
     batchLingerMs: 5,
+    batchLingerMaxMs: 100,
     gapTimeoutMs: 2000,
     visibilityTimeoutMs: 5000,
     firstSeq: 1,
@@ -245,8 +248,14 @@ const workerSettings: Setting<WorkerOptions>[] = [
   {
     flag: "--batch-linger-ms",
     env: "INGEST_BATCH_LINGER_MS",
-    help: "wait this long for a batch to fill (default 5)",
+    help: "wait at least this long for a batch to fill; 0 never waits (default 5)",
     apply: integer("batchLingerMs", 0, 10_000),
+  },
+  {
+    flag: "--batch-linger-max-ms",
+    env: "INGEST_BATCH_LINGER_MAX_MS",
+    help: "wait at most this long: the wait grows with the arrival rate up to here (default 100)",
+    apply: integer("batchLingerMaxMs", 0, 10_000),
   },
   {
     flag: "--gap-timeout-ms",

@@ -8,6 +8,7 @@ import { hostname, setPriority } from "node:os";
 import type { Redis } from "ioredis";
 import type pg from "pg";
 import type { Logger } from "pino";
+import { BatchLinger } from "./batch-linger.js";
 import { BatchWriter, type QueuedEvent, type RetryPolicy } from "./batch-writer.js";
 import type { WorkerOptions } from "./config.js";
 import { openPostgres, openRedis, redactUrl, IngestStartError } from "./connect.js";
@@ -193,7 +194,9 @@ function run(
   }
 
   const reclaimEveryMs = Math.max(100, Math.min(1000, Math.floor(options.visibilityTimeoutMs / 2)));
+  const linger = new BatchLinger({ batchSize, minMs: options.batchLingerMs, maxMs: options.batchLingerMaxMs });
   const loop = (async () => {
+    let lastReadAt = performance.now();
     let nextReclaim = 0;
     let nextForget = Date.now() + 60_000;
     let redisDelay = 100;
@@ -211,12 +214,19 @@ function run(
         }
         if (entries.length === 0) entries = await read(batchSize, BLOCK_MS);
         redisDelay = 100;
-        if (entries.length === 0) continue;
-        // A short linger lets a trickle of events share one transaction instead of one each.
-        if (entries.length < batchSize && options.batchLingerMs > 0 && !stopping) {
-          await new Promise((r) => setTimeout(r, options.batchLingerMs));
+        if (entries.length === 0) {
+          lastReadAt = performance.now();
+          continue;
+        }
+        // Lingering lets a stream of events share one transaction instead of a few each.
+        const wait = stopping ? 0 : linger.waitMs(entries.length);
+        if (wait > 0) {
+          await new Promise((r) => setTimeout(r, wait));
           entries = entries.concat(await read(batchSize - entries.length, null));
         }
+        const readAt = performance.now();
+        linger.observe(entries.length, readAt - lastReadAt);
+        lastReadAt = readAt;
         await processEntries(entries);
       } catch (err) {
         const message = (err as Error).message;
@@ -249,7 +259,7 @@ function run(
   }, Math.min(1000, Math.max(50, Math.floor(options.gapTimeoutMs / 2))));
 
   log.info(
-    { consumer, batch_size: batchSize, batch_linger_ms: options.batchLingerMs, gap_timeout_ms: options.gapTimeoutMs, visibility_timeout_ms: options.visibilityTimeoutMs },
+    { consumer, batch_size: batchSize, batch_linger_ms: options.batchLingerMs, batch_linger_max_ms: options.batchLingerMaxMs, gap_timeout_ms: options.gapTimeoutMs, visibility_timeout_ms: options.visibilityTimeoutMs },
     "ingest worker started",
   );
 

@@ -4,7 +4,7 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { generateCorpus } from "../../src/gates/corpus.js";
-import { githubSignature, replay, ReplayError, standardWebhookSignature } from "../../src/gates/replay-driver.js";
+import { githubSignature, replay, ReplayError, saysDuplicate, standardWebhookSignature } from "../../src/gates/replay-driver.js";
 import type { ReplayProgress } from "../../src/gates/replay-driver.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
 
@@ -48,7 +48,7 @@ describe("signatures", () => {
     );
   });
 
-  test("every request carries the headers the service checks, signed at send time, and verifies", async () => {
+  test.each(["lean", "baseline"] as const)("every request carries the headers the service checks, freshly signed, and verifies (%s driver)", async (driver) => {
     const events = generateCorpus({ seed: "headers", requests: 60, orderingKeys: 6, redeliveryShare: 0.1 });
     const verifier = new Webhook(SECRET);
     const problems: string[] = [];
@@ -74,6 +74,7 @@ describe("signatures", () => {
         events,
         credentials: { bearerKey: "bearer-key", signingSecret: SECRET, githubSecret: "gh-secret" },
         headers: { orderingKey: "x-repo", sequence: "x-seq" },
+        driver,
       });
       expect(problems).toEqual([]);
       expect(result.samples.every((s) => s.outcome === "accepted")).toBe(true);
@@ -344,5 +345,31 @@ describe("stopping", () => {
     await expect(replay({ url: "http://127.0.0.1:1/webhooks", rate: 0, events, credentials: {} })).rejects.toThrow(/rate must be a positive number/);
     await expect(replay({ url: "not a url", rate: 10, events, credentials: {} })).rejects.toThrow(ReplayError);
     await expect(replay({ url: "http://127.0.0.1:1/webhooks", rate: 10, events, credentials: { signingSecret: "secret" } })).rejects.toThrow(/whsec_/);
+  });
+});
+
+describe("the lean driver", () => {
+  test("reads a 2xx answer as duplicate only when its JSON says status duplicate", () => {
+    expect(saysDuplicate([Buffer.from('{"request_id":"a","status":"duplicate"}')])).toBe(true);
+    expect(saysDuplicate([Buffer.from('{"request_id":"a","sta'), Buffer.from('tus":"duplicate"}')])).toBe(true);
+    expect(saysDuplicate([Buffer.from('{"status":"accepted","request_id":"x"}')])).toBe(false);
+    // The bytes inside another field do not make an accepted answer a duplicate.
+    expect(saysDuplicate([Buffer.from('{"note":{"status":"duplicate"},"status":"accepted"}')])).toBe(false);
+    expect(saysDuplicate([Buffer.from('"status":"duplicate" but not JSON')])).toBe(false);
+    expect(saysDuplicate([])).toBe(false);
+  });
+
+  test("reports the driver's own CPU time over the replay", async () => {
+    const server = await startServer((_req, _body, res) => accept(res));
+    try {
+      const events = generateCorpus({ seed: "cpu", requests: 200, orderingKeys: 20, redeliveryShare: 0 });
+      const result = await replay({ url: server.url, rate: 400, events, credentials: { signingSecret: SECRET } });
+      expect(result.samples).toHaveLength(200);
+      // Half a second of sending costs something, and far less than the half second itself.
+      expect(result.driverCpuUs).toBeGreaterThan(0);
+      expect(result.driverCpuUs!).toBeLessThan(result.durationMs * 1000 * 2);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 // report.html in a real headless browser (Debian's chromium, never a downloaded one): it renders with no console
-// errors and no fetches, shows the verdict and one histogram per phase; a screenshot is kept in test/artifacts/.
+// errors and no fetches, shows the verdict, the latency over time and one histogram per phase; a screenshot is kept in test/artifacts/.
 
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
@@ -8,6 +8,7 @@ import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
+import { machineRecord } from "../../src/gates/machine-record.js";
 import { buildGateRun } from "../support/gate-run-fixture.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -88,5 +89,44 @@ test("a FAIL report shows FAIL, and a histogram panel even for the phase that di
   expect(await page.locator("#verdict").textContent()).toBe("FAIL");
   expect(await page.locator("svg.histogram").count()).toBe(3);
   expect(await page.locator('svg.histogram[data-phase="final"]').textContent()).toContain("did not run");
+  await page.close();
+});
+
+test("the latency-over-time charts come first, one per phase, with the queue depth, CPU per request and the machine", async () => {
+  const run = await buildGateRun({ scale: 0.1, seed: "browser-timeline" });
+  for (const p of run.phases) {
+    if (!p.replay) continue;
+    const lastMs = Math.max(...p.replay.samples.map((s) => s.doneAt));
+    p.resources = {
+      cpu: { driverUsPerRequest: 120, serverUsPerRequest: 180, workersUsPerEvent: 90, driverUs: 1, serverUs: 1, workersUs: 1, requests: p.replay.samples.length, events: p.accepted, windowMs: 1 },
+      queueDepth: Array.from({ length: Math.ceil(lastMs / 250) }, (_, i) => ({ atMs: i * 250, depth: (i * 7) % 23 })),
+    };
+  }
+  const before = { at: run.startedAt, loadAverage: [0.5, 0.4, 0.3] as [number, number, number], cpuPressure: null };
+  run.machine = machineRecord(before, { durationMs: 2000, p50: 1.05, p99: 1.3, p999: 2.8, max: 9.5, mean: 1.1 });
+  run.machine.after = before;
+  const dir = join(root, "timeline");
+  await writeEvidenceBundle(dir, run);
+  const { page, problems, requests, url } = await open(dir, "report-timeline.png");
+  expect(problems).toEqual([]);
+  expect(requests).toEqual([url]);
+
+  // The first chart on the page is a timeline, before any histogram.
+  const firstChart = page.locator("svg.timeline, svg.histogram").first();
+  expect(await firstChart.getAttribute("class")).toBe("timeline");
+  const timelines = page.locator("svg.timeline");
+  expect(await timelines.evaluateAll((svgs) => svgs.map((s) => s.getAttribute("data-phase")))).toEqual(["smoke", "load", "final"]);
+  for (let i = 0; i < 3; i++) {
+    const chart = timelines.nth(i);
+    const box = await chart.boundingBox();
+    expect(box && box.width > 300 && box.height > 150).toBe(true);
+    expect(await chart.locator("path.series-p50, path.series-p95, path.series-max, path.series-lag, path.series-queue, line.slo-bar").count()).toBe(6);
+    // The P95 line was drawn across the plot, not collapsed to a point.
+    const line = await chart.locator("path.series-p95").boundingBox();
+    expect(line && line.width > 100).toBe(true);
+    expect(await chart.locator("rect.series-accepted").count()).toBeGreaterThan(0);
+  }
+  expect(await page.locator("p.cpu").textContent()).toContain("driver 120 µs/request, server 180 µs/request, workers 90 µs/event");
+  expect(await page.locator("p.machine").textContent()).toContain("idle event-loop delay over 2 s p99 1.3 ms");
   await page.close();
 });

@@ -128,6 +128,23 @@ describe("Gate A against the bundled 202-then-queue service", () => {
     expect(JSON.stringify(matrix)).toContain("timestamp_stale");
   });
 
+  test("a real run measures CPU per request of driver, server and workers, samples the queue, and records the machine", () => {
+    const r = run.phases[0].resources!;
+    expect(r.cpu.driverUsPerRequest).toBeGreaterThan(0);
+    expect(r.cpu.serverUsPerRequest).toBeGreaterThan(0);
+    expect(r.cpu.workersUsPerEvent).toBeGreaterThan(0);
+    expect(r.cpu.requests).toBe(run.phases[0].replay!.samples.length);
+    expect(r.queueDepth!.length).toBeGreaterThan(2);
+    expect(r.queueDepth!.every((q) => Number.isInteger(q.depth) && q.depth >= 0)).toBe(true);
+    expect(run.machine!.eventLoopBaseline!.durationMs).toBe(2000);
+    expect(run.machine!.after).not.toBeNull();
+    const cpu = JSON.parse(readFileSync(join(bundle, "01-replay-logs", "cpu.json"), "utf8"));
+    expect(cpu.phases[0].driverUsPerRequest).toBe(r.cpu.driverUsPerRequest);
+    const timeline = readFileSync(join(bundle, "02-latency", "smoke.timeline.csv"), "utf8").trim().split("\n");
+    expect(timeline.length).toBeGreaterThanOrEqual(21);
+    expect(readFileSync(join(bundle, "summary.md"), "utf8")).toContain("![smoke latency over time](02-latency/smoke.timeline.svg)");
+  });
+
   test("the evidence bundle of a real run checks with sha256sum and holds no secret", () => {
     const out = execFileSync("sha256sum", ["-c", "--strict", "SHA256SUMS"], { cwd: bundle, encoding: "utf8" });
     expect(out).not.toMatch(/FAILED/);
@@ -158,6 +175,14 @@ describe("a deliberately broken service fails with the right SLO named", () => {
       await service.teardown();
     }
   }
+
+  test("a deployed target the gate cannot look inside has no server, worker or queue numbers: absent, not zero", async () => {
+    const run = await againstBrokenService({ failOneIn: 1_000_000 });
+    const r = run.phases[0].resources!;
+    expect(r.cpu.driverUsPerRequest).toBeGreaterThan(0);
+    expect(r.cpu).toMatchObject({ serverUsPerRequest: null, workersUsPerEvent: null });
+    expect(r.queueDepth).toBeNull();
+  });
 
   test("answering 500 to one request in 100 fails error_rate", async () => {
     const run = await againstBrokenService({ failOneIn: 100 });

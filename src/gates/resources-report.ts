@@ -1,0 +1,74 @@
+// What a run cost and where it ran, for the bundle's front pages and files: CPU per request of the
+// driver, the server and the workers per phase, the machine record, and each phase's latency over
+// time (shown before anything else, since a stall is seen there first). Pure: data in, text out.
+
+import type { GateRun, PhaseResult } from "./gate-run.js";
+import type { LatencyTimeline } from "./latency-timeline.js";
+import { machineLine } from "./machine-record.js";
+import { escapeHtml, markdownCell, markdownTable } from "./report-format.js";
+import { formatCount } from "./units.js";
+
+export interface TimelineFiles {
+  timeline: LatencyTimeline;
+  svg: string;
+  files: { json: string; csv: string; svg: string };
+}
+
+const HOW_CPU =
+  "Process CPU time (user + system) over the phase, divided by its requests: the driver from process.cpuUsage() over the replay; the server and the workers from utime + stime in /proc/<pid>/stat (clock ticks, getconf CLK_TCK) over the replay and the drain; the workers per event accepted.";
+
+export function cpuDocument(run: GateRun): unknown {
+  return {
+    method: HOW_CPU,
+    phases: run.phases.map((p) => ({ phase: p.name, ran: p.ran, ...(p.resources ? p.resources.cpu : { note: p.ran ? "not measured" : "did not run" }) })),
+  };
+}
+
+export function machineDocument(run: GateRun): unknown {
+  return run.machine ? { ...run.machine, summary: machineLine(run.machine) } : { note: "the machine was not recorded (the run stopped before its first phase)" };
+}
+
+const us = (x: number | null): string => (x === null ? "n/a" : `${Math.round(x)} µs`);
+
+/** "driver 120 µs/request, server 180 µs/request, workers 90 µs/event" for one phase. */
+export function cpuLine(p: PhaseResult): string {
+  const c = p.resources?.cpu;
+  if (!c) return p.ran ? "not measured" : "did not run";
+  return `driver ${us(c.driverUsPerRequest)}/request, server ${us(c.serverUsPerRequest)}/request, workers ${us(c.workersUsPerEvent)}/event (${formatCount(c.requests)} requests, ${formatCount(c.events)} events)`;
+}
+
+export function resourcesMarkdown(run: GateRun, timelines: TimelineFiles[]): string[] {
+  const out: string[] = ["## Latency over time", "", "Per second: P50, P95 and max latency of the requests due in it, the send lag they met, the 202s answered in it and the service's queue depth. Stalls show here first.", ""];
+  for (const t of timelines) {
+    out.push(`![${markdownCell(t.timeline.phase)} latency over time](${t.files.svg})`, "", `${t.timeline.phase}: [svg](${t.files.svg}) · [json](${t.files.json}) · [csv](${t.files.csv})`, "");
+  }
+  out.push(
+    "## CPU per request",
+    "",
+    markdownTable(["Phase", "CPU per request"], run.phases.map((p) => [p.name, cpuLine(p)]), "no phase"),
+    "",
+    `${HOW_CPU} Data: [01-replay-logs/cpu.json](01-replay-logs/cpu.json).`,
+    "",
+    `**Machine**: ${run.machine ? machineLine(run.machine) : "not recorded"} ([01-replay-logs/machine.json](01-replay-logs/machine.json)).`,
+    "",
+  );
+  return out;
+}
+
+export function resourcesHtml(run: GateRun, timelines: TimelineFiles[]): string[] {
+  const e = escapeHtml;
+  const out: string[] = [`<h2>Latency over time</h2>`, `<p>Per second: P50, P95 and max latency of the requests due in it, the send lag they met, the 202s answered in it and the service's queue depth.</p>`];
+  for (const t of timelines) {
+    out.push(
+      `<section class="timeline-panel" data-phase="${e(t.timeline.phase)}">`,
+      t.svg.trim(),
+      `<p>Data: <a href="${e(t.files.json)}">${e(t.files.json)}</a> · <a href="${e(t.files.csv)}">${e(t.files.csv)}</a> · <a href="${e(t.files.svg)}">${e(t.files.svg)}</a></p>`,
+      `</section>`,
+    );
+  }
+  out.push(
+    `<p class="cpu">CPU per request: ${run.phases.map((p) => `<strong>${e(p.name)}</strong> ${e(cpuLine(p))}`).join("; ") || "no phase"}. <a href="01-replay-logs/cpu.json">cpu.json</a></p>`,
+    `<p class="machine">Machine: ${e(run.machine ? machineLine(run.machine) : "not recorded")}. <a href="01-replay-logs/machine.json">machine.json</a></p>`,
+  );
+  return out;
+}

@@ -1,0 +1,41 @@
+import { driverComparisons, renderCpuTable, renderDriverComparisons } from "../../bench/bench-cpu.js";
+import type { BenchRun } from "../../bench/bench-report.js";
+
+function run(over: Partial<BenchRun>): BenchRun {
+  return {
+    system: "ingest", db_rtt_ms: 0, rate: 1000, achieved_rate: 1000, p50_ms: 1, p95_ms: 4, p99_ms: 9, errors: 0,
+    drain_ms: 100, rss_mb: 120, requests: 10000, sent: 10000, p95_ci_ms: [3.9, 4.1], max_ms: 20, send_lag_p99_ms: 1,
+    valid: true, load_avg_1m: 1, purpose: "fixed", ...over,
+  };
+}
+
+test("the lean driver is compared with its baseline on the same system and rate, over all their runs, as a ratio", () => {
+  const runs = [
+    run({ purpose: "driver", driver: "lean", cpu_us: { driver: 100, server: 180, workers: 90 } }),
+    run({ purpose: "driver", driver: "baseline", cpu_us: { driver: 300, server: 182, workers: 91 }, send_lag_p99_ms: 2.5 }),
+    run({ purpose: "driver", driver: "baseline", cpu_us: { driver: 200, server: 182, workers: 91 }, send_lag_p99_ms: 1.5 }),
+    // Twice the requests: it weighs twice as much in the lean average.
+    run({ purpose: "driver", driver: "lean", sent: 20000, cpu_us: { driver: 130, server: 180, workers: 90 } }),
+    run({ system: "raw", purpose: "driver", driver: "lean", cpu_us: { driver: 100, server: 40, workers: null } }),
+    // No baseline for raw at this rate, and a baseline at another rate: neither makes a pair.
+    run({ system: "raw", rate: 500, purpose: "driver", driver: "baseline", cpu_us: { driver: 250, server: 40, workers: null } }),
+    // Not a comparison run.
+    run({ driver: "baseline", cpu_us: { driver: 999, server: 1, workers: 1 } }),
+  ];
+  const c = driverComparisons(runs);
+  expect(c).toEqual([{ system: "ingest", rate: 1000, runs: 4, lean_us: 120, baseline_us: 250, ratio: 2.08, lean_send_lag_p99_ms: 1, baseline_send_lag_p99_ms: 2.5 }]);
+  expect(renderDriverComparisons(c)).toContain("ingest @1000/s: lean 120 µs/request, baseline 250 µs/request: baseline ÷ lean = 2.08x over 4 runs");
+  expect(renderDriverComparisons([])).toContain("no comparison pair");
+});
+
+test("the CPU table has a line per measured run (not the ladder's steps), invalid ones marked", () => {
+  const table = renderCpuTable([
+    run({ cpu_us: { driver: 120.4, server: 181, workers: 88 } }),
+    run({ purpose: "step", rate: 2000, cpu_us: { driver: 1, server: 1, workers: 1 } }),
+    run({ system: "raw", valid: false, cpu_us: { driver: 130, server: 40, workers: null } }),
+    run({ system: "sync" }),
+  ]).split("\n");
+  expect(table).toHaveLength(4);
+  expect(table[2]).toMatch(/^ingest .* 120 µs +181 µs +88 µs/);
+  expect(table[3]).toMatch(/^raw .* 130 µs +40 µs +- .*INVALID \(driver\)$/);
+});
