@@ -58,6 +58,26 @@ export interface RunRecord {
   /** The latest war-room update and timeline, so the comment can be re-rendered by any process. */
   lastUpdate?: WarRoomUpdate;
   timeline?: TimelineEntry[];
+  /** The run included every phase of its gate: only such a run can be a promotion decision. */
+  full: boolean;
+  /** The sign-off of this run's evidence, as the bot recorded it (never read back from a branch). */
+  signoff?: RunSignoff;
+}
+
+export interface SignoffApproval {
+  login: string;
+  at: string;
+  reviewId: number;
+  /** The evidence-branch commit the review approved. */
+  commitId: string;
+}
+
+export interface RunSignoff {
+  /** "superseded": a newer run on the same commit replaced this one's evidence. */
+  status: "pending" | "complete" | "withdrawn" | "superseded";
+  approvals: SignoffApproval[];
+  decidedAt?: string;
+  supersededBy?: string;
 }
 
 export type ClaimOutcome =
@@ -94,6 +114,9 @@ export class RunState {
   }
   private pullKey(owner: string, repo: string, pull: number) {
     return `${this.prefix}:pull:${owner}/${repo}#${pull}`.toLowerCase();
+  }
+  private commitKey(owner: string, repo: string, gate: string, sha: string) {
+    return `${this.prefix}:commit:${owner}/${repo}:${gate}@${sha}`.toLowerCase();
   }
 
   private exclusive<T>(section: () => Promise<T>): Promise<T> {
@@ -184,6 +207,8 @@ export class RunState {
         tx.set(this.runKey(record.id), JSON.stringify(record), "EX", RECORD_TTL_SECONDS);
         tx.zadd(this.pullKey(record.owner, record.repo, record.pullNumber), Date.now(), record.id);
         tx.expire(this.pullKey(record.owner, record.repo, record.pullNumber), RECORD_TTL_SECONDS);
+        const commitKey = this.commitKey(record.owner, record.repo, record.gate, record.headSha);
+        tx.zadd(commitKey, Date.now(), record.id).expire(commitKey, RECORD_TTL_SECONDS);
         if (await tx.exec()) return outcome;
       }
       throw new Error(`too many concurrent commands for ${record.gate} on ${record.owner}/${record.repo}`);
@@ -241,6 +266,13 @@ export class RunState {
   /** Runs requested on a PR, oldest first. */
   async runsForPull(owner: string, repo: string, pull: number): Promise<RunRecord[]> {
     const ids = await this.redis.zrange(this.pullKey(owner, repo, pull), "0", "-1");
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+    return records.filter((r): r is RunRecord => r !== null);
+  }
+
+  /** Runs of `gate` requested for commit `sha`, newest first (what a promotion decision is read from). */
+  async runsForCommit(owner: string, repo: string, gate: string, sha: string): Promise<RunRecord[]> {
+    const ids = await this.redis.zrevrange(this.commitKey(owner, repo, gate, sha), 0, -1);
     const records = await Promise.all(ids.map((id) => this.get(id)));
     return records.filter((r): r is RunRecord => r !== null);
   }
