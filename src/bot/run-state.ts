@@ -62,6 +62,15 @@ export interface RunRecord {
   full: boolean;
   /** The sign-off of this run's evidence, as the bot recorded it (never read back from a branch). */
   signoff?: RunSignoff;
+  /** The evidence PR's base branch, and every commit the bot made on its evidence branch (approvals count only on these). */
+  evidenceBase?: string;
+  evidenceCommits?: string[];
+  /** SHA-256 of the bundle's signed attestation envelope: the first link of the signed sign-off chain. */
+  attestationDigest?: string;
+  /** The signed sign-off entries (DSSE envelopes, one JSON line each), in the order recorded. */
+  signoffLog?: string[];
+  /** How many of signoffLog the bundle on the evidence branch already holds. */
+  signoffWritten?: number;
 }
 
 export interface SignoffApproval {
