@@ -307,6 +307,11 @@ export class RunState {
     return out;
   }
 
+  /** True the first time `what` is asked within `seconds`, false after (a rate limit shared by every bot process). */
+  async firstWithin(what: string, seconds: number): Promise<boolean> {
+    return (await this.redis.set(`${this.prefix}:once:${what}`.toLowerCase(), "1", "EX", seconds, "NX")) === "OK";
+  }
+
   /** Removes every key under this prefix (tests). */
   async clear(): Promise<void> {
     let cursor = "0";
