@@ -113,6 +113,10 @@ export async function verifySignedEvidence(dir: string, publicKey: KeyObject): P
   if (logText !== null) {
     try {
       const log = parseApprovalLog(logText, BUNDLE_FILES.approvalJson);
+      if (commit && log.commit !== commit) problems.push(`${BUNDLE_FILES.approvalJson} is about commit ${log.commit}, but the signed attestation is about ${commit}`);
+      if ((log.verdict === "PASS") !== (statement.predicate.result === "PASSED")) {
+        problems.push(`${BUNDLE_FILES.approvalJson} says the verdict is ${log.verdict}, but the signed attestation says ${statement.predicate.result}`);
+      }
       const said = log.history.map((a) => `${a.reviewer.toLowerCase()} ${a.state} ${a.verdict} ${a.commit}`);
       const signed = entries.map((e) => `${e.reviewer.toLowerCase()} ${e.state} ${e.verdict} ${e.commit}`);
       for (let i = 0; i < Math.max(said.length, signed.length); i++) {
