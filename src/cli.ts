@@ -6,7 +6,8 @@ Usage:
   gate run FILE [--phase smoke|load|final|all] [--out DIR] [--json]
                                   deploy the target, replay in phases, decide PASS/FAIL, write evidence
   gate validate FILE              check a gate file against the schema without running anything
-  gate verify DIR                 check an evidence bundle against its SHA256SUMS manifest
+  gate verify DIR [--key PUB.pem] check an evidence bundle against its SHA256SUMS manifest (and its signatures)
+  gate keygen [--out PREFIX]      generate the Ed25519 key pair the bot signs evidence with
   gate ingest serve [options]     run the bundled webhook ingest service (HTTP accept path)
   gate ingest worker [options]    run an ingest worker (queue -> PostgreSQL in batches)
   gate bot                        run the GitHub App with one runner (same as npm start)
@@ -23,6 +24,7 @@ const commands: Record<string, () => Promise<Command>> = {
   run: async () => (await import("./gates/run-command.js")).runCommand,
   validate: async () => (await import("./gates/validate-command.js")).validateCommand,
   verify: async () => (await import("./gates/verify-command.js")).verifyCommand,
+  keygen: async () => (await import("./gates/keygen-command.js")).keygenCommand,
   ingest: async () => (await import("./ingest-service/command.js")).ingestCommand,
   bot: async () => (await import("./bot/bot-command.js")).botCommand,
   runner: async () => (await import("./bot/bot-command.js")).runnerCommand,

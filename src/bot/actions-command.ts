@@ -20,8 +20,8 @@ export const ACTIONS_HELP = `Usage: gate ci GATE_FILE [--out DIR] [--phase P]
 
 The GitHub Actions entry point of a gate workflow (.github/workflows/gate-a.yml). Runs the gate the way
 \`gate run\` does, writes the evidence bundle, then publishes it the way \`gate publish\` does: the
-evidence PR in one commit, the war-room comment, a check run and the pending sign-off status on the
-commit under test. The evidence is written and published whatever the verdict.
+evidence PR in one commit, the war-room comment and a check run on the commit under test (never the
+promotion status: only the App sets that, from its own record of a run). The evidence is written and published whatever the verdict.
 
 Options:
   --out DIR      where to write the evidence bundle (default evidence/<run-id>)

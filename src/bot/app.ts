@@ -16,16 +16,25 @@ import type { BotLog } from "./bot-log.js";
 import { createCompletedCheckRun } from "./check-run.js";
 import { refreshWarRoom, renderWarRoomComment, warRoomViewOf } from "./war-room-comment.js";
 import { handleReview, type ReviewEvent } from "./signoff.js";
+import type { KeyObject } from "node:crypto";
+import { guardForGitHub, neutraliseMentions } from "./redact-for-github.js";
 
 export interface AppDeps {
   gates: GateCatalog;
   queue: RunQueue;
+  /** Signs each recorded sign-off entry (EVIDENCE_SIGNING_KEY). */
+  signingKey?: KeyObject;
 }
+
+/** How long a non-collaborator on a public repository gets no second reply. */
+export const STRANGER_REPLY_SECONDS = 3600;
+const COLLABORATOR_ASSOCIATIONS = ["OWNER", "MEMBER", "COLLABORATOR"];
 
 type CommentContext = Context<"issue_comment.created">;
 
+/** The command echoed back: the user's text, so its @-mentions are neutralised. */
 function quote(line: string): string {
-  return `> ${line}\n\n`;
+  return `> ${neutraliseMentions(line)}\n\n`;
 }
 
 async function handleCommand(context: CommentContext, deps: AppDeps): Promise<void> {
@@ -35,10 +44,21 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
   const parsed = parseCommand(comment.body ?? "", deps.gates.gates);
   if (!parsed) return;
   const { gate, command, line } = parsed;
-  const github = context.octokit as unknown as GitHub;
+  const github = guardForGitHub(context.octokit) as unknown as GitHub;
   const where: RepoRef = context.repo();
   const user = comment.user?.login ?? context.payload.sender.login;
   const reply = (body: string) => github.rest.issues.createComment({ ...where, issue_number: issue.number, body: quote(line) + body });
+
+  // On a public repository anyone can comment: a stranger's commands get one reply an hour, and nothing runs.
+  const association = (comment as { author_association?: string }).author_association ?? "NONE";
+  if (context.payload.repository.private === false && !COLLABORATOR_ASSOCIATIONS.includes(association)) {
+    if (!(await deps.queue.state.firstWithin(`stranger:${where.owner}/${where.repo}:${user}`, STRANGER_REPLY_SECONDS))) return;
+    await reply(
+      `@${user}, ${gate.title} commands are for collaborators of this repository. Ask a maintainer to run it; ` +
+        `further commands from you get no reply for an hour.`,
+    );
+    return;
+  }
 
   await github.rest.reactions.createForIssueComment({ ...where, comment_id: comment.id, content: "eyes" });
   try {
@@ -56,7 +76,7 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
     }
     switch (command.kind) {
       case "help":
-        await reply(renderHelp(gate, command.problem));
+        await reply(renderHelp(gate, command.problem === undefined ? undefined : neutraliseMentions(command.problem)));
         return;
       case "status": {
         const slot = await deps.queue.state.slot(where.owner, where.repo, gate.name);
@@ -72,7 +92,12 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
           github,
           where,
           gate,
-          { selector: command.selector, label: commandLabel(command), scope: command.phases.map((p) => p.name).join("+") },
+          {
+            selector: command.selector,
+            label: commandLabel(command),
+            scope: command.phases.map((p) => p.name).join("+"),
+            full: gate.phases.every((p) => command.phases.includes(p)),
+          },
           context,
           user,
           reply,
@@ -81,8 +106,10 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
         return;
     }
   } catch (err) {
-    context.log.error({ err }, "a command failed");
-    await reply(`⚠️ Something went wrong handling this command: ${(err as Error).message}. Nothing was started; try again, and if it persists, the bot's log has the details.`).catch(() => {});
+    // GitHub's or Redis's own words may carry what should not be posted: they go to the log, with an id the reply names.
+    const incident = `${Date.now().toString(36)}-${comment.id}`;
+    context.log.error({ err, incident }, "a command failed");
+    await reply(`⚠️ Something went wrong handling this command (incident \`${incident}\` in the bot's log). Nothing was started; try again, and if it persists, ask the bot's operator with that incident id.`).catch(() => {});
   }
 }
 
@@ -90,7 +117,7 @@ async function replay(
   github: GitHub,
   where: RepoRef,
   gate: Gate,
-  what: { selector: string; label: string; scope: string },
+  what: { selector: string; label: string; scope: string; full: boolean },
   context: CommentContext,
   user: string,
   reply: (body: string) => Promise<unknown>,
@@ -112,6 +139,7 @@ async function replay(
     headSha: pr.head.sha,
     selector: what.selector,
     scope: what.scope,
+    full: what.full,
     label: what.label,
     requestedBy: user,
     requestedAt: new Date().toISOString(),
@@ -188,7 +216,7 @@ async function abort(
 
 /** New commits on a PR: every earlier result of it belongs to an older commit, so it is stale. */
 async function markStale(context: Context<"pull_request.synchronize">, deps: AppDeps): Promise<void> {
-  const github = context.octokit as unknown as GitHub;
+  const github = guardForGitHub(context.octokit) as unknown as GitHub;
   const where: RepoRef = context.repo();
   const pr = context.payload.pull_request;
   const at = new Date().toISOString();
@@ -224,10 +252,10 @@ export function releaseGateApp(deps: AppDeps): ApplicationFunction {
     app.on(["pull_request_review.submitted", "pull_request_review.dismissed"], async (context) => {
       if (context.isBot) return;
       const outcome = await handleReview(
-        context.octokit as unknown as GitHub,
+        guardForGitHub(context.octokit) as unknown as GitHub,
         context.repo(),
         context.payload as unknown as ReviewEvent,
-        { gates: deps.gates, state: deps.queue.state },
+        { gates: deps.gates, state: deps.queue.state, signingKey: deps.signingKey },
       );
       context.log.info({ outcome: outcome.kind, why: "why" in outcome ? outcome.why : undefined }, "review handled");
     });

@@ -15,6 +15,7 @@ import { GateCatalogError, loadGateCatalog, type GateCatalog } from "./gate-cata
 import type { GitHub } from "./github.js";
 import { RunQueue } from "./run-queue.js";
 import { Runner, type RunnerDeps } from "./runner.js";
+import { guardForGitHub } from "./redact-for-github.js";
 
 const ENV_HELP = `Environment (the standard Probot variables, read once at start):
   APP_ID               the GitHub App's id                        (required)
@@ -29,6 +30,9 @@ const ENV_HELP = `Environment (the standard Probot variables, read once at start
   REDIS_URL            the run queue's Redis, default redis://127.0.0.1:6379
   RELEASE_GATE_PREFIX  prefix of the bot's Redis keys, default release-gate
   GATES_DIR            folder of gate files (*.yaml), default gates/
+  EVIDENCE_SIGNING_KEY the Ed25519 private key (PEM, from \`gate keygen\`) that signs the attestation
+                       and every sign-off entry, or
+  EVIDENCE_SIGNING_KEY_PATH  its file; without either, evidence is unsigned (gate verify --key fails)
   GITHUB_THROTTLE      on (default): space writes apart as GitHub advises; off for a GHES without
                        secondary rate limits or a local fake`;
 
@@ -92,7 +96,8 @@ export function installationClients(app: GitHubAppOptions, log: Logger, throttle
     log: log.child({ name: "runner-auth" }),
     Octokit: octokitClass(throttle),
   });
-  return async (installationId) => (await probot.auth(installationId)) as unknown as GitHub;
+  // Every text a runner posts is redacted on its way out (guardForGitHub).
+  return async (installationId) => guardForGitHub(await probot.auth(installationId)) as unknown as GitHub;
 }
 
 interface Shared {
@@ -163,6 +168,7 @@ function runnerDeps(options: RunnerEnvOptions, shared: Shared, start: StartOptio
     log: shared.log,
     name: `${hostname()}:${process.pid}`,
     serviceEnv: start.serviceEnv,
+    signingKey: options.signingKey,
   };
 }
 
@@ -215,7 +221,7 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
       Octokit: octokitClass(start.throttle ?? options.throttle),
     }),
   });
-  await server.load(releaseGateApp({ gates: catalog, queue }));
+  await server.load(releaseGateApp({ gates: catalog, queue, signingKey: options.signingKey }));
   try {
     await server.start();
   } catch (err) {

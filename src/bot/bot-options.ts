@@ -1,10 +1,13 @@
 // The bot's configuration, read once at the edge from the standard Probot environment (APP_ID,
 // PRIVATE_KEY / PRIVATE_KEY_PATH, WEBHOOK_SECRET, WEBHOOK_PATH, LOG_LEVEL, PORT, HOST, GHE_HOST,
-// GHE_PROTOCOL) plus REDIS_URL, GATES_DIR, RELEASE_GATE_PREFIX and GITHUB_THROTTLE, and passed down as
+// GHE_PROTOCOL) plus REDIS_URL, GATES_DIR, RELEASE_GATE_PREFIX, GITHUB_THROTTLE and the evidence signing
+// key (EVIDENCE_SIGNING_KEY / EVIDENCE_SIGNING_KEY_PATH), and passed down as
 // typed options.
 
+import type { KeyObject } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { readSigningKey } from "../gates/dsse.js";
 
 /** The environment as plain strings (Probot narrows NodeJS.ProcessEnv's LOG_LEVEL; a wrong value must reach us). */
 export type Env = Record<string, string | undefined>;
@@ -24,6 +27,8 @@ export interface RunnerEnvOptions extends GitHubAppOptions {
   /** Prefix of every Redis key the bot and its queue use. */
   prefix: string;
   logLevel: LogLevel;
+  /** Signs the attestation and each sign-off entry; evidence is unsigned without it. */
+  signingKey?: KeyObject;
   /**
    * Space GitHub writes apart as GitHub advises (Probot's default). GITHUB_THROTTLE=off turns it off,
    * for a GitHub Enterprise Server without secondary rate limits or a local fake.
@@ -72,6 +77,28 @@ export function apiBaseUrl(env: Env): string {
   return env.GHE_HOST ? `${env.GHE_PROTOCOL || "https"}://${env.GHE_HOST}/api/v3` : "https://api.github.com";
 }
 
+/**
+ * The Ed25519 key evidence is signed with: EVIDENCE_SIGNING_KEY (the PEM text `gate keygen` printed) or
+ * EVIDENCE_SIGNING_KEY_PATH (its file). Undefined when neither is set: evidence is then unsigned.
+ */
+export function readEvidenceSigningKey(env: Env, cwd = process.cwd()): KeyObject | OptionProblem | undefined {
+  let pem: string | undefined;
+  let where = "EVIDENCE_SIGNING_KEY";
+  if (env.EVIDENCE_SIGNING_KEY) pem = env.EVIDENCE_SIGNING_KEY.trim();
+  else if (env.EVIDENCE_SIGNING_KEY_PATH) {
+    const file = resolve(cwd, env.EVIDENCE_SIGNING_KEY_PATH);
+    where = `EVIDENCE_SIGNING_KEY_PATH (${file})`;
+    if (!existsSync(file)) return { code: "missing_signing_key", message: `EVIDENCE_SIGNING_KEY_PATH points at ${file}, which does not exist: generate a key with \`gate keygen --out PREFIX\`` };
+    pem = readFileSync(file, "utf8");
+  }
+  if (pem === undefined) return undefined;
+  try {
+    return readSigningKey(pem, where);
+  } catch (err) {
+    return { code: "bad_signing_key", message: (err as Error).message };
+  }
+}
+
 /** What a runner needs: the App credentials (for installation tokens), Redis and the gate files. */
 export function readRunnerOptions(env: Env): RunnerEnvOptions | OptionProblem[] {
   const problems: OptionProblem[] = [];
@@ -89,8 +116,11 @@ export function readRunnerOptions(env: Env): RunnerEnvOptions | OptionProblem[] 
   }
   const throttle = (env.GITHUB_THROTTLE ?? "on").toLowerCase();
   if (throttle !== "on" && throttle !== "off") problems.push({ code: "bad_throttle", message: `GITHUB_THROTTLE must be "on" or "off", got "${env.GITHUB_THROTTLE}"` });
+  const signingKey = readEvidenceSigningKey(env);
+  if (signingKey && "code" in signingKey) problems.push(signingKey);
   if (problems.length) return problems;
   return {
+    ...(signingKey ? { signingKey: signingKey as KeyObject } : {}),
     throttle: throttle === "on",
     appId,
     privateKey: privateKey as string,

@@ -1,5 +1,5 @@
-// The check run a gate run shows on the PR's head commit ("Gate A / replay 5k"): in progress while it
-// runs, then completed with the verdict as conclusion and the verdict table as summary.
+// The check run a gate run shows on the PR's head commit ("Gate A", whatever the command's label, so
+// it can be required): in progress while it runs, then completed with the verdict and the verdict table.
 
 import type { Gate } from "../gates/gate.js";
 import type { Verdict } from "../gates/gate-run.js";
@@ -10,20 +10,25 @@ export const CHECK_SUMMARY_LIMIT = 65_535;
 
 export type CheckConclusion = "success" | "failure" | "neutral" | "cancelled" | "timed_out" | "action_required" | "skipped";
 
-export function checkRunName(gate: Gate, label: string): string {
-  return `${gate.title} / ${label}`;
+/** One stable name per gate: a name that changed with the label ("replay 5k") could not be required. */
+export function checkRunName(gate: Gate, _label?: string): string {
+  return gate.title;
 }
 
 /**
- * PASS is success; FAIL, ERROR and INCONCLUSIVE are failure (a gate that could not run or could not
- * tell must not look green); PARTIAL (what it ran passed, but it left phases out) is neutral: not a
- * failure, not a GO; the check's name carries the phase, so it cannot stand in for a full run's. An
- * abort is cancelled.
+ * PASS of a full run is success; FAIL, ERROR and INCONCLUSIVE are failure (a gate that could not run
+ * or could not tell must not look green); an abort is cancelled. A PASS of some phases only, and a
+ * PARTIAL run, are action_required, never success (nor neutral, which a required check would accept):
+ * a partial run is not a promotion decision.
  */
-export function conclusionFor(verdict: Verdict, aborted: boolean): CheckConclusion {
+export function conclusionFor(verdict: Verdict, aborted: boolean, full = true): CheckConclusion {
   if (aborted) return "cancelled";
-  return verdict === "PASS" ? "success" : verdict === "PARTIAL" ? "neutral" : "failure";
+  if (verdict === "PARTIAL") return "action_required";
+  if (verdict !== "PASS") return "failure";
+  return full ? "success" : "action_required";
 }
+
+export const PARTIAL_NOTE = "partial: not a promotion decision";
 
 /** The text within `limit` UTF-8 bytes (the verdict table's icons take 3 to 6 bytes each), cut with a note. */
 export function fitSummary(text: string, limit = CHECK_SUMMARY_LIMIT): string {

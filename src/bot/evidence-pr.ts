@@ -12,6 +12,7 @@ import { MANIFEST_FILE, listBundleFiles } from "../gates/manifest.js";
 import type { VerdictDocument } from "../gates/verdict-document.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { httpStatus } from "./github.js";
+import { DEFAULT_EVIDENCE_BASE } from "../gates/gate-definition.js";
 
 /** GitHub rejects a pull request body longer than this (characters). */
 export const PULL_BODY_LIMIT = 65_536;
@@ -123,6 +124,8 @@ export interface EvidencePullRequest {
   number: number;
   url: string;
   branch: string;
+  /** The branch the PR targets (the evidence base). */
+  base: string;
   commitSha: string;
   /** Who was asked to review; empty when the policy names nobody (anyone with the permission may approve). */
   reviewers: string[];
@@ -143,8 +146,8 @@ export function reviewerRequest(approvers: readonly string[]): { reviewers: stri
 }
 
 /**
- * Commits the bundle in `dir` as `evidence/<run-id>/` on a new branch from the default branch and opens
- * the evidence PR. Publishing the same run twice finds the branch and PR already there and returns them.
+ * Commits the bundle in `dir` as `evidence/<run-id>/` on a new branch from the evidence base (never the
+ * default branch) and opens the evidence PR against it, so its diff is the bundle and nothing else. Publishing the same run twice finds the branch and PR already there and returns them.
  */
 export async function openEvidencePullRequest(
   github: GitHub,
@@ -155,7 +158,13 @@ export async function openEvidencePullRequest(
   const runId = verdict.run_id;
   const branch = evidenceBranch(o.gate.name, runId);
   const { data: repository } = await github.rest.repos.get(where);
-  const base = repository.default_branch;
+  const base = o.gate.signoff.evidenceBase ?? DEFAULT_EVIDENCE_BASE;
+  if (base === repository.default_branch) {
+    throw Object.assign(
+      new Error(`signoff.evidence_base in ${o.gate.source.file} is ${base}, the default branch: evidence PRs never target it, so that approving evidence can never merge code. Name another branch (default ${DEFAULT_EVIDENCE_BASE}).`),
+      { code: "evidence_base_is_default" },
+    );
+  }
   const title = evidenceTitle(o.gate, verdict.verdict, verdict.phases.map((p) => p.name), verdict.finished_at);
 
   let commitSha: string;
@@ -163,10 +172,10 @@ export async function openEvidencePullRequest(
   if (existing) {
     commitSha = existing;
   } else {
-    const { data: baseRef } = await github.rest.git.getRef({ ...where, ref: `heads/${base}` });
+    const baseSha = await ensureEvidenceBase(github, where, base);
     const files = await bundleFiles(o.bundleDir, evidencePath(runId));
     const message = `${title}\n\nEvidence bundle of run ${runId} (${verdict.verdict}) for commit ${verdict.commit}.\n${verdict.reason}\n`;
-    ({ commitSha } = await commitChanges(github, where, baseRef.object.sha, files, message));
+    ({ commitSha } = await commitChanges(github, where, baseSha, files, message));
     try {
       await github.rest.git.createRef({ ...where, ref: `refs/heads/${branch}`, sha: commitSha });
     } catch (err) {
@@ -203,10 +212,34 @@ export async function openEvidencePullRequest(
     number: pull.number,
     url: pull.html_url,
     branch,
+    base,
     commitSha,
     reviewers: [...request.reviewers, ...request.team_reviewers.map((t) => `${where.owner}/${t}`)],
     reviewerProblem,
   };
+}
+
+/**
+ * The evidence base branch's head, created when missing as a root commit holding only a README: it shares
+ * no history with the code, so nothing merged into it can reach the default branch.
+ */
+export async function ensureEvidenceBase(github: GitHub, where: RepoRef, base: string): Promise<string> {
+  const existing = await findBranch(github, where, base);
+  if (existing) return existing;
+  const readme =
+    "# Evidence of release gates\n\nEach folder `evidence/<run-id>/` is the evidence bundle of one gate run, merged here from its evidence PR. " +
+    "This branch holds evidence only and is never merged into the code.\n";
+  const { data: blob } = await github.rest.git.createBlob({ ...where, content: Buffer.from(readme).toString("base64"), encoding: "base64" });
+  const { data: tree } = await github.rest.git.createTree({ ...where, tree: [{ path: "README.md", mode: "100644", type: "blob", sha: blob.sha }] });
+  const { data: commit } = await github.rest.git.createCommit({ ...where, message: `Start ${base}: evidence only, never merged into code\n`, tree: tree.sha, parents: [] });
+  try {
+    await github.rest.git.createRef({ ...where, ref: `refs/heads/${base}`, sha: commit.sha });
+    return commit.sha;
+  } catch (err) {
+    const theirs = httpStatus(err) === 422 ? await findBranch(github, where, base) : null;
+    if (!theirs) throw err;
+    return theirs;
+  }
 }
 
 /** The branch's head, or null when there is no such branch (matching refs, so no 404 to log). */

@@ -8,23 +8,20 @@ import { Octokit } from "@octokit/rest";
 import type { Gate } from "../gates/gate.js";
 import { GateDefinitionError, loadGate } from "../gates/gate-definition.js";
 import { verifyBundle } from "../gates/evidence-bundle.js";
-import { BUNDLE_FILES } from "../gates/evidence-layout.js";
-import { parseApprovalLog } from "../gates/approval-log.js";
-import { readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { GateCatalogError, loadGateCatalog } from "./gate-catalog.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { openEvidencePullRequest, readBundleFacts } from "./evidence-pr.js";
-import { checkRunName, conclusionFor, createCompletedCheckRun } from "./check-run.js";
+import { conclusionFor, createCompletedCheckRun } from "./check-run.js";
 import { findMarkedComment, latestUpdateFromSummary, renderPublishedComment, upsertComment, warRoomMarker } from "./war-room-comment.js";
-import { setSignoffStatus, signoffStatus } from "./signoff.js";
 
 export const PUBLISH_HELP = `Usage: gate publish DIR [--gate FILE] [--pr NUMBER] [--json]
 
 Publishes an evidence bundle written by \`gate run\`: commits it in one commit on a new branch
 <gate>/evidence/<run-id>, opens the evidence PR (reviewers from the gate's sign-off policy), posts the
 war-room comment (on --pr, else on the evidence PR), and, when the bundle names a commit, adds a check
-run and the pending "<Gate> sign-off" status on it. Publishing the same bundle again finds the branch,
+run "<Gate> (gate publish)" on it. It never sets the promotion status (release-gate/<gate>): only the
+App does, from its own record of a run. Publishing the same bundle again finds the branch,
 PR and comment already there.
 
 Options:
@@ -96,7 +93,8 @@ export async function publishBundle(
   if (knownCommit) {
     try {
       const check = await createCompletedCheckRun(github, where, {
-        name: checkRunName(o.gate, `replay ${verdict.phases[verdict.phases.length - 1]?.name ?? "all"}`),
+        // Not the App's required check: a workflow's result is reported, never a promotion decision.
+        name: `${o.gate.title} (gate publish)`,
         headSha: verdict.commit,
         conclusion: conclusionFor(verdict.verdict, false),
         title: `${verdict.verdict}: ${verdict.reason}`,
@@ -105,12 +103,6 @@ export async function publishBundle(
       checkRun = check.url;
     } catch (err) {
       problems.push(`could not create the check run on ${verdict.commit.slice(0, 7)} (${(err as Error).message}); give the workflow \`checks: write\``);
-    }
-    try {
-      const log = parseApprovalLog(await readFile(join(o.bundleDir, BUNDLE_FILES.approvalJson), "utf8"), BUNDLE_FILES.approvalJson);
-      await setSignoffStatus(github, where, { gateTitle: o.gate.title, commit: verdict.commit, status: signoffStatus(log), targetUrl: evidence.url });
-    } catch (err) {
-      problems.push(`could not set the sign-off status on ${verdict.commit.slice(0, 7)} (${(err as Error).message}); give the workflow \`statuses: write\``);
     }
   }
 

@@ -58,6 +58,35 @@ export interface RunRecord {
   /** The latest war-room update and timeline, so the comment can be re-rendered by any process. */
   lastUpdate?: WarRoomUpdate;
   timeline?: TimelineEntry[];
+  /** The run included every phase of its gate: only such a run can be a promotion decision. */
+  full: boolean;
+  /** The sign-off of this run's evidence, as the bot recorded it (never read back from a branch). */
+  signoff?: RunSignoff;
+  /** The evidence PR's base branch, and every commit the bot made on its evidence branch (approvals count only on these). */
+  evidenceBase?: string;
+  evidenceCommits?: string[];
+  /** SHA-256 of the bundle's signed attestation envelope: the first link of the signed sign-off chain. */
+  attestationDigest?: string;
+  /** The signed sign-off entries (DSSE envelopes, one JSON line each), in the order recorded. */
+  signoffLog?: string[];
+  /** How many of signoffLog the bundle on the evidence branch already holds. */
+  signoffWritten?: number;
+}
+
+export interface SignoffApproval {
+  login: string;
+  at: string;
+  reviewId: number;
+  /** The evidence-branch commit the review approved. */
+  commitId: string;
+}
+
+export interface RunSignoff {
+  /** "superseded": a newer run on the same commit replaced this one's evidence. */
+  status: "pending" | "complete" | "withdrawn" | "superseded";
+  approvals: SignoffApproval[];
+  decidedAt?: string;
+  supersededBy?: string;
 }
 
 export type ClaimOutcome =
@@ -94,6 +123,9 @@ export class RunState {
   }
   private pullKey(owner: string, repo: string, pull: number) {
     return `${this.prefix}:pull:${owner}/${repo}#${pull}`.toLowerCase();
+  }
+  private commitKey(owner: string, repo: string, gate: string, sha: string) {
+    return `${this.prefix}:commit:${owner}/${repo}:${gate}@${sha}`.toLowerCase();
   }
 
   private exclusive<T>(section: () => Promise<T>): Promise<T> {
@@ -184,6 +216,8 @@ export class RunState {
         tx.set(this.runKey(record.id), JSON.stringify(record), "EX", RECORD_TTL_SECONDS);
         tx.zadd(this.pullKey(record.owner, record.repo, record.pullNumber), Date.now(), record.id);
         tx.expire(this.pullKey(record.owner, record.repo, record.pullNumber), RECORD_TTL_SECONDS);
+        const commitKey = this.commitKey(record.owner, record.repo, record.gate, record.headSha);
+        tx.zadd(commitKey, Date.now(), record.id).expire(commitKey, RECORD_TTL_SECONDS);
         if (await tx.exec()) return outcome;
       }
       throw new Error(`too many concurrent commands for ${record.gate} on ${record.owner}/${record.repo}`);
@@ -245,6 +279,13 @@ export class RunState {
     return records.filter((r): r is RunRecord => r !== null);
   }
 
+  /** Runs of `gate` requested for commit `sha`, newest first (what a promotion decision is read from). */
+  async runsForCommit(owner: string, repo: string, gate: string, sha: string): Promise<RunRecord[]> {
+    const ids = await this.redis.zrevrange(this.commitKey(owner, repo, gate, sha), 0, -1);
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+    return records.filter((r): r is RunRecord => r !== null);
+  }
+
   private signoffKey(owner: string, repo: string, branch: string) {
     return `${this.prefix}:signoff:${owner}/${repo}:${branch}`.toLowerCase();
   }
@@ -264,6 +305,11 @@ export class RunState {
     const out = [head];
     for (let sha = head; parents[sha] && !out.includes(parents[sha]); sha = parents[sha]) out.push(parents[sha]);
     return out;
+  }
+
+  /** True the first time `what` is asked within `seconds`, false after (a rate limit shared by every bot process). */
+  async firstWithin(what: string, seconds: number): Promise<boolean> {
+    return (await this.redis.set(`${this.prefix}:once:${what}`.toLowerCase(), "1", "EX", seconds, "NX")) === "OK";
   }
 
   /** Removes every key under this prefix (tests). */

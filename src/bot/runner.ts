@@ -18,13 +18,14 @@ import type { GitHub } from "./github.js";
 import type { GateCatalog } from "./gate-catalog.js";
 import { RUN_QUEUE_NAME, type RunJob, type RunQueue } from "./run-queue.js";
 import type { RunRecord } from "./run-state.js";
-import { checkRunName, completeCheckRun, conclusionFor, progressCheckRun, startCheckRun } from "./check-run.js";
+import { checkRunName, completeCheckRun, conclusionFor, PARTIAL_NOTE, progressCheckRun, startCheckRun } from "./check-run.js";
 import { refreshWarRoom, renderFinalComment, runNotes, whereOf, type RunLinks } from "./war-room-comment.js";
 import type { BotLog } from "./bot-log.js";
 import { evidenceBranch, openEvidencePullRequest } from "./evidence-pr.js";
 import { httpStatus } from "./github.js";
-import { setSignoffStatus, signoffStatus } from "./signoff.js";
-import { initialApprovalLog } from "../gates/approval-log.js";
+import type { KeyObject } from "node:crypto";
+import { attestationDigestOf, recordEvidence } from "./run-evidence.js";
+import { guardForGitHub } from "./redact-for-github.js";
 
 
 export interface RunnerDeps {
@@ -41,6 +42,8 @@ export interface RunnerDeps {
   milestoneWaitMs?: number;
   /** Extra environment for the gate's bundled service (tests). */
   serviceEnv?: Record<string, string>;
+  /** The Ed25519 key the bundle's attestation is signed with (EVIDENCE_SIGNING_KEY). */
+  signingKey?: KeyObject;
 }
 
 async function attempt<T>(log: BotLog, what: string, runId: string, fn: () => Promise<T>): Promise<T | null> {
@@ -227,7 +230,9 @@ async function runOnGitHub(
     const aborted = controller.signal.aborted;
 
     const bundleDir = join(workDir, "bundle");
-    await writeEvidenceBundle(bundleDir, run);
+    // Whatever the bot posts from here on is also redacted of the run's own secrets.
+    guardForGitHub(github, run.secrets);
+    await writeEvidenceBundle(bundleDir, run, { signingKey: deps.signingKey });
     let evidenceProblem = "";
     const evidence = await attempt(log, "open the evidence PR", runId, () =>
       openEvidencePullRequest(github, where, { gate, bundleDir, sourcePullRequest: `#${record.pullNumber}` }).catch((err: unknown) => {
@@ -249,9 +254,11 @@ async function runOnGitHub(
     const links: RunLinks = { checkRun: record.checkRunUrl, evidencePullRequest: record.evidenceUrl, warRoom: record.warRoomUrl };
 
     if (evidence) {
-      await attempt(log, "set the sign-off status", runId, () =>
-        setSignoffStatus(github, where, { gateTitle: gate.title, commit: run.commit, status: signoffStatus(initialApprovalLog(run)), targetUrl: evidence.url }),
+      const attestationDigest = await attestationDigestOf(bundleDir);
+      const recorded = await attempt(log, "record the evidence and set the promotion status", runId, () =>
+        recordEvidence(github, where, gate, state, runId, evidence, { attestationDigest, log }),
       );
+      if (recorded) record = recorded;
       if (evidence.reviewerProblem) {
         await attempt(log, "comment on the evidence PR", runId, () =>
           github.rest.issues.createComment({ ...where, issue_number: evidence.number, body: `⚠️ ${evidence.reviewerProblem}` }),
@@ -262,8 +269,8 @@ async function runOnGitHub(
       const evidenceLine = evidence ? `\n\nEvidence PR: ${evidence.url}` : `\n\n⚠️ ${evidenceProblem}`;
       await attempt(log, "complete the check run", runId, () =>
         completeCheckRun(github, where, record.checkRunId!, {
-          conclusion: conclusionFor(run.verdict, aborted),
-          title: `${aborted ? "Aborted" : run.verdict}: ${run.reason}`,
+          conclusion: conclusionFor(run.verdict, aborted, record.full !== false),
+          title: `${aborted ? "Aborted" : run.verdict}${record.full === false ? ` (${record.label}, ${PARTIAL_NOTE})` : ""}: ${run.reason}`,
           summary: `${renderVerdictTable(run)}${evidenceLine}`,
         }),
       );

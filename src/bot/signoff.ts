@@ -1,23 +1,27 @@
-// Sign-off on an evidence PR: an allowed approver's approval of the PR's current head is recorded in the
-// bundle (HOTL log, decision log, manifest chain) in one commit on the evidence branch, and the
-// `Gate A sign-off` commit status on the gated commit says where the sign-off stands. A dismissed
-// approval is recorded too and withdraws the status. Anyone else's approval is refused, with the reason.
+// Sign-off on an evidence PR, decided from the bot's own record: policy from the gate file the bot loaded,
+// verdict, scope and gated commit from the run record in Redis, never from files on a branch. An approval
+// counts only from an allowed approver who neither asked for the run nor wrote the code, on an evidence
+// PR of a full, current run whose head is a commit the bot made and whose files are the bundle alone.
+// Each recorded approval or dismissal is a signed entry in the record; the bundle on the branch gets its
+// copy when the decision changes, in a commit the bot makes (approvals already given are not reviewed again).
 
-import { createHash } from "node:crypto";
+import { createHash, type KeyObject } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Gate } from "../gates/gate.js";
 import type { Approval, Decision, Verdict } from "../gates/gate-run.js";
-import { parseApprovalLog, withApproval, type ApprovalLog } from "../gates/approval-log.js";
-import { BUNDLE_FILES } from "../gates/evidence-layout.js";
 import { recordApproval } from "../gates/evidence-bundle.js";
 import { listBundleFiles, MANIFEST_FILE } from "../gates/manifest.js";
+import { chainHead, SIGNED_APPROVALS_FILE, signedApprovalLine, type ApprovalEntry } from "../gates/signed-evidence.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { httpStatus } from "./github.js";
 import { commitChanges, evidencePath, parseEvidenceBranch, type FileChange } from "./evidence-pr.js";
 import { collaboratorPermission, hasPermission } from "./permission.js";
-import type { RunState } from "./run-state.js";
+import { promotionState } from "./promotion.js";
+import { promotionContext, requiredApprovals, setPromotionStatus } from "./promotion-status.js";
+import type { RunRecord, RunState, SignoffApproval } from "./run-state.js";
+import { isBotAccount, selfSignoffProblem } from "./separation-of-duties.js";
 
 /** The parts of a pull_request_review webhook the sign-off reads. */
 export interface ReviewEvent {
@@ -35,97 +39,28 @@ export interface ReviewEvent {
     html_url: string;
     updated_at?: string;
     head: { ref: string; sha: string; repo?: { full_name: string } | null };
-    base: { repo: { full_name: string } };
+    base: { ref?: string; repo: { full_name: string } };
   };
 }
 
 export type SignoffOutcome =
   | { kind: "ignored"; why: string }
   | { kind: "refused"; why: string }
-  | { kind: "recorded"; state: "approved" | "dismissed"; log: ApprovalLog; commitSha: string; status: SignoffStatus };
+  | { kind: "recorded"; state: "approved" | "dismissed"; run: RunRecord };
 
-export interface SignoffStatus {
-  state: "success" | "pending" | "failure";
-  description: string;
+export interface SignoffDeps {
+  gates: { byName(name: string): Gate | undefined };
+  state: RunState;
+  /** The key each sign-off entry is signed with; without one, entries are recorded unsigned. */
+  signingKey?: KeyObject;
 }
 
-/** The commit status context on the gated commit: "Gate A sign-off". */
-export function signoffContext(gateTitle: string): string {
-  return `${gateTitle} sign-off`;
-}
-
-/**
- * Where a sign-off stands, as a commit status: success only for a PASS with the policy's approvals
- * complete; a FAIL or ERROR is never green, whoever acknowledges it.
- */
-export function signoffStatus(log: ApprovalLog, withdrawnBy?: string): SignoffStatus {
-  const approvers = log.current.filter((a) => a.state === "approved").map((a) => `@${a.reviewer}`);
-  const count = `${log.approved} of ${log.required} approval${log.required === 1 ? "" : "s"}`;
-  if (log.verdict !== "PASS") {
-    return {
-      state: "failure",
-      description: approvers.length ? `NO-GO (${log.verdict}) acknowledged by ${approvers.join(", ")}` : `NO-GO: the gate's verdict is ${log.verdict}`,
-    };
-  }
-  if (log.status !== "pending") return { state: "success", description: `GO: signed off by ${approvers.join(", ") || "policy (no approval required)"}` };
-  if (withdrawnBy) return { state: "pending", description: `approval withdrawn by @${withdrawnBy}: ${count}` };
-  return { state: "pending", description: `awaiting sign-off: ${count}` };
-}
-
-export async function setSignoffStatus(
-  github: GitHub,
-  where: RepoRef,
-  o: { gateTitle: string; commit: string; status: SignoffStatus; targetUrl?: string },
-): Promise<void> {
-  // The status belongs to the commit the run measured; a bundle of an unknown commit has nowhere to put it.
-  if (!/^[0-9a-f]{40}$/i.test(o.commit)) return;
-  await github.rest.repos.createCommitStatus({
-    ...where,
-    sha: o.commit,
-    state: o.status.state,
-    context: signoffContext(o.gateTitle),
-    description: o.status.description.slice(0, 140),
-    ...(o.targetUrl ? { target_url: o.targetUrl } : {}),
-  });
-}
-
-/** The decision a completed sign-off appends: a GO only ever for a PASS. */
-export function signoffDecision(gateTitle: string, verdict: Verdict, log: ApprovalLog, at: string, prUrl: string): Decision {
-  const who = log.current.filter((a) => a.state === "approved").map((a) => `@${a.reviewer}`).join(", ");
-  return verdict === "PASS"
-    ? {
-        time: at,
-        title: `${gateTitle} GO`,
-        authority: `sign-off by ${who}`,
-        decision: "GO for production promotion",
-        rationale: `the run PASSed and the sign-off policy's ${log.required} approval(s) are complete (${prUrl})`,
-      }
-    : {
-        time: at,
-        title: `${gateTitle} NO-GO acknowledged`,
-        authority: `sign-off by ${who}`,
-        decision: `NO-GO acknowledged: the run's verdict is ${verdict}; an approval cannot turn it into a GO`,
-        rationale: `the evidence of a ${verdict} was reviewed and acknowledged (${prUrl})`,
-      };
-}
-
-/** A GO that loses its approvals is withdrawn in the decision log, not silently. */
-function withdrawalDecision(gateTitle: string, by: string, log: ApprovalLog, at: string, prUrl: string): Decision {
-  return {
-    time: at,
-    title: `${gateTitle} GO withdrawn`,
-    authority: `dismissal of @${by}'s approval`,
-    decision: "GO withdrawn: the sign-off is incomplete again",
-    rationale: `${log.approved} of ${log.required} approvals remain (${prUrl})`,
-  };
-}
-
-/** Why `login` may not approve, or null when they may. */
-export async function approverProblem(github: GitHub, where: RepoRef, login: string, log: ApprovalLog): Promise<string | null> {
-  if (log.approvers.length) {
+/** Why `login` does not hold the approver role of the gate's policy, or null when they do. */
+export async function approverProblem(github: GitHub, where: RepoRef, login: string, policy: { approvers: string[]; permission: string }): Promise<string | null> {
+  if (policy.approvers.length) {
     const lower = login.toLowerCase();
     const unreadable: string[] = [];
-    for (const entry of log.approvers) {
+    for (const entry of policy.approvers) {
       const name = entry.replace(/^@/, "");
       if (!name.includes("/")) {
         if (name.toLowerCase() === lower) return null;
@@ -144,11 +79,188 @@ export async function approverProblem(github: GitHub, where: RepoRef, login: str
     const teams = unreadable.length
       ? ` (the membership of ${unreadable.join(", ")} could not be read: the App needs the organization permission Members: read for team approvers)`
       : "";
-    return `@${login} is not one of the approvers the gate's sign-off policy names (${log.approvers.join(", ")})${teams}`;
+    return `@${login} is not one of the approvers the gate's sign-off policy names (${policy.approvers.join(", ")})${teams}`;
   }
   const permission = await collaboratorPermission(github, where, login);
-  if (hasPermission(permission, log.permission as "admin" | "write" | "read")) return null;
-  return `the sign-off policy needs **${log.permission}** permission on this repository and @${login} has **${permission}**`;
+  if (hasPermission(permission, policy.permission as "admin" | "write" | "read")) return null;
+  return `the sign-off policy needs **${policy.permission}** permission on this repository and @${login} has **${permission}**`;
+}
+
+/** The decision a completed sign-off records: a GO only ever for a PASS. */
+export function signoffDecision(gateTitle: string, verdict: Verdict, approvers: string[], at: string, prUrl: string): Decision {
+  const who = approvers.map((a) => `@${a}`).join(", ");
+  return verdict === "PASS"
+    ? { time: at, title: `${gateTitle} GO`, authority: `sign-off by ${who}`, decision: "GO for production promotion", rationale: `the full run PASSed and the sign-off policy's approvals are complete (${prUrl})` }
+    : {
+        time: at,
+        title: `${gateTitle} NO-GO acknowledged`,
+        authority: `sign-off by ${who}`,
+        decision: `NO-GO acknowledged: the run's verdict is ${verdict}; an approval cannot turn it into a GO`,
+        rationale: `the evidence of a ${verdict} was reviewed and acknowledged (${prUrl})`,
+      };
+}
+
+function withdrawalDecision(gateTitle: string, by: string, at: string, prUrl: string): Decision {
+  return { time: at, title: `${gateTitle} GO withdrawn`, authority: `dismissal of @${by}'s approval`, decision: "GO withdrawn: the sign-off is incomplete again", rationale: prUrl };
+}
+
+/** Every file of the PR outside the run's bundle folder, or [] when the PR holds evidence only. */
+async function filesOutsideBundle(github: GitHub, where: RepoRef, pull: number, runId: string): Promise<string[]> {
+  const under = `${evidencePath(runId)}/`;
+  const outside: string[] = [];
+  // GitHub lists at most 3,000 files of a pull request, 100 a page.
+  for (let page = 1; page <= 30; page++) {
+    const { data } = await github.rest.pulls.listFiles({ ...where, pull_number: pull, per_page: 100, page });
+    for (const f of data) {
+      if (!f.filename.startsWith(under)) outside.push(f.filename);
+      if (f.previous_filename && !f.previous_filename.startsWith(under)) outside.push(f.previous_filename);
+    }
+    if (data.length < 100) break;
+  }
+  return outside;
+}
+
+/**
+ * Handles a pull_request_review event. Replies on the PR to every refusal and recording; returns what
+ * happened. Reviews of PRs that are not evidence PRs are ignored.
+ */
+export async function handleReview(github: GitHub, where: RepoRef, event: ReviewEvent, deps: SignoffDeps): Promise<SignoffOutcome> {
+  const pr = event.pull_request;
+  const branch = parseEvidenceBranch(pr.head.ref);
+  if (!branch) return { kind: "ignored", why: "not an evidence PR" };
+  const reviewer = event.review.user?.login ?? "ghost";
+  const dismissed = event.action === "dismissed";
+  if (!dismissed && (event.action !== "submitted" || event.review.state.toLowerCase() !== "approved")) {
+    return { kind: "ignored", why: `a ${event.review.state} review is not a sign-off` };
+  }
+  const reply = (body: string) => github.rest.issues.createComment({ ...where, issue_number: pr.number, body });
+  const refuse = async (why: string): Promise<SignoffOutcome> => {
+    if (!dismissed) await reply(`@${reviewer}, your approval is not recorded: ${why}. Nothing was changed.`);
+    return { kind: "refused", why };
+  };
+
+  const run = await deps.state.get(branch.runId);
+  if (!run || run.owner.toLowerCase() !== where.owner.toLowerCase() || run.repo.toLowerCase() !== where.repo.toLowerCase()) {
+    return refuse(`the bot has no record of run \`${branch.runId}\` on this repository, so this PR is not evidence of a run it made (evidence from \`gate publish\` or \`gate ci\` is reviewed, but never a promotion decision)`);
+  }
+  if (run.evidencePullNumber !== pr.number) {
+    return refuse(`this is not the evidence PR of run \`${run.id}\`${run.evidencePullNumber ? ` (that is #${run.evidencePullNumber})` : ""}`);
+  }
+  const gate = deps.gates.byName(run.gate);
+  if (!gate) return refuse(`the bot has no gate named \`${run.gate}\` loaded, so it has no sign-off policy for this run`);
+
+  if (dismissed) return withdraw(github, where, event, gate, run, reviewer, deps, reply);
+
+  if (isBotAccount(reviewer, event.review.user?.type)) return refuse(`a sign-off is a person's decision, and ${reviewer} is a bot`);
+  if (run.phase !== "finished" || !run.verdict) return refuse(`run \`${run.id}\` has not finished`);
+  if (run.signoff?.status === "superseded") {
+    return refuse(`run \`${run.id}\` was superseded by run \`${run.signoff.supersededBy}\` on the same commit; review that run's evidence instead`);
+  }
+  if (!run.full) {
+    await reply(
+      `@${reviewer}, your approval is not recorded: **partial: not a promotion decision**. Run \`${run.id}\` ran ${run.scope}, not every phase of ${gate.title}; ` +
+        `only a full run (\`${gate.command.prefix} replay all\`) can be signed off for promotion. The \`${promotionContext(gate.name)}\` status is unchanged.`,
+    );
+    return { kind: "refused", why: "partial: not a promotion decision" };
+  }
+  const ours = run.evidenceCommits ?? [];
+  if (!ours.includes(pr.head.sha)) {
+    return refuse(`the evidence branch's head ${pr.head.sha} is not a commit the bot made (someone else pushed it); the evidence may only change through the bot. Run the gate again for fresh evidence`);
+  }
+  if (!ours.includes(event.review.commit_id)) {
+    return refuse(`the approval is for ${event.review.commit_id}, a commit the bot did not make; approve the evidence PR's head ${pr.head.sha.slice(0, 7)}`);
+  }
+  if (pr.base.ref && run.evidenceBase && pr.base.ref !== run.evidenceBase) {
+    return refuse(`this PR targets \`${pr.base.ref}\`, not the evidence branch \`${run.evidenceBase}\`: approving it could merge more than evidence`);
+  }
+  const outside = await filesOutsideBundle(github, where, pr.number, run.id);
+  if (outside.length) {
+    return refuse(`this PR changes files outside \`${evidencePath(run.id)}/\` (${outside.slice(0, 5).map((f) => `\`${f}\``).join(", ")}${outside.length > 5 ? ", …" : ""}); an evidence PR holds evidence only`);
+  }
+  const role = await approverProblem(github, where, reviewer, gate.signoff);
+  if (role) return refuse(`${role}. The sign-off still needs ${requiredApprovals(gate) - (run.signoff?.approvals.length ?? 0)} more approval(s) from an allowed approver`);
+  const self = await selfSignoffProblem(github, where, gate, run, reviewer);
+  if (self) return refuse(self);
+
+  const at = event.review.submitted_at ?? new Date().toISOString();
+  const approval: SignoffApproval = { login: reviewer, at, reviewId: event.review.id, commitId: event.review.commit_id };
+  let fresh = false;
+  const recorded = await deps.state.update(run.id, (r) => {
+    const current = r.signoff ?? { status: "pending" as const, approvals: [] };
+    if (current.status === "superseded" || current.approvals.some((a) => a.reviewId === approval.reviewId || a.login.toLowerCase() === reviewer.toLowerCase())) return null;
+    fresh = true;
+    const approvals = [...current.approvals, approval];
+    const complete = approvals.length >= requiredApprovals(gate);
+    const signoff = { ...current, approvals, status: complete ? ("complete" as const) : ("pending" as const), ...(complete && !current.decidedAt ? { decidedAt: at } : {}) };
+    return { signoff, signoffLog: appendEntry(r, deps.signingKey, { reviewer, state: "approved", reviewId: approval.reviewId, reviewedCommit: approval.commitId, at, outcome: signoff.status }) };
+  });
+  if (!recorded || !fresh) return { kind: "ignored", why: `@${reviewer}'s approval is already recorded` };
+
+  const complete = recorded.signoff?.status === "complete";
+  const decision = complete && run.signoff?.status !== "complete" ? signoffDecision(gate.title, recorded.verdict!, recorded.signoff!.approvals.map((a) => a.login), at, pr.html_url) : undefined;
+  await setPromotionStatus(github, where, gate, recorded, { targetUrl: pr.html_url });
+  if (decision) await writeSignoffToBranch(github, where, deps.state, recorded.id, pr, decision);
+  await reply(signoffReply(gate, reviewer, "approved", recorded, decision, !deps.signingKey));
+  return { kind: "recorded", state: "approved", run: recorded };
+}
+
+async function withdraw(
+  github: GitHub,
+  where: RepoRef,
+  event: ReviewEvent,
+  gate: Gate,
+  run: RunRecord,
+  reviewer: string,
+  deps: SignoffDeps,
+  reply: (body: string) => Promise<unknown>,
+): Promise<SignoffOutcome> {
+  const at = event.pull_request.updated_at ?? new Date().toISOString();
+  let wasComplete = false;
+  const recorded = await deps.state.update(run.id, (r) => {
+    const current = r.signoff;
+    if (!current || !current.approvals.some((a) => a.reviewId === event.review.id)) return null;
+    wasComplete = current.status === "complete";
+    const approvals = current.approvals.filter((a) => a.reviewId !== event.review.id);
+    const status = current.status === "superseded" ? current.status : approvals.length >= requiredApprovals(gate) ? "complete" : wasComplete ? "withdrawn" : "pending";
+    const signoff = { ...current, approvals, status: status as "complete" | "withdrawn" | "pending" | "superseded" };
+    return {
+      signoff,
+      signoffLog: appendEntry(r, deps.signingKey, { reviewer, state: "dismissed", reviewId: event.review.id, reviewedCommit: event.review.commit_id, at, outcome: status }),
+    };
+  });
+  if (!recorded || recorded.signoffLog?.length === run.signoffLog?.length) return { kind: "ignored", why: `@${reviewer} had no recorded approval to withdraw` };
+  const withdrawn = wasComplete && recorded.signoff?.status === "withdrawn";
+  await setPromotionStatus(github, where, gate, recorded, { targetUrl: event.pull_request.html_url, withdrawnBy: reviewer });
+  const decision = withdrawn && recorded.verdict === "PASS" ? withdrawalDecision(gate.title, reviewer, at, event.pull_request.html_url) : undefined;
+  if (withdrawn) await writeSignoffToBranch(github, where, deps.state, recorded.id, event.pull_request, decision);
+  await reply(signoffReply(gate, reviewer, "dismissed", recorded, decision, !deps.signingKey));
+  return { kind: "recorded", state: "dismissed", run: recorded };
+}
+
+/** The record's signed log with one more entry, linked to the one before it. */
+function appendEntry(
+  r: RunRecord,
+  key: KeyObject | undefined,
+  e: Pick<ApprovalEntry, "reviewer" | "state" | "reviewId" | "reviewedCommit" | "at" | "outcome">,
+): string[] {
+  const log = r.signoffLog ?? [];
+  const entry: ApprovalEntry = {
+    run: r.id,
+    gate: r.gate,
+    commit: r.headSha,
+    verdict: r.verdict ?? "ERROR",
+    full: r.full,
+    ...e,
+    previous: log.length ? createHash("sha256").update(log[log.length - 1]!, "utf8").digest("hex") : (r.attestationDigest ?? chainHead("", [])),
+  };
+  const line = key ? signedApprovalLine(entry, key) : JSON.stringify({ unsigned: entry });
+  return [...log, line];
+}
+
+/** The entry a signed (or unsigned) log line holds. */
+function entryOf(line: string): ApprovalEntry {
+  const parsed = JSON.parse(line) as { payload?: string; unsigned?: ApprovalEntry };
+  return parsed.unsigned ?? (JSON.parse(Buffer.from(parsed.payload ?? "", "base64").toString("utf8")) as ApprovalEntry);
 }
 
 /** The bundle as committed on a branch, written to a fresh temporary folder. */
@@ -168,14 +280,9 @@ async function checkoutBundle(github: GitHub, where: RepoRef, commitSha: string,
     await writeFile(file, bytes);
     digests.set(rel, createHash("sha256").update(bytes).digest("hex"));
   }
-  if (!digests.has(MANIFEST_FILE)) {
-    await rm(dir, { recursive: true, force: true });
-    throw Object.assign(new Error(`${prefix}/${MANIFEST_FILE} is missing on ${commitSha.slice(0, 7)}: this branch holds no evidence bundle`), { code: "no_bundle" });
-  }
   return { dir, digests };
 }
 
-/** The files recordApproval changed, added or removed, as repository paths under `prefix`. */
 async function changedFiles(dir: string, before: Map<string, string>, prefix: string): Promise<FileChange[]> {
   const now = [...(await listBundleFiles(dir)), MANIFEST_FILE];
   const changes: FileChange[] = [];
@@ -187,110 +294,61 @@ async function changedFiles(dir: string, before: Map<string, string>, prefix: st
   return changes;
 }
 
-export interface SignoffDeps {
-  gates: { byName(name: string): Gate | undefined };
-  state: RunState;
-  /** The app's own login ("release-gate[bot]"), whose reviews never count. */
-  botLogin?: string;
-}
-
 /**
- * Handles a pull_request_review event on an evidence PR. Replies on the PR for refusals and recordings;
- * returns what happened. Reviews of other PRs are ignored.
+ * After a decision, the bundle's copy of the sign-off (HOTL log, decision log, signed entries, manifest
+ * chain) is committed by the bot on the bot's own head of the evidence branch. Never on anyone else's.
  */
-export async function handleReview(github: GitHub, where: RepoRef, event: ReviewEvent, deps: SignoffDeps): Promise<SignoffOutcome> {
-  const pr = event.pull_request;
-  const branch = parseEvidenceBranch(pr.head.ref);
-  if (!branch) return { kind: "ignored", why: "not an evidence PR" };
-  if (pr.head.repo && pr.head.repo.full_name.toLowerCase() !== pr.base.repo.full_name.toLowerCase()) {
-    return { kind: "ignored", why: "evidence branches live in the repository itself, not in a fork" };
-  }
-  const reviewer = event.review.user?.login ?? "ghost";
-  if (deps.botLogin && reviewer.toLowerCase() === deps.botLogin.toLowerCase()) return { kind: "ignored", why: "the bot's own review" };
-  const dismissed = event.action === "dismissed";
-  if (!dismissed && (event.action !== "submitted" || event.review.state.toLowerCase() !== "approved")) {
-    return { kind: "ignored", why: `a ${event.review.state} review is not a sign-off` };
-  }
-  const reply = (body: string) => github.rest.issues.createComment({ ...where, issue_number: pr.number, body });
-  const gate = deps.gates.byName(branch.gate);
-  const gateTitle = gate?.title ?? branch.gate;
-
-  if (!dismissed && (event.review.user?.type === "Bot" || reviewer.endsWith("[bot]"))) {
-    await reply(`@${reviewer}'s approval is not recorded: a sign-off is a person's decision, and ${reviewer} is a bot.`);
-    return { kind: "refused", why: "bot reviewer" };
-  }
-  if (!dismissed) {
-    const reviewable = await deps.state.reviewableCommits(where.owner, where.repo, pr.head.ref, pr.head.sha);
-    if (!reviewable.includes(event.review.commit_id)) {
-      const why = `the approval is for ${event.review.commit_id.slice(0, 7)}, but the evidence PR's head is ${pr.head.sha.slice(0, 7)}`;
-      await reply(`@${reviewer}, your approval is not recorded: ${why}. Review the current head and approve again.`);
-      return { kind: "refused", why };
+async function writeSignoffToBranch(
+  github: GitHub,
+  where: RepoRef,
+  state: RunState,
+  runId: string,
+  pr: { number: number; html_url: string; head: { ref: string } },
+  decision: Decision | undefined,
+): Promise<void> {
+  const run = await state.get(runId);
+  if (!run) return;
+  const head = (await github.rest.git.getRef({ ...where, ref: `heads/${pr.head.ref}` })).data.object.sha;
+  if (!(run.evidenceCommits ?? []).includes(head)) return;
+  const lines = run.signoffLog ?? [];
+  const pending = lines.slice(run.signoffWritten ?? 0).map(entryOf);
+  if (!pending.length) return;
+  const prefix = evidencePath(run.id);
+  const { dir, digests } = await checkoutBundle(github, where, head, prefix);
+  try {
+    for (const [i, e] of pending.entries()) {
+      const last = i === pending.length - 1;
+      const approval: Approval = { reviewer: e.reviewer, at: e.at, commit: e.commit, verdict: e.verdict as Verdict, state: e.state, pullRequest: pr.html_url };
+      const signed = lines.every((l) => !l.startsWith('{"unsigned"'));
+      await recordApproval(dir, approval, last ? decision : undefined, last && signed ? [{ path: SIGNED_APPROVALS_FILE, text: `${lines.join("\n")}\n` }] : []);
     }
-  }
-
-  const prefix = evidencePath(branch.runId);
-  for (let attempt = 1; ; attempt++) {
-    const head = attempt === 1 ? pr.head.sha : (await github.rest.git.getRef({ ...where, ref: `heads/${pr.head.ref}` })).data.object.sha;
-    const { dir, digests } = await checkoutBundle(github, where, head, prefix);
-    try {
-      const log = parseApprovalLog(await readFile(join(dir, BUNDLE_FILES.approvalJson), "utf8"), BUNDLE_FILES.approvalJson);
-      const latest = log.current.find((a) => a.reviewer.toLowerCase() === reviewer.toLowerCase());
-      if (dismissed && latest?.state !== "approved") return { kind: "ignored", why: `@${reviewer} had no recorded approval to withdraw` };
-      if (!dismissed) {
-        const problem = await approverProblem(github, where, reviewer, log);
-        if (problem) {
-          await reply(`@${reviewer}, your approval is not recorded: ${problem}. Nothing was changed; the sign-off still needs ${log.required - log.approved} more approval(s) from an allowed approver.`);
-          return { kind: "refused", why: problem };
-        }
-      }
-      const at = dismissed ? (pr.updated_at ?? event.review.submitted_at ?? new Date().toISOString()) : (event.review.submitted_at ?? new Date().toISOString());
-      const approval: Approval = {
-        reviewer,
-        at,
-        commit: log.commit,
-        verdict: log.verdict,
-        state: dismissed ? "dismissed" : "approved",
-        pullRequest: pr.html_url,
-      };
-      const after = withApproval(log, approval) ?? log;
-      let decision: Decision | undefined;
-      if (log.status === "pending" && after.status === "complete") decision = signoffDecision(gateTitle, log.verdict, after, at, pr.html_url);
-      else if (dismissed && log.verdict === "PASS" && log.status === "complete" && after.status === "pending") {
-        decision = withdrawalDecision(gateTitle, reviewer, after, at, pr.html_url);
-      }
-      await recordApproval(dir, approval, decision);
-      const changes = await changedFiles(dir, digests, prefix);
-      const status = signoffStatus(after, dismissed ? reviewer : undefined);
-      if (changes.length === 0) return { kind: "recorded", state: approval.state, log: after, commitSha: head, status };
-
-      const message = `Sign-off: ${approval.state} by @${reviewer} (${log.verdict}, ${after.approved} of ${after.required})${decision ? `\n\nDecision: ${decision.title}` : ""}\n`;
-      const { commitSha } = await commitChanges(github, where, head, changes, message);
-      try {
-        await github.rest.git.updateRef({ ...where, ref: `heads/${pr.head.ref}`, sha: commitSha, force: false });
-      } catch (err) {
-        // Someone moved the branch meanwhile (another approval): record again on top of theirs.
-        if (httpStatus(err) === 422 && attempt < 3) continue;
-        throw err;
-      }
-      await deps.state.recordSignoffCommit(where.owner, where.repo, pr.head.ref, commitSha, head);
-      await setSignoffStatus(github, where, { gateTitle, commit: log.commit, status, targetUrl: pr.html_url });
-      await reply(signoffReply(gateTitle, reviewer, approval.state, after, decision));
-      return { kind: "recorded", state: approval.state, log: after, commitSha, status };
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const changes = await changedFiles(dir, digests, prefix);
+    if (!changes.length) return;
+    const message = `Sign-off of run ${run.id}: ${decision?.title ?? "recorded"} (${run.signoff?.approvals.map((a) => `@${a.login}`).join(", ") || "no approvals"})\n`;
+    const { commitSha } = await commitChanges(github, where, head, changes, message);
+    // The bot's commit joins the record before the branch moves, so a review of it is never taken for a stranger's.
+    await state.update(run.id, (r) => ({ evidenceCommits: [...(r.evidenceCommits ?? []), commitSha], signoffWritten: lines.length }));
+    await github.rest.git.updateRef({ ...where, ref: `heads/${pr.head.ref}`, sha: commitSha, force: false });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
-export function signoffReply(gateTitle: string, reviewer: string, state: "approved" | "dismissed", log: ApprovalLog, decision?: Decision): string {
-  const count = `${log.approved} of ${log.required} required approval${log.required === 1 ? "" : "s"}`;
+export function signoffReply(gate: Gate, reviewer: string, state: "approved" | "dismissed", run: RunRecord, decision: Decision | undefined, unsigned: boolean): string {
+  const required = requiredApprovals(gate);
+  const have = run.signoff?.approvals.length ?? 0;
+  const count = `${have} of ${required} required approval${required === 1 ? "" : "s"}`;
+  const context = `\`${promotionContext(gate.name)}\``;
+  const signed = unsigned ? " ⚠️ The bot has no EVIDENCE_SIGNING_KEY: this entry is recorded unsigned." : "";
   const recorded =
     state === "approved"
-      ? `Recorded @${reviewer}'s approval in the HOTL approval log (${count}).`
-      : `Recorded the dismissal of @${reviewer}'s approval (${count} remain); the \`${signoffContext(gateTitle)}\` status is withdrawn.`;
-  if (log.status !== "complete") return `${recorded} The sign-off is pending.`;
-  if (log.verdict === "PASS") {
-    return `${recorded}\n\n✅ **The sign-off policy's approvals are complete: ${decision?.title ?? `${gateTitle} GO`}.** The \`${signoffContext(gateTitle)}\` status on ${log.commit.slice(0, 7)} is green.`;
+      ? `Recorded @${reviewer}'s approval of run \`${run.id}\` (${count}).${signed}`
+      : `Recorded the dismissal of @${reviewer}'s approval (${count} remain).${signed}`;
+  const verdict = promotionState(run);
+  if (verdict === "go") return `${recorded}\n\n✅ **${decision?.title ?? `${gate.title} GO`}: GO for production promotion.** ${context} on ${run.headSha.slice(0, 7)} is green.`;
+  if (verdict === "no-go" && run.signoff?.status === "complete") {
+    return `${recorded}\n\n**NO-GO acknowledged.** The verdict is ${run.verdict}; an approval cannot make it a GO, so ${context} on ${run.headSha.slice(0, 7)} stays red.`;
   }
-  return `${recorded}\n\n**The sign-off policy's approvals are complete: NO-GO acknowledged.** The verdict is ${log.verdict}; an approval cannot make it a GO, so \`${signoffContext(gateTitle)}\` stays red.`;
+  if (run.signoff?.status === "withdrawn") return `${recorded} The GO is withdrawn: ${context} is pending again.`;
+  return `${recorded} The sign-off is pending.`;
 }

@@ -7,6 +7,8 @@ import { gzipSync } from "node:zlib";
 import type { ApprovalLog } from "./approval-log.js";
 import { approvalLogMarkdown, initialApprovalLog, parseApprovalLog, withApproval } from "./approval-log.js";
 import { attestationStatement } from "./attestation.js";
+import type { KeyObject } from "node:crypto";
+import { ATTESTATION_DSSE_FILE, signedAttestation } from "./signed-evidence.js";
 import {
   auditTrailDocument,
   auditTrailMarkdown,
@@ -62,6 +64,8 @@ export const GZIP_OVER_BYTES = 512 * 1024;
 export interface EvidenceBundleOptions {
   /** Compress samples and service logs larger than this many bytes; default GZIP_OVER_BYTES. */
   gzipOverBytes?: number;
+  /** The Ed25519 key that signs the attestation (attestation.intoto.dsse.json); unsigned without one. */
+  signingKey?: KeyObject;
 }
 
 export interface BundleVerification {
@@ -204,6 +208,7 @@ export async function writeEvidenceBundle(dir: string, run: GateRun, options: Ev
   // The machine-readable verdict, the attestation, and the (still empty) manifest chain.
   await w.text(BUNDLE_FILES.verdict, jsonFile(verdictDocument(run, ".")));
   await w.text(BUNDLE_FILES.attestation, jsonFile(attestationStatement(run)));
+  if (options.signingKey) await w.text(ATTESTATION_DSSE_FILE, signedAttestation(attestationStatement(run), options.signingKey));
   await w.text(MANIFEST_HISTORY_FILE, renderManifestHistory([]));
 
   const unknown = unknownEvidenceIds(run.gate.evidence);
@@ -299,7 +304,13 @@ function checkApproval(approval: Approval): void {
  * approval again (a redelivered review) changes nothing. Only the credential patterns are redacted here: the run's
  * own secrets are not kept anywhere, by design.
  */
-export async function recordApproval(dir: string, approval: Approval, decision?: Decision): Promise<void> {
+export async function recordApproval(
+  dir: string,
+  approval: Approval,
+  decision?: Decision,
+  /** Files written with the records and sealed in the same manifest (the signed approval log). */
+  extraFiles: { path: string; text: string }[] = [],
+): Promise<void> {
   checkApproval(approval);
   const before = await verifyBundle(dir);
   if (!before.ok) {
@@ -311,7 +322,7 @@ export async function recordApproval(dir: string, approval: Approval, decision?:
   const oldDecisions = parseDecisionLog(await read(BUNDLE_FILES.decisionJson), BUNDLE_FILES.decisionJson);
   const newApprovals = withApproval(oldApprovals, approval);
   const newDecisions = decision ? withDecision(oldDecisions, decision) : null;
-  if (!newApprovals && !newDecisions) return;
+  if (!newApprovals && !newDecisions && extraFiles.length === 0) return;
   const approvals = newApprovals ?? oldApprovals;
   const decisions = newDecisions ?? oldDecisions;
 
@@ -332,6 +343,7 @@ export async function recordApproval(dir: string, approval: Approval, decision?:
   await w.text(BUNDLE_FILES.summary, replaceSignoff(await read(BUNDLE_FILES.summary), signoffMarkdown(approvals, decisions), BUNDLE_FILES.summary));
   await w.text(BUNDLE_FILES.report, replaceSignoff(await read(BUNDLE_FILES.report), signoffHtml(approvals, decisions), BUNDLE_FILES.report));
   await w.text(MANIFEST_HISTORY_FILE, renderManifestHistory(links));
+  for (const f of extraFiles) await w.text(f.path, f.text);
 
   const entries: ManifestEntry[] = [];
   for (const path of await listBundleFiles(dir)) entries.push({ path, sha256: w.digests.get(path) ?? (await hashFile(dir, path)) });

@@ -507,11 +507,21 @@ class GateReader {
   }
 
   private signoff(entry: Entry | undefined): SignoffPolicy | undefined {
-    if (!entry) return { approvals: 1, approvers: [], permission: "write" };
+    if (!entry) return { approvals: 1, approvers: [], permission: "write", allowSelf: false, evidenceBase: DEFAULT_EVIDENCE_BASE };
     const m = this.mapping(entry, "signoff", SIGNOFF_KEYS, "the sign-off policy");
     if (!m) return undefined;
     const at = (k: string) => m.entries.get(k);
-    const approvals = at("approvals") ? this.value(at("approvals")!, "signoff.approvals", countIn(0, 20)) : 1;
+    // A GO needs at least one person: a policy of zero approvals would let a run sign itself off.
+    const approvals = at("approvals") ? this.value(at("approvals")!, "signoff.approvals", countIn(1, 20)) : 1;
+    const allowSelf = at("allow_self")
+      ? this.value(at("allow_self")!, "signoff.allow_self", (raw) => {
+          if (typeof raw === "boolean") return raw;
+          throw new Error(`${JSON.stringify(raw)} is not true or false; expected false (the requester and the PR's authors may not sign off) or true`);
+        })
+      : false;
+    const evidenceBase = at("evidence_base")
+      ? this.text(at("evidence_base"), "signoff.evidence_base", /^(?!\/)(?!.*\.\.)(?!.*\/$)[A-Za-z0-9._\/-]{1,200}$/, "a branch name such as release-gate/evidence")
+      : DEFAULT_EVIDENCE_BASE;
     const permission = at("permission") ? this.value(at("permission")!, "signoff.permission", oneOf(PERMISSIONS)) : "write";
     let approvers: string[] | undefined = [];
     const listEntry = at("approvers");
@@ -529,13 +539,13 @@ class GateReader {
         });
       }
     }
-    if (approvals === undefined || permission === undefined || approvers === undefined) return undefined;
+    if (approvals === undefined || permission === undefined || approvers === undefined || allowSelf === undefined || evidenceBase === undefined) return undefined;
     const list: string[] = approvers;
     if (list.length > 0 && !list.some((a) => a.startsWith("@")) && approvals > list.length) {
       this.problem(at("approvals")?.value, "signoff.approvals", `${approvals} approvals can never come from ${list.length} approver(s); expected at most ${list.length}, or more approvers`);
       return undefined;
     }
-    return { approvals, approvers: list, permission };
+    return { approvals, approvers: list, permission, allowSelf, evidenceBase };
   }
 
   private commands(entry: Entry | undefined, gateName: string | undefined): CommandPolicy | undefined {
@@ -692,7 +702,10 @@ const BUNDLED_KEYS = { required: ["redis_url", "database_url"], optional: ["mode
 const DEPLOYED_KEYS = { required: ["url", "database_url"], optional: ["schema"] } as const;
 const PHASE_KEYS = { required: ["name", "requests", "rate", "latency_p95"], optional: ["aliases", "drain_timeout"] } as const;
 const CORPUS_KEYS = { required: [], optional: ["seed", "ordering_keys", "redelivery_share", "file"] } as const;
-const SIGNOFF_KEYS = { required: [], optional: ["approvals", "approvers", "permission"] } as const;
+/** Where evidence PRs go when the gate file names no branch: never the default branch, so approving evidence merges no code. */
+export const DEFAULT_EVIDENCE_BASE = "release-gate/evidence";
+
+const SIGNOFF_KEYS = { required: [], optional: ["approvals", "approvers", "permission", "allow_self", "evidence_base"] } as const;
 const COMMAND_KEYS = { required: [], optional: ["prefix", "permission"] } as const;
 
 // ---- converters: raw scalar -> value, or throw with what was expected --------------------------

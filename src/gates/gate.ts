@@ -79,6 +79,10 @@ export interface SignoffPolicy {
   approvers: string[];
   /** Minimum repository permission of an approver when approvers is empty. */
   permission: "admin" | "write" | "read";
+  /** May the run's requester and the gated PR's authors sign off? (`allow_self`, default false.) */
+  allowSelf?: boolean;
+  /** The branch evidence PRs target (`evidence_base`, default release-gate/evidence); never the default branch. */
+  evidenceBase?: string;
 }
 
 export interface CommandPolicy {

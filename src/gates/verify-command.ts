@@ -5,14 +5,20 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { verifyBundle } from "./evidence-bundle.js";
 import { MANIFEST_FILE, parseManifest } from "./manifest.js";
+import { readVerifyKey } from "./dsse.js";
+import { ATTESTATION_DSSE_FILE, SIGNED_APPROVALS_FILE, verifySignedEvidence } from "./signed-evidence.js";
 
-const HELP = `gate verify DIR [--json]
+const HELP = `gate verify DIR [--key PUB.pem] [--json]
 
 Check an evidence bundle against its ${MANIFEST_FILE} manifest: every listed file must be there with the same
 bytes, no file may have been added, and the chain of earlier manifests (manifest-history.txt) must hold.
 The same check without this tool, inside DIR: sha256sum -c --strict ${MANIFEST_FILE}
 
-  --json    print the result as one JSON document
+  --key PUB.pem  also check the signatures, offline, with the bot's public key (gate keygen printed it):
+                 ${ATTESTATION_DSSE_FILE} (the signed in-toto statement) and the chain of signed sign-off
+                 entries in ${SIGNED_APPROVALS_FILE}, which the approval log must agree with. A manifest
+                 anyone can regenerate; these signatures only the bot's key can make.
+  --json         print the result as one JSON document
 Exit codes: 0 intact, 1 changed/missing/added files or a broken manifest, 2 DIR is not an evidence bundle.`;
 
 export interface VerifyOutput {
@@ -28,8 +34,15 @@ export async function verifyCommand(args: string[], io: VerifyOutput = consoleOu
     return 0;
   }
   const json = args.includes("--json");
-  const unknown = args.filter((a) => a.startsWith("-") && a !== "--json");
-  const positional = args.filter((a) => !a.startsWith("-"));
+  const keyAt = args.indexOf("--key");
+  const keyFile = keyAt >= 0 ? args[keyAt + 1] : undefined;
+  if (keyAt >= 0 && (!keyFile || keyFile.startsWith("-"))) {
+    io.err(`gate verify: --key needs the public key file (PEM) that gate keygen printed. Usage: gate verify DIR [--key PUB.pem] [--json]`);
+    return 2;
+  }
+  const rest = keyAt >= 0 ? args.filter((_, i) => i !== keyAt && i !== keyAt + 1) : args;
+  const unknown = rest.filter((a) => a.startsWith("-") && a !== "--json");
+  const positional = rest.filter((a) => !a.startsWith("-"));
   if (unknown.length > 0 || positional.length !== 1) {
     io.err(unknown.length ? `gate verify: unknown option ${unknown[0]}. Usage: gate verify DIR [--json]` : `gate verify: expected one bundle folder, got ${positional.length}. Usage: gate verify DIR [--json]`);
     return 2;
@@ -52,7 +65,21 @@ export async function verifyCommand(args: string[], io: VerifyOutput = consoleOu
     return 2;
   }
 
+  let key;
+  if (keyFile) {
+    try {
+      key = readVerifyKey(await readFile(keyFile, "utf8"), keyFile);
+    } catch (err) {
+      io.err(`gate verify: ${(err as Error).message}`);
+      return 2;
+    }
+  }
   const result = await verifyBundle(dir);
+  if (key) {
+    const signatureProblems = await verifySignedEvidence(dir, key);
+    result.problems.push(...signatureProblems.map((p) => `signature: ${p}`));
+    if (signatureProblems.length) result.ok = false;
+  }
   if (json) {
     io.out(JSON.stringify({ bundle: dir, ...result }, null, 2));
     return result.ok ? 0 : 1;
@@ -63,7 +90,7 @@ export async function verifyCommand(args: string[], io: VerifyOutput = consoleOu
   for (const path of result.added) io.out(`ADDED    ${path}`);
   for (const problem of result.problems) io.out(`PROBLEM  ${problem}`);
   if (result.ok) {
-    io.out(`gate verify: ${dir} is intact: every file matches ${MANIFEST_FILE} and the manifest chain holds.`);
+    io.out(`gate verify: ${dir} is intact: every file matches ${MANIFEST_FILE} and the manifest chain holds${key ? ", and the attestation and every sign-off entry are signed by the given key" : ""}.`);
     return 0;
   }
   io.out(

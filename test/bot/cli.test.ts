@@ -71,7 +71,9 @@ describe("gate publish DIR", () => {
     const pr = fake.pullRequestJson(result.evidencePullRequest.number);
     expect(pr.title).toMatch(/^Gate A PASS: final replay evidence, 2025-11-13$/);
     expect(fake.state.pulls.get(pr.number)?.requestedReviewers).toEqual(["dri-alice"]);
-    expect(fake.count("git.createCommit")).toBe(1);
+    // One commit starts the evidence base (release-gate/evidence, never the default branch), one holds the bundle.
+    expect(pr.base.ref).toBe("release-gate/evidence");
+    expect(fake.count("git.createCommit")).toBe(2);
     const files = [...fake.readTree(pr.head.ref).keys()].filter((p) => p.startsWith(`evidence/${runId}/`));
     expect(files).toContain(`evidence/${runId}/SHA256SUMS`);
     // The war-room comment, on the evidence PR and on the PR named by --pr.
@@ -83,14 +85,15 @@ describe("gate publish DIR", () => {
       expect(comments[0].body).toContain("MILESTONE:");
       expect(comments[0].body).toContain(`[evidence PR](${pr.html_url})`);
     }
-    expect([...fake.state.checkRuns.values()].map((c) => [c.name, c.headSha, c.conclusion])).toEqual([["Gate A / replay final", gated.head.sha, "success"]]);
-    expect(fake.state.statuses.map((s) => [s.context, s.state])).toEqual([["Gate A sign-off", "pending"]]);
+    expect([...fake.state.checkRuns.values()].map((c) => [c.name, c.headSha, c.conclusion])).toEqual([["Gate A (gate publish)", gated.head.sha, "success"]]);
+    // Only the App sets the promotion status, from its own record of a run.
+    expect(fake.state.statuses).toEqual([]);
 
     // Publishing the same bundle again (a re-run workflow) finds the branch, PR and comments: no duplicates.
     const again = await publish([dir, "--pr", String(gated.number)], env);
     expect(again.status).toBe(0);
     expect(again.stdout).toContain(`evidence PR ${pr.html_url}`);
-    expect(fake.count("git.createCommit")).toBe(1);
+    expect(fake.count("git.createCommit")).toBe(2);
     expect(fake.count("pulls.create")).toBe(1);
     expect(fake.count("issues.createComment")).toBe(2);
     expect(fake.count("issues.updateComment")).toBe(2);
@@ -112,7 +115,7 @@ describe("gate publish DIR", () => {
     expect(fake.mutations).toHaveLength(0);
   });
 
-  test("a FAIL is published with a red sign-off status, never a green one", async () => {
+  test("a FAIL is published with a red check run and no promotion status", async () => {
     fake = await startFakeGitHub();
     const gated = fake.createPullRequest({ head: "feature", files: { "a.ts": "1\n" } });
     const { dir } = await bundle("FAIL", gated.head.sha);
@@ -120,7 +123,7 @@ describe("gate publish DIR", () => {
     const out = await publish([dir], env);
     expect(out.status).toBe(0);
     expect(out.stdout).toMatch(/^Gate A FAIL: evidence PR /);
-    expect(fake.state.statuses.map((s) => [s.context, s.state, s.description])).toEqual([["Gate A sign-off", "failure", "NO-GO: the gate's verdict is FAIL"]]);
+    expect(fake.state.statuses).toEqual([]);
     expect([...fake.state.checkRuns.values()][0].conclusion).toBe("failure");
   });
 });

@@ -28,7 +28,7 @@ const runsOf = (pr: number) => world.bot.queue.state.runsForPull(world.fake.owne
 const botReplies = (pr: number) => world.comments(pr).filter((c) => c.user.login === world.fake.botLogin);
 
 describe("a replay requested on a PR", () => {
-  test("a full /gate-a replay 1k ends in an evidence PR whose committed tree passes sha256sum -c", async () => {
+  test("a /gate-a replay 1k (smoke only: partial) ends in an evidence PR whose committed tree passes sha256sum -c", async () => {
     world = await startBotWorld("replay", { childRunner: true });
     const pr = world.fake.createPullRequest({ head: "feature", files: { "src/ingest.ts": "export const fast = true;\n" } });
     const mainBefore = world.fake.state.refs.get("refs/heads/main")!;
@@ -48,9 +48,11 @@ describe("a replay requested on a PR", () => {
 
     // The check run: on the PR's head commit, in progress first, then completed with the verdict table.
     const checks = [...world.fake.state.checkRuns.values()].filter((c) => c.externalId === run.id);
-    expect(checks.map((c) => c.name)).toEqual(["Gate A / replay 1k"]);
+    // One stable name whatever the label; a partial PASS is never success (nor neutral, which a required check accepts).
+    expect(checks.map((c) => c.name)).toEqual(["Gate A"]);
     expect(checks[0].headSha).toBe(pr.head.sha);
-    expect(checks[0]).toMatchObject({ status: "completed", conclusion: v === "PASS" ? "success" : "failure", externalId: run.id });
+    expect(checks[0]).toMatchObject({ status: "completed", conclusion: v === "PASS" ? "action_required" : "failure", externalId: run.id });
+    expect(checks[0].output.title).toContain("partial: not a promotion decision");
     expect(checks[0].output.summary).toContain(`**Gate verdict: ${icon} ${v}**`);
     expect(checks[0].output.summary).toContain(run.evidenceUrl);
     const created = world.fake.requests.find((r) => r.route === "checks.create" && r.status === 201 && (r.body as { external_id: string }).external_id === run.id);
@@ -79,18 +81,22 @@ describe("a replay requested on a PR", () => {
     const evidence = world.fake.pullRequestJson(run.evidencePullNumber!);
     expect(evidence.title).toMatch(new RegExp(`^Gate A ${v}: 1K replay evidence, \\d{4}-\\d{2}-\\d{2}$`));
     expect(evidence.head.ref).toBe(`gate-a/evidence/${run.id}`);
-    expect(evidence.base.ref).toBe("main");
+    expect(evidence.base.ref).toBe("release-gate/evidence");
     expect(String(evidence.body)).toContain(`# Gate A: ${v}`);
     expect(world.fake.state.pulls.get(evidence.number)?.requestedReviewers).toEqual(["dri-alice"]);
 
-    // ONE commit, straight on the default branch, holding the whole bundle and keeping the rest of the tree.
-    // (A run the loaded machine could not measure was requested again: each run is its own one commit.)
-    expect(world.fake.count("git.createCommit")).toBe(attempts);
-    expect(world.fake.count("git.createTree")).toBe(attempts);
+    // ONE commit, on the evidence base (started once, as a root commit sharing no history with the code),
+    // holding the whole bundle. (A run the loaded machine could not measure was requested again: each run is its own one commit.)
+    expect(world.fake.count("git.createCommit")).toBe(attempts + 1);
+    expect(world.fake.count("git.createTree")).toBe(attempts + 1);
     const commit = world.fake.state.git.commit(evidence.head.sha)!;
-    expect(commit.parents).toEqual([mainBefore]);
+    const baseRoot = world.fake.state.refs.get("refs/heads/release-gate/evidence")!;
+    expect(commit.parents).toEqual([baseRoot]);
+    expect(world.fake.state.git.commit(baseRoot)!.parents).toEqual([]);
+    expect(world.fake.state.refs.get("refs/heads/main")).toBe(mainBefore);
     const tree = world.fake.readTree(evidence.head.ref);
-    expect(tree.get("README.md")?.toString()).toBe("# service\n");
+    expect(tree.get("README.md")?.toString()).toContain("never merged into the code");
+    expect(tree.has("src/ingest.ts")).toBe(false);
     const prefix = `evidence/${run.id}/`;
     const files = [...tree.keys()].filter((p) => p.startsWith(prefix));
     expect(files).toContain(`${prefix}SHA256SUMS`);
@@ -109,10 +115,8 @@ describe("a replay requested on a PR", () => {
       rmSync(dir, { recursive: true, force: true });
     }
 
-    // The sign-off waits for the approver, as a pending status on the gated commit (a NO-GO is red).
-    const signoff = world.fake.state.statuses.filter((s) => s.sha === pr.head.sha && s.context === "Gate A sign-off");
-    expect(signoff.at(-1)?.state).toBe(v === "PASS" ? "pending" : "failure");
-    expect(signoff.at(-1)?.description).toBe(v === "PASS" ? "awaiting sign-off: 0 of 1 approval" : `NO-GO: the gate's verdict is ${v}`);
+    // A partial run is not a promotion decision: it never sets the promotion status.
+    expect(world.fake.state.statuses.filter((s) => s.sha === pr.head.sha && s.context === "release-gate/gate-a")).toEqual([]);
   });
 
   test("new commits pushed after a run mark its results stale and ask for a new run", async () => {
@@ -208,7 +212,7 @@ describe("one run at a time", () => {
     // Stopped early: the 3,000-request replay of a ten-second phase ended within seconds of the abort.
     expect(Date.parse(ended.finishedAt!) - Date.parse(ended.startedAt!)).toBeLessThan(10_000);
     const check = [...world.fake.state.checkRuns.values()].find((x) => x.id === ended.checkRunId);
-    expect(check).toMatchObject({ name: "Gate S / replay 3k", status: "completed", conclusion: "cancelled" });
+    expect(check).toMatchObject({ name: "Gate S", status: "completed", conclusion: "cancelled" });
     expect(world.fake.commentJson(ended.warRoomCommentId!).body).toContain("🛑 Aborted by @octocat; teardown completed.");
     const final = world.comments(pr1.number).find((x) => x.body.startsWith(`<!-- release-gate:verdict run=${a.id} -->`));
     expect(final?.body).toContain("🛑 Aborted by @octocat; teardown completed.");
@@ -242,17 +246,23 @@ describe("approval of a FAIL", () => {
     if (v !== "FAIL") expect(driverFellBehind(run)).toBe(true);
     const evidence = world.fake.pullRequestJson(run.evidencePullNumber!);
     expect(evidence.title).toMatch(new RegExp(`^Gate F ${v}: 1K replay evidence, \\d{4}-\\d{2}-\\d{2}$`));
-    expect(statuses(source.head.sha, "Gate F sign-off").at(-1)).toMatchObject({ state: "failure", description: `NO-GO: the gate's verdict is ${v}` });
+    // Gate F has one phase: `replay 1k` is a full run, a promotion decision (a NO-GO).
+    expect(run.full).toBe(true);
+    expect(statuses(source.head.sha, "release-gate/gate-f").at(-1)).toMatchObject({ state: "failure", description: `NO-GO: run ${run.id} ended ${v}`, creator: world.fake.botLogin });
     const check = [...world.fake.state.checkRuns.values()].find((c) => c.id === run.checkRunId);
-    expect(check).toMatchObject({ name: "Gate F / replay 1k", conclusion: "failure" });
+    expect(check).toMatchObject({ name: "Gate F", conclusion: "failure" });
 
     // No approvers listed: anyone with write permission may sign off; read is not enough.
     await world.review(evidence.number, "visitor", "approved");
     const refused = await waitFor("the refusal", () => botReplies(evidence.number).find((c) => c.body.includes("@visitor, your approval is not recorded")));
     expect(refused.body).toContain("needs **write** permission on this repository and @visitor has **read**");
 
+    // @octocat asked for the run, so does not sign it off; @mallory (write) may.
     await world.review(evidence.number, "octocat", "approved");
-    const reply = await waitFor("the recorded reply", () => botReplies(evidence.number).find((c) => c.body.includes("Recorded @octocat's approval")));
+    const self = await waitFor("the self refusal", () => botReplies(evidence.number).find((c) => c.body.includes("@octocat, your approval is not recorded")));
+    expect(self.body).toContain("requested run");
+    await world.review(evidence.number, "mallory", "approved");
+    const reply = await waitFor("the recorded reply", () => botReplies(evidence.number).find((c) => c.body.includes("Recorded @mallory's approval")));
     expect(reply.body).toContain("NO-GO acknowledged");
     expect(reply.body).not.toContain("GO.**");
     const files = bundleOnBranch(world.fake, evidence.head.ref, run.id);
@@ -261,8 +271,8 @@ describe("approval of a FAIL", () => {
     expect(titles.at(-1)).toBe("Gate F NO-GO acknowledged");
     expect(titles.some((t) => / GO$/.test(t))).toBe(false);
     expect(bundleJson(files, "09-approvals/approval-log.json")).toMatchObject({ verdict: v, status: "complete", approved: 1 });
-    const all = statuses(source.head.sha, "Gate F sign-off");
-    expect(all.at(-1)).toMatchObject({ state: "failure", description: `NO-GO (${v}) acknowledged by @octocat` });
+    const all = statuses(source.head.sha, "release-gate/gate-f");
+    expect(all.at(-1)).toMatchObject({ state: "failure", description: `NO-GO (${v}) acknowledged by @mallory` });
     expect(all.some((s) => s.state === "success")).toBe(false);
   });
 });

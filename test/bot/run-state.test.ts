@@ -40,6 +40,7 @@ function record(o: Partial<RunRecord> = {}): RunRecord {
     requestedBy: `user${n}`,
     requestedAt: new Date().toISOString(),
     phase: "queued",
+    full: false,
     ...o,
   };
 }
@@ -136,5 +137,21 @@ describe("the run slot of a gate on a repository", () => {
     expect(await state.reviewableCommits("acme", "service", "gate-a/evidence/r1", "c3")).toEqual(["c3", "c2", "c1"]);
     // Someone else's commit on top: only it counts.
     expect(await state.reviewableCommits("acme", "service", "gate-a/evidence/r1", "x4")).toEqual(["x4"]);
+  });
+
+  test("the runs of a gate on one commit are listed newest first, and only that gate's and that commit's", async () => {
+    const sha = "c".repeat(40);
+    const older = record({ headSha: sha, pullNumber: 3 });
+    const otherCommit = record({ headSha: "d".repeat(40), pullNumber: 4 });
+    const otherGate = record({ headSha: sha, gate: "gate-b", pullNumber: 5 });
+    await state.claim(older);
+    await new Promise((r) => setTimeout(r, 5));
+    const newer = record({ headSha: sha, pullNumber: 6 });
+    await state.claim(otherCommit);
+    await state.claim(otherGate);
+    await state.claim(newer);
+    const runs = await state.runsForCommit("acme", "service", "gate-a", sha);
+    expect(runs.map((r) => r.id)).toEqual([newer.id, older.id]);
+    expect(await state.runsForCommit("acme", "service", "gate-a", "e".repeat(40))).toEqual([]);
   });
 });

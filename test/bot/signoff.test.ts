@@ -1,19 +1,17 @@
-// Sign-off on an evidence PR: an allowed approver's approval of the PR's head is recorded in the bundle
-// (HOTL log, decision log, manifest chain) in one commit and turns `Gate A sign-off` green for a PASS;
-// a dismissal withdraws it; anyone else is refused with the reason and nothing changes. (Approving the
-// evidence of a real FAIL is in replay.serial.test.ts, with the other tests that really run a gate.)
+// Sign-off on an evidence PR, decided from the bot's own run record: an allowed approver who neither
+// asked for the run nor wrote the code approves the bot's evidence commit; the signed entry is recorded,
+// `release-gate/gate-a` turns green on the gated commit, and the bundle's copy of the sign-off is
+// committed by the bot after the decision (verifiable with `gate verify --key`). A dismissal withdraws it.
 
 import { jest } from "@jest/globals";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Octokit } from "@octokit/rest";
-import { loadGate } from "../../src/gates/gate-definition.js";
-import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
-import { publishBundle } from "../../src/bot/publish-command.js";
-import { buildGateRun } from "../support/gate-run-fixture.js";
-import { FIXTURE_GATES, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
-import { bundleJson, bundleOnBranch as onBranch, sha256sumCheck } from "./support/evidence-checks.js";
+import { dirname, join } from "node:path";
+import { verifyCommand } from "../../src/gates/verify-command.js";
+import { promotionState } from "../../src/bot/promotion.js";
+import { startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
+import { bundleJson, bundleOnBranch, sha256sumCheck } from "./support/evidence-checks.js";
+import { finishedRunWithEvidence } from "./support/finished-run.js";
 
 jest.setTimeout(30_000);
 
@@ -25,109 +23,98 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), "bot-signoff-"));
-  dirs.push(d);
-  return d;
-}
-
-/** An evidence PR for a PASS of Gate A on `commit`, opened by the bot's own publishing code. */
-async function evidencePullRequest(commit: string, approvers?: string[]): Promise<{ number: number; branch: string; runId: string }> {
-  const loaded = loadGate(`${FIXTURE_GATES}gate-a.yaml`);
-  const gate = approvers ? { ...loaded, signoff: { ...loaded.signoff, approvers } } : loaded;
-  const run = { ...(await buildGateRun({ scale: 0.01, commit })), gate, commit };
-  const dir = join(tempDir(), "bundle");
-  await writeEvidenceBundle(dir, run);
-  const github = new Octokit({ auth: "installation-token", baseUrl: world.fake.apiUrl });
-  const published = await publishBundle(github, { owner: world.fake.owner, repo: world.fake.repo }, { gate, bundleDir: dir });
-  return { number: published.evidencePullRequest.number, branch: published.evidencePullRequest.branch, runId: run.id };
-}
-
-const bundleOnBranch = (branch: string, runId: string) => onBranch(world.fake, branch, runId);
-const json = bundleJson;
-const statuses = (sha: string, context: string) => world.fake.state.statuses.filter((s) => s.sha === sha && s.context === context);
+const statuses = (sha: string) => world.fake.state.statuses.filter((s) => s.sha === sha && s.context === "release-gate/gate-a");
 const botReplies = (pr: number) => world.comments(pr).filter((c) => c.user.login === world.fake.botLogin);
 
+/** `gate verify DIR --key PUB.pem` over the bundle as it is on `branch`. */
+async function verifyOnBranch(branch: string, runId: string): Promise<{ code: number; out: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "bot-verify-"));
+  dirs.push(dir);
+  for (const [path, bytes] of bundleOnBranch(world.fake, branch, runId)) {
+    mkdirSync(dirname(join(dir, "b", path)), { recursive: true });
+    writeFileSync(join(dir, "b", path), bytes);
+  }
+  writeFileSync(join(dir, "pub.pem"), world.publicKeyPem);
+  const lines: string[] = [];
+  const code = await verifyCommand([join(dir, "b"), "--key", join(dir, "pub.pem")], { out: (l) => lines.push(l), err: (l) => lines.push(l) });
+  return { code, out: lines.join("\n") };
+}
+
 describe("sign-off on an evidence PR", () => {
-  test("an allowed approver's approval is recorded in one commit and the sign-off goes green; a dismissal withdraws it", async () => {
+  test("a full PASS approved by an allowed approver is a signed GO: release-gate/gate-a green, the bundle's copy committed by the bot", async () => {
     world = await startBotWorld("signoff");
-    const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
-    const evidence = await evidencePullRequest(source.head.sha);
-    const evidenceHead = world.fake.pullRequestJson(evidence.number).head.sha;
+    const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" }, author: "contributor" });
+    const { run, evidence, branch } = await finishedRunWithEvidence(world, { pull: source, requestedBy: "octocat" });
+    const pr = world.fake.pullRequestJson(evidence);
+    expect(pr.base.ref).toBe("release-gate/evidence");
+    expect(statuses(source.head.sha).map((s) => [s.state, s.creator])).toEqual([["pending", world.fake.botLogin]]);
+    const evidenceHead = pr.head.sha;
 
-    const { answer, reviewId } = await world.review(evidence.number, "dri-alice", "approved");
+    const { answer } = await world.review(evidence, "dri-alice", "approved");
     expect(answer.status).toBe(200);
-    const reply = await waitFor("the recorded reply", () => botReplies(evidence.number).find((c) => c.body.includes("Recorded @dri-alice's approval")));
+    const reply = await waitFor("the recorded reply", () => botReplies(evidence).find((c) => c.body.includes("Recorded @dri-alice's approval")));
     expect(reply.body).toContain("(1 of 1 required approval)");
-    expect(reply.body).toContain("The sign-off policy's approvals are complete: Gate A GO");
+    expect(reply.body).toContain("Gate A GO: GO for production promotion");
+    expect(statuses(source.head.sha).at(-1)).toMatchObject({ state: "success", creator: world.fake.botLogin });
+    expect(statuses(source.head.sha).at(-1)!.description).toContain("signed off by @dri-alice");
 
-    // One commit on top of the evidence commit, changing only what the sign-off records.
-    const head = world.fake.pullRequestJson(evidence.number).head.sha;
+    const recorded = (await world.bot.queue.state.get(run.id))!;
+    expect(promotionState(recorded)).toBe("go");
+    expect(recorded.signoff?.approvals).toEqual([expect.objectContaining({ login: "dri-alice", commitId: evidenceHead })]);
+    expect(recorded.signoffLog).toHaveLength(1);
+
+    // The bundle's copy: one bot commit on the bot's evidence commit, after the decision.
+    const head = await waitFor("the sign-off commit", () => {
+      const h = world.fake.pullRequestJson(evidence).head.sha;
+      return h !== evidenceHead && h;
+    });
     expect(world.fake.state.git.commit(head)?.parents).toEqual([evidenceHead]);
-    const files = bundleOnBranch(evidence.branch, evidence.runId);
+    const files = bundleOnBranch(world.fake, branch, run.id);
     expect(sha256sumCheck(files)).not.toMatch(/FAILED/);
-    const approvals = json(files, "09-approvals/approval-log.json");
-    expect(approvals).toMatchObject({ status: "complete", approved: 1, commit: source.head.sha, verdict: "PASS" });
-    expect(approvals.history).toEqual([expect.objectContaining({ reviewer: "dri-alice", state: "approved", commit: source.head.sha })]);
-    const decisions = json(files, "09-approvals/decision-log.json").decisions as { title: string }[];
-    expect(decisions.at(-1)?.title).toBe("Gate A GO");
-    expect(files.get("manifest-history.txt")!.toString()).toMatch(/^[0-9a-f]{64} /m);
-    expect(files.has("manifest-history/0001.SHA256SUMS")).toBe(true);
+    expect(bundleJson(files, "09-approvals/approval-log.json")).toMatchObject({ status: "complete", approved: 1, commit: source.head.sha, verdict: "PASS" });
+    expect(files.get("09-approvals/signed-approvals.jsonl")!.toString().trim().split("\n")).toHaveLength(1);
+    const verified = await verifyOnBranch(branch, run.id);
+    expect(verified.out).toContain("signed by the given key");
+    expect(verified.code).toBe(0);
 
-    const green = statuses(source.head.sha, "Gate A sign-off");
-    expect(green.at(-1)).toMatchObject({ state: "success", description: "GO: signed off by @dri-alice" });
-
-    // A redelivered review changes nothing.
-    const commitsBefore = world.fake.count("git.createCommit");
-    await world.review(evidence.number, "dri-alice", "changes_requested");
-    expect(world.fake.count("git.createCommit")).toBe(commitsBefore);
-
-    // Dismissing the approval is recorded too, and withdraws the green status.
-    expect((await world.dismiss(evidence.number, reviewId, "dri-alice")).status).toBe(200);
-    await waitFor("the dismissal reply", () => botReplies(evidence.number).find((c) => c.body.includes("Recorded the dismissal of @dri-alice's approval")));
-    const after = bundleOnBranch(evidence.branch, evidence.runId);
-    expect(sha256sumCheck(after)).not.toMatch(/FAILED/);
-    expect(json(after, "09-approvals/approval-log.json")).toMatchObject({ status: "pending", approved: 0 });
-    expect(json(after, "09-approvals/approval-log.json").history.map((a: { state: string }) => a.state)).toEqual(["approved", "dismissed"]);
-    expect((json(after, "09-approvals/decision-log.json").decisions as { title: string }[]).at(-1)?.title).toBe("Gate A GO withdrawn");
-    expect(statuses(source.head.sha, "Gate A sign-off").at(-1)).toMatchObject({ state: "pending", description: "approval withdrawn by @dri-alice: 0 of 1 approval" });
+    // The approval on the older bot commit still counts; dismissing it withdraws the GO.
+    const reviewId = recorded.signoff!.approvals[0]!.reviewId;
+    expect((await world.dismiss(evidence, reviewId, "dri-alice")).status).toBe(200);
+    await waitFor("the dismissal reply", () => botReplies(evidence).find((c) => c.body.includes("Recorded the dismissal of @dri-alice's approval")));
+    expect(statuses(source.head.sha).at(-1)).toMatchObject({ state: "pending", description: "approval withdrawn by @dri-alice: 0 of 1 approval" });
+    expect((await world.bot.queue.state.get(run.id))!.signoff?.status).toBe("withdrawn");
+    await waitFor("the withdrawal in the bundle", () => {
+      const log = bundleJson(bundleOnBranch(world.fake, branch, run.id), "09-approvals/approval-log.json");
+      return log.history.length === 2 && log;
+    });
+    expect((await verifyOnBranch(branch, run.id)).code).toBe(0);
   });
 
-  test("a reviewer who is not an allowed approver, or who approved an older commit, is refused and nothing is recorded", async () => {
-    world = await startBotWorld("signoff-refused");
+  test("an approved FAIL is a NO-GO acknowledged, and the status stays red", async () => {
+    world = await startBotWorld("signoff-fail");
     const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
-    const evidence = await evidencePullRequest(source.head.sha);
-    const head = world.fake.pullRequestJson(evidence.number).head.sha;
-
-    await world.review(evidence.number, "mallory", "approved");
-    const refused = await waitFor("the refusal", () => botReplies(evidence.number).find((c) => c.body.includes("@mallory, your approval is not recorded")));
-    expect(refused.body).toContain("@mallory is not one of the approvers the gate's sign-off policy names (dri-alice)");
-    expect(refused.body).toContain("still needs 1 more approval(s)");
-
-    const older = world.fake.state.refs.get("refs/heads/main")!;
-    await world.review(evidence.number, "dri-alice", "approved", older);
-    const stale = await waitFor("the stale-commit refusal", () => botReplies(evidence.number).find((c) => c.body.includes("@dri-alice, your approval is not recorded")));
-    expect(stale.body).toContain(`the approval is for ${older.slice(0, 7)}, but the evidence PR's head is ${head.slice(0, 7)}`);
-
-    expect(world.fake.pullRequestJson(evidence.number).head.sha).toBe(head);
-    expect(json(bundleOnBranch(evidence.branch, evidence.runId), "09-approvals/approval-log.json")).toMatchObject({ status: "pending", approved: 0, history: [] });
-    expect(statuses(source.head.sha, "Gate A sign-off").map((s) => s.state)).toEqual(["pending"]);
+    const { evidence } = await finishedRunWithEvidence(world, { pull: source, fail: true });
+    expect(statuses(source.head.sha).at(-1)).toMatchObject({ state: "failure" });
+    await world.review(evidence, "dri-alice", "approved");
+    const reply = await waitFor("the reply", () => botReplies(evidence).find((c) => c.body.includes("Recorded @dri-alice's approval")));
+    expect(reply.body).toContain("NO-GO acknowledged");
+    expect(statuses(source.head.sha).at(-1)).toMatchObject({ state: "failure", description: "NO-GO (FAIL) acknowledged by @dri-alice" });
+    expect(statuses(source.head.sha).some((s) => s.state === "success")).toBe(false);
   });
 
-  test("a member of an @org/team named by the policy may approve; the team is asked to review", async () => {
+  test("a member of an @org/team named by the policy may approve", async () => {
     world = await startBotWorld("signoff-team");
     world.fake.setTeamMembers("acme/release-captains", ["carol"]);
+    const gate = world.bot.catalog.byName("gate-a")!;
+    const policy = gate.signoff;
+    (gate as { signoff: typeof policy }).signoff = { ...policy, approvers: ["@acme/release-captains"] };
     const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
-    const evidence = await evidencePullRequest(source.head.sha, ["@acme/release-captains"]);
-    expect(world.fake.state.pulls.get(evidence.number)?.requestedTeams).toEqual(["release-captains"]);
-
-    await world.review(evidence.number, "dave", "approved");
-    const refused = await waitFor("dave's refusal", () => botReplies(evidence.number).find((c) => c.body.includes("@dave, your approval is not recorded")));
+    const { evidence } = await finishedRunWithEvidence(world, { pull: source });
+    await world.review(evidence, "dave", "approved");
+    const refused = await waitFor("dave's refusal", () => botReplies(evidence).find((c) => c.body.includes("@dave, your approval is not recorded")));
     expect(refused.body).toContain("not one of the approvers the gate's sign-off policy names (@acme/release-captains)");
-
-    await world.review(evidence.number, "carol", "approved");
-    await waitFor("carol's approval", () => botReplies(evidence.number).find((c) => c.body.includes("Recorded @carol's approval")));
-    expect(bundleJson(bundleOnBranch(evidence.branch, evidence.runId), "09-approvals/approval-log.json")).toMatchObject({ status: "complete", approved: 1 });
-    expect(statuses(source.head.sha, "Gate A sign-off").at(-1)).toMatchObject({ state: "success", description: "GO: signed off by @carol" });
+    await world.review(evidence, "carol", "approved");
+    await waitFor("carol's approval", () => botReplies(evidence).find((c) => c.body.includes("Recorded @carol's approval")));
+    expect(statuses(source.head.sha).at(-1)).toMatchObject({ state: "success" });
   });
 });

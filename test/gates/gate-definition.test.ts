@@ -123,7 +123,7 @@ describe("gates/gate-a.yaml", () => {
   });
 
   it("needs the DRI's approval, answers to /gate-a from writers, and runs nightly", () => {
-    expect(gate.signoff).toEqual({ approvals: 1, approvers: ["Agent3"], permission: "write" });
+    expect(gate.signoff).toEqual({ approvals: 1, approvers: ["Agent3"], permission: "write", allowSelf: false, evidenceBase: "release-gate/evidence" });
     expect(gate.command).toEqual({ prefix: "/gate-a", permission: "write" });
     expect(gate.schedule).toBe("0 2 * * *");
   });
@@ -144,7 +144,7 @@ describe("gates/gate-b.yaml", () => {
       ["canary", 2000, 500, 40],
     ]);
     expect(b.slos.find((s) => s.name === "acceptance")!.bar).toBe(0.9999);
-    expect(b.signoff).toEqual({ approvals: 2, approvers: ["@auto-com/release-captains"], permission: "admin" });
+    expect(b.signoff).toEqual({ approvals: 2, approvers: ["@auto-com/release-captains"], permission: "admin", allowSelf: false, evidenceBase: "release-gate/evidence" });
     expect(b.schedule).toBeUndefined();
     expect(phasesUpTo(b, "2k").map((p) => p.name)).toEqual(["smoke", "canary"]);
   });
@@ -156,7 +156,7 @@ describe("a valid gate", () => {
     expect(g.target).toMatchObject({ mode: "queue", workers: 2, batchSize: 50, batchLingerMs: 5 });
     expect(g.statusOwner).toBe("Agent3");
     expect(g.phases[0]).toMatchObject({ aliases: [], drainTimeoutMs: 30_000 });
-    expect(g.signoff).toEqual({ approvals: 1, approvers: [], permission: "write" });
+    expect(g.signoff).toEqual({ approvals: 1, approvers: [], permission: "write", allowSelf: false, evidenceBase: "release-gate/evidence" });
     expect(g.command).toEqual({ prefix: "/gate-x", permission: "write" });
   });
 
@@ -416,6 +416,17 @@ describe("other rules", () => {
   it("more approvals than approvers can never be met", () => {
     const ps = problems(BASE + "signoff:\n  approvals: 2\n  approvers: [Agent3]\n");
     expect(brief(ps)).toEqual(["27:14 signoff.approvals"]);
+  });
+
+  it("a sign-off policy of zero approvals is refused: a GO needs a person", () => {
+    const ps = problems(BASE + "signoff:\n  approvals: 0\n");
+    expect(brief(ps)).toEqual(["27:14 signoff.approvals"]);
+  });
+
+  it("allow_self is true or false, and evidence_base a branch name", () => {
+    expect(brief(problems(BASE + "signoff:\n  allow_self: sometimes\n"))).toEqual(["27:15 signoff.allow_self"]);
+    expect(brief(problems(BASE + "signoff:\n  evidence_base: \"../main\"\n"))).toEqual(["27:18 signoff.evidence_base"]);
+    expect(parseGate(BASE + "signoff:\n  allow_self: true\n  evidence_base: gates/evidence\n", "gates/x.yaml", {}).signoff).toMatchObject({ allowSelf: true, evidenceBase: "gates/evidence" });
   });
 
   it("a schedule must be a five-field cron in range", () => {

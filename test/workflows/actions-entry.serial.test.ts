@@ -166,21 +166,23 @@ describe("gate ci, as a workflow_dispatch step", () => {
     const { pr, files } = evidenceOf(fake, verdict.run_id);
     expect(pr.head.ref).toBe(`gate-a/evidence/${verdict.run_id}`);
     expect(pr.title).toMatch(new RegExp(`^Gate A ${v}: 1K replay evidence, \\d{4}-\\d{2}-\\d{2}$`));
-    expect(fake.count("git.createCommit")).toBe(1);
+    // Plus the one commit that starts the evidence base (release-gate/evidence, never the default branch).
+    expect(pr.base.ref).toBe("release-gate/evidence");
+    expect(fake.count("git.createCommit")).toBe(2);
     expect(files.get("SHA256SUMS")?.toString()).toBe(readFileSync(join(step.out, "SHA256SUMS"), "utf8"));
     expect(sha256sumCheck(files)).not.toMatch(/FAILED/);
     expect(exit.stdout).toContain(`Gate A ${v}: evidence PR ${pr.html_url}`);
 
-    // The war-room comment on the evidence PR; the check run and the sign-off status on the commit under test.
+    // The war-room comment on the evidence PR; a check run on the commit under test, never the promotion status.
     const comments = [...fake.state.comments.values()].filter((c) => c.issueNumber === pr.number);
     expect(comments).toHaveLength(1);
     expect(comments[0]!.body).toContain(`<!-- release-gate:war-room run=${verdict.run_id} -->`);
     expect(comments[0]!.body).toContain(`Gate A ${v} on ${sha.slice(0, 7)}`);
     expect(comments[0]!.body).toContain("MILESTONE:");
     expect([...fake.state.checkRuns.values()].map((c) => [c.name, c.headSha, c.conclusion])).toEqual([
-      ["Gate A / replay smoke", sha, v === "PASS" ? "success" : "failure"],
+      ["Gate A (gate publish)", sha, v === "PASS" ? "success" : "failure"],
     ]);
-    expect(fake.state.statuses.map((s) => [s.context, s.state])).toEqual([["Gate A sign-off", v === "PASS" ? "pending" : "failure"]]);
+    expect(fake.state.statuses).toEqual([]);
 
     // The step's outputs and job summary.
     expect(outputs(step.outputFile)).toEqual({ verdict: v, run_id: verdict.run_id, bundle: step.out, evidence_pr: pr.html_url });
@@ -207,7 +209,7 @@ describe("gate ci, as a workflow_dispatch step", () => {
 });
 
 describe("gate ci, as a scheduled step", () => {
-  test("a FAIL exits 1 and still writes and publishes the evidence, with a red sign-off", async () => {
+  test("a FAIL exits 1 and still writes and publishes the evidence, with a red check run", async () => {
     const { fake, step, exit, sha } = await measuredCi(GATE_F, "schedule", { schedule: "0 2 * * *" });
     const verdict = bundleVerdict(step);
     const v = verdict.verdict;
@@ -218,13 +220,13 @@ describe("gate ci, as a scheduled step", () => {
 
     const { pr, files } = evidenceOf(fake, verdict.run_id);
     expect(pr.title).toMatch(new RegExp(`^Gate F ${v}: 1K replay evidence, `));
-    expect(fake.count("git.createCommit")).toBe(1);
+    expect(fake.count("git.createCommit")).toBe(2);
     expect(files.has("SHA256SUMS")).toBe(true);
     expect(sha256sumCheck(files)).not.toMatch(/FAILED/);
     const comments = [...fake.state.comments.values()].filter((c) => c.issueNumber === pr.number);
     expect(comments.map((c) => c.body.includes(`Gate F ${v} on ${sha.slice(0, 7)}`))).toEqual([true]);
     expect([...fake.state.checkRuns.values()].map((c) => c.conclusion)).toEqual(["failure"]);
-    expect(fake.state.statuses.map((s) => [s.context, s.state])).toEqual([["Gate F sign-off", "failure"]]);
+    expect(fake.state.statuses).toEqual([]);
 
     expect(outputs(step.outputFile)).toMatchObject({ verdict: v, evidence_pr: pr.html_url });
     expect(readFileSync(step.summaryFile, "utf8")).toContain(`Gate F: ${v}`);

@@ -13,6 +13,7 @@ import { startFakeGitHub, type CommentJson, type FakeGitHub, type PermissionLeve
 import { issueCommentOnPullRequest, pullRequestReview, pullRequestSynchronize, sendWebhook, type WebhookAnswer } from "../../support/webhook-sender.js";
 import { freePort } from "../../support/instances.js";
 import type { RunRecord } from "../../../src/bot/run-state.js";
+import { generateSigningKeyPair } from "../../../src/gates/dsse.js";
 
 export const FIXTURE_GATES = fileURLToPath(new URL("../fixtures/gates/", import.meta.url));
 export const GATE_BIN = fileURLToPath(new URL("../../../bin/gate.js", import.meta.url));
@@ -26,6 +27,8 @@ export interface BotWorld {
   secret: string;
   /** The environment the bot was started with (for a child-process `gate bot`). */
   env: Record<string, string>;
+  /** The public half of the bot's EVIDENCE_SIGNING_KEY (PEM), for `gate verify --key`. */
+  publicKeyPem: string;
   /** A person's comment on a PR, stored by the fake and delivered as GitHub would. */
   comment(pr: number, user: string, body: string): Promise<{ comment: CommentJson; answer: WebhookAnswer }>;
   /** A person's review, stored by the fake and delivered; `commitId` defaults to the PR's head. */
@@ -101,6 +104,7 @@ export async function startBotWorld(
   });
   const prefix = newPrefix(name);
   const secret = `whs-${randomBytes(8).toString("hex")}`;
+  const signing = generateSigningKeyPair();
   const env: Record<string, string> = {
     APP_ID: String(fake.appId),
     PRIVATE_KEY: privateKey,
@@ -113,6 +117,7 @@ export async function startBotWorld(
     RELEASE_GATE_PREFIX: prefix,
     GATES_DIR: FIXTURE_GATES,
     LOG_LEVEL: "silent",
+    EVIDENCE_SIGNING_KEY: signing.privateKeyPem,
   };
   const options = readBotOptions(env);
   if (Array.isArray(options)) throw new Error(options.map((p) => p.message).join("; "));
@@ -132,6 +137,7 @@ export async function startBotWorld(
     prefix,
     secret,
     env,
+    publicKeyPem: signing.publicKeyPem,
     async comment(pr, user, body) {
       const comment = fake.addComment({ issueNumber: pr, user, body });
       const payload = issueCommentOnPullRequest({ ...ctx(), prNumber: pr, commenter: user, body, comment, pullRequest: fake.pullRequestJson(pr) });
