@@ -120,6 +120,11 @@ export interface DeployOptions {
   readyTimeoutMs?: number;
   /** Keep the namespace's data after teardown (for inspection). */
   keepData?: boolean;
+  /**
+   * Deploy from a tree built from the commit under test (service-source.ts) instead of the runner's own
+   * CLI. Its processes get `env` (an allow-list) in place of this process's environment.
+   */
+  service?: { cli: string; cwd: string; env: Record<string, string> };
 }
 
 export async function deploy(target: Target, o: DeployOptions): Promise<Deployment> {
@@ -136,10 +141,10 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
     };
   }
   mkdirSync(o.logDir, { recursive: true });
-  const cli = cliPath();
+  const cli = o.service?.cli ?? cliPath();
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...(o.service ? o.service.env : process.env),
     ...o.env,
     REDIS_URL: target.redisUrl,
     DATABASE_URL: target.databaseUrl,
@@ -161,7 +166,7 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
     const log = openSync(file, "a");
     // The child holds a pipe from this process on its stdin: if this process dies, even by SIGKILL,
     // the pipe closes and the child shuts down instead of running on as an orphan.
-    const child = spawn(process.execPath, [cli, "ingest", ...args], { env: { ...env, INGEST_STOP_WITH_STDIN: "1" }, stdio: ["pipe", log, log] });
+    const child = spawn(process.execPath, [cli, "ingest", ...args], { cwd: o.service?.cwd, env: { ...env, INGEST_STOP_WITH_STDIN: "1" }, stdio: ["pipe", log, log] });
     children.push({ name, child, log });
     logs[name] = file;
     return child;

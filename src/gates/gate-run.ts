@@ -2,6 +2,7 @@
 // the verdict reads it, the evidence bundle writes it out, the bot and CLI render it.
 
 import type { Gate } from "./gate.js";
+import type { ServiceSourceEvidence } from "./service-source.js";
 
 export type Verdict = "PASS" | "FAIL" | "ERROR";
 
@@ -204,4 +205,8 @@ export interface GateRun {
   logs: Record<string, string>;
   /** Values that must never appear in the bundle (secrets used in the run). */
   secrets: string[];
+  /** The commit's tree that was built and deployed, when the service came from the commit under test. */
+  source?: ServiceSourceEvidence;
+  /** Why the service could not be built: the step, its exit code and the end of its log. */
+  sourceFailure?: { step: string; code: string; exitCode: number | null; logTail: string[] };
 }
