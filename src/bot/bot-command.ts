@@ -14,6 +14,7 @@ import { readBotOptions, readRunnerOptions, type BotOptions, type GitHubAppOptio
 import { GateCatalogError, loadGateCatalog, type GateCatalog } from "./gate-catalog.js";
 import type { GitHub } from "./github.js";
 import { RunQueue } from "./run-queue.js";
+import { ForkApprovals } from "./fork-approval.js";
 import { Runner, type RunnerDeps } from "./runner.js";
 
 const ENV_HELP = `Environment (the standard Probot variables, read once at start):
@@ -28,7 +29,10 @@ const ENV_HELP = `Environment (the standard Probot variables, read once at start
   LOG_LEVEL            trace|debug|info|warn|error|fatal|silent, default info
   REDIS_URL            the run queue's Redis, default redis://127.0.0.1:6379
   RELEASE_GATE_PREFIX  prefix of the bot's Redis keys, default release-gate
-  GATES_DIR            folder of gate files (*.yaml), default gates/
+  GATES_DIR            folder of gate files (*.yaml), default gates/; used for repositories whose
+                       default branch has no .github/gates/*.yaml or gates/*.yaml
+  BUILD_CACHE_DIR      where builds of commits under test are kept, by tree SHA + lockfile digest
+                       + build command; default release-gate-builds in the temp folder
   GITHUB_THROTTLE      on (default): space writes apart as GitHub advises; off for a GHES without
                        secondary rate limits or a local fake`;
 
@@ -163,6 +167,7 @@ function runnerDeps(options: RunnerEnvOptions, shared: Shared, start: StartOptio
     log: shared.log,
     name: `${hostname()}:${process.pid}`,
     serviceEnv: start.serviceEnv,
+    buildCacheDir: options.buildCacheDir,
   };
 }
 
@@ -215,7 +220,7 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
       Octokit: octokitClass(start.throttle ?? options.throttle),
     }),
   });
-  await server.load(releaseGateApp({ gates: catalog, queue }));
+  await server.load(releaseGateApp({ gates: catalog, queue, forkApprovals: new ForkApprovals(redis, options.prefix) }));
   try {
     await server.start();
   } catch (err) {

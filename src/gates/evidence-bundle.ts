@@ -120,6 +120,9 @@ function manifestText(entries: ManifestEntry[], redact: Redactor): string {
   return text;
 }
 
+/** Where the build of the service under test is recorded, inside the replay-logs item. */
+export const SERVICE_BUILD_FILES = { json: "01-replay-logs/service-build.json", log: "01-replay-logs/service-build.log" } as const;
+
 export async function writeEvidenceBundle(dir: string, run: GateRun, options: EvidenceBundleOptions = {}): Promise<{ files: string[]; bytes: number }> {
   const gzipOver = options.gzipOverBytes ?? GZIP_OVER_BYTES;
   await assertEmptyDir(dir);
@@ -152,6 +155,12 @@ export async function writeEvidenceBundle(dir: string, run: GateRun, options: Ev
     serviceLogs.push({ name, file: await w.text(serviceLogFile(name, gzip), text, gzip), bytes: Buffer.byteLength(text), lines, problem: null });
   }
   await w.text(BUNDLE_FILES.replayIndex, jsonFile(replayLogIndex(run, sampleFiles, serviceLogs)));
+  // What ran: the commit's archive, tree and lockfile digests, the build command, its exit code and log.
+  if (run.source) {
+    const { log, ...built } = run.source;
+    await w.text(SERVICE_BUILD_FILES.json, jsonFile({ ...built, failure: run.sourceFailure ?? built.failure ?? null, log: SERVICE_BUILD_FILES.log }));
+    await w.text(SERVICE_BUILD_FILES.log, log);
+  }
 
   // 2. Latency histograms: data, CSV and picture per phase (a phase that did not run says so in all three).
   const histograms: ReportInput["histograms"] = [];

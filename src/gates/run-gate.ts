@@ -61,7 +61,13 @@ export interface RunOptions {
    * Build the bundled service from the commit under test (a tarball of `commit`) and deploy it from
    * that tree instead of the installed copy; see service-source.ts.
    */
-  source?: { archive: string; cacheDir: string; build?: string; baseEnv?: NodeJS.ProcessEnv };
+  source?: {
+    /** The archive's path, or how to fetch it (the fetch is the run's first step, and can fail as one). */
+    archive: string | (() => Promise<string>);
+    cacheDir: string;
+    build?: string;
+    baseEnv?: NodeJS.ProcessEnv;
+  };
 }
 
 export function newRunId(gate: Gate, now = new Date()): string {
@@ -304,7 +310,8 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
     mark(0, "running");
     await publish({ kind: "deploy", phases: o.phases });
     if (o.source && gate.target.kind === "bundled") {
-      service = await prepareService({ archive: o.source.archive, commit: o.commit, build: o.source.build ?? gate.target.build, cacheDir: o.source.cacheDir, baseEnv: o.source.baseEnv, signal: o.signal });
+      const archive = typeof o.source.archive === "string" ? o.source.archive : await o.source.archive();
+      service = await prepareService({ archive, commit: o.commit, build: o.source.build ?? gate.target.build, cacheDir: o.source.cacheDir, baseEnv: o.source.baseEnv, signal: o.signal });
       run.source = service.evidence;
     }
     const built = service ? { cli: service.cli, cwd: service.dir, env: service.env } : undefined;

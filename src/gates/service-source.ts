@@ -42,8 +42,8 @@ export interface ServiceSourceEvidence {
 
 export class ServiceSourceError extends Error {
   constructor(
-    readonly code: "archive_invalid" | "build_failed" | "build_output_missing" | "build_timeout" | "build_aborted",
-    readonly step: "unpack" | "build",
+    readonly code: "archive_unavailable" | "archive_invalid" | "build_failed" | "build_output_missing" | "build_timeout" | "build_aborted",
+    readonly step: "fetch" | "unpack" | "build",
     message: string,
     readonly exitCode: number | null,
     readonly logTail: string[],
