@@ -241,7 +241,7 @@ export function runNotes(record: RunRecord, gate: Gate): string[] {
 
 /** A fetch or build that failed: the step, the exit code and the end of its (redacted) log. */
 export function sourceFailureNote(f: NonNullable<RunRecord["sourceFailure"]>): string {
-  const exit = f.exitCode === null ? "" : ` (exit code ${f.exitCode})`;
+  const exit = f.exitCode === null ? "" : f.step === "fetch" ? ` (GitHub answered ${f.exitCode})` : ` (exit code ${f.exitCode})`;
   const tail = f.logTail.length ? `\n\n<details><summary>last ${f.logTail.length} log lines</summary>\n\n\`\`\`\n${f.logTail.join("\n").replace(/```/g, "ʼʼʼ")}\n\`\`\`\n</details>` : "";
   return `❌ **The service under test could not be prepared: ${f.step} failed${exit}** [${f.code}].${tail}`;
 }

@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
 /** The default build of a bundled service tree: what a clean checkout needs before `gate ingest serve` runs. */
@@ -66,6 +66,11 @@ export interface ServiceSourceOptions {
   baseEnv?: NodeJS.ProcessEnv;
   buildTimeoutMs?: number;
   signal?: AbortSignal;
+  /**
+   * npm's download cache for the build (default: the runner user's ~/.npm). Sharing it is safe for
+   * integrity (npm checks every package against the lockfile's hashes) and makes `npm ci` offline-fast.
+   */
+  npmCache?: string;
 }
 
 export interface BuiltService {
@@ -104,8 +109,7 @@ export async function prepareService(o: ServiceSourceOptions): Promise<BuiltServ
   await mkdir(scratch, { recursive: true });
   const home = join(scratch, "home");
   await mkdir(join(home, "tmp"), { recursive: true });
-  const npmCache = join(o.cacheDir, "npm");
-  await mkdir(npmCache, { recursive: true });
+  const npmCache = o.npmCache ?? join((o.baseEnv ?? process.env).HOME || homedir(), ".npm");
   const dispose = () => rm(scratch, { recursive: true, force: true });
   try {
     const tarballSha256 = await sha256File(o.archive);
