@@ -136,3 +136,10 @@ async function contentsOrNull(github: GitHub, where: RepoRef, path: string, ref:
     throw err;
   }
 }
+
+/** One gate file as a branch has it, through the contents API; null when the branch has no such file. */
+export async function readGateFileAt(github: GitHub, where: RepoRef, path: string, ref: string): Promise<PinnedGateFile | null> {
+  const file = await contentsOrNull(github, where, path, ref);
+  if (!file || Array.isArray(file) || typeof file.content !== "string") return null;
+  return { path, blobSha: file.sha, ref, text: Buffer.from(file.content, "base64").toString("utf8") };
+}
