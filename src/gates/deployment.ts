@@ -32,6 +32,13 @@ export interface Deployment {
 
 export class DeploymentError extends Error {
   readonly code = "DEPLOY_FAILED";
+  constructor(
+    message: string,
+    /** The service's exit code and log file, when it died or never became ready. */
+    readonly detail: { exitCode?: number | null; logFile?: string } = {},
+  ) {
+    super(message);
+  }
 }
 
 /** The compiled CLI the child processes run (built by `npm ci` / `npm run build`). */
@@ -62,7 +69,7 @@ async function waitReady(url: string, child: ChildProcess, logFile: string, time
   let last = "no answer";
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new DeploymentError(`the ingest service exited with code ${child.exitCode} before it was ready; see ${logFile}`);
+      throw new DeploymentError(`the ingest service exited with code ${child.exitCode} before it was ready; see ${logFile}`, { exitCode: child.exitCode, logFile });
     }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
@@ -73,7 +80,7 @@ async function waitReady(url: string, child: ChildProcess, logFile: string, time
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new DeploymentError(`the ingest service was not ready within ${timeoutMs} ms (${url}: ${last}); see ${logFile}`);
+  throw new DeploymentError(`the ingest service was not ready within ${timeoutMs} ms (${url}: ${last}); see ${logFile}`, { exitCode: child.exitCode, logFile });
 }
 
 function stop(child: ChildProcess, graceMs: number): Promise<void> {

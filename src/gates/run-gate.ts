@@ -3,6 +3,7 @@
 
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Gate, Phase } from "./gate.js";
@@ -14,8 +15,8 @@ import type {
   TimelineEntry,
   WarRoomUpdate,
 } from "./gate-run.js";
-import { deploy, type Credentials, type Deployment } from "./deployment.js";
-import { prepareService, ServiceSourceError, type BuiltService } from "./service-source.js";
+import { deploy, DeploymentError, type Credentials, type Deployment } from "./deployment.js";
+import { logTail, prepareService, ServiceSourceError, type BuiltService } from "./service-source.js";
 import { EventStore, type StoredEvent } from "./event-store.js";
 import {
   acknowledgedIds,
@@ -353,6 +354,11 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
       if (err.evidence) run.source = err.evidence;
       run.sourceFailure = { step: err.step, code: err.code, exitCode: err.exitCode, logTail: err.logTail };
       run.reason = `could not run: ${err.step} failed: ${err.message}`;
+    } else if (err instanceof DeploymentError && service && err.detail.logFile) {
+      // A service built from the commit under test that never came up: its own log says why.
+      const log = await readFile(err.detail.logFile, "utf8").catch(() => "");
+      run.sourceFailure = { step: "deploy", code: err.code, exitCode: err.detail.exitCode ?? null, logTail: logTail(log) };
+      run.reason = `could not run: deploy failed: ${e.message}`;
     }
     const running = timeline.findIndex((t) => t.status === "running");
     if (running >= 0) mark(running, "failed", e.message);

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { gitTreeSha, prepareService, ServiceSourceError, LOG_TAIL_LINES } from "../../src/gates/service-source.js";
 import { deploy } from "../../src/gates/deployment.js";
 import type { BundledTarget } from "../../src/gates/gate.js";
+import { loadGate } from "../../src/gates/gate-definition.js";
+import { runGate } from "../../src/gates/run-gate.js";
 
 const SECRETS = {
   PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----secret-app-key",
@@ -170,5 +172,20 @@ describe("the service under test, built from a commit's archive", () => {
     const err = (await prepareService({ archive: bogus, commit: "f".repeat(40), cacheDir: join(work, "cache") }).catch((e: unknown) => e)) as ServiceSourceError;
     expect(err).toMatchObject({ code: "archive_invalid", step: "unpack" });
     expect(err.message).toMatch(/could not be unpacked: tar exited with code 2/);
+  });
+
+  test("a service built from the commit that never becomes ready ends the run as ERROR with its exit code and log tail", async () => {
+    const { archive, commit } = archiveOf({
+      "build.js": `require("fs").mkdirSync("dist/src", { recursive: true }); require("fs").writeFileSync("dist/src/cli.js", 'console.error("boom: the config module is missing"); process.exit(7);');`,
+    });
+    const gateA = loadGate("gates/gate-a.yaml");
+    const gate = { ...gateA, phases: [{ ...gateA.phases[0]!, requests: 100, rate: 100 }] };
+    const run = await runGate(gate, { phases: gate.phases, commit, source: { archive, cacheDir: join(work, "cache"), build: "node build.js" }, logDir: join(work, "logs") });
+    expect(run.verdict).toBe("ERROR");
+    expect(run.reason).toMatch(/^could not run: deploy failed: the ingest service exited with code 7 before it was ready/);
+    expect(run.sourceFailure).toMatchObject({ step: "deploy", code: "DEPLOY_FAILED", exitCode: 7 });
+    expect(run.sourceFailure!.logTail).toContain("boom: the config module is missing");
+    expect(run.source).toMatchObject({ commit, exitCode: 0, cached: false });
+    expect(run.phases.map((p) => p.ran)).toEqual([false]);
   });
 });
