@@ -73,7 +73,9 @@ describe("the PR's own commit is built and gated", () => {
     expect(treeOf(pr.head.sha)).toBe(treeOf(world.fake.state.branchSha("main")!));
 
     const { run } = await measuredRun(world, pr.number, "octocat", "/gate-a replay 1k", 3, BUILD_MS);
-    if (run.verdict !== "PASS") expect({ verdict: run.verdict, reason: run.reason, fellBehind: driverFellBehind(run) }).toMatchObject({ fellBehind: true });
+    // A PASS, unless the loaded machine kept the replay driver from its schedule every time (the gate
+    // then rightly refuses to judge latency: ERROR). Everything below holds whatever the verdict.
+    if (run.verdict !== "PASS") expect(`${run.verdict}: ${run.reason}`).toMatch(/^ERROR: .*the replay is invalid/);
     expect(run.headSha).toBe(pr.head.sha);
     expect(run.gateFile).toMatchObject({ path: "gates/gate-a.yaml", blobSha: onMain("gates/gate-a.yaml").sha, ref: "main" });
     expect(run.gateFileNote).toBeUndefined();
@@ -122,14 +124,21 @@ describe("the PR's own commit is built and gated", () => {
     const looser = edited("gates/gate-a.yaml", `latency_p95: "<= 20ms"`, `latency_p95: "<= 5s"`);
     const pr = world.fake.createPullRequest({ head: "slow-accept", files: { [server]: snooping + slow, "gates/gate-a.yaml": looser } });
 
-    const { run } = await measuredRun(world, pr.number, "octocat", "/gate-a replay 1k", 3, BUILD_MS);
-    expect(run.verdict).toBe("FAIL");
+    // A replay whose driver fell behind (a loaded machine) cannot judge latency (ERROR): such a run is
+    // requested again, up to three times; the build comes from the cache after the first.
+    let run: RunRecord;
+    let bundle: Map<string, Buffer>;
+    let latency: { verdict: string; bar: string; measured: number | null };
+    for (let attempt = 1; ; attempt++) {
+      ({ run } = await measuredRun(world, pr.number, "octocat", "/gate-a replay 1k", 1, BUILD_MS));
+      bundle = bundleOnBranch(world.fake, `gate-a/evidence/${run.id}`, run.id);
+      latency = bundleJson(bundle, "verdict.json").phases[0].slos.find((s: { name: string }) => s.name === "latency_p95");
+      if (latency.verdict !== "ERROR" || attempt === 3) break;
+    }
+    expect(`${run.verdict}: ${run.reason}`).toMatch(/^FAIL: /);
     // The check run names the objective that failed, with the default branch's bar.
     expect(checkOf(run).output.summary).toMatch(/\| latency_p95 \| [^|]+ \| [^|]*20 ?ms[^|]* \| ❌ FAIL \|/);
     expect(run.gateFile?.blobSha).toBe(onMain("gates/gate-a.yaml").sha);
-    const bundle = bundleOnBranch(world.fake, `gate-a/evidence/${run.id}`, run.id);
-    const verdict = bundleJson(bundle, "verdict.json");
-    const latency = verdict.phases[0].slos.find((s: { name: string }) => s.name === "latency_p95");
     expect(latency.verdict).toBe("FAIL");
     expect(latency.bar).toMatch(/20 ?ms/);
     expect(latency.measured).toBeGreaterThan(300);
@@ -159,8 +168,10 @@ describe("the PR's own commit is built and gated", () => {
     // Someone without write permission cannot approve; a maintainer can, for this head only.
     await world.comment(pr.number, "fork-author", "/gate-a approve-run");
     await world.comment(pr.number, "octocat", "/gate-a approve-run");
-    const approved = await waitFor("the approval", () => world.comments(pr.number).find((c) => c.body.includes(`approved Gate A runs of ${pr.head.sha.slice(0, 7)}`)));
-    expect(approved.body).toContain("@octocat approved");
+    const approved = await waitFor("the approval", () => world.comments(pr.number).find((c) => c.body.includes(`runs of ${pr.head.sha.slice(0, 7)} from \`fork-author/service\``)));
+    expect(approved.body).toContain("@octocat approved Gate A: Production Promotion runs");
+    const refusedApproval = world.comments(pr.number).find((c) => c.body.startsWith("> /gate-a approve-run") && c.body.includes("@fork-author"));
+    expect(refusedApproval?.body).toMatch(/permission/);
     await world.comment(pr.number, "octocat", "/gate-a replay 1k");
     const runs = await waitFor("a run", async () => (await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr.number))[0]);
     expect(runs).toMatchObject({ headSha: pr.head.sha, headRepo: "fork-author/service" });
