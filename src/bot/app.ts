@@ -66,7 +66,8 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
     if (isPrivileged(command)) {
       const permission = await collaboratorPermission(github, where, user);
       if (!hasPermission(permission, gate.command.permission)) {
-        const what = command.kind === "abort" ? `abort ${gate.title} runs` : `start ${gate.title} runs`;
+        const what =
+          command.kind === "abort" ? `abort ${gate.title} runs` : command.kind === "approve-run" ? `approve ${gate.title} runs of a fork's code` : `start ${gate.title} runs`;
         await reply(refusal(user, permission, gate.command.permission, what, catalog.fileOf(gate)));
         return;
       }
