@@ -2,7 +2,7 @@
 // the gate as `gate run` does, writes and publishes the evidence whatever the verdict, and exits with it.
 
 import { appendFile, readFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { parseCommandLine } from "../command-line.js";
 import { Octokit } from "@octokit/rest";
 import type { Gate, Phase } from "../gates/gate.js";
@@ -15,6 +15,7 @@ import { verifyBundle } from "../gates/evidence-bundle.js";
 import { checkServices } from "../gates/service-check.js";
 import { publishBundle, readPublishEnv, type PublishEnv, type PublishResult } from "./publish-command.js";
 import { VERDICT_MEANING, exitCodeFor } from "../gates/verdict-meaning.js";
+import { gateOfFile, readGateFileAt } from "./repository-gates.js";
 
 export const ACTIONS_HELP = `Usage: gate ci GATE_FILE [--out DIR] [--phase P]
 
@@ -31,7 +32,9 @@ Options:
 
 Environment (set by GitHub Actions):
   GITHUB_EVENT_NAME    schedule or workflow_dispatch; any other event is refused
-  GITHUB_EVENT_PATH    the event payload (JSON); workflow_dispatch reads inputs.phase from it
+  GITHUB_EVENT_PATH    the event payload (JSON); workflow_dispatch reads inputs.phase from it, and
+                       its ref: a dispatch on a branch other than the default one is judged by the
+                       default branch's GATE_FILE (read through the contents API), not the branch's
   GITHUB_SHA           the commit under test (else git HEAD)
   GITHUB_REPOSITORY    owner/repo the evidence PR is opened on
   GITHUB_TOKEN         contents, pull-requests, issues, checks and statuses write
@@ -181,6 +184,36 @@ async function publish(gate: Gate, bundleDir: string, env: PublishEnv): Promise<
   }
 }
 
+/**
+ * The gate file a run is judged by. A workflow_dispatch on a branch other than the default one reads it
+ * from the default branch (contents API, the workflow's token): the branch could have lowered the bar.
+ * On the default branch, and for a schedule (which always runs there), the checked-out file is that file.
+ */
+export async function gateForEvent(file: string, env: Pick<ActionsEnv, "event" | "payload" | "publish">): Promise<{ gate: Gate; note: string | null }> {
+  const ref = typeof env.payload.ref === "string" ? env.payload.ref : null;
+  const defaultBranch = (env.payload.repository as { default_branch?: unknown } | undefined)?.default_branch;
+  if (env.event !== "workflow_dispatch" || !ref || typeof defaultBranch !== "string" || ref === `refs/heads/${defaultBranch}`) {
+    return { gate: loadGate(file), note: null };
+  }
+  const path = relative(process.cwd(), resolve(file)).split(sep).join("/");
+  const github = new Octokit({ auth: env.publish.token, baseUrl: env.publish.apiUrl, userAgent: "release-gate ci" });
+  const pinned = await readGateFileAt(github, env.publish.repository, path, defaultBranch);
+  if (!pinned) {
+    throw new Error(`${path} is not on the default branch ${defaultBranch}: a dispatch on ${ref} is judged by the default branch's gate file; merge the gate file first, or dispatch on ${defaultBranch}`);
+  }
+  const gate = gateOfFile(pinned);
+  let local: string | null = null;
+  try {
+    local = await readFile(file, "utf8");
+  } catch {
+    /* a checkout without the file: the default branch's is the one that counts anyway */
+  }
+  const note = local !== pinned.text
+    ? `${path} differs on ${ref.replace(/^refs\/heads\//, "")}: its changes apply after merge; this run is judged by the version on ${defaultBranch} (blob ${pinned.blobSha.slice(0, 7)})`
+    : null;
+  return { gate, note };
+}
+
 export async function actionsCommand(args: string[]): Promise<number> {
   const line = parseCommandLine("gate ci", args, {
     out: { type: "string" },
@@ -197,7 +230,9 @@ export async function actionsCommand(args: string[]): Promise<number> {
   let gate: Gate;
   let phases: Phase[];
   try {
-    gate = loadGate(file);
+    const chosen = await gateForEvent(file, env);
+    gate = chosen.gate;
+    if (chosen.note) console.error(`gate ci: ${chosen.note}`);
   } catch (err) {
     console.error(err instanceof GateDefinitionError ? err.message : `gate ci: ${(err as Error).message}`);
     return 2;

@@ -18,12 +18,16 @@ import { refreshWarRoom, renderWarRoomComment, warRoomViewOf } from "./war-room-
 import { handleReview, type ReviewEvent } from "./signoff.js";
 import type { KeyObject } from "node:crypto";
 import { guardForGitHub, neutraliseMentions } from "./redact-for-github.js";
+import type { ForkApprovals } from "./fork-approval.js";
+import { gateFileChangeOnPull, gateOfRecord, pinnedFileOf, readRepositoryGates, RepositoryGateError, type RepositoryGates } from "./repository-gates.js";
 
 export interface AppDeps {
   gates: GateCatalog;
   queue: RunQueue;
   /** Signs each recorded sign-off entry (EVIDENCE_SIGNING_KEY). */
   signingKey?: KeyObject;
+  /** Maintainers' approvals of fork PR runs; without it, fork PRs run only where the gate allows forks. */
+  forkApprovals?: ForkApprovals;
 }
 
 /** How long a non-collaborator on a public repository gets no second reply. */
@@ -41,12 +45,25 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
   const { comment, issue } = context.payload;
   // Bots (this app included) never command the gate; an edit is a different event and is not handled.
   if (context.isBot || comment.user?.type === "Bot") return;
-  const parsed = parseCommand(comment.body ?? "", deps.gates.gates);
-  if (!parsed) return;
-  const { gate, command, line } = parsed;
+  // Most comments are conversation: only one that starts like a command costs GitHub calls.
+  if (!/^\s*\//.test(comment.body ?? "")) return;
   const github = guardForGitHub(context.octokit) as unknown as GitHub;
   const where: RepoRef = context.repo();
   const user = comment.user?.login ?? context.payload.sender.login;
+  // The gates as the default branch has them now: a PR cannot change the bar it is judged by.
+  let repoGates: RepositoryGates | null;
+  try {
+    repoGates = await readRepositoryGates(github, where, context.payload.repository.default_branch);
+  } catch (err) {
+    if (!(err instanceof RepositoryGateError)) throw err;
+    const local = parseCommand(comment.body ?? "", deps.gates.gates);
+    if (local) await github.rest.issues.createComment({ ...where, issue_number: issue.number, body: quote(local.line) + `⚠️ Nothing was started: ${err.message}` });
+    return;
+  }
+  const catalog = repoGates?.catalog ?? deps.gates;
+  const parsed = parseCommand(comment.body ?? "", catalog.gates);
+  if (!parsed) return;
+  const { gate, command, line } = parsed;
   const reply = (body: string) => github.rest.issues.createComment({ ...where, issue_number: issue.number, body: quote(line) + body });
 
   // On a public repository anyone can comment: a stranger's commands get one reply an hour, and nothing runs.
@@ -69,8 +86,9 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
     if (isPrivileged(command)) {
       const permission = await collaboratorPermission(github, where, user);
       if (!hasPermission(permission, gate.command.permission)) {
-        const what = command.kind === "abort" ? `abort ${gate.title} runs` : `start ${gate.title} runs`;
-        await reply(refusal(user, permission, gate.command.permission, what, deps.gates.fileOf(gate)));
+        const what =
+          command.kind === "abort" ? `abort ${gate.title} runs` : command.kind === "approve-run" ? `approve ${gate.title} runs of a fork's code` : `start ${gate.title} runs`;
+        await reply(refusal(user, permission, gate.command.permission, what, catalog.fileOf(gate)));
         return;
       }
     }
@@ -87,6 +105,9 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
       case "abort":
         await abort(github, where, gate, user, reply, deps, context.log);
         return;
+      case "approve-run":
+        await approveRun(github, where, gate, issue.number, user, reply, deps);
+        return;
       case "replay":
         await replay(
           github,
@@ -102,6 +123,7 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
           user,
           reply,
           deps,
+          repoGates,
         );
         return;
     }
@@ -122,6 +144,7 @@ async function replay(
   user: string,
   reply: (body: string) => Promise<unknown>,
   deps: AppDeps,
+  repoGates: RepositoryGates | null,
 ): Promise<void> {
   const { issue, comment, installation } = context.payload;
   const { data: pr } = await github.rest.pulls.get({ ...where, pull_number: issue.number });
@@ -129,6 +152,17 @@ async function replay(
     await reply(`This pull request is ${pr.state}: ${gate.title} runs only on open pull requests.`);
     return;
   }
+  // The head commit is pinned now, when the command arrives: the runner builds exactly this commit.
+  const fork = forkOf(pr, where);
+  if (fork && !gate.command.allowForks) {
+    const approvedBy = await deps.forkApprovals?.approvedBy(where.owner, where.repo, issue.number, pr.head.sha);
+    if (!approvedBy) {
+      await reply(forkRefusal(gate, fork, pr.head.sha, repoGates ? repoGates.catalog.fileOf(gate) : deps.gates.fileOf(gate)));
+      return;
+    }
+  }
+  const gateFile = repoGates ? pinnedFileOf(repoGates, gate) : undefined;
+  const gateFileNote = gateFile ? await gateFileChangeOnPull(github, where, gateFile, pr.head.sha) : null;
   const record: RunRecord = {
     id: newRunId(gate),
     gate: gate.name,
@@ -145,6 +179,9 @@ async function replay(
     requestedAt: new Date().toISOString(),
     phase: "queued",
     commandCommentId: comment.id,
+    ...(gateFile ? { gateFile } : {}),
+    ...(gateFileNote ? { gateFileNote } : {}),
+    ...(fork ? { headRepo: fork } : {}),
   };
   // The war-room comment exists before a runner can see the run, so the runner edits it instead of adding another.
   const { data: warRoom } = await github.rest.issues.createComment({
@@ -179,6 +216,46 @@ async function replay(
       `Queued behind @${h.requestedBy}'s \`${h.label}\` (run \`${h.id}\`), replacing @${replaced.requestedBy}'s waiting \`${replaced.label}\` (run \`${replaced.id}\`): at most one run waits.`,
     );
   }
+}
+
+/** "owner/repo" of a PR's head when it is not this repository (a fork, or a head repository since deleted). */
+function forkOf(pr: { head: { repo?: { full_name?: string; fork?: boolean } | null } }, where: RepoRef): string | null {
+  const repo = pr.head.repo;
+  if (!repo?.full_name) return "a deleted repository";
+  return repo.full_name.toLowerCase() === `${where.owner}/${where.repo}`.toLowerCase() ? null : repo.full_name;
+}
+
+function forkRefusal(gate: Gate, fork: string, sha: string, gateFile: string): string {
+  return (
+    `This pull request comes from a fork (\`${fork}\`): ${gate.title} builds and runs the PR's own code, so it does not run code from a fork until a maintainer has looked at it. ` +
+    `A maintainer can comment \`${gate.command.prefix} approve-run\` to allow runs of the current head (${sha.slice(0, 7)}; a later push needs a new approval), ` +
+    `or the gate file \`${gateFile}\` on the default branch can set \`commands.allow_forks: true\` to allow every fork PR.`
+  );
+}
+
+async function approveRun(
+  github: GitHub,
+  where: RepoRef,
+  gate: Gate,
+  pullNumber: number,
+  user: string,
+  reply: (body: string) => Promise<unknown>,
+  deps: AppDeps,
+): Promise<void> {
+  const { data: pr } = await github.rest.pulls.get({ ...where, pull_number: pullNumber });
+  const fork = forkOf(pr, where);
+  if (!fork) {
+    await reply(`This pull request's head is in ${where.owner}/${where.repo}, not a fork: its runs need no approval.`);
+    return;
+  }
+  if (!deps.forkApprovals) {
+    await reply(`This bot keeps no approvals; set \`commands.allow_forks: true\` in the gate file to run fork PRs.`);
+    return;
+  }
+  await deps.forkApprovals.approve(where.owner, where.repo, pullNumber, pr.head.sha, user);
+  await reply(
+    `@${user} approved ${gate.title} runs of ${pr.head.sha.slice(0, 7)} from \`${fork}\`: \`${gate.command.prefix} replay <phase>\` now builds and runs it. A later push needs a new approval.`,
+  );
 }
 
 async function abort(
@@ -222,16 +299,18 @@ async function markStale(context: Context<"pull_request.synchronize">, deps: App
   const at = new Date().toISOString();
   const runs = await deps.queue.state.runsForPull(where.owner, where.repo, pr.number);
   const staleGates = new Map<string, RunRecord[]>();
+  const gatesByName = new Map<string, Gate>();
   for (const run of runs) {
     if (run.headSha === pr.head.sha || run.staleSince || run.phase === "cancelled") continue;
     const marked = await deps.queue.state.update(run.id, (r) => (r.staleSince ? null : { staleSince: { headSha: pr.head.sha, at } }));
-    const gate = deps.gates.byName(run.gate);
+    const gate = marked ? gateOfRecord(marked, deps.gates) : undefined;
     if (!marked || !gate) continue;
     if (marked.warRoomCommentId) await refreshWarRoom(github, gate, marked, context.log as unknown as BotLog);
     staleGates.set(gate.name, [...(staleGates.get(gate.name) ?? []), marked]);
+    gatesByName.set(gate.name, gate);
   }
   for (const [name, stale] of staleGates) {
-    const gate = deps.gates.byName(name)!;
+    const gate = gatesByName.get(name)!;
     const labels = [...new Set(stale.map((r) => r.label))];
     await createCompletedCheckRun(github, where, {
       name: gate.title,

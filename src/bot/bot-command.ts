@@ -14,6 +14,7 @@ import { readBotOptions, readRunnerOptions, type BotOptions, type GitHubAppOptio
 import { GateCatalogError, loadGateCatalog, type GateCatalog } from "./gate-catalog.js";
 import type { GitHub } from "./github.js";
 import { RunQueue } from "./run-queue.js";
+import { ForkApprovals } from "./fork-approval.js";
 import { Runner, type RunnerDeps } from "./runner.js";
 import { guardForGitHub } from "./redact-for-github.js";
 
@@ -33,6 +34,10 @@ const ENV_HELP = `Environment (the standard Probot variables, read once at start
   EVIDENCE_SIGNING_KEY the Ed25519 private key (PEM, from \`gate keygen\`) that signs the attestation
                        and every sign-off entry, or
   EVIDENCE_SIGNING_KEY_PATH  its file; without either, evidence is unsigned (gate verify --key fails)
+  GATES_DIR            folder of gate files (*.yaml), default gates/; used for repositories whose
+                       default branch has no .github/gates/*.yaml or gates/*.yaml
+  BUILD_CACHE_DIR      where builds of commits under test are kept, by tree SHA + lockfile digest
+                       + build command; default release-gate-builds in the temp folder
   GITHUB_THROTTLE      on (default): space writes apart as GitHub advises; off for a GHES without
                        secondary rate limits or a local fake`;
 
@@ -169,6 +174,7 @@ function runnerDeps(options: RunnerEnvOptions, shared: Shared, start: StartOptio
     name: `${hostname()}:${process.pid}`,
     serviceEnv: start.serviceEnv,
     signingKey: options.signingKey,
+    buildCacheDir: options.buildCacheDir,
   };
 }
 
@@ -221,7 +227,9 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
       Octokit: octokitClass(start.throttle ?? options.throttle),
     }),
   });
-  await server.load(releaseGateApp({ gates: catalog, queue, signingKey: options.signingKey }));
+  await server.load(
+    releaseGateApp({ gates: catalog, queue, signingKey: options.signingKey, forkApprovals: new ForkApprovals(redis, options.prefix) }),
+  );
   try {
     await server.start();
   } catch (err) {

@@ -34,6 +34,8 @@ export interface RunnerEnvOptions extends GitHubAppOptions {
    * for a GitHub Enterprise Server without secondary rate limits or a local fake.
    */
   throttle: boolean;
+  /** Where builds of commits under test are cached (BUILD_CACHE_DIR; default: release-gate-builds in the temp folder). */
+  buildCacheDir?: string;
 }
 
 export interface BotOptions extends RunnerEnvOptions {
@@ -129,6 +131,7 @@ export function readRunnerOptions(env: Env): RunnerEnvOptions | OptionProblem[] 
     gatesDir: resolve(env.GATES_DIR ?? "gates"),
     prefix,
     logLevel,
+    ...(env.BUILD_CACHE_DIR ? { buildCacheDir: resolve(env.BUILD_CACHE_DIR) } : {}),
   };
 }
 

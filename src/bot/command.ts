@@ -9,6 +9,8 @@ export type GateCommand =
   | { kind: "replay"; selector: string; phases: Phase[] }
   | { kind: "status" }
   | { kind: "abort" }
+  /** A maintainer lets the gate build and run a fork PR's current head commit. */
+  | { kind: "approve-run" }
   /** `problem` is set when the comment was not understood, and says why. */
   | { kind: "help"; problem?: string };
 
@@ -21,7 +23,7 @@ export interface ParsedCommand {
 
 /** Commands that change what runs; the others (status, help) are open to anyone who can comment. */
 export function isPrivileged(command: GateCommand): boolean {
-  return command.kind === "replay" || command.kind === "abort";
+  return command.kind === "replay" || command.kind === "abort" || command.kind === "approve-run";
 }
 
 /** The words that select a phase, in order: each phase's name and aliases, then "all". */
@@ -54,6 +56,7 @@ export function parseCommand(body: string, gates: readonly Gate[]): ParsedComman
     }
     case "status":
     case "abort":
+    case "approve-run":
     case "help":
       if (args.length > 0) return help(`\`${verb}\` takes no arguments, got "${args.join(" ")}"`);
       return { gate, line, command: { kind: verb } };
@@ -92,9 +95,10 @@ export function renderHelp(gate: Gate, problem?: string): string {
     `  - \`all\`: every phase.`,
     `- \`${p} status\`: the current or last run on this PR, and what is queued.`,
     `- \`${p} abort\`: stop the running replay (teardown still happens; the run ends as aborted), or drop the queued run when nothing is running.`,
+    `- \`${p} approve-run\`: on a pull request from a fork, let the gate build and run its current head commit (a later push needs a new approval).`,
     `- \`${p} help\`: this list.`,
     "",
-    `\`replay\` and \`abort\` need ${who}; \`status\` and \`help\` are open to anyone. ` +
+    `\`replay\`, \`abort\` and \`approve-run\` need ${who}; \`status\` and \`help\` are open to anyone. ` +
       `One run at a time per gate and repository: a command during a run waits (at most one waits; a newer one replaces it).`,
   ];
   return lines.filter((l, i) => l !== "" || i > 0).join("\n");

@@ -4,6 +4,7 @@
 
 import type { Redis } from "ioredis";
 import type { TimelineEntry, Verdict, WarRoomUpdate } from "../gates/gate-run.js";
+import type { PinnedGateFile } from "./repository-gates.js";
 
 export type RunPhase =
   | "queued"
@@ -55,6 +56,14 @@ export interface RunRecord {
   reportedAt?: string;
   evidencePullNumber?: number;
   evidenceUrl?: string;
+  /** The gate file read from the repository's default branch when the command arrived (repository-gates.ts). */
+  gateFile?: PinnedGateFile;
+  /** Set when that gate file differs on the PR: its changes apply after merge. */
+  gateFileNote?: string;
+  /** The repository the PR's head comes from, when it is a fork ("owner/repo"). */
+  headRepo?: string;
+  /** Why the service under test could not be fetched or built: the step, exit code and log tail. */
+  sourceFailure?: { step: string; code: string; exitCode: number | null; logTail: string[] };
   /** The latest war-room update and timeline, so the comment can be re-rendered by any process. */
   lastUpdate?: WarRoomUpdate;
   timeline?: TimelineEntry[];

@@ -11,7 +11,10 @@ import type { Redis } from "ioredis";
 import type { Gate } from "../gates/gate.js";
 import type { GateRun, WarRoomUpdate } from "../gates/gate-run.js";
 import { phasesUpTo } from "../gates/gate-definition.js";
-import { runGate } from "../gates/run-gate.js";
+import { runGate, type RunOptions } from "../gates/run-gate.js";
+import { createRedactor } from "../gates/redaction.js";
+import { gateOfRecord } from "./repository-gates.js";
+import { fetchSourceArchive } from "./source-archive.js";
 import { writeEvidenceBundle } from "../gates/evidence-bundle.js";
 import { renderVerdictTable } from "../gates/war-room.js";
 import type { GitHub } from "./github.js";
@@ -19,7 +22,7 @@ import type { GateCatalog } from "./gate-catalog.js";
 import { RUN_QUEUE_NAME, type RunJob, type RunQueue } from "./run-queue.js";
 import type { RunRecord } from "./run-state.js";
 import { checkRunName, completeCheckRun, conclusionFor, PARTIAL_NOTE, progressCheckRun, startCheckRun } from "./check-run.js";
-import { refreshWarRoom, renderFinalComment, runNotes, whereOf, type RunLinks } from "./war-room-comment.js";
+import { refreshWarRoom, renderFinalComment, runNotes, sourceFailureNote, whereOf, type RunLinks } from "./war-room-comment.js";
 import type { BotLog } from "./bot-log.js";
 import { evidenceBranch, openEvidencePullRequest } from "./evidence-pr.js";
 import { httpStatus } from "./github.js";
@@ -44,6 +47,8 @@ export interface RunnerDeps {
   serviceEnv?: Record<string, string>;
   /** The Ed25519 key the bundle's attestation is signed with (EVIDENCE_SIGNING_KEY). */
   signingKey?: KeyObject;
+  /** Where builds of commits under test are cached (default: release-gate-builds in the temp folder). */
+  buildCacheDir?: string;
 }
 
 async function attempt<T>(log: BotLog, what: string, runId: string, fn: () => Promise<T>): Promise<T | null> {
@@ -67,7 +72,7 @@ export async function executeRun(deps: RunnerDeps, runId: string, stopSignal?: A
     log.warn({ runId }, "a queued run has no record (expired?); skipping it");
     return;
   }
-  const gate = deps.gates.byName(record.gate);
+  const gate = resolveGate(record, deps.gates, log);
   // What was already posted on the PR, kept here too: if Redis fails before the record holds it, the
   // broken run's report still completes this check run instead of leaving it in progress forever.
   const posted: Partial<RunRecord> = {};
@@ -220,6 +225,7 @@ async function runOnGitHub(
         signal: controller.signal,
         logDir: join(workDir, "logs"),
         serviceEnv: deps.serviceEnv,
+        source: commitSource(deps, github, gate, record, workDir),
         observer: { update: onUpdate },
       });
     } finally {
@@ -250,6 +256,7 @@ async function runOnGitHub(
       timeline: run.timeline,
       evidencePullNumber: evidence?.number,
       evidenceUrl: evidence?.url,
+      ...(run.sourceFailure ? { sourceFailure: redactedFailure(run) } : {}),
     })))!;
     const links: RunLinks = { checkRun: record.checkRunUrl, evidencePullRequest: record.evidenceUrl, warRoom: record.warRoomUrl };
 
@@ -271,7 +278,7 @@ async function runOnGitHub(
         completeCheckRun(github, where, record.checkRunId!, {
           conclusion: conclusionFor(run.verdict, aborted, record.full !== false),
           title: `${aborted ? "Aborted" : run.verdict}${record.full === false ? ` (${record.label}, ${PARTIAL_NOTE})` : ""}: ${run.reason}`,
-          summary: `${renderVerdictTable(run)}${evidenceLine}`,
+          summary: `${renderVerdictTable(run)}${record.sourceFailure ? `\n\n${sourceFailureNote(record.sourceFailure)}` : ""}${evidenceLine}`,
         }),
       );
     }
@@ -285,6 +292,40 @@ async function runOnGitHub(
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** The run's gate: the file pinned from the repository's default branch when the command came, else GATES_DIR's. */
+function resolveGate(record: RunRecord, local: GateCatalog, log: BotLog): Gate | undefined {
+  try {
+    return gateOfRecord(record, local);
+  } catch (err) {
+    log.warn({ err, runId: record.id }, "the run's pinned gate file no longer parses");
+    return undefined;
+  }
+}
+
+/**
+ * The commit under test as the service to deploy (target.bundled.source: commit, the default for PR
+ * runs): its tarball, fetched with the installation token at the run's first step, then built.
+ */
+function commitSource(deps: RunnerDeps, github: GitHub, gate: Gate, record: RunRecord, workDir: string): RunOptions["source"] {
+  if (gate.target.kind !== "bundled" || (gate.target.source ?? "commit") !== "commit") return undefined;
+  return {
+    archive: async () => {
+      const file = join(workDir, "source.tar.gz");
+      await fetchSourceArchive(github, whereOf(record), record.headSha, file);
+      return file;
+    },
+    cacheDir: deps.buildCacheDir ?? join(tmpdir(), "release-gate-builds"),
+    build: gate.target.build,
+  };
+}
+
+/** The failure as the PR sees it: its log tail through the run's redactor. */
+function redactedFailure(run: GateRun): NonNullable<RunRecord["sourceFailure"]> {
+  const redact = createRedactor(run.secrets);
+  const f = run.sourceFailure!;
+  return { ...f, logTail: f.logTail.map((l) => redact(l)) };
 }
 
 /** What the PR is told when its evidence PR could not be opened: GitHub's answer and where the bundle went. */
@@ -304,7 +345,7 @@ function renderWarRoomText(u: WarRoomUpdate): string {
 /** Tells the PR that a run ended without a verdict: check run failed, war-room comment, a reply. */
 async function reportBrokenRun(deps: RunnerDeps, record: RunRecord, why: string): Promise<void> {
   const { log } = deps;
-  const gate = deps.gates.byName(record.gate);
+  const gate = resolveGate(record, deps.gates, log);
   const github = await deps.github(record.installationId);
   const where = whereOf(record);
   if (record.checkRunId) {

@@ -235,7 +235,16 @@ export function runNotes(record: RunRecord, gate: Gate): string[] {
     else if (record.stoppedBecause) notes.push(`🛑 Stopping: ${record.stoppedBecause}; teardown still happens.`);
   }
   if (record.phase === "finished" && record.aborted) notes.push(abortedNote(record));
+  if (record.gateFileNote) notes.push(`📄 ${record.gateFileNote}`);
+  if (record.sourceFailure) notes.push(sourceFailureNote(record.sourceFailure));
   return notes;
+}
+
+/** A fetch or build that failed: the step, the exit code and the end of its (redacted) log. */
+export function sourceFailureNote(f: NonNullable<RunRecord["sourceFailure"]>): string {
+  const exit = f.exitCode === null ? "" : f.step === "fetch" ? ` (GitHub answered ${f.exitCode})` : ` (exit code ${f.exitCode})`;
+  const tail = f.logTail.length ? `\n\n<details><summary>last ${f.logTail.length} log lines</summary>\n\n\`\`\`\n${f.logTail.join("\n").replace(/```/g, "ʼʼʼ")}\n\`\`\`\n</details>` : "";
+  return `❌ **The service under test could not be prepared: ${f.step} failed${exit}** [${f.code}].${tail}`;
 }
 
 function abortedNote(record: RunRecord): string {

@@ -36,6 +36,13 @@ export interface Deployment {
 
 export class DeploymentError extends Error {
   readonly code = "DEPLOY_FAILED";
+  constructor(
+    message: string,
+    /** The service's exit code and log file, when it died or never became ready. */
+    readonly detail: { exitCode?: number | null; logFile?: string } = {},
+  ) {
+    super(message);
+  }
 }
 
 /** The compiled CLI the child processes run (built by `npm ci` / `npm run build`). */
@@ -66,7 +73,7 @@ async function waitReady(url: string, child: ChildProcess, logFile: string, time
   let last = "no answer";
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
-      throw new DeploymentError(`the ingest service exited with code ${child.exitCode} before it was ready; see ${logFile}`);
+      throw new DeploymentError(`the ingest service exited with code ${child.exitCode} before it was ready; see ${logFile}`, { exitCode: child.exitCode, logFile });
     }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
@@ -77,7 +84,7 @@ async function waitReady(url: string, child: ChildProcess, logFile: string, time
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new DeploymentError(`the ingest service was not ready within ${timeoutMs} ms (${url}: ${last}); see ${logFile}`);
+  throw new DeploymentError(`the ingest service was not ready within ${timeoutMs} ms (${url}: ${last}); see ${logFile}`, { exitCode: child.exitCode, logFile });
 }
 
 function stop(child: ChildProcess, graceMs: number): Promise<void> {
@@ -124,6 +131,11 @@ export interface DeployOptions {
   readyTimeoutMs?: number;
   /** Keep the namespace's data after teardown (for inspection). */
   keepData?: boolean;
+  /**
+   * Deploy from a tree built from the commit under test (service-source.ts) instead of the runner's own
+   * CLI. Its processes get `env` (an allow-list) in place of this process's environment.
+   */
+  service?: { cli: string; cwd: string; env: Record<string, string> };
 }
 
 export async function deploy(target: Target, o: DeployOptions): Promise<Deployment> {
@@ -140,10 +152,10 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
     };
   }
   mkdirSync(o.logDir, { recursive: true });
-  const cli = cliPath();
+  const cli = o.service?.cli ?? cliPath();
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...(o.service ? o.service.env : process.env),
     ...o.env,
     REDIS_URL: target.redisUrl,
     DATABASE_URL: target.databaseUrl,
@@ -165,7 +177,7 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
     const log = openSync(file, "a");
     // The child holds a pipe from this process on its stdin: if this process dies, even by SIGKILL,
     // the pipe closes and the child shuts down instead of running on as an orphan.
-    const child = spawn(process.execPath, [cli, "ingest", ...args], { env: { ...env, INGEST_STOP_WITH_STDIN: "1" }, stdio: ["pipe", log, log] });
+    const child = spawn(process.execPath, [cli, "ingest", ...args], { cwd: o.service?.cwd, env: { ...env, INGEST_STOP_WITH_STDIN: "1" }, stdio: ["pipe", log, log] });
     children.push({ name, child, log });
     logs[name] = file;
     return child;

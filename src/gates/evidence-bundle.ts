@@ -127,6 +127,9 @@ function manifestText(entries: ManifestEntry[], redact: Redactor): string {
   return text;
 }
 
+/** Where the build of the service under test is recorded, inside the replay-logs item. */
+export const SERVICE_BUILD_FILES = { json: "01-replay-logs/service-build.json", log: "01-replay-logs/service-build.log" } as const;
+
 export async function writeEvidenceBundle(dir: string, run: GateRun, options: EvidenceBundleOptions = {}): Promise<{ files: string[]; bytes: number }> {
   const gzipOver = options.gzipOverBytes ?? GZIP_OVER_BYTES;
   await assertEmptyDir(dir);
@@ -161,6 +164,12 @@ export async function writeEvidenceBundle(dir: string, run: GateRun, options: Ev
   await w.text(BUNDLE_FILES.replayIndex, jsonFile(replayLogIndex(run, sampleFiles, serviceLogs)));
   await w.text(RESOURCE_FILES.cpu, jsonFile(cpuDocument(run)));
   await w.text(RESOURCE_FILES.machine, jsonFile(machineDocument(run)));
+  // What ran: the commit's archive, tree and lockfile digests, the build command, its exit code and log.
+  if (run.source) {
+    const { log, ...built } = run.source;
+    await w.text(SERVICE_BUILD_FILES.json, jsonFile({ ...built, failure: run.sourceFailure ?? built.failure ?? null, log: SERVICE_BUILD_FILES.log }));
+    await w.text(SERVICE_BUILD_FILES.log, log);
+  }
 
   // 2. Latency histograms: data, CSV and picture per phase (a phase that did not run says so in all three).
   const histograms: ReportInput["histograms"] = [];

@@ -326,6 +326,16 @@ class GateReader {
         return undefined;
       }
       const t: BundledTarget = { kind: "bundled", mode, workers, batchSize, batchLingerMs, redisUrl, databaseUrl };
+      if (at("source")) {
+        const source = this.value(at("source")!, p("source"), oneOf(["commit", "installed"] as const));
+        if (source === undefined) return undefined;
+        t.source = source;
+      }
+      if (at("build")) {
+        const build = this.text(at("build"), p("build"), undefined, "a shell command such as npm ci && npm run build");
+        if (build === undefined) return undefined;
+        t.build = build;
+      }
       return t;
     }
     const d = this.mapping(deployed, "target.deployed", DEPLOYED_KEYS, "the deployed target");
@@ -557,8 +567,9 @@ class GateReader {
       ? this.text(at("prefix"), "commands.prefix", /^\/[a-z0-9][a-z0-9-]{0,38}$/, "a slash command such as /gate-a")
       : gateName && `/${gateName}`;
     const permission = at("permission") ? this.value(at("permission")!, "commands.permission", oneOf(PERMISSIONS)) : "write";
-    if (prefix === undefined || permission === undefined) return undefined;
-    return { prefix, permission };
+    const allowForks = at("allow_forks") ? this.value(at("allow_forks")!, "commands.allow_forks", yesNo) : false;
+    if (prefix === undefined || permission === undefined || allowForks === undefined) return undefined;
+    return allowForks ? { prefix, permission, allowForks } : { prefix, permission };
   }
 
   // ---- the tree -------------------------------------------------------------------------------
@@ -698,7 +709,7 @@ const TOP_KEYS = {
   required: ["gate", "title", "application", "dri", "target", "objectives", "phases", "corpus", "evidence"],
   optional: ["status_owner", "signoff", "commands", "schedule", "partial_runs"],
 } as const;
-const BUNDLED_KEYS = { required: ["redis_url", "database_url"], optional: ["mode", "workers", "batch_size", "batch_linger"] } as const;
+const BUNDLED_KEYS = { required: ["redis_url", "database_url"], optional: ["mode", "workers", "batch_size", "batch_linger", "source", "build"] } as const;
 const DEPLOYED_KEYS = { required: ["url", "database_url"], optional: ["schema"] } as const;
 const PHASE_KEYS = { required: ["name", "requests", "rate", "latency_p95"], optional: ["aliases", "drain_timeout"] } as const;
 const CORPUS_KEYS = { required: [], optional: ["seed", "ordering_keys", "redelivery_share", "file"] } as const;
@@ -706,7 +717,7 @@ const CORPUS_KEYS = { required: [], optional: ["seed", "ordering_keys", "redeliv
 export const DEFAULT_EVIDENCE_BASE = "release-gate/evidence";
 
 const SIGNOFF_KEYS = { required: [], optional: ["approvals", "approvers", "permission", "allow_self", "evidence_base"] } as const;
-const COMMAND_KEYS = { required: [], optional: ["prefix", "permission"] } as const;
+const COMMAND_KEYS = { required: [], optional: ["prefix", "permission", "allow_forks"] } as const;
 
 // ---- converters: raw scalar -> value, or throw with what was expected --------------------------
 
@@ -716,6 +727,11 @@ function oneOf<T extends string>(choices: readonly T[]): (raw: unknown) => T {
     const near = typeof raw === "string" ? nearest(raw, choices) : undefined;
     throw new Error(`${JSON.stringify(raw)} is not allowed; expected one of ${choices.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`);
   };
+}
+
+function yesNo(raw: unknown): boolean {
+  if (typeof raw === "boolean") return raw;
+  throw new Error(`${JSON.stringify(raw)} is not true or false; expected true or false`);
 }
 
 function countIn(min: number, max: number): (raw: unknown) => number {

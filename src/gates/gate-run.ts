@@ -5,6 +5,7 @@ import type { Gate } from "./gate.js";
 import type { ScheduleCheck } from "./replay-validity.js";
 import type { MachineRecord } from "./machine-record.js";
 import type { PhaseResources } from "./phase-monitor.js";
+import type { ServiceSourceEvidence } from "./service-source.js";
 
 /**
  * PASS, FAIL; ERROR when something could not be measured or run; INCONCLUSIVE when it was measured
@@ -226,4 +227,8 @@ export interface GateRun {
   secrets: string[];
   /** The machine the run measured on: CPU, load and CPU pressure before and after, idle event-loop jitter. */
   machine?: MachineRecord;
+  /** The commit's tree that was built and deployed, when the service came from the commit under test. */
+  source?: ServiceSourceEvidence;
+  /** Why the service could not be built: the step, its exit code and the end of its log. */
+  sourceFailure?: { step: string; code: string; exitCode: number | null; logTail: string[] };
 }

@@ -47,6 +47,13 @@ export interface BundledTarget {
   batchLingerMs: number;
   redisUrl: string;
   databaseUrl: string;
+  /**
+   * Which code is deployed: "commit" builds the commit under test from its source archive; "installed"
+   * runs the runner's own copy. Unset: "commit" for runs started from a pull request, else "installed".
+   */
+  source?: "commit" | "installed";
+  /** The build of a commit's tree (default: npm ci --no-audit --no-fund && npm run build). */
+  build?: string;
 }
 
 export interface DeployedTarget {
@@ -90,6 +97,8 @@ export interface CommandPolicy {
   prefix: string;
   /** Minimum repository permission to start or abort runs. */
   permission: "admin" | "write" | "read";
+  /** Runs on pull requests from forks without a maintainer's `approve-run` first. */
+  allowForks?: boolean;
 }
 
 export interface Gate {
@@ -115,5 +124,5 @@ export interface Gate {
    */
   partialRuns?: "PARTIAL" | "PASS";
   /** The file it came from and the SHA-256 of its bytes, for the attestation. */
-  source: { file: string; sha256: string };
+  source: { file: string; sha256: string; blobSha?: string };
 }

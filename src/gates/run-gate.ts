@@ -1,8 +1,9 @@
 // Runs a gate: deploy the target, probe its credentials, replay each phase open loop, wait for the
 // drain, check what was stored, decide each phase and the run, keep the war-room timeline, tear down.
 
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import type { Gate, Phase } from "./gate.js";
@@ -14,7 +15,8 @@ import type {
   TimelineEntry,
   WarRoomUpdate,
 } from "./gate-run.js";
-import { deploy, type Credentials, type Deployment } from "./deployment.js";
+import { deploy, DeploymentError, type Credentials, type Deployment } from "./deployment.js";
+import { logTail, prepareService, ServiceSourceError, type BuiltService } from "./service-source.js";
 import { EventStore, type StoredEvent } from "./event-store.js";
 import {
   acknowledgedIds,
@@ -58,6 +60,17 @@ export interface RunOptions {
   serviceEnv?: Record<string, string>;
   /** Keep the run's Redis keys and PostgreSQL schema after teardown (for inspection). */
   keepData?: boolean;
+  /**
+   * Build the bundled service from the commit under test (a tarball of `commit`) and deploy it from
+   * that tree instead of the installed copy; see service-source.ts.
+   */
+  source?: {
+    /** The archive's path, or how to fetch it (the fetch is the run's first step, and can fail as one). */
+    archive: string | (() => Promise<string>);
+    cacheDir: string;
+    build?: string;
+    baseEnv?: NodeJS.ProcessEnv;
+  };
 }
 
 export function newRunId(gate: Gate, now = new Date()): string {
@@ -78,8 +91,22 @@ function freshCredentials(): Credentials {
  */
 export const OUT_OF_ORDER_SHARE = 0.01;
 
-/** The corpus of one phase: ids and ordering keys are scoped to the phase so phases never collide. */
-export function phaseCorpus(gate: Gate, phase: Phase): CorpusEvent[] {
+/**
+ * The corpus of one phase: ids and ordering keys are scoped to the phase so phases never collide, and,
+ * given a run tag, to the run, so a run against a service that is already running (and keeps its
+ * rows) is never matched with an earlier run's rows.
+ */
+export function phaseCorpus(gate: Gate, phase: Phase, runTag?: string): CorpusEvent[] {
+  const events = phaseEvents(gate, phase);
+  return runTag ? events.map((e) => ({ ...e, id: `${e.id}_${runTag}`, orderingKey: `${runTag}/${e.orderingKey}` })) : events;
+}
+
+/** A tag of the run for event ids and ordering keys of a deployed target; none for a fresh namespace. */
+function runTagOf(gate: Gate, runId: string): string | undefined {
+  return gate.target.kind === "deployed" ? `r${createHash("sha256").update(runId).digest("hex").slice(0, 10)}` : undefined;
+}
+
+function phaseEvents(gate: Gate, phase: Phase): CorpusEvent[] {
   if (gate.corpus.file) {
     const file = isAbsolute(gate.corpus.file) ? gate.corpus.file : resolve(dirname(gate.source.file), gate.corpus.file);
     const events = readCorpus(file).slice(0, phase.requests);
@@ -105,13 +132,14 @@ export const WARM_UP_REQUESTS = 200;
  * meets a warm one. A short unmeasured replay, of events of its own, warms it before the first phase,
  * so a phase's P95 is not decided by the first few dozen requests after a start.
  */
-async function warmUp(gate: Gate, deployment: Deployment, signal?: AbortSignal): Promise<void> {
+async function warmUp(gate: Gate, deployment: Deployment, signal?: AbortSignal, runTag?: string): Promise<void> {
   const events = generateCorpus({
     seed: `${gate.corpus.seed}/warm-up`,
     requests: WARM_UP_REQUESTS,
     orderingKeys: 50,
     redeliveryShare: 0,
-  }).map((e) => ({ ...e, orderingKey: `warm-up/${e.orderingKey}` }));
+  }).map((e) => ({ ...e, orderingKey: `warm-up/${e.orderingKey}` }))
+    .map((e) => (runTag ? { ...e, id: `${e.id}_${runTag}`, orderingKey: `${runTag}/${e.orderingKey}` } : e));
   await replay({ url: deployment.webhookUrl, rate: 200, events, credentials: deployment.credentials, signal, timeoutMs: 10_000 });
 }
 
@@ -178,8 +206,9 @@ async function measurePhase(
   deployment: Deployment,
   store: EventStore,
   o: RunOptions,
+  runTag: string | undefined,
 ): Promise<{ result: PhaseResult; stored: StoredEvent[]; replay: ReplayResult }> {
-  const events = phaseCorpus(gate, phase);
+  const events = phaseCorpus(gate, phase, runTag);
   const redeliveries = events.filter((e) => e.redelivery).length;
   const corpusCounts = { distinctEvents: events.length - redeliveries, redeliveries };
   const monitor = startPhaseMonitor(deployment);
@@ -219,7 +248,8 @@ async function measurePhase(
       .filter((c) => c !== unique)
       .map((c) => ({ name: c.name, definition: c.definition, present: true, enforced: false, tested: false, detail: "declared by the schema; not tested" })),
   ]);
-  const gaps = (await store.gaps()).filter((g) => g.orderingKey.startsWith(`${phase.name}/`));
+  const keyPrefix = runTag ? `${runTag}/${phase.name}/` : `${phase.name}/`;
+  const gaps = (await store.gaps()).filter((g) => g.orderingKey.startsWith(keyPrefix));
   const measured = {
     name: phase.name,
     requests: phase.requests,
@@ -291,15 +321,23 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
   };
 
   let deployment: Deployment | null = null;
+  let service: BuiltService | null = null;
   let store: EventStore | null = null;
+  const runTag = runTagOf(gate, runId);
   let lineageSource: { phase: PhaseResult; stored: StoredEvent[]; seed: string } | null = null;
   try {
     mark(0, "running");
     await publish({ kind: "deploy", phases: o.phases });
-    deployment = await deploy(gate.target, { namespace, credentials, logDir, env: o.serviceEnv, keepData: o.keepData });
+    if (o.source && gate.target.kind === "bundled") {
+      const archive = typeof o.source.archive === "string" ? o.source.archive : await o.source.archive();
+      service = await prepareService({ archive, commit: o.commit, build: o.source.build ?? gate.target.build, cacheDir: o.source.cacheDir, baseEnv: o.source.baseEnv, signal: o.signal });
+      run.source = service.evidence;
+    }
+    const built = service ? { cli: service.cli, cwd: service.dir, env: service.env } : undefined;
+    deployment = await deploy(gate.target, { namespace, credentials, logDir, env: o.serviceEnv, keepData: o.keepData, service: built });
     run.logs = deployment.logs;
     store = EventStore.connect(deployment.databaseUrl, deployment.schema);
-    await warmUp(gate, deployment, o.signal);
+    await warmUp(gate, deployment, o.signal, runTag);
     mark(0, "done");
 
     mark(1, "running");
@@ -323,7 +361,7 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
       }
       mark(2 + i, "running");
       await publish({ kind: "phase_start", phase, phases: o.phases, results: run.phases });
-      const { result, stored } = await measurePhase(gate, phase, deployment, store, o);
+      const { result, stored } = await measurePhase(gate, phase, deployment, store, o, runTag);
       run.phases.push(result);
       if (result.accepted > 0) lineageSource = { phase: result, stored, seed: `${gate.corpus.seed}/${phase.name}` };
       mark(2 + i, result.verdict === "PASS" ? "done" : "failed", result.verdict === "PASS" ? "" : result.reason);
@@ -334,6 +372,16 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
   } catch (err) {
     const e = err as Error;
     run.reason = `could not run: ${e.message}`;
+    if (err instanceof ServiceSourceError) {
+      if (err.evidence) run.source = err.evidence;
+      run.sourceFailure = { step: err.step, code: err.code, exitCode: err.exitCode, logTail: err.logTail };
+      run.reason = `could not run: ${err.step} failed: ${err.message}`;
+    } else if (err instanceof DeploymentError && service && err.detail.logFile) {
+      // A service built from the commit under test that never came up: its own log says why.
+      const log = await readFile(err.detail.logFile, "utf8").catch(() => "");
+      run.sourceFailure = { step: "deploy", code: err.code, exitCode: err.detail.exitCode ?? null, logTail: logTail(log) };
+      run.reason = `could not run: deploy failed: ${e.message}`;
+    }
     const running = timeline.findIndex((t) => t.status === "running");
     if (running >= 0) mark(running, "failed", e.message);
     for (const phase of o.phases.slice(run.phases.length)) run.phases.push(notRun(phase, `not run: ${e.message}`));
@@ -341,6 +389,7 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
     if (run.machine) run.machine.after = machineSnapshot();
     await store?.close().catch(() => {});
     await deployment?.teardown().catch(() => {});
+    await service?.dispose().catch(() => {});
   }
 
   if (lineageSource) {

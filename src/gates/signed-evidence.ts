@@ -79,7 +79,7 @@ export async function verifySignedEvidence(dir: string, publicKey: KeyObject): P
   if (plain !== null && JSON.stringify(JSON.parse(plain)) !== JSON.stringify(statement)) {
     problems.push(`${BUNDLE_FILES.attestation} differs from the signed statement in ${ATTESTATION_DSSE_FILE}`);
   }
-  const commit = statement.subject.find((s) => s.digest.gitCommit)?.digest.gitCommit;
+  const commit = statement.subject.map((s) => ("gitCommit" in s.digest ? s.digest.gitCommit : undefined)).find(Boolean);
   const verdict = statement.predicate.result === "PASSED" ? "PASS" : null;
 
   const chainText = (await readText(dir, SIGNED_APPROVALS_FILE)) ?? "";

@@ -179,7 +179,7 @@ describe("schema errors name the file, line and column", () => {
     const ps = problems(withLine(7, "    worker: 2", '    redis_url: "redis://127.0.0.1:6379"'));
     expect(brief(ps)).toEqual(["7:5 target.bundled.worker"]);
     expect(ps[0]!.message).toBe(
-      'unknown key; expected one of redis_url, database_url, mode, workers, batch_size, batch_linger (did you mean "workers"?)',
+      'unknown key; expected one of redis_url, database_url, mode, workers, batch_size, batch_linger, source, build (did you mean "workers"?)',
     );
   });
 
@@ -467,5 +467,32 @@ describe("phase selection", () => {
   it("an unknown selector lists the valid choices", () => {
     expect(() => phasesUpTo(gate, "2k")).toThrow(PhaseSelectionError);
     expect(() => phasesUpTo(gate, "2k")).toThrow('unknown phase "2k" for gate gate-a; expected one of smoke (1k), load (5k), final (30k), all');
+  });
+});
+
+describe("which code is gated, and who may run it", () => {
+  test("source and build are read when stated and left unset otherwise (the caller picks the default)", () => {
+    const unset = parseGate(BASE, "x.yaml", {});
+    expect(unset.target).not.toHaveProperty("source");
+    expect(unset.target).not.toHaveProperty("build");
+    expect(unset.command).toEqual({ prefix: "/gate-x", permission: "write" });
+    const stated = parseGate(
+      withLine(7, "    source: installed", '    redis_url: "redis://127.0.0.1:6379"').replace("evidence: [replay_logs]", "evidence: [replay_logs]\ncommands:\n  allow_forks: true"),
+      "x.yaml",
+      {},
+    );
+    expect(stated.target).toMatchObject({ kind: "bundled", source: "installed" });
+    expect(stated.command.allowForks).toBe(true);
+    const built = parseGate(withLine(7, '    build: "npm ci && npm run build:service"', '    redis_url: "redis://127.0.0.1:6379"'), "x.yaml", {});
+    expect(built.target).toMatchObject({ build: "npm ci && npm run build:service" });
+  });
+
+  test("a wrong source or a non-boolean allow_forks names the line and what is allowed", () => {
+    const ps = problems(withLine(7, "    source: head", '    redis_url: "redis://127.0.0.1:6379"'));
+    expect(brief(ps)).toEqual(["7:13 target.bundled.source"]);
+    expect(ps[0]!.message).toBe('"head" is not allowed; expected one of commit, installed');
+    const forks = problems(`${BASE}commands:\n  allow_forks: "yes please"\n`);
+    expect(brief(forks)).toEqual(["27:16 commands.allow_forks"]);
+    expect(forks[0]!.message).toBe('"yes please" is not true or false; expected true or false');
   });
 });

@@ -14,6 +14,7 @@ import { issueRoutes } from "./fake-github/issue-routes.js";
 import { pullRoutes } from "./fake-github/pull-routes.js";
 import { RepositoryState, type Actor, type MutationRecord, type PermissionLevel } from "./fake-github/repository-state.js";
 import { repositoryRoutes } from "./fake-github/repository-routes.js";
+import { archiveRoutes, CODELOAD_PREFIX, downloadArchive } from "./fake-github/archive-routes.js";
 import { RestShapes, type Json } from "./fake-github/rest-shapes.js";
 import { matchRoute, type ApiAnswer, type Route } from "./fake-github/router.js";
 
@@ -142,6 +143,8 @@ export interface FakeGitHub {
     body?: string;
     author?: string;
     files?: Record<string, string | Buffer | null>;
+    /** The owner of the fork the head branch comes from (the PR is then a fork PR). */
+    fork?: string;
   }): PullRequestJson;
   /** A person's comment on an issue or pull request, as if typed in the UI. */
   addComment(options: { issueNumber: number; user: string; body: string }): CommentJson;
@@ -162,7 +165,7 @@ export interface FakeGitHub {
   close(): Promise<void>;
 }
 
-const ROUTES: Route[] = [...appRoutes, ...gitDataRoutes, ...checkRoutes, ...pullRoutes, ...issueRoutes, ...repositoryRoutes];
+const ROUTES: Route[] = [...appRoutes, ...gitDataRoutes, ...checkRoutes, ...pullRoutes, ...issueRoutes, ...repositoryRoutes, ...archiveRoutes];
 const API_PREFIX = "/api/v3";
 /** Larger than any blob GitHub takes through the API (100 MB is its hard cap; the fake stops sooner). */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -219,6 +222,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       at: new Date().toISOString(),
     };
     requests.push(record);
+    if (url.pathname.startsWith(`${CODELOAD_PREFIX}/`) && method === "GET") {
+      // The download host behind a tarball redirect: no API token, the URL's own token instead.
+      const download = downloadArchive(state, url.pathname, url.searchParams.get("token"));
+      record.route = "codeload.download";
+      record.status = download.status;
+      res.writeHead(download.status, { ...download.headers, "content-length": String(download.body.length) }).end(download.body);
+      return;
+    }
     const answer = await answerFor(req, url, method, record);
     record.status = answer.status;
     const headers: Record<string, string> = {
@@ -350,6 +361,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       const base = o.base ?? state.defaultBranch;
       if (o.files) state.pushCommit({ branch: o.head, files: o.files, author, parent: state.branchSha(o.head) ?? state.branchSha(base) });
       const pr = state.createPullRequest({ title: o.title ?? `Change ${o.head}`, head: o.head, base, body: o.body ?? null, user: author });
+      if (o.fork) pr.forkOwner = o.fork;
       return s.pull(pr) as PullRequestJson;
     },
     addComment(o) {

@@ -95,12 +95,22 @@ async function startChildRunner(env: Record<string, string>): Promise<{ stop(): 
 
 export async function startBotWorld(
   name: string,
-  o: { permissions?: Record<string, PermissionLevel>; start?: StartOptions; childRunner?: boolean; redisUrl?: string } = {},
+  o: {
+    permissions?: Record<string, PermissionLevel>;
+    start?: StartOptions;
+    childRunner?: boolean;
+    redisUrl?: string;
+    /** The repository's files on its default branch (default: a README only). */
+    files?: Record<string, string | Buffer>;
+    /** More environment for the bot and its runner (e.g. BUILD_CACHE_DIR). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<BotWorld> {
   const privateKey = appKey();
   const fake = await startFakeGitHub({
     app: { id: 4242, privateKey },
     permissions: { "dri-alice": "write", octocat: "write", mallory: "write", visitor: "read", ...o.permissions },
+    ...(o.files ? { files: o.files } : {}),
   });
   const prefix = newPrefix(name);
   const secret = `whs-${randomBytes(8).toString("hex")}`;
@@ -118,6 +128,7 @@ export async function startBotWorld(
     GATES_DIR: FIXTURE_GATES,
     LOG_LEVEL: "silent",
     EVIDENCE_SIGNING_KEY: signing.privateKeyPem,
+    ...o.env,
   };
   const options = readBotOptions(env);
   if (Array.isArray(options)) throw new Error(options.map((p) => p.message).join("; "));
@@ -223,6 +234,7 @@ export async function measuredRun(
   user: string,
   command: string,
   attempts = 3,
+  timeoutMs = 45_000,
 ): Promise<{ run: RunRecord; attempts: number; commentId: number; answeredInMs: number }> {
   for (let i = 1; ; i++) {
     const before = new Set((await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr)).map((r) => r.id));
@@ -230,7 +242,7 @@ export async function measuredRun(
     const { comment, answer } = await world.comment(pr, user, command);
     const answeredInMs = Date.now() - sent;
     if (answer.status !== 200) throw new Error(`the webhook for "${command}" was answered ${answer.status}: ${answer.body}`);
-    const run = await reportedRun(world, pr, (r) => !before.has(r.id));
+    const run = await reportedRun(world, pr, (r) => !before.has(r.id), timeoutMs);
     if (!driverFellBehind(run) || i >= attempts) return { run, attempts: i, commentId: comment.id, answeredInMs };
   }
 }

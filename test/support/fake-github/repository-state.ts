@@ -59,6 +59,8 @@ export interface PullRecord {
   mergedAt: string | null;
   requestedReviewers: string[];
   requestedTeams: string[];
+  /** The owner of the fork the head branch lives in; unset when it is in this repository. */
+  forkOwner?: string;
 }
 
 export type ReviewState = "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED" | "PENDING";

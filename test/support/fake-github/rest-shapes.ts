@@ -92,6 +92,26 @@ export class RestShapes {
     };
   }
 
+  /** A PR head in a fork: another owner's repository of the same name, marked as a fork of this one. */
+  forkBranch(forkOwner: string, ref: string, sha: string): Json {
+    const repository = this.repository() as Record<string, unknown>;
+    return {
+      label: `${forkOwner}:${ref}`,
+      ref,
+      sha,
+      user: this.user(forkOwner),
+      repo: {
+        ...repository,
+        id: (this.state.repositoryId as number) + 1000,
+        full_name: `${forkOwner}/${this.state.repo}`,
+        owner: this.user(forkOwner),
+        html_url: `${this.html}/${forkOwner}/${this.state.repo}`,
+        url: `${this.api}/repos/${forkOwner}/${this.state.repo}`,
+        fork: true,
+      },
+    };
+  }
+
   repository(): Json {
     const s = this.state;
     const api = this.repoApi;
@@ -273,7 +293,7 @@ export class RestShapes {
       assignees: [],
       requested_reviewers: pr.requestedReviewers.map((r) => this.user(r)),
       requested_teams: pr.requestedTeams.map((t) => this.team(t)),
-      head: branch(pr.headRef, pr.headSha),
+      head: pr.forkOwner ? this.forkBranch(pr.forkOwner, pr.headRef, pr.headSha) : branch(pr.headRef, pr.headSha),
       base: branch(pr.baseRef, pr.baseSha),
       _links: {
         self: { href: url },
