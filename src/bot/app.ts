@@ -117,6 +117,7 @@ async function replay(
     requestedAt: new Date().toISOString(),
     phase: "queued",
     commandCommentId: comment.id,
+    full: what.scope === gate.phases.map((p) => p.name).join("+"),
   };
   // The war-room comment exists before a runner can see the run, so the runner edits it instead of adding another.
   const { data: warRoom } = await github.rest.issues.createComment({

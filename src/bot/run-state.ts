@@ -4,6 +4,7 @@
 
 import type { Redis } from "ioredis";
 import type { TimelineEntry, Verdict, WarRoomUpdate } from "../gates/gate-run.js";
+import type { StageRow } from "./promotion-stages.js";
 
 export type RunPhase =
   | "queued"
@@ -58,6 +59,17 @@ export interface RunRecord {
   /** The latest war-room update and timeline, so the comment can be re-rendered by any process. */
   lastUpdate?: WarRoomUpdate;
   timeline?: TimelineEntry[];
+  /** Stand-in for issue 12's field: the run's scope is every phase of the gate. */
+  full?: boolean;
+  /** Stand-in for issue 12's field: where the sign-off of this run's evidence stands. */
+  signoff?: {
+    status: "pending" | "complete" | "withdrawn" | "superseded";
+    approvals: { login: string; at: string; reviewId: number; commitId: string }[];
+    decidedAt?: string;
+    supersededBy?: string;
+  };
+  /** The promotion stages this run backs (deployment protection rule decisions), for the war room. */
+  stages?: StageRow[];
 }
 
 export type ClaimOutcome =
@@ -94,6 +106,18 @@ export class RunState {
   }
   private pullKey(owner: string, repo: string, pull: number) {
     return `${this.prefix}:pull:${owner}/${repo}#${pull}`.toLowerCase();
+  }
+
+  /** Stand-in for issue 12's index: the runs of a gate on one commit. */
+  private commitKey(owner: string, repo: string, gate: string, sha: string) {
+    return `${this.prefix}:commit:${owner}/${repo}:${gate}:${sha}`.toLowerCase();
+  }
+
+  /** Stand-in for issue 12's method: the runs of `gate` that measured commit `sha`, newest first. */
+  async runsForCommit(owner: string, repo: string, gate: string, sha: string): Promise<RunRecord[]> {
+    const ids = await this.redis.zrevrange(this.commitKey(owner, repo, gate, sha), 0, -1);
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+    return records.filter((r): r is RunRecord => r !== null);
   }
 
   private exclusive<T>(section: () => Promise<T>): Promise<T> {
@@ -184,6 +208,8 @@ export class RunState {
         tx.set(this.runKey(record.id), JSON.stringify(record), "EX", RECORD_TTL_SECONDS);
         tx.zadd(this.pullKey(record.owner, record.repo, record.pullNumber), Date.now(), record.id);
         tx.expire(this.pullKey(record.owner, record.repo, record.pullNumber), RECORD_TTL_SECONDS);
+        tx.zadd(this.commitKey(record.owner, record.repo, record.gate, record.headSha), Date.now(), record.id);
+        tx.expire(this.commitKey(record.owner, record.repo, record.gate, record.headSha), RECORD_TTL_SECONDS);
         if (await tx.exec()) return outcome;
       }
       throw new Error(`too many concurrent commands for ${record.gate} on ${record.owner}/${record.repo}`);

@@ -273,6 +273,13 @@ export async function handleReview(github: GitHub, where: RepoRef, event: Review
         throw err;
       }
       await deps.state.recordSignoffCommit(where.owner, where.repo, pr.head.ref, commitSha, head);
+      // Stand-in for issue 12's sign-off state: the run's record follows its sign-off, for deployments.
+      await deps.state.update(branch.runId, (r) => {
+        const others = (r.signoff?.approvals ?? []).filter((a) => a.login.toLowerCase() !== reviewer.toLowerCase());
+        const approvals = dismissed ? others : [...others, { login: reviewer, at, reviewId: event.review.id, commitId: event.review.commit_id }];
+        const status = after.status === "complete" ? "complete" : r.signoff?.status === "complete" ? "withdrawn" : "pending";
+        return { signoff: { status, approvals, ...(status === "complete" ? { decidedAt: at } : {}) } };
+      });
       await setSignoffStatus(github, where, { gateTitle, commit: log.commit, status, targetUrl: pr.html_url });
       await reply(signoffReply(gateTitle, reviewer, approval.state, after, decision));
       return { kind: "recorded", state: approval.state, log: after, commitSha, status };
