@@ -14,6 +14,7 @@ import { readBotOptions, readRunnerOptions, type BotOptions, type GitHubAppOptio
 import { GateCatalogError, loadGateCatalog, type GateCatalog } from "./gate-catalog.js";
 import type { GitHub } from "./github.js";
 import { RunQueue } from "./run-queue.js";
+import { PromotionLedger } from "./promotion-stages.js";
 import { Runner, type RunnerDeps } from "./runner.js";
 
 const ENV_HELP = `Environment (the standard Probot variables, read once at start):
@@ -139,6 +140,8 @@ export interface StartOptions {
   throttle?: boolean;
   /** Start the in-process runner with the webhook server (default true). */
   runner?: boolean;
+  /** Longest a deployment protection rule's `requires: run` may take, ms (default 30 min). */
+  deploymentRunTimeoutMs?: number;
 }
 
 export interface RunnerHandle {
@@ -215,7 +218,7 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
       Octokit: octokitClass(start.throttle ?? options.throttle),
     }),
   });
-  await server.load(releaseGateApp({ gates: catalog, queue }));
+  await server.load(releaseGateApp({ gates: catalog, queue, promotions: new PromotionLedger(redis, `${options.prefix}:bot`), deploymentRunTimeoutMs: start.deploymentRunTimeoutMs }));
   try {
     await server.start();
   } catch (err) {
