@@ -124,6 +124,18 @@ export function decideFromRecord(
   const ok = runs.find((r) => promotionState(r) === "go" || (!needsSignoff && promotionState(r) === "pending"));
   const command = `${gate.command.prefix} replay all`;
   const where = pullNumber ? ` on pull request #${pullNumber}` : " on the pull request of that commit";
+  // A newer measurement of the same commit that failed outweighs an older GO: fail closed.
+  const failedSince = ok ? runs.slice(0, runs.indexOf(ok)).find((r) => r.phase === "finished" && !r.aborted && r.verdict !== "PASS") : undefined;
+  if (ok && failedSince) {
+    return {
+      approved: false,
+      line:
+        `${gate.title}: run \`${ok.id}\` of ${short(sha)} PASSed, but the newer run \`${failedSince.id}\` of the same commit is ${failedSince.verdict}` +
+        `${failedSince.reason ? ` (${failedSince.reason})` : ""}; the older PASS no longer vouches for it. Comment \`${gate.command.prefix} replay all\`${where} for a new run${needsSignoff ? " and sign off its evidence" : ""}, then re-run this deployment.`,
+      backing: failedSince,
+      evidenceUrl: failedSince.evidenceUrl,
+    };
+  }
   if (ok) {
     const by = ok.signoff?.status === "complete" ? ok.signoff.approvals.map((a) => `@${a.login}`).join(", ") : "";
     const basis = needsSignoff || by ? `PASSed every phase and was signed off by ${by || "the policy"}` : "PASSed every phase";
