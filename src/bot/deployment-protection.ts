@@ -277,9 +277,16 @@ async function decide(
   const order = stageProblem(gate, environment, decisions, sha, new Date());
   if (order) return no(order);
   const gateFile = deps.gates.fileOf(gate);
+  const runs = await deps.state.runsForCommit(where.owner, where.repo, gate.name, sha);
+  const pullNumber = event.pull_requests?.[0]?.number;
   if (environment.requires !== "run") {
-    const runs = await deps.state.runsForCommit(where.owner, where.repo, gate.name, sha);
-    return { gate, environment, ...decideFromRecord(gate, environment, sha, runs, gateFile, event.pull_requests?.[0]?.number) };
+    // A promotion stage comes after GO, whatever else it asks for.
+    const asStage = gate.promotion?.includes(environment.name) ? { ...environment, requires: "signoff" as const } : environment;
+    return { gate, environment, ...decideFromRecord(gate, asStage, sha, runs, gateFile, pullNumber) };
+  }
+  if (gate.promotion?.includes(environment.name)) {
+    const go = decideFromRecord(gate, { ...environment, requires: "signoff" }, sha, runs, gateFile, pullNumber);
+    if (!go.approved) return no(`${environment.name} is a promotion stage, which comes after GO: ${go.line.replace(/^[^:]+: /, "")}`, { backing: go.backing });
   }
   const resolved = runTarget(environment, event.deployment?.payload);
   if ("problem" in resolved) return no(resolved.problem);
@@ -296,9 +303,10 @@ async function decide(
     const evidenceUrl = "url" in evidence ? evidence.url : undefined;
     const why = run.verdict === "PASS" ? "" : run.phases.filter((p) => p.verdict !== "PASS" && p.reason !== run.reason).map((p) => ` (${p.reason})`).join("");
     const line = `run \`${run.id}\` (${phase.name}: ${phase.requests} requests @ ${phase.rate}/s against ${resolved.target.url}) on ${short(sha)} is ${run.verdict}: ${run.reason}${why}.`;
-    if (run.verdict !== "PASS") return no(line, { evidenceUrl });
-    if (!evidenceUrl) return no(`${line} Its evidence could not be committed (${"problem" in evidence ? evidence.problem : "unknown"}), so it is not approved.`);
-    return { gate, environment, approved: true, line: `${gate.title}: ${line}`, evidenceUrl };
+    const backing = runs.find((r) => promotionState(r) === "go");
+    if (run.verdict !== "PASS") return no(line, { evidenceUrl, backing });
+    if (!evidenceUrl) return no(`${line} Its evidence could not be committed (${"problem" in evidence ? evidence.problem : "unknown"}), so it is not approved.`, { backing });
+    return { gate, environment, approved: true, line: `${gate.title}: ${line}`, evidenceUrl, backing };
   } finally {
     await deps.ledger.unlock(where.owner, where.repo, gate.name, environment.name, runId).catch(() => {});
   }
@@ -316,10 +324,11 @@ async function runWithin(gate: Gate, sha: string, runId: string, environment: Gu
   });
   const logDir = await mkdtemp(join(tmpdir(), "release-gate-deploy-"));
   try {
-    return await Promise.race([
-      runGate(gate, { phases: gate.phases, commit: sha, runId, signal: controller.signal, logDir, credentials: environment.credentials }),
-      deadline,
-    ]);
+    const running = runGate(gate, { phases: gate.phases, commit: sha, runId, signal: controller.signal, logDir, credentials: environment.credentials });
+    const first = await Promise.race([running, deadline]);
+    // An aborted run still stops its replay and tears down; wait for that (bounded) before answering.
+    if ("timedOut" in first) await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);
+    return first;
   } finally {
     clearTimeout(timer);
     await rm(logDir, { recursive: true, force: true }).catch(() => {});

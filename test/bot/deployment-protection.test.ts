@@ -15,6 +15,8 @@ import { deploy, type Deployment } from "../../src/gates/deployment.js";
 import { deploymentProtectionRuleRequested, sendWebhook } from "../support/webhook-sender.js";
 import type { DeploymentCallback } from "../support/fake-github.js";
 import { measuredRun, REDIS_URL, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
+import type { StartOptions } from "../../src/bot/bot-command.js";
+import type { RunRecord } from "../../src/bot/run-state.js";
 
 jest.setTimeout(180_000);
 
@@ -125,8 +127,34 @@ describe("a signed-off full PASS guards production", () => {
 describe("requires: run measures the environment itself", () => {
   let service: Deployment | undefined;
   let logDir: string;
+
+  /** A running canary service (the bundled one, in a schema of its own) and a bot whose gate file points at it. */
+  async function worldWithCanary(name: string, start: StartOptions = {}): Promise<BotWorld> {
+    logDir = mkdtempSync(join(tmpdir(), `${name}-`));
+    const namespace = `rg_canary_${randomBytes(3).toString("hex")}`;
+    const credentials = { signingSecret: `whsec_${randomBytes(24).toString("base64")}` };
+    service = await deploy(
+      { kind: "bundled", mode: "queue", workers: 1, batchSize: 50, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL },
+      { namespace, credentials, logDir },
+    );
+    process.env.CANARY_URL = service.baseUrl;
+    process.env.CANARY_SCHEMA = namespace;
+    process.env.CANARY_SIGNING_SECRET = credentials.signingSecret;
+    return startBotWorld(name, { gatesDir: DEPLOY_GATES, start });
+  }
+
+  /** Gate P's GO on the PR's head: a full PASS, its evidence approved by the DRI. */
+  async function signedOffGo(w: BotWorld, pr: number): Promise<RunRecord> {
+    const { run } = await measuredRun(w, pr, "dri-alice", "/gate-p replay all");
+    expect({ verdict: run.verdict, reason: run.reason, full: run.full }).toMatchObject({ verdict: "PASS", full: true });
+    await w.review(run.evidencePullNumber!, "dri-alice", "approved");
+    await waitFor("the sign-off in the bot's record", async () => (await w.bot.queue.state.get(run.id))?.signoff?.status === "complete");
+    return run;
+  }
   const saved = { url: process.env.CANARY_URL, schema: process.env.CANARY_SCHEMA, secret: process.env.CANARY_SIGNING_SECRET };
   afterEach(async () => {
+    await world?.close();
+    world = undefined;
     await service?.teardown();
     service = undefined;
     rmSync(logDir, { recursive: true, force: true });
@@ -136,25 +164,24 @@ describe("requires: run measures the environment itself", () => {
     }
   });
 
-  test("the canary stage runs its short gate against the running service and approves; the next stage is held to order and sign-off; a run that errors rejects", async () => {
-    logDir = mkdtempSync(join(tmpdir(), "deploy-canary-"));
-    const namespace = `rg_canary_${randomBytes(3).toString("hex")}`;
-    const credentials = { signingSecret: `whsec_${randomBytes(24).toString("base64")}` };
-    service = await deploy(
-      { kind: "bundled", mode: "queue", workers: 1, batchSize: 50, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL },
-      { namespace, credentials, logDir },
-    );
-    process.env.CANARY_URL = service.baseUrl;
-    process.env.CANARY_SCHEMA = namespace;
-    process.env.CANARY_SIGNING_SECRET = credentials.signingSecret;
-    world = await startBotWorld("deploy-run", { gatesDir: DEPLOY_GATES });
+  test("the canary stage, after GO, runs its short gate against the running service and approves; the next stage is held to order; a run that errors rejects", async () => {
+    world = await worldWithCanary("deploy-run");
     const w = world;
-    const sha = w.fake.state.refs.get("refs/heads/main")!;
+    const pr = w.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
+    const sha = pr.head.sha;
 
     // live comes after canary-10 in the promotion: not before canary-10 approved this commit.
     const tooEarly = await deployTo(w, "live", sha);
     expect(tooEarly.decided.state).toBe("rejected");
     expect(tooEarly.decided.comment).toContain(`live comes after canary-10 in the promotion (canary-10 → live), and canary-10 has not approved ${sha.slice(0, 7)}`);
+
+    // A promotion stage comes after GO: the canary is not even measured without one.
+    const noGo = await deployTo(w, "canary-10", sha, { pr: pr.number });
+    expect(noGo.decided.state).toBe("rejected");
+    expect(noGo.decided.comment).toContain(`canary-10 is a promotion stage, which comes after GO: no signed-off full PASS of ${sha.slice(0, 7)}`);
+    expect(noGo.decided.comment).toContain(`\`/gate-p replay all\` on pull request #${pr.number}`);
+
+    const go = await signedOffGo(w, pr.number);
 
     // A deployment cannot point the gate at a service of its choosing.
     const steered = await deployTo(w, "canary-10", sha, { payload: { environment_url: "http://127.0.0.1:1/" } });
@@ -164,14 +191,14 @@ describe("requires: run measures the environment itself", () => {
     // The canary: a progress note at once, then the verdict of a real replay against the service.
     let canary: Deployed | undefined;
     for (let attempt = 1; attempt <= 3; attempt++) {
-      canary = await deployTo(w, "canary-10", sha, { timeoutMs: 90_000 });
+      canary = await deployTo(w, "canary-10", sha, { pr: pr.number, timeoutMs: 90_000 });
       // On a loaded 2-core machine the driver may fall behind; the gate then refuses to judge (by design).
       if (!/the replay is invalid/.test(canary.decided.comment ?? "")) break;
     }
     expect(canary!.callbacks[0]).toEqual(expect.objectContaining({ comment: "Gate P: running against canary-10 now; this deployment waits for the verdict." }));
     expect(canary!.callbacks[0]!.state).toBeUndefined();
     expect(canary!.decided.state).toBe("approved");
-    expect(canary!.decided.comment).toContain(`(canary-10: 300 requests @ 150/s against ${service.baseUrl}) on ${sha.slice(0, 7)} is PASS`);
+    expect(canary!.decided.comment).toContain(`(canary-10: 300 requests @ 150/s against ${service!.baseUrl}) on ${sha.slice(0, 7)} is PASS`);
     const evidence = /Evidence: (\S+\/pull\/(\d+))/.exec(canary!.decided.comment ?? "");
     expect(evidence).not.toBeNull();
     expect(w.fake.pullRequestJson(Number(evidence![2])).head.ref).toMatch(/^gate-p\/evidence\//);
@@ -179,41 +206,35 @@ describe("requires: run measures the environment itself", () => {
     const db = new pg.Client({ connectionString: DATABASE_URL });
     await db.connect();
     try {
-      const { rows } = await db.query(`select count(*)::int as n from "${namespace}".webhook_events`);
+      const { rows } = await db.query(`select count(*)::int as n from "${process.env.CANARY_SCHEMA}".webhook_events`);
       expect(rows[0].n).toBeGreaterThanOrEqual(290);
     } finally {
       await db.end();
     }
 
-    // Stage order is met now; live still needs a signed-off full PASS of the commit.
-    const live = await deployTo(w, "live", sha);
-    expect(live.decided.state).toBe("rejected");
-    expect(live.decided.comment).toContain(`no signed-off full PASS of ${sha.slice(0, 7)}`);
-    expect(live.decided.comment).toContain("`/gate-p replay all`");
+    // canary-10 approved the commit and its soak (0s) is over: live, which needs the sign-off, approves.
+    const live = await deployTo(w, "live", sha, { pr: pr.number });
+    expect(live.decided.state).toBe("approved");
+    expect(live.decided.comment).toContain("signed off by @dri-alice");
+
+    // The GO run's war room shows both stages.
+    const warRoom = w.fake.commentJson((await w.bot.queue.state.get(go.id))!.warRoomCommentId!).body;
+    expect(warRoom).toMatch(/\| canary-10 \| run \| ✅ approved \|/);
+    expect(warRoom).toMatch(/\| live \| signoff \| ✅ approved \|/);
 
     // The canary service goes away: the run errors, and an error never approves.
-    await service.teardown();
+    await service!.teardown();
     service = undefined;
-    const other = w.fake.pushCommit({ branch: "main", files: { "src/c.ts": "c\n" } });
-    const broken = await deployTo(w, "canary-10", other.sha, { timeoutMs: 60_000 });
+    const broken = await deployTo(w, "canary-10", sha, { timeoutMs: 60_000 });
     expect(broken.decided.state).toBe("rejected");
-    expect(broken.decided.comment).toMatch(/is ERROR: canary-10 did not run \(not run: could not run: .+\)/);
+    expect(broken.decided.comment).toMatch(/is ERROR: canary-10 did not run \(not run: (could not run|RBAC probe failed): .+\)/);
   });
 
   test("a run that outlasts its deadline is rejected as timed out", async () => {
-    logDir = mkdtempSync(join(tmpdir(), "deploy-timeout-"));
-    const namespace = `rg_canary_${randomBytes(3).toString("hex")}`;
-    const credentials = { signingSecret: `whsec_${randomBytes(24).toString("base64")}` };
-    service = await deploy(
-      { kind: "bundled", mode: "queue", workers: 1, batchSize: 50, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL },
-      { namespace, credentials, logDir },
-    );
-    process.env.CANARY_URL = service.baseUrl;
-    process.env.CANARY_SCHEMA = namespace;
-    process.env.CANARY_SIGNING_SECRET = credentials.signingSecret;
-    world = await startBotWorld("deploy-timeout", { gatesDir: DEPLOY_GATES, start: { deploymentRunTimeoutMs: 300 } });
-    const sha = world.fake.state.refs.get("refs/heads/main")!;
-    const late = await deployTo(world, "canary-10", sha);
+    world = await worldWithCanary("deploy-timeout", { deploymentRunTimeoutMs: 300 });
+    const pr = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
+    await signedOffGo(world, pr.number);
+    const late = await deployTo(world, "canary-10", pr.head.sha);
     expect(late.decided.state).toBe("rejected");
     expect(late.decided.comment).toMatch(/the run against canary-10 did not finish within 300(\.0)? ?ms; nothing was approved/);
   });
