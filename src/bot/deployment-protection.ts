@@ -290,6 +290,11 @@ async function decide(
   }
   const resolved = runTarget(environment, event.deployment?.payload);
   if ("problem" in resolved) return no(resolved.problem);
+  if (!environment.credentials?.signingSecret && !environment.credentials?.bearerKey) {
+    return no(
+      `requires: run against ${environment.name} needs the credentials its service takes, and the bot has none: set the variables named under environments.${environment.name}.credentials in ${gateFile} where the bot runs, and restart it.`,
+    );
+  }
   const timeoutMs = deps.runTimeoutMs ?? 30 * 60_000;
   const runId = newRunId(gate);
   const holder = await deps.ledger.lock(where.owner, where.repo, gate.name, environment.name, runId, timeoutMs + 60_000);

@@ -353,9 +353,18 @@ class GateReader {
     if (at("credentials")) {
       const c = this.mapping(at("credentials"), `${path}.credentials`, { required: [], optional: ["signing_secret", "bearer_key"] }, "the credentials");
       if (!c) return undefined;
-      const signingSecret = c.entries.get("signing_secret") ? this.text(c.entries.get("signing_secret"), `${path}.credentials.signing_secret`, /^whsec_/, 'a Standard Webhooks secret such as "${PRODUCTION_SIGNING_SECRET}" (whsec_...)') : undefined;
-      const bearerKey = c.entries.get("bearer_key") ? this.text(c.entries.get("bearer_key"), `${path}.credentials.bearer_key`) : undefined;
-      if ((c.entries.get("signing_secret") && !signingSecret) || (c.entries.get("bearer_key") && !bearerKey)) return undefined;
+      // Secrets come from ${VARS}; one that is empty where the gate file is read (e.g. by `gate validate`)
+      // is simply not there, and a run without the environment's credentials is refused when it is asked for.
+      const secret = (pattern: RegExp, expected: string) => (raw: unknown) => {
+        if (raw === "" || raw === null) return "";
+        if (typeof raw !== "string" || !pattern.test(raw)) throw new Error(`this is not ${expected}`);
+        return raw;
+      };
+      const signingSecret = c.entries.get("signing_secret")
+        ? this.value(c.entries.get("signing_secret"), `${path}.credentials.signing_secret`, secret(/^whsec_/, 'a Standard Webhooks secret (whsec_...); expected e.g. "${CANARY_SIGNING_SECRET:-}"'))
+        : "";
+      const bearerKey = c.entries.get("bearer_key") ? this.value(c.entries.get("bearer_key"), `${path}.credentials.bearer_key`, secret(/^\S+$/, "a bearer key")) : "";
+      if (signingSecret === undefined || bearerKey === undefined) return undefined;
       env.credentials = { ...(signingSecret ? { signingSecret } : {}), ...(bearerKey ? { bearerKey } : {}) };
     }
     if (at("phase")) {

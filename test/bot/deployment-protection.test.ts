@@ -62,8 +62,9 @@ describe("a signed-off full PASS guards production", () => {
     const w = world;
     const pr = w.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "export const a = 1;\n" } });
     const sha = pr.head.sha;
-    const { run } = await measuredRun(w, pr.number, "dri-alice", "/gate-a replay all");
-    expect(run).toMatchObject({ verdict: "PASS", full: true, headSha: sha });
+    const { run } = await measuredRun(w, pr.number, "dri-alice", "/gate-a replay all", 5);
+    expect(`${run.verdict}: ${run.reason}`).toMatch(/^PASS/);
+    expect(run).toMatchObject({ full: true, headSha: sha });
     expect(run.evidenceUrl).toBeTruthy();
 
     // staging needs a full PASS, which the commit has.
@@ -145,8 +146,10 @@ describe("requires: run measures the environment itself", () => {
 
   /** Gate P's GO on the PR's head: a full PASS, its evidence approved by the DRI. */
   async function signedOffGo(w: BotWorld, pr: number): Promise<RunRecord> {
-    const { run } = await measuredRun(w, pr, "dri-alice", "/gate-p replay all");
-    expect({ verdict: run.verdict, reason: run.reason, full: run.full }).toMatchObject({ verdict: "PASS", full: true });
+    // Up to five tries: on a loaded machine the driver may fall behind, and such a run is (rightly) no PASS.
+    const { run } = await measuredRun(w, pr, "dri-alice", "/gate-p replay all", 5);
+    expect(`${run.verdict}: ${run.reason}`).toMatch(/^PASS/);
+    expect(run.full).toBe(true);
     await w.review(run.evidencePullNumber!, "dri-alice", "approved");
     await waitFor("the sign-off in the bot's record", async () => (await w.bot.queue.state.get(run.id))?.signoff?.status === "complete");
     return run;

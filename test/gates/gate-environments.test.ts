@@ -1,7 +1,7 @@
 // The gate file's `environments:`, `promotion:` and `merge_queue:`: what the deployment protection
 // rule, the promotion stages and merge groups read, and the file:line:col errors for getting them wrong.
 
-import { GateDefinitionError, parseGate, formatProblem } from "../../src/gates/gate-definition.js";
+import { GateDefinitionError, loadGate, parseGate, formatProblem } from "../../src/gates/gate-definition.js";
 
 /** A small valid gate (23 lines); the cases append their own sections from line 24. */
 const BASE = [
@@ -112,6 +112,25 @@ describe("environments the gate guards", () => {
     expect(errors(`${envs}promotion: [production, canary-10]\n`)).toEqual([
       "x.yaml:27:13: promotion[0]: the first stage, production, has a soak but no stage before it to soak after; expected soak only on later stages",
     ]);
+  });
+
+  it("credentials come from the environment: unset is absent, a wrong secret is named but never echoed", () => {
+    const run = (secret: string) =>
+      `environments:\n  canary:\n    requires: run\n    target: { deployed: { url: "https://c.example.com", database_url: "postgres://db/x" } }\n    credentials:\n      signing_secret: "${secret}"\n`;
+    expect(gate(run("${CANARY_SECRET:-}")).environments![0]!.credentials).toEqual({});
+    const errs = errors(run("hunter2-not-a-webhook-secret"));
+    expect(errs).toEqual([expect.stringMatching(/^x\.yaml:29:23: environments\.canary\.credentials\.signing_secret: this is not a Standard Webhooks secret/)]);
+    expect(errs.join("")).not.toContain("hunter2");
+  });
+
+  it("gates/gate-a.yaml guards the canary (a run) and production (a sign-off), in that order, and runs smoke on merge groups", () => {
+    const g = loadGate(new URL("../../gates/gate-a.yaml", import.meta.url).pathname, {});
+    expect(g.environments!.map((e) => [e.name, e.requires, e.soakMs ?? 0])).toEqual([
+      ["canary-10", "run", 0],
+      ["production", "signoff", 30 * 60_000],
+    ]);
+    expect(g.promotion).toEqual(["canary-10", "production"]);
+    expect(g.mergeQueue).toEqual({ selector: "smoke" });
   });
 
   it("merge_queue names a phase or not_required", () => {
