@@ -35,7 +35,9 @@ const ENV_HELP = `Environment (the standard Probot variables, read once at start
 
 const BOT_HELP = `Usage: gate bot
 
-Runs the release-gate GitHub App: answers /gate-a commands on pull requests, queues runs, and runs
+Runs the release-gate GitHub App: answers /gate-a commands on pull requests (and the Re-run button
+of the gate's check runs, and merge queues' merge groups), approves or rejects deployments to the
+environments a gate file guards (a custom deployment protection rule), queues runs, and runs
 them with one runner (a \`gate runner\` child process, restarted if it dies; start more anywhere with
 \`gate runner\`). Same as \`npm start\`.
 
