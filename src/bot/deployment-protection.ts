@@ -301,7 +301,9 @@ async function decide(
   if (holder) return no(`another ${gate.title} run against ${environment.name} (\`${holder}\`) is in progress; re-run this deployment when it has finished.`);
   try {
     const phase = environment.phase ?? gate.phases[0]!;
-    const measured: Gate = { ...gate, target: resolved.target, phases: [phase] };
+    // The run measures this environment only; no other environment's settings (or secrets) travel with it.
+    const { environments: _others, ...rest } = gate;
+    const measured: Gate = { ...rest, target: resolved.target, phases: [phase] };
     const run = await runWithin(measured, sha, runId, environment, timeoutMs);
     if ("timedOut" in run) return no(`the run against ${environment.name} did not finish within ${formatDuration(timeoutMs)}; nothing was approved.`);
     const evidence = await publishEvidence(github, where, measured, run, event.pull_requests?.[0]?.number).catch((err: unknown) => ({ problem: (err as Error).message }));

@@ -98,6 +98,12 @@ export async function handleCheckRunRerequested(github: GitHub, where: RepoRef, 
     await reply(why);
     return { kind: "refused", why };
   }
+  const { data: pr } = await github.rest.pulls.get({ ...where, pull_number: earlier.pullNumber });
+  if (pr.state !== "open") {
+    const why = `pull request #${earlier.pullNumber} is ${pr.state}: ${gate.title} runs only on open pull requests`;
+    await reply(`@${user}, ${gate.title} was not re-run: ${why}.`);
+    return { kind: "refused", why };
+  }
   const record: RunRecord = {
     id: newRunId(gate),
     gate: gate.name,
