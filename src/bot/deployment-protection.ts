@@ -284,16 +284,16 @@ async function decide(
     const asStage = gate.promotion?.includes(environment.name) ? { ...environment, requires: "signoff" as const } : environment;
     return { gate, environment, ...decideFromRecord(gate, asStage, sha, runs, gateFile, pullNumber) };
   }
-  if (gate.promotion?.includes(environment.name)) {
-    const go = decideFromRecord(gate, { ...environment, requires: "signoff" }, sha, runs, gateFile, pullNumber);
-    if (!go.approved) return no(`${environment.name} is a promotion stage, which comes after GO: ${go.line.replace(/^[^:]+: /, "")}`, { backing: go.backing });
-  }
   const resolved = runTarget(environment, event.deployment?.payload);
   if ("problem" in resolved) return no(resolved.problem);
   if (!environment.credentials?.signingSecret && !environment.credentials?.bearerKey) {
     return no(
       `requires: run against ${environment.name} needs the credentials its service takes, and the bot has none: set the variables named under environments.${environment.name}.credentials in ${gateFile} where the bot runs, and restart it.`,
     );
+  }
+  if (gate.promotion?.includes(environment.name)) {
+    const go = decideFromRecord(gate, { ...environment, requires: "signoff" }, sha, runs, gateFile, pullNumber);
+    if (!go.approved) return no(`${environment.name} is a promotion stage, which comes after GO: ${go.line.replace(/^[^:]+: /, "")}`, { backing: go.backing });
   }
   const timeoutMs = deps.runTimeoutMs ?? 30 * 60_000;
   const runId = newRunId(gate);
