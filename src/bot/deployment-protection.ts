@@ -229,9 +229,9 @@ export async function handleProtectionRule(github: GitHub, where: RepoRef, event
   const conclude = async (decisions: GateDecision[]): Promise<ProtectionAnswer> => {
     const approved = decisions.every((d) => d.approved);
     const lines = decisions.map((d) => `${d.approved ? "✅" : "❌"} ${d.line}${d.evidenceUrl ? ` Evidence: ${d.evidenceUrl}` : ""}`);
-    const a = await answer({ state: approved ? "approved" : "rejected", comment: lines.join("\n") });
+    // Recorded before GitHub hears it: a later stage may rely only on an approval the record holds.
     await recordStages(github, where, event, environmentName, sha, decisions, deps);
-    return a;
+    return answer({ state: approved ? "approved" : "rejected", comment: lines.join("\n") });
   };
   const failClosed = (err: unknown) => `release-gate rejected this deployment: it could not decide (${(err as Error).message}). Nothing was approved; re-run the deployment, and if it persists, the bot's log has the details.`;
 
