@@ -231,7 +231,16 @@ export async function handleProtectionRule(github: GitHub, where: RepoRef, event
     const lines = decisions.map((d) => `${d.approved ? "✅" : "❌"} ${d.line}${d.evidenceUrl ? ` Evidence: ${d.evidenceUrl}` : ""}`);
     // Recorded before GitHub hears it: a later stage may rely only on an approval the record holds.
     await recordStages(github, where, event, environmentName, sha, decisions, deps);
-    return answer({ state: approved ? "approved" : "rejected", comment: lines.join("\n") });
+    try {
+      return await answer({ state: approved ? "approved" : "rejected", comment: lines.join("\n") });
+    } catch (err) {
+      // GitHub did not take it: an approval it never saw must not open the next stage.
+      if (approved) {
+        const undo = decisions.map((d) => ({ ...d, approved: false, line: `${d.gate.title}: GitHub did not take the approval (${(err as Error).message})` }));
+        await recordStages(github, where, event, environmentName, sha, undo, deps).catch(() => {});
+      }
+      throw err;
+    }
   };
   const failClosed = (err: unknown) => `release-gate rejected this deployment: it could not decide (${(err as Error).message}). Nothing was approved; re-run the deployment, and if it persists, the bot's log has the details.`;
 
