@@ -317,7 +317,7 @@ async function decide(
     if ("timedOut" in run) return no(`the run against ${environment.name} did not finish within ${formatDuration(timeoutMs)}; nothing was approved.`);
     const evidence = await publishEvidence(github, where, measured, run, event.pull_requests?.[0]?.number).catch((err: unknown) => ({ problem: (err as Error).message }));
     const evidenceUrl = "url" in evidence ? evidence.url : undefined;
-    const why = run.verdict === "PASS" ? "" : run.phases.filter((p) => p.verdict !== "PASS" && p.reason !== run.reason).map((p) => ` (${p.reason})`).join("");
+    const why = run.verdict === "PASS" ? "" : run.phases.filter((p) => p.verdict !== "PASS" && !run.reason.includes(p.reason)).map((p) => ` (${p.reason})`).join("");
     const line = `run \`${run.id}\` (${phase.name}: ${phase.requests} requests @ ${phase.rate}/s against ${resolved.target.url}) on ${short(sha)} is ${run.verdict}: ${run.reason}${why}.`;
     const backing = runs.find((r) => promotionState(r) === "go");
     if (run.verdict !== "PASS") return no(line, { evidenceUrl, backing });
