@@ -4,6 +4,7 @@
 
 import { jest } from "@jest/globals";
 import { fileURLToPath } from "node:url";
+import { mergeGroupPullNumber } from "../../src/bot/rerun.js";
 import { checkRunRerequested, mergeGroupChecksRequested, sendWebhook } from "../support/webhook-sender.js";
 import { measuredRun, reportedRun, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
 
@@ -74,4 +75,11 @@ test("a merge group runs the gate file's merge-queue scope on its head commit; a
   expect(run).toMatchObject({ gate: "gate-a", scope: "smoke", label: "merge queue smoke", requestedBy: "octocat" });
   const check = checks().find((c) => c.externalId === run.id)!;
   expect(check).toMatchObject({ name: "Gate A / merge queue smoke", status: "completed", conclusion: run.verdict === "PASS" ? "success" : "failure" });
+});
+
+test("a merge group's ref names the pull request it was made for", () => {
+  expect(mergeGroupPullNumber("refs/heads/gh-readonly-queue/main/pr-104-929f8209d40f77f4abc622a499c93a83babdbe64")).toBe(104);
+  expect(mergeGroupPullNumber("gh-readonly-queue/release/v2/pr-7-929f8209")).toBe(7);
+  expect(mergeGroupPullNumber("refs/heads/feature/pr-104-929f8209")).toBeNull();
+  expect(mergeGroupPullNumber("refs/heads/gh-readonly-queue/main/pr-x-929f8209")).toBeNull();
 });
