@@ -6,11 +6,14 @@ import { afterEach, beforeEach, expect, test } from "@jest/globals";
 import { Octokit } from "@octokit/rest";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 
+/** The refusals below are expected: Octokit need not log them. */
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
 let fake: FakeGitHub;
 let app: Octokit;
 beforeEach(async () => {
   fake = await startFakeGitHub({ permissions: { bob: "admin" } });
-  app = new Octokit({ baseUrl: fake.apiUrl, auth: "installation-token" });
+  app = new Octokit({ baseUrl: fake.apiUrl, auth: "installation-token", log: quiet });
 });
 afterEach(() => fake.close());
 
@@ -41,7 +44,7 @@ test("wrong environment, unknown state, no comment without a state, unknown run,
   expect(await status(app.rest.actions.reviewCustomGatesForRun({ ...where, environment_name: "production", state: "maybe" as "approved", comment: "x" }))).toBe(422);
   expect(await status(app.rest.actions.reviewCustomGatesForRun({ ...where, environment_name: "production" } as never))).toBe(422);
   expect(await status(app.rest.actions.reviewCustomGatesForRun({ ...where, run_id: 999_999, environment_name: "production", state: "approved", comment: "x" }))).toBe(404);
-  const bob = new Octokit({ baseUrl: fake.apiUrl, auth: fake.tokenFor("bob") });
+  const bob = new Octokit({ baseUrl: fake.apiUrl, auth: fake.tokenFor("bob"), log: quiet });
   expect(await status(bob.rest.actions.reviewCustomGatesForRun({ ...where, environment_name: "production", state: "approved", comment: "x" }))).toBe(403);
   expect(fake.deploymentCallbacks()).toEqual([]);
 });
