@@ -20,6 +20,9 @@ import type { KeyObject } from "node:crypto";
 import { guardForGitHub, neutraliseMentions } from "./redact-for-github.js";
 import type { ForkApprovals } from "./fork-approval.js";
 import { gateFileChangeOnPull, gateOfRecord, pinnedFileOf, readRepositoryGates, RepositoryGateError, type RepositoryGates } from "./repository-gates.js";
+import { handleProtectionRule, type ProtectionRuleEvent } from "./deployment-protection.js";
+import type { PromotionLedger } from "./promotion-stages.js";
+import { handleCheckRunRerequested, handleMergeGroup, type CheckRunRerequestedEvent, type MergeGroupEvent } from "./rerun.js";
 
 export interface AppDeps {
   gates: GateCatalog;
@@ -28,6 +31,10 @@ export interface AppDeps {
   signingKey?: KeyObject;
   /** Maintainers' approvals of fork PR runs; without it, fork PRs run only where the gate allows forks. */
   forkApprovals?: ForkApprovals;
+  /** Promotion stage decisions (deployment protection rule). */
+  promotions: PromotionLedger;
+  /** Longest a deployment's `requires: run` may take before it is rejected, ms. */
+  deploymentRunTimeoutMs?: number;
 }
 
 /** How long a non-collaborator on a public repository gets no second reply. */
@@ -337,6 +344,27 @@ export function releaseGateApp(deps: AppDeps): ApplicationFunction {
         { gates: deps.gates, state: deps.queue.state, signingKey: deps.signingKey },
       );
       context.log.info({ outcome: outcome.kind, why: "why" in outcome ? outcome.why : undefined }, "review handled");
+    });
+    app.on("deployment_protection_rule.requested", async (context) => {
+      const outcome = await handleProtectionRule(context.octokit as unknown as GitHub, context.repo(), context.payload as unknown as ProtectionRuleEvent, {
+        gates: deps.gates,
+        state: deps.queue.state,
+        ledger: deps.promotions,
+        log: context.log as unknown as BotLog,
+        runTimeoutMs: deps.deploymentRunTimeoutMs,
+        // A run against the environment takes minutes; the webhook is answered now and GitHub later.
+        background: (task) => void task(),
+      });
+      context.log.info({ outcome: outcome.kind }, "deployment protection rule handled");
+    });
+    app.on("check_run.rerequested", async (context) => {
+      const rerunDeps = { gates: deps.gates, queue: deps.queue, log: context.log as unknown as BotLog };
+      const outcome = await handleCheckRunRerequested(context.octokit as unknown as GitHub, context.repo(), context.payload as unknown as CheckRunRerequestedEvent, rerunDeps);
+      context.log.info({ outcome: outcome.kind }, "check run re-run handled");
+    });
+    app.on("merge_group.checks_requested", async (context) => {
+      const rerunDeps = { gates: deps.gates, queue: deps.queue, log: context.log as unknown as BotLog };
+      await handleMergeGroup(context.octokit as unknown as GitHub, context.repo(), context.payload as unknown as MergeGroupEvent, rerunDeps);
     });
   };
 }

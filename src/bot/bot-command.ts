@@ -15,6 +15,7 @@ import { GateCatalogError, loadGateCatalog, type GateCatalog } from "./gate-cata
 import type { GitHub } from "./github.js";
 import { RunQueue } from "./run-queue.js";
 import { ForkApprovals } from "./fork-approval.js";
+import { PromotionLedger } from "./promotion-stages.js";
 import { Runner, type RunnerDeps } from "./runner.js";
 import { guardForGitHub } from "./redact-for-github.js";
 
@@ -43,7 +44,9 @@ const ENV_HELP = `Environment (the standard Probot variables, read once at start
 
 const BOT_HELP = `Usage: gate bot
 
-Runs the release-gate GitHub App: answers /gate-a commands on pull requests, queues runs, and runs
+Runs the release-gate GitHub App: answers /gate-a commands on pull requests (and the Re-run button
+of the gate's check runs, and merge queues' merge groups), approves or rejects deployments to the
+environments a gate file guards (a custom deployment protection rule), queues runs, and runs
 them with one runner (a \`gate runner\` child process, restarted if it dies; start more anywhere with
 \`gate runner\`). Same as \`npm start\`.
 
@@ -149,6 +152,8 @@ export interface StartOptions {
   throttle?: boolean;
   /** Start the in-process runner with the webhook server (default true). */
   runner?: boolean;
+  /** Longest a deployment protection rule's `requires: run` may take, ms (default 30 min). */
+  deploymentRunTimeoutMs?: number;
 }
 
 export interface RunnerHandle {
@@ -228,7 +233,14 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
     }),
   });
   await server.load(
-    releaseGateApp({ gates: catalog, queue, signingKey: options.signingKey, forkApprovals: new ForkApprovals(redis, options.prefix) }),
+    releaseGateApp({
+      gates: catalog,
+      queue,
+      signingKey: options.signingKey,
+      forkApprovals: new ForkApprovals(redis, options.prefix),
+      promotions: new PromotionLedger(redis, `${options.prefix}:bot`),
+      deploymentRunTimeoutMs: start.deploymentRunTimeoutMs,
+    }),
   );
   try {
     await server.start();

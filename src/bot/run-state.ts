@@ -5,6 +5,7 @@
 import type { Redis } from "ioredis";
 import type { TimelineEntry, Verdict, WarRoomUpdate } from "../gates/gate-run.js";
 import type { PinnedGateFile } from "./repository-gates.js";
+import type { StageRow } from "./promotion-stages.js";
 
 export type RunPhase =
   | "queued"
@@ -80,6 +81,8 @@ export interface RunRecord {
   signoffLog?: string[];
   /** How many of signoffLog the bundle on the evidence branch already holds. */
   signoffWritten?: number;
+  /** The promotion stages this run backs (deployment protection rule decisions), for the war room. */
+  stages?: StageRow[];
 }
 
 export interface SignoffApproval {

@@ -3,6 +3,7 @@
 // rendered from the run's record), and the final verdict comment. Always under GitHub's 65,536-character
 // comment limit: the oldest timeline rows give way first.
 
+import { renderStages } from "./promotion-stages.js";
 import type { Gate } from "../gates/gate.js";
 import type { GateRun, TimelineEntry, WarRoomUpdate } from "../gates/gate-run.js";
 import { renderTimeline, renderVerdictTable, renderWarRoomUpdate } from "../gates/war-room.js";
@@ -35,6 +36,8 @@ export interface WarRoomView {
   /** Banners above the update: stale results, abort requested, runner lost. */
   notes: string[];
   links: RunLinks;
+  /** The promotion stages' table and decision log (Markdown), once a deployment was decided. */
+  stages?: string;
 }
 
 /** Hidden marker that says which run a comment belongs to. */
@@ -91,7 +94,7 @@ export function renderWarRoomComment(view: WarRoomView, limit = COMMENT_LIMIT): 
   const meta = `Run \`${view.runId}\`, requested by @${view.requestedBy}.`;
   const notes = view.notes.map((n) => `> ${n.replace(/\n/g, "\n> ")}`).join("\n>\n");
   const update = view.update ? `\`\`\`\n${renderWarRoomUpdate(view.update)}\n\`\`\`` : "_Waiting for a runner…_";
-  const head = [warRoomMarker(view.runId), title, meta, notes, update, "#### Timeline", ""]
+  const head = [warRoomMarker(view.runId), title, meta, notes, update, view.stages ?? "", "#### Timeline", ""]
     .filter((s, i, all) => s !== "" || i === all.length - 1)
     .join("\n\n");
   return fitRows(head, view.timeline, linkLine(view.links), limit, (rows) => renderTimeline(rows));
@@ -262,6 +265,7 @@ export function warRoomViewOf(gate: Gate, record: RunRecord): WarRoomView {
     timeline: [...botRows(record, gate), ...(record.timeline ?? [])],
     notes: runNotes(record, gate),
     links: { checkRun: record.checkRunUrl, evidencePullRequest: record.evidenceUrl },
+    ...(record.stages?.length ? { stages: renderStages(gate, record.stages) } : {}),
   };
 }
 

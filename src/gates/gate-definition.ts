@@ -12,6 +12,8 @@ import type {
   CorpusSpec,
   DeployedTarget,
   Gate,
+  GuardedEnvironment,
+  MergeQueuePolicy,
   Phase,
   SignoffPolicy,
   Slo,
@@ -280,7 +282,168 @@ class GateReader {
     };
     if (schedule !== undefined) gate.schedule = schedule;
     if (partialRuns !== undefined) gate.partialRuns = partialRuns;
+    const environments = get("environments") ? this.environments(get("environments")!, target) : undefined;
+    const promotion = get("promotion") ? this.promotion(get("promotion")!, environments) : undefined;
+    const mergeQueue = get("merge_queue") ? this.mergeQueue(get("merge_queue")!, phases) : undefined;
+    if ((get("environments") && !environments) || (get("promotion") && !promotion) || (get("merge_queue") && !mergeQueue)) return undefined;
+    if (environments) gate.environments = environments;
+    if (promotion) gate.promotion = promotion;
+    if (mergeQueue) gate.mergeQueue = mergeQueue;
     return gate;
+  }
+
+  // ---- environments, promotion stages, merge queue (the gate as a deployment protection rule) ----
+
+  private environments(entry: Entry, gateTarget: Target): GuardedEnvironment[] | undefined {
+    const node = this.deref(entry.value);
+    const expected = `a mapping from environment name to its rule, such as production: { requires: signoff }`;
+    if (this.isEmpty(node)) {
+      this.problem(entry.key, "environments", `no environments; expected ${expected}`);
+      return undefined;
+    }
+    if (!isMap(node!)) {
+      this.problem(node, "environments", `${this.kindOf(node!)} is not a mapping; expected ${expected}`);
+      return undefined;
+    }
+    const out: GuardedEnvironment[] = [];
+    let ok = true;
+    for (const pair of node.items) {
+      const keyNode = pair.key as Node | null;
+      const name = isScalar(keyNode) ? keyNode.value : undefined;
+      if (typeof name !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(name)) {
+        this.problem(keyNode, "environments", `${JSON.stringify(name)} is not an environment name; expected a GitHub environment name such as production or canary-10`);
+        ok = false;
+        continue;
+      }
+      const env = this.environment({ key: keyNode!, value: (pair.value as Node | null) ?? null }, name, gateTarget);
+      if (env) out.push(env);
+      else ok = false;
+    }
+    return ok ? out : undefined;
+  }
+
+  private environment(entry: Entry, name: string, gateTarget: Target): GuardedEnvironment | undefined {
+    const path = `environments.${name}`;
+    const m = this.mapping(entry, path, ENVIRONMENT_KEYS, `the environment ${name}`);
+    if (!m) return undefined;
+    const at = (k: string) => m.entries.get(k);
+    const requires = this.value(at("requires"), `${path}.requires`, oneOf(["signoff", "pass", "run"] as const));
+    const soakMs = at("soak") ? this.value(at("soak")!, `${path}.soak`, durationIn(0, 7 * 24 * 3_600_000)) : undefined;
+    if (requires === undefined || (at("soak") && soakMs === undefined)) return undefined;
+    const env: GuardedEnvironment = { name, requires };
+    if (soakMs !== undefined) env.soakMs = soakMs;
+    if (requires !== "run") {
+      let ok = true;
+      for (const k of ["target", "credentials", "phase"]) {
+        const e = at(k);
+        if (!e) continue;
+        this.problem(e.key, `${path}.${k}`, `applies only to requires: run (a run of the gate against the environment); expected no ${k} with requires: ${requires}`);
+        ok = false;
+      }
+      return ok ? env : undefined;
+    }
+    const target = at("target") ? this.environmentTarget(at("target")!, `${path}.target`) : gateTarget.kind === "deployed" ? gateTarget : undefined;
+    if (!target) {
+      if (!at("target")) {
+        this.problem(
+          at("requires")!.value,
+          `${path}.requires`,
+          `requires: run measures the environment's own service, and neither this environment nor the gate names one; expected target: { deployed: { url, database_url } } under ${path}`,
+        );
+      }
+      return undefined;
+    }
+    env.target = target;
+    if (at("credentials")) {
+      const c = this.mapping(at("credentials"), `${path}.credentials`, { required: [], optional: ["signing_secret", "bearer_key"] }, "the credentials");
+      if (!c) return undefined;
+      // Secrets come from ${VARS}; one that is empty where the gate file is read (e.g. by `gate validate`)
+      // is simply not there, and a run without the environment's credentials is refused when it is asked for.
+      const secret = (pattern: RegExp, expected: string) => (raw: unknown) => {
+        if (raw === "" || raw === null) return "";
+        if (typeof raw !== "string" || !pattern.test(raw)) throw new Error(`this is not ${expected}`);
+        return raw;
+      };
+      const signingSecret = c.entries.get("signing_secret")
+        ? this.value(c.entries.get("signing_secret"), `${path}.credentials.signing_secret`, secret(/^whsec_/, 'a Standard Webhooks secret (whsec_...); expected e.g. "${CANARY_SIGNING_SECRET:-}"'))
+        : "";
+      const bearerKey = c.entries.get("bearer_key") ? this.value(c.entries.get("bearer_key"), `${path}.credentials.bearer_key`, secret(/^\S+$/, "a bearer key")) : "";
+      if (signingSecret === undefined || bearerKey === undefined) return undefined;
+      env.credentials = { ...(signingSecret ? { signingSecret } : {}), ...(bearerKey ? { bearerKey } : {}) };
+    }
+    if (at("phase")) {
+      const p = this.mapping(at("phase"), `${path}.phase`, { required: ["requests", "rate", "latency_p95"], optional: ["drain_timeout"] }, "the environment's phase");
+      if (!p) return undefined;
+      const pat = (k: string) => p.entries.get(k);
+      const requests = this.value(pat("requests"), `${path}.phase.requests`, countIn(1, 10_000_000));
+      const rate = this.value(pat("rate"), `${path}.phase.rate`, rateIn(100_000));
+      const bar = this.value(pat("latency_p95"), `${path}.phase.latency_p95`, comparison("latency_p95", "latency"));
+      const drainTimeoutMs = pat("drain_timeout") ? this.value(pat("drain_timeout")!, `${path}.phase.drain_timeout`, durationIn(1, 3_600_000)) : DEFAULT_DRAIN_TIMEOUT_MS;
+      if (requests === undefined || rate === undefined || bar === undefined || drainTimeoutMs === undefined) return undefined;
+      const phaseName = name.toLowerCase().replace(/[^a-z0-9_-]/g, "-").replace(/^[^a-z]+/, "") || "environment";
+      env.phase = { name: phaseName.slice(0, 32), aliases: [], requests, rate, latencyP95Ms: bar.bar, drainTimeoutMs };
+    }
+    return env;
+  }
+
+  private environmentTarget(entry: Entry, path: string): DeployedTarget | undefined {
+    const m = this.mapping(entry, path, { required: ["deployed"], optional: [] }, "the environment's target");
+    if (!m) return undefined;
+    const d = this.mapping(m.entries.get("deployed"), `${path}.deployed`, DEPLOYED_KEYS, "the deployed target");
+    if (!d) return undefined;
+    const at = (k: string) => d.entries.get(k);
+    const serviceUrl = this.value(at("url"), `${path}.deployed.url`, url(["http:", "https:"], "https://ingest.example.com"));
+    const databaseUrl = this.value(at("database_url"), `${path}.deployed.database_url`, url(["postgres:", "postgresql:"], "postgres://gate@db.example.com:5432/ingest"));
+    const schema = at("schema") ? this.text(at("schema"), `${path}.deployed.schema`, /^[a-z_][a-z0-9_]{0,62}$/, "a PostgreSQL schema name such as public") : "public";
+    if (serviceUrl === undefined || databaseUrl === undefined || schema === undefined) return undefined;
+    return { kind: "deployed", url: serviceUrl, databaseUrl, schema };
+  }
+
+  private promotion(entry: Entry, environments: GuardedEnvironment[] | undefined): string[] | undefined {
+    const items = this.sequence(entry, "promotion", "the promotion stages after GO, in order: environment names such as [canary-10, production]");
+    if (!items) return undefined;
+    if (items.length === 0) {
+      this.problem(entry.value ?? entry.key, "promotion", "no stages; expected at least one environment name");
+      return undefined;
+    }
+    const names = (environments ?? []).map((e) => e.name);
+    const out: string[] = [];
+    let ok = true;
+    items.forEach((item, i) => {
+      const path = `promotion[${i}]`;
+      const stage = this.value({ key: item, value: item }, path, (raw) => {
+        if (typeof raw !== "string" || !names.includes(raw)) {
+          const near = typeof raw === "string" ? nearest(raw, names) : undefined;
+          throw new Error(
+            `${JSON.stringify(raw)} is not an environment of this gate; expected one of ${names.join(", ") || "(none: add environments: first)"}${near ? ` (did you mean "${near}"?)` : ""}`,
+          );
+        }
+        return raw;
+      });
+      if (stage === undefined) ok = false;
+      else if (out.includes(stage)) {
+        this.problem(item, path, `"${stage}" is listed twice; expected each stage once`);
+        ok = false;
+      } else out.push(stage);
+    });
+    if (!ok) return undefined;
+    const first = environments?.find((e) => e.name === out[0]);
+    if (first?.soakMs !== undefined) {
+      this.problem(items[0], "promotion[0]", `the first stage, ${first.name}, has a soak but no stage before it to soak after; expected soak only on later stages`);
+      return undefined;
+    }
+    return out;
+  }
+
+  private mergeQueue(entry: Entry, phases: Phase[]): MergeQueuePolicy | undefined {
+    const words = [...phases.flatMap((p) => [p.name, ...p.aliases]), "all"];
+    const selector = this.value(entry, "merge_queue", (raw) => {
+      const s = typeof raw === "number" ? String(raw) : raw;
+      if (s === "not_required") return null;
+      if (typeof s === "string" && words.some((w) => w.toLowerCase() === s.toLowerCase())) return s;
+      throw new Error(`${JSON.stringify(raw)} is not a phase; expected one of ${words.join(", ")} (what a merge group runs), or not_required`);
+    });
+    return selector === undefined ? undefined : { selector };
   }
 
   private target(entry: Entry | undefined): Target | undefined {
@@ -707,8 +870,9 @@ class GateReader {
 
 const TOP_KEYS = {
   required: ["gate", "title", "application", "dri", "target", "objectives", "phases", "corpus", "evidence"],
-  optional: ["status_owner", "signoff", "commands", "schedule", "partial_runs"],
+  optional: ["status_owner", "signoff", "commands", "schedule", "partial_runs", "environments", "promotion", "merge_queue"],
 } as const;
+const ENVIRONMENT_KEYS = { required: ["requires"], optional: ["target", "credentials", "phase", "soak"] } as const;
 const BUNDLED_KEYS = { required: ["redis_url", "database_url"], optional: ["mode", "workers", "batch_size", "batch_linger", "source", "build"] } as const;
 const DEPLOYED_KEYS = { required: ["url", "database_url"], optional: ["schema"] } as const;
 const PHASE_KEYS = { required: ["name", "requests", "rate", "latency_p95"], optional: ["aliases", "drain_timeout"] } as const;

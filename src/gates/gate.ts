@@ -123,6 +123,42 @@ export interface Gate {
    * default: exit 3, no GO) or PASS. Absent means PARTIAL.
    */
   partialRuns?: "PARTIAL" | "PASS";
+  /** GitHub environments the gate guards as a deployment protection rule. */
+  environments?: GuardedEnvironment[];
+  /** Promotion stages after GO, in order: names of `environments`. */
+  promotion?: string[];
+  /** What a merge queue's merge group runs. */
+  mergeQueue?: MergeQueuePolicy;
   /** The file it came from and the SHA-256 of its bytes, for the attestation. */
   source: { file: string; sha256: string; blobSha?: string };
+}
+
+/** What a deployment to a guarded environment needs before the gate approves it. */
+export type EnvironmentRequirement =
+  /** A full PASS of the deployment's commit whose sign-off is complete. */
+  | "signoff"
+  /** A full PASS of the deployment's commit. */
+  | "pass"
+  /** A run of the gate, now, against the environment itself. */
+  | "run";
+
+/** A GitHub environment the gate guards as a deployment protection rule (gate file `environments:`). */
+export interface GuardedEnvironment {
+  /** The environment's name on GitHub ("production", "canary-10"). */
+  name: string;
+  requires: EnvironmentRequirement;
+  /** The running service behind the environment, for `requires: run`. */
+  target?: DeployedTarget;
+  /** The credentials the environment's service takes, for `requires: run` (from ${VARS}). */
+  credentials?: { signingSecret?: string; bearerKey?: string };
+  /** The short gate `requires: run` replays against the environment; the gate's first phase when absent. */
+  phase?: Phase;
+  /** As a promotion stage: how long after the previous stage's approval this one may be approved, ms. */
+  soakMs?: number;
+}
+
+/** What a merge queue's merge group runs: a phase selector ("smoke", "all"), or nothing (not required). */
+export interface MergeQueuePolicy {
+  /** null: the gate reports itself as not required for the merge queue. */
+  selector: string | null;
 }

@@ -9,8 +9,15 @@ const manifest = parse(readFileSync(new URL("../../app.yml", import.meta.url), "
   hook_attributes: { url: string };
 };
 
-test("app.yml subscribes to the three events the bot handles and asks for least privilege", () => {
-  expect([...manifest.default_events].sort()).toEqual(["issue_comment", "pull_request", "pull_request_review"]);
+test("app.yml subscribes to the events the bot handles and asks for least privilege", () => {
+  expect([...manifest.default_events].sort()).toEqual([
+    "check_run",
+    "deployment_protection_rule",
+    "issue_comment",
+    "merge_group",
+    "pull_request",
+    "pull_request_review",
+  ]);
   expect(manifest.default_permissions).toEqual({
     metadata: "read",
     contents: "write",
@@ -18,6 +25,9 @@ test("app.yml subscribes to the three events the bot handles and asks for least 
     issues: "write",
     checks: "write",
     statuses: "write",
+    actions: "read",
+    deployments: "write",
+    merge_queues: "read",
   });
   expect(manifest.hook_attributes.url).toMatch(/\/api\/github\/webhooks$/);
 });

@@ -7,6 +7,7 @@ import type { AddressInfo } from "node:net";
 import { AppAuth } from "./fake-github/app-auth.js";
 import { appRoutes } from "./fake-github/app-routes.js";
 import { checkRoutes } from "./fake-github/check-routes.js";
+import { deploymentBook, deploymentRoutes, startWaitingDeployment, type DeploymentCallback, type WaitingDeployment } from "./fake-github/deployment-routes.js";
 import { FaultPlan, type FaultMatch, type FaultResponse } from "./fake-github/faults.js";
 import { gitDataRoutes } from "./fake-github/git-data-routes.js";
 import { GitHubApiError, notFound } from "./fake-github/github-errors.js";
@@ -19,6 +20,7 @@ import { RestShapes, type Json } from "./fake-github/rest-shapes.js";
 import { matchRoute, type ApiAnswer, type Route } from "./fake-github/router.js";
 
 export { githubFaults, type FaultMatch, type FaultResponse } from "./fake-github/faults.js";
+export type { DeploymentCallback, WaitingDeployment } from "./fake-github/deployment-routes.js";
 export type { PermissionLevel, MutationRecord } from "./fake-github/repository-state.js";
 export { COMMENT_BODY_LIMIT } from "./fake-github/repository-state.js";
 export { CHECK_OUTPUT_LIMIT_BYTES, ANNOTATIONS_PER_REQUEST, CHECK_ACTIONS_LIMIT } from "./fake-github/check-routes.js";
@@ -162,10 +164,15 @@ export interface FakeGitHub {
   pullRequestJson(pullNumber: number): PullRequestJson;
   commentJson(commentId: number): CommentJson;
   webhookContext(): WebhookContext;
+  /** A workflow job with `environment: <name>` waiting for the App's deployment protection rule
+   *  (send the deployment_protection_rule webhook with `callbackUrl`). */
+  waitForDeployment(o: { environment: string; sha: string; ref?: string; creator?: string }): WaitingDeployment & { callbackUrl: string };
+  /** The App's accepted answers to deployment protection rules, in order. */
+  deploymentCallbacks(): DeploymentCallback[];
   close(): Promise<void>;
 }
 
-const ROUTES: Route[] = [...appRoutes, ...gitDataRoutes, ...checkRoutes, ...pullRoutes, ...issueRoutes, ...repositoryRoutes, ...archiveRoutes];
+const ROUTES: Route[] = [...appRoutes, ...gitDataRoutes, ...checkRoutes, ...pullRoutes, ...issueRoutes, ...repositoryRoutes, ...archiveRoutes, ...deploymentRoutes];
 const API_PREFIX = "/api/v3";
 /** Larger than any blob GitHub takes through the API (100 MB is its hard cap; the fake stops sooner). */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -382,6 +389,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     pullRequestJson: (n) => s.pull(state.pullOrThrow(n)) as PullRequestJson,
     commentJson: (id) => s.comment(state.commentOrThrow(id)) as CommentJson,
     webhookContext: () => ({ owner, repo, installationId: state.installation.id, repository: s.repository() }),
+    waitForDeployment(o) {
+      const d = startWaitingDeployment(state, o);
+      return { ...d, callbackUrl: `${base}${API_PREFIX}/repos/${owner}/${repo}/actions/runs/${d.runId}/deployment_protection_rule` };
+    },
+    deploymentCallbacks: () => [...deploymentBook(state).callbacks],
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

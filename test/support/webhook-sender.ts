@@ -309,3 +309,109 @@ function examplePullRequest(template: Json, repository: Json, n: number, headSha
   (pr.base as Json).repo = repository;
   return pr;
 }
+
+/**
+ * deployment_protection_rule.requested, as GitHub sends it to the App of a custom deployment
+ * protection rule (no published example; shaped after the webhook schema): the environment, the
+ * event that started the workflow, the deployment (its sha), the callback URL the App answers, and
+ * the pull requests of the deployment's ref.
+ */
+export function deploymentProtectionRuleRequested(
+  options: RepositoryContext & {
+    environment: string;
+    /** fake.waitForDeployment(...): its ids, sha, ref and callback URL. */
+    deployment: { runId: number; deploymentId: number; sha: string; ref: string; creator: string; createdAt: string; callbackUrl: string };
+    /** "push", "workflow_dispatch", "pull_request" ... */
+    event?: string;
+    /** The deployment's payload (a deploy tool may put environment_url there). */
+    deploymentPayload?: Json;
+    /** Pull requests' REST JSON (fake.pullRequestJson). */
+    pullRequests?: Json[];
+    sender?: string;
+  },
+): Json {
+  const template = example("pull_request", (e) => e.action === "synchronize");
+  const repository = repositoryFor(options, template);
+  const { api } = urls(repository);
+  const d = options.deployment;
+  return {
+    action: "requested",
+    environment: options.environment,
+    event: options.event ?? "push",
+    deployment_callback_url: d.callbackUrl,
+    deployment: {
+      url: `${api}/deployments/${d.deploymentId}`,
+      id: d.deploymentId,
+      node_id: Buffer.from(`010:Deployment${d.deploymentId}`).toString("base64"),
+      sha: d.sha,
+      ref: d.ref,
+      task: "deploy",
+      payload: options.deploymentPayload ?? {},
+      original_environment: options.environment,
+      environment: options.environment,
+      description: null,
+      creator: webhookUser(d.creator),
+      created_at: d.createdAt,
+      updated_at: d.createdAt,
+      statuses_url: `${api}/deployments/${d.deploymentId}/statuses`,
+      repository_url: api,
+      transient_environment: false,
+      production_environment: options.environment === "production",
+      performed_via_github_app: null,
+    },
+    pull_requests: (options.pullRequests ?? []).map((p) => structuredClone(p)),
+    repository,
+    sender: webhookUser(options.sender ?? d.creator),
+    installation: installationFor(options),
+  };
+}
+
+/** check_run.rerequested: someone pressed "Re-run" on the App's check run (from the published example). */
+export function checkRunRerequested(
+  options: RepositoryContext & {
+    /** The check run as the fake stores it (fake.state.checkRuns). */
+    checkRun: { id: number; name: string; headSha: string; externalId: string; status: string; conclusion: string | null };
+    sender: string;
+    appId: number;
+    pullRequests?: Json[];
+  },
+): Json {
+  const payload = example("check_run", (e) => e.action === "rerequested");
+  const repository = repositoryFor(options, payload);
+  const { api, html } = urls(repository);
+  const c = options.checkRun;
+  const run = payload.check_run as Json;
+  const app = { ...(run.app as Json), id: options.appId };
+  Object.assign(run, {
+    id: c.id,
+    name: c.name,
+    head_sha: c.headSha,
+    external_id: c.externalId,
+    status: c.status,
+    conclusion: c.conclusion,
+    url: `${api}/check-runs/${c.id}`,
+    html_url: `${html}/runs/${c.id}`,
+    app,
+    pull_requests: options.pullRequests ?? [],
+  });
+  Object.assign(run.check_suite as Json, { head_sha: c.headSha, after: c.headSha, app, repository, pull_requests: options.pullRequests ?? [] });
+  return { ...payload, repository, sender: webhookUser(options.sender), installation: installationFor(options), organization: undefined };
+}
+
+/** merge_group.checks_requested: a merge queue made a merge group and asks for its required checks. */
+export function mergeGroupChecksRequested(
+  options: RepositoryContext & { headSha: string; baseSha: string; prNumber: number; baseRef?: string; sender?: string },
+): Json {
+  const payload = example("merge_group", (e) => e.action === "checks_requested");
+  const repository = repositoryFor(options, payload);
+  const base = options.baseRef ?? "main";
+  const group = payload.merge_group as Json;
+  Object.assign(group, {
+    head_sha: options.headSha,
+    head_ref: `refs/heads/gh-readonly-queue/${base}/pr-${options.prNumber}-${options.baseSha}`,
+    base_sha: options.baseSha,
+    base_ref: `refs/heads/${base}`,
+  });
+  Object.assign(group.head_commit as Json, { id: options.headSha });
+  return { ...payload, repository, sender: webhookUser(options.sender ?? options.owner), installation: installationFor(options), organization: undefined };
+}

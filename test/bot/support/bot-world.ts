@@ -104,6 +104,7 @@ export async function startBotWorld(
     files?: Record<string, string | Buffer>;
     /** More environment for the bot and its runner (e.g. BUILD_CACHE_DIR). */
     env?: Record<string, string>;
+    gatesDir?: string;
   } = {},
 ): Promise<BotWorld> {
   const privateKey = appKey();
@@ -125,7 +126,7 @@ export async function startBotWorld(
     PORT: String(await freePort()),
     REDIS_URL: o.redisUrl ?? REDIS_URL,
     RELEASE_GATE_PREFIX: prefix,
-    GATES_DIR: FIXTURE_GATES,
+    GATES_DIR: o.gatesDir ?? FIXTURE_GATES,
     LOG_LEVEL: "silent",
     EVIDENCE_SIGNING_KEY: signing.privateKeyPem,
     ...o.env,

@@ -1,0 +1,403 @@
+// The App as a custom deployment protection rule: a workflow job with `environment: production` waits
+// until this module approves or rejects it. The gate guarding the environment (gate file
+// `environments:`) says what it needs: a signed-off full PASS of the deployment's commit, a full PASS,
+// or a run of the gate now against the environment itself. Whatever goes wrong, the answer is a
+// rejection naming the reason: a deployment is never let through by an error.
+
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Gate, GuardedEnvironment } from "../gates/gate.js";
+import type { DeployedTarget } from "../gates/gate.js";
+import type { GateRun } from "../gates/gate-run.js";
+import { newRunId, runGate } from "../gates/run-gate.js";
+import { formatDuration } from "../gates/units.js";
+import { writeEvidenceBundle } from "../gates/evidence-bundle.js";
+import type { BotLog } from "./bot-log.js";
+import { openEvidencePullRequest } from "./evidence-pr.js";
+import type { GateCatalog } from "./gate-catalog.js";
+import type { GitHub, RepoRef } from "./github.js";
+import { promotionState } from "./promotion.js";
+import { stageProblem, type PromotionLedger, type StageRow } from "./promotion-stages.js";
+import type { RunRecord, RunState } from "./run-state.js";
+import { findMarkedComment, refreshWarRoom, upsertComment } from "./war-room-comment.js";
+import { renderStages } from "./promotion-stages.js";
+
+/** The parts of a deployment_protection_rule webhook this module reads. */
+export interface ProtectionRuleEvent {
+  action: string;
+  environment?: string;
+  event?: string;
+  deployment_callback_url?: string;
+  deployment?: { id: number; sha: string; ref?: string; environment?: string; payload?: unknown; creator?: { login: string } | null } | null;
+  pull_requests?: { number: number }[];
+  sender?: { login: string } | null;
+}
+
+export interface ProtectionDeps {
+  gates: GateCatalog;
+  state: RunState;
+  ledger: PromotionLedger;
+  log: BotLog;
+  /** Longest a `requires: run` may take before the deployment is rejected, ms (default 30 min). */
+  runTimeoutMs?: number;
+  /** Where slow work (a `requires: run`) goes, so the webhook is answered at once. */
+  background(task: () => Promise<void>): void;
+}
+
+export interface ProtectionAnswer {
+  state: "approved" | "rejected";
+  comment: string;
+}
+
+export type ProtectionOutcome =
+  | { kind: "answered"; answer: ProtectionAnswer }
+  /** A `requires: run` was started; the answer comes when it ends. */
+  | { kind: "running" }
+  /** The event's callback URL is not this repository's: nobody can be answered. */
+  | { kind: "unanswerable"; why: string };
+
+/** The comment shows in the deployment's review panel: kept to a paragraph, the war room has the rest. */
+const COMMENT_LIMIT = 1024;
+
+/** What one guarding gate concluded for the deployment. */
+interface GateDecision {
+  gate: Gate;
+  environment: GuardedEnvironment;
+  approved: boolean;
+  /** One line: the basis of an approval, or what is missing and how to get it. */
+  line: string;
+  evidenceUrl?: string;
+  /** The run that backs the decision, whose war room shows the stages. */
+  backing?: RunRecord;
+}
+
+/**
+ * The workflow run id of a deployment_callback_url, only when the URL is this repository's
+ * `/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule`: the bot's token goes
+ * nowhere else.
+ */
+export function callbackRunId(callbackUrl: string | undefined, where: RepoRef): { runId: number } | { code: "bad_callback"; message: string } {
+  const bad = (why: string) => ({ code: "bad_callback" as const, message: `deployment_callback_url ${JSON.stringify(callbackUrl ?? null)} ${why}` });
+  if (!callbackUrl) return bad("is missing");
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(callbackUrl).pathname);
+  } catch {
+    return bad("is not a URL");
+  }
+  const m = /\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/(\d+)\/deployment_protection_rule$/.exec(path);
+  if (!m) return bad("is not a /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule URL");
+  if (m[1]!.toLowerCase() !== where.owner.toLowerCase() || m[2]!.toLowerCase() !== where.repo.toLowerCase()) {
+    return bad(`belongs to ${m[1]}/${m[2]}, not to ${where.owner}/${where.repo}, where the deployment is`);
+  }
+  return { runId: Number(m[3]) };
+}
+
+/** The gates that guard `environment`, each with its rule. */
+export function guardsOf(gates: readonly Gate[], environment: string): { gate: Gate; environment: GuardedEnvironment }[] {
+  return gates.flatMap((gate) => (gate.environments ?? []).filter((e) => e.name === environment).map((e) => ({ gate, environment: e })));
+}
+
+function short(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+function approversOf(gate: Gate): string {
+  const s = gate.signoff;
+  return s.approvers.length ? s.approvers.join(", ") : `anyone with ${s.permission} permission`;
+}
+
+/**
+ * What the bot's record says about `sha` for a `signoff` or `pass` rule: pure, so every wording is
+ * tested without servers. `runs` are the gate's runs on the commit, newest first.
+ */
+export function decideFromRecord(
+  gate: Gate,
+  environment: GuardedEnvironment,
+  sha: string,
+  runs: RunRecord[],
+  gateFile: string,
+  pullNumber?: number,
+): { approved: boolean; line: string; backing?: RunRecord; evidenceUrl?: string } {
+  const needsSignoff = environment.requires === "signoff";
+  const ok = runs.find((r) => promotionState(r) === "go" || (!needsSignoff && promotionState(r) === "pending"));
+  const command = `${gate.command.prefix} replay all`;
+  const where = pullNumber ? ` on pull request #${pullNumber}` : " on the pull request of that commit";
+  // A newer measurement of the same commit that failed outweighs an older GO: fail closed.
+  const failedSince = ok ? runs.slice(0, runs.indexOf(ok)).find((r) => r.phase === "finished" && !r.aborted && r.verdict !== "PASS") : undefined;
+  if (ok && failedSince) {
+    return {
+      approved: false,
+      line:
+        `${gate.title}: run \`${ok.id}\` of ${short(sha)} PASSed, but the newer run \`${failedSince.id}\` of the same commit is ${failedSince.verdict}` +
+        `${failedSince.reason ? ` (${failedSince.reason})` : ""}; the older PASS no longer vouches for it. Comment \`${gate.command.prefix} replay all\`${where} for a new run${needsSignoff ? " and sign off its evidence" : ""}, then re-run this deployment.`,
+      backing: failedSince,
+      evidenceUrl: failedSince.evidenceUrl,
+    };
+  }
+  if (ok) {
+    const by = ok.signoff?.status === "complete" ? ok.signoff.approvals.map((a) => `@${a.login}`).join(", ") : "";
+    const basis = needsSignoff || by ? `PASSed every phase and was signed off by ${by || "the policy"}` : "PASSed every phase";
+    return {
+      approved: true,
+      line: `${gate.title}: run \`${ok.id}\` on ${short(sha)} ${basis}.`,
+      backing: ok,
+      evidenceUrl: ok.evidenceUrl,
+    };
+  }
+  const latest = runs.find((r) => r.phase !== "cancelled");
+  const missing = (what: string) => ({ approved: false, line: `${gate.title}: ${what}`, backing: latest, evidenceUrl: latest?.evidenceUrl });
+  const get = needsSignoff
+    ? `comment \`${command}\`${where}, then ${approversOf(gate)} approves its evidence PR (signoff: in ${gateFile}), then re-run this deployment`
+    : `comment \`${command}\`${where}, then re-run this deployment`;
+  if (!latest) return missing(`no ${needsSignoff ? "signed-off " : ""}full PASS of ${short(sha)}: no run measured this commit. To get one, ${get}.`);
+  const state = promotionState(latest);
+  switch (state) {
+    case "unfinished":
+      return missing(`run \`${latest.id}\` of ${short(sha)} has not finished; re-run this deployment when it has${needsSignoff ? " and its evidence is signed off" : ""}.`);
+    case "partial":
+      return missing(`run \`${latest.id}\` PASSed only ${latest.scope.replace(/\+/g, ", ")}, not every phase. To get a full PASS, ${get}.`);
+    case "no-go":
+      return missing(`the latest run of ${short(sha)}, \`${latest.id}\`, is ${latest.aborted ? "aborted" : latest.verdict ?? "ERROR"}${latest.reason ? ` (${latest.reason})` : ""}. A new run must PASS: ${get}.`);
+    case "superseded":
+      return missing(`run \`${latest.id}\` was superseded by a newer run; ${get}.`);
+    default: {
+      const withdrawn = latest.signoff?.status === "withdrawn";
+      const pr = latest.evidenceUrl ? `evidence PR ${latest.evidenceUrl}` : "its evidence PR";
+      return missing(
+        `run \`${latest.id}\` PASSed every phase of ${short(sha)}, but its sign-off is ${withdrawn ? "withdrawn" : "missing"}: ` +
+          `${gate.signoff.approvals} approval(s) from ${approversOf(gate)} on ${pr} (signoff: in ${gateFile}), then re-run this deployment.`,
+      );
+    }
+  }
+}
+
+/** The service a `requires: run` measures: the gate file's, or the deployment's URL when it is the same service. */
+export function runTarget(environment: GuardedEnvironment, deploymentPayload: unknown): { target: DeployedTarget } | { problem: string } {
+  const configured = environment.target!;
+  const asked = (deploymentPayload as { environment_url?: unknown } | null)?.environment_url;
+  if (typeof asked !== "string" || asked === "") return { target: configured };
+  let origin: string;
+  try {
+    origin = new URL(asked).origin;
+  } catch {
+    return { problem: `the deployment's environment_url ${JSON.stringify(asked)} is not a URL` };
+  }
+  // A deployment may not choose the service its own gate measures: only the configured one counts.
+  if (origin !== new URL(configured.url).origin) {
+    return {
+      problem: `the deployment's environment_url ${asked} is not the service the gate file names for ${environment.name} (${configured.url}); a deployment cannot choose what its gate measures`,
+    };
+  }
+  return { target: { ...configured, url: asked } };
+}
+
+function fit(comment: string): string {
+  return comment.length <= COMMENT_LIMIT ? comment : `${comment.slice(0, COMMENT_LIMIT - 40)}… (cut; the war room has it whole)`;
+}
+
+/** Handles deployment_protection_rule.requested: decides, answers GitHub, records the stage, updates the war room. */
+export async function handleProtectionRule(github: GitHub, where: RepoRef, event: ProtectionRuleEvent, deps: ProtectionDeps): Promise<ProtectionOutcome> {
+  const callback = callbackRunId(event.deployment_callback_url, where);
+  if ("code" in callback) {
+    deps.log.error({ callback: event.deployment_callback_url }, callback.message);
+    return { kind: "unanswerable", why: callback.message };
+  }
+  const environmentName = event.environment ?? event.deployment?.environment ?? "";
+  const answer = async (a: ProtectionAnswer): Promise<ProtectionAnswer> => {
+    const comment = fit(a.comment);
+    await github.rest.actions.reviewCustomGatesForRun({ ...where, run_id: callback.runId, environment_name: environmentName, state: a.state, comment });
+    return { ...a, comment };
+  };
+  const rejectFor = async (why: string) => ({ kind: "answered" as const, answer: await answer({ state: "rejected", comment: `release-gate rejected this deployment: ${why}` }) });
+
+  const sha = event.deployment?.sha ?? "";
+  if (!environmentName || !/^[0-9a-f]{40}$/i.test(sha)) return rejectFor("the event names no environment or no deployment commit, so no gate can vouch for it.");
+  const guards = guardsOf(deps.gates.gates, environmentName);
+  if (guards.length === 0) {
+    return rejectFor(
+      `no gate guards the environment "${environmentName}". Add it to a gate file (environments: { ${environmentName}: { requires: signoff } }), or remove release-gate from ${environmentName}'s deployment protection rules.`,
+    );
+  }
+
+  const decideAll = async (): Promise<GateDecision[]> => {
+    const out: GateDecision[] = [];
+    for (const g of guards) out.push(await decide(github, where, event, g.gate, g.environment, sha, deps));
+    return out;
+  };
+  const conclude = async (decisions: GateDecision[]): Promise<ProtectionAnswer> => {
+    const approved = decisions.every((d) => d.approved);
+    const lines = decisions.map((d) => `${d.approved ? "✅" : "❌"} ${d.line}${d.evidenceUrl ? ` Evidence: ${d.evidenceUrl}` : ""}`);
+    // Recorded before GitHub hears it: a later stage may rely only on an approval the record holds.
+    await recordStages(github, where, event, environmentName, sha, decisions, deps);
+    try {
+      return await answer({ state: approved ? "approved" : "rejected", comment: lines.join("\n") });
+    } catch (err) {
+      // GitHub did not take it: an approval it never saw must not open the next stage.
+      if (approved) {
+        const undo = decisions.map((d) => ({ ...d, approved: false, line: `${d.gate.title}: GitHub did not take the approval (${(err as Error).message})` }));
+        await recordStages(github, where, event, environmentName, sha, undo, deps).catch(() => {});
+      }
+      throw err;
+    }
+  };
+  const failClosed = (err: unknown) => `release-gate rejected this deployment: it could not decide (${(err as Error).message}). Nothing was approved; re-run the deployment, and if it persists, the bot's log has the details.`;
+
+  if (guards.some((g) => g.environment.requires === "run")) {
+    const names = guards.map((g) => g.gate.title).join(", ");
+    await github.rest.actions
+      .reviewCustomGatesForRun({
+        ...where,
+        run_id: callback.runId,
+        environment_name: environmentName,
+        comment: `${names}: running against ${environmentName} now; this deployment waits for the verdict.`,
+      } as Parameters<GitHub["rest"]["actions"]["reviewCustomGatesForRun"]>[0])
+      .catch((err: unknown) => deps.log.warn({ err }, "could not post the progress comment"));
+    deps.background(async () => {
+      try {
+        await conclude(await decideAll());
+      } catch (err) {
+        deps.log.error({ err }, "a deployment protection rule failed");
+        await answer({ state: "rejected", comment: failClosed(err) }).catch((e: unknown) => deps.log.error({ err: e }, "could not reject the deployment"));
+      }
+    });
+    return { kind: "running" };
+  }
+  try {
+    return { kind: "answered", answer: await conclude(await decideAll()) };
+  } catch (err) {
+    deps.log.error({ err }, "a deployment protection rule failed");
+    return { kind: "answered", answer: await answer({ state: "rejected", comment: failClosed(err) }) };
+  }
+}
+
+async function decide(
+  github: GitHub,
+  where: RepoRef,
+  event: ProtectionRuleEvent,
+  gate: Gate,
+  environment: GuardedEnvironment,
+  sha: string,
+  deps: ProtectionDeps,
+): Promise<GateDecision> {
+  const no = (line: string, more: Partial<GateDecision> = {}): GateDecision => ({ gate, environment, approved: false, line: `${gate.title}: ${line}`, ...more });
+  const decisions = await deps.ledger.decisions(where.owner, where.repo, gate.name, sha);
+  const order = stageProblem(gate, environment, decisions, sha, new Date());
+  if (order) return no(order);
+  const gateFile = deps.gates.fileOf(gate);
+  const runs = await deps.state.runsForCommit(where.owner, where.repo, gate.name, sha);
+  const pullNumber = event.pull_requests?.[0]?.number;
+  if (environment.requires !== "run") {
+    // A promotion stage comes after GO, whatever else it asks for.
+    const asStage = gate.promotion?.includes(environment.name) ? { ...environment, requires: "signoff" as const } : environment;
+    return { gate, environment, ...decideFromRecord(gate, asStage, sha, runs, gateFile, pullNumber) };
+  }
+  const resolved = runTarget(environment, event.deployment?.payload);
+  if ("problem" in resolved) return no(resolved.problem);
+  if (!environment.credentials?.signingSecret && !environment.credentials?.bearerKey) {
+    return no(
+      `requires: run against ${environment.name} needs the credentials its service takes, and the bot has none: set the variables named under environments.${environment.name}.credentials in ${gateFile} where the bot runs, and restart it.`,
+    );
+  }
+  if (gate.promotion?.includes(environment.name)) {
+    const go = decideFromRecord(gate, { ...environment, requires: "signoff" }, sha, runs, gateFile, pullNumber);
+    if (!go.approved) return no(`${environment.name} is a promotion stage, which comes after GO: ${go.line.replace(/^[^:]+: /, "")}`, { backing: go.backing });
+  }
+  const timeoutMs = deps.runTimeoutMs ?? 30 * 60_000;
+  const runId = newRunId(gate);
+  const holder = await deps.ledger.lock(where.owner, where.repo, gate.name, environment.name, runId, timeoutMs + 60_000);
+  if (holder) return no(`another ${gate.title} run against ${environment.name} (\`${holder}\`) is in progress; re-run this deployment when it has finished.`);
+  try {
+    const phase = environment.phase ?? gate.phases[0]!;
+    // The run measures this environment only; no other environment's settings (or secrets) travel with it.
+    const { environments: _others, ...rest } = gate;
+    const measured: Gate = { ...rest, target: resolved.target, phases: [phase] };
+    const run = await runWithin(measured, sha, runId, environment, timeoutMs);
+    if ("timedOut" in run) return no(`the run against ${environment.name} did not finish within ${formatDuration(timeoutMs)}; nothing was approved.`);
+    const evidence = await publishEvidence(github, where, measured, run, event.pull_requests?.[0]?.number).catch((err: unknown) => ({ problem: (err as Error).message }));
+    const evidenceUrl = "url" in evidence ? evidence.url : undefined;
+    const why = run.verdict === "PASS" ? "" : run.phases.filter((p) => p.verdict !== "PASS" && !run.reason.includes(p.reason)).map((p) => ` (${p.reason})`).join("");
+    const line = `run \`${run.id}\` (${phase.name}: ${phase.requests} requests @ ${phase.rate}/s against ${resolved.target.url}) on ${short(sha)} is ${run.verdict}: ${run.reason}${why}.`;
+    const backing = runs.find((r) => promotionState(r) === "go");
+    if (run.verdict !== "PASS") return no(line, { evidenceUrl, backing });
+    if (!evidenceUrl) return no(`${line} Its evidence could not be committed (${"problem" in evidence ? evidence.problem : "unknown"}), so it is not approved.`, { backing });
+    return { gate, environment, approved: true, line: `${gate.title}: ${line}`, evidenceUrl, backing };
+  } finally {
+    await deps.ledger.unlock(where.owner, where.repo, gate.name, environment.name, runId).catch(() => {});
+  }
+}
+
+/** Runs the environment's short gate, stopped (and reported as timed out) past the deadline. */
+async function runWithin(gate: Gate, sha: string, runId: string, environment: GuardedEnvironment, timeoutMs: number): Promise<GateRun | { timedOut: true }> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<{ timedOut: true }>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(new Error("the deployment's gate run timed out"));
+      resolve({ timedOut: true });
+    }, timeoutMs);
+  });
+  const logDir = await mkdtemp(join(tmpdir(), "release-gate-deploy-"));
+  try {
+    const running = runGate(gate, { phases: gate.phases, commit: sha, runId, signal: controller.signal, logDir, credentials: environment.credentials });
+    const first = await Promise.race([running, deadline]);
+    // An aborted run still stops its replay and tears down; wait for that (bounded) before answering.
+    if ("timedOut" in first) await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);
+    return first;
+  } finally {
+    clearTimeout(timer);
+    await rm(logDir, { recursive: true, force: true }).catch(() => {});
+  }
+}
+
+async function publishEvidence(github: GitHub, where: RepoRef, gate: Gate, run: GateRun, pullNumber?: number): Promise<{ url: string }> {
+  const dir = await mkdtemp(join(tmpdir(), "release-gate-deploy-bundle-"));
+  try {
+    await writeEvidenceBundle(dir, run);
+    const pr = await openEvidencePullRequest(github, where, { gate, bundleDir: dir, sourcePullRequest: pullNumber ? `#${pullNumber}` : undefined });
+    return { url: pr.url };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** One stage row per gate, and the war room told: the backing run's comment, or the deployment's PR. */
+async function recordStages(
+  github: GitHub,
+  where: RepoRef,
+  event: ProtectionRuleEvent,
+  environmentName: string,
+  sha: string,
+  decisions: GateDecision[],
+  deps: ProtectionDeps,
+): Promise<void> {
+  const who = event.deployment?.creator?.login ?? event.sender?.login ?? "unknown";
+  for (const d of decisions) {
+    const row: StageRow = {
+      stage: environmentName,
+      state: d.approved ? "approved" : "rejected",
+      at: new Date().toISOString(),
+      who,
+      basis: d.line.replace(/^[^:]+: /, "").replace(/\n/g, " "),
+      deploymentId: event.deployment?.id ?? 0,
+      ...(d.evidenceUrl ? { evidenceUrl: d.evidenceUrl } : {}),
+    };
+    const rows = await deps.ledger.record(where.owner, where.repo, d.gate.name, sha, row);
+    try {
+      if (d.backing?.warRoomCommentId) {
+        const updated = await deps.state.update(d.backing.id, () => ({ stages: rows }));
+        if (updated) await refreshWarRoom(github, d.gate, updated, deps.log);
+        continue;
+      }
+      const pr = event.pull_requests?.[0]?.number;
+      if (!pr) continue;
+      const marker = `<!-- release-gate:promotion gate=${d.gate.name} commit=${sha} -->`;
+      const existing = await findMarkedComment(github, where, pr, marker);
+      const body = `${marker}\n### ${d.gate.title} promotion of ${short(sha)}\n\n${renderStages(d.gate, rows)}`;
+      await upsertComment(github, where, pr, existing, body);
+    } catch (err) {
+      deps.log.warn({ err }, "could not update the war room with the stage decision");
+    }
+  }
+}
