@@ -1,7 +1,9 @@
 // The record of one gate run: everything measured, checked and decided. The runner fills it,
 // the verdict reads it, the evidence bundle writes it out, the bot and CLI render it.
 
+import type { CapacityResult } from "./capacity-probe.js";
 import type { Gate } from "./gate.js";
+import type { PreflightResult } from "./preflight.js";
 
 export type Verdict = "PASS" | "FAIL" | "ERROR";
 
@@ -155,6 +157,10 @@ export interface WarRoomUpdate {
   next: string;
   eta: string;
   owner: string;
+  /** "5 hours 30 minutes (deadline 18:00 UTC)", when the gate has a deadline. */
+  timeToDeadline?: string;
+  /** Who this update calls in: set on the first RED update of a run whose gate lists an escalation. */
+  escalation?: string[];
 }
 
 export interface TimelineEntry {
@@ -204,4 +210,8 @@ export interface GateRun {
   logs: Record<string, string>;
   /** Values that must never appear in the bundle (secrets used in the run). */
   secrets: string[];
+  /** Pre-flight results, when the gate asks for pre-flight checks. */
+  preflight?: PreflightResult[];
+  /** The closed-loop capacity probe (headroom), when the gate asks for one; never part of the verdict. */
+  capacity?: CapacityResult;
 }
