@@ -8,13 +8,15 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
-import { Probot, ProbotOctokit, Server } from "probot";
+import { createServer, type Server as HttpServer } from "node:http";
+import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
 import { releaseGateApp } from "./app.js";
 import { readBotOptions, readRunnerOptions, type BotOptions, type GitHubAppOptions, type OptionProblem, type RunnerEnvOptions } from "./bot-options.js";
 import { GateCatalogError, loadGateCatalog, type GateCatalog } from "./gate-catalog.js";
 import type { GitHub } from "./github.js";
 import { RunQueue } from "./run-queue.js";
 import { Runner, type RunnerDeps } from "./runner.js";
+import { createWebApp } from "./web/web-server.js";
 
 const ENV_HELP = `Environment (the standard Probot variables, read once at start):
   APP_ID               the GitHub App's id                        (required)
@@ -23,6 +25,8 @@ const ENV_HELP = `Environment (the standard Probot variables, read once at start
   WEBHOOK_SECRET       the App's webhook secret                   (gate bot only, required)
   WEBHOOK_PATH         default /api/github/webhooks               (gate bot only)
   PORT, HOST           default 3000, localhost (HOST=0.0.0.0 in a container)  (gate bot only)
+  DASHBOARD_TOKEN      read-only token for the war-room pages (/login?token=...); without it the
+                       pages answer only to requests made on 127.0.0.1 itself  (gate bot only)
   GHE_HOST             GitHub Enterprise Server host (API at \${GHE_PROTOCOL}://\${GHE_HOST}/api/v3)
   GHE_PROTOCOL         default https
   LOG_LEVEL            trace|debug|info|warn|error|fatal|silent, default info
@@ -37,6 +41,9 @@ const BOT_HELP = `Usage: gate bot
 Runs the release-gate GitHub App: answers /gate-a commands on pull requests, queues runs, and runs
 them with one runner (a \`gate runner\` child process, restarted if it dies; start more anywhere with
 \`gate runner\`). Same as \`npm start\`.
+
+One web server (express) on PORT serves the webhooks at WEBHOOK_PATH, the live war room of every run
+(/ lists the runs, /runs/<id> updates live), /healthz, /readyz and Prometheus /metrics.
 
 ${ENV_HELP}`;
 
@@ -139,6 +146,8 @@ export interface StartOptions {
   throttle?: boolean;
   /** Start the in-process runner with the webhook server (default true). */
   runner?: boolean;
+  /** How often an open war-room page looks for changes, ms (default 1000). */
+  livePollMs?: number;
 }
 
 export interface RunnerHandle {
@@ -152,6 +161,8 @@ export interface RunnerHandle {
 export interface BotHandle extends RunnerHandle {
   /** The webhook URL, e.g. http://127.0.0.1:3000/api/github/webhooks */
   webhookUrl: string;
+  /** The web server's base URL (war-room pages, /healthz, /readyz, /metrics), e.g. http://127.0.0.1:3000 */
+  webUrl: string;
   port: number;
 }
 
@@ -201,23 +212,23 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
   const log = start.log ?? pino({ name: "release-gate", level: options.logLevel });
   const shared = await connect(options, log);
   const { redis, catalog, queue } = shared;
-  const server = new Server({
-    host: options.host,
-    port: options.port,
-    webhookPath: options.webhookPath,
+  const probot = new Probot({
+    appId: options.appId,
+    privateKey: options.privateKey,
+    secret: options.webhookSecret,
+    baseUrl: options.baseUrl,
     log,
-    Probot: Probot.defaults({
-      appId: options.appId,
-      privateKey: options.privateKey,
-      secret: options.webhookSecret,
-      baseUrl: options.baseUrl,
-      log,
-      Octokit: octokitClass(start.throttle ?? options.throttle),
-    }),
+    Octokit: octokitClass(start.throttle ?? options.throttle),
   });
-  await server.load(releaseGateApp({ gates: catalog, queue }));
+  const webhooks = await createNodeMiddleware(releaseGateApp({ gates: catalog, queue }), { probot, webhooksPath: options.webhookPath });
+  const app = createWebApp({ queue, catalog, redis, webhooks, webhookPath: options.webhookPath, dashboardToken: options.dashboardToken, log, livePollMs: start.livePollMs });
+  const server: HttpServer = createServer(app);
+  let port: number;
   try {
-    await server.start();
+    port = await new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => resolve((server.address() as { port: number }).port));
+    });
   } catch (err) {
     await queue.close();
     redis.disconnect();
@@ -233,10 +244,14 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
     runner,
     queue,
     catalog,
-    port: server.port,
-    webhookUrl: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${server.port}${options.webhookPath}`,
+    port,
+    webhookUrl: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}${options.webhookPath}`,
+    webUrl: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
     async close() {
-      await server.stop();
+      // Live pages hold their connections open: end them, or close() would wait for every reader.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
       await runner.close();
       await queue.close();
       redis.disconnect();
@@ -267,7 +282,7 @@ async function serve(
   let stopping = false;
   const runner = companion?.(() => stopping);
   const gates = handle.catalog.gates.map((g) => `${g.command.prefix} (${g.source.file})`).join(", ");
-  console.error(`gate ${command}: ready; gates ${gates}${handle.webhookUrl ? `; webhooks at ${handle.webhookUrl}` : ""}`);
+  console.error(`gate ${command}: ready; gates ${gates}${handle.webhookUrl ? `; webhooks at ${handle.webhookUrl}` : ""}${"webUrl" in handle ? `; war room at ${String(handle.webUrl)}/` : ""}`);
   const ended = await Promise.race([untilSignal().then((signal) => ({ signal, code: 0 })), runner?.failed ?? new Promise<never>(() => {})]);
   stopping = true;
   console.error(`gate ${command}: ${"signal" in ended ? ended.signal : "the runner cannot run"}: stopping (a running replay is stopped and torn down first)`);

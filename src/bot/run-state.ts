@@ -3,7 +3,9 @@
 // waiting), and the runs of each PR (for status and stale marking). Shared by the app and every runner.
 
 import type { Redis } from "ioredis";
-import type { TimelineEntry, Verdict, WarRoomUpdate } from "../gates/gate-run.js";
+import type { Decision, TimelineEntry, Verdict, WarRoomUpdate } from "../gates/gate-run.js";
+import type { PreflightResult } from "../gates/preflight.js";
+import type { CapacityResult } from "../gates/capacity-probe.js";
 
 export type RunPhase =
   | "queued"
@@ -58,6 +60,31 @@ export interface RunRecord {
   /** The latest war-room update and timeline, so the comment can be re-rendered by any process. */
   lastUpdate?: WarRoomUpdate;
   timeline?: TimelineEntry[];
+  /** Each phase's outcome so far (the war-room page's phase table). */
+  phases?: PhaseSummary[];
+  preflight?: PreflightResult[];
+  capacity?: CapacityResult;
+  /** When the escalation list was mentioned (at most once per run). */
+  escalatedAt?: string;
+  /** The run's decision log as the engine wrote it. */
+  decisions?: Decision[];
+  /** The sign-off status last set on the gated commit (state and description, as GitHub shows it). */
+  signoff?: { state: "success" | "pending" | "failure"; description: string; at: string };
+}
+
+/** A phase as the war-room page shows it once it has ended. */
+export interface PhaseSummary {
+  name: string;
+  requests: number;
+  rate: number;
+  barMs: number;
+  ran: boolean;
+  sent: number;
+  accepted: number;
+  errors: number;
+  p95Ms: number | null;
+  verdict: Verdict;
+  reason: string;
 }
 
 export type ClaimOutcome =
@@ -91,6 +118,10 @@ export class RunState {
   }
   private slotKey(owner: string, repo: string, gate: string) {
     return `${this.prefix}:slot:${owner}/${repo}:${gate}`.toLowerCase();
+  }
+  /** Every run, by request time: the war-room list page. */
+  private indexKey() {
+    return `${this.prefix}:runs`;
   }
   private pullKey(owner: string, repo: string, pull: number) {
     return `${this.prefix}:pull:${owner}/${repo}#${pull}`.toLowerCase();
@@ -184,6 +215,7 @@ export class RunState {
         tx.set(this.runKey(record.id), JSON.stringify(record), "EX", RECORD_TTL_SECONDS);
         tx.zadd(this.pullKey(record.owner, record.repo, record.pullNumber), Date.now(), record.id);
         tx.expire(this.pullKey(record.owner, record.repo, record.pullNumber), RECORD_TTL_SECONDS);
+        tx.zadd(this.indexKey(), Date.now(), record.id);
         if (await tx.exec()) return outcome;
       }
       throw new Error(`too many concurrent commands for ${record.gate} on ${record.owner}/${record.repo}`);
@@ -236,6 +268,15 @@ export class RunState {
       }
       throw new Error(`too many concurrent changes to ${slotKey}`);
     });
+  }
+
+  /** The latest runs, newest first (records that expired are left out and their ids dropped). */
+  async recentRuns(limit = 200): Promise<RunRecord[]> {
+    const ids = await this.redis.zrevrange(this.indexKey(), 0, limit - 1);
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+    const gone = ids.filter((_, i) => records[i] === null);
+    if (gone.length) await this.redis.zrem(this.indexKey(), ...gone);
+    return records.filter((r): r is RunRecord => r !== null);
   }
 
   /** Runs requested on a PR, oldest first. */

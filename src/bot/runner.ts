@@ -25,6 +25,7 @@ import { evidenceBranch, openEvidencePullRequest } from "./evidence-pr.js";
 import { httpStatus } from "./github.js";
 import { setSignoffStatus, signoffStatus } from "./signoff.js";
 import { initialApprovalLog } from "../gates/approval-log.js";
+import { escalate, phaseSummaries, progressReporter } from "./war-room-live.js";
 
 
 export interface RunnerDeps {
@@ -186,12 +187,15 @@ async function runOnGitHub(
   let edits: Promise<unknown> = Promise.resolve();
   const onUpdate = (u: WarRoomUpdate, run: GateRun): Promise<void> => {
     const timeline = run.timeline.map((t) => ({ ...t }));
+    const phases = phaseSummaries(run.phases);
+    const preflight = run.preflight?.map((r) => ({ ...r }));
     edits = edits.then(async () => {
-      const latest = await state.update(runId, () => ({ lastUpdate: u, timeline })).catch((err: unknown) => {
+      const latest = await state.update(runId, () => ({ lastUpdate: u, timeline, phases, preflight })).catch((err: unknown) => {
         log.warn({ err, runId }, "could not record a war-room update");
         return null;
       });
       if (!latest) return;
+      if (u.escalation) await escalate(github, state, latest, gate, u, log);
       await refreshWarRoom(github, gate, latest, log);
       if (latest.checkRunId) {
         await attempt(log, "update the check run", runId, () =>
@@ -217,7 +221,8 @@ async function runOnGitHub(
         signal: controller.signal,
         logDir: join(workDir, "logs"),
         serviceEnv: deps.serviceEnv,
-        observer: { update: onUpdate },
+        observer: { update: onUpdate, progress: progressReporter(queue.progress, runId, log) },
+        requestedAt: record.requestedAt,
       });
     } finally {
       clearInterval(poll);
@@ -243,15 +248,21 @@ async function runOnGitHub(
       aborted,
       lastUpdate: run.updates[run.updates.length - 1] ?? record.lastUpdate,
       timeline: run.timeline,
+      phases: phaseSummaries(run.phases),
+      decisions: run.decisions,
+      preflight: run.preflight,
+      capacity: run.capacity,
       evidencePullNumber: evidence?.number,
       evidenceUrl: evidence?.url,
     })))!;
     const links: RunLinks = { checkRun: record.checkRunUrl, evidencePullRequest: record.evidenceUrl, warRoom: record.warRoomUrl };
 
     if (evidence) {
+      const signoff = signoffStatus(initialApprovalLog(run));
       await attempt(log, "set the sign-off status", runId, () =>
-        setSignoffStatus(github, where, { gateTitle: gate.title, commit: run.commit, status: signoffStatus(initialApprovalLog(run)), targetUrl: evidence.url }),
+        setSignoffStatus(github, where, { gateTitle: gate.title, commit: run.commit, status: signoff, targetUrl: evidence.url }),
       );
+      record = (await state.update(runId, () => ({ signoff: { ...signoff, at: new Date().toISOString() } }))) ?? record;
       if (evidence.reviewerProblem) {
         await attempt(log, "comment on the evidence PR", runId, () =>
           github.rest.issues.createComment({ ...where, issue_number: evidence.number, body: `⚠️ ${evidence.reviewerProblem}` }),

@@ -274,6 +274,7 @@ export async function handleReview(github: GitHub, where: RepoRef, event: Review
       }
       await deps.state.recordSignoffCommit(where.owner, where.repo, pr.head.ref, commitSha, head);
       await setSignoffStatus(github, where, { gateTitle, commit: log.commit, status, targetUrl: pr.html_url });
+      await deps.state.update(branch.runId, () => ({ signoff: { ...status, at } })).catch(() => null);
       await reply(signoffReply(gateTitle, reviewer, approval.state, after, decision));
       return { kind: "recorded", state: approval.state, log: after, commitSha, status };
     } finally {
