@@ -92,7 +92,7 @@ async function startChildRunner(env: Record<string, string>): Promise<{ stop(): 
 
 export async function startBotWorld(
   name: string,
-  o: { permissions?: Record<string, PermissionLevel>; start?: StartOptions; childRunner?: boolean; redisUrl?: string } = {},
+  o: { permissions?: Record<string, PermissionLevel>; start?: StartOptions; childRunner?: boolean; redisUrl?: string; gatesDir?: string; env?: Record<string, string> } = {},
 ): Promise<BotWorld> {
   const privateKey = appKey();
   const fake = await startFakeGitHub({
@@ -111,8 +111,9 @@ export async function startBotWorld(
     PORT: String(await freePort()),
     REDIS_URL: o.redisUrl ?? REDIS_URL,
     RELEASE_GATE_PREFIX: prefix,
-    GATES_DIR: FIXTURE_GATES,
+    GATES_DIR: o.gatesDir ?? FIXTURE_GATES,
     LOG_LEVEL: "silent",
+    ...o.env,
   };
   const options = readBotOptions(env);
   if (Array.isArray(options)) throw new Error(options.map((p) => p.message).join("; "));
