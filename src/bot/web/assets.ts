@@ -12,7 +12,7 @@ table { border-collapse: collapse; width: 100%; font-size: 13px; margin: 4px 0 1
 th, td { border: 1px solid #dee2e6; padding: 3px 7px; text-align: left; vertical-align: top; }
 th { background: #f8f9fa; }
 code, pre { font-family: "DejaVu Sans Mono", monospace; font-size: 12.5px; }
-pre { background: #f8f9fa; border: 1px solid #dee2e6; padding: 8px; overflow-x: auto; }
+pre { background: #f8f9fa; border: 1px solid #dee2e6; padding: 8px; white-space: pre-wrap; overflow-wrap: anywhere; }
 progress { width: 120px; vertical-align: middle; }
 .meta, .muted { color: #6c757d; }
 .badge { color: #fff; padding: 1px 8px; border-radius: 4px; font-weight: bold; font-size: 12.5px; }

@@ -112,6 +112,10 @@ export function createWebApp(deps: WebDeps): express.Express {
   app.get("/static/war-room.js", (_req, res) => {
     res.type("text/javascript").send(SCRIPT);
   });
+  // Browsers ask for it on every page; there is none.
+  app.get("/favicon.ico", (_req, res) => {
+    res.status(204).end();
+  });
 
   app.get("/login", (req, res) => {
     const token = deps.dashboardToken;
