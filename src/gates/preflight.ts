@@ -5,6 +5,9 @@
 import pg from "pg";
 import { Redis } from "ioredis";
 import type { Verdict } from "./gate-run.js";
+import { createRedactor } from "./redaction.js";
+
+const hideSecrets = createRedactor([]);
 
 /** The gate file's `preflight:` block, parsed. Absent parts are not checked. */
 export interface PreflightSpec {
@@ -229,10 +232,13 @@ function liveFacts(ctx: PreflightContext): Facts {
   return {
     redis: once(async () => {
       if (!ctx.redisUrl) throw new Error("no Redis URL: set preflight.redis.url for a deployed target");
-      const redis = new Redis(ctx.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: timeout, enableOfflineQueue: false });
+      const redis = new Redis(ctx.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: timeout, enableOfflineQueue: false, retryStrategy: () => null });
+      redis.on("error", () => {});
       try {
         await redis.connect();
         return { info: { ...parseInfo(await redis.info("memory")), ...parseInfo(await redis.info("persistence")) } };
+      } catch (err) {
+        throw new Error(`Redis at ${hideSecrets(ctx.redisUrl)} did not answer (${(err as Error).message}); check the target's redis_url or preflight.redis.url`);
       } finally {
         redis.disconnect();
       }
@@ -245,6 +251,8 @@ function liveFacts(ctx: PreflightContext): Facts {
           "select current_setting('max_connections')::int as max, current_setting('superuser_reserved_connections')::int as reserved, (select count(*)::int from pg_stat_activity) as in_use",
         );
         return { maxConnections: rows[0].max, reserved: rows[0].reserved, inUse: rows[0].in_use };
+      } catch (err) {
+        throw new Error(`PostgreSQL at ${hideSecrets(ctx.databaseUrl)} did not answer (${(err as Error).message}); check the target's database_url`);
       } finally {
         await client.end().catch(() => {});
       }
