@@ -17,6 +17,7 @@ import type { GitHub } from "./github.js";
 import { RunQueue } from "./run-queue.js";
 import { Runner, type RunnerDeps } from "./runner.js";
 import { createWebApp } from "./web/web-server.js";
+import { startQueueCadence } from "./queue-cadence.js";
 
 const ENV_HELP = `Environment (the standard Probot variables, read once at start):
   APP_ID               the GitHub App's id                        (required)
@@ -148,6 +149,8 @@ export interface StartOptions {
   runner?: boolean;
   /** How often an open war-room page looks for changes, ms (default 1000). */
   livePollMs?: number;
+  /** How often queued runs are checked for a status update at their gate's cadence, ms (default 30 s). */
+  cadenceTickMs?: number;
 }
 
 export interface RunnerHandle {
@@ -234,6 +237,10 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
     redis.disconnect();
     throw new BotStartError([{ code: "listen_failed", message: `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}; set PORT to a free port` }]);
   }
+  const stopCadence = startQueueCadence(
+    { state: queue.state, gates: catalog, github: async (id) => (await probot.auth(id)) as unknown as GitHub, log },
+    start.cadenceTickMs,
+  );
   const runner = newRunner(options, shared, start);
   if (start.runner !== false) {
     runner.start();
@@ -252,6 +259,7 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      await stopCadence();
       await runner.close();
       await queue.close();
       redis.disconnect();

@@ -4,7 +4,7 @@
 
 import { jest } from "@jest/globals";
 import { fileURLToPath } from "node:url";
-import { reportedRun, startBotWorld, type BotWorld } from "./support/bot-world.js";
+import { reportedRun, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
 import { warRoomMarker } from "../../src/bot/war-room-comment.js";
 
 jest.setTimeout(90_000);
@@ -53,4 +53,40 @@ test("a failed pre-flight stops the run as FAIL naming the check, with TIME TO D
   expect(run.escalatedAt).toBeDefined();
   // The secret's name is named; the check never reads out a value.
   expect(escalations[0].body).toContain("RG_WAR_ROOM_SECRET_NOBODY_SET");
+});
+
+test("a run waiting in the queue gets a status update at its gate's cadence, with TIME TO DEADLINE", async () => {
+  world = await startBotWorld("cadence", { gatesDir: WAR_ROOM_GATES, start: { cadenceTickMs: 200, runner: false } });
+  const pr = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
+  const base = { gate: "gate-w", owner: world.fake.owner, repo: world.fake.repo, installationId: world.fake.webhookContext().installationId, pullNumber: pr.number, headSha: pr.head.sha, selector: "all", label: "replay all", phase: "queued" as const };
+  // One run holds Gate W (no runner here, so it stays put); the next one waits behind it.
+  await world.bot.queue.state.claim({ ...base, id: "gate-w-holder", scope: "smoke+load", requestedBy: "octocat", requestedAt: new Date().toISOString() });
+  const comment = world.fake.addComment({ issueNumber: pr.number, user: world.fake.botLogin, body: "waiting" });
+  const claimed = await world.bot.queue.state.claim({
+    ...base,
+    id: "gate-w-waiting",
+    scope: "smoke",
+    selector: "1k",
+    label: "replay 1k",
+    requestedBy: "mallory",
+    requestedAt: new Date(Date.now() - 5_000).toISOString(),
+    warRoomCommentId: comment.id,
+  });
+  expect(claimed.outcome).toBe("queued");
+  await world.bot.queue.state.update("gate-w-waiting", () => ({ waitingBehind: { id: "gate-w-holder", requestedBy: "octocat", label: "replay all", pullNumber: pr.number } }));
+
+  const body = await waitFor("a status update on the waiting run's comment", () => {
+    const b = world.fake.commentJson(comment.id).body;
+    return b.includes("MILESTONE: Status update: queued") ? b : undefined;
+  });
+  expect(body).toContain("queued behind @octocat's `replay all` (run gate-w-holder)");
+  expect(body).toMatch(/PROGRESS: waiting \d+(\.\d+)?s behind @octocat's/);
+  expect(body).toMatch(/TIME TO DEADLINE: 1 hour 59 minutes \(deadline \d\d:\d\d UTC\)/);
+  expect(body).toContain("⏳ **Queued.**");
+  // The holder's comment is not touched (it has none), and a run without a cadence gets no update.
+  const edits = () => world.fake.requests.filter((r) => r.route === "issues.updateComment").length;
+  const before = edits();
+  await new Promise((r) => setTimeout(r, 600));
+  // Gate W's cadence is 2s: within 0.6 s of an update, no second one.
+  expect(edits() - before).toBeLessThanOrEqual(1);
 });
