@@ -83,6 +83,7 @@ test("/runs/:id shows the phases advancing while the run is in progress, then th
   // The running P95 is drawn against its bar as the replay goes.
   await page.waitForSelector(`svg.chart[data-phase="${runningPhase}"] polyline.p95`, { timeout: 30_000 });
   expect(await page.locator(`svg.chart[data-phase="${runningPhase}"] line.bar`).count()).toBe(1);
+  await page.screenshot({ path: resolve(ARTIFACTS, "war-room-live-chart.png") });
   // The pre-flight checks ran before the first phase, each with its result.
   expect(await page.locator("#preflight tbody tr").count()).toBe(6);
 
