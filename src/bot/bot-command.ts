@@ -8,7 +8,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { pino, type Logger } from "pino";
-import { Probot, ProbotOctokit, Server } from "probot";
+import { createServer, type Server as HttpServer } from "node:http";
+import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
 import { releaseGateApp } from "./app.js";
 import { readBotOptions, readRunnerOptions, type BotOptions, type GitHubAppOptions, type OptionProblem, type RunnerEnvOptions } from "./bot-options.js";
 import { GateCatalogError, loadGateCatalog, type GateCatalog } from "./gate-catalog.js";
@@ -18,6 +19,8 @@ import { ForkApprovals } from "./fork-approval.js";
 import { PromotionLedger } from "./promotion-stages.js";
 import { Runner, type RunnerDeps } from "./runner.js";
 import { guardForGitHub } from "./redact-for-github.js";
+import { createWebApp } from "./web/web-server.js";
+import { startQueueCadence } from "./queue-cadence.js";
 
 const ENV_HELP = `Environment (the standard Probot variables, read once at start):
   APP_ID               the GitHub App's id                        (required)
@@ -26,6 +29,8 @@ const ENV_HELP = `Environment (the standard Probot variables, read once at start
   WEBHOOK_SECRET       the App's webhook secret                   (gate bot only, required)
   WEBHOOK_PATH         default /api/github/webhooks               (gate bot only)
   PORT, HOST           default 3000, localhost (HOST=0.0.0.0 in a container)  (gate bot only)
+  DASHBOARD_TOKEN      read-only token for the war-room pages (/login?token=...); without it the
+                       pages answer only to requests made on 127.0.0.1 itself  (gate bot only)
   GHE_HOST             GitHub Enterprise Server host (API at \${GHE_PROTOCOL}://\${GHE_HOST}/api/v3)
   GHE_PROTOCOL         default https
   LOG_LEVEL            trace|debug|info|warn|error|fatal|silent, default info
@@ -49,6 +54,9 @@ of the gate's check runs, and merge queues' merge groups), approves or rejects d
 environments a gate file guards (a custom deployment protection rule), queues runs, and runs
 them with one runner (a \`gate runner\` child process, restarted if it dies; start more anywhere with
 \`gate runner\`). Same as \`npm start\`.
+
+One web server (express) on PORT serves the webhooks at WEBHOOK_PATH, the live war room of every run
+(/ lists the runs, /runs/<id> updates live), /healthz, /readyz and Prometheus /metrics.
 
 ${ENV_HELP}`;
 
@@ -154,6 +162,10 @@ export interface StartOptions {
   runner?: boolean;
   /** Longest a deployment protection rule's `requires: run` may take, ms (default 30 min). */
   deploymentRunTimeoutMs?: number;
+  /** How often an open war-room page looks for changes, ms (default 1000). */
+  livePollMs?: number;
+  /** How often queued runs are checked for a status update at their gate's cadence, ms (default 30 s). */
+  cadenceTickMs?: number;
 }
 
 export interface RunnerHandle {
@@ -167,6 +179,8 @@ export interface RunnerHandle {
 export interface BotHandle extends RunnerHandle {
   /** The webhook URL, e.g. http://127.0.0.1:3000/api/github/webhooks */
   webhookUrl: string;
+  /** The web server's base URL (war-room pages, /healthz, /readyz, /metrics), e.g. http://127.0.0.1:3000 */
+  webUrl: string;
   port: number;
 }
 
@@ -218,21 +232,15 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
   const log = start.log ?? pino({ name: "release-gate", level: options.logLevel });
   const shared = await connect(options, log);
   const { redis, catalog, queue } = shared;
-  const server = new Server({
-    host: options.host,
-    port: options.port,
-    webhookPath: options.webhookPath,
+  const probot = new Probot({
+    appId: options.appId,
+    privateKey: options.privateKey,
+    secret: options.webhookSecret,
+    baseUrl: options.baseUrl,
     log,
-    Probot: Probot.defaults({
-      appId: options.appId,
-      privateKey: options.privateKey,
-      secret: options.webhookSecret,
-      baseUrl: options.baseUrl,
-      log,
-      Octokit: octokitClass(start.throttle ?? options.throttle),
-    }),
+    Octokit: octokitClass(start.throttle ?? options.throttle),
   });
-  await server.load(
+  const webhooks = await createNodeMiddleware(
     releaseGateApp({
       gates: catalog,
       queue,
@@ -241,14 +249,25 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
       promotions: new PromotionLedger(redis, `${options.prefix}:bot`),
       deploymentRunTimeoutMs: start.deploymentRunTimeoutMs,
     }),
+    { probot, webhooksPath: options.webhookPath },
   );
+  const app = createWebApp({ queue, catalog, redis, webhooks, webhookPath: options.webhookPath, dashboardToken: options.dashboardToken, log, livePollMs: start.livePollMs });
+  const server: HttpServer = createServer(app);
+  let port: number;
   try {
-    await server.start();
+    port = await new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => resolve((server.address() as { port: number }).port));
+    });
   } catch (err) {
     await queue.close();
     redis.disconnect();
     throw new BotStartError([{ code: "listen_failed", message: `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}; set PORT to a free port` }]);
   }
+  const stopCadence = startQueueCadence(
+    { state: queue.state, gates: catalog, github: async (id) => (await probot.auth(id)) as unknown as GitHub, log },
+    start.cadenceTickMs,
+  );
   const runner = newRunner(options, shared, start);
   if (start.runner !== false) {
     runner.start();
@@ -259,10 +278,15 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
     runner,
     queue,
     catalog,
-    port: server.port,
-    webhookUrl: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${server.port}${options.webhookPath}`,
+    port,
+    webhookUrl: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}${options.webhookPath}`,
+    webUrl: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
     async close() {
-      await server.stop();
+      // Live pages hold their connections open: end them, or close() would wait for every reader.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await stopCadence();
       await runner.close();
       await queue.close();
       redis.disconnect();
@@ -293,7 +317,7 @@ async function serve(
   let stopping = false;
   const runner = companion?.(() => stopping);
   const gates = handle.catalog.gates.map((g) => `${g.command.prefix} (${g.source.file})`).join(", ");
-  console.error(`gate ${command}: ready; gates ${gates}${handle.webhookUrl ? `; webhooks at ${handle.webhookUrl}` : ""}`);
+  console.error(`gate ${command}: ready; gates ${gates}${handle.webhookUrl ? `; webhooks at ${handle.webhookUrl}` : ""}${"webUrl" in handle ? `; war room at ${String(handle.webUrl)}/` : ""}`);
   const ended = await Promise.race([untilSignal().then((signal) => ({ signal, code: 0 })), runner?.failed ?? new Promise<never>(() => {})]);
   stopping = true;
   console.error(`gate ${command}: ${"signal" in ended ? ended.signal : "the runner cannot run"}: stopping (a running replay is stopped and torn down first)`);

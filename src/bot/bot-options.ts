@@ -40,6 +40,8 @@ export interface RunnerEnvOptions extends GitHubAppOptions {
 
 export interface BotOptions extends RunnerEnvOptions {
   webhookSecret: string;
+  /** Read-only token for the war-room pages; without one they answer only on 127.0.0.1. */
+  dashboardToken?: string;
   webhookPath: string;
   host: string;
   port: number;
@@ -146,7 +148,11 @@ export function readBotOptions(env: Env): BotOptions | OptionProblem[] {
   if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push({ code: "bad_port", message: `PORT must be a TCP port number, got "${env.PORT}"` });
   const webhookPath = env.WEBHOOK_PATH || "/api/github/webhooks";
   if (!webhookPath.startsWith("/")) problems.push({ code: "bad_webhook_path", message: `WEBHOOK_PATH must start with "/", got "${webhookPath}"` });
+  const dashboardToken = env.DASHBOARD_TOKEN || undefined;
+  if (dashboardToken !== undefined && dashboardToken.length < 16) {
+    problems.push({ code: "weak_dashboard_token", message: `DASHBOARD_TOKEN must be at least 16 characters (it guards the war-room pages), got ${dashboardToken.length}; e.g. \`openssl rand -hex 24\`` });
+  }
   if (problems.length || Array.isArray(runner)) return problems;
   // Probot's default host: set HOST=0.0.0.0 to accept webhooks from outside (containers).
-  return { ...runner, webhookSecret: env.WEBHOOK_SECRET!, webhookPath, host: env.HOST || "localhost", port };
+  return { ...runner, webhookSecret: env.WEBHOOK_SECRET!, webhookPath, host: env.HOST || "localhost", port, ...(dashboardToken ? { dashboardToken } : {}) };
 }

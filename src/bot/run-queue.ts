@@ -5,6 +5,7 @@
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import { RunState, type ClaimOutcome, type RunRecord } from "./run-state.js";
+import { RunProgress } from "./run-progress.js";
 
 export const RUN_QUEUE_NAME = "gate-runs";
 
@@ -19,11 +20,14 @@ export type AbortOutcome =
 
 export class RunQueue {
   readonly state: RunState;
+  /** Live progress of running phases, for the war-room pages. */
+  readonly progress: RunProgress;
   private readonly queue: Queue<RunJob>;
   private readonly queueConnection: Redis;
 
   constructor(connection: Redis, readonly prefix: string) {
     this.state = new RunState(connection, `${prefix}:bot`);
+    this.progress = new RunProgress(connection, `${prefix}:bot`);
     // BullMQ gets a connection of its own so its commands never interleave with run-state's WATCH sections.
     this.queueConnection = connection.duplicate();
     this.queue = new Queue<RunJob>(RUN_QUEUE_NAME, { connection: this.queueConnection, prefix });
@@ -70,6 +74,11 @@ export class RunQueue {
     }
     const dropped = await this.state.dropWaiting(owner, repo, gate, `aborted by @${by} before it started`);
     return dropped ? { kind: "dropped", run: dropped } : { kind: "idle" };
+  }
+
+  /** BullMQ's job counts (waiting, active, completed, failed, delayed), for /metrics. */
+  async jobCounts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts("waiting", "active", "completed", "failed", "delayed");
   }
 
   async close(): Promise<void> {

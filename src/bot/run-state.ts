@@ -3,7 +3,9 @@
 // waiting), and the runs of each PR (for status and stale marking). Shared by the app and every runner.
 
 import type { Redis } from "ioredis";
-import type { TimelineEntry, Verdict, WarRoomUpdate } from "../gates/gate-run.js";
+import type { Decision, TimelineEntry, Verdict, WarRoomUpdate } from "../gates/gate-run.js";
+import type { PreflightResult } from "../gates/preflight.js";
+import type { CapacityResult } from "../gates/capacity-probe.js";
 import type { PinnedGateFile } from "./repository-gates.js";
 import type { StageRow } from "./promotion-stages.js";
 
@@ -83,6 +85,14 @@ export interface RunRecord {
   signoffWritten?: number;
   /** The promotion stages this run backs (deployment protection rule decisions), for the war room. */
   stages?: StageRow[];
+  /** Each phase's outcome so far (the war-room page's phase table). */
+  phases?: PhaseSummary[];
+  preflight?: PreflightResult[];
+  capacity?: CapacityResult;
+  /** When the escalation list was mentioned (at most once per run). */
+  escalatedAt?: string;
+  /** The run's decision log as the engine wrote it. */
+  decisions?: Decision[];
 }
 
 export interface SignoffApproval {
@@ -99,6 +109,21 @@ export interface RunSignoff {
   approvals: SignoffApproval[];
   decidedAt?: string;
   supersededBy?: string;
+}
+
+/** A phase as the war-room page shows it once it has ended. */
+export interface PhaseSummary {
+  name: string;
+  requests: number;
+  rate: number;
+  barMs: number;
+  ran: boolean;
+  sent: number;
+  accepted: number;
+  errors: number;
+  p95Ms: number | null;
+  verdict: Verdict;
+  reason: string;
 }
 
 export type ClaimOutcome =
@@ -132,6 +157,10 @@ export class RunState {
   }
   private slotKey(owner: string, repo: string, gate: string) {
     return `${this.prefix}:slot:${owner}/${repo}:${gate}`.toLowerCase();
+  }
+  /** Every run, by request time: the war-room list page. */
+  private indexKey() {
+    return `${this.prefix}:runs`;
   }
   private pullKey(owner: string, repo: string, pull: number) {
     return `${this.prefix}:pull:${owner}/${repo}#${pull}`.toLowerCase();
@@ -230,6 +259,7 @@ export class RunState {
         tx.expire(this.pullKey(record.owner, record.repo, record.pullNumber), RECORD_TTL_SECONDS);
         const commitKey = this.commitKey(record.owner, record.repo, record.gate, record.headSha);
         tx.zadd(commitKey, Date.now(), record.id).expire(commitKey, RECORD_TTL_SECONDS);
+        tx.zadd(this.indexKey(), Date.now(), record.id);
         if (await tx.exec()) return outcome;
       }
       throw new Error(`too many concurrent commands for ${record.gate} on ${record.owner}/${record.repo}`);
@@ -282,6 +312,15 @@ export class RunState {
       }
       throw new Error(`too many concurrent changes to ${slotKey}`);
     });
+  }
+
+  /** The latest runs, newest first (records that expired are left out and their ids dropped). */
+  async recentRuns(limit = 200): Promise<RunRecord[]> {
+    const ids = await this.redis.zrevrange(this.indexKey(), 0, limit - 1);
+    const records = await Promise.all(ids.map((id) => this.get(id)));
+    const gone = ids.filter((_, i) => records[i] === null);
+    if (gone.length) await this.redis.zrem(this.indexKey(), ...gone);
+    return records.filter((r): r is RunRecord => r !== null);
   }
 
   /** Runs requested on a PR, oldest first. */

@@ -29,6 +29,7 @@ import { httpStatus } from "./github.js";
 import type { KeyObject } from "node:crypto";
 import { attestationDigestOf, recordEvidence } from "./run-evidence.js";
 import { guardForGitHub } from "./redact-for-github.js";
+import { escalate, phaseSummaries, progressReporter } from "./war-room-live.js";
 
 
 export interface RunnerDeps {
@@ -194,12 +195,15 @@ async function runOnGitHub(
   let edits: Promise<unknown> = Promise.resolve();
   const onUpdate = (u: WarRoomUpdate, run: GateRun): Promise<void> => {
     const timeline = run.timeline.map((t) => ({ ...t }));
+    const phases = phaseSummaries(run.phases);
+    const preflight = run.preflight?.map((r) => ({ ...r }));
     edits = edits.then(async () => {
-      const latest = await state.update(runId, () => ({ lastUpdate: u, timeline })).catch((err: unknown) => {
+      const latest = await state.update(runId, () => ({ lastUpdate: u, timeline, phases, preflight })).catch((err: unknown) => {
         log.warn({ err, runId }, "could not record a war-room update");
         return null;
       });
       if (!latest) return;
+      if (u.escalation) await escalate(github, state, latest, gate, u, log);
       await refreshWarRoom(github, gate, latest, log);
       if (latest.checkRunId) {
         await attempt(log, "update the check run", runId, () =>
@@ -226,7 +230,8 @@ async function runOnGitHub(
         logDir: join(workDir, "logs"),
         serviceEnv: deps.serviceEnv,
         source: commitSource(deps, github, gate, record, workDir),
-        observer: { update: onUpdate },
+        observer: { update: onUpdate, progress: progressReporter(queue.progress, runId, log) },
+        requestedAt: record.requestedAt,
       });
     } finally {
       clearInterval(poll);
@@ -254,6 +259,10 @@ async function runOnGitHub(
       aborted,
       lastUpdate: run.updates[run.updates.length - 1] ?? record.lastUpdate,
       timeline: run.timeline,
+      phases: phaseSummaries(run.phases),
+      decisions: run.decisions,
+      preflight: run.preflight,
+      capacity: run.capacity,
       evidencePullNumber: evidence?.number,
       evidenceUrl: evidence?.url,
       ...(run.sourceFailure ? { sourceFailure: redactedFailure(run) } : {}),

@@ -54,6 +54,8 @@ import { jsonFile } from "./report-format.js";
 import type { ReplayLogIndex } from "./replay-log.js";
 import { replayLogIndex, samplesNdjson } from "./replay-log.js";
 import { verdictDocument } from "./verdict-document.js";
+import { PREFLIGHT_FILES, preflightFailure, preflightMarkdown } from "./preflight.js";
+import { CAPACITY_FILE } from "./capacity-probe.js";
 
 // `gate run --json` prints the same document the bundle keeps as verdict.json.
 export { verdictDocument } from "./verdict-document.js";
@@ -208,6 +210,13 @@ export async function writeEvidenceBundle(dir: string, run: GateRun, options: Ev
   await w.text(BUNDLE_FILES.auditMd, auditTrailMarkdown(run));
   await w.text(BUNDLE_FILES.rbacJson, jsonFile(rbacDocument(run)));
   await w.text(BUNDLE_FILES.rbacMd, rbacMarkdown(run));
+  // Around the phases: the pre-flight checks' results and the capacity probe (closed loop, not in the verdict).
+  const extraFiles: string[] = [];
+  if (run.preflight) {
+    extraFiles.push(await w.text(PREFLIGHT_FILES.json, jsonFile({ checks: run.preflight, failure: preflightFailure(run.preflight) })));
+    extraFiles.push(await w.text(PREFLIGHT_FILES.md, preflightMarkdown(run.preflight)));
+  }
+  if (run.capacity) extraFiles.push(await w.text(CAPACITY_FILE, jsonFile(run.capacity)));
 
   // 9. The HOTL approval log ("pending" until the sign-off records an approval) and the decision log.
   const approvals = initialApprovalLog(run);
@@ -236,7 +245,7 @@ export async function writeEvidenceBundle(dir: string, run: GateRun, options: Ev
     approvals,
     decisions,
     itemFiles,
-    rootFiles: [BUNDLE_FILES.verdict, BUNDLE_FILES.attestation, BUNDLE_FILES.summary, BUNDLE_FILES.report],
+    rootFiles: [BUNDLE_FILES.verdict, BUNDLE_FILES.attestation, BUNDLE_FILES.summary, BUNDLE_FILES.report, ...extraFiles],
     problems,
   };
   await w.text(BUNDLE_FILES.summary, renderSummaryMarkdown(input));

@@ -2,6 +2,8 @@
 // (one self-contained page: inline CSS and SVG, no script, nothing fetched). Both carry a sign-off section
 // between markers that recordApproval re-renders in place, leaving every other byte as it was.
 
+import { capacityMarkdown } from "./capacity-probe.js";
+import { preflightMarkdown } from "./preflight.js";
 import { EvidenceError } from "./evidence-error.js";
 import type { ApprovalLog } from "./approval-log.js";
 import { approvalLogMarkdown, approvalStatusLine } from "./approval-log.js";
@@ -188,6 +190,8 @@ export function renderSummaryMarkdown(input: ReportInput): string {
     "",
   );
   if (input.problems.length > 0) out.push("## Problems", "", ...input.problems.map((p) => `- ${p}`), "");
+  if (run.preflight) out.push(preflightMarkdown(run.preflight).replace(/^# /, "## "));
+  if (run.capacity) out.push(capacityMarkdown(run.capacity));
   out.push("## War-room timeline", "", run.timeline.length ? renderTimeline(run.timeline) : "No milestone was recorded.", "");
   const latest = run.updates[run.updates.length - 1];
   out.push("## Latest war-room update", "", latest ? ["```", renderWarRoomUpdate(latest), "```"].join("\n") : "No update was recorded.", "");

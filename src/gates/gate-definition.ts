@@ -22,6 +22,9 @@ import type {
 } from "./gate.js";
 import { formatCountShort, formatRate, parseCount, parseDuration, parsePercent, parseRate } from "./units.js";
 import { MIN_SAMPLES_FOR_P95_BOUND } from "./statistics.js";
+import { parseDeadline } from "./deadline.js";
+import { parseBytes, type PreflightSpec } from "./preflight.js";
+import { SERVER_POSTGRES_POOL, WORKER_POSTGRES_POOL } from "../ingest-service/postgres-pools.js";
 
 export interface GateProblem {
   file: string;
@@ -246,6 +249,7 @@ class GateReader {
     const command = this.commands(get("commands"), name);
     const schedule = get("schedule") ? this.value(get("schedule")!, "schedule", cron) : undefined;
     const partialRuns = get("partial_runs") ? this.value(get("partial_runs")!, "partial_runs", oneOf(["PARTIAL", "PASS"] as const)) : undefined;
+    const warRoom = this.warRoomSettings(top.entries, target);
 
     if (
       name === undefined ||
@@ -261,7 +265,8 @@ class GateReader {
       !signoff ||
       !command ||
       (get("schedule") && schedule === undefined) ||
-      (get("partial_runs") && partialRuns === undefined)
+      (get("partial_runs") && partialRuns === undefined) ||
+      !warRoom
     ) {
       return undefined;
     }
@@ -289,6 +294,7 @@ class GateReader {
     if (environments) gate.environments = environments;
     if (promotion) gate.promotion = promotion;
     if (mergeQueue) gate.mergeQueue = mergeQueue;
+    Object.assign(gate, warRoom);
     return gate;
   }
 
@@ -735,6 +741,128 @@ class GateReader {
     return allowForks ? { prefix, permission, allowForks } : { prefix, permission };
   }
 
+  /** The war-room clock and the checks around the phases: updates, deadline, escalation, preflight, capacity. */
+  private warRoomSettings(top: Map<string, Entry>, target: Target | undefined): Partial<Gate> | undefined {
+    const out: Partial<Gate> = {};
+    let ok = true;
+    const updates = top.get("updates");
+    if (updates) {
+      const m = this.mapping(updates, "updates", { required: ["every"], optional: [] }, "the update cadence");
+      const everyMs = m ? this.value(m.entries.get("every"), "updates.every", durationIn(1000, 24 * 3_600_000)) : undefined;
+      if (everyMs === undefined) ok = false;
+      else out.updates = { everyMs, display: String((this.deref(m!.entries.get("every")!.value) as { value?: unknown })?.value) };
+    }
+    const deadline = top.get("deadline");
+    if (deadline) {
+      const d = this.value(deadline, "deadline", parseDeadline);
+      if (d === undefined) ok = false;
+      else out.deadline = d;
+    }
+    const escalation = top.get("escalation");
+    if (escalation) {
+      const items = this.sequence(escalation, "escalation", "a list of GitHub logins or @org/team names to mention when the run turns RED");
+      const who: string[] = [];
+      items?.forEach((item, i) => {
+        const w = this.value({ key: item, value: item }, `escalation[${i}]`, githubHandle);
+        if (w === undefined) ok = false;
+        else who.push(w);
+      });
+      if (!items) ok = false;
+      else if (!items.length) {
+        this.problem(escalation.key, "escalation", "the list is empty; expected at least one login or @org/team");
+        ok = false;
+      } else out.escalation = who;
+    }
+    const preflight = top.get("preflight");
+    if (preflight) {
+      const p = this.preflight(preflight, target);
+      if (!p) ok = false;
+      else out.preflight = p;
+    }
+    const capacity = top.get("capacity");
+    if (capacity) {
+      const m = this.mapping(capacity, "capacity", { required: ["duration", "connections"], optional: [] }, "the capacity probe");
+      const durationMs = m ? this.value(m.entries.get("duration"), "capacity.duration", durationIn(1000, 600_000)) : undefined;
+      const connections = m ? this.value(m.entries.get("connections"), "capacity.connections", countIn(1, 1000)) : undefined;
+      if (durationMs === undefined || connections === undefined) ok = false;
+      else out.capacity = { durationMs, connections, display: { duration: String((this.deref(m!.entries.get("duration")!.value) as { value?: unknown })?.value) } };
+    }
+    return ok ? out : undefined;
+  }
+
+  private preflight(entry: Entry, target: Target | undefined): PreflightSpec | undefined {
+    const m = this.mapping(entry, "preflight", PREFLIGHT_KEYS, "the pre-flight checks");
+    if (!m) return undefined;
+    const at = (k: string) => m.entries.get(k);
+    const spec: PreflightSpec = {};
+    let ok = true;
+    const redisEntry = at("redis");
+    if (redisEntry) {
+      const r = this.mapping(redisEntry, "preflight.redis", PREFLIGHT_REDIS_KEYS, "the Redis checks");
+      if (!r) ok = false;
+      else {
+        const got = (k: string) => r.entries.get(k);
+        const url_ = got("url") ? this.value(got("url"), "preflight.redis.url", url(["redis:", "rediss:"], "redis://queue.example.com:6379")) : target?.kind === "bundled" ? target.redisUrl : undefined;
+        if (!got("url") && target?.kind === "deployed") {
+          this.problem(redisEntry.key, "preflight.redis.url", `a deployed target names no Redis; expected url: the Redis the service queues in`);
+          ok = false;
+        }
+        const policy = got("maxmemory_policy")
+          ? this.value(got("maxmemory_policy"), "preflight.redis.maxmemory_policy", oneOf(["noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl"] as const))
+          : undefined;
+        const aof = got("aof") ? this.value(got("aof"), "preflight.redis.aof", oneOf(["required", "any"] as const)) : undefined;
+        const free = got("free_memory") ? this.value(got("free_memory"), "preflight.redis.free_memory", atLeast(parseBytes, `">= 64MB"`)) : undefined;
+        if ((got("url") && url_ === undefined) || (got("maxmemory_policy") && !policy) || (got("aof") && !aof) || (got("free_memory") && !free)) ok = false;
+        spec.redis = {
+          url: url_,
+          ...(policy ? { maxmemoryPolicy: policy } : {}),
+          ...(aof ? { aof } : {}),
+          ...(free ? { freeMemory: { bytes: free.value, display: free.display } } : {}),
+        };
+      }
+    }
+    const pgEntry = at("postgres");
+    if (pgEntry) {
+      const p = this.mapping(pgEntry, "preflight.postgres", PREFLIGHT_POSTGRES_KEYS, "the PostgreSQL checks");
+      if (!p) ok = false;
+      else {
+        const got = (k: string) => p.entries.get(k);
+        const max = got("max_connections") ? this.value(got("max_connections"), "preflight.postgres.max_connections", atLeast((raw) => countIn(1, 1_000_000)(raw), `">= 100"`)) : undefined;
+        let poolSize = got("pool_size") ? this.value(got("pool_size"), "preflight.postgres.pool_size", countIn(1, 100_000)) : undefined;
+        if (poolSize === undefined && !got("pool_size") && target?.kind === "bundled") poolSize = SERVER_POSTGRES_POOL + target.workers * WORKER_POSTGRES_POOL;
+        if (!got("pool_size") && target?.kind === "deployed") {
+          this.problem(pgEntry.key, "preflight.postgres.pool_size", `a deployed target's pool is unknown; expected pool_size: the PostgreSQL connections the service opens`);
+          ok = false;
+        }
+        if ((got("max_connections") && !max) || poolSize === undefined) ok = false;
+        else spec.postgres = { ...(max ? { maxConnections: { min: max.value, display: max.display } } : {}), poolSize };
+      }
+    }
+    const secretsEntry = at("secrets");
+    if (secretsEntry) {
+      const items = this.sequence(secretsEntry, "preflight.secrets", "a list of environment variable names such as [WEBHOOK_SIGNING_SECRET]");
+      if (!items) ok = false;
+      spec.secrets = [];
+      items?.forEach((item, i) => {
+        const name = this.value({ key: item, value: item }, `preflight.secrets[${i}]`, (raw) => {
+          if (typeof raw === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(raw)) return raw;
+          throw new Error(`${JSON.stringify(raw)} is not an environment variable name; expected a name such as WEBHOOK_SIGNING_SECRET (the name, never the value)`);
+        });
+        if (name === undefined) ok = false;
+        else spec.secrets!.push(name);
+      });
+    }
+    if (at("service_ready")) {
+      const ready = this.value(at("service_ready"), "preflight.service_ready", (raw) => {
+        if (typeof raw === "boolean") return raw;
+        throw new Error(`${JSON.stringify(raw)} is not true or false; expected service_ready: true`);
+      });
+      if (ready === undefined) ok = false;
+      else spec.serviceReady = ready;
+    }
+    return ok ? spec : undefined;
+  }
+
   // ---- the tree -------------------------------------------------------------------------------
 
   /** Follows aliases, counting them: one anchor referenced from a referenced anchor is a bomb. */
@@ -870,7 +998,7 @@ class GateReader {
 
 const TOP_KEYS = {
   required: ["gate", "title", "application", "dri", "target", "objectives", "phases", "corpus", "evidence"],
-  optional: ["status_owner", "signoff", "commands", "schedule", "partial_runs", "environments", "promotion", "merge_queue"],
+  optional: ["status_owner", "signoff", "commands", "schedule", "partial_runs", "environments", "promotion", "merge_queue", "updates", "deadline", "escalation", "preflight", "capacity"],
 } as const;
 const ENVIRONMENT_KEYS = { required: ["requires"], optional: ["target", "credentials", "phase", "soak"] } as const;
 const BUNDLED_KEYS = { required: ["redis_url", "database_url"], optional: ["mode", "workers", "batch_size", "batch_linger", "source", "build"] } as const;
@@ -882,6 +1010,24 @@ export const DEFAULT_EVIDENCE_BASE = "release-gate/evidence";
 
 const SIGNOFF_KEYS = { required: [], optional: ["approvals", "approvers", "permission", "allow_self", "evidence_base"] } as const;
 const COMMAND_KEYS = { required: [], optional: ["prefix", "permission", "allow_forks"] } as const;
+const PREFLIGHT_KEYS = { required: [], optional: ["redis", "postgres", "secrets", "service_ready"] } as const;
+const PREFLIGHT_REDIS_KEYS = { required: [], optional: ["url", "maxmemory_policy", "aof", "free_memory"] } as const;
+const PREFLIGHT_POSTGRES_KEYS = { required: [], optional: ["max_connections", "pool_size"] } as const;
+
+/** A GitHub login or an @org/team. */
+function githubHandle(raw: unknown): string {
+  if (typeof raw === "string" && /^(@[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+|@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/.test(raw)) return raw.replace(/^@(?!.*\/)/, "");
+  throw new Error(`${JSON.stringify(raw)} is not a GitHub login or team; expected a login such as Agent3 or a team such as @acme/release-captains`);
+}
+
+/** `">= 64MB"`: a lower bar, the value parsed by `parse`, kept as written. */
+function atLeast(parse: (raw: unknown) => number, example: string): (raw: unknown) => { value: number; display: string } {
+  return (raw) => {
+    const m = typeof raw === "string" ? /^\s*>=\s*(\S+)\s*$/.exec(raw) : null;
+    if (!m) throw new Error(`${JSON.stringify(raw)} is not a lower bar; expected ">=" and a value, such as ${example}`);
+    return { value: parse(m[1]), display: m[1]! };
+  };
+}
 
 // ---- converters: raw scalar -> value, or throw with what was expected --------------------------
 

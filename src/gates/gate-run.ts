@@ -1,11 +1,13 @@
 // The record of one gate run: everything measured, checked and decided. The runner fills it,
 // the verdict reads it, the evidence bundle writes it out, the bot and CLI render it.
 
+import type { CapacityResult } from "./capacity-probe.js";
 import type { Gate } from "./gate.js";
 import type { ScheduleCheck } from "./replay-validity.js";
 import type { MachineRecord } from "./machine-record.js";
 import type { PhaseResources } from "./phase-monitor.js";
 import type { ServiceSourceEvidence } from "./service-source.js";
+import type { PreflightResult } from "./preflight.js";
 
 /**
  * PASS, FAIL; ERROR when something could not be measured or run; INCONCLUSIVE when it was measured
@@ -176,6 +178,10 @@ export interface WarRoomUpdate {
   next: string;
   eta: string;
   owner: string;
+  /** "5 hours 30 minutes (deadline 18:00 UTC)", when the gate has a deadline. */
+  timeToDeadline?: string;
+  /** Who this update calls in: set on the first RED update of a run whose gate lists an escalation. */
+  escalation?: string[];
 }
 
 export interface TimelineEntry {
@@ -231,4 +237,8 @@ export interface GateRun {
   source?: ServiceSourceEvidence;
   /** Why the service could not be built: the step, its exit code and the end of its log. */
   sourceFailure?: { step: string; code: string; exitCode: number | null; logTail: string[] };
+  /** Pre-flight results, when the gate asks for pre-flight checks. */
+  preflight?: PreflightResult[];
+  /** The closed-loop capacity probe (headroom), when the gate asks for one; never part of the verdict. */
+  capacity?: CapacityResult;
 }

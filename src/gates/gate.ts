@@ -1,6 +1,10 @@
 // What a gate demands, as data: the typed form of a gate file such as gates/gate-a.yaml.
 // Parsing and validation live in gate-definition.ts; everything else reads this shape.
 
+import type { CapacitySpec } from "./capacity-probe.js";
+import type { Deadline, WarRoomCadence } from "./deadline.js";
+import type { PreflightSpec } from "./preflight.js";
+
 /** Comparison of a measured value against its bar. */
 export type Comparator = "<=" | ">=" | "==";
 
@@ -129,6 +133,16 @@ export interface Gate {
   promotion?: string[];
   /** What a merge queue's merge group runs. */
   mergeQueue?: MergeQueuePolicy;
+  /** War-room status updates at this cadence during a run, besides milestones (`updates: { every: 30min }`). */
+  updates?: WarRoomCadence;
+  /** TIME TO DEADLINE in every update; STATUS YELLOW near it, RED past it. */
+  deadline?: Deadline;
+  /** Who is mentioned (logins or @org/team) when the run turns RED, once per run. */
+  escalation?: string[];
+  /** Checks after deploy and before the first phase. */
+  preflight?: PreflightSpec;
+  /** A closed-loop capacity probe after the last phase: headroom, never in the verdict. */
+  capacity?: CapacitySpec;
   /** The file it came from and the SHA-256 of its bytes, for the attestation. */
   source: { file: string; sha256: string; blobSha?: string };
 }

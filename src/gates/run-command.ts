@@ -12,6 +12,7 @@ import { GateDefinitionError, loadGate, phasesUpTo } from "./gate-definition.js"
 import { newRunId, runGate, type RunObserver } from "./run-gate.js";
 import type { ReplayProgress } from "./replay-driver.js";
 import { renderPlainVerdictTable, renderWarRoomUpdate } from "./war-room.js";
+import { capacityLine } from "./capacity-probe.js";
 import { verdictDocument, writeEvidenceBundle } from "./evidence-bundle.js";
 import { checkServices } from "./service-check.js";
 import { exitCodeFor } from "./verdict-meaning.js";
@@ -155,6 +156,7 @@ export async function runCommand(args: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(verdictDocument(run, out), null, 2)}\n`);
   } else {
     console.log(`\n${renderPlainVerdictTable(run)}\n`);
+    if (run.capacity) console.log(`${capacityLine(run.capacity)}\n`);
     console.log(`Evidence bundle: ${out} (check it with \`gate verify ${out}\` or \`sha256sum -c SHA256SUMS\` inside it)`);
   }
   return exitCodeFor(run.verdict);

@@ -35,6 +35,11 @@ import { evaluatePhase, evaluateRun, phaseCanStillPass } from "./verdict.js";
 import { milestoneUpdate } from "./war-room.js";
 import { machineRecord, machineSnapshot, measureEventLoopJitter } from "./machine-record.js";
 import { phaseResources, startPhaseMonitor } from "./phase-monitor.js";
+import { onTheClock } from "./deadline.js";
+import { PREFLIGHT_CHECK_NAMES, PREFLIGHT_CHECKS, preflightFailure, runPreflight } from "./preflight.js";
+import { capacityLine, CAPACITY_LABEL, probeCapacity } from "./capacity-probe.js";
+import { SERVER_POSTGRES_POOL, WORKER_POSTGRES_POOL } from "../ingest-service/postgres-pools.js";
+import { formatMs as formatLatency } from "./units.js";
 
 export interface RunObserver {
   /** A war-room update at each milestone (deploy, phase start and end, verdict). */
@@ -71,6 +76,10 @@ export interface RunOptions {
     build?: string;
     baseEnv?: NodeJS.ProcessEnv;
   };
+  /** When the run was asked for (the PR command): a deadline given as a duration counts from here. Default: the start. */
+  requestedAt?: string;
+  /** The environment pre-flight's `secrets` are looked up in (default process.env plus serviceEnv). */
+  env?: Record<string, string | undefined>;
 }
 
 export function newRunId(gate: Gate, now = new Date()): string {
@@ -278,8 +287,12 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
   const logDir = o.logDir ?? mkdtempSync(join(tmpdir(), "release-gate-"));
   const now = () => new Date().toISOString();
   const owner = gate.statusOwner;
+  const checks = gate.preflight ? PREFLIGHT_CHECK_NAMES.filter((c) => PREFLIGHT_CHECKS[c].wanted(gate.preflight!)) : [];
+  // Rows: deploy, the pre-flight checks, RBAC, the phases, [the capacity probe], the decision.
+  const pre = checks.length;
   const timeline: TimelineEntry[] = [
     { time: "", milestone: `Deploy target, warm up (${WARM_UP_REQUESTS} requests, not measured)`, owner, status: "pending", blocker: "" },
+    ...checks.map((c) => ({ time: "", milestone: `Pre-flight: ${c}`, owner, status: "pending" as const, blocker: "Deploy" })),
     { time: "", milestone: "RBAC probe", owner, status: "pending", blocker: "Deploy" },
     ...o.phases.map((p) => ({
       time: "",
@@ -288,6 +301,9 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
       status: "pending" as const,
       blocker: "all prior PASS",
     })),
+    ...(gate.capacity
+      ? [{ time: "", milestone: `Capacity probe (${CAPACITY_LABEL})`, owner, status: "pending" as const, blocker: "last phase ran" }]
+      : []),
     { time: "", milestone: "PASS/FAIL decision", owner: gate.dri, status: "pending", blocker: "replay results" },
   ];
   const run: GateRun = {
@@ -314,11 +330,37 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
   const mark = (i: number, status: TimelineEntry["status"], blocker = "") => {
     timeline[i] = { ...timeline[i], time: now(), status, blocker };
   };
+  const anchor = new Date(o.requestedAt ?? run.startedAt);
+  let escalated = false;
   const publish = async (m: Parameters<typeof milestoneUpdate>[1]) => {
-    const u = milestoneUpdate(gate, m, new Date());
+    const u = onTheClock(gate, milestoneUpdate(gate, m, new Date()), anchor, escalated);
+    if (u.escalation) escalated = true;
     run.updates.push(u);
     await o.observer?.update?.(u, run);
   };
+  // The cadence: between milestones, a status update on what is running and how far it got.
+  let latest: { phase: Phase; p: ReplayProgress } | null = null;
+  const observer: RunObserver = {
+    ...o.observer,
+    progress: (phase, p) => {
+      latest = { phase, p };
+      o.observer?.progress?.(phase, p);
+    },
+  };
+  const cadence = gate.updates
+    ? setInterval(() => {
+        const running = timeline.find((t) => t.status === "running");
+        if (!running) return;
+        const l = latest as { phase: Phase; p: ReplayProgress } | null;
+        const progress =
+          l && running.milestone.startsWith(`${l.phase.name} replay`)
+            ? `${l.phase.name}: ${l.p.sent}/${l.p.total} sent, ${l.p.accepted} accepted, ${l.p.errors} errors, running P95 ${l.p.p95Ms === null ? "n/a" : formatLatency(l.p.p95Ms)} (bar ${formatLatency(l.phase.latencyP95Ms)})`
+            : `${running.milestone}: running`;
+        void publish({ kind: "status", activity: running.milestone, progress }).catch(() => {});
+      }, gate.updates.everyMs)
+    : null;
+  cadence?.unref();
+  const runOptions: RunOptions = { ...o, observer };
 
   let deployment: Deployment | null = null;
   let service: BuiltService | null = null;
@@ -340,34 +382,70 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
     await warmUp(gate, deployment, o.signal, runTag);
     mark(0, "done");
 
-    mark(1, "running");
+    if (gate.preflight) {
+      let n = 0;
+      run.preflight = await runPreflight(
+        gate.preflight,
+        {
+          redisUrl: gate.preflight.redis?.url,
+          databaseUrl: deployment.databaseUrl,
+          serviceBaseUrl: deployment.baseUrl,
+          env: o.env ?? { ...process.env, ...o.serviceEnv },
+          poolSize: gate.preflight.postgres?.poolSize ?? (gate.target.kind === "bundled" ? SERVER_POSTGRES_POOL + gate.target.workers * WORKER_POSTGRES_POOL : 0),
+        },
+        async (r) => {
+          n++;
+          mark(n, r.verdict === "PASS" ? "done" : "failed", r.verdict === "PASS" ? "" : `expected ${r.expected}, found ${r.actual}`);
+          await publish({
+            kind: "check",
+            title: `Pre-flight ${n}/${checks.length} ${r.verdict}: ${r.check}`,
+            status: r.verdict === "PASS" ? "GREEN" : "RED",
+            progress: `${r.check}: expected ${r.expected}, found ${r.actual}${r.detail ? ` (${r.detail})` : ""}`,
+            next: r.verdict === "PASS" ? (n < checks.length ? `pre-flight: ${checks[n]}` : "RBAC probe, then the first phase") : "stop: no phase runs; fix it and re-run",
+          });
+        },
+      );
+    }
+    const rbacRow = 1 + pre;
+    mark(rbacRow, "running");
     run.rbac = await probeRbac(deployment.baseUrl, credentials);
     const rbacFailures = run.rbac.filter((c) => c.verdict === "FAIL");
-    mark(1, rbacFailures.length ? "failed" : "done", rbacFailures.map((c) => c.name).join(", "));
+    mark(rbacRow, rbacFailures.length ? "failed" : "done", rbacFailures.map((c) => c.name).join(", "));
 
     // The machine as the phases will find it: load, CPU pressure, and an idle event loop's jitter.
     const before = machineSnapshot();
     run.machine = machineRecord(before, o.signal?.aborted ? null : await measureEventLoopJitter(EVENT_LOOP_BASELINE_MS));
 
-    let blocked: string | null = rbacFailures.length
+    let blocked: string | null = preflightFailure(run.preflight ?? []) ?? (rbacFailures.length
       ? `RBAC probe failed: ${rbacFailures.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")}`
-      : null;
+      : null);
     for (const [i, phase] of o.phases.entries()) {
       if (o.signal?.aborted) blocked ??= "the run was aborted";
       if (blocked) {
         run.phases.push(notRun(phase, `not run: ${blocked}`));
-        mark(2 + i, "skipped", blocked);
+        mark(2 + pre + i, "skipped", blocked);
         continue;
       }
-      mark(2 + i, "running");
+      mark(2 + pre + i, "running");
       await publish({ kind: "phase_start", phase, phases: o.phases, results: run.phases });
-      const { result, stored } = await measurePhase(gate, phase, deployment, store, o, runTag);
+      const { result, stored } = await measurePhase(gate, phase, deployment, store, runOptions, runTag);
       run.phases.push(result);
       if (result.accepted > 0) lineageSource = { phase: result, stored, seed: `${gate.corpus.seed}/${phase.name}` };
-      mark(2 + i, result.verdict === "PASS" ? "done" : "failed", result.verdict === "PASS" ? "" : result.reason);
+      mark(2 + pre + i, result.verdict === "PASS" ? "done" : "failed", result.verdict === "PASS" ? "" : result.reason);
       await publish({ kind: "phase_end", phase, result, phases: o.phases, results: run.phases });
       if (o.signal?.aborted) blocked = "the run was aborted";
       else if (result.verdict !== "PASS") blocked = `${phase.name} did not pass (${result.reason})`;
+    }
+    if (gate.capacity) {
+      const row = 2 + pre + o.phases.length;
+      const last = run.phases[run.phases.length - 1];
+      if (!last?.ran || o.signal?.aborted) mark(row, "skipped", "the last phase did not run");
+      else {
+        mark(row, "running");
+        run.capacity = await probeCapacity(gate.capacity, { webhookUrl: deployment.webhookUrl, credentials, seed: gate.corpus.seed || gate.name, signal: o.signal });
+        mark(row, run.capacity.problem ? "failed" : "done", run.capacity.problem ?? "");
+        await publish({ kind: "check", title: "Capacity probe (closed loop, headroom)", status: "GREEN", progress: capacityLine(run.capacity), next: "the verdict (the probe is not part of it)" });
+      }
     }
   } catch (err) {
     const e = err as Error;
@@ -387,6 +465,7 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
     for (const phase of o.phases.slice(run.phases.length)) run.phases.push(notRun(phase, `not run: ${e.message}`));
   } finally {
     if (run.machine) run.machine.after = machineSnapshot();
+    if (cadence) clearInterval(cadence);
     await store?.close().catch(() => {});
     await deployment?.teardown().catch(() => {});
     await service?.dispose().catch(() => {});
@@ -405,6 +484,11 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
   const couldNotRun = run.reason.startsWith("could not run");
   run.verdict = couldNotRun ? "ERROR" : o.signal?.aborted && decided.verdict !== "FAIL" ? "ERROR" : decided.verdict;
   run.reason = couldNotRun ? run.reason : o.signal?.aborted ? `aborted; ${decided.reason}` : decided.reason;
+  const preflightFailed = preflightFailure(run.preflight ?? []);
+  if (preflightFailed && !couldNotRun) {
+    run.verdict = "FAIL";
+    run.reason = preflightFailed;
+  }
   run.finishedAt = now();
   mark(timeline.length - 1, run.verdict === "PASS" ? "done" : "failed", run.verdict === "PASS" ? "" : run.reason);
   const decision: Decision = {

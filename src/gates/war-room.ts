@@ -16,7 +16,11 @@ export type Milestone =
   | { kind: "deploy"; phases?: Phase[]; error?: string; blockers?: string }
   | { kind: "phase_start"; phase: Phase | string; results?: PhaseResult[]; phases?: Phase[]; blockers?: string }
   | { kind: "phase_end"; phase: Phase | string; result: PhaseResult; results?: PhaseResult[]; phases?: Phase[]; blockers?: string }
-  | { kind: "verdict"; run: VerdictSummary; blockers?: string };
+  | { kind: "verdict"; run: VerdictSummary; blockers?: string }
+  /** A check around the phases (a pre-flight check, the capacity probe), with the status it earns. */
+  | { kind: "check"; title: string; status: Status; progress: string; next: string; blockers?: string }
+  /** A status update at the gate's cadence (`updates: { every: 30min }`), between milestones. */
+  | { kind: "status"; activity: string; progress: string; phases?: Phase[]; blockers?: string };
 
 const VERDICT_ICON: Record<Verdict, string> = Object.fromEntries(Object.entries(VERDICT_MEANING).map(([v, m]) => [v, m.icon])) as Record<Verdict, string>;
 const TIMELINE_ICON: Record<TimelineEntry["status"], string> = {
@@ -50,7 +54,9 @@ export function renderWarRoomUpdate(u: WarRoomUpdate): string {
     `BLOCKERS: ${oneLine(u.blockers, "None")}`,
     `NEXT: ${oneLine(u.next, "N/A")}`,
     `ETA: ${oneLine(u.eta, "N/A")}`,
+    ...(u.timeToDeadline ? [`TIME TO DEADLINE: ${oneLine(u.timeToDeadline, "N/A")}`] : []),
     `OWNER: ${oneLine(u.owner, "N/A")}`,
+    ...(u.escalation?.length ? [`ESCALATION: ${u.escalation.map((w) => (w.startsWith("@") ? w : `@${w}`)).join(", ")}`] : []),
   ].join("\n");
 }
 
@@ -278,6 +284,28 @@ export function milestoneUpdate(gate: Gate, milestone: Milestone, now: Date | st
         owner,
       };
     }
+    case "check":
+      return {
+        time,
+        milestone: milestone.title,
+        status: milestone.status,
+        progress: milestone.progress,
+        blockers: [milestone.status === "RED" ? milestone.progress : "", blockers].filter(Boolean).join("; "),
+        next: milestone.next,
+        eta: milestone.status === "RED" ? "blocked" : "N/A",
+        owner,
+      };
+    case "status":
+      return {
+        time,
+        milestone: `Status update: ${milestone.activity}`,
+        status: "YELLOW",
+        progress: milestone.progress,
+        blockers,
+        next: "the next milestone",
+        eta: "N/A",
+        owner,
+      };
     case "verdict": {
       const v = milestone.run.verdict;
       return {

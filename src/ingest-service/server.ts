@@ -14,6 +14,7 @@ import { checkJsonObject } from "./json-check.js";
 import { createAuthenticator, type Authenticator } from "./authenticate.js";
 import type { ServerOptions } from "./config.js";
 import { IngestStartError, openPostgres, openRedis, redactUrl } from "./connect.js";
+import { SERVER_POSTGRES_POOL } from "./postgres-pools.js";
 import { createServiceLog } from "./logger.js";
 import { renderMetrics, ServerMetrics, type QueueState } from "./metrics.js";
 import { migrate } from "./migrate.js";
@@ -52,7 +53,7 @@ export async function startIngestServer(options: ServerOptions): Promise<IngestS
   try {
     if (options.mode === "queue") redis = await openRedis(options.redisUrl, { kind: "accept" }, log);
     // Sync mode: ONE connection for every request, so commits are serialised as the seed had them.
-    pool = await openPostgres(options.databaseUrl, 1, log);
+    pool = await openPostgres(options.databaseUrl, SERVER_POSTGRES_POOL, log);
     try {
       const applied = await migrate(pool, options.namespace);
       if (applied.length) log.info({ applied }, "schema migrated");

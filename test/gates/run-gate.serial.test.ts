@@ -88,7 +88,9 @@ describe("Gate A against the bundled 202-then-queue service", () => {
   });
 
   test("the war room hears of every milestone", () => {
-    expect(run.updates.map((u) => u.milestone)).toHaveLength(4);
+    // Deploy, each pre-flight check, the phase's start and end, the verdict.
+    expect(run.preflight?.map((c) => c.verdict)).toEqual(["PASS", "PASS", "PASS", "PASS", "PASS"]);
+    expect(run.updates.map((u) => u.milestone)).toHaveLength(4 + run.preflight!.length);
     expect(run.timeline.slice(0, -1).every((t) => t.status === "done")).toBe(true);
     expect(run.decisions[0].decision).toBe("NO-GO: PARTIAL");
   });

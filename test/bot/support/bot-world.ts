@@ -1,5 +1,5 @@
 // A world for the bot's end-to-end tests: a fake GitHub on 127.0.0.1, the bot started as `gate bot`
-// starts it (environment read by readBotOptions, Probot's Server, one runner) with a fresh App key and
+// starts it (environment read by readBotOptions, the express web server with Probot's middleware, one runner) with a fresh App key and
 // a Redis prefix of its own, and people who comment, push and review through signed webhooks.
 
 import { spawn, type ChildProcess } from "node:child_process";
