@@ -322,7 +322,8 @@ async function markStale(context: Context<"pull_request.synchronize">, deps: App
     await createCompletedCheckRun(github, where, {
       name: gate.title,
       headSha: pr.head.sha,
-      conclusion: "neutral",
+      // Not neutral: the check has the required name, and a required check accepts neutral.
+      conclusion: "action_required",
       title: `New commits: earlier ${gate.title} results are stale`,
       summary:
         `The ${gate.title} results on this PR measured ${[...new Set(stale.map((r) => r.headSha.slice(0, 7)))].join(", ")}, not ${pr.head.sha.slice(0, 7)}. ` +

@@ -203,6 +203,8 @@ interface Mapping {
 class GateReader {
   readonly problems: GateProblem[] = [];
   private aliasDerefs = 0;
+  /** The variables the file's `env:` allow-list names: the only ones `${VAR}` may read. */
+  private allowedEnv = new Set<string>();
 
   constructor(
     private readonly file: string,
@@ -234,6 +236,7 @@ class GateReader {
     if (!top) return undefined;
     const get = (k: string) => top.entries.get(k);
     const str = (k: string, pattern?: RegExp, expected?: string) => this.text(get(k), k, pattern, expected);
+    this.allowedEnv = this.envAllowList(get("env"));
 
     const name = str("gate", /^[a-z][a-z0-9-]{0,62}$/, "a lowercase name such as gate-a");
     const title = str("title");
@@ -970,7 +973,17 @@ class GateReader {
     }
     let raw: unknown = node.value;
     if (typeof raw === "string") {
-      const sub = substituteEnv(raw, this.env);
+      const names = referencedEnv(raw);
+      if (names.length && !ENV_FIELD.test(path)) {
+        this.problem(node, path, `\${${names[0]}} is allowed only in URL, schema and credential fields (url, *_url, schema, *secret, *token, *password, *key); write the value itself here`);
+        return undefined;
+      }
+      const unlisted = names.filter((n) => !this.allowedEnv.has(n));
+      if (unlisted.length) {
+        this.problem(node, path, `\${${unlisted[0]}} is not in the gate file's env: allow-list; add ${unlisted[0]} to env: (a list of variable names at the top level) or write the value itself`);
+        return undefined;
+      }
+      const sub = substituteEnv(raw, Object.fromEntries([...this.allowedEnv].map((n) => [n, this.env[n]])));
       if ("errors" in sub) {
         for (const e of sub.errors) this.problem(node, path, e);
         return undefined;
@@ -983,6 +996,20 @@ class GateReader {
       this.problem(node, path, (err as Error).message);
       return undefined;
     }
+  }
+
+  /** `env: [REDIS_URL, DATABASE_URL]`: the variables the file may read; none when absent. */
+  private envAllowList(entry: Entry | undefined): Set<string> {
+    const names = new Set<string>();
+    if (!entry) return names;
+    const items = this.sequence(entry, "env", "a list of environment variable names such as REDIS_URL");
+    items?.forEach((item, i) => {
+      const node = this.deref(item);
+      const v = node && isScalar(node) ? node.value : undefined;
+      if (typeof v === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v)) names.add(v);
+      else this.problem(item, `env[${i}]`, `${JSON.stringify(v ?? null)} is not a variable name; expected a name such as REDIS_URL`);
+    });
+    return names;
   }
 
   private text(entry: Entry | undefined, path: string, pattern?: RegExp, expected?: string): string | undefined {
@@ -998,8 +1025,11 @@ class GateReader {
 
 const TOP_KEYS = {
   required: ["gate", "title", "application", "dri", "target", "objectives", "phases", "corpus", "evidence"],
-  optional: ["status_owner", "signoff", "commands", "schedule", "partial_runs", "environments", "promotion", "merge_queue", "updates", "deadline", "escalation", "preflight", "capacity"],
+  optional: ["status_owner", "signoff", "commands", "schedule", "partial_runs", "environments", "promotion", "merge_queue", "updates", "deadline", "escalation", "preflight", "capacity", "env"],
 } as const;
+
+/** Fields where `${VAR}` may appear: URLs, a deployed target's schema and credentials, nothing that decides what PASS means. */
+const ENV_FIELD = /(^|\.)(url|schema|[a-z0-9_]*_url|[a-z0-9_]*(secret|token|password|key))$/;
 const ENVIRONMENT_KEYS = { required: ["requires"], optional: ["target", "credentials", "phase", "soak"] } as const;
 const BUNDLED_KEYS = { required: ["redis_url", "database_url"], optional: ["mode", "workers", "batch_size", "batch_linger", "source", "build"] } as const;
 const DEPLOYED_KEYS = { required: ["url", "database_url"], optional: ["schema"] } as const;
@@ -1147,6 +1177,13 @@ function cron(raw: unknown): string {
     }
   });
   return raw.trim();
+}
+
+/** The variables a text reads with `${NAME}` or `${NAME:-default}` (a `$${` is a literal, not a reference). */
+export function referencedEnv(text: string): string[] {
+  const names: string[] = [];
+  for (const m of text.replace(/\$\$\{/g, "").matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)/g)) if (!names.includes(m[1]!)) names.push(m[1]!);
+  return names;
 }
 
 /**

@@ -18,7 +18,7 @@ export async function keygenCommand(args: string[]): Promise<number> {
   }
   const outAt = args.indexOf("--out");
   const out = outAt >= 0 ? args[outAt + 1] : undefined;
-  const extra = args.filter((a, i) => i !== outAt && i !== outAt + 1);
+  const extra = outAt >= 0 ? args.filter((_, i) => i !== outAt && i !== outAt + 1) : args;
   if ((outAt >= 0 && (!out || out.startsWith("-"))) || extra.length) {
     console.error(`gate keygen: unexpected ${extra[0] ?? "--out without a PREFIX"}. Usage: gate keygen [--out PREFIX]`);
     return 2;

@@ -18,7 +18,7 @@ import { startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
 import { bundleOnBranch } from "./support/evidence-checks.js";
 import { finishedRunWithEvidence } from "./support/finished-run.js";
 
-jest.setTimeout(40_000);
+jest.setTimeout(90_000);
 
 let world: BotWorld;
 const dirs: string[] = [];

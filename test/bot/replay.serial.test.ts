@@ -137,10 +137,10 @@ describe("a replay requested on a PR", () => {
     expect(warRoom).toContain("run `/gate-a replay 1k` again for the new head");
     const onNewHead = [...world.fake.state.checkRuns.values()].filter((c) => c.headSha === sha);
     expect(onNewHead).toHaveLength(1);
-    expect(onNewHead[0]).toMatchObject({ name: "Gate A", status: "completed", conclusion: "neutral" });
+    expect(onNewHead[0]).toMatchObject({ name: "Gate A", status: "completed", conclusion: "action_required" });
     expect(onNewHead[0].output.summary).toContain("A new run is needed: comment `/gate-a replay 1k`");
     // The old result still belongs to its commit: its check run is untouched.
-    expect([...world.fake.state.checkRuns.values()].find((c) => c.id === run.checkRunId)?.conclusion).toBe(run.verdict === "PASS" ? "success" : "failure");
+    expect([...world.fake.state.checkRuns.values()].find((c) => c.id === run.checkRunId)?.conclusion).toBe(run.verdict === "PASS" ? "action_required" : "failure");
 
     await world.comment(pr.number, "visitor", "/gate-a status");
     const status = await waitFor("the status reply", () => world.comments(pr.number).find((c) => c.body.includes("**Gate A status**")));
@@ -150,7 +150,7 @@ describe("a replay requested on a PR", () => {
     // A second push marks nothing twice.
     await world.push(pr.number, { "src/ingest.ts": "v3\n" });
     await new Promise((r) => setTimeout(r, 300));
-    expect([...world.fake.state.checkRuns.values()].filter((c) => c.name === "Gate A")).toHaveLength(1);
+    expect([...world.fake.state.checkRuns.values()].filter((c) => c.name === "Gate A" && c.externalId !== run.id)).toHaveLength(1);
   });
 });
 

@@ -13,7 +13,7 @@ import { startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
 import { bundleJson, bundleOnBranch, sha256sumCheck } from "./support/evidence-checks.js";
 import { finishedRunWithEvidence } from "./support/finished-run.js";
 
-jest.setTimeout(30_000);
+jest.setTimeout(90_000);
 
 let world: BotWorld;
 const dirs: string[] = [];

@@ -295,7 +295,7 @@ describe("schema errors name the file, line and column", () => {
   });
 
   it("an unset ${VAR} with no default is an error at the value that uses it", () => {
-    const ps = problems(withLine(7, '    redis_url: "${GATE_TEST_REDIS}"'));
+    const ps = problems(withLine(7, '    redis_url: "${GATE_TEST_REDIS}"') + "env: [GATE_TEST_REDIS]\n");
     expect(brief(ps)).toEqual(["7:16 target.bundled.redis_url"]);
     expect(ps[0]!.message).toBe(
       "environment variable GATE_TEST_REDIS is not set and has no default; set GATE_TEST_REDIS, or write ${GATE_TEST_REDIS:-default}",
@@ -336,9 +336,20 @@ describe("environment substitution", () => {
   });
 
   it("never lets a variable's value be read as YAML", () => {
-    const g = parseGate(withLine(3, 'application: "${APP}"'), "x.yaml", { APP: "x\ngate: evil" });
-    expect(g.application).toBe("x\ngate: evil");
-    expect(g.name).toBe("gate-x");
+    // The value stays one string of the one field: it is judged as a URL, and no key "gate" appears.
+    const ps = problems(withLine(7, '    redis_url: "${R}"') + "env: [R]\n", { R: "redis://h:6379\ngate: evil" });
+    expect(brief(ps)).toEqual(["7:16 target.bundled.redis_url"]);
+    expect(ps[0]!.message).toMatch(/is not a URL/);
+  });
+
+  it("reads only the variables the file's env: allow-list names, and only in URL and credential fields", () => {
+    const unlisted = problems(withLine(7, '    redis_url: "${HOME}"'), { HOME: "/root" });
+    expect(brief(unlisted)).toEqual(["7:16 target.bundled.redis_url"]);
+    expect(unlisted[0]!.message).toBe("${HOME} is not in the gate file's env: allow-list; add HOME to env: (a list of variable names at the top level) or write the value itself");
+    const outside = problems(withLine(3, 'application: "${APP}"') + "env: [APP]\n", { APP: "x" });
+    expect(brief(outside)).toEqual(["3:14 application"]);
+    expect(outside[0]!.message).toMatch(/^\$\{APP\} is allowed only in URL and credential fields/);
+    expect(brief(problems(BASE + "env: [REDIS_URL, 1bad]\n"))).toEqual([expect.stringMatching(/ env\[1\]$/)]);
   });
 });
 

@@ -10,6 +10,8 @@ import { generateSigningKeyPair } from "../../src/gates/dsse.js";
 import { recordApproval, writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
 import { SIGNED_APPROVALS_FILE, chainHead, signedApprovalLine, type ApprovalEntry } from "../../src/gates/signed-evidence.js";
 import { verifyCommand } from "../../src/gates/verify-command.js";
+import { keygenCommand } from "../../src/gates/keygen-command.js";
+import { readSigningKey, readVerifyKey, signEnvelope, verifyEnvelope } from "../../src/gates/dsse.js";
 import { buildGateRun } from "../support/gate-run-fixture.js";
 
 const dirs: string[] = [];
@@ -107,5 +109,28 @@ describe("gate verify --key", () => {
     const result = await verify(join(root, "b"), join(root, "pub.pem"));
     expect(result.code).toBe(1);
     expect(result.out).toContain("attestation.intoto.dsse.json is missing: the bundle is not signed");
+  });
+
+  test("gate keygen writes a private key (mode 0600) and its public key, which sign and verify; it refuses unknown arguments", async () => {
+    const root = mkdtempSync(join(tmpdir(), "signed-evidence-keygen-"));
+    dirs.push(root);
+    const log = console.log;
+    const error = console.error;
+    console.log = () => {};
+    console.error = () => {};
+    try {
+      expect(await keygenCommand(["--out", join(root, "k")])).toBe(0);
+      expect(await keygenCommand(["--bogus"])).toBe(2);
+    } finally {
+      console.log = log;
+      console.error = error;
+    }
+    const { statSync } = await import("node:fs");
+    expect(statSync(join(root, "k.key")).mode & 0o777).toBe(0o600);
+    const priv = readSigningKey(readFileSync(join(root, "k.key"), "utf8"), "k.key");
+    const pub = readVerifyKey(readFileSync(join(root, "k.pub.pem"), "utf8"), "k.pub.pem");
+    const envelope = signEnvelope("text/plain", Buffer.from("hello"), priv);
+    expect(verifyEnvelope(envelope, pub)).toMatchObject({ ok: true });
+    expect(verifyEnvelope({ ...envelope, payloadType: "text/other" }, pub)).toMatchObject({ ok: false });
   });
 });
