@@ -7,7 +7,7 @@ import type { Gate } from "../gates/gate.js";
 import { newRunId } from "../gates/run-gate.js";
 import { commandLabel, isPrivileged, parseCommand, renderHelp } from "./command.js";
 import type { GateCatalog } from "./gate-catalog.js";
-import type { GitHub, RepoRef } from "./github.js";
+import { httpStatus, type GitHub, type RepoRef } from "./github.js";
 import { collaboratorPermission, hasPermission, refusal } from "./permission.js";
 import type { RunQueue } from "./run-queue.js";
 import type { RunRecord } from "./run-state.js";
@@ -62,9 +62,13 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
   try {
     repoGates = await readRepositoryGates(github, where, context.payload.repository.default_branch);
   } catch (err) {
-    if (!(err instanceof RepositoryGateError)) throw err;
+    // Fail closed: without the default branch's gate files no run starts (a fallback could judge by another bar).
+    const why = err instanceof RepositoryGateError
+      ? err.message
+      : `the gate files on the default branch could not be read (${httpStatus(err) ? `GitHub answered ${httpStatus(err)}: ` : ""}${(err as Error).message}); comment again in a moment`;
+    context.log.warn({ err }, "could not read the repository's gate files");
     const local = parseCommand(comment.body ?? "", deps.gates.gates);
-    if (local) await github.rest.issues.createComment({ ...where, issue_number: issue.number, body: quote(local.line) + `⚠️ Nothing was started: ${err.message}` });
+    if (local) await github.rest.issues.createComment({ ...where, issue_number: issue.number, body: quote(local.line) + `⚠️ Nothing was started: ${why}` }).catch(() => {});
     return;
   }
   const catalog = repoGates?.catalog ?? deps.gates;

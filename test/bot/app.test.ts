@@ -100,3 +100,15 @@ describe("the GitHub App on PR comments", () => {
     expect(world.fake.count("issues.createComment")).toBe(0);
   });
 });
+
+describe("gate files the command is judged by", () => {
+  test("when GitHub cannot give the default branch's gate files, nothing starts and the reply says why", async () => {
+    const pr = world.fake.createPullRequest({ head: "unreadable-gates", files: { "src/x.ts": "x\n" } });
+    // (a 5xx would be retried by the client; a 403 is an answer)
+    world.fake.failNext("repos.getContent", { status: 403, body: { message: "Resource not accessible by integration" } }, 1);
+    await world.comment(pr.number, "octocat", "/gate-a replay 1k");
+    const reply = await waitFor("the reply", () => world.comments(pr.number).find((c) => c.user.login === world.fake.botLogin));
+    expect(reply.body).toContain("⚠️ Nothing was started: the gate files on the default branch could not be read (GitHub answered 403: Resource not accessible by integration");
+    expect(await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr.number)).toEqual([]);
+  });
+});
