@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 
 /** One line of /proc/pressure/cpu: the share of time some (or all) tasks waited for a CPU, %. */
 export interface PressureLine {
@@ -63,14 +63,27 @@ export function machineSnapshot(now = new Date()): MachineSnapshot {
   return { at: now.toISOString(), loadAverage: [round2(a), round2(b), round2(c)], cpuPressure };
 }
 
-/** Sit idle for `durationMs` and record this process's event-loop delay: the machine's jitter floor. */
-export async function measureEventLoopJitter(durationMs = 2000): Promise<EventLoopJitter> {
+/**
+ * Sit idle for `durationMs` and record this process's event-loop delay: the machine's jitter floor.
+ * An abort ends the watch early; durationMs then says how long it really was.
+ */
+export async function measureEventLoopJitter(durationMs = 2000, signal?: AbortSignal): Promise<EventLoopJitter> {
   const h = monitorEventLoopDelay({ resolution: 1 });
+  const started = performance.now();
   h.enable();
-  await new Promise((r) => setTimeout(r, durationMs));
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, durationMs);
+    signal?.addEventListener("abort", done, { once: true });
+  });
   h.disable();
   const ms = (ns: number) => round2(ns / 1e6);
-  return { durationMs, p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), p999: ms(h.percentile(99.9)), max: ms(h.max), mean: ms(h.mean) };
+  const watched = signal?.aborted ? Math.round(performance.now() - started) : durationMs;
+  return { durationMs: watched, p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), p999: ms(h.percentile(99.9)), max: ms(h.max), mean: ms(h.mean) };
 }
 
 export function machineRecord(before: MachineSnapshot, eventLoopBaseline: EventLoopJitter | null): MachineRecord {

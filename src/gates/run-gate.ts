@@ -414,7 +414,7 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
 
     // The machine as the phases will find it: load, CPU pressure, and an idle event loop's jitter.
     const before = machineSnapshot();
-    run.machine = machineRecord(before, o.signal?.aborted ? null : await measureEventLoopJitter(EVENT_LOOP_BASELINE_MS));
+    run.machine = machineRecord(before, o.signal?.aborted ? null : await measureEventLoopJitter(EVENT_LOOP_BASELINE_MS, o.signal));
 
     let blocked: string | null = preflightFailure(run.preflight ?? []) ?? (rbacFailures.length
       ? `RBAC probe failed: ${rbacFailures.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")}`

@@ -22,6 +22,16 @@ describe("the machine record", () => {
     expect(j.p50).toBeLessThan(j.max);
   });
 
+  test("an abort ends the baseline early and says how long it watched", async () => {
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 100);
+    const t0 = Date.now();
+    const j = await measureEventLoopJitter(5000, abort.signal);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(j.durationMs).toBeGreaterThanOrEqual(90);
+    expect(j.durationMs).toBeLessThan(2000);
+  });
+
   test("one line says CPU, cores, load and pressure before and after, and the jitter baseline", () => {
     const before = { at: "2026-01-01T00:00:00.000Z", loadAverage: [1.5, 1, 0.5] as [number, number, number], cpuPressure: parseCpuPressure("some avg10=3.31 avg60=1 avg300=1 total=1\n") };
     const m = machineRecord(before, { durationMs: 2000, p50: 1.05, p99: 1.2, p999: 2.8, max: 15.1, mean: 1.06 });

@@ -103,7 +103,10 @@ describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => 
     await waitFor("600 stored", () => store.rowCount(), (n) => n === 600);
     const adaptiveBatches = (await batches()) - fixedBatches;
 
-    expect(adaptiveBatches).toBeLessThan(fixedBatches / 2);
+    // Fewer transactions than the fixed linger, and at least 10 events each on average. (On a quiet
+    // machine the fixed linger needs over a hundred; on a saturated one backlogs batch it too.)
+    expect(adaptiveBatches).toBeLessThan(fixedBatches);
+    expect(adaptiveBatches).toBeLessThanOrEqual(30);
     const rows = await waitFor("all applied", () => store.events(), (r) => r.every((e) => e.applied));
     expect(new Set(rows.map((r) => r.idempotency_key)).size).toBe(600);
     // Per key, apply order is sequence order.
