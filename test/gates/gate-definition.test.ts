@@ -348,7 +348,7 @@ describe("environment substitution", () => {
     expect(unlisted[0]!.message).toBe("${HOME} is not in the gate file's env: allow-list; add HOME to env: (a list of variable names at the top level) or write the value itself");
     const outside = problems(withLine(3, 'application: "${APP}"') + "env: [APP]\n", { APP: "x" });
     expect(brief(outside)).toEqual(["3:14 application"]);
-    expect(outside[0]!.message).toMatch(/^\$\{APP\} is allowed only in URL and credential fields/);
+    expect(outside[0]!.message).toMatch(/^\$\{APP\} is allowed only in URL, schema and credential fields/);
     expect(brief(problems(BASE + "env: [REDIS_URL, 1bad]\n"))).toEqual([expect.stringMatching(/ env\[1\]$/)]);
   });
 });
