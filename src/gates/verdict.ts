@@ -304,16 +304,23 @@ export interface RunContext {
  * otherwise ERROR (something could not be measured or run) comes before INCONCLUSIVE.
  */
 export function evaluateRun(phases: PhaseResult[], context: RunContext = {}): { verdict: Verdict; reason: string } {
-  const rbacFailed = (context.rbac ?? []).filter((c) => c.verdict !== "PASS");
-  const rbac = rbacFailed.length
-    ? [`rbac: ${rbacFailed.length} of ${context.rbac!.length} credential cases failed (${rbacFailed.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")})`]
+  // A case the service answered wrongly is a FAIL; a case that got no answer at all (status 0: the
+  // service was unreachable) measured nothing, so it is an ERROR, not a verdict on the service.
+  const rbacWrong = (context.rbac ?? []).filter((c) => c.verdict !== "PASS" && c.actualStatus !== 0);
+  const rbacUnanswered = (context.rbac ?? []).filter((c) => c.verdict !== "PASS" && c.actualStatus === 0);
+  const rbac = rbacWrong.length
+    ? [`rbac: ${rbacWrong.length} of ${context.rbac!.length} credential cases failed (${rbacWrong.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")})`]
+    : [];
+  const rbacErrors = rbacUnanswered.length
+    ? [`rbac: ${rbacUnanswered.length} of ${context.rbac!.length} credential cases got no answer (${rbacUnanswered.map((c) => c.name).join(", ")}): the service could not be reached`]
     : [];
   if (phases.length === 0) {
     if (rbac.length) return { verdict: "FAIL", reason: rbac.join("; ") };
+    if (rbacErrors.length) return { verdict: "ERROR", reason: rbacErrors.join("; ") };
     return { verdict: "ERROR", reason: "no phases were selected, so nothing was measured" };
   }
   const failed: string[] = [];
-  const errored: string[] = [];
+  const errored: string[] = [...rbacErrors];
   const inconclusive: string[] = [];
   const notRun: string[] = [];
   for (const p of phases) {

@@ -62,7 +62,7 @@ test("a run that errors rejects: fail closed, with the reason", async () => {
   const broken = await deployTo(world, "perf-lab", sha, { timeoutMs: 60_000 });
   expect(broken.callbacks[0]).toEqual(expect.objectContaining({ comment: "Gate A: running against perf-lab now; this deployment waits for the verdict." }));
   expect(broken.decided.state).toBe("rejected");
-  expect(broken.decided.comment).toMatch(/^❌ Gate A: run `gate-a-[0-9-]+-[0-9a-f]+` \(perf-lab: 100 requests @ 100\/s against http:\/\/127\.0\.0\.1:9\) on [0-9a-f]{7} is ERROR: perf-lab did not run \(not run: (could not run|RBAC probe failed): .+\)/);
+  expect(broken.decided.comment).toMatch(/^❌ Gate A: run `gate-a-[0-9-]+-[0-9a-f]+` \(perf-lab: 100 requests @ 100\/s against http:\/\/127\.0\.0\.1:9\) on [0-9a-f]{7} is ERROR: (rbac: 10 of 10 credential cases got no answer \(.+\): the service could not be reached; )?perf-lab did not run \(not run: (could not run|RBAC probe failed): .+\)/);
 });
 
 test("against the running canary: stages in order, GO before a promotion stage, no service of the deployment's choosing, and a deadline", async () => {

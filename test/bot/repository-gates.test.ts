@@ -54,7 +54,13 @@ describe("gate files from the default branch", () => {
   });
 
   test("a gate file cannot pull the runner's secrets into its values", async () => {
-    await repository({ "gates/gate-a.yaml": GATE_A.replace(`"\${REDIS_URL:-redis://127.0.0.1:6379}"`, `"redis://:\${PRIVATE_KEY}@127.0.0.1:6379"`) });
+    const stealing = GATE_A.replace(`"\${REDIS_URL:-redis://127.0.0.1:6379}"`, `"redis://:\${PRIVATE_KEY}@127.0.0.1:6379"`);
+    // Not on the file's env: list: a schema error.
+    await repository({ "gates/gate-a.yaml": stealing });
+    const unlisted = await readRepositoryGates(github, where(), "main", { ...process.env, PRIVATE_KEY: "app-private-key" }).catch((e: unknown) => e);
+    expect((unlisted as Error).message).toContain("${PRIVATE_KEY} is not in the gate file's env: allow-list");
+    // Listed by the file: the bot still hands a repository's gate file none of its own secrets.
+    await repository({ "gates/gate-a.yaml": stealing.replace(/^env: \[/m, "env: [PRIVATE_KEY, ") });
     const err = await readRepositoryGates(github, where(), "main", { ...process.env, PRIVATE_KEY: "app-private-key" }).catch((e: unknown) => e);
     expect((err as Error).message).toContain("environment variable PRIVATE_KEY is not set");
   });

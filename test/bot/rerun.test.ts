@@ -2,6 +2,7 @@
 // commit, the clicking user's permission checked) and a merge queue's merge group (the gate file's
 // merge-queue scope on the group's head commit, or "not required for merge queue").
 
+import { conclusionFor } from "../../src/bot/check-run.js";
 import { jest } from "@jest/globals";
 import { fileURLToPath } from "node:url";
 import { mergeGroupPullNumber } from "../../src/bot/rerun.js";
@@ -74,7 +75,7 @@ test("a merge group runs the gate file's merge-queue scope on its head commit; a
   const run = await reportedRun(w, pr.number, (r) => r.headSha === group.sha);
   expect(run).toMatchObject({ gate: "gate-a", scope: "smoke", label: "merge queue smoke", requestedBy: "octocat" });
   const check = checks().find((c) => c.externalId === run.id)!;
-  expect(check).toMatchObject({ name: "Gate A / merge queue smoke", status: "completed", conclusion: run.verdict === "PASS" ? "success" : "failure" });
+  expect(check).toMatchObject({ name: "Gate A", status: "completed", conclusion: conclusionFor(run.verdict!, false, run.full) });
 });
 
 test("a merge group's ref names the pull request it was made for", () => {

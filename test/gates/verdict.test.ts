@@ -375,6 +375,20 @@ describe("the run's verdict", () => {
     expect(evaluateRun([passed(smoke), passed(load), passed(final)], { rbac }).verdict).toBe("FAIL");
   });
 
+  it("is ERROR, not FAIL, when the RBAC cases got no answer at all: an unreachable service measured nothing", () => {
+    const rbac: RbacCase[] = [
+      { name: "no_credentials", description: "no credentials", expectedStatus: 401, actualStatus: 0, verdict: "FAIL" },
+      { name: "all_valid", description: "every credential valid", expectedStatus: 202, actualStatus: 0, verdict: "FAIL" },
+    ];
+    const notRun = (p: Phase) => asResult(p, good(p, { ran: false, replay: null }));
+    const r = evaluateRun([notRun(smoke), notRun(load), notRun(final)], { rbac });
+    expect(r.verdict).toBe("ERROR");
+    expect(r.reason).toMatch(/^rbac: 2 of 2 credential cases got no answer \(no_credentials, all_valid\)/);
+    // One wrong answer among unanswered cases is still a FAIL.
+    const mixed = [{ ...rbac[0]!, actualStatus: 202 }, rbac[1]!];
+    expect(evaluateRun([notRun(smoke), notRun(load), notRun(final)], { rbac: mixed }).verdict).toBe("FAIL");
+  });
+
   it("is PARTIAL when the phases run all passed but the gate has more: no GO", () => {
     const r = evaluateRun([passed(smoke)], { gatePhases: 3 });
     expect(r.verdict).toBe("PARTIAL");
