@@ -73,9 +73,10 @@ describe("the PR's own commit is built and gated", () => {
     expect(treeOf(pr.head.sha)).toBe(treeOf(world.fake.state.branchSha("main")!));
 
     const { run } = await measuredRun(world, pr.number, "octocat", "/gate-a replay 1k", 3, BUILD_MS);
-    // A PASS, unless the loaded machine kept the replay driver from its schedule every time (the gate
-    // then rightly refuses to judge latency: ERROR). Everything below holds whatever the verdict.
-    if (run.verdict !== "PASS") expect(`${run.verdict}: ${run.reason}`).toMatch(/^ERROR: .*the replay is invalid/);
+    // Its one phase PASSes; a run of one of gate-a's three phases is PARTIAL, never a GO. Unless a
+    // loaded machine kept the replay from proving either way (INCONCLUSIVE). Everything below holds
+    // whatever the verdict.
+    expect(`${run.verdict}: ${run.reason}`).toMatch(/^(PARTIAL: all 1 phase passed: smoke|INCONCLUSIVE: )/);
     expect(run.headSha).toBe(pr.head.sha);
     expect(run.gateFile).toMatchObject({ path: "gates/gate-a.yaml", blobSha: onMain("gates/gate-a.yaml").sha, ref: "main" });
     expect(run.gateFileNote).toBeUndefined();
@@ -134,7 +135,7 @@ describe("the PR's own commit is built and gated", () => {
       ({ run } = await measuredRun(world, pr.number, "octocat", "/gate-a replay 1k", 1, BUILD_MS));
       bundle = bundleOnBranch(world.fake, `gate-a/evidence/${run.id}`, run.id);
       latency = bundleJson(bundle, "verdict.json").phases[0].slos.find((s: { name: string }) => s.name === "latency_p95");
-      if (latency.verdict !== "ERROR" || attempt === 3) break;
+      if ((latency.verdict !== "ERROR" && latency.verdict !== "INCONCLUSIVE") || attempt === 3) break;
     }
     // The war room says the PR's gate file is not the one that judged it.
     expect(warRoomOf(pr.number, run)).toContain("`gates/gate-a.yaml` differs on this PR: its changes apply after merge.");
