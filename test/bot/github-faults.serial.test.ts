@@ -5,6 +5,7 @@
 // small fixture gates; assertions are about GitHub's side, never about the verdict (a loaded machine
 // may end a replay ERROR).
 
+import { conclusionFor } from "../../src/bot/check-run.js";
 import { jest } from "@jest/globals";
 import { githubFaults, type RecordedRequest } from "../support/fake-github.js";
 import { warRoomMarker } from "../../src/bot/war-room-comment.js";
@@ -34,7 +35,8 @@ const tries = (route: string): RecordedRequest[] => world.fake.requests.filter((
 function expectOneOfEach(pr: number, run: RunRecord): void {
   const checks = [...world.fake.state.checkRuns.values()].filter((c) => c.externalId === run.id);
   expect(checks).toHaveLength(1);
-  expect(checks[0]).toMatchObject({ status: "completed", conclusion: expect.stringMatching(/^(success|failure)$/) });
+  // The check run ends with the conclusion its verdict and scope give (a partial PASS is action_required, never success).
+  expect(checks[0]).toMatchObject({ status: "completed", conclusion: conclusionFor(run.verdict!, false, run.full) });
   expect(world.fake.count("checks.create")).toBe(1);
   expect(world.comments(pr).filter((c) => c.body.startsWith(warRoomMarker(run.id)))).toHaveLength(1);
   expect(world.comments(pr).filter((c) => c.body.startsWith(`<!-- release-gate:verdict run=${run.id} -->`))).toHaveLength(1);
