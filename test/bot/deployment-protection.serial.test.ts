@@ -21,10 +21,10 @@ afterEach(async () => {
   canary = undefined;
 });
 
-/** A full PASS of the PR's head by `command`, with its evidence approved by the DRI: a GO. */
+/** A full PASS of the PR's head by `command`, with its evidence approved by the DRI (who did not ask for the run: separation of duties): a GO. */
 async function signedOffGo(w: BotWorld, pr: number, command: string): Promise<RunRecord> {
   // Up to five tries: on a loaded machine the driver may fall behind, and such a run is (rightly) no PASS.
-  const { run } = await measuredRun(w, pr, "dri-alice", command, 5);
+  const { run } = await measuredRun(w, pr, "octocat", command, 5);
   expect(`${run.verdict}: ${run.reason}`).toMatch(/^PASS/);
   expect(run.full).toBe(true);
   await w.review(run.evidencePullNumber!, "dri-alice", "approved");
@@ -37,7 +37,7 @@ test("production is approved for the signed-off commit and rejected before its s
   const w = world;
   const pr = w.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "export const a = 1;\n" } });
   const sha = pr.head.sha;
-  const { run } = await measuredRun(w, pr.number, "dri-alice", "/gate-a replay all", 5);
+  const { run } = await measuredRun(w, pr.number, "octocat", "/gate-a replay all", 5);
   expect(`${run.verdict}: ${run.reason}`).toMatch(/^PASS/);
   expect(run).toMatchObject({ full: true, headSha: sha });
   expect(run.evidenceUrl).toBeTruthy();
