@@ -120,5 +120,5 @@ test("after GO, the canary stage runs its short gate against the running canary 
   canary = undefined;
   const broken = await deployTo(w, "canary-10", sha, { timeoutMs: 60_000 });
   expect(broken.decided.state).toBe("rejected");
-  expect(broken.decided.comment).toMatch(/is ERROR: canary-10 did not run \(not run: (could not run|RBAC probe failed): .+\)/);
+  expect(broken.decided.comment).toMatch(/is ERROR: (rbac: 10 of 10 credential cases got no answer \(.+\): the service could not be reached; )?canary-10 did not run \(not run: (could not run|RBAC probe failed): .+\)/);
 });
