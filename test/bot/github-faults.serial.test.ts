@@ -5,6 +5,7 @@
 // small fixture gates; assertions are about GitHub's side, never about the verdict (a loaded machine
 // may end a replay ERROR).
 
+import { DEFAULT_EVIDENCE_BASE } from "../../src/gates/gate-definition.js";
 import { conclusionFor } from "../../src/bot/check-run.js";
 import { jest } from "@jest/globals";
 import { githubFaults, type RecordedRequest } from "../support/fake-github.js";
@@ -46,7 +47,8 @@ function expectOneOfEach(pr: number, run: RunRecord): void {
   // Every comment the bot managed to write is one of those two: no orphan from a retried create.
   expect(world.fake.count("issues.createComment")).toBe(2);
   expect(bundleCommits()).toBe(1);
-  expect(world.fake.count("git.createRef")).toBe(1);
+  // The evidence branch; the evidence base (release-gate/evidence, made once on first use) aside.
+  expect(world.fake.requests.filter((r) => r.route === "git.createRef" && !r.injected && r.status < 300 && (r.body as { ref?: string }).ref !== `refs/heads/${DEFAULT_EVIDENCE_BASE}`)).toHaveLength(1);
 }
 
 /** When `route` was tried again after its injected failure. */
@@ -109,7 +111,8 @@ test("rate limits (429 with Retry-After, 403 with x-ratelimit-remaining 0): the 
   expect(run.phase).toBe("finished");
   expectOneOfEach(pr.number, run);
   expect(world.fake.count("pulls.create")).toBe(1);
-  expect(world.fake.count("git.createTree")).toBe(1);
+  // One tree for the bundle (on a base tree); the evidence base's first tree (made once) aside.
+  expect(world.fake.requests.filter((r) => r.route === "git.createTree" && !r.injected && r.status < 300 && (r.body as { base_tree?: string }).base_tree)).toHaveLength(1);
   expect(run.evidencePullNumber).toBeDefined();
   // Each limited write was tried again only after the wait GitHub asked for: Retry-After (one second)
   // for a 429, until x-ratelimit-reset for a 403.
