@@ -5,6 +5,7 @@ import type { CapacityResult } from "./capacity-probe.js";
 import type { Gate } from "./gate.js";
 import type { ScheduleCheck } from "./replay-validity.js";
 import type { MachineRecord } from "./machine-record.js";
+import type { HostContention } from "./host-contention.js";
 import type { PhaseResources } from "./phase-monitor.js";
 import type { ServiceSourceEvidence } from "./service-source.js";
 import type { PreflightResult } from "./preflight.js";
@@ -35,6 +36,8 @@ export interface RequestSample {
   latencyMs: number;
   /** sentAt - dueAt. */
   sendLagMs: number;
+  /** The driver's own part of the send lag: from when the request could be sent (due, or its key freed) to sentAt. */
+  ownLagMs?: number;
   /** HTTP status; 0 for a transport error or timeout. */
   status: number;
   outcome: RequestOutcome;
@@ -164,6 +167,8 @@ export interface PhaseResult {
   slos: SloResult[];
   /** CPU per request of driver, server and workers, and the queue's depth over time (when measured). */
   resources?: PhaseResources;
+  /** Other work on the machine during the phase (host-contention.ts); absent where /proc could not be read. */
+  contention?: HostContention;
 }
 
 export type Status = "GREEN" | "YELLOW" | "RED";

@@ -4,6 +4,7 @@
 // (an already deployed service) gets no numbers: absent, never zero.
 
 import { Redis } from "ioredis";
+import { FOREIGN_CORES_LIMIT, HOST_SAMPLE_MS, HostWatch, type ForeignProcess, type HostSample } from "./host-contention.js";
 import { cpuSpent, processCpuUs } from "./process-cpu.js";
 
 /** What the runner knows of the target's insides (the bundled service; nothing for a deployed one). */
@@ -38,6 +39,8 @@ export interface MonitorReadings {
   serverUs: number | null;
   workersUs: number | null;
   queue: { atWallMs: number; depth: number }[] | null;
+  /** The host, once a second (host-contention.ts); null where /proc is not there to read. */
+  host: { samples: HostSample[]; topForeign: ForeignProcess[] } | null;
 }
 
 /** Queue depth is read this often during a phase (one XLEN: nothing the service notices). */
@@ -53,6 +56,8 @@ export function startPhaseMonitor(target: MonitoredTarget, sampleMs = QUEUE_SAMP
   const workerPids = target.pids?.workers ?? [];
   const serverBefore = serverPids.map(processCpuUs);
   const workersBefore = workerPids.map(processCpuUs);
+  const host = new HostWatch([...serverPids, ...workerPids]);
+  const hostTimer = setInterval(() => host.sample(), HOST_SAMPLE_MS);
 
   const queue: { atWallMs: number; depth: number }[] = [];
   let redis: Redis | null = null;
@@ -78,6 +83,8 @@ export function startPhaseMonitor(target: MonitoredTarget, sampleMs = QUEUE_SAMP
   return {
     async stop() {
       if (timer) clearInterval(timer);
+      clearInterval(hostTimer);
+      host.sample();
       await pending;
       redis?.disconnect();
       const serverAfter = serverPids.map(processCpuUs);
@@ -88,6 +95,7 @@ export function startPhaseMonitor(target: MonitoredTarget, sampleMs = QUEUE_SAMP
         serverUs: cpuSpent(serverBefore, serverAfter),
         workersUs: cpuSpent(workersBefore, workersAfter),
         queue: target.queue ? queue : null,
+        host: host.samples.length ? { samples: host.samples, topForeign: host.samples.some((x) => x.foreignCores > FOREIGN_CORES_LIMIT) ? host.topForeign() : [] } : null,
       };
     },
   };

@@ -771,6 +771,7 @@ class Replay {
         doneAt: this.doneAt[i],
         latencyMs: this.doneAt[i] - dueAt,
         sendLagMs: this.sentAt[i] - dueAt,
+        ownLagMs: this.sentAt[i] - this.readyAt[i],
         status: this.status[i],
         outcome: OUTCOME_CODES[this.outcome[i]],
         requestId: this.requestId[i],
@@ -778,7 +779,7 @@ class Replay {
       const error = this.errorText[i];
       if (error !== undefined) sample.error = error;
       samples.push(sample);
-      lags.push(this.sentAt[i] - this.readyAt[i]);
+      lags.push(sample.ownLagMs!);
       lastDone = Math.max(lastDone, this.doneAt[i]);
     }
     const targetRate = this.o.rate;

@@ -12,6 +12,7 @@
 import type { LatencySummary } from "./gate-run.js";
 import { p95ConfidenceRanks, percentileOfSorted, sortAscending } from "./statistics.js";
 import { formatMs } from "./units.js";
+import type { HostContention } from "./host-contention.js";
 
 /** The driver must offer at least this share of the target rate, over the phase and in every window. */
 export const MIN_ACHIEVED_RATE_SHARE = 0.99;
@@ -95,19 +96,16 @@ export function checkSchedule(input: ScheduleInput): ScheduleCheck {
     reason = `the driver offered ${slowestWindow.rate.toFixed(0)} req/s in ${windowName(slowestWindow)}, under ${MIN_ACHIEVED_RATE_SHARE * 100}% of the ${targetRate} req/s target`;
   }
 
-  const lags = sortAscending(input.ownLags);
-  const sendLagP99Ms = lags.length > 0 ? percentileOfSorted(lags, 99) : 0;
-  let lagAboveP99 = 0;
-  for (let i = 0; i < lags.length; i++) if (lags[i] > sendLagP99Ms) lagAboveP99++;
+  const free = driverFreeLowerBound(input.latencies, input.ownLags);
   const result: ScheduleCheck = {
     targetRate,
     achievedRate,
     rateHeld: reason === undefined,
     windows,
     slowestWindow,
-    sendLagP99Ms,
-    lagAboveP99,
-    driverFreeP95LowerMs: driverFreeLowerBound(input.latencies, sendLagP99Ms, lagAboveP99),
+    sendLagP99Ms: free.lagP99Ms,
+    lagAboveP99: free.lagAboveP99,
+    driverFreeP95LowerMs: free.lowerMs,
   };
   if (reason !== undefined) result.reason = reason;
   return result;
@@ -129,13 +127,17 @@ function windowName(w: RateWindow): string {
  * samples may have lost anything, so they are assumed to be the slowest ones and skipped: the
  * service-only latency at rank l is at least the measured latency at rank l - m, less D.
  */
-function driverFreeLowerBound(latencies: ArrayLike<number>, lagP99Ms: number, lagAboveP99: number): number | null {
+export function driverFreeLowerBound(latencies: ArrayLike<number>, ownLags: ArrayLike<number>): { lowerMs: number | null; lagP99Ms: number; lagAboveP99: number } {
+  const lags = sortAscending(ownLags);
+  const lagP99Ms = lags.length > 0 ? percentileOfSorted(lags, 99) : 0;
+  let lagAboveP99 = 0;
+  for (let i = 0; i < lags.length; i++) if (lags[i] > lagP99Ms) lagAboveP99++;
   const n = latencies.length;
-  if (n === 0) return null;
+  if (n === 0) return { lowerMs: null, lagP99Ms, lagAboveP99 };
   const [lower] = p95ConfidenceRanks(n);
   const rank = lower - lagAboveP99;
-  if (rank < 1) return null;
-  return sortAscending(latencies)[rank - 1] - lagP99Ms;
+  if (rank < 1 || lower > n) return { lowerMs: null, lagP99Ms, lagAboveP99 };
+  return { lowerMs: sortAscending(latencies)[rank - 1] - lagP99Ms, lagP99Ms, lagAboveP99 };
 }
 
 export type LatencyVerdict = "PASS" | "FAIL" | "INCONCLUSIVE";
@@ -153,18 +155,39 @@ export interface P95Judgement {
  * The asymmetric rule. `schedule` is the replay's ScheduleCheck; a replay without one cannot show
  * that the load was offered, nor how late its driver was, so it proves nothing either way.
  */
-export function judgeP95(latency: LatencySummary, barMs: number, schedule: ScheduleCheck | undefined, whose = "bar"): P95Judgement {
+export function judgeP95(
+  latency: LatencySummary,
+  barMs: number,
+  schedule: ScheduleCheck | undefined,
+  whose = "bar",
+  contention?: HostContention,
+): P95Judgement {
   const [lower, upper] = latency.p95Ci;
   const hasUpper = latency.p95CiRanks[1] <= latency.n && Number.isFinite(upper);
   const freeLower = schedule?.driverFreeP95LowerMs ?? null;
+  const why: string[] = [];
 
   if (schedule && freeLower !== null && freeLower > barMs) {
-    return {
-      verdict: "FAIL",
-      detail:
-        `latency_p95 lower CI ${formatMs(lower)}, less the driver's own delays (send lag p99 ${formatMs(schedule.sendLagP99Ms)}` +
-        `${schedule.lagAboveP99 ? `, and the ${schedule.lagAboveP99} slowest-sent requests set aside` : ""}), is ${formatMs(freeLower)} > ${formatMs(barMs)} (${whose}, over by ${formatMs(freeLower - barMs)})`,
-    };
+    const fail =
+      `latency_p95 lower CI ${formatMs(lower)}, less the driver's own delays (send lag p99 ${formatMs(schedule.sendLagP99Ms)}` +
+      `${schedule.lagAboveP99 ? `, and the ${schedule.lagAboveP99} slowest-sent requests set aside` : ""}), is ${formatMs(freeLower)} > ${formatMs(barMs)} (${whose}, over by ${formatMs(freeLower - barMs)})`;
+    // Other work on the host can only slow the service: a FAIL must also stand without the seconds it held the CPU.
+    const busy = contention && contention.contended.length > 0 ? contention : null;
+    if (!busy) return { verdict: "FAIL", detail: fail };
+    const clean = busy.cleanFreeP95LowerMs;
+    if (clean !== null && clean > barMs) {
+      return {
+        verdict: "FAIL",
+        detail: `${fail}; with the ${busy.requestsInContended} requests due while other work held the CPU set aside, it is still ${formatMs(clean)} (over by ${formatMs(clean - barMs)})`,
+      };
+    }
+    why.push(
+      `${contentionClause(busy)}; ` +
+        (clean === null
+          ? `set aside, the ${busy.cleanRequests} requests left are too few to bound the P95`
+          : `set aside, the lower bound of the other ${busy.cleanRequests} requests, less the driver's delays, is ${formatMs(clean)}, within the bar`) +
+        ": rerun on a quiet machine",
+    );
   }
   if (schedule?.rateHeld && hasUpper && upper <= barMs) {
     return { verdict: "PASS", detail: `latency_p95 upper CI ${formatMs(upper)} <= ${formatMs(barMs)} (${whose}), driver delays included; the offered rate held` };
@@ -172,9 +195,8 @@ export function judgeP95(latency: LatencySummary, barMs: number, schedule: Sched
 
   const leaning = latency.p95 <= barMs ? "PASS" : "FAIL";
   const byMs = Math.abs(latency.p95 - barMs);
-  const why: string[] = [];
-  if (!schedule) why.push("the replay has no schedule record, so neither the offered rate nor the driver's delays are known");
-  else {
+  if (why.length === 0 && !schedule) why.push("the replay has no schedule record, so neither the offered rate nor the driver's delays are known");
+  else if (why.length === 0 && schedule) {
     if (!hasUpper) why.push(`${latency.n} samples are too few for a 95% upper bound on P95 (a phase needs at least 72)`);
     else if (upper > barMs) why.push(`the upper CI ${formatMs(upper)} is over the ${formatMs(barMs)} ${whose}`);
     if (!schedule.rateHeld) why.push(`the offered rate did not hold (${schedule.reason ?? "below target"}), so the service may have seen less load than the phase demands`);
@@ -187,4 +209,14 @@ export function judgeP95(latency: LatencySummary, barMs: number, schedule: Sched
     byMs,
     detail: `latency_p95 INCONCLUSIVE, leaning ${leaning}: P95 ${formatMs(latency.p95)} is ${formatMs(byMs)} ${leaning === "PASS" ? "under" : "over"} the ${formatMs(barMs)} ${whose}, but ${why.join("; ")}`,
   };
+}
+
+/** Other work on the host during a phase, in one clause for a verdict's detail; pure. */
+export function contentionClause(c: HostContention): string {
+  const seconds = c.contended.reduce((s, x) => s + (x.toMs - x.fromMs), 0) / 1000;
+  const who = c.topForeign.length ? ` (busiest: ${c.topForeign.slice(0, 3).map((p) => `${p.command} ${p.cpuSeconds.toFixed(1)} CPU-s`).join(", ")})` : "";
+  return (
+    `other work held the machine's CPU: up to ${c.peakForeignCores.toFixed(2)} cores outside this run${who}, ` +
+    `over ${c.limitCores} cores for ${seconds.toFixed(0)} s of the phase (${c.requestsInContended} requests due then)`
+  );
 }

@@ -25,7 +25,24 @@ export function cpuDocument(run: GateRun): unknown {
 }
 
 export function machineDocument(run: GateRun): unknown {
-  return run.machine ? { ...run.machine, summary: machineLine(run.machine) } : { note: "the machine was not recorded (the run stopped before its first phase)" };
+  const machine = run.machine ? { ...run.machine, summary: machineLine(run.machine) } : { note: "the machine was not recorded (the run stopped before its first phase)" };
+  const otherWork = run.phases.filter((p) => p.ran).map((p) => ({ phase: p.name, summary: hostLine(p), ...(p.contention ?? {}) }));
+  return { ...machine, otherWork, otherWorkMethod: HOW_HOST };
+}
+
+const HOW_HOST =
+  "Once a second during each phase: the machine's busy CPU (/proc/stat) less the CPU of this run's processes (the driver, the service's server and workers, the local Redis and PostgreSQL), plus steal, in cores. " +
+  "A second over the limit, and the second after it, is contended; a latency FAIL must also hold on the requests due outside contended seconds, else the phase is INCONCLUSIVE.";
+
+/** "peak 0.06 cores of other work, none over 0.25" for one phase. */
+export function hostLine(p: PhaseResult): string {
+  const c = p.contention;
+  if (!c) return p.ran ? "not measured" : "did not run";
+  const spans = c.contended.length
+    ? `contended ${c.contended.map((x) => `${(x.fromMs / 1000).toFixed(0)}-${(x.toMs / 1000).toFixed(0)} s`).join(", ")} (${c.requestsInContended} requests due then)`
+    : `none over ${c.limitCores} cores`;
+  const who = c.topForeign.length ? `; busiest: ${c.topForeign.slice(0, 3).map((x) => `${x.command} (${x.cpuSeconds.toFixed(1)} CPU-s)`).join(", ")}` : "";
+  return `other work peaked at ${c.peakForeignCores.toFixed(2)} cores (mean ${c.meanForeignCores.toFixed(2)}), ${spans}${who}`;
 }
 
 const us = (x: number | null): string => (x === null ? "n/a" : `${Math.round(x)} µs`);
@@ -51,6 +68,10 @@ export function resourcesMarkdown(run: GateRun, timelines: TimelineFiles[]): str
     "",
     `**Machine**: ${run.machine ? machineLine(run.machine) : "not recorded"} ([01-replay-logs/machine.json](01-replay-logs/machine.json)).`,
     "",
+    markdownTable(["Phase", "Other work on the machine"], run.phases.filter((p) => p.ran).map((p) => [p.name, hostLine(p)]), "no phase ran"),
+    "",
+    HOW_HOST,
+    "",
   );
   return out;
 }
@@ -69,6 +90,7 @@ export function resourcesHtml(run: GateRun, timelines: TimelineFiles[]): string[
   out.push(
     `<p class="cpu">CPU per request: ${run.phases.map((p) => `<strong>${e(p.name)}</strong> ${e(cpuLine(p))}`).join("; ") || "no phase"}. <a href="01-replay-logs/cpu.json">cpu.json</a></p>`,
     `<p class="machine">Machine: ${e(run.machine ? machineLine(run.machine) : "not recorded")}. <a href="01-replay-logs/machine.json">machine.json</a></p>`,
+    `<p class="other-work">Other work on the machine: ${run.phases.filter((p) => p.ran).map((p) => `<strong>${e(p.name)}</strong> ${e(hostLine(p))}`).join("; ") || "no phase ran"}.</p>`,
   );
   return out;
 }

@@ -34,6 +34,7 @@ import { summarizeLatency } from "./statistics.js";
 import { evaluatePhase, evaluateRun, phaseCanStillPass } from "./verdict.js";
 import { milestoneUpdate } from "./war-room.js";
 import { machineRecord, machineSnapshot, measureEventLoopJitter } from "./machine-record.js";
+import { judgeContention } from "./host-contention.js";
 import { phaseResources, startPhaseMonitor } from "./phase-monitor.js";
 import { onTheClock } from "./deadline.js";
 import { PREFLIGHT_CHECK_NAMES, PREFLIGHT_CHECKS, preflightFailure, runPreflight } from "./preflight.js";
@@ -236,7 +237,9 @@ async function measurePhase(
   const lastAnswer = samples.reduce((m, s) => Math.max(m, s.doneAt), 0);
   const replayEnd = Date.parse(result.startedAt) + lastAnswer;
   const drainMs = await waitForDrain(store, acknowledged, replayEnd, phase.drainTimeoutMs, o.signal).catch(stopMonitor);
-  const resources = phaseResources(await monitor.stop(), result, acknowledged.length);
+  const readings = await monitor.stop();
+  const resources = phaseResources(readings, result, acknowledged.length);
+  const contention = readings.host ? judgeContention(readings.host.samples, Date.parse(result.startedAt), samples, readings.host.topForeign) : undefined;
   const stored = await store.events([...distinctIds(samples)]);
   const constraints = await store.constraints();
   const unique = constraints.find((c) => /^UNIQUE \(idempotency_key\)$/i.test(c.definition));
@@ -275,6 +278,7 @@ async function measurePhase(
     idempotency: idempotencyReport(samples, stored),
     ordering: orderingReport(samples, stored, gaps),
     database: confirmation,
+    ...(contention ? { contention } : {}),
   };
   const decided = evaluatePhase(gate, phase, measured);
   return { result: { ...measured, ...decided, resources }, stored, replay: result };

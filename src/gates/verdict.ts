@@ -131,7 +131,7 @@ function latencyResult(gate: Gate, phase: Phase, m: PhaseMeasurement): SloResult
   const shownUpper = Number.isFinite(upper) ? formatMs(upper) : "unbounded";
   const display = `${formatMs(l.p95)} (95% CI ${formatMs(lower)}-${shownUpper}, n=${formatCount(l.n)})`;
   // The asymmetric rule (replay-validity.ts): a PASS needs the rate held, a FAIL survives a late driver.
-  const judged = judgeP95(l, barMs, m.replay.schedule, whose);
+  const judged = judgeP95(l, barMs, m.replay.schedule, whose, m.contention);
   return result("latency_p95", judged.verdict, l.p95, display, bar, judged.detail);
 }
 
