@@ -1,13 +1,14 @@
 // Other work on the machine during a phase. A latency FAIL should say something about the service,
 // not about whatever else the host ran at the time (a build, a browser, a neighbour's test suite,
-// a hypervisor's steal). Once a second the phase monitor reads the machine's CPU (/proc/stat) and the
-// CPU of the processes this run accounts for: the driver, the service's server and workers, and the
-// local Redis and PostgreSQL it talks to. What is left over, plus steal, is foreign CPU. Seconds with
-// more than FOREIGN_CORES_LIMIT of it (and the second after each, while a backlog clears) are
-// contended; a FAIL must then stand on the requests due outside them, else the phase is INCONCLUSIVE.
+// a hypervisor's steal). Once a second the phase monitor reads the CPU of every process on the
+// machine. Processes outside the run (not the driver, the service's server and workers, the local
+// Redis and PostgreSQL it talks to, nor a kernel thread doing their I/O), plus steal, are foreign CPU.
+// Seconds with more than FOREIGN_CORES_LIMIT of it (and the second after each, while a backlog
+// clears) are contended; a FAIL must then stand on the requests due outside them, else the phase is INCONCLUSIVE.
 // A PASS is never affected: other work can only make the service look slower.
 
 import { readdirSync, readFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { cpuTicksOfStat, clockTicksPerSecond } from "./process-cpu.js";
 import { driverFreeLowerBound } from "./replay-validity.js";
 
@@ -20,7 +21,7 @@ export const HOST_SAMPLE_MS = 1_000;
 /** Foreign processes named in the evidence, the busiest first. */
 const NAMED_PROCESSES = 5;
 
-/** Machine-wide CPU ticks from the first line of /proc/stat; pure. */
+/** Machine-wide CPU ticks from the first line of /proc/stat (busy, and steal: CPU the hypervisor gave others); pure. */
 export function parseProcStat(text: string): { busy: number; steal: number } | null {
   const m = /^cpu\s+(.*)$/m.exec(text);
   if (!m) return null;
@@ -34,7 +35,7 @@ export function parseProcStat(text: string): { busy: number; steal: number } | n
 export interface HostSample {
   /** End of the second, wall-clock ms. */
   atWallMs: number;
-  /** CPU outside this run (machine busy less the run's processes, never below 0) plus steal, in cores. */
+  /** CPU of user-space processes outside this run, plus steal, in cores. */
   foreignCores: number;
 }
 
@@ -108,45 +109,46 @@ export function judgeContention(
   };
 }
 
-/** Reads the host once a second; the run's own processes are given by pid (`self` is this process). */
+/** A process as one pass over /proc saw it. */
+interface ProcessTicks {
+  command: string;
+  ticks: number;
+  /** Kernel threads (children of kthreadd) work for whoever caused them (writeback, softirq): never foreign. */
+  kernel: boolean;
+}
+
+/**
+ * Reads the host once a second: every user-space process's CPU (one asynchronous pass over /proc, so
+ * the driver's event loop is not held) and the machine's steal. The run's own processes are this one,
+ * the pids given, and any local Redis or PostgreSQL process (their backends come and go with the
+ * service's connections).
+ */
 export class HostWatch {
   private readonly ticksPerSecond = clockTicksPerSecond();
-  private readonly pids: number[];
-  private readonly startTicks: Map<number, { command: string; ticks: number }>;
-  private last: { atWallMs: number; busy: number; steal: number; ours: number } | null;
+  private readonly ours: Set<number>;
+  private readonly start: Map<number, ProcessTicks>;
+  private last: { atWallMs: number; procs: Map<number, ProcessTicks>; steal: number };
+  private pending: Promise<void> | null = null;
   readonly samples: HostSample[] = [];
 
   constructor(runPids: number[]) {
-    this.startTicks = allProcessTicks();
-    const stores = [...this.startTicks].filter(([, p]) => /^(redis-server|postgres)/.test(p.command)).map(([pid]) => pid);
-    this.pids = [...new Set([process.pid, ...runPids, ...stores])];
-    this.last = this.read();
+    this.ours = new Set([process.pid, ...runPids]);
+    this.start = processTicksSync();
+    this.last = { atWallMs: Date.now(), procs: this.start, steal: stealTicks() };
   }
 
-  /** Take one sample; call once a second. */
-  sample(): void {
-    const now = this.read();
-    if (!now || !this.last) {
-      this.last = now;
-      return;
-    }
-    const seconds = (now.atWallMs - this.last.atWallMs) / 1000;
-    if (seconds > 0.2) {
-      const foreignTicks = Math.max(0, now.busy - this.last.busy - (now.ours - this.last.ours)) + (now.steal - this.last.steal);
-      this.samples.push({ atWallMs: now.atWallMs, foreignCores: round2(foreignTicks / this.ticksPerSecond / seconds) });
-    }
-    this.last = now;
+  /** Take one sample; call once a second. A sample still reading /proc is not queued behind by another. */
+  sample(): Promise<void> {
+    this.pending ??= this.read().finally(() => (this.pending = null));
+    return this.pending;
   }
 
-  /** The busiest processes outside the run since the watch began (one pass over /proc). */
+  /** The busiest processes outside the run since the watch began. */
   topForeign(): ForeignProcess[] {
-    const ours = new Set(this.pids);
-    const end = allProcessTicks();
     const spent: ForeignProcess[] = [];
-    for (const [pid, p] of end) {
-      if (ours.has(pid)) continue;
-      const before = this.startTicks.get(pid);
-      const ticks = p.ticks - (before && before.command === p.command ? before.ticks : 0);
+    for (const [pid, p] of this.last.procs) {
+      if (this.isOurs(pid, p)) continue;
+      const ticks = p.ticks - startOf(this.start, pid, p);
       if (ticks > 0) spent.push({ pid, command: p.command, cpuSeconds: round2(ticks / this.ticksPerSecond) });
     }
     const top = spent.sort((a, b) => b.cpuSeconds - a.cpuSeconds).slice(0, NAMED_PROCESSES);
@@ -154,48 +156,50 @@ export class HostWatch {
     return top;
   }
 
-  private read(): { atWallMs: number; busy: number; steal: number; ours: number } | null {
-    let machine: { busy: number; steal: number } | null;
-    try {
-      machine = parseProcStat(readFileSync("/proc/stat", "utf8"));
-    } catch {
-      return null; // not Linux: no contention record
+  private isOurs(pid: number, p: ProcessTicks): boolean {
+    return p.kernel || this.ours.has(pid) || /^(redis-server|postgres)/.test(p.command);
+  }
+
+  private async read(): Promise<void> {
+    const procs = await processTicks();
+    if (procs.size === 0) return; // no /proc: no contention record
+    const now = { atWallMs: Date.now(), procs, steal: stealTicks() };
+    const seconds = (now.atWallMs - this.last.atWallMs) / 1000;
+    if (seconds > 0.2) {
+      let foreign = Math.max(0, now.steal - this.last.steal);
+      for (const [pid, p] of procs) if (!this.isOurs(pid, p)) foreign += Math.max(0, p.ticks - startOf(this.last.procs, pid, p));
+      this.samples.push({ atWallMs: now.atWallMs, foreignCores: round2(foreign / this.ticksPerSecond / seconds) });
     }
-    if (!machine) return null;
-    let ours = 0;
-    for (const pid of this.pids) ours += ticksOf(pid) ?? 0;
-    return { atWallMs: Date.now(), ...machine, ours };
+    this.last = now;
   }
 }
 
-function ticksOf(pid: number): number | null {
+/** A process's ticks at an earlier reading: 0 when it was not there yet (or its pid was reused). */
+function startOf(earlier: Map<number, ProcessTicks>, pid: number, now: ProcessTicks): number {
+  const before = earlier.get(pid);
+  return before && before.command === now.command ? before.ticks : 0;
+}
+
+function stealTicks(): number {
   try {
-    return cpuTicksOfStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    return parseProcStat(readFileSync("/proc/stat", "utf8"))?.steal ?? 0;
   } catch {
-    return null;
+    return 0;
   }
 }
 
-function commandOf(pid: number): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-  } catch {
-    return null;
-  }
+/** One field set of /proc/<pid>/stat: command, utime + stime, kernel thread or not; pure. */
+export function processOfStat(stat: string): ProcessTicks | null {
+  const open = stat.indexOf("(");
+  const close = stat.lastIndexOf(")");
+  const ticks = cpuTicksOfStat(stat);
+  if (open < 0 || close < open || ticks === null) return null;
+  const ppid = Number(stat.slice(close + 2).split(" ", 3)[1]);
+  return { command: stat.slice(open + 1, close), ticks, kernel: ppid === 2 || ppid === 0 };
 }
 
-/** A process's command line, shortened for the evidence (arguments may be long; they are not secret-bearing here: ps shows them too). */
-function commandLineOf(pid: number): string | null {
-  try {
-    const line = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
-    return line ? (line.length > 80 ? `${line.slice(0, 77)}...` : line) : null;
-  } catch {
-    return null;
-  }
-}
-
-function allProcessTicks(): Map<number, { command: string; ticks: number }> {
-  const all = new Map<number, { command: string; ticks: number }>();
+function processTicksSync(): Map<number, ProcessTicks> {
+  const all = new Map<number, ProcessTicks>();
   let entries: string[];
   try {
     entries = readdirSync("/proc");
@@ -204,12 +208,48 @@ function allProcessTicks(): Map<number, { command: string; ticks: number }> {
   }
   for (const e of entries) {
     if (!/^\d+$/.test(e)) continue;
-    const pid = Number(e);
-    const ticks = ticksOf(pid);
-    const command = ticks === null ? null : commandOf(pid);
-    if (ticks !== null && command !== null) all.set(pid, { command, ticks });
+    try {
+      const p = processOfStat(readFileSync(`/proc/${e}/stat`, "utf8"));
+      if (p) all.set(Number(e), p);
+    } catch {
+      // gone since the listing
+    }
   }
   return all;
+}
+
+async function processTicks(): Promise<Map<number, ProcessTicks>> {
+  const all = new Map<number, ProcessTicks>();
+  let entries: string[];
+  try {
+    entries = await readdir("/proc");
+  } catch {
+    return all;
+  }
+  await Promise.all(
+    entries
+      .filter((e) => /^\d+$/.test(e))
+      .map((e) =>
+        readFile(`/proc/${e}/stat`, "utf8").then(
+          (text) => {
+            const p = processOfStat(text);
+            if (p) all.set(Number(e), p);
+          },
+          () => {}, // gone since the listing
+        ),
+      ),
+  );
+  return all;
+}
+
+/** A process's command line, shortened for the evidence. */
+function commandLineOf(pid: number): string | null {
+  try {
+    const line = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+    return line ? (line.length > 80 ? `${line.slice(0, 77)}...` : line) : null;
+  } catch {
+    return null;
+  }
 }
 
 function round2(x: number): number {

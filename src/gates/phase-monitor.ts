@@ -57,7 +57,7 @@ export function startPhaseMonitor(target: MonitoredTarget, sampleMs = QUEUE_SAMP
   const serverBefore = serverPids.map(processCpuUs);
   const workersBefore = workerPids.map(processCpuUs);
   const host = new HostWatch([...serverPids, ...workerPids]);
-  const hostTimer = setInterval(() => host.sample(), HOST_SAMPLE_MS);
+  const hostTimer = setInterval(() => void host.sample(), HOST_SAMPLE_MS);
 
   const queue: { atWallMs: number; depth: number }[] = [];
   let redis: Redis | null = null;
@@ -84,7 +84,7 @@ export function startPhaseMonitor(target: MonitoredTarget, sampleMs = QUEUE_SAMP
     async stop() {
       if (timer) clearInterval(timer);
       clearInterval(hostTimer);
-      host.sample();
+      await host.sample();
       await pending;
       redis?.disconnect();
       const serverAfter = serverPids.map(processCpuUs);

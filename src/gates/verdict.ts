@@ -337,6 +337,8 @@ export function evaluateRun(phases: PhaseResult[], context: RunContext = {}): { 
   }
   const skipped = notRun.length ? [`${notRun.join(", ")} did not run`] : [];
   if (rbac.length || failed.length) return { verdict: "FAIL", reason: [...rbac, ...failed, ...errored, ...inconclusive, ...skipped].join("; ") };
+  // Phases that did not run because an earlier one could not tell leave the run as undecided as that one.
+  if (!errored.length && notRun.length && inconclusive.length) return { verdict: "INCONCLUSIVE", reason: [...inconclusive, ...skipped].join("; ") };
   if (errored.length || notRun.length) return { verdict: "ERROR", reason: [...errored, ...inconclusive, ...skipped].join("; ") };
   if (inconclusive.length) return { verdict: "INCONCLUSIVE", reason: inconclusive.join("; ") };
   const names = phases.map((p) => p.name).join(", ");

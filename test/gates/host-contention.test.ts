@@ -1,7 +1,7 @@
 // Other work on the machine during a phase: a FAIL must stand without the seconds it held the CPU.
 
 import { spawn } from "node:child_process";
-import { FOREIGN_CORES_LIMIT, GUARD_MS, HostWatch, judgeContention, parseProcStat, type HostSample } from "../../src/gates/host-contention.js";
+import { FOREIGN_CORES_LIMIT, GUARD_MS, HostWatch, judgeContention, parseProcStat, processOfStat, type HostSample } from "../../src/gates/host-contention.js";
 import { judgeP95 } from "../../src/gates/replay-validity.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
 
@@ -22,6 +22,15 @@ function requests(latencyOf: (dueMs: number) => number) {
   return Array.from({ length: 30_000 }, (_, i) => ({ dueAt: i, latencyMs: latencyOf(i), sendLagMs: 0.2, ownLagMs: 0.2 }));
 }
 const quiet = (t0: number, seconds = 30, cores = 0.05): HostSample[] => Array.from({ length: seconds }, (_, s) => ({ atWallMs: t0 + (s + 1) * 1000, foreignCores: cores }));
+
+describe("reading /proc/<pid>/stat", () => {
+  test("a command with spaces and parentheses, its CPU ticks, and whether it is a kernel thread (parent kthreadd)", () => {
+    const fields = (ppid: number) => `S ${ppid} 1 1 0 -1 4194560 100 0 0 0 250 40 0 0 20 0 1 0 100 0 0`;
+    expect(processOfStat(`4242 (node (x) y) ${fields(1)}`)).toEqual({ command: "node (x) y", ticks: 290, kernel: false });
+    expect(processOfStat(`31 (kworker/u8:0-events) ${fields(2)}`)).toMatchObject({ command: "kworker/u8:0-events", kernel: true });
+    expect(processOfStat("garbage")).toBeNull();
+  });
+});
 
 describe("which seconds were contended", () => {
   const t0 = 1_700_000_000_000;
@@ -99,7 +108,7 @@ describe("watching the real host", () => {
     const watch = new HostWatch([ours.pid!]);
     for (let s = 0; s < 2; s++) {
       await new Promise((r) => setTimeout(r, 1000));
-      watch.sample();
+      await watch.sample();
     }
     const top = watch.topForeign();
     await Promise.all([burner, ours].map((p) => new Promise((r) => (p.exitCode !== null ? r(null) : p.once("exit", r)))));

@@ -363,6 +363,14 @@ describe("the run's verdict", () => {
     expect(r.reason).toMatch(/^load: latency_p95 INCONCLUSIVE, leaning PASS/);
   });
 
+  it("is INCONCLUSIVE, not ERROR, when the later phases did not run because an earlier one could not tell (before: ERROR)", () => {
+    const undecided = asResult(smoke, good(smoke, { latency: latency(19, 15, 25, 1000) }));
+    const skipped = (p: Phase) => asResult(p, good(p, { ran: false, replay: null }));
+    const r = evaluateRun([undecided, skipped(load), skipped(final)]);
+    expect(r.verdict).toBe("INCONCLUSIVE");
+    expect(r.reason).toMatch(/^smoke: latency_p95 INCONCLUSIVE, leaning PASS.*; load, final did not run$/);
+  });
+
   it("is FAIL of the gate named rbac when a credential case failed, not ERROR (before: ERROR, the phases never ran)", () => {
     const rbac: RbacCase[] = [
       { name: "no_credentials", description: "no credentials", expectedStatus: 401, actualStatus: 202, verdict: "FAIL" },
