@@ -438,7 +438,8 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
       mark(2 + pre + i, result.verdict === "PASS" ? "done" : "failed", result.verdict === "PASS" ? "" : result.reason);
       await publish({ kind: "phase_end", phase, result, phases: o.phases, results: run.phases });
       if (o.signal?.aborted) blocked = "the run was aborted";
-      else if (result.verdict !== "PASS") blocked = `${phase.name} did not pass (${result.reason})`;
+      // A phase that could not tell does not stop the run: a later phase's FAIL still decides it (a later PASS cannot).
+      else if (result.verdict !== "PASS" && result.verdict !== "INCONCLUSIVE") blocked = `${phase.name} did not pass (${result.reason})`;
     }
     if (gate.capacity) {
       const row = 2 + pre + o.phases.length;

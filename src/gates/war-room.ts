@@ -268,19 +268,21 @@ export function milestoneUpdate(gate: Gate, milestone: Milestone, now: Date | st
       const i = indexOf(milestone.phase);
       const after = selected.slice(i + 1);
       const passed = r.verdict === "PASS";
-      const status: Status = passed ? "GREEN" : "RED";
+      // An INCONCLUSIVE phase does not stop the run: a later FAIL still decides, a later PASS cannot.
+      const goesOn = passed || (r.verdict === "INCONCLUSIVE" && after.length > 0);
+      const status: Status = passed ? "GREEN" : r.verdict === "INCONCLUSIVE" ? "YELLOW" : "RED";
       return {
         time,
         milestone: `Phase ${i + 1}/${selected.length} ${r.verdict}: ${name}`,
         status,
         progress: passed ? `${name} PASS: ${r.reason}` : `${name} ${r.verdict} (see blockers)`,
         blockers: passed ? blockers : [r.reason, blockers].filter(Boolean).join("; "),
-        next: passed
+        next: goesOn
           ? after[0]
-            ? `start ${phaseHeadline(after[0])}`
+            ? `start ${phaseHeadline(after[0])}${passed ? "" : ` (a FAIL there still decides the run; a PASS cannot make ${name} pass)`}`
             : "verdict and evidence bundle"
           : `stop: later phases do not run; fix and re-run (${rerun})`,
-        eta: passed ? (after.length ? etaAfter(at, after) : formatUtcTime(at)) : "blocked",
+        eta: goesOn ? (after.length ? etaAfter(at, after) : formatUtcTime(at)) : "blocked",
         owner,
       };
     }
