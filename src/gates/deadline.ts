@@ -45,7 +45,7 @@ export function parseDeadline(raw: unknown): Deadline {
   try {
     ms = parseDuration(text);
   } catch (err) {
-    throw new Error(`${(err as Error).message}; or ${EXPECTED}`);
+    throw new Error(`${(err as Error).message}; or ${EXPECTED}`, { cause: err });
   }
   if (ms < 1000) throw new Error(`"${text}" is too short; ${EXPECTED}`);
   if (ms > 7 * 24 * 3600_000) throw new Error(`"${text}" is more than a week away; ${EXPECTED}`);

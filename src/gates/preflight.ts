@@ -238,7 +238,7 @@ function liveFacts(ctx: PreflightContext): Facts {
         await redis.connect();
         return { info: { ...parseInfo(await redis.info("memory")), ...parseInfo(await redis.info("persistence")) } };
       } catch (err) {
-        throw new Error(`Redis at ${hideSecrets(ctx.redisUrl)} did not answer (${(err as Error).message}); check the target's redis_url or preflight.redis.url`);
+        throw new Error(`Redis at ${hideSecrets(ctx.redisUrl)} did not answer (${(err as Error).message}); check the target's redis_url or preflight.redis.url`, { cause: err });
       } finally {
         redis.disconnect();
       }
@@ -252,7 +252,7 @@ function liveFacts(ctx: PreflightContext): Facts {
         );
         return { maxConnections: rows[0].max, reserved: rows[0].reserved, inUse: rows[0].in_use };
       } catch (err) {
-        throw new Error(`PostgreSQL at ${hideSecrets(ctx.databaseUrl)} did not answer (${(err as Error).message}); check the target's database_url`);
+        throw new Error(`PostgreSQL at ${hideSecrets(ctx.databaseUrl)} did not answer (${(err as Error).message}); check the target's database_url`, { cause: err });
       } finally {
         await client.end().catch(() => {});
       }

@@ -81,7 +81,7 @@ export async function probeRbac(baseUrl: string, credentials: Credentials): Prom
       else headers[k] = v;
     }
     const method = probe.method ?? "POST";
-    let actual = 0;
+    let actual: number;
     try {
       const res = await fetch(`${baseUrl}${probe.path ?? "/webhooks"}`, {
         method,

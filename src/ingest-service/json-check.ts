@@ -123,13 +123,19 @@ function scanNumber(b: Buffer, i: number): number {
     i++;
     digits = 1;
   } else {
-    while (i < n && b[i] >= 0x30 && b[i] <= 0x39) (i++, digits++);
+    while (i < n && b[i] >= 0x30 && b[i] <= 0x39) {
+      i++;
+      digits++;
+    }
     if (digits === 0) return unexpected(b, i);
   }
   if (b[i] === 0x2e /* . */) {
     i++;
     const before = digits;
-    while (i < n && b[i] >= 0x30 && b[i] <= 0x39) (i++, digits++);
+    while (i < n && b[i] >= 0x30 && b[i] <= 0x39) {
+      i++;
+      digits++;
+    }
     if (digits === before) return unexpected(b, i);
   }
   if (b[i] === 0x65 || b[i] === 0x45 /* e E */) {

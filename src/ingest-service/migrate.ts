@@ -49,7 +49,7 @@ export async function migrate(pool: pg.Pool, namespace: string): Promise<string[
         } catch (err) {
           await client.query("rollback").catch(() => {});
           const e = err as Error;
-          throw new Error(`migration ${m.version} failed in schema ${namespace}: ${e.message}`);
+          throw new Error(`migration ${m.version} failed in schema ${namespace}: ${e.message}`, { cause: err });
         }
       }
     } finally {

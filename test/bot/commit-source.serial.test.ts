@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { driverFellBehind, measuredRun, reportedRun, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
+import { measuredRun, reportedRun, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
 import { bundleJson, bundleOnBranch } from "./support/evidence-checks.js";
 import { warRoomMarker } from "../../src/bot/war-room-comment.js";
 import type { RunRecord } from "../../src/bot/run-state.js";

@@ -187,7 +187,7 @@ describe("schema errors name the file, line and column", () => {
     const ps = problems(withLine(18, "    requests: [1000]"));
     expect(brief(ps)).toEqual(["18:15 phases[0].requests"]);
     expect(ps[0]!.message).toBe("found a list; expected a single value");
-    const ps2 = problems(BASE.replace(/target:\n  bundled:\n.*\n.*\n/, "target: queue\n"));
+    const ps2 = problems(BASE.replace(/target:\n {2}bundled:\n.*\n.*\n/, "target: queue\n"));
     expect(ps2.map((p) => `${p.line}:${p.column} ${p.message}`)[0]).toBe(
       '5:9 the target is the text "queue"; expected a mapping with keys bundled, deployed',
     );

@@ -204,6 +204,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const auth = new AppAuth(state, { appKey: options.app?.privateKey, strictTokens: options.strictTokens });
   const faults = new FaultPlan();
   const requests: RecordedRequest[] = [];
+  // eslint-disable-next-line prefer-const -- the handler above closes over it; it is set once the server listens
   let shapes: RestShapes | undefined;
 
   const server = createServer((req, res) => {
