@@ -18,4 +18,5 @@ export default {
   transform: { "^.+\\.ts$": ["ts-jest", { useESM: true, isolatedModules: true, diagnostics: false }] },
   testTimeout: 60000,
   maxWorkers: serial ? 1 : 2,
+  globalSetup: "<rootDir>/test/support/browser-setup.ts",
 };

@@ -1,10 +1,9 @@
-// The test command's own setup step (`npm test` runs it after tsc): the report test opens
+// The test command's own setup step (jest's globalSetup, before any suite): the report test opens
 // report.html in Debian's chromium, never a downloaded browser. When it is missing, root installs it
 // here with one line of notice; anyone else is told the exact command, and the tests do not start.
 
 import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 export const INSTALL_COMMAND = "apt-get update && apt-get install -y chromium";
@@ -55,4 +54,7 @@ export function ensureBrowser(): number {
   return 1;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) process.exitCode = ensureBrowser();
+/** Jest's globalSetup: the tests start only once the browser is there. */
+export default function globalSetup(): void {
+  if (ensureBrowser() !== 0) throw new Error("npm test stopped before the suites: the browser setup step failed (see the line above)");
+}
