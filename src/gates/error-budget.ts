@@ -1,9 +1,49 @@
-// The error budget ledger: per phase and overall, how many failed requests the gate's SLOs allow
-// (e.g. 0.10% of 30,000 = 30), how many were spent and on what (status code, timeout, transport), and what is left.
+// The error budget: how many failed requests and unaccepted events the gate's SLOs allow (e.g. 0.10%
+// of 30,000 = 30), computed once for the verdict's early stop and for the ledger, which shows per
+// phase and overall how many were spent and on what (status code, timeout, transport), and what is left.
 
+import type { Gate, Phase } from "./gate.js";
 import type { GateRun, PhaseResult } from "./gate-run.js";
 import { markdownTable } from "./report-format.js";
+import { acceptedNeeded } from "./slos/acceptance.js";
+import { errorsAllowed } from "./slos/error-rate.js";
+import { barText, objectiveOf } from "./slos/slo.js";
 import { formatCount, formatPercent } from "./units.js";
+
+export interface ErrorBudget {
+  /** Requests the phase sends. */
+  requests: number;
+  /** Errors (non-2xx, transport, timeouts) the phase may have: the allowedErrorShare of its requests. */
+  allowedErrors: number;
+  /** Distinct events the phase sends (requests less redeliveries). */
+  distinctEvents: number;
+  /** Distinct events that must be accepted for acceptance to pass (0 without an acceptance SLO). */
+  minAccepted: number;
+  /** Distinct events that may go unaccepted (rejected or failed) and still pass acceptance. */
+  allowedUnaccepted: number;
+}
+
+/** The allowed failure share: the error_rate bar, or else what the acceptance bar leaves; none means none allowed. */
+export function allowedErrorShare(gate: Gate): { share: number | null; source: string } {
+  const errorRate = objectiveOf(gate, "error_rate");
+  if (errorRate) return { share: errorRate.bar, source: `error_rate ${barText(errorRate)}` };
+  const acceptance = objectiveOf(gate, "acceptance");
+  if (acceptance) return { share: 1 - acceptance.bar, source: `acceptance ${barText(acceptance)}` };
+  return { share: null, source: "the gate sets no error_rate or acceptance SLO, so no error is allowed" };
+}
+
+function budgetOf(share: number | null, requests: number): number {
+  return share === null ? 0 : errorsAllowed(share, requests);
+}
+
+/** How many errors and unaccepted events a phase can afford. Pass `distinctEvents` once it is known. */
+export function errorBudget(gate: Gate, phase: Phase, distinctEvents?: number): ErrorBudget {
+  const acceptance = objectiveOf(gate, "acceptance");
+  const distinct = distinctEvents ?? phase.requests - Math.round(phase.requests * gate.corpus.redeliveryShare);
+  const minAccepted = acceptance ? acceptedNeeded(acceptance, distinct) : 0;
+  const allowedErrors = budgetOf(allowedErrorShare(gate).share, phase.requests);
+  return { requests: phase.requests, allowedErrors, distinctEvents: distinct, minAccepted, allowedUnaccepted: distinct - minAccepted };
+}
 
 export interface ErrorBudgetCause {
   /** "HTTP 503", "timeout", "transport". */
@@ -36,20 +76,6 @@ export interface ErrorBudgetLedger {
   overall: ErrorBudgetLine;
 }
 
-/** The allowed failure share: the error_rate bar, or else what the acceptance bar leaves; none means none allowed. */
-function allowedShare(run: GateRun): { share: number | null; source: string } {
-  const errorRate = run.gate.slos.find((s) => s.name === "error_rate");
-  if (errorRate) return { share: errorRate.bar, source: `error_rate ${errorRate.comparator} ${errorRate.display}` };
-  const acceptance = run.gate.slos.find((s) => s.name === "acceptance");
-  if (acceptance) return { share: 1 - acceptance.bar, source: `acceptance ${acceptance.comparator} ${acceptance.display}` };
-  return { share: null, source: "the gate sets no error_rate or acceptance SLO, so no error is allowed" };
-}
-
-/** floor(share x requests), with a hair of slack so that 0.001 x 30000 (30.000000000000004 in floating point) is 30. */
-function budgetOf(share: number | null, requests: number): number {
-  return share === null ? 0 : Math.floor(share * requests + 1e-9);
-}
-
 function causesOf(phase: PhaseResult): ErrorBudgetCause[] {
   const byStatus = Object.entries(phase.errors.byStatus)
     .filter(([, count]) => count > 0)
@@ -77,7 +103,7 @@ function line(scope: string, ran: boolean, planned: number, sent: number, allowe
 }
 
 export function buildErrorBudgetLedger(run: GateRun): ErrorBudgetLedger {
-  const { share, source } = allowedShare(run);
+  const { share, source } = allowedErrorShare(run.gate);
   const phases = run.phases.map((phase) => {
     const sent = phase.replay?.samples.length ?? (phase.ran ? phase.requests : 0);
     return line(phase.name, phase.ran, phase.requests, sent, budgetOf(share, sent), phase.ran ? causesOf(phase) : []);

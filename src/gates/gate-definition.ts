@@ -8,7 +8,6 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Docum
 import type {
   BundledTarget,
   CommandPolicy,
-  Comparator,
   CorpusSpec,
   DeployedTarget,
   Gate,
@@ -17,12 +16,12 @@ import type {
   Phase,
   SignoffPolicy,
   Slo,
-  SloName,
   Target,
 } from "./gate.js";
 import { formatCountShort, formatRate, parseCount, parseDuration, parsePercent, parseRate } from "./units.js";
 import { MIN_SAMPLES_FOR_P95_BOUND } from "./statistics.js";
 import { parseDeadline } from "./deadline.js";
+import { comparison, SLO_NAMES } from "./slos/index.js";
 import { parseBytes, type PreflightSpec } from "./preflight.js";
 import { SERVER_POSTGRES_POOL, WORKER_POSTGRES_POOL } from "../ingest-service/postgres-pools.js";
 
@@ -76,26 +75,6 @@ export const EVIDENCE_ITEMS = [
   "hotl_approval_log",
   "sha256_manifest",
 ] as const;
-
-/** The objectives every gate states, in the order tables show them. */
-export const SLO_NAMES: readonly SloName[] = [
-  "latency_p95",
-  "acceptance",
-  "error_rate",
-  "idempotency_violations",
-  "ordering_violations",
-  "lost_events",
-];
-
-type SloKind = "latency" | "share_min" | "share_max" | "count";
-const SLO_KINDS: Record<SloName, SloKind> = {
-  latency_p95: "latency",
-  acceptance: "share_min",
-  error_rate: "share_max",
-  idempotency_violations: "count",
-  ordering_violations: "count",
-  lost_events: "count",
-};
 
 const PERMISSIONS = ["admin", "write", "read"] as const;
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -386,7 +365,7 @@ class GateReader {
       const pat = (k: string) => p.entries.get(k);
       const requests = this.value(pat("requests"), `${path}.phase.requests`, countIn(1, 10_000_000));
       const rate = this.value(pat("rate"), `${path}.phase.rate`, rateIn(100_000));
-      const bar = this.value(pat("latency_p95"), `${path}.phase.latency_p95`, comparison("latency_p95", "latency"));
+      const bar = this.value(pat("latency_p95"), `${path}.phase.latency_p95`, comparison("latency_p95"));
       const drainTimeoutMs = pat("drain_timeout") ? this.value(pat("drain_timeout")!, `${path}.phase.drain_timeout`, durationIn(1, 3_600_000)) : DEFAULT_DRAIN_TIMEOUT_MS;
       if (requests === undefined || rate === undefined || bar === undefined || drainTimeoutMs === undefined) return undefined;
       const phaseName = name.toLowerCase().replace(/[^a-z0-9_-]/g, "-").replace(/^[^a-z]+/, "") || "environment";
@@ -527,17 +506,16 @@ class GateReader {
     return t;
   }
 
+  /** The objectives the gate states, each optional, in the catalogue's order; an unknown name is refused by mapping(). */
   private objectives(entry: Entry | undefined): Slo[] | undefined {
-    const m = this.mapping(entry, "objectives", { required: SLO_NAMES, optional: [] }, "the objectives");
+    const m = this.mapping(entry, "objectives", { required: [], optional: SLO_NAMES }, "the objectives");
     if (!m) return undefined;
-    const slos: Slo[] = [];
-    for (const name of SLO_NAMES) {
-      const e = m.entries.get(name);
-      if (!e) continue; // reported as missing by mapping()
-      const slo = this.value(e, `objectives.${name}`, comparison(name, SLO_KINDS[name]));
-      if (slo) slos.push({ name, ...slo });
-    }
-    return slos.length === SLO_NAMES.length ? slos : undefined;
+    const stated = SLO_NAMES.filter((name) => m.entries.has(name));
+    const slos = stated.flatMap((name) => {
+      const slo = this.value(m.entries.get(name), `objectives.${name}`, comparison(name));
+      return slo ? [{ name, ...slo }] : [];
+    });
+    return slos.length === stated.length ? slos : undefined;
   }
 
   private phases(entry: Entry | undefined): Phase[] | undefined {
@@ -569,7 +547,7 @@ class GateReader {
         );
       }
       const rate = this.value(at("rate"), `${path}.rate`, rateIn(100_000));
-      const bar = this.value(at("latency_p95"), `${path}.latency_p95`, comparison("latency_p95", "latency"));
+      const bar = this.value(at("latency_p95"), `${path}.latency_p95`, comparison("latency_p95"));
       const drainTimeoutMs = at("drain_timeout")
         ? this.value(at("drain_timeout")!, `${path}.drain_timeout`, durationIn(1, 3_600_000))
         : DEFAULT_DRAIN_TIMEOUT_MS;
@@ -1113,41 +1091,6 @@ function url(protocols: string[], example: string): (raw: unknown) => string {
     if (!protocols.includes(parsed.protocol)) throw new Error(`"${parsed.protocol}//" is the wrong kind of URL; ${expected}`);
     if (!parsed.hostname) throw new Error(`${JSON.stringify(raw)} names no host; ${expected}`);
     return raw;
-  };
-}
-
-const COMPARISON_EXAMPLES: Record<SloKind, string> = {
-  latency: `"<= 120ms"`,
-  share_min: `">= 99.9%"`,
-  share_max: `"<= 0.10%"`,
-  count: `"== 0" or "<= 5"`,
-};
-
-/** `"<= 120ms"`, `">= 99.9%"`, `"== 0"`: the comparator first, then the bar as people write it. */
-function comparison(name: string, kind: SloKind): (raw: unknown) => { comparator: Comparator; bar: number; display: string } {
-  return (raw) => {
-    const example = COMPARISON_EXAMPLES[kind];
-    const m = typeof raw === "string" ? /^\s*(<=|>=|==)\s*(\S.*?)\s*$/.exec(raw) : null;
-    if (!m) {
-      throw new Error(`${JSON.stringify(raw)} is not a comparison; expected a comparator and a bar, such as ${example}`);
-    }
-    const comparator = m[1] as Comparator;
-    const display = m[2]!;
-    const allowed: Comparator[] = kind === "latency" || kind === "share_max" ? ["<="] : kind === "share_min" ? [">="] : ["==", "<="];
-    if (!allowed.includes(comparator)) {
-      throw new Error(`${name} cannot be held to "${comparator}"; expected ${example}`);
-    }
-    let bar: number;
-    if (kind === "latency") {
-      bar = parseDuration(display);
-      if (bar <= 0) throw new Error(`a P95 bar of ${display} can never be met; expected a duration above 0, such as ${example}`);
-    } else if (kind === "count") {
-      bar = parseCount(display);
-      if (comparator === "==" && bar !== 0) throw new Error(`"== ${display}" would fail with fewer violations; expected "== 0", or "<= ${display}" for an allowance`);
-    } else {
-      bar = parsePercent(display);
-    }
-    return { comparator, bar, display };
   };
 }
 

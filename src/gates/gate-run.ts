@@ -171,6 +171,9 @@ export interface PhaseResult {
   contention?: HostContention;
 }
 
+/** What the runner measured in a phase; the verdict (verdict.ts) adds the rest. */
+export type PhaseMeasurement = Omit<PhaseResult, "verdict" | "reason" | "slos">;
+
 export type Status = "GREEN" | "YELLOW" | "RED";
 
 /** A status update in the war room's format. */

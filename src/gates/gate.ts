@@ -4,13 +4,14 @@
 import type { CapacitySpec } from "./capacity-probe.js";
 import type { Deadline, WarRoomCadence } from "./deadline.js";
 import type { PreflightSpec } from "./preflight.js";
+import type { SloName } from "./slos/index.js";
 
 /** Comparison of a measured value against its bar. */
 export type Comparator = "<=" | ">=" | "==";
 
+/** One objective as the gate file states it (the catalogue in slos/ knows what each one means). */
 export interface Slo {
-  /** Stable name used in verdict tables and JSON: latency_p95, acceptance, error_rate,
-   *  idempotency_violations, ordering_violations, lost_events. */
+  /** Stable name used in verdict tables and JSON. */
   name: SloName;
   comparator: Comparator;
   /** The bar in canonical units: milliseconds for latency, a ratio 0..1 for shares, a count otherwise. */
@@ -18,14 +19,6 @@ export interface Slo {
   /** The bar as the gate file wrote it ("120ms", "99.9%", "0"), for people. */
   display: string;
 }
-
-export type SloName =
-  | "latency_p95"
-  | "acceptance"
-  | "error_rate"
-  | "idempotency_violations"
-  | "ordering_violations"
-  | "lost_events";
 
 export interface Phase {
   /** smoke, load, final ... */
@@ -113,6 +106,7 @@ export interface Gate {
   dri: string;
   statusOwner: string;
   target: Target;
+  /** The objectives the gate file states, in the catalogue's order; a gate may leave any out. */
   slos: Slo[];
   phases: Phase[];
   corpus: CorpusSpec;

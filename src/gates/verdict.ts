@@ -2,62 +2,19 @@
 // demands, and the run's verdict from its phases (PARTIAL for a run of only some of them).
 // Fails closed: anything that was not measured, or that the replay cannot prove, is never a PASS.
 
-import type { Gate, Phase, Slo } from "./gate.js";
-import type { PhaseResult, RbacCase, SloResult, Verdict } from "./gate-run.js";
-import { judgeP95 } from "./replay-validity.js";
-import { formatCount, formatMs, formatPercent } from "./units.js";
-
-/** What the runner measured in a phase; the verdict fields are what this module adds. */
-export type PhaseMeasurement = Omit<PhaseResult, "verdict" | "reason" | "slos">;
+import type { Gate, Phase } from "./gate.js";
+import type { PhaseMeasurement, PhaseResult, RbacCase, SloResult, Verdict } from "./gate-run.js";
+import { errorBudget } from "./error-budget.js";
+import { databaseConfirmation } from "./slos/database-confirmation.js";
+import { SLO_NAMES, SLOS } from "./slos/index.js";
+import { objectiveOf, result } from "./slos/slo.js";
+import { formatCount } from "./units.js";
 
 export interface PhaseEvaluation {
   verdict: Verdict;
   /** Names every SLO that failed or could not be measured, with by how much; or why it passed. */
   reason: string;
   slos: SloResult[];
-}
-
-export interface ErrorBudget {
-  /** Requests the phase sends. */
-  requests: number;
-  /** Errors (non-2xx, transport, timeouts) the phase may have and still pass error_rate. */
-  allowedErrors: number;
-  /** Distinct events the phase sends (requests less redeliveries). */
-  distinctEvents: number;
-  /** Distinct events that must be accepted for acceptance to pass. */
-  minAccepted: number;
-  /** Distinct events that may go unaccepted (rejected or failed) and still pass acceptance. */
-  allowedUnaccepted: number;
-}
-
-// Bars are compared as counts, not ratios: 0.999 * 30000 is 29970.000000000004 in floating point.
-const EPSILON = 1e-9;
-
-/**
- * A share shown with enough decimals to sit on the right side of its bar: 29,370 of 29,400 is
- * 99.898%, and "99.90% < 99.9%" would read as a contradiction.
- */
-function shareAgainst(ratio: number, bar: number, passed: boolean): string {
-  for (let d = 2; d < 6; d++) {
-    const shown = Number((ratio * 100).toFixed(d));
-    const agrees = passed || (ratio < bar ? shown < bar * 100 : shown > bar * 100);
-    if (agrees) return formatPercent(ratio, d);
-  }
-  return formatPercent(ratio, 6);
-}
-
-function slo(gate: Gate, name: Slo["name"]): Slo | undefined {
-  return gate.slos.find((s) => s.name === name);
-}
-
-/** How many errors and unaccepted events a phase can afford. Pass `distinctEvents` once it is known. */
-export function errorBudget(gate: Gate, phase: Phase, distinctEvents?: number): ErrorBudget {
-  const errorRate = slo(gate, "error_rate");
-  const acceptance = slo(gate, "acceptance");
-  const distinct = distinctEvents ?? phase.requests - Math.round(phase.requests * gate.corpus.redeliveryShare);
-  const allowedErrors = errorRate ? Math.floor(errorRate.bar * phase.requests + EPSILON) : phase.requests;
-  const minAccepted = acceptance ? Math.ceil(acceptance.bar * distinct - EPSILON) : 0;
-  return { requests: phase.requests, allowedErrors, distinctEvents: distinct, minAccepted, allowedUnaccepted: distinct - minAccepted };
 }
 
 /** What the phase's corpus holds: the early stop's arithmetic needs both. */
@@ -83,7 +40,7 @@ export function phaseCanStillPass(
 ): string | null {
   const budget = errorBudget(gate, phase, corpus?.distinctEvents);
   const redeliveries = corpus?.redeliveries ?? phase.requests - budget.distinctEvents;
-  const errorRate = slo(gate, "error_rate");
+  const errorRate = objectiveOf(gate, "error_rate");
   if (errorRate && progress.errors > budget.allowedErrors) {
     return (
       `error budget spent: ${formatCount(progress.errors)} errors after ${formatCount(progress.sent)} of ` +
@@ -91,7 +48,7 @@ export function phaseCanStillPass(
       `${formatCount(budget.allowedErrors)}`
     );
   }
-  const acceptance = slo(gate, "acceptance");
+  const acceptance = objectiveOf(gate, "acceptance");
   const unaccepted = progress.errors - redeliveries;
   if (acceptance && unaccepted > budget.allowedUnaccepted) {
     return (
@@ -103,173 +60,19 @@ export function phaseCanStillPass(
   return null;
 }
 
-function result(name: string, verdict: Verdict, measured: number | null, measuredDisplay: string, bar: string, detail: string): SloResult {
-  return { name, measured, measuredDisplay, bar, verdict, detail };
-}
-
-function unmeasured(name: string, bar: string, why: string): SloResult {
-  return result(name, "ERROR", null, "not measured", bar, `${name} not measured: ${why}`);
-}
-
-function barText(s: Slo): string {
-  return `${s.comparator} ${s.display}`;
-}
-
-function latencyResult(gate: Gate, phase: Phase, m: PhaseMeasurement): SloResult {
-  const gateBar = slo(gate, "latency_p95");
-  // The phase's own bar and the gate-wide one both apply; the tighter decides.
-  const barMs = gateBar ? Math.min(phase.latencyP95Ms, gateBar.bar) : phase.latencyP95Ms;
-  const whose = gateBar && gateBar.bar < phase.latencyP95Ms ? "gate-wide bar" : "phase bar";
-  const bar = `<= ${formatMs(barMs)}`;
-  if (!m.replay) return unmeasured("latency_p95", bar, "no replay was recorded");
-  const l = m.latency;
-  if (!l || !(l.n > 0)) return unmeasured("latency_p95", bar, "no latency samples");
-  const [lower, upper] = l.p95Ci;
-  if (![l.p95, lower].every(Number.isFinite) || Number.isNaN(upper) || upper < l.p95 || lower > l.p95) {
-    return unmeasured("latency_p95", bar, `the P95 confidence interval [${lower}, ${upper}] is not usable`);
-  }
-  const shownUpper = Number.isFinite(upper) ? formatMs(upper) : "unbounded";
-  const display = `${formatMs(l.p95)} (95% CI ${formatMs(lower)}-${shownUpper}, n=${formatCount(l.n)})`;
-  // The asymmetric rule (replay-validity.ts): a PASS needs the rate held, a FAIL survives a late driver.
-  const judged = judgeP95(l, barMs, m.replay.schedule, whose, m.contention);
-  return result("latency_p95", judged.verdict, l.p95, display, bar, judged.detail);
-}
-
-function acceptanceResult(s: Slo, m: PhaseMeasurement): SloResult {
-  const bar = barText(s);
-  if (!(m.distinctEvents > 0)) return unmeasured(s.name, bar, "no distinct events were sent");
-  if (m.accepted < 0 || m.accepted > m.distinctEvents) {
-    return unmeasured(s.name, bar, `${formatCount(m.accepted)} accepted of ${formatCount(m.distinctEvents)} distinct events sent is impossible; the counts are wrong`);
-  }
-  const ratio = m.accepted / m.distinctEvents;
-  const needed = Math.ceil(s.bar * m.distinctEvents - EPSILON);
-  const passed = m.accepted >= needed;
-  const shown = shareAgainst(ratio, s.bar, passed);
-  const display = `${shown} (${formatCount(m.accepted)} of ${formatCount(m.distinctEvents)})`;
-  if (passed) {
-    return result(s.name, "PASS", ratio, display, bar, `acceptance ${shown} >= ${s.display}`);
-  }
-  return result(
-    s.name,
-    "FAIL",
-    ratio,
-    display,
-    bar,
-    `acceptance ${shown} < ${s.display} (${formatCount(m.accepted)} of ${formatCount(m.distinctEvents)} distinct events accepted; ` +
-      `${formatCount(needed)} needed, ${formatCount(needed - m.accepted)} short)`,
-  );
-}
-
-function errorRateResult(s: Slo, m: PhaseMeasurement): SloResult {
-  const bar = barText(s);
-  if (!m.replay) return unmeasured(s.name, bar, "no replay was recorded");
-  const sent = m.replay.samples.length;
-  if (sent === 0) return unmeasured(s.name, bar, "no requests were sent");
-  // Only non-2xx statuses are errors, whatever the breakdown holds.
-  const byStatus = Object.entries(m.errors.byStatus).filter(([status]) => !/^2\d\d$/.test(status));
-  const errors = byStatus.reduce((sum, [, n]) => sum + n, 0) + m.errors.timeouts + m.errors.transport;
-  const ratio = errors / sent;
-  const allowed = Math.floor(s.bar * sent + EPSILON);
-  const passed = errors <= allowed;
-  const shown = shareAgainst(ratio, s.bar, passed);
-  const display = `${shown} (${formatCount(errors)} of ${formatCount(sent)})`;
-  if (passed) {
-    return result(s.name, "PASS", ratio, display, bar, `error_rate ${shown} <= ${s.display}`);
-  }
-  const causes = [
-    ...byStatus.filter(([, n]) => n > 0).map(([status, n]) => `HTTP ${status} x${formatCount(n)}`),
-    ...(m.errors.timeouts ? [`timeout x${formatCount(m.errors.timeouts)}`] : []),
-    ...(m.errors.transport ? [`transport x${formatCount(m.errors.transport)}`] : []),
-  ].join(", ");
-  return result(
-    s.name,
-    "FAIL",
-    ratio,
-    display,
-    bar,
-    `error_rate ${shown} > ${s.display} (${formatCount(errors)} errors in ${formatCount(sent)} requests: ${causes}; at most ${formatCount(allowed)} allowed)`,
-  );
-}
-
-function countResult(s: Slo, count: number, detail: string): SloResult {
-  const bar = barText(s);
-  const display = formatCount(count);
-  if (count <= s.bar) return result(s.name, "PASS", count, display, bar, `${s.name} ${display} ${s.comparator} ${s.display}`);
-  return result(s.name, "FAIL", count, display, bar, `${s.name} ${display} > ${formatCount(s.bar)} (${detail})`);
-}
-
-function idempotencyResult(gate: Gate, s: Slo, m: PhaseMeasurement): SloResult {
-  const i = m.idempotency;
-  if (!i) return unmeasured(s.name, barText(s), "no idempotency report");
-  if (gate.corpus.redeliveryShare > 0 && i.redeliveriesSent === 0) {
-    return unmeasured(s.name, barText(s), "no redeliveries were sent, so idempotency was not exercised");
-  }
-  const count = i.storedMoreThanOnce + i.answeredNew;
-  return countResult(s, count, `${formatCount(i.storedMoreThanOnce)} stored more than once, ${formatCount(i.answeredNew)} redeliveries answered as new`);
-}
-
-function orderingResult(s: Slo, m: PhaseMeasurement): SloResult {
-  const o = m.ordering;
-  if (!o) return unmeasured(s.name, barText(s), "no ordering report");
-  if (!(o.eventsChecked > 0)) return unmeasured(s.name, barText(s), "no ordered events were checked");
-  const first = o.violations[0];
-  const example = first ? `; first: key ${first.orderingKey} applied [${first.actual.slice(0, 5).join(", ")}...]` : "";
-  return countResult(s, o.violations.length, `${formatCount(o.violations.length)} of ${formatCount(o.keysChecked)} keys applied out of sequence order${example}`);
-}
-
-function lostEventsResult(s: Slo, phase: Phase, m: PhaseMeasurement): SloResult {
-  const d = m.database;
-  if (!d) return unmeasured(s.name, barText(s), "no database confirmation");
-  const lost = d.lostEvents.length;
-  const drained = m.drainMs !== null;
-  const timeout = `the queue did not drain within ${formatMs(phase.drainTimeoutMs)}`;
-  if (!drained && lost <= s.bar) return unmeasured(s.name, barText(s), `${timeout}, so events still queued cannot be confirmed stored`);
-  const r = countResult(s, lost, `${formatCount(lost)} accepted events not in the database${drained ? "" : `; ${timeout}`}${lost ? `; first: ${d.lostEvents[0]}` : ""}`);
-  return r;
-}
-
-/** The constraint that makes idempotency hold in the database itself. */
-const UNIQUE_KEY = /^UNIQUE \(idempotency_key\)$/i;
-
-/**
- * Database confirmation's own check: the UNIQUE idempotency key must be present and shown to be
- * enforced by a refused duplicate insert. Declared is not enough; untested is not enforced.
- */
-function databaseConstraintResult(m: PhaseMeasurement): SloResult {
-  const bar = "UNIQUE (idempotency_key) present and enforced";
-  const d = m.database;
-  if (!d) return unmeasured("database_confirmation", bar, "no database confirmation");
-  const unique = d.constraints.find((c) => UNIQUE_KEY.test(c.definition) && c.present);
-  if (!unique) {
-    return result("database_confirmation", "FAIL", 0, "no UNIQUE (idempotency_key)", bar, "database_confirmation: no UNIQUE constraint on idempotency_key, so nothing in the database stops an event being stored twice");
-  }
-  if (!unique.enforced || unique.tested !== true) {
-    const why = unique.tested !== true ? "it was not tested with a duplicate insert" : `a duplicate insert was not refused (${unique.detail})`;
-    return result("database_confirmation", "FAIL", 0, `${unique.name} not shown enforced`, bar, `database_confirmation: ${unique.name} is declared but not shown to be enforced: ${why}`);
-  }
-  return result("database_confirmation", "PASS", 1, `${unique.name} enforced`, bar, `database_confirmation: ${unique.name} refused a duplicate insert`);
-}
-
 /** Checks one phase against its bars and the gate-wide objectives. */
 export function evaluatePhase(gate: Gate, phase: Phase, m: PhaseMeasurement): PhaseEvaluation {
+  // Every objective of the catalogue the gate judges, in the catalogue's order.
+  const judged = SLO_NAMES.flatMap((name) => {
+    const judgement = SLOS[name].judge(gate, phase);
+    return judgement ? [{ name, ...judgement }] : [];
+  });
   if (!m.ran) {
     const why = m.replay?.aborted ? `phase did not run (${m.replay.aborted})` : "phase did not run";
-    const latencyBar = `<= ${formatMs(Math.min(phase.latencyP95Ms, slo(gate, "latency_p95")?.bar ?? Infinity))}`;
-    const slos = [
-      result("latency_p95", "ERROR", null, "not run", latencyBar, why),
-      ...gate.slos.filter((s) => s.name !== "latency_p95").map((s) => result(s.name, "ERROR", null, "not run", barText(s), why)),
-    ];
+    const slos = judged.map((j) => result(j.name, "ERROR", null, "not run", j.bar, why));
     return { verdict: "ERROR", reason: why, slos };
   }
-  const slos: SloResult[] = [latencyResult(gate, phase, m)];
-  for (const s of gate.slos) {
-    if (s.name === "acceptance") slos.push(acceptanceResult(s, m));
-    else if (s.name === "error_rate") slos.push(errorRateResult(s, m));
-    else if (s.name === "idempotency_violations") slos.push(idempotencyResult(gate, s, m));
-    else if (s.name === "ordering_violations") slos.push(orderingResult(s, m));
-    else if (s.name === "lost_events") slos.push(lostEventsResult(s, phase, m));
-  }
-  slos.push(databaseConstraintResult(m));
+  const slos: SloResult[] = [...judged.map((j) => j.evaluate(m)), databaseConfirmation(m)];
 
   // A phase that stopped short measured only part of what it promised.
   const incomplete: string[] = [];

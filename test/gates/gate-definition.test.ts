@@ -243,6 +243,23 @@ describe("schema errors name the file, line and column", () => {
     expect(problems(withLine(13, "  idempotency_violations: 0"))[0]!.message).toMatch(/0 is not a comparison/);
   });
 
+  it("an objective left out is simply not stated; the others keep the catalogue's order", () => {
+    const gate = parseGate(BASE.replace('  ordering_violations: "== 0"\n', ""), "x.yaml", {});
+    expect(gate.slos.map((s) => s.name)).toEqual(["latency_p95", "acceptance", "error_rate", "idempotency_violations", "lost_events"]);
+    const reordered = parseGate(withLine(10, '  lost_events: "<= 2"', '  latency_p95: "<= 120ms"').replace('  lost_events: "== 0"\n', ""), "x.yaml", {});
+    expect(reordered.slos.map((s) => s.name)).toEqual(["latency_p95", "acceptance", "error_rate", "idempotency_violations", "ordering_violations", "lost_events"]);
+    expect(reordered.slos.at(-1)).toEqual({ name: "lost_events", comparator: "<=", bar: 2, display: "2" });
+  });
+
+  it("an objective the catalogue does not know is refused with the nearest name", () => {
+    const ps = problems(withLine(14, '  ordering_violation: "== 0"'));
+    expect(brief(ps)).toEqual(["14:3 objectives.ordering_violation"]);
+    expect(ps[0]!.message).toBe(
+      "unknown key; expected one of latency_p95, acceptance, error_rate, idempotency_violations, ordering_violations, lost_events " +
+        '(did you mean "ordering_violations"?)',
+    );
+  });
+
   it("a missing required key is reported at the mapping that lacks it", () => {
     const ps = problems(withLine(19, "    aliases: [1k]"));
     expect(brief(ps)).toEqual(["17:5 phases[0].rate"]);

@@ -1,15 +1,12 @@
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { readFileSync } from "node:fs";
+import { loadGate, parseGate } from "../../src/gates/gate-definition.js";
 import type { Gate, Phase } from "../../src/gates/gate.js";
-import type { PhaseResult, RbacCase, RequestSample } from "../../src/gates/gate-run.js";
+import { errorBudget } from "../../src/gates/error-budget.js";
+import type { PhaseMeasurement, PhaseResult, RbacCase, RequestSample } from "../../src/gates/gate-run.js";
 import type { ScheduleCheck } from "../../src/gates/replay-validity.js";
 import { p95ConfidenceRanks } from "../../src/gates/statistics.js";
-import {
-  errorBudget,
-  evaluatePhase,
-  evaluateRun,
-  phaseCanStillPass,
-  type PhaseMeasurement,
-} from "../../src/gates/verdict.js";
+import { evaluatePhase, evaluateRun, phaseCanStillPass } from "../../src/gates/verdict.js";
+import { SLO_NAMES, SLOS, type SloName } from "../../src/gates/slos/index.js";
 
 const gateA = loadGate("gates/gate-a.yaml", {});
 const [smoke, load, final] = gateA.phases as [Phase, Phase, Phase];
@@ -98,6 +95,42 @@ function sloOf(e: ReturnType<typeof evaluatePhase>, name: string) {
 function asResult(phase: Phase, m: PhaseMeasurement, gate: Gate = gateA): PhaseResult {
   return { ...m, ...evaluatePhase(gate, phase, m) };
 }
+
+describe("the SLO catalogue", () => {
+  // Compile-time: the catalogue's names are exactly the war room's six, no more, no fewer.
+  type WarRoomSix = "latency_p95" | "acceptance" | "error_rate" | "idempotency_violations" | "ordering_violations" | "lost_events";
+  const exactlyTheSix: [SloName, WarRoomSix] extends [WarRoomSix, SloName] ? true : false = true;
+
+  it("lists each SLO once, under its own name, in the order of gate-a.yaml and the verdict tables", () => {
+    expect(exactlyTheSix).toBe(true);
+    expect(Object.entries(SLOS).map(([key, slo]) => [key, slo.name])).toEqual(SLO_NAMES.map((n) => [n, n]));
+    expect(gateA.slos.map((s) => s.name)).toEqual(SLO_NAMES);
+    expect(evaluatePhase(gateA, smoke, good(smoke)).slos.map((s) => s.name)).toEqual([...SLO_NAMES, "database_confirmation"]);
+  });
+
+  it.each(SLO_NAMES)("judges %s when a gate states it alone", (name) => {
+    const alone: Gate = { ...gateA, slos: gateA.slos.filter((s) => s.name === name) };
+    const e = evaluatePhase(alone, smoke, good(smoke));
+    expect(e.verdict).toBe("PASS");
+    // latency_p95 is judged in every phase anyway: each phase states its own bar.
+    expect(e.slos.map((s) => s.name)).toEqual([...new Set(["latency_p95", name, "database_confirmation"])]);
+  });
+
+  it("a gate file that leaves out ordering_violations loads, and its phases are judged without it", () => {
+    const text = readFileSync("gates/gate-a.yaml", "utf8").replace(/^  ordering_violations: .*\n/m, "");
+    const gate = parseGate(text, "gate-no-ordering.yaml", {});
+    expect(gate.slos.map((s) => s.name)).not.toContain("ordering_violations");
+    const outOfOrder = good(smoke).ordering!;
+    const violations = [{ orderingKey: "repo-1", expected: [1, 2], actual: [2, 1] }];
+    const e = evaluatePhase(gate, smoke, good(smoke, { ordering: { ...outOfOrder, violations } }));
+    expect(e).toMatchObject({ verdict: "PASS", reason: "all 6 objectives met" });
+    expect(e.slos.map((s) => s.name)).toEqual(["latency_p95", "acceptance", "error_rate", "idempotency_violations", "lost_events", "database_confirmation"]);
+    const notRun = evaluatePhase(gate, load, good(load, { ran: false, replay: null, latency: null }));
+    expect(notRun.slos.map((s) => s.name)).toEqual(["latency_p95", "acceptance", "error_rate", "idempotency_violations", "lost_events"]);
+    // The same phase against Gate A, which states it, fails on it.
+    expect(evaluatePhase(gateA, smoke, good(smoke, { ordering: { ...outOfOrder, violations } })).verdict).toBe("FAIL");
+  });
+});
 
 describe("a phase that meets every objective", () => {
   it("passes, with each SLO's measured value and bar shown", () => {
