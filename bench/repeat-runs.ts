@@ -73,7 +73,7 @@ export function summarizeRuns(runs: RunSummary[]) {
     seconds: spread(runs.map((r) => r.seconds)),
     phases: names.map((name) => ({
       name,
-      ran: of(name, () => 1).length,
+      ran: of(name, (p) => p.p95Ms).length,
       verdicts: Object.fromEntries(["PASS", "FAIL", "INCONCLUSIVE", "ERROR"].map((v) => [v, runs.filter((r) => r.phases.some((p) => p.name === name && p.verdict === v)).length])),
       p95Ms: spread(of(name, (p) => p.p95Ms)),
       driverUsPerRequest: spread(of(name, (p) => p.driverUs)),
