@@ -13,17 +13,21 @@ export interface GapSweeper {
 export function startGapSweeper(pool: pg.Pool, namespace: string, gapTimeoutMs: number, log: Logger): GapSweeper {
   const sql = `select "${namespace}".apply_gaps($1) as gaps`;
   let sweeping: Promise<unknown> | null = null;
-  const timer = setInterval(() => {
-    if (sweeping) return; // One at a time: a slow sweep must not hold a second connection (in a worker, the batches').
-    sweeping = pool
-      .query(sql, [gapTimeoutMs])
-      .then(({ rows }) => {
-        const gaps = Number(rows[0].gaps);
-        if (gaps > 0) log.info({ hop: "gap_skipped", gaps }, "skipped sequence gaps after the gap timeout");
-      })
-      .catch((err: Error) => log.warn({ error: err.message }, "gap sweep failed"))
-      .finally(() => (sweeping = null));
-  }, Math.min(1000, Math.max(50, Math.floor(gapTimeoutMs / 2))));
+  const timer = setInterval(
+    () => {
+      // One at a time: a slow sweep must not hold a second connection (in a worker, the batches').
+      if (sweeping) return;
+      sweeping = pool
+        .query(sql, [gapTimeoutMs])
+        .then(({ rows }) => {
+          const gaps = Number(rows[0].gaps);
+          if (gaps > 0) log.info({ hop: "gap_skipped", gaps }, "skipped sequence gaps after the gap timeout");
+        })
+        .catch((err: Error) => log.warn({ error: err.message }, "gap sweep failed"))
+        .finally(() => (sweeping = null));
+    },
+    Math.min(1000, Math.max(50, Math.floor(gapTimeoutMs / 2))),
+  );
   return {
     async stop() {
       clearInterval(timer);

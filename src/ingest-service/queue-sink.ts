@@ -48,7 +48,17 @@ export class QueueSink implements EventSink {
   }
 
   put(e: IncomingEvent, res: ServerResponse, started: number): void {
-    this.call(this.idemPrefix + e.idempotencyKey, this.stream, e.requestId, this.ttlS, e.idempotencyKey, e.orderingKey, e.seq, e.receivedAt, e.payload).then(
+    this.call(
+      this.idemPrefix + e.idempotencyKey,
+      this.stream,
+      e.requestId,
+      this.ttlS,
+      e.idempotencyKey,
+      e.orderingKey,
+      e.seq,
+      e.receivedAt,
+      e.payload,
+    ).then(
       (r) => {
         if (r[0] === "duplicate") return this.answers.duplicate(res, started, r[1], e);
         this.answers.accepted(res, started, e.requestId, {

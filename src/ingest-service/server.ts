@@ -98,7 +98,12 @@ async function listen(
     }
     if (!found.methods.includes(req.method as string)) {
       const allow = found.methods.join(", ");
-      return refuse(req, res, { status: 405, code: "method_not_allowed", message: `${req.method} is not allowed here; use ${allow}`, headers: { allow } });
+      return refuse(req, res, {
+        status: 405,
+        code: "method_not_allowed",
+        message: `${req.method} is not allowed here; use ${allow}`,
+        headers: { allow },
+      });
     }
     found.handle(req, res, started, receivedMs);
   }
@@ -144,7 +149,10 @@ async function listen(
   const port = (server.address() as AddressInfo).port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
   const url = `http://${host}:${port}`;
-  log.info({ url, mode: options.mode, auth: Object.keys(options.auth).filter((k) => options.auth[k as keyof typeof options.auth]) }, "ingest server listening");
+  log.info(
+    { url, mode: options.mode, auth: Object.keys(options.auth).filter((k) => options.auth[k as keyof typeof options.auth]) },
+    "ingest server listening",
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>

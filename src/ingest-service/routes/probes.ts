@@ -27,9 +27,17 @@ export function probeRoutes(s: ProbeSources): [path: string, route: Route][] {
   const alive = `{"status":"alive","mode":"${s.mode}"}`;
 
   async function readiness(res: ServerResponse): Promise<void> {
-    const checks = await Promise.all([...(redis ? [check("redis", () => redis.ping())] : []), check("postgres", () => pool.query("select 1"))]);
+    const checks = await Promise.all([
+      ...(redis ? [check("redis", () => redis.ping())] : []),
+      check("postgres", () => pool.query("select 1")),
+    ]);
     const ok = checks.every(([, v]) => v === "ok");
-    send(res, ok ? 200 : 503, JSON.stringify({ status: ok ? "ready" : "not_ready", mode: s.mode, checks: Object.fromEntries(checks) }), randomUUID());
+    send(
+      res,
+      ok ? 200 : 503,
+      JSON.stringify({ status: ok ? "ready" : "not_ready", mode: s.mode, checks: Object.fromEntries(checks) }),
+      randomUUID(),
+    );
   }
 
   async function scrape(res: ServerResponse): Promise<void> {

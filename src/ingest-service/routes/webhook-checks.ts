@@ -43,7 +43,11 @@ export function webhookChecks(options: ServerOptions): WebhookChecks {
     message: `the body is larger than ${maxBodyBytes} bytes (--max-body-bytes)`,
     headers: { connection: "close" },
   };
-  const badOrderingKey: Refusal = { status: 400, code: "invalid_ordering_key", message: `${orderingKeyHeader} must be 1 to 256 characters` };
+  const badOrderingKey: Refusal = {
+    status: 400,
+    code: "invalid_ordering_key",
+    message: `${orderingKeyHeader} must be 1 to 256 characters`,
+  };
   const missingSequence: Refusal = {
     status: 400,
     code: "missing_sequence",
@@ -53,7 +57,11 @@ export function webhookChecks(options: ServerOptions): WebhookChecks {
   const contentType: WebhookCheck = (h) => {
     const type = h["content-type"];
     if (type === JSON_TYPE || isJsonType(type)) return null;
-    return { status: 415, code: "unsupported_media_type", message: `Content-Type must be application/json, got ${JSON.stringify(type ?? "")}` };
+    return {
+      status: 415,
+      code: "unsupported_media_type",
+      message: `Content-Type must be application/json, got ${JSON.stringify(type ?? "")}`,
+    };
   };
   const contentLength: WebhookCheck = (h) => {
     const declared = h["content-length"];
@@ -72,7 +80,11 @@ export function webhookChecks(options: ServerOptions): WebhookChecks {
   const sequence: WebhookCheck = (h) => {
     const seq = h[sequenceHeader];
     if (seq === undefined || (typeof seq === "string" && SEQUENCE.test(seq))) return null;
-    return { status: 400, code: "invalid_sequence", message: `${sequenceHeader} must be a non-negative integer, got ${JSON.stringify(seq)}` };
+    return {
+      status: 400,
+      code: "invalid_sequence",
+      message: `${sequenceHeader} must be a non-negative integer, got ${JSON.stringify(seq)}`,
+    };
   };
   const orderingKey: WebhookCheck = (h) => {
     const key = h[orderingKeyHeader];
@@ -99,5 +111,5 @@ function isJsonType(type: string | undefined): boolean {
   const t = type.toLowerCase();
   if (!t.startsWith(JSON_TYPE)) return false;
   const next = t.charCodeAt(JSON_TYPE.length);
-  return Number.isNaN(next) || next === 59 /* ; */ || next === 32 /* space */;
+  return Number.isNaN(next) || next === 59 /* ; */ || next === 32; /* space */
 }
