@@ -14,6 +14,7 @@ import type { WorkerOptions } from "./config.js";
 import { openPostgres, openRedis, redactUrl, IngestStartError } from "./connect.js";
 import { WORKER_POSTGRES_POOL } from "./postgres-pools.js";
 import { createServiceLog } from "./logger.js";
+import { startGapSweeper } from "./gap-sweeper.js";
 import { batchMetricFields } from "./metrics.js";
 import { migrate } from "./migrate.js";
 import { queueKeys } from "./queue-keys.js";
@@ -245,19 +246,7 @@ function run(
     }
   })();
 
-  let sweeping: Promise<unknown> | null = null;
-  const sweepSql = `select "${options.namespace}".apply_gaps($1) as gaps`;
-  const sweep = setInterval(() => {
-    if (sweeping) return; // A slow sweep must not take the batches' connection too.
-    sweeping = pool
-      .query(sweepSql, [options.gapTimeoutMs])
-      .then(({ rows }) => {
-        const gaps = Number(rows[0].gaps);
-        if (gaps > 0) log.info({ hop: "gap_skipped", gaps }, "skipped sequence gaps after the gap timeout");
-      })
-      .catch((err: Error) => log.warn({ error: err.message }, "gap sweep failed"))
-      .finally(() => (sweeping = null));
-  }, Math.min(1000, Math.max(50, Math.floor(options.gapTimeoutMs / 2))));
+  const sweeper = startGapSweeper(pool, options.namespace, options.gapTimeoutMs, log);
 
   log.info(
     { consumer, batch_size: batchSize, batch_linger_ms: options.batchLingerMs, batch_linger_max_ms: options.batchLingerMaxMs, gap_timeout_ms: options.gapTimeoutMs, visibility_timeout_ms: options.visibilityTimeoutMs },
@@ -270,9 +259,9 @@ function run(
     close: () =>
       (closing ??= (async () => {
         stopping = true;
-        clearInterval(sweep);
+        const swept = sweeper.stop();
         await loop;
-        await sweeping;
+        await swept;
         await redis.quit().catch(() => redis.disconnect());
         await pool.end().catch(() => {});
         log.info({ consumer }, "ingest worker stopped");
