@@ -1,0 +1,82 @@
+// The ingest service before and after a change, in one run: one phase of a gate against the service
+// built from an earlier commit (git archive, built like a PR's commit) and against this checkout's
+// own build, in the order after, before, before, after, so a machine whose load drifts favours
+// neither. Prints P95, CPU per request of server and driver, and workers per event, and the ratios.
+//
+//   npm run compare -- --before <commit> [--gate gates/gate-a.yaml] [--phase load]
+
+import { execFileSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadGate, phasesUpTo } from "../src/gates/gate-definition.js";
+import { runGate } from "../src/gates/run-gate.js";
+import type { GateRun } from "../src/gates/gate-run.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+interface Measured {
+  build: "before" | "after";
+  verdict: string;
+  p95Ms: number | null;
+  serverUs: number | null;
+  driverUs: number | null;
+  workersUs: number | null;
+}
+
+function measured(build: Measured["build"], run: GateRun): Measured {
+  const p = run.phases[run.phases.length - 1];
+  const c = p?.resources?.cpu;
+  return { build, verdict: p?.verdict ?? run.verdict, p95Ms: p?.latency?.p95 ?? null, serverUs: c?.serverUsPerRequest ?? null, driverUs: c?.driverUsPerRequest ?? null, workersUs: c?.workersUsPerEvent ?? null };
+}
+
+const mean = (xs: (number | null)[]) => {
+  const ok = xs.filter((x): x is number => x !== null);
+  return ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null;
+};
+const fmt = (x: number | null, unit: string) => (x === null ? "n/a" : `${x.toFixed(unit === "ms" ? 2 : 0)} ${unit}`);
+
+async function main(argv: string[]): Promise<number> {
+  const at = (flag: string, fallback?: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : fallback);
+  const before = at("--before");
+  if (!before) {
+    console.error("usage: compare-builds --before <commit> [--gate FILE] [--phase NAME]");
+    return 2;
+  }
+  const gate = loadGate(at("--gate", join(ROOT, "gates/gate-a.yaml"))!);
+  const phase = phasesUpTo(gate, at("--phase", "load")!).at(-1)!;
+  const sha = execFileSync("git", ["rev-parse", before], { cwd: ROOT, encoding: "utf8" }).trim();
+  const scratch = mkdtempSync(join(tmpdir(), "compare-builds-"));
+  const archive = join(scratch, "before.tar.gz");
+  execFileSync("git", ["archive", "--format=tar.gz", `--prefix=before-${sha.slice(0, 7)}/`, "-o", archive, sha], { cwd: ROOT });
+  console.log(`before: ${sha} (built from its tree); after: this checkout; phase ${phase.name}, ${phase.requests} requests at ${phase.rate}/s`);
+
+  const rows: Measured[] = [];
+  for (const build of ["after", "before", "before", "after"] as const) {
+    const run = await runGate(gate, {
+      phases: [phase],
+      commit: build === "before" ? sha : "unknown",
+      ...(build === "before" ? { source: { archive, cacheDir: join(scratch, "cache") } } : {}),
+    });
+    if (run.reason.startsWith("could not run")) throw new Error(`${build}: ${run.reason}`);
+    const m = measured(build, run);
+    rows.push(m);
+    console.log(`  ${build.padEnd(6)} ${m.verdict.padEnd(12)} P95 ${fmt(m.p95Ms, "ms")}, server ${fmt(m.serverUs, "µs")}/request, driver ${fmt(m.driverUs, "µs")}/request, workers ${fmt(m.workersUs, "µs")}/event`);
+  }
+  const of = (b: Measured["build"], k: keyof Omit<Measured, "build" | "verdict">) => mean(rows.filter((r) => r.build === b).map((r) => r[k]));
+  for (const [k, unit] of [["p95Ms", "ms"], ["serverUs", "µs"], ["workersUs", "µs"]] as const) {
+    const a = of("after", k);
+    const b = of("before", k);
+    console.log(`${k}: after ${fmt(a, unit)}, before ${fmt(b, unit)}: after ÷ before = ${a !== null && b ? (a / b).toFixed(2) : "n/a"}x (mean of 2 runs each)`);
+  }
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err) => {
+    console.error(`compare-builds: ${(err as Error).message}`);
+    process.exitCode = 1;
+  },
+);
