@@ -1,25 +1,24 @@
-// The Probot app: PR comment commands (replay, status, abort, help) answered at once, runs handed to the
+// The Probot app: PR comment commands (the catalogue in commands/) answered at once, runs handed to the
 // queue, results marked stale when the PR moves on, and sign-off reviews on evidence PRs recorded.
 // Everything slow happens in a runner; a webhook here makes a handful of GitHub calls at most.
 
 import type { ApplicationFunction, Context, Probot } from "probot";
 import type { Gate } from "../gates/gate.js";
-import { newRunId } from "../gates/run-gate.js";
-import { commandLabel, isPrivileged, parseCommand, renderHelp } from "./command.js";
+import { commandDefinition, parseCommand, renderHelp } from "./command.js";
+import { quote } from "./commands/command.js";
 import type { GateCatalog } from "./gate-catalog.js";
 import { httpStatus, type GitHub, type RepoRef } from "./github.js";
 import { collaboratorPermission, hasPermission, refusal } from "./permission.js";
 import type { RunQueue } from "./run-queue.js";
 import type { RunRecord } from "./run-state.js";
-import { renderStatus } from "./run-status.js";
 import type { BotLog } from "./bot-log.js";
 import { createCompletedCheckRun } from "./check-run.js";
-import { refreshWarRoom, renderWarRoomComment, warRoomViewOf } from "./war-room-comment.js";
+import { refreshWarRoom } from "./war-room-comment.js";
 import { handleReview, type ReviewEvent } from "./signoff.js";
 import type { KeyObject } from "node:crypto";
-import { guardForGitHub, neutraliseMentions } from "./redact-for-github.js";
+import { guardForGitHub } from "./redact-for-github.js";
 import type { ForkApprovals } from "./fork-approval.js";
-import { gateFileChangeOnPull, gateOfRecord, pinnedFileOf, readRepositoryGates, RepositoryGateError, type RepositoryGates } from "./repository-gates.js";
+import { gateOfRecord, readRepositoryGates, RepositoryGateError, type RepositoryGates } from "./repository-gates.js";
 import { handleProtectionRule, type ProtectionRuleEvent } from "./deployment-protection.js";
 import type { PromotionLedger } from "./promotion-stages.js";
 import { handleCheckRunRerequested, handleMergeGroup, type CheckRunRerequestedEvent, type MergeGroupEvent } from "./rerun.js";
@@ -42,11 +41,6 @@ export const STRANGER_REPLY_SECONDS = 3600;
 const COLLABORATOR_ASSOCIATIONS = ["OWNER", "MEMBER", "COLLABORATOR"];
 
 type CommentContext = Context<"issue_comment.created">;
-
-/** The command echoed back: the user's text, so its @-mentions are neutralised. */
-function quote(line: string): string {
-  return `> ${neutraliseMentions(line)}\n\n`;
-}
 
 async function handleCommand(context: CommentContext, deps: AppDeps): Promise<void> {
   const { comment, issue } = context.payload;
@@ -94,212 +88,36 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
       await reply(`${gate.title} commands work on pull requests: a run measures a PR's head commit. Comment on the pull request you want gated.`);
       return;
     }
-    if (isPrivileged(command)) {
+    const definition = commandDefinition(command);
+    if (definition.privileged) {
       const permission = await collaboratorPermission(github, where, user);
       if (!hasPermission(permission, gate.command.permission)) {
-        const what =
-          command.kind === "abort" ? `abort ${gate.title} runs` : command.kind === "approve-run" ? `approve ${gate.title} runs of a fork's code` : `start ${gate.title} runs`;
-        await reply(refusal(user, permission, gate.command.permission, what, catalog.fileOf(gate)));
+        await reply(refusal(user, permission, gate.command.permission, definition.privileged(gate), catalog.fileOf(gate)));
         return;
       }
     }
-    switch (command.kind) {
-      case "help":
-        await reply(renderHelp(gate, command.problem === undefined ? undefined : neutraliseMentions(command.problem)));
-        return;
-      case "status": {
-        const slot = await deps.queue.state.slot(where.owner, where.repo, gate.name);
-        const runs = await deps.queue.state.runsForPull(where.owner, where.repo, issue.number);
-        await reply(renderStatus(gate, `${where.owner}/${where.repo}`, slot, issue.number, runs));
-        return;
-      }
-      case "abort":
-        await abort(github, where, gate, user, reply, deps, context.log);
-        return;
-      case "approve-run":
-        await approveRun(github, where, gate, issue.number, user, reply, deps);
-        return;
-      case "replay":
-        await replay(
-          github,
-          where,
-          gate,
-          {
-            selector: command.selector,
-            label: commandLabel(command),
-            scope: command.phases.map((p) => p.name).join("+"),
-            full: gate.phases.every((p) => command.phases.includes(p)),
-          },
-          context,
-          user,
-          reply,
-          deps,
-          repoGates,
-        );
-        return;
-    }
+    await definition.handle(command, {
+      github,
+      where,
+      gate,
+      catalog,
+      repoGates,
+      pullNumber: issue.number,
+      user,
+      commentId: comment.id,
+      installationId: context.payload.installation?.id ?? 0,
+      queue: deps.queue,
+      forkApprovals: deps.forkApprovals,
+      log: context.log as unknown as BotLog,
+      reply,
+      help: (problem) => renderHelp(gate, problem),
+    });
   } catch (err) {
     // GitHub's or Redis's own words may carry what should not be posted: they go to the log, with an id the reply names.
     const incident = `${Date.now().toString(36)}-${comment.id}`;
     context.log.error({ err, incident }, "a command failed");
     await reply(`⚠️ Something went wrong handling this command (incident \`${incident}\` in the bot's log). Nothing was started; try again, and if it persists, ask the bot's operator with that incident id.`).catch(() => {});
   }
-}
-
-async function replay(
-  github: GitHub,
-  where: RepoRef,
-  gate: Gate,
-  what: { selector: string; label: string; scope: string; full: boolean },
-  context: CommentContext,
-  user: string,
-  reply: (body: string) => Promise<unknown>,
-  deps: AppDeps,
-  repoGates: RepositoryGates | null,
-): Promise<void> {
-  const { issue, comment, installation } = context.payload;
-  const { data: pr } = await github.rest.pulls.get({ ...where, pull_number: issue.number });
-  if (pr.state !== "open") {
-    await reply(`This pull request is ${pr.state}: ${gate.title} runs only on open pull requests.`);
-    return;
-  }
-  // The head commit is pinned now, when the command arrives: the runner builds exactly this commit.
-  const fork = forkOf(pr, where);
-  if (fork && !gate.command.allowForks) {
-    const approvedBy = await deps.forkApprovals?.approvedBy(where.owner, where.repo, issue.number, pr.head.sha);
-    if (!approvedBy) {
-      await reply(forkRefusal(gate, fork, pr.head.sha, repoGates ? repoGates.catalog.fileOf(gate) : deps.gates.fileOf(gate)));
-      return;
-    }
-  }
-  const gateFile = repoGates ? pinnedFileOf(repoGates, gate) : undefined;
-  const gateFileNote = gateFile ? await gateFileChangeOnPull(github, where, gateFile, pr.head.sha) : null;
-  const record: RunRecord = {
-    id: newRunId(gate),
-    gate: gate.name,
-    owner: where.owner,
-    repo: where.repo,
-    installationId: installation?.id ?? 0,
-    pullNumber: issue.number,
-    headSha: pr.head.sha,
-    selector: what.selector,
-    scope: what.scope,
-    full: what.full,
-    label: what.label,
-    requestedBy: user,
-    requestedAt: new Date().toISOString(),
-    phase: "queued",
-    commandCommentId: comment.id,
-    ...(gateFile ? { gateFile } : {}),
-    ...(gateFileNote ? { gateFileNote } : {}),
-    ...(fork ? { headRepo: fork } : {}),
-  };
-  // The war-room comment exists before a runner can see the run, so the runner edits it instead of adding another.
-  const { data: warRoom } = await github.rest.issues.createComment({
-    ...where,
-    issue_number: issue.number,
-    body: renderWarRoomComment(warRoomViewOf(gate, record)),
-  });
-  record.warRoomCommentId = warRoom.id;
-  record.warRoomUrl = warRoom.html_url;
-  const outcome = await deps.queue.request(record);
-  if (outcome.outcome === "start") return;
-  if (outcome.outcome === "refused") {
-    await github.rest.issues.updateComment({
-      ...where,
-      comment_id: warRoom.id,
-      body:
-        quote(`${gate.command.prefix} ${what.label}`) +
-        `Refused: ${outcome.reason}. @${outcome.holder.requestedBy}'s run \`${outcome.holder.id}\` (\`${outcome.holder.label}\`, PR #${outcome.holder.pullNumber}) holds ${gate.title} on this repository. ` +
-        `\`${gate.command.prefix} status\` shows where it is; \`${gate.command.prefix} abort\` stops it.`,
-    });
-    return;
-  }
-  const h = outcome.holder;
-  const queued = await deps.queue.state.update(record.id, () => ({
-    waitingBehind: { id: h.id, requestedBy: h.requestedBy, label: h.label, pullNumber: h.pullNumber },
-  }));
-  if (queued) await refreshWarRoom(github, gate, queued, context.log as unknown as BotLog);
-  if (outcome.replaced) {
-    const replaced = outcome.replaced;
-    await refreshWarRoom(github, gate, { ...replaced, phase: "cancelled", cancelledBecause: `replaced by @${user}'s \`${what.label}\`` }, context.log as unknown as BotLog);
-    await reply(
-      `Queued behind @${h.requestedBy}'s \`${h.label}\` (run \`${h.id}\`), replacing @${replaced.requestedBy}'s waiting \`${replaced.label}\` (run \`${replaced.id}\`): at most one run waits.`,
-    );
-  }
-}
-
-/** "owner/repo" of a PR's head when it is not this repository (a fork, or a head repository since deleted). */
-function forkOf(pr: { head: { repo?: { full_name?: string; fork?: boolean } | null } }, where: RepoRef): string | null {
-  const repo = pr.head.repo;
-  if (!repo?.full_name) return "a deleted repository";
-  return repo.full_name.toLowerCase() === `${where.owner}/${where.repo}`.toLowerCase() ? null : repo.full_name;
-}
-
-function forkRefusal(gate: Gate, fork: string, sha: string, gateFile: string): string {
-  return (
-    `This pull request comes from a fork (\`${fork}\`): ${gate.title} builds and runs the PR's own code, so it does not run code from a fork until a maintainer has looked at it. ` +
-    `A maintainer can comment \`${gate.command.prefix} approve-run\` to allow runs of the current head (${sha.slice(0, 7)}; a later push needs a new approval), ` +
-    `or the gate file \`${gateFile}\` on the default branch can set \`commands.allow_forks: true\` to allow every fork PR.`
-  );
-}
-
-async function approveRun(
-  github: GitHub,
-  where: RepoRef,
-  gate: Gate,
-  pullNumber: number,
-  user: string,
-  reply: (body: string) => Promise<unknown>,
-  deps: AppDeps,
-): Promise<void> {
-  const { data: pr } = await github.rest.pulls.get({ ...where, pull_number: pullNumber });
-  const fork = forkOf(pr, where);
-  if (!fork) {
-    await reply(`This pull request's head is in ${where.owner}/${where.repo}, not a fork: its runs need no approval.`);
-    return;
-  }
-  if (!deps.forkApprovals) {
-    await reply(`This bot keeps no approvals; set \`commands.allow_forks: true\` in the gate file to run fork PRs.`);
-    return;
-  }
-  await deps.forkApprovals.approve(where.owner, where.repo, pullNumber, pr.head.sha, user);
-  await reply(
-    `@${user} approved ${gate.title} runs of ${pr.head.sha.slice(0, 7)} from \`${fork}\`: \`${gate.command.prefix} replay <phase>\` now builds and runs it. A later push needs a new approval.`,
-  );
-}
-
-async function abort(
-  github: GitHub,
-  where: RepoRef,
-  gate: Gate,
-  user: string,
-  reply: (body: string) => Promise<unknown>,
-  deps: AppDeps,
-  log: Context["log"],
-): Promise<void> {
-  const outcome = await deps.queue.abort(where.owner, where.repo, gate.name, user);
-  if (outcome.kind === "idle") {
-    await reply(`Nothing to abort: no ${gate.title} run is running or waiting on ${where.owner}/${where.repo}.`);
-    return;
-  }
-  const r = outcome.run;
-  if (outcome.kind === "dropped") {
-    await refreshWarRoom(github, gate, r, log as unknown as BotLog);
-    await reply(`Dropped the waiting run \`${r.id}\` (@${r.requestedBy}'s \`${r.label}\`, PR #${r.pullNumber}); nothing was running.`);
-    return;
-  }
-  await refreshWarRoom(github, gate, r, log as unknown as BotLog);
-  if (r.phase === "queued") {
-    await reply(`Run \`${r.id}\` (@${r.requestedBy}'s \`${r.label}\`, PR #${r.pullNumber}) had not started yet: it is cancelled when a runner picks it up.`);
-    return;
-  }
-  const next = outcome.next
-    ? ` @${outcome.next.requestedBy}'s waiting \`${outcome.next.label}\` (run \`${outcome.next.id}\`) starts after it; \`${gate.command.prefix} abort\` again drops it.`
-    : "";
-  await reply(
-    `🛑 Aborting run \`${r.id}\` (@${r.requestedBy}'s \`${r.label}\`, PR #${r.pullNumber}): the replay stops, the target is torn down, and the run ends as aborted with its evidence.${next}`,
-  );
 }
 
 /** New commits on a PR: every earlier result of it belongs to an older commit, so it is stale. */

@@ -1,18 +1,12 @@
 // The PR comment commands (`/gate-a replay 5k`, `status`, `abort`, `help`): parsing the first line of a
-// comment and the help reply. Pure: no GitHub, no Redis, so every wording is tested without servers.
+// comment and the help reply, both from the catalogue in commands/. Pure: no GitHub, no Redis, so every
+// wording is tested without servers.
 
-import type { Gate, Phase } from "../gates/gate.js";
-import { phasesUpTo } from "../gates/gate-definition.js";
+import type { Gate } from "../gates/gate.js";
+import { ArgumentProblem, type CommandDefinition } from "./commands/command.js";
+import { COMMANDS, type CommandVerb, type GateCommand } from "./commands/index.js";
 
-export type GateCommand =
-  /** Run every phase up to and including the selected one. */
-  | { kind: "replay"; selector: string; phases: Phase[] }
-  | { kind: "status" }
-  | { kind: "abort" }
-  /** A maintainer lets the gate build and run a fork PR's current head commit. */
-  | { kind: "approve-run" }
-  /** `problem` is set when the comment was not understood, and says why. */
-  | { kind: "help"; problem?: string };
+export type { GateCommand };
 
 export interface ParsedCommand {
   gate: Gate;
@@ -21,14 +15,16 @@ export interface ParsedCommand {
   line: string;
 }
 
-/** Commands that change what runs; the others (status, help) are open to anyone who can comment. */
-export function isPrivileged(command: GateCommand): boolean {
-  return command.kind === "replay" || command.kind === "abort" || command.kind === "approve-run";
+const DEFINITIONS: readonly CommandDefinition[] = Object.values(COMMANDS);
+
+/** A parsed command's definition, typed to take that command. */
+export function commandDefinition(command: GateCommand): CommandDefinition<CommandVerb, GateCommand> {
+  return COMMANDS[command.kind] as CommandDefinition<CommandVerb, GateCommand>;
 }
 
-/** The words that select a phase, in order: each phase's name and aliases, then "all". */
-export function phaseSelectors(gate: Gate): string[] {
-  return [...gate.phases.flatMap((p) => [...p.aliases, p.name]), "all"];
+/** Commands that change what runs; the others (status, help) are open to anyone who can comment. */
+export function isPrivileged(command: GateCommand): boolean {
+  return commandDefinition(command).privileged !== false;
 }
 
 /**
@@ -44,30 +40,16 @@ export function parseCommand(body: string, gates: readonly Gate[]): ParsedComman
   const [verb, ...args] = rest.map((w) => w.toLowerCase());
   const help = (problem: string): ParsedCommand => ({ gate, line, command: { kind: "help", problem } });
   if (!verb) return help(`\`${first}\` needs a command`);
-  switch (verb) {
-    case "replay": {
-      if (args.length === 0) return help(`\`replay\` needs a phase: one of ${phaseSelectors(gate).join(", ")}`);
-      if (args.length > 1) return help(`\`replay\` takes one phase, got "${args.join(" ")}"`);
-      try {
-        return { gate, line, command: { kind: "replay", selector: args[0], phases: phasesUpTo(gate, args[0]) } };
-      } catch {
-        return help(`unknown phase "${args[0]}"; expected one of ${phaseSelectors(gate).join(", ")}`);
-      }
-    }
-    case "status":
-    case "abort":
-    case "approve-run":
-    case "help":
-      if (args.length > 0) return help(`\`${verb}\` takes no arguments, got "${args.join(" ")}"`);
-      return { gate, line, command: { kind: verb } };
-    default:
-      return help(`unknown command "${verb}"`);
-  }
+  const definition = DEFINITIONS.find((c) => c.verb === verb);
+  if (!definition) return help(`unknown command "${verb}"`);
+  const parsed = definition.parse(args, gate);
+  if (parsed instanceof ArgumentProblem) return help(parsed.problem);
+  return { gate, line, command: { kind: verb, ...parsed } as GateCommand };
 }
 
 /** The name of a run in check runs and replies: "replay 5k". */
 export function commandLabel(command: GateCommand): string {
-  return command.kind === "replay" ? `replay ${command.selector}` : command.kind;
+  return commandDefinition(command).label?.(command) ?? command.kind;
 }
 
 const PERMISSION_WORDS = {
@@ -79,27 +61,20 @@ const PERMISSION_WORDS = {
 /** The help reply: every command, what it does and who may run it; leads with the problem, if any. */
 export function renderHelp(gate: Gate, problem?: string): string {
   const p = gate.command.prefix;
-  const phases = gate.phases
-    .map((ph) => {
-      const words = [ph.name, ...ph.aliases].map((w) => `\`${w}\``).join(" / ");
-      return `  - ${words}: ${ph.requests.toLocaleString("en-US")} requests at ${ph.rate}/s, P95 ≤ ${ph.latencyP95Ms} ms`;
-    })
-    .join("\n");
-  const who = PERMISSION_WORDS[gate.command.permission];
-  const lines = [
-    problem ? `⚠️ I did not understand that: ${problem}.\n` : "",
+  const verbs = (privileged: boolean) =>
+    inWords(DEFINITIONS.filter((c) => (c.privileged !== false) === privileged).map((c) => `\`${c.verb}\``));
+  return [
+    ...(problem ? [`⚠️ I did not understand that: ${problem}.\n`] : []),
     `**${gate.title}** commands (first line of a pull request comment):`,
     "",
-    `- \`${p} replay <phase>\`: run the gate on this PR's head commit, every phase up to and including \`<phase>\`, each earlier phase first. Phases:`,
-    phases,
-    `  - \`all\`: every phase.`,
-    `- \`${p} status\`: the current or last run on this PR, and what is queued.`,
-    `- \`${p} abort\`: stop the running replay (teardown still happens; the run ends as aborted), or drop the queued run when nothing is running.`,
-    `- \`${p} approve-run\`: on a pull request from a fork, let the gate build and run its current head commit (a later push needs a new approval).`,
-    `- \`${p} help\`: this list.`,
+    ...DEFINITIONS.map((c) => `- \`${p} ${c.verb}${c.usage ? ` ${c.usage}` : ""}\`: ${c.describe(gate)}`),
     "",
-    `\`replay\`, \`abort\` and \`approve-run\` need ${who}; \`status\` and \`help\` are open to anyone. ` +
+    `${verbs(true)} need ${PERMISSION_WORDS[gate.command.permission]}; ${verbs(false)} are open to anyone. ` +
       `One run at a time per gate and repository: a command during a run waits (at most one waits; a newer one replaces it).`,
-  ];
-  return lines.filter((l, i) => l !== "" || i > 0).join("\n");
+  ].join("\n");
+}
+
+/** "`a`, `b` and `c`". */
+function inWords(words: string[]): string {
+  return words.length > 1 ? `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}` : (words[0] ?? "");
 }

@@ -3,6 +3,8 @@
 import { fileURLToPath } from "node:url";
 import { loadGate } from "../../src/gates/gate-definition.js";
 import { commandLabel, isPrivileged, parseCommand, renderHelp } from "../../src/bot/command.js";
+import { COMMANDS, type CommandVerb } from "../../src/bot/commands/index.js";
+import { COMMAND_EXAMPLES } from "./support/command-examples.js";
 
 const fixtures = fileURLToPath(new URL("./fixtures/gates/", import.meta.url));
 const gateA = loadGate(`${fixtures}gate-a.yaml`);
@@ -66,5 +68,45 @@ describe("PR comment commands", () => {
     expect(help).toContain("need write (or maintain, or admin) permission");
     expect(help).not.toContain("did not understand");
     expect(renderHelp(gateA, 'unknown command "deploy"')).toMatch(/^⚠️ I did not understand that: unknown command "deploy"\./);
+  });
+});
+
+describe("the command catalogue", () => {
+  const verbs = Object.keys(COMMANDS) as CommandVerb[];
+
+  test("every command is filed under its own verb, in the order help lists them", () => {
+    expect(verbs).toEqual(["replay", "status", "abort", "approve-run", "help"]);
+    for (const verb of verbs) expect(COMMANDS[verb].verb).toBe(verb);
+  });
+
+  test("every verb parses into a command of its own kind, and an argument it does not take becomes help", () => {
+    for (const verb of verbs) {
+      const parsed = parseCommand(`/gate-a ${COMMAND_EXAMPLES[verb]}`, gates);
+      expect(parsed?.command.kind).toBe(verb);
+      const extra = parseCommand(`/gate-a ${COMMAND_EXAMPLES[verb]} extra`, gates);
+      expect(extra?.command).toMatchObject({ kind: "help", problem: expect.stringContaining(`\`${verb}\``) });
+    }
+  });
+
+  test("every verb has its line in help, and is named once in who may run what", () => {
+    const help = renderHelp(gateA);
+    const lines = help.split("\n");
+    const who = lines[lines.length - 1];
+    for (const verb of verbs) {
+      expect(lines.filter((l) => l.startsWith(`- \`/gate-a ${verb}`))).toHaveLength(1);
+      const [needsPermission, open] = who.split(" need ");
+      const named = (text: string) => text.includes(`\`${verb}\``);
+      expect(named(needsPermission)).toBe(COMMANDS[verb].privileged !== false);
+      expect(named(open.split(";")[1])).toBe(COMMANDS[verb].privileged === false);
+    }
+    expect(who).toMatch(/^`replay`, `abort` and `approve-run` need write .*; `status` and `help` are open to anyone\./);
+  });
+
+  test("every privileged command says what a refusal forbids", () => {
+    const refusals = verbs.flatMap((verb) => {
+      const { privileged } = COMMANDS[verb];
+      return privileged === false ? [] : [privileged(gateA)];
+    });
+    expect(refusals).toEqual(["start Gate A runs", "abort Gate A runs", "approve Gate A runs of a fork's code"]);
   });
 });
