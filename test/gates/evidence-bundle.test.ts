@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { verdictDocument, writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
-import { EVIDENCE_ITEM_LAYOUT } from "../../src/gates/evidence-layout.js";
+import { EVIDENCE_ITEM_LIST } from "../../src/gates/evidence-items/index.js";
 import type { GateRun } from "../../src/gates/gate-run.js";
 import { listBundleFiles } from "../../src/gates/manifest.js";
 import { buildGateRun } from "../support/gate-run-fixture.js";
@@ -30,7 +30,7 @@ const read = (d: string, path: string) => readFile(join(d, path), "utf8");
 
 test("a bundle holds each of the ten items, and no file in it is empty", async () => {
   const files = await listBundleFiles(dir);
-  for (const item of EVIDENCE_ITEM_LAYOUT) {
+  for (const item of EVIDENCE_ITEM_LIST) {
     const inItem = item.path === "SHA256SUMS" ? ["SHA256SUMS"] : files.filter((f) => f.startsWith(`${item.path}/`));
     expect({ item: item.id, files: inItem.length > 0 }).toEqual({ item: item.id, files: true });
   }
@@ -165,7 +165,7 @@ test("summary.md has the verdict table, each SLO against its bar, links to every
   expect(md).toMatch(/^# Gate A: Production Promotion: PASS\n/);
   expect(md).toContain("| final | 3,000 | 1000/s | 120ms |");
   expect(md).toMatch(/\| latency_p95 \| [\d.]+ms \| <= 120ms \| \*\*PASS\*\* \|/);
-  for (const item of EVIDENCE_ITEM_LAYOUT) expect(md).toContain(`${item.number}. **${item.title}**: [`);
+  for (const item of EVIDENCE_ITEM_LIST) expect(md).toContain(`${item.number}. **${item.title}**: [`);
   expect(md).not.toContain("MISSING");
   for (const link of md.matchAll(/\]\(([^)#]+)\)/g)) expect({ link: link[1], exists: await stat(join(dir, link[1]!)).then(() => true, () => false) }).toEqual({ link: link[1], exists: true });
   expect(md).toContain("## War-room timeline");
