@@ -163,7 +163,7 @@ export function renderSummaryMarkdown(input: ReportInput): string {
       "no phase",
     ),
     "",
-    ...resourcesMarkdown(run, input.timelines ?? []),
+    ...resourcesMarkdown(run, input.timelines ?? [], new Set(input.items.flatMap((i) => i.files))),
     "## Each SLO against its bar",
     "",
   ];
@@ -310,7 +310,7 @@ export function renderReportHtml(input: ReportInput): string {
     ),
   ];
   if (input.problems.length > 0) parts.push(`<h2>Problems</h2><ul class="problems">${input.problems.map((p) => `<li>${e(p)}</li>`).join("")}</ul>`);
-  parts.push(...resourcesHtml(run, input.timelines ?? []));
+  parts.push(...resourcesHtml(run, input.timelines ?? [], new Set(input.items.flatMap((i) => i.files))));
   parts.push(`<h2>Phases: each SLO against its bar, and the latency histogram</h2>`);
   for (const p of run.phases) {
     const h = byPhase.get(p.name);

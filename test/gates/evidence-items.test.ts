@@ -105,3 +105,24 @@ describe("a gate file that lists fewer items (gates/gate-b.yaml: no audit trail,
     expect(checked.every((l) => l.endsWith(": OK"))).toBe(true);
   });
 });
+
+test("a gate that lists one item gets it and the required ones, and its front pages link nothing the bundle lacks", async () => {
+  const root = await mkdtemp(join(tmpdir(), "evidence-one-item-"));
+  try {
+    const base = await buildGateRun({ scale: 0.05 });
+    const dir = join(root, "bundle");
+    await writeEvidenceBundle(dir, { ...base, gate: { ...base.gate, evidence: ["error_budget_ledger"] } });
+    const files = await listBundleFiles(dir);
+    expect([...new Set(files.filter((f) => f.includes("/")).map((f) => f.split("/")[0]))].sort()).toEqual(["03-error-budget", "09-approvals"]);
+    const md = await readFile(join(dir, "summary.md"), "utf8");
+    const html = await readFile(join(dir, "report.html"), "utf8");
+    const links = [...md.matchAll(/\]\(([^)#]+)\)/g), ...html.matchAll(/href="([^"#:]+)"/g)].map((m) => m[1]!);
+    expect(links).toContain("03-error-budget/ledger.md");
+    for (const link of links) expect({ link, exists: files.includes(link) || link === "SHA256SUMS" }).toEqual({ link, exists: true });
+    expect(md).toContain("1. **Replay execution logs**: not in this bundle: gates/gate-a.yaml does not ask for it");
+    const out: string[] = [];
+    expect(await verifyCommand([dir], { out: (l) => out.push(l), err: (l) => out.push(l) })).toBe(0);
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+});

@@ -6,15 +6,13 @@ import { fileStem } from "../evidence-layout.js";
 import { byteOrder } from "../manifest.js";
 import { jsonFile } from "../report-format.js";
 import { replayLogIndex, samplesNdjson, type ReplayLogIndex } from "../replay-log.js";
-import { cpuDocument, machineDocument } from "../resources-report.js";
+import { cpuDocument, machineDocument, RESOURCE_FILES } from "../resources-report.js";
 import type { EvidenceItem, ItemContext } from "./evidence-item.js";
 
 const FOLDER = "01-replay-logs";
 
 export const REPLAY_LOG_FILES = {
   index: `${FOLDER}/index.json`,
-  cpu: `${FOLDER}/cpu.json`,
-  machine: `${FOLDER}/machine.json`,
   /** Where the build of the service under test is recorded. */
   serviceBuild: `${FOLDER}/service-build.json`,
   serviceBuildLog: `${FOLDER}/service-build.log`,
@@ -73,8 +71,8 @@ export const replayLogs = {
     }
     const serviceLogs = await writeServiceLogs(ctx);
     await bundle.text(REPLAY_LOG_FILES.index, jsonFile(replayLogIndex(run, sampleFiles, serviceLogs)));
-    await bundle.text(REPLAY_LOG_FILES.cpu, jsonFile(cpuDocument(run)));
-    await bundle.text(REPLAY_LOG_FILES.machine, jsonFile(machineDocument(run)));
+    await bundle.text(RESOURCE_FILES.cpu, jsonFile(cpuDocument(run)));
+    await bundle.text(RESOURCE_FILES.machine, jsonFile(machineDocument(run)));
     // What ran: the commit's archive, tree and lockfile digests, the build command, its exit code and log.
     if (run.source) {
       const { log, ...built } = run.source;
