@@ -69,7 +69,10 @@ async function assertEmptyDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const entries = await readdir(dir);
   if (entries.length > 0) {
-    throw new EvidenceError("bundle_dir_not_empty", `${dir} already holds ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${entries.slice(0, 3).join(", ")}...): write each bundle to a new, empty folder (gate run --out DIR)`);
+    throw new EvidenceError(
+      "bundle_dir_not_empty",
+      `${dir} already holds ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${entries.slice(0, 3).join(", ")}...): write each bundle to a new, empty folder (gate run --out DIR)`,
+    );
   }
 }
 
@@ -77,12 +80,19 @@ async function assertEmptyDir(dir: string): Promise<void> {
 function manifestText(entries: ManifestEntry[], redact: Redactor): string {
   const text = renderManifest(entries);
   if (redact(text) !== text) {
-    throw new EvidenceError("secret_in_manifest", `a file name or digest in ${MANIFEST_FILE} matches a secret of the run; rename the phase or log whose name contains it`);
+    throw new EvidenceError(
+      "secret_in_manifest",
+      `a file name or digest in ${MANIFEST_FILE} matches a secret of the run; rename the phase or log whose name contains it`,
+    );
   }
   return text;
 }
 
-export async function writeEvidenceBundle(dir: string, run: GateRun, options: EvidenceBundleOptions = {}): Promise<{ files: string[]; bytes: number }> {
+export async function writeEvidenceBundle(
+  dir: string,
+  run: GateRun,
+  options: EvidenceBundleOptions = {},
+): Promise<{ files: string[]; bytes: number }> {
   await assertEmptyDir(dir);
   const redact = createRedactor(run.secrets);
   const bundle = new BundleWriter(dir, redact);
@@ -107,10 +117,14 @@ export async function writeEvidenceBundle(dir: string, run: GateRun, options: Ev
 
   const { problems } = report;
   for (const id of unknown) {
-    problems.push(`the gate file ${run.gate.source.file} asks for evidence "${id}", which this bundle has no item for (items: ${EVIDENCE_ITEM_IDS.join(", ")})`);
+    problems.push(
+      `the gate file ${run.gate.source.file} asks for evidence "${id}", which this bundle has no item for (items: ${EVIDENCE_ITEM_IDS.join(", ")})`,
+    );
   }
   if (!/^[0-9a-f]{40}$/i.test(run.commit)) {
-    problems.push(`the commit under test is "${run.commit}", not a full git commit id: the attestation's subject cannot be checked against the repository`);
+    problems.push(
+      `the commit under test is "${run.commit}", not a full git commit id: the attestation's subject cannot be checked against the repository`,
+    );
   }
 
   const written = bundle.files();
@@ -142,7 +156,9 @@ export async function verifyBundle(dir: string): Promise<BundleVerification> {
   try {
     manifest = await readFile(join(dir, MANIFEST_FILE), "utf8");
   } catch (err) {
-    result.problems.push(`no readable ${MANIFEST_FILE} in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): is this an evidence bundle written by gate run?`);
+    result.problems.push(
+      `no readable ${MANIFEST_FILE} in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): is this an evidence bundle written by gate run?`,
+    );
     return result;
   }
   const { entries, problems } = parseManifest(manifest);
@@ -165,7 +181,10 @@ export async function verifyBundle(dir: string): Promise<BundleVerification> {
         continue;
       }
       const actual = await hashFile(dir, link.copy);
-      if (actual !== link.sha256) result.problems.push(`${MANIFEST_HISTORY_FILE} link ${i + 1}: ${link.copy} hashes to ${actual}, but the chain records ${link.sha256}`);
+      if (actual !== link.sha256)
+        result.problems.push(
+          `${MANIFEST_HISTORY_FILE} link ${i + 1}: ${link.copy} hashes to ${actual}, but the chain records ${link.sha256}`,
+        );
     }
   } else if (!listed.has(MANIFEST_HISTORY_FILE)) {
     // (When the manifest lists it, it is already reported as missing.)
@@ -203,8 +222,16 @@ export async function recordApproval(
   checkApproval(approval);
   const before = await verifyBundle(dir);
   if (!before.ok) {
-    const what = [...before.changed.map((f) => `changed ${f}`), ...before.missing.map((f) => `missing ${f}`), ...before.added.map((f) => `added ${f}`), ...before.problems];
-    throw new EvidenceError("bundle_not_intact", `the bundle in ${dir} does not match its ${MANIFEST_FILE} (${what.slice(0, 5).join("; ")}${what.length > 5 ? "; ..." : ""}): run "gate verify ${dir}" and restore it before recording a sign-off`);
+    const what = [
+      ...before.changed.map((f) => `changed ${f}`),
+      ...before.missing.map((f) => `missing ${f}`),
+      ...before.added.map((f) => `added ${f}`),
+      ...before.problems,
+    ];
+    throw new EvidenceError(
+      "bundle_not_intact",
+      `the bundle in ${dir} does not match its ${MANIFEST_FILE} (${what.slice(0, 5).join("; ")}${what.length > 5 ? "; ..." : ""}): run "gate verify ${dir}" and restore it before recording a sign-off`,
+    );
   }
   const read = (path: string): Promise<string> => readFile(join(dir, ...path.split("/")), "utf8");
   const oldApprovals = parseApprovalLog(await read(SIGNOFF_FILES.approvalJson), SIGNOFF_FILES.approvalJson);
@@ -225,12 +252,21 @@ export async function recordApproval(
   // Every file is rewritten through the writer (and so the redactor); the old manifest's copy must stay byte-exact.
   const w = new BundleWriter(dir, redact);
   if (redact(oldManifest.toString("utf8")) !== oldManifest.toString("utf8")) {
-    throw new EvidenceError("secret_in_manifest", `${MANIFEST_FILE} in ${dir} matches a credential pattern and cannot be kept as is in the chain`);
+    throw new EvidenceError(
+      "secret_in_manifest",
+      `${MANIFEST_FILE} in ${dir} matches a credential pattern and cannot be kept as is in the chain`,
+    );
   }
   await w.text(copy, oldManifest.toString("utf8"));
   await writeSignoffLogs(w, approvals, decisions);
-  await w.text(BUNDLE_FILES.summary, replaceSignoff(await read(BUNDLE_FILES.summary), signoffMarkdown(approvals, decisions), BUNDLE_FILES.summary));
-  await w.text(BUNDLE_FILES.report, replaceSignoff(await read(BUNDLE_FILES.report), signoffHtml(approvals, decisions), BUNDLE_FILES.report));
+  await w.text(
+    BUNDLE_FILES.summary,
+    replaceSignoff(await read(BUNDLE_FILES.summary), signoffMarkdown(approvals, decisions), BUNDLE_FILES.summary),
+  );
+  await w.text(
+    BUNDLE_FILES.report,
+    replaceSignoff(await read(BUNDLE_FILES.report), signoffHtml(approvals, decisions), BUNDLE_FILES.report),
+  );
   await w.text(MANIFEST_HISTORY_FILE, renderManifestHistory(links));
   for (const f of extraFiles) await w.text(f.path, f.text);
 

@@ -46,8 +46,15 @@ test("an item without a writer or a number, or filed under another id, is refuse
   // @ts-expect-error an entry must be the item of its own id
   const misfiled: EvidenceRegistry = { ...EVIDENCE_ITEMS, rbac_matrix: EVIDENCE_ITEMS.replay_logs };
   expect(registryProblems(withoutWriter)).toEqual(["rbac_matrix: no writer"]);
-  expect(registryProblems(withoutNumber)).toEqual(["rbac_matrix: no number", "numbers 1, 2, 3, 4, 5, 6, 7, 9, 10, undefined are not 1 to 10"]);
-  expect(registryProblems(misfiled)).toEqual(["rbac_matrix: filed under another id (replay_logs)", "numbers 1, 1, 2, 3, 4, 5, 6, 7, 9, 10 are not 1 to 10", "two items share a folder"]);
+  expect(registryProblems(withoutNumber)).toEqual([
+    "rbac_matrix: no number",
+    "numbers 1, 2, 3, 4, 5, 6, 7, 9, 10, undefined are not 1 to 10",
+  ]);
+  expect(registryProblems(misfiled)).toEqual([
+    "rbac_matrix: filed under another id (replay_logs)",
+    "numbers 1, 1, 2, 3, 4, 5, 6, 7, 9, 10 are not 1 to 10",
+    "two items share a folder",
+  ]);
 });
 
 test("an unknown evidence item in a gate file is refused, naming the items and the one meant", () => {
@@ -78,7 +85,15 @@ describe("a gate file that lists fewer items (gates/gate-b.yaml: no audit trail,
   test("gets a bundle of just those items plus the ones the GO depends on", async () => {
     expect(run.gate.evidence).not.toContain("hotl_approval_log");
     const folders = new Set((await listBundleFiles(dir)).map((f) => f.split("/")[0]));
-    for (const folder of ["01-replay-logs", "02-latency", "03-error-budget", "04-idempotency", "05-ordering", "06-database", "09-approvals"]) {
+    for (const folder of [
+      "01-replay-logs",
+      "02-latency",
+      "03-error-budget",
+      "04-idempotency",
+      "05-ordering",
+      "06-database",
+      "09-approvals",
+    ]) {
       expect({ folder, present: folders.has(folder) }).toEqual({ folder, present: true });
     }
     expect(folders.has("07-audit-trail")).toBe(false);
@@ -90,11 +105,20 @@ describe("a gate file that lists fewer items (gates/gate-b.yaml: no audit trail,
   test("summary.md says which items are absent by choice and which are there though unlisted, and links only files it has", async () => {
     const md = await readFile(join(dir, "summary.md"), "utf8");
     expect(md).toContain("7. **request_id audit trail**: not in this bundle: gates/gate-b.yaml does not ask for it");
-    expect(md).toMatch(/9\. \*\*HOTL approval log\*\*: \[approval-log\.json\]\(09-approvals\/approval-log\.json\).* \(in every bundle, though gates\/gate-b\.yaml does not list it: /);
+    expect(md).toMatch(
+      /9\. \*\*HOTL approval log\*\*: \[approval-log\.json\]\(09-approvals\/approval-log\.json\).* \(in every bundle, though gates\/gate-b\.yaml does not list it: /,
+    );
     expect(md).not.toContain("MISSING");
     expect(md).not.toContain("08-rbac/");
     const links = [...md.matchAll(/\]\(([^)#]+)\)/g)].map((m) => m[1]!);
-    for (const link of links) expect({ link, exists: await stat(join(dir, link)).then(() => true, () => false) }).toEqual({ link, exists: true });
+    for (const link of links)
+      expect({
+        link,
+        exists: await stat(join(dir, link)).then(
+          () => true,
+          () => false,
+        ),
+      }).toEqual({ link, exists: true });
   });
 
   test("gate verify and sha256sum -c --strict both pass on it", async () => {
@@ -113,7 +137,10 @@ test("a gate that lists one item gets it and the required ones, and its front pa
     const dir = join(root, "bundle");
     await writeEvidenceBundle(dir, { ...base, gate: { ...base.gate, evidence: ["error_budget_ledger"] } });
     const files = await listBundleFiles(dir);
-    expect([...new Set(files.filter((f) => f.includes("/")).map((f) => f.split("/")[0]))].sort()).toEqual(["03-error-budget", "09-approvals"]);
+    expect([...new Set(files.filter((f) => f.includes("/")).map((f) => f.split("/")[0]))].sort()).toEqual([
+      "03-error-budget",
+      "09-approvals",
+    ]);
     const md = await readFile(join(dir, "summary.md"), "utf8");
     const html = await readFile(join(dir, "report.html"), "utf8");
     const links = [...md.matchAll(/\]\(([^)#]+)\)/g), ...html.matchAll(/href="([^"#:]+)"/g)].map((m) => m[1]!);
