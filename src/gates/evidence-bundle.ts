@@ -1,39 +1,24 @@
-// The evidence bundle: the ten items the war room asked for, written from a GateRun into one folder that anyone can
-// check with `sha256sum -c --strict SHA256SUMS`; verified file by file; and sealed again, as a chain, at each sign-off.
+// The evidence bundle: the items the gate file asks for (one module each, under evidence-items/), written from a
+// GateRun into one folder that anyone can check with `sha256sum -c --strict SHA256SUMS`; verified file by file; and
+// sealed again, as a chain, at each sign-off.
 
-import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { gzipSync } from "node:zlib";
-import type { ApprovalLog } from "./approval-log.js";
-import { approvalLogMarkdown, initialApprovalLog, parseApprovalLog, withApproval } from "./approval-log.js";
-import { attestationStatement } from "./attestation.js";
 import type { KeyObject } from "node:crypto";
-import { ATTESTATION_DSSE_FILE, signedAttestation } from "./signed-evidence.js";
-import {
-  auditTrailDocument,
-  auditTrailMarkdown,
-  databaseDocument,
-  databaseMarkdown,
-  idempotencyDocument,
-  idempotencyMarkdown,
-  orderingDocument,
-  orderingMarkdown,
-  rbacDocument,
-  rbacMarkdown,
-} from "./check-reports.js";
-import type { DecisionLog } from "./decision-log.js";
-import { decisionLogMarkdown, decisionLogOf, parseDecisionLog, withDecision } from "./decision-log.js";
-import { buildErrorBudgetLedger, errorBudgetMarkdown } from "./error-budget.js";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { initialApprovalLog, parseApprovalLog, withApproval } from "./approval-log.js";
+import { attestationStatement } from "./attestation.js";
+import { CAPACITY_FILE } from "./capacity-probe.js";
+import { decisionLogOf, parseDecisionLog, withDecision } from "./decision-log.js";
+import { buildErrorBudgetLedger } from "./error-budget.js";
+import { BundleWriter } from "./evidence-items/bundle-writer.js";
+import type { ItemContext } from "./evidence-items/evidence-item.js";
+import { SIGNOFF_FILES, writeSignoffLogs } from "./evidence-items/hotl-approval-log.js";
+import { EVIDENCE_ITEM_IDS, selectEvidenceItems } from "./evidence-items/index.js";
 import { EvidenceError } from "./evidence-error.js";
-import { BUNDLE_FILES, EVIDENCE_ITEM_LAYOUT, phaseFiles, RESOURCE_FILES, serviceLogFile, timelineFiles, unknownEvidenceIds } from "./evidence-layout.js";
+import { BUNDLE_FILES } from "./evidence-layout.js";
 import type { ReportInput } from "./evidence-report.js";
 import { renderReportHtml, renderSummaryMarkdown, replaceSignoff, signoffHtml, signoffMarkdown } from "./evidence-report.js";
 import type { Approval, Decision, GateRun } from "./gate-run.js";
-import { histogramSvg } from "./histogram-svg.js";
-import { buildLatencyHistogram, histogramCsv } from "./latency-histogram.js";
-import { buildLatencyTimeline, timelineCsv } from "./latency-timeline.js";
-import { cpuDocument, machineDocument, type TimelineFiles } from "./resources-report.js";
-import { timelineSvg } from "./timeline-svg.js";
 import type { ManifestEntry } from "./manifest.js";
 import {
   byteOrder,
@@ -48,14 +33,12 @@ import {
   renderManifestHistory,
   sha256Hex,
 } from "./manifest.js";
+import { PREFLIGHT_FILES, preflightFailure, preflightMarkdown } from "./preflight.js";
 import type { Redactor } from "./redaction.js";
 import { createRedactor } from "./redaction.js";
 import { jsonFile } from "./report-format.js";
-import type { ReplayLogIndex } from "./replay-log.js";
-import { replayLogIndex, samplesNdjson } from "./replay-log.js";
+import { ATTESTATION_DSSE_FILE, signedAttestation } from "./signed-evidence.js";
 import { verdictDocument } from "./verdict-document.js";
-import { PREFLIGHT_FILES, preflightFailure, preflightMarkdown } from "./preflight.js";
-import { CAPACITY_FILE } from "./capacity-probe.js";
 
 // `gate run --json` prints the same document the bundle keeps as verdict.json.
 export { verdictDocument } from "./verdict-document.js";
@@ -82,41 +65,14 @@ export interface BundleVerification {
   problems: string[];
 }
 
-/**
- * Writes every file through one redactor, and remembers each file's digest for the manifest. Gzip output is
- * deterministic: Node writes no name and a zero mtime in the header, so the same text gives the same bytes.
- */
-class BundleWriter {
-  readonly digests = new Map<string, string>();
-  bytes = 0;
-
-  constructor(
-    private readonly dir: string,
-    private readonly redact: Redactor,
-  ) {}
-
-  async text(path: string, text: string, gzip = false): Promise<string> {
-    if (this.digests.has(path)) throw new EvidenceError("duplicate_bundle_path", `two evidence files would both be written to ${path}: rename one of the phases or logs in the gate file or run`);
-    const clean = Buffer.from(this.redact(text), "utf8");
-    const bytes = gzip ? gzipSync(clean, { level: 9 }) : clean;
-    const target = join(this.dir, ...path.split("/"));
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, bytes);
-    this.digests.set(path, sha256Hex(bytes));
-    this.bytes += bytes.length;
-    return path;
-  }
-
-  files(): string[] {
-    return [...this.digests.keys()].sort(byteOrder);
-  }
-}
-
 async function assertEmptyDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   const entries = await readdir(dir);
   if (entries.length > 0) {
-    throw new EvidenceError("bundle_dir_not_empty", `${dir} already holds ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${entries.slice(0, 3).join(", ")}...): write each bundle to a new, empty folder (gate run --out DIR)`);
+    throw new EvidenceError(
+      "bundle_dir_not_empty",
+      `${dir} already holds ${entries.length} entr${entries.length === 1 ? "y" : "ies"} (${entries.slice(0, 3).join(", ")}...): write each bundle to a new, empty folder (gate run --out DIR)`,
+    );
   }
 }
 
@@ -124,145 +80,74 @@ async function assertEmptyDir(dir: string): Promise<void> {
 function manifestText(entries: ManifestEntry[], redact: Redactor): string {
   const text = renderManifest(entries);
   if (redact(text) !== text) {
-    throw new EvidenceError("secret_in_manifest", `a file name or digest in ${MANIFEST_FILE} matches a secret of the run; rename the phase or log whose name contains it`);
+    throw new EvidenceError(
+      "secret_in_manifest",
+      `a file name or digest in ${MANIFEST_FILE} matches a secret of the run; rename the phase or log whose name contains it`,
+    );
   }
   return text;
 }
 
-/** Where the build of the service under test is recorded, inside the replay-logs item. */
-export const SERVICE_BUILD_FILES = { json: "01-replay-logs/service-build.json", log: "01-replay-logs/service-build.log" } as const;
-
-export async function writeEvidenceBundle(dir: string, run: GateRun, options: EvidenceBundleOptions = {}): Promise<{ files: string[]; bytes: number }> {
-  const gzipOver = options.gzipOverBytes ?? GZIP_OVER_BYTES;
+export async function writeEvidenceBundle(
+  dir: string,
+  run: GateRun,
+  options: EvidenceBundleOptions = {},
+): Promise<{ files: string[]; bytes: number }> {
   await assertEmptyDir(dir);
   const redact = createRedactor(run.secrets);
-  const w = new BundleWriter(dir, redact);
-  const problems: string[] = [];
+  const bundle = new BundleWriter(dir, redact);
+  const report: ItemContext["report"] = { histograms: [], timelines: [], problems: [] };
 
-  // 1. Replay execution logs: every sample of every phase, and the service's own structured logs.
-  const sampleFiles = new Map<string, string>();
-  for (const phase of run.phases) {
-    if (!phase.replay) continue;
-    const text = samplesNdjson(phase.replay.samples);
-    const gzip = Buffer.byteLength(text) > gzipOver;
-    sampleFiles.set(phase.name, await w.text(phaseFiles(phase.name, gzip).samples, text, gzip));
-  }
-  const serviceLogs: ReplayLogIndex["serviceLogs"] = [];
-  for (const name of Object.keys(run.logs).sort(byteOrder)) {
-    const source = run.logs[name]!;
-    let text: string;
-    try {
-      text = await readFile(source, "utf8");
-    } catch (err) {
-      const problem = `the service log "${name}" could not be read from ${source}: ${(err as Error).message}`;
-      problems.push(problem);
-      serviceLogs.push({ name, file: null, bytes: 0, lines: 0, problem });
-      continue;
-    }
-    const gzip = Buffer.byteLength(text) > gzipOver;
-    const lines = text.length === 0 ? 0 : text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
-    serviceLogs.push({ name, file: await w.text(serviceLogFile(name, gzip), text, gzip), bytes: Buffer.byteLength(text), lines, problem: null });
-  }
-  await w.text(BUNDLE_FILES.replayIndex, jsonFile(replayLogIndex(run, sampleFiles, serviceLogs)));
-  await w.text(RESOURCE_FILES.cpu, jsonFile(cpuDocument(run)));
-  await w.text(RESOURCE_FILES.machine, jsonFile(machineDocument(run)));
-  // What ran: the commit's archive, tree and lockfile digests, the build command, its exit code and log.
-  if (run.source) {
-    const { log, ...built } = run.source;
-    await w.text(SERVICE_BUILD_FILES.json, jsonFile({ ...built, failure: run.sourceFailure ?? built.failure ?? null, log: SERVICE_BUILD_FILES.log }));
-    await w.text(SERVICE_BUILD_FILES.log, log);
-  }
+  // The items the gate file asks for and the ones every bundle needs, in the war room's numbering.
+  const { items, unknown } = selectEvidenceItems(run.gate.evidence);
+  for (const item of items) await item.write({ run, bundle, gzipOverBytes: options.gzipOverBytes ?? GZIP_OVER_BYTES, report });
 
-  // 2. Latency histograms: data, CSV and picture per phase (a phase that did not run says so in all three).
-  const histograms: ReportInput["histograms"] = [];
-  for (const phase of run.phases) {
-    const histogram = buildLatencyHistogram(phase);
-    const svg = histogramSvg(histogram);
-    const files = phaseFiles(phase.name, false);
-    await w.text(files.histogramJson, jsonFile(histogram));
-    await w.text(files.histogramCsv, histogramCsv(histogram));
-    await w.text(files.histogramSvg, svg);
-    histograms.push({ histogram, svg, files: { json: files.histogramJson, csv: files.histogramCsv, svg: files.histogramSvg } });
-  }
-  // ... and each phase's latency over time, second by second.
-  const timelines: TimelineFiles[] = [];
-  for (const phase of run.phases) {
-    const timeline = buildLatencyTimeline(phase);
-    const svg = timelineSvg(timeline);
-    const files = timelineFiles(phase.name);
-    await w.text(files.json, jsonFile(timeline));
-    await w.text(files.csv, timelineCsv(timeline));
-    await w.text(files.svg, svg);
-    timelines.push({ timeline, svg, files });
-  }
-
-  // 3 to 8: the ledger and the check reports.
-  const ledger = buildErrorBudgetLedger(run);
-  await w.text(BUNDLE_FILES.ledgerJson, jsonFile(ledger));
-  await w.text(BUNDLE_FILES.ledgerMd, errorBudgetMarkdown(ledger));
-  await w.text(BUNDLE_FILES.idempotencyJson, jsonFile(idempotencyDocument(run)));
-  await w.text(BUNDLE_FILES.idempotencyMd, idempotencyMarkdown(run));
-  await w.text(BUNDLE_FILES.orderingJson, jsonFile(orderingDocument(run)));
-  await w.text(BUNDLE_FILES.orderingMd, orderingMarkdown(run));
-  await w.text(BUNDLE_FILES.databaseJson, jsonFile(databaseDocument(run)));
-  await w.text(BUNDLE_FILES.databaseMd, databaseMarkdown(run));
-  await w.text(BUNDLE_FILES.auditJson, jsonFile(auditTrailDocument(run)));
-  await w.text(BUNDLE_FILES.auditMd, auditTrailMarkdown(run));
-  await w.text(BUNDLE_FILES.rbacJson, jsonFile(rbacDocument(run)));
-  await w.text(BUNDLE_FILES.rbacMd, rbacMarkdown(run));
   // Around the phases: the pre-flight checks' results and the capacity probe (closed loop, not in the verdict).
   const extraFiles: string[] = [];
   if (run.preflight) {
-    extraFiles.push(await w.text(PREFLIGHT_FILES.json, jsonFile({ checks: run.preflight, failure: preflightFailure(run.preflight) })));
-    extraFiles.push(await w.text(PREFLIGHT_FILES.md, preflightMarkdown(run.preflight)));
+    extraFiles.push(await bundle.text(PREFLIGHT_FILES.json, jsonFile({ checks: run.preflight, failure: preflightFailure(run.preflight) })));
+    extraFiles.push(await bundle.text(PREFLIGHT_FILES.md, preflightMarkdown(run.preflight)));
   }
-  if (run.capacity) extraFiles.push(await w.text(CAPACITY_FILE, jsonFile(run.capacity)));
+  if (run.capacity) extraFiles.push(await bundle.text(CAPACITY_FILE, jsonFile(run.capacity)));
 
-  // 9. The HOTL approval log ("pending" until the sign-off records an approval) and the decision log.
-  const approvals = initialApprovalLog(run);
-  const decisions = decisionLogOf(run.decisions);
-  await writeSignoffLogs(w, approvals, decisions);
+  // The machine-readable verdict and the attestation.
+  await bundle.text(BUNDLE_FILES.verdict, jsonFile(verdictDocument(run, ".")));
+  await bundle.text(BUNDLE_FILES.attestation, jsonFile(attestationStatement(run)));
+  if (options.signingKey) await bundle.text(ATTESTATION_DSSE_FILE, signedAttestation(attestationStatement(run), options.signingKey));
 
-  // The machine-readable verdict, the attestation, and the (still empty) manifest chain.
-  await w.text(BUNDLE_FILES.verdict, jsonFile(verdictDocument(run, ".")));
-  await w.text(BUNDLE_FILES.attestation, jsonFile(attestationStatement(run)));
-  if (options.signingKey) await w.text(ATTESTATION_DSSE_FILE, signedAttestation(attestationStatement(run), options.signingKey));
-  await w.text(MANIFEST_HISTORY_FILE, renderManifestHistory([]));
+  const { problems } = report;
+  for (const id of unknown) {
+    problems.push(
+      `the gate file ${run.gate.source.file} asks for evidence "${id}", which this bundle has no item for (items: ${EVIDENCE_ITEM_IDS.join(", ")})`,
+    );
+  }
+  if (!/^[0-9a-f]{40}$/i.test(run.commit)) {
+    problems.push(
+      `the commit under test is "${run.commit}", not a full git commit id: the attestation's subject cannot be checked against the repository`,
+    );
+  }
 
-  const unknown = unknownEvidenceIds(run.gate.evidence);
-  for (const id of unknown) problems.push(`the gate file ${run.gate.source.file} asks for evidence "${id}", which this bundle has no item for (items: ${EVIDENCE_ITEM_LAYOUT.map((i) => i.id).join(", ")})`);
-  if (!/^[0-9a-f]{40}$/i.test(run.commit)) problems.push(`the commit under test is "${run.commit}", not a full git commit id: the attestation's subject cannot be checked against the repository`);
-
-  const written = w.files();
-  const itemFiles: Record<number, string[]> = {};
-  for (const item of EVIDENCE_ITEM_LAYOUT) itemFiles[item.number] = written.filter((f) => f === item.path || f.startsWith(`${item.path}/`));
-  itemFiles[10] = [MANIFEST_FILE, MANIFEST_HISTORY_FILE];
+  const written = bundle.files();
+  const inFolder = (path: string) => written.filter((f) => f === path || f.startsWith(`${path}/`));
   const input: ReportInput = {
     run,
-    histograms,
-    timelines,
-    ledger,
-    approvals,
-    decisions,
-    itemFiles,
+    histograms: report.histograms,
+    timelines: report.timelines,
+    ledger: buildErrorBudgetLedger(run),
+    approvals: initialApprovalLog(run),
+    decisions: decisionLogOf(run.decisions),
+    items: items.map((item) => ({ item, files: item.rootFiles ? [...item.rootFiles] : inFolder(item.path) })),
     rootFiles: [BUNDLE_FILES.verdict, BUNDLE_FILES.attestation, BUNDLE_FILES.summary, BUNDLE_FILES.report, ...extraFiles],
     problems,
   };
-  await w.text(BUNDLE_FILES.summary, renderSummaryMarkdown(input));
-  await w.text(BUNDLE_FILES.report, renderReportHtml(input));
+  await bundle.text(BUNDLE_FILES.summary, renderSummaryMarkdown(input));
+  await bundle.text(BUNDLE_FILES.report, renderReportHtml(input));
 
-  // 10. The manifest, over every file written.
-  const entries = [...w.digests.entries()].map(([path, sha256]) => ({ path, sha256 }));
+  // Last, the manifest over every file written (item 10, which every bundle has).
+  const entries = [...bundle.digests.entries()].map(([path, sha256]) => ({ path, sha256 }));
   const manifest = manifestText(entries, redact);
   await writeFile(join(dir, MANIFEST_FILE), manifest);
-  return { files: [...w.files(), MANIFEST_FILE].sort(byteOrder), bytes: w.bytes + Buffer.byteLength(manifest) };
-}
-
-async function writeSignoffLogs(w: BundleWriter, approvals: ApprovalLog, decisions: DecisionLog): Promise<void> {
-  await w.text(BUNDLE_FILES.approvalJson, jsonFile(approvals));
-  await w.text(BUNDLE_FILES.approvalMd, approvalLogMarkdown(approvals));
-  await w.text(BUNDLE_FILES.decisionJson, jsonFile(decisions));
-  await w.text(BUNDLE_FILES.decisionMd, decisionLogMarkdown(decisions));
+  return { files: [...bundle.files(), MANIFEST_FILE].sort(byteOrder), bytes: bundle.bytes + Buffer.byteLength(manifest) };
 }
 
 export async function verifyBundle(dir: string): Promise<BundleVerification> {
@@ -271,7 +156,9 @@ export async function verifyBundle(dir: string): Promise<BundleVerification> {
   try {
     manifest = await readFile(join(dir, MANIFEST_FILE), "utf8");
   } catch (err) {
-    result.problems.push(`no readable ${MANIFEST_FILE} in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): is this an evidence bundle written by gate run?`);
+    result.problems.push(
+      `no readable ${MANIFEST_FILE} in ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): is this an evidence bundle written by gate run?`,
+    );
     return result;
   }
   const { entries, problems } = parseManifest(manifest);
@@ -294,7 +181,10 @@ export async function verifyBundle(dir: string): Promise<BundleVerification> {
         continue;
       }
       const actual = await hashFile(dir, link.copy);
-      if (actual !== link.sha256) result.problems.push(`${MANIFEST_HISTORY_FILE} link ${i + 1}: ${link.copy} hashes to ${actual}, but the chain records ${link.sha256}`);
+      if (actual !== link.sha256)
+        result.problems.push(
+          `${MANIFEST_HISTORY_FILE} link ${i + 1}: ${link.copy} hashes to ${actual}, but the chain records ${link.sha256}`,
+        );
     }
   } else if (!listed.has(MANIFEST_HISTORY_FILE)) {
     // (When the manifest lists it, it is already reported as missing.)
@@ -332,12 +222,20 @@ export async function recordApproval(
   checkApproval(approval);
   const before = await verifyBundle(dir);
   if (!before.ok) {
-    const what = [...before.changed.map((f) => `changed ${f}`), ...before.missing.map((f) => `missing ${f}`), ...before.added.map((f) => `added ${f}`), ...before.problems];
-    throw new EvidenceError("bundle_not_intact", `the bundle in ${dir} does not match its ${MANIFEST_FILE} (${what.slice(0, 5).join("; ")}${what.length > 5 ? "; ..." : ""}): run "gate verify ${dir}" and restore it before recording a sign-off`);
+    const what = [
+      ...before.changed.map((f) => `changed ${f}`),
+      ...before.missing.map((f) => `missing ${f}`),
+      ...before.added.map((f) => `added ${f}`),
+      ...before.problems,
+    ];
+    throw new EvidenceError(
+      "bundle_not_intact",
+      `the bundle in ${dir} does not match its ${MANIFEST_FILE} (${what.slice(0, 5).join("; ")}${what.length > 5 ? "; ..." : ""}): run "gate verify ${dir}" and restore it before recording a sign-off`,
+    );
   }
   const read = (path: string): Promise<string> => readFile(join(dir, ...path.split("/")), "utf8");
-  const oldApprovals = parseApprovalLog(await read(BUNDLE_FILES.approvalJson), BUNDLE_FILES.approvalJson);
-  const oldDecisions = parseDecisionLog(await read(BUNDLE_FILES.decisionJson), BUNDLE_FILES.decisionJson);
+  const oldApprovals = parseApprovalLog(await read(SIGNOFF_FILES.approvalJson), SIGNOFF_FILES.approvalJson);
+  const oldDecisions = parseDecisionLog(await read(SIGNOFF_FILES.decisionJson), SIGNOFF_FILES.decisionJson);
   const newApprovals = withApproval(oldApprovals, approval);
   const newDecisions = decision ? withDecision(oldDecisions, decision) : null;
   if (!newApprovals && !newDecisions && extraFiles.length === 0) return;
@@ -354,12 +252,21 @@ export async function recordApproval(
   // Every file is rewritten through the writer (and so the redactor); the old manifest's copy must stay byte-exact.
   const w = new BundleWriter(dir, redact);
   if (redact(oldManifest.toString("utf8")) !== oldManifest.toString("utf8")) {
-    throw new EvidenceError("secret_in_manifest", `${MANIFEST_FILE} in ${dir} matches a credential pattern and cannot be kept as is in the chain`);
+    throw new EvidenceError(
+      "secret_in_manifest",
+      `${MANIFEST_FILE} in ${dir} matches a credential pattern and cannot be kept as is in the chain`,
+    );
   }
   await w.text(copy, oldManifest.toString("utf8"));
   await writeSignoffLogs(w, approvals, decisions);
-  await w.text(BUNDLE_FILES.summary, replaceSignoff(await read(BUNDLE_FILES.summary), signoffMarkdown(approvals, decisions), BUNDLE_FILES.summary));
-  await w.text(BUNDLE_FILES.report, replaceSignoff(await read(BUNDLE_FILES.report), signoffHtml(approvals, decisions), BUNDLE_FILES.report));
+  await w.text(
+    BUNDLE_FILES.summary,
+    replaceSignoff(await read(BUNDLE_FILES.summary), signoffMarkdown(approvals, decisions), BUNDLE_FILES.summary),
+  );
+  await w.text(
+    BUNDLE_FILES.report,
+    replaceSignoff(await read(BUNDLE_FILES.report), signoffHtml(approvals, decisions), BUNDLE_FILES.report),
+  );
   await w.text(MANIFEST_HISTORY_FILE, renderManifestHistory(links));
   for (const f of extraFiles) await w.text(f.path, f.text);
 

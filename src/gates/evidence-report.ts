@@ -9,7 +9,7 @@ import type { ApprovalLog } from "./approval-log.js";
 import { approvalLogMarkdown, approvalStatusLine } from "./approval-log.js";
 import type { DecisionLog } from "./decision-log.js";
 import type { ErrorBudgetLedger } from "./error-budget.js";
-import { EVIDENCE_ITEM_LAYOUT } from "./evidence-layout.js";
+import { EVIDENCE_ITEM_LIST, type EvidenceItem } from "./evidence-items/index.js";
 import type { GateRun, PhaseResult, TimelineEntry } from "./gate-run.js";
 import type { LatencyHistogram } from "./latency-histogram.js";
 import { MANIFEST_FILE, MANIFEST_HISTORY_FILE } from "./manifest.js";
@@ -26,8 +26,8 @@ export interface ReportInput {
   ledger: ErrorBudgetLedger;
   approvals: ApprovalLog;
   decisions: DecisionLog;
-  /** The files of each item (by item number), for the links. */
-  itemFiles: Record<number, string[]>;
+  /** The items in the bundle, in number order, with their files for the links. */
+  items: { item: EvidenceItem; files: string[] }[];
   /** The other files at the bundle's root, for the links. */
   rootFiles: string[];
   /** Things a reviewer must know that are not a verdict: an evidence item the gate asks for that does not exist, a log that could not be read. */
@@ -64,15 +64,32 @@ function phaseReplayNote(p: PhaseResult): string {
   return parts.join("; ");
 }
 
-function itemLinksMarkdown(input: ReportInput): string[] {
-  const lines: string[] = [];
-  for (const item of EVIDENCE_ITEM_LAYOUT) {
-    const files = input.itemFiles[item.number] ?? [];
-    const links = files.map((f) => `[${f.slice(f.lastIndexOf("/") + 1)}](${f})`).join(", ");
-    lines.push(`${item.number}. **${item.title}**: ${links || "MISSING"}`);
-  }
-  return lines;
+/** Each item of the registry as the bundle has it: its files, MISSING, or why it is not there or is there unasked. */
+function itemEntries(input: ReportInput): { item: EvidenceItem; files: string[]; note: string }[] {
+  const file = input.run.gate.source.file;
+  return EVIDENCE_ITEM_LIST.map((item) => {
+    const files = input.items.find((i) => i.item.id === item.id)?.files;
+    if (!files) return { item, files: [], note: `not in this bundle: ${file} does not ask for it` };
+    const unasked = item.required && !input.run.gate.evidence.includes(item.id) ? ` (in every bundle, though ${file} does not list it: ${item.required})` : "";
+    return { item, files, note: files.length ? unasked : `MISSING${unasked}` };
+  });
 }
+
+function itemLinksMarkdown(input: ReportInput): string[] {
+  return itemEntries(input).map(({ item, files, note }) => {
+    const links = files.map((f) => `[${f.slice(f.lastIndexOf("/") + 1)}](${f})`).join(", ");
+    return `${item.number}. **${item.title}**: ${links}${note}`;
+  });
+}
+
+/** summary.md's Layout paragraph: the files of the items in this bundle, then the ones at the root. */
+function layoutParagraph(items: readonly EvidenceItem[]): string {
+  const inFolders = items.filter((i) => !i.rootFiles).map((i) => i.layout);
+  const atRoot = items.filter((i) => i.rootFiles).map((i) => i.layout);
+  return `Stable names, one folder per numbered item: ${inFolders.join("; ")}; and at the root ${[...atRoot, ROOT_LAYOUT].join(", ")}. Every file is redacted: no credential used in the run appears in it.`;
+}
+
+const ROOT_LAYOUT = "`summary.md`, `report.html`, `verdict.json` (the document `gate run --json` prints), `attestation.intoto.json` (in-toto Statement v1, test-result predicate)";
 
 // ---- The sign-off section (re-rendered by recordApproval) ------------------------------------------------------
 
@@ -146,7 +163,7 @@ export function renderSummaryMarkdown(input: ReportInput): string {
       "no phase",
     ),
     "",
-    ...resourcesMarkdown(run, input.timelines ?? []),
+    ...resourcesMarkdown(run, input.timelines ?? [], new Set(input.items.flatMap((i) => i.files))),
     "## Each SLO against its bar",
     "",
   ];
@@ -209,7 +226,7 @@ export function renderSummaryMarkdown(input: ReportInput): string {
     "",
     "## Layout",
     "",
-    "Stable names, one folder per numbered item: `01-replay-logs/<phase>.samples.ndjson[.gz]` (one JSON object per request sent; gzip-compressed when large), `01-replay-logs/service/<name>.log[.gz]` (the service's structured logs), `01-replay-logs/index.json`, `01-replay-logs/cpu.json` (CPU per request of driver, server and workers), `01-replay-logs/machine.json` (CPU, load, CPU pressure, idle event-loop jitter); `02-latency/<phase>.histogram.{json,csv,svg}`, `02-latency/<phase>.timeline.{json,csv,svg}` (latency over time); `03-error-budget/ledger.{json,md}`; `04-idempotency/idempotency.{json,md}`; `05-ordering/ordering.{json,md}`; `06-database/database.{json,md}`; `07-audit-trail/lineages.{json,md}`; `08-rbac/matrix.{json,md}`; `09-approvals/{approval-log,decision-log}.{json,md}`; and at the root `SHA256SUMS`, `manifest-history.txt`, `summary.md`, `report.html`, `verdict.json` (the document `gate run --json` prints), `attestation.intoto.json` (in-toto Statement v1, test-result predicate). Every file is redacted: no credential used in the run appears in it.",
+    layoutParagraph(input.items.map((i) => i.item)),
     "",
   );
   return out.join("\n");
@@ -293,7 +310,7 @@ export function renderReportHtml(input: ReportInput): string {
     ),
   ];
   if (input.problems.length > 0) parts.push(`<h2>Problems</h2><ul class="problems">${input.problems.map((p) => `<li>${e(p)}</li>`).join("")}</ul>`);
-  parts.push(...resourcesHtml(run, input.timelines ?? []));
+  parts.push(...resourcesHtml(run, input.timelines ?? [], new Set(input.items.flatMap((i) => i.files))));
   parts.push(`<h2>Phases: each SLO against its bar, and the latency histogram</h2>`);
   for (const p of run.phases) {
     const h = byPhase.get(p.name);
@@ -316,10 +333,7 @@ export function renderReportHtml(input: ReportInput): string {
       [...ledger.phases, ledger.overall].map((x) => [e(x.scope), e(x.ran ? formatCount(x.sent) : "—"), e(x.ran ? formatCount(x.allowed) : "—"), e(formatCount(x.spent)), e(x.byCause.map((c) => `${c.cause}: ${c.count}`).join(", ") || "none"), e(x.ran ? formatCount(x.left) : "—"), e(x.status)]),
     ),
     `<h2>Evidence items</h2><ol>`,
-    ...EVIDENCE_ITEM_LAYOUT.map((item) => {
-      const files = input.itemFiles[item.number] ?? [];
-      return `<li><strong>${e(item.title)}</strong>: ${files.map((f) => `<a href="${e(f)}">${e(f)}</a>`).join(", ") || "MISSING"}</li>`;
-    }),
+    ...itemEntries(input).map(({ item, files, note }) => `<li><strong>${e(item.title)}</strong>: ${files.map((f) => `<a href="${e(f)}">${e(f)}</a>`).join(", ")}${e(note)}</li>`),
     `</ol><p>Also: ${input.rootFiles.map((f) => `<a href="${e(f)}">${e(f)}</a>`).join(", ")}.</p>`,
     `<h2>War-room timeline</h2>`,
     table(

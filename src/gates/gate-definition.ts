@@ -23,6 +23,7 @@ import { MIN_SAMPLES_FOR_P95_BOUND } from "./statistics.js";
 import { parseDeadline } from "./deadline.js";
 import { comparison, SLO_NAMES } from "./slos/index.js";
 import { parseBytes, type PreflightSpec } from "./preflight.js";
+import { EVIDENCE_ITEM_IDS } from "./evidence-items/index.js";
 import { SERVER_POSTGRES_POOL, WORKER_POSTGRES_POOL } from "../ingest-service/postgres-pools.js";
 
 export interface GateProblem {
@@ -62,19 +63,6 @@ export const MAX_GATE_FILE_BYTES = 256 * 1024;
 /** Alias dereferences allowed while reading one file: enough for sharing, too few for a "billion laughs". */
 const MAX_ALIAS_DEREFS = 100;
 
-/** What the evidence bundle knows how to produce: the ten items of the Gate A war room. */
-export const EVIDENCE_ITEMS = [
-  "replay_logs",
-  "latency_histogram",
-  "error_budget_ledger",
-  "idempotency_report",
-  "ordering_report",
-  "database_confirmation",
-  "request_id_audit_trail",
-  "rbac_matrix",
-  "hotl_approval_log",
-  "sha256_manifest",
-] as const;
 
 const PERMISSIONS = ["admin", "write", "read"] as const;
 const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
@@ -646,17 +634,17 @@ class GateReader {
   }
 
   private evidence(entry: Entry | undefined): string[] | undefined {
-    const items = this.sequence(entry, "evidence", `a list of evidence items: ${EVIDENCE_ITEMS.join(", ")}`);
+    const items = this.sequence(entry, "evidence", `a list of evidence items: ${EVIDENCE_ITEM_IDS.join(", ")}`);
     if (!items) return undefined;
     if (items.length === 0) {
-      this.problem(entry!.value ?? entry!.key, "evidence", `no evidence items; expected some of ${EVIDENCE_ITEMS.join(", ")}`);
+      this.problem(entry!.value ?? entry!.key, "evidence", `no evidence items; expected some of ${EVIDENCE_ITEM_IDS.join(", ")}`);
       return undefined;
     }
     const out: string[] = [];
     let ok = true;
     items.forEach((item, i) => {
       const path = `evidence[${i}]`;
-      const v = this.value({ key: item, value: item }, path, oneOf(EVIDENCE_ITEMS));
+      const v = this.value({ key: item, value: item }, path, oneOf(EVIDENCE_ITEM_IDS));
       if (v === undefined) ok = false;
       else if (out.includes(v)) {
         this.problem(item, path, `"${v}" is listed twice; expected each evidence item once`);

@@ -14,6 +14,9 @@ export interface TimelineFiles {
   files: { json: string; csv: string; svg: string };
 }
 
+/** Where the CPU and machine records are kept: with the replay logs (evidence item 1). */
+export const RESOURCE_FILES = { cpu: "01-replay-logs/cpu.json", machine: "01-replay-logs/machine.json" } as const;
+
 const HOW_CPU =
   "Process CPU time (user + system) over the phase, divided by its requests: the driver from process.cpuUsage() over the replay; the server and the workers from utime + stime in /proc/<pid>/stat (clock ticks, getconf CLK_TCK) over the replay and the drain; the workers per event accepted.";
 
@@ -54,7 +57,9 @@ export function cpuLine(p: PhaseResult): string {
   return `driver ${us(c.driverUsPerRequest)}/request, server ${us(c.serverUsPerRequest)}/request, workers ${us(c.workersUsPerEvent)}/event (${formatCount(c.requests)} requests, ${formatCount(c.events)} events)`;
 }
 
-export function resourcesMarkdown(run: GateRun, timelines: TimelineFiles[]): string[] {
+/** `inBundle`: the bundle's files; a record the gate file did not ask for (no replay logs) is not linked. */
+export function resourcesMarkdown(run: GateRun, timelines: TimelineFiles[], inBundle: ReadonlySet<string>): string[] {
+  const link = (path: string, before: string, after: string) => (inBundle.has(path) ? `${before}[${path}](${path})${after}` : "");
   const out: string[] = ["## Latency over time", "", "Per second: P50, P95 and max latency of the requests due in it, the send lag they met, the 202s answered in it and the service's queue depth. Stalls show here first.", ""];
   for (const t of timelines) {
     out.push(`![${markdownCell(t.timeline.phase)} latency over time](${t.files.svg})`, "", `${t.timeline.phase}: [svg](${t.files.svg}) · [json](${t.files.json}) · [csv](${t.files.csv})`, "");
@@ -64,9 +69,9 @@ export function resourcesMarkdown(run: GateRun, timelines: TimelineFiles[]): str
     "",
     markdownTable(["Phase", "CPU per request"], run.phases.map((p) => [p.name, cpuLine(p)]), "no phase"),
     "",
-    `${HOW_CPU} Data: [01-replay-logs/cpu.json](01-replay-logs/cpu.json).`,
+    `${HOW_CPU}${link(RESOURCE_FILES.cpu, " Data: ", ".")}`,
     "",
-    `**Machine**: ${run.machine ? machineLine(run.machine) : "not recorded"} ([01-replay-logs/machine.json](01-replay-logs/machine.json)).`,
+    `**Machine**: ${run.machine ? machineLine(run.machine) : "not recorded"}${link(RESOURCE_FILES.machine, " (", ")")}.`,
     "",
     markdownTable(["Phase", "Other work on the machine"], run.phases.filter((p) => p.ran).map((p) => [p.name, hostLine(p)]), "no phase ran"),
     "",
@@ -76,8 +81,9 @@ export function resourcesMarkdown(run: GateRun, timelines: TimelineFiles[]): str
   return out;
 }
 
-export function resourcesHtml(run: GateRun, timelines: TimelineFiles[]): string[] {
+export function resourcesHtml(run: GateRun, timelines: TimelineFiles[], inBundle: ReadonlySet<string>): string[] {
   const e = escapeHtml;
+  const link = (path: string, text: string) => (inBundle.has(path) ? ` <a href="${path}">${text}</a>` : "");
   const out: string[] = [`<h2>Latency over time</h2>`, `<p>Per second: P50, P95 and max latency of the requests due in it, the send lag they met, the 202s answered in it and the service's queue depth.</p>`];
   for (const t of timelines) {
     out.push(
@@ -88,8 +94,8 @@ export function resourcesHtml(run: GateRun, timelines: TimelineFiles[]): string[
     );
   }
   out.push(
-    `<p class="cpu">CPU per request: ${run.phases.map((p) => `<strong>${e(p.name)}</strong> ${e(cpuLine(p))}`).join("; ") || "no phase"}. <a href="01-replay-logs/cpu.json">cpu.json</a></p>`,
-    `<p class="machine">Machine: ${e(run.machine ? machineLine(run.machine) : "not recorded")}. <a href="01-replay-logs/machine.json">machine.json</a></p>`,
+    `<p class="cpu">CPU per request: ${run.phases.map((p) => `<strong>${e(p.name)}</strong> ${e(cpuLine(p))}`).join("; ") || "no phase"}.${link(RESOURCE_FILES.cpu, "cpu.json")}</p>`,
+    `<p class="machine">Machine: ${e(run.machine ? machineLine(run.machine) : "not recorded")}.${link(RESOURCE_FILES.machine, "machine.json")}</p>`,
     `<p class="other-work">Other work on the machine: ${run.phases.filter((p) => p.ran).map((p) => `<strong>${e(p.name)}</strong> ${e(hostLine(p))}`).join("; ") || "no phase ran"}.</p>`,
   );
   return out;

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parseApprovalLog } from "./approval-log.js";
 import { IN_TOTO_PAYLOAD_TYPE, signEnvelope, verifyEnvelope, type DsseEnvelope } from "./dsse.js";
 import { BUNDLE_FILES } from "./evidence-layout.js";
+import { SIGNOFF_FILES } from "./evidence-items/hotl-approval-log.js";
 import { sha256Hex } from "./manifest.js";
 import type { TestResultStatement } from "./attestation.js";
 
@@ -109,19 +110,19 @@ export async function verifySignedEvidence(dir: string, publicKey: KeyObject): P
   }
 
   // The readable approval log must say exactly what the signed entries say.
-  const logText = await readText(dir, BUNDLE_FILES.approvalJson);
+  const logText = await readText(dir, SIGNOFF_FILES.approvalJson);
   if (logText !== null) {
     try {
-      const log = parseApprovalLog(logText, BUNDLE_FILES.approvalJson);
-      if (commit && log.commit !== commit) problems.push(`${BUNDLE_FILES.approvalJson} is about commit ${log.commit}, but the signed attestation is about ${commit}`);
+      const log = parseApprovalLog(logText, SIGNOFF_FILES.approvalJson);
+      if (commit && log.commit !== commit) problems.push(`${SIGNOFF_FILES.approvalJson} is about commit ${log.commit}, but the signed attestation is about ${commit}`);
       if ((log.verdict === "PASS") !== (statement.predicate.result === "PASSED")) {
-        problems.push(`${BUNDLE_FILES.approvalJson} says the verdict is ${log.verdict}, but the signed attestation says ${statement.predicate.result}`);
+        problems.push(`${SIGNOFF_FILES.approvalJson} says the verdict is ${log.verdict}, but the signed attestation says ${statement.predicate.result}`);
       }
       const said = log.history.map((a) => `${a.reviewer.toLowerCase()} ${a.state} ${a.verdict} ${a.commit}`);
       const signed = entries.map((e) => `${e.reviewer.toLowerCase()} ${e.state} ${e.verdict} ${e.commit}`);
       for (let i = 0; i < Math.max(said.length, signed.length); i++) {
         if (said[i] !== signed[i]) {
-          problems.push(`${BUNDLE_FILES.approvalJson} entry ${i + 1} says "${said[i] ?? "nothing"}" but the signed approval log says "${signed[i] ?? "nothing"}"`);
+          problems.push(`${SIGNOFF_FILES.approvalJson} entry ${i + 1} says "${said[i] ?? "nothing"}" but the signed approval log says "${signed[i] ?? "nothing"}"`);
           break;
         }
       }

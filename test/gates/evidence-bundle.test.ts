@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { verdictDocument, writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
-import { EVIDENCE_ITEM_LAYOUT } from "../../src/gates/evidence-layout.js";
+import { EVIDENCE_ITEM_LIST } from "../../src/gates/evidence-items/index.js";
 import type { GateRun } from "../../src/gates/gate-run.js";
 import { listBundleFiles } from "../../src/gates/manifest.js";
 import { buildGateRun } from "../support/gate-run-fixture.js";
@@ -30,7 +30,7 @@ const read = (d: string, path: string) => readFile(join(d, path), "utf8");
 
 test("a bundle holds each of the ten items, and no file in it is empty", async () => {
   const files = await listBundleFiles(dir);
-  for (const item of EVIDENCE_ITEM_LAYOUT) {
+  for (const item of EVIDENCE_ITEM_LIST) {
     const inItem = item.path === "SHA256SUMS" ? ["SHA256SUMS"] : files.filter((f) => f.startsWith(`${item.path}/`));
     expect({ item: item.id, files: inItem.length > 0 }).toEqual({ item: item.id, files: true });
   }
@@ -39,7 +39,17 @@ test("a bundle holds each of the ten items, and no file in it is empty", async (
     expect(files).toContain(`01-replay-logs/${phase}.samples.ndjson`);
     for (const ext of ["json", "csv", "svg"]) expect(files).toContain(`02-latency/${phase}.histogram.${ext}`);
   }
-  expect(files).toEqual(expect.arrayContaining(["01-replay-logs/service/server.log", "01-replay-logs/service/worker-1.log", "summary.md", "report.html", "verdict.json", "attestation.intoto.json", "manifest-history.txt"]));
+  expect(files).toEqual(
+    expect.arrayContaining([
+      "01-replay-logs/service/server.log",
+      "01-replay-logs/service/worker-1.log",
+      "summary.md",
+      "report.html",
+      "verdict.json",
+      "attestation.intoto.json",
+      "manifest-history.txt",
+    ]),
+  );
 });
 
 test("the replay logs hold every request sent, one JSON line each, in send order", async () => {
@@ -50,8 +60,13 @@ test("the replay logs hold every request sent, one JSON line each, in send order
   expect(first).toMatchObject({ index: 0, eventId: final.replay!.samples[0]!.eventId, status: 202, outcome: "accepted" });
   expect(JSON.parse(lines[lines.length - 1]!).index).toBe(lines.length - 1);
   const index = JSON.parse(await read(dir, "01-replay-logs/index.json"));
-  expect(index.phases.map((p: { file: string }) => p.file)).toEqual(["smoke", "load", "final"].map((p) => `01-replay-logs/${p}.samples.ndjson`));
-  expect(index.serviceLogs.map((l: { name: string; lines: number }) => [l.name, l.lines > 0])).toEqual([["server", true], ["worker-1", true]]);
+  expect(index.phases.map((p: { file: string }) => p.file)).toEqual(
+    ["smoke", "load", "final"].map((p) => `01-replay-logs/${p}.samples.ndjson`),
+  );
+  expect(index.serviceLogs.map((l: { name: string; lines: number }) => [l.name, l.lines > 0])).toEqual([
+    ["server", true],
+    ["worker-1", true],
+  ]);
 });
 
 test("sample files larger than the threshold are gzip-compressed and decompress to the same lines", async () => {
@@ -72,7 +87,8 @@ test("the same run gives the same bytes, file for file, compressed files include
   const files = await listBundleFiles(a);
   expect(files.some((f) => f.endsWith(".gz"))).toBe(true);
   expect(await listBundleFiles(b)).toEqual(files);
-  for (const f of [...files, "SHA256SUMS"]) expect({ f, same: Buffer.compare(await readFile(join(a, f)), await readFile(join(b, f))) === 0 }).toEqual({ f, same: true });
+  for (const f of [...files, "SHA256SUMS"])
+    expect({ f, same: Buffer.compare(await readFile(join(a, f)), await readFile(join(b, f))) === 0 }).toEqual({ f, same: true });
 });
 
 test("verdict.json is the document gate run --json prints, with the bundle as '.'", async () => {
@@ -117,8 +133,17 @@ describe("a 36K-request run (Gate A's 1K + 5K + 30K)", () => {
     for (const f of written.files) onDisk += (await stat(join(d, f))).size;
     expect(onDisk).toBe(written.bytes);
     expect(written.bytes).toBeLessThan(10 * 1024 * 1024);
-    expect(written.files).toEqual(expect.arrayContaining(["01-replay-logs/final.samples.ndjson.gz", "01-replay-logs/load.samples.ndjson.gz", "01-replay-logs/service/server.log.gz"]));
-    const lines = gunzipSync(await readFile(join(d, "01-replay-logs/final.samples.ndjson.gz"))).toString("utf8").trimEnd().split("\n");
+    expect(written.files).toEqual(
+      expect.arrayContaining([
+        "01-replay-logs/final.samples.ndjson.gz",
+        "01-replay-logs/load.samples.ndjson.gz",
+        "01-replay-logs/service/server.log.gz",
+      ]),
+    );
+    const lines = gunzipSync(await readFile(join(d, "01-replay-logs/final.samples.ndjson.gz")))
+      .toString("utf8")
+      .trimEnd()
+      .split("\n");
     expect(lines).toHaveLength(30000);
   });
 
@@ -165,9 +190,16 @@ test("summary.md has the verdict table, each SLO against its bar, links to every
   expect(md).toMatch(/^# Gate A: Production Promotion: PASS\n/);
   expect(md).toContain("| final | 3,000 | 1000/s | 120ms |");
   expect(md).toMatch(/\| latency_p95 \| [\d.]+ms \| <= 120ms \| \*\*PASS\*\* \|/);
-  for (const item of EVIDENCE_ITEM_LAYOUT) expect(md).toContain(`${item.number}. **${item.title}**: [`);
+  for (const item of EVIDENCE_ITEM_LIST) expect(md).toContain(`${item.number}. **${item.title}**: [`);
   expect(md).not.toContain("MISSING");
-  for (const link of md.matchAll(/\]\(([^)#]+)\)/g)) expect({ link: link[1], exists: await stat(join(dir, link[1]!)).then(() => true, () => false) }).toEqual({ link: link[1], exists: true });
+  for (const link of md.matchAll(/\]\(([^)#]+)\)/g))
+    expect({
+      link: link[1],
+      exists: await stat(join(dir, link[1]!)).then(
+        () => true,
+        () => false,
+      ),
+    }).toEqual({ link: link[1], exists: true });
   expect(md).toContain("## War-room timeline");
   expect(md).toContain("| PASS/FAIL decision | Agent3 | ✅ done |");
   expect(md).toContain("### Decision #1: Gate A: Production Promotion: PASS");
@@ -178,6 +210,9 @@ test("a folder that already holds files is refused, with the fix in the message"
   const d = join(root, "busy");
   await writeEvidenceBundle(join(d, "x"), run);
   await writeFile(join(d, "stray.txt"), "x");
-  await expect(writeEvidenceBundle(d, run)).rejects.toMatchObject({ code: "bundle_dir_not_empty", message: expect.stringContaining("new, empty folder") });
+  await expect(writeEvidenceBundle(d, run)).rejects.toMatchObject({
+    code: "bundle_dir_not_empty",
+    message: expect.stringContaining("new, empty folder"),
+  });
   expect((await readdir(d)).sort()).toEqual(["stray.txt", "x"]);
 });

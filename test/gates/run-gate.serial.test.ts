@@ -11,7 +11,7 @@ import { loadGate, phasesUpTo } from "../../src/gates/gate-definition.js";
 import { runGate } from "../../src/gates/run-gate.js";
 import { deploy, dropNamespace } from "../../src/gates/deployment.js";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
-import { EVIDENCE_ITEM_LAYOUT } from "../../src/gates/evidence-layout.js";
+import { EVIDENCE_ITEM_LIST } from "../../src/gates/evidence-items/index.js";
 import { startFaultyProxy } from "../support/faulty-ingest-proxy.js";
 import { startDelayProxy } from "../../bench/delay-proxy.js";
 
@@ -118,7 +118,7 @@ describe("Gate A against the bundled 202-then-queue service", () => {
   });
 
   test("each of the ten evidence items is present and non-empty after a real run", () => {
-    for (const item of EVIDENCE_ITEM_LAYOUT) {
+    for (const item of EVIDENCE_ITEM_LIST) {
       const path = join(bundle, item.path);
       const files = statSync(path).isDirectory()
         ? readdirSync(path, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name))

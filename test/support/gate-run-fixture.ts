@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Gate, Phase, Slo } from "../../src/gates/gate.js";
 import type {
   Approval,
@@ -20,6 +21,7 @@ import type {
   Verdict,
   WarRoomUpdate,
 } from "../../src/gates/gate-run.js";
+import { loadGate } from "../../src/gates/gate-definition.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
 import { notRun } from "../../src/gates/run-gate.js";
 
@@ -76,6 +78,9 @@ function slo(name: Slo["name"], comparator: Slo["comparator"], bar: number, disp
   return { name, comparator, bar, display };
 }
 
+/** The evidence gates/gate-a.yaml asks for: the fixture keeps no list of its own. */
+const GATE_A_EVIDENCE = loadGate(fileURLToPath(new URL("../../gates/gate-a.yaml", import.meta.url)), {}).evidence;
+
 /** Gate A as gates/gate-a.yaml declares it. */
 export function fixtureGate(options: { scale?: number; plantSecrets?: boolean } = {}): Gate {
   const scale = options.scale ?? 1;
@@ -115,18 +120,7 @@ export function fixtureGate(options: { scale?: number; plantSecrets?: boolean } 
     ],
     phases: [phase("smoke", "1k", 1000, 500, 20, 10000), phase("load", "5k", 5000, 1000, 50, 20000), phase("final", "30k", 30000, 1000, 120, 30000)],
     corpus: { seed: "gate-a", orderingKeys: 500, redeliveryShare: 0.02 },
-    evidence: [
-      "replay_logs",
-      "latency_histogram",
-      "error_budget_ledger",
-      "idempotency_report",
-      "ordering_report",
-      "database_confirmation",
-      "request_id_audit_trail",
-      "rbac_matrix",
-      "hotl_approval_log",
-      "sha256_manifest",
-    ],
+    evidence: GATE_A_EVIDENCE,
     signoff: { approvals: 1, approvers: ["Agent3"], permission: "write" },
     command: { prefix: "/gate-a", permission: "write" },
     schedule: "0 2 * * *",
