@@ -6,8 +6,6 @@ import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { signingKey, verifyGithubSignature, verifyStandardWebhook, type SignatureFailure } from "../webhook-signatures.js";
 
-export { SIGNATURE_TOLERANCE_S } from "../webhook-signatures.js";
-
 export interface AuthSettings {
   /** Authorization: Bearer <key>. */
   bearerKey?: string;
