@@ -6,6 +6,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { githubSignature, standardWebhookSignature } from "../src/webhook-signatures.js";
 import { exchange, type ExchangeObservation, type ExchangeScript } from "./raw-exchange.js";
 
 /**
@@ -112,19 +113,14 @@ function validHeaders(ctx: CaseContext, signBody: Buffer): Record<string, string
     "webhook-id": ctx.id,
     "webhook-timestamp": String(ctx.now),
   };
-  if (s.signingSecret) h["webhook-signature"] = standardSignature(s.signingSecret, ctx.id, ctx.now, signBody);
-  if (s.githubSecret) h["x-hub-signature-256"] = `sha256=${createHmac("sha256", s.githubSecret).update(signBody).digest("hex")}`;
+  if (s.signingSecret) h["webhook-signature"] = standardWebhookSignature(s.signingSecret, ctx.id, ctx.now, signBody);
+  if (s.githubSecret) h["x-hub-signature-256"] = githubSignature(s.githubSecret, signBody);
   if (!s.signingSecret) {
     delete h["webhook-id"];
     delete h["webhook-timestamp"];
     h["idempotency-key"] = ctx.id;
   }
   return h;
-}
-
-export function standardSignature(secret: string, id: string, timestamp: number | string, body: Buffer | string): string {
-  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
-  return `v1,${createHmac("sha256", key).update(`${id}.${timestamp}.`).update(body).digest("base64")}`;
 }
 
 /** Raw request bytes: request line, headers (valid by default), blank line, body. */
@@ -136,6 +132,12 @@ export function request(ctx: CaseContext, p: RequestParts = {}): Buffer {
   for (const [name, value] of Object.entries(headers)) if (value !== null) lines.push(`${name}: ${value}`);
   lines.push(...(p.rawHeaderLines ?? []));
   return Buffer.concat([Buffer.from(lines.join(CRLF) + CRLF + CRLF, "latin1"), body]);
+}
+
+/** A valid request but for its webhook-timestamp, signed correctly for that timestamp. */
+function signedAt(ctx: CaseContext, timestamp: number | string): Buffer {
+  const signature = standardWebhookSignature(ctx.server.signingSecret!, ctx.id, timestamp, SAMPLE_BODY);
+  return request(ctx, { headers: { "webhook-timestamp": String(timestamp), "webhook-signature": signature } });
 }
 
 /** Headers only (ending in the blank line), for scripts that send the body their own way. */
@@ -207,23 +209,13 @@ export function badInputCatalogue(slowBoundMs = DEFAULT_SLOW_BOUND_MS): BadInput
     c("issue-2", "signature over a different body (one byte changed)", jsonError(401, "invalid_signature"), (ctx) =>
       send(request(ctx, { signBody: SAMPLE_BODY.replace("7", "8") }))),
     c("issue-2", "signature made with another secret", jsonError(401, "invalid_signature"), (ctx) =>
-      send(request(ctx, { headers: { "webhook-signature": standardSignature(`whsec_${randomBytes(32).toString("base64")}`, ctx.id, ctx.now, SAMPLE_BODY) } }))),
+      send(request(ctx, { headers: { "webhook-signature": standardWebhookSignature(`whsec_${randomBytes(32).toString("base64")}`, ctx.id, ctx.now, SAMPLE_BODY) } }))),
     c("issue-2", "signature made for another webhook-id (replayed)", jsonError(401, "invalid_signature"), (ctx) =>
-      send(request(ctx, { headers: { "webhook-signature": standardSignature(ctx.server.signingSecret!, "msg_other", ctx.now, SAMPLE_BODY) } }))),
-    c("issue-2", "timestamp 10 minutes old (correctly signed)", jsonError(401, "timestamp_out_of_tolerance"), (ctx) => {
-      const ts = ctx.now - 600;
-      return send(request(ctx, { headers: { "webhook-timestamp": String(ts), "webhook-signature": standardSignature(ctx.server.signingSecret!, ctx.id, ts, SAMPLE_BODY) } }));
-    }),
-    c("issue-2", "timestamp 10 minutes in the future (correctly signed)", jsonError(401, "timestamp_out_of_tolerance"), (ctx) => {
-      const ts = ctx.now + 600;
-      return send(request(ctx, { headers: { "webhook-timestamp": String(ts), "webhook-signature": standardSignature(ctx.server.signingSecret!, ctx.id, ts, SAMPLE_BODY) } }));
-    }),
-    c("issue-2", "timestamp in milliseconds (correctly signed)", jsonError(401), (ctx) => {
-      const ts = ctx.now * 1000;
-      return send(request(ctx, { headers: { "webhook-timestamp": String(ts), "webhook-signature": standardSignature(ctx.server.signingSecret!, ctx.id, ts, SAMPLE_BODY) } }));
-    }),
-    c("issue-2", "timestamp not a number", jsonError(401), (ctx) =>
-      send(request(ctx, { headers: { "webhook-timestamp": "yesterday", "webhook-signature": standardSignature(ctx.server.signingSecret!, ctx.id, "yesterday", SAMPLE_BODY) } }))),
+      send(request(ctx, { headers: { "webhook-signature": standardWebhookSignature(ctx.server.signingSecret!, "msg_other", ctx.now, SAMPLE_BODY) } }))),
+    c("issue-2", "timestamp 10 minutes old (correctly signed)", jsonError(401, "timestamp_out_of_tolerance"), (ctx) => send(signedAt(ctx, ctx.now - 600))),
+    c("issue-2", "timestamp 10 minutes in the future (correctly signed)", jsonError(401, "timestamp_out_of_tolerance"), (ctx) => send(signedAt(ctx, ctx.now + 600))),
+    c("issue-2", "timestamp in milliseconds (correctly signed)", jsonError(401), (ctx) => send(signedAt(ctx, ctx.now * 1000))),
+    c("issue-2", "timestamp not a number", jsonError(401), (ctx) => send(signedAt(ctx, "yesterday"))),
     c("issue-2", "wrong X-Hub-Signature-256 (the other schemes right)", jsonError(401), (ctx) =>
       send(request(ctx, { headers: { "x-hub-signature-256": `sha256=${"0".repeat(64)}` } }))),
     c("issue-2", "X-Hub-Signature (sha1) in place of X-Hub-Signature-256", jsonError(401), (ctx) =>
@@ -289,7 +281,7 @@ export function badInputCatalogue(slowBoundMs = DEFAULT_SLOW_BOUND_MS): BadInput
     c("headers", "webhook-signature with 200 wrong entries", jsonError(401), (ctx) =>
       send(request(ctx, { headers: { "webhook-signature": Array.from({ length: 200 }, () => `v1,${randomBytes(32).toString("base64")}`).join(" ") } }))),
     c("headers", "webhook-signature with only v2 entries", jsonError(401), (ctx) =>
-      send(request(ctx, { headers: { "webhook-signature": `v2,${standardSignature(ctx.server.signingSecret!, ctx.id, ctx.now, SAMPLE_BODY).slice(3)}` } }))),
+      send(request(ctx, { headers: { "webhook-signature": `v2,${standardWebhookSignature(ctx.server.signingSecret!, ctx.id, ctx.now, SAMPLE_BODY).slice(3)}` } }))),
     c("headers", "webhook-signature with 10,000 entries (50 KB)", PROTOCOL, (ctx) =>
       send(request(ctx, { headers: { "webhook-signature": Array.from({ length: 10_000 }, () => "v1,x").join(" ") } }))),
     c("headers", "control character in a header value", PROTOCOL, (ctx) => send(request(ctx, { rawHeaderLines: ["x-note: a\x01b"] }))),

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { withInstances } from "../test/support/instances.js";
+import { withInstances } from "./instances.js";
 import { badInputCatalogue, checkStoredNothing, runCatalogue, type CatalogueTarget } from "./bad-input-catalogue.js";
 import { IngestProcesses } from "./ingest-processes.js";
 

@@ -14,7 +14,7 @@ import { acknowledgedIds, idempotencyReport, lostEvents, orderingReport } from "
 import type { RequestSample } from "../src/gates/gate-run.js";
 import { replay } from "../src/gates/replay-driver.js";
 import { percentile } from "../src/gates/statistics.js";
-import { withInstances, type PostgresInstance, type RedisInstance } from "../test/support/instances.js";
+import { withInstances, type PostgresInstance, type RedisInstance } from "./instances.js";
 import { IngestProcesses } from "./ingest-processes.js";
 
 /** "full" for `npm run faults`; "ci" is the smaller run inside `npm test`. */

@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import autocannon from "autocannon";
 import { generateCorpus } from "./corpus.js";
-import { standardWebhookSignature } from "./replay-driver.js";
+import { standardWebhookSignature } from "../webhook-signatures.js";
 import { formatDuration } from "./units.js";
 
 /** The gate file's `capacity:` block. */

@@ -2,13 +2,12 @@
 // processes in a namespace of their own (Redis prefix and PostgreSQL schema), or an already deployed
 // service by URL. Teardown always happens, whatever the run did.
 
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
-import { createServer } from "node:net";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { Redis } from "ioredis";
+import { answers2xx, freePort, SupervisedProcess } from "../process-supervisor.js";
 import type { Target } from "./gate.js";
 
 export interface Credentials {
@@ -56,47 +55,22 @@ export function cliPath(): string {
   throw new DeploymentError("the compiled CLI (dist/src/cli.js) is missing: run `npm run build` first");
 }
 
-/** A port nothing listens on right now (the kernel's pick; a race with other starters is possible but rare). */
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => done(port));
-    });
-  });
-}
-
-async function waitReady(url: string, child: ChildProcess, logFile: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "no answer";
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) {
-      throw new DeploymentError(`the ingest service exited with code ${child.exitCode} before it was ready; see ${logFile}`, { exitCode: child.exitCode, logFile });
-    }
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return;
-      last = `${res.status} ${await res.text()}`;
-    } catch (err) {
-      last = (err as Error).message;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new DeploymentError(`the ingest service was not ready within ${timeoutMs} ms (${url}: ${last}); see ${logFile}`, { exitCode: child.exitCode, logFile });
-}
-
-function stop(child: ChildProcess, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((done) => {
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    child.once("exit", () => {
-      clearTimeout(timer);
-      done();
-    });
-    child.kill("SIGTERM");
-  });
+/**
+ * The environment of the bundled service's processes: `base` with the run's Redis, PostgreSQL and
+ * credentials in place of any webhook secret of its own.
+ */
+export function ingestEnv(
+  base: NodeJS.ProcessEnv,
+  o: { redisUrl: string; databaseUrl: string; credentials: Credentials },
+): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, REDIS_URL: o.redisUrl, DATABASE_URL: o.databaseUrl, LOG_LEVEL: "info" };
+  delete env.WEBHOOK_BEARER_KEY;
+  delete env.WEBHOOK_SIGNING_SECRET;
+  delete env.GITHUB_WEBHOOK_SECRET;
+  if (o.credentials.bearerKey) env.WEBHOOK_BEARER_KEY = o.credentials.bearerKey;
+  if (o.credentials.signingSecret) env.WEBHOOK_SIGNING_SECRET = o.credentials.signingSecret;
+  if (o.credentials.githubSecret) env.GITHUB_WEBHOOK_SECRET = o.credentials.githubSecret;
+  return env;
 }
 
 /** Removes a run's namespace: its PostgreSQL schema and its Redis keys. */
@@ -154,33 +128,23 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
   mkdirSync(o.logDir, { recursive: true });
   const cli = o.service?.cli ?? cliPath();
   const port = await freePort();
-  const env: NodeJS.ProcessEnv = {
-    ...(o.service ? o.service.env : process.env),
-    ...o.env,
-    REDIS_URL: target.redisUrl,
-    DATABASE_URL: target.databaseUrl,
-    LOG_LEVEL: "info",
-  };
-  delete env.WEBHOOK_BEARER_KEY;
-  delete env.WEBHOOK_SIGNING_SECRET;
-  delete env.GITHUB_WEBHOOK_SECRET;
-  if (o.credentials.bearerKey) env.WEBHOOK_BEARER_KEY = o.credentials.bearerKey;
-  if (o.credentials.signingSecret) env.WEBHOOK_SIGNING_SECRET = o.credentials.signingSecret;
-  if (o.credentials.githubSecret) env.GITHUB_WEBHOOK_SECRET = o.credentials.githubSecret;
+  const env = ingestEnv({ ...(o.service ? o.service.env : process.env), ...o.env }, { ...target, credentials: o.credentials });
 
-  const children: { name: string; child: ChildProcess; log: number }[] = [];
+  const processes = new Map<string, SupervisedProcess>();
   const logs: Record<string, string> = {};
   const start = (name: string, args: string[]) => {
-    const file = join(o.logDir, `${name}.log`);
-    // The child writes its log file itself: no log line passes through this process, which runs the
-    // replay driver and must keep its schedule.
-    const log = openSync(file, "a");
-    // The child holds a pipe from this process on its stdin: if this process dies, even by SIGKILL,
-    // the pipe closes and the child shuts down instead of running on as an orphan.
-    const child = spawn(process.execPath, [cli, "ingest", ...args], { cwd: o.service?.cwd, env: { ...env, INGEST_STOP_WITH_STDIN: "1" }, stdio: ["pipe", log, log] });
-    children.push({ name, child, log });
-    logs[name] = file;
-    return child;
+    logs[name] = join(o.logDir, `${name}.log`);
+    // The stdin lifeline: if this process dies, even by SIGKILL, the service shuts down instead of running on as an orphan.
+    const p = SupervisedProcess.spawn({
+      command: process.execPath,
+      args: [cli, "ingest", ...args],
+      cwd: o.service?.cwd,
+      env: { ...env, INGEST_STOP_WITH_STDIN: "1" },
+      logFile: logs[name],
+      lifeline: "stdin",
+    });
+    processes.set(name, p);
+    return p;
   };
 
   let tornDown = false;
@@ -188,29 +152,42 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
     if (tornDown) return;
     tornDown = true;
     // Stop the front door first, then let the workers finish their current batch.
-    const server = children.find((c) => c.name === "server");
-    if (server) await stop(server.child, 3000);
-    await Promise.all(children.filter((c) => c !== server).map((c) => stop(c.child, 5000)));
-    for (const c of children) closeSync(c.log);
+    const server = processes.get("server");
+    await server?.stop(3000);
+    await Promise.all([...processes.values()].filter((p) => p !== server).map((p) => p.stop(5000)));
     if (!o.keepData) await dropNamespace(target.redisUrl, target.databaseUrl, o.namespace).catch(() => {});
   };
 
   try {
     const common = ["--namespace", o.namespace];
-    const server = start("server", [
-      "serve", ...common, "--port", String(port), "--host", "127.0.0.1", "--mode", target.mode,
-    ]);
+    const server = start("server", ["serve", ...common, "--port", String(port), "--host", "127.0.0.1", "--mode", target.mode]);
     if (target.mode === "queue") {
       for (let i = 1; i <= target.workers; i++) {
         start(`worker-${i}`, [
-          "worker", ...common,
-          "--batch-size", String(target.batchSize),
-          "--batch-linger-ms", String(target.batchLingerMs),
+          "worker",
+          ...common,
+          "--batch-size",
+          String(target.batchSize),
+          "--batch-linger-ms",
+          String(target.batchLingerMs),
         ]);
       }
     }
     const baseUrl = `http://127.0.0.1:${port}`;
-    await waitReady(`${baseUrl}/readyz`, server, logs.server, o.readyTimeoutMs ?? 20000);
+    const readyTimeoutMs = o.readyTimeoutMs ?? 20000;
+    const ready = await server.waitReady(answers2xx(`${baseUrl}/readyz`), readyTimeoutMs);
+    if (!ready.ready) {
+      const detail = { exitCode: server.exitCode, logFile: logs.server };
+      if (ready.exited)
+        throw new DeploymentError(
+          `the ingest service exited with ${server.exitDescription} before it was ready; see ${logs.server}`,
+          detail,
+        );
+      throw new DeploymentError(
+        `the ingest service was not ready within ${readyTimeoutMs} ms (${baseUrl}/readyz: ${ready.last}); see ${logs.server}`,
+        detail,
+      );
+    }
     return {
       webhookUrl: `${baseUrl}/webhooks`,
       baseUrl,
@@ -218,7 +195,7 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
       schema: o.namespace,
       credentials: o.credentials,
       logs,
-      pids: { server: server.pid ?? null, workers: children.filter((c) => c.name.startsWith("worker-")).flatMap((c) => (c.child.pid ? [c.child.pid] : [])) },
+      pids: { server: server.pid, workers: [...processes].flatMap(([name, p]) => (name.startsWith("worker-") && p.pid ? [p.pid] : [])) },
       queue: target.mode === "queue" ? { redisUrl: target.redisUrl, stream: `${o.namespace}:events` } : undefined,
       teardown,
     };

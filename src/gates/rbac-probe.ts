@@ -4,7 +4,7 @@
 import { randomBytes } from "node:crypto";
 import type { RbacCase } from "./gate-run.js";
 import type { Credentials } from "./deployment.js";
-import { githubSignature, standardWebhookSignature } from "./replay-driver.js";
+import { githubSignature, standardWebhookSignature } from "../webhook-signatures.js";
 
 interface ProbeRequest {
   name: string;

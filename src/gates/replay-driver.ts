@@ -15,7 +15,6 @@
 // each sample's sendLagMs (sent - due) and in its latency.
 
 import os from "node:os";
-import { createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import { connect as netConnect } from "node:net";
 import type { AddressInfo, Socket } from "node:net";
@@ -25,6 +24,7 @@ import type { Dispatcher } from "undici";
 import type { ReplayResult, RequestOutcome, RequestSample } from "./gate-run.js";
 import type { CorpusEvent } from "./corpus.js";
 import { checkSchedule } from "./replay-validity.js";
+import { githubSignature, SECRET_PREFIX, signingKey, signStandardWebhook } from "../webhook-signatures.js";
 
 export interface ReplayProgress {
   elapsedMs: number;
@@ -103,28 +103,14 @@ const SIGN_AHEAD_S = 10;
 const MAX_SIGNATURE_AGE_S = 120;
 const MAX_RESPONSE_BODY_BYTES = 4096;
 
-/** Standard Webhooks signature header value: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`. */
-export function standardWebhookSignature(secret: string, id: string, timestampS: number, body: string): string {
-  return signWith(standardWebhookKey(secret), id, timestampS, body);
-}
-
-/** GitHub's X-Hub-Signature-256 value: `sha256=` + hex HMAC-SHA256 of the body. */
-export function githubSignature(secret: string, body: string): string {
-  return "sha256=" + createHmac("sha256", secret).update(body).digest("hex");
-}
-
-/** The HMAC key of a `whsec_` secret: the base64-decoded bytes after the prefix. */
-function standardWebhookKey(secret: string): Buffer {
-  if (!secret.startsWith("whsec_")) {
+/** The HMAC key of credentials.signingSecret, or a ReplayError saying what is wrong with the secret. */
+function signingKeyOf(secret: string): Buffer {
+  if (!secret.startsWith(SECRET_PREFIX)) {
     throw new ReplayError("replay_options_invalid", "credentials.signingSecret must be a Standard Webhooks secret starting with whsec_ (check WEBHOOK_SIGNING_SECRET)");
   }
-  const key = Buffer.from(secret.slice("whsec_".length), "base64");
+  const key = signingKey(secret);
   if (key.length === 0) throw new ReplayError("replay_options_invalid", "credentials.signingSecret has no key bytes after whsec_ (it must be whsec_ + base64)");
   return key;
-}
-
-function signWith(key: Buffer, id: string, timestampS: number, body: string | Buffer): string {
-  return "v1," + createHmac("sha256", key).update(`${id}.${timestampS}.`).update(body).digest("base64");
 }
 
 const OUTCOME_CODES: RequestOutcome[] = ["accepted", "duplicate", "rejected", "error", "timeout"];
@@ -270,7 +256,7 @@ function checkOptions(o: ReplayOptions): URL {
   if (o.connections !== undefined && !(Number.isInteger(o.connections) && o.connections >= 1)) problems.push(`connections must be a whole number >= 1, got ${o.connections}`);
   if (o.timeoutMs !== undefined && !(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) problems.push(`timeoutMs must be a positive number, got ${o.timeoutMs}`);
   if (problems.length > 0 || !url) throw new ReplayError("replay_options_invalid", `replay: ${problems.join("; ")}`);
-  if (o.credentials.signingSecret !== undefined) standardWebhookKey(o.credentials.signingSecret);
+  if (o.credentials.signingSecret !== undefined) signingKeyOf(o.credentials.signingSecret);
   return url;
 }
 
@@ -387,7 +373,7 @@ class Replay {
     this.timeoutMs = o.timeoutMs ?? 30_000;
     this.origin = url.origin;
     this.path = url.pathname + url.search;
-    this.signingKey = o.credentials.signingSecret !== undefined ? standardWebhookKey(o.credentials.signingSecret) : null;
+    this.signingKey = o.credentials.signingSecret !== undefined ? signingKeyOf(o.credentials.signingSecret) : null;
 
     this.orderingHeader = (o.headers?.orderingKey ?? "x-ordering-key").toLowerCase();
     this.sequenceHeader = (o.headers?.sequence ?? "x-sequence").toLowerCase();
@@ -476,7 +462,7 @@ class Replay {
   private sign(i: number, ts: number, tsText: string): void {
     const headers = this.headerLists[i];
     headers[11] = tsText;
-    if (this.signingKey) headers[13] = signWith(this.signingKey, this.o.events[i].id, ts, this.bodies[i]);
+    if (this.signingKey) headers[13] = signStandardWebhook(this.signingKey, this.o.events[i].id, ts, this.bodies[i]);
     this.signedAtS[i] = ts;
   }
 
@@ -587,7 +573,7 @@ class Replay {
       "x-github-event", e.eventType,
       "webhook-timestamp", String(ts),
     ];
-    if (this.signingKey) headers.push("webhook-signature", signWith(this.signingKey, e.id, ts, body));
+    if (this.signingKey) headers.push("webhook-signature", signStandardWebhook(this.signingKey, e.id, ts, body));
     if (this.bearer) headers.push("authorization", this.bearer);
     if (this.githubSignatures) headers.push("x-hub-signature-256", this.githubSignatures[i]);
     this.pool.dispatch(

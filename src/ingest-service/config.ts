@@ -1,6 +1,7 @@
 // Settings of `gate ingest serve` and `gate ingest worker`: read once from flags and environment
 // into typed options (flags win), so nothing deeper in the service ever looks at process.env.
 
+import { signingSecretProblem } from "../webhook-signatures.js";
 import type { AuthSettings } from "./authenticate.js";
 
 export type IngestMode = "queue" | "sync";
@@ -385,14 +386,4 @@ export function parseWorkerArgs(args: string[], env: Record<string, string | und
     "",
   );
   return parse(args, env, workerSettings, defaultWorkerOptions(), help);
-}
-
-/** Why a Standard Webhooks secret is unusable, or null. */
-export function signingSecretProblem(secret: string): string | null {
-  if (!secret.startsWith("whsec_")) return 'must start with "whsec_" followed by base64 (as Standard Webhooks issues it)';
-  const b64 = secret.slice("whsec_".length);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return 'must be "whsec_" followed by base64';
-  const bytes = Buffer.from(b64, "base64").length;
-  if (bytes < 24 || bytes > 64) return `must encode 24 to 64 bytes after "whsec_", it encodes ${bytes}`;
-  return null;
 }

@@ -12,7 +12,7 @@ import { loadGate } from "../../src/gates/gate-definition.js";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 import { issueCommentOnPullRequest, sendWebhook } from "../support/webhook-sender.js";
-import { freePort } from "../support/instances.js";
+import { freePort } from "../../src/process-supervisor.js";
 import { buildGateRun } from "../support/gate-run-fixture.js";
 import { appKey, deleteKeys, FIXTURE_GATES, newPrefix, REDIS_URL, waitFor } from "./support/bot-world.js";
 

@@ -11,7 +11,7 @@ import { jest } from "@jest/globals";
 import { githubFaults, type RecordedRequest } from "../support/fake-github.js";
 import { warRoomMarker } from "../../src/bot/war-room-comment.js";
 import type { RunRecord } from "../../src/bot/run-state.js";
-import { RedisInstance } from "../support/instances.js";
+import { RedisInstance } from "../../faults/instances.js";
 import { reportedRun, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
 
 jest.setTimeout(60_000);

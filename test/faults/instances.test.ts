@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import pg from "pg";
 import { Redis } from "ioredis";
-import { PostgresInstance, RedisInstance } from "../support/instances.js";
+import { PostgresInstance, RedisInstance } from "../../faults/instances.js";
 
 describe("private Redis and PostgreSQL instances", () => {
   test("a Redis write acknowledged before a SIGKILL is there after the restart, and the directory is removed at the end", async () => {

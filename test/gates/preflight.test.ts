@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RedisInstance } from "../support/instances.js";
+import { RedisInstance } from "../../faults/instances.js";
 import { preflightFailure, runPreflight, type PreflightResult } from "../../src/gates/preflight.js";
 import { parseGate } from "../../src/gates/gate-definition.js";
 import { runGate } from "../../src/gates/run-gate.js";

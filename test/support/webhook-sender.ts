@@ -3,6 +3,7 @@
 
 import { createHmac, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
+import { githubSignature } from "../../src/webhook-signatures.js";
 
 export interface WebhookDelivery {
   /** X-GitHub-Event: "issue_comment", "pull_request_review", "pull_request", ... */
@@ -22,11 +23,6 @@ export interface WebhookAnswer {
   headers: Record<string, string>;
 }
 
-/** X-Hub-Signature-256: "sha256=" + hex HMAC-SHA256 of the raw body with the webhook secret. */
-export function signWebhookBody(secret: string, body: string | Buffer): string {
-  return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-}
-
 export async function sendWebhook(url: string, delivery: WebhookDelivery): Promise<WebhookAnswer> {
   const body = JSON.stringify(delivery.payload);
   const deliveryId = delivery.deliveryId ?? randomUUID();
@@ -42,7 +38,7 @@ export async function sendWebhook(url: string, delivery: WebhookDelivery): Promi
       "x-github-hook-installation-target-type": installation ? "integration" : "repository",
       "x-github-hook-installation-target-id": String(installation?.id ?? 1),
       "x-hub-signature": `sha1=${createHmac("sha1", delivery.secret).update(body).digest("hex")}`,
-      "x-hub-signature-256": signWebhookBody(delivery.secret, body),
+      "x-hub-signature-256": githubSignature(delivery.secret, body),
       ...delivery.headers,
     },
     body,

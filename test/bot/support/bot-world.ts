@@ -11,7 +11,7 @@ import { startBot, type BotHandle, type StartOptions } from "../../../src/bot/bo
 import { readBotOptions } from "../../../src/bot/bot-options.js";
 import { startFakeGitHub, type CommentJson, type FakeGitHub, type PermissionLevel, type PullRequestJson } from "../../support/fake-github.js";
 import { issueCommentOnPullRequest, pullRequestReview, pullRequestSynchronize, sendWebhook, type WebhookAnswer } from "../../support/webhook-sender.js";
-import { freePort } from "../../support/instances.js";
+import { freePort } from "../../../src/process-supervisor.js";
 import type { RunRecord } from "../../../src/bot/run-state.js";
 import { generateSigningKeyPair } from "../../../src/gates/dsse.js";
 

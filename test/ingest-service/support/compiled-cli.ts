@@ -10,7 +10,10 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const SOURCE = join(ROOT, "src/ingest-service");
+const SRC = join(ROOT, "src");
+const SOURCE = join(SRC, "ingest-service");
+/** Modules outside src/ingest-service that the service imports (shared with the gate). */
+const SHARED = [join(SRC, "webhook-signatures.ts")];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
@@ -18,10 +21,14 @@ function sourceFiles(dir: string): string[] {
   );
 }
 
+function serviceFiles(): string[] {
+  return [...sourceFiles(SOURCE), ...SHARED];
+}
+
 /** Path of a module to import in a child process: command.js exporting ingestCommand. */
 export function compiledIngestCommand(): string {
   const hash = createHash("sha256");
-  for (const f of sourceFiles(SOURCE).sort()) hash.update(f).update(readFileSync(f));
+  for (const f of serviceFiles().sort()) hash.update(f).update(readFileSync(f));
   const out = join(ROOT, "node_modules/.cache/release-gate-ingest-test", hash.digest("hex").slice(0, 16));
   const entry = join(out, "ingest-service/command.js");
   if (existsSync(join(out, "ready"))) return entry;
@@ -46,12 +53,12 @@ function build(tmp: string): void {
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(join(tmp, "ingest-service"), { recursive: true });
   // Transpile only (type-checking is tsc's job, run separately): a second instead of tsc's ten.
-  for (const file of sourceFiles(SOURCE).filter((f) => f.endsWith(".ts"))) {
+  for (const file of serviceFiles().filter((f) => f.endsWith(".ts"))) {
     const js = ts.transpileModule(readFileSync(file, "utf8"), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       fileName: file,
     }).outputText;
-    const target = join(tmp, "ingest-service", relative(SOURCE, file)).replace(/\.ts$/, ".js");
+    const target = join(tmp, relative(SRC, file)).replace(/\.ts$/, ".js");
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, js);
   }

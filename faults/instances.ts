@@ -1,12 +1,13 @@
 // Private Redis and PostgreSQL servers started from the binaries on the machine, each on a free port
-// with a data directory of its own, so fault tests can kill and restart them without touching the
-// shared servers on 6379 and 5432. Every instance is stopped and its directory removed at the end.
+// with a data directory of its own, so the fault suite and fault tests can kill and restart them
+// without touching the shared servers on 6379 and 5432. Every instance is stopped and its directory removed at the end.
 
-import { execFile, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { appendFileSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, SupervisedProcess } from "../src/process-supervisor.js";
 
 /** Thrown when an instance cannot be started or stopped; the message names the binary, port or log to look at. */
 export class InstanceError extends Error {
@@ -19,17 +20,12 @@ export class InstanceError extends Error {
   }
 }
 
-import { freePort } from "../../src/gates/deployment.js";
-export { freePort };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 // ---- Cleanup of whatever is still running when the process ends --------------------------------
 
 const live = new Set<{ forceStopSync(): void }>();
 let exitHookInstalled = false;
 
-/** Last resort when a test or the suite dies without its finally blocks: kill and remove synchronously. */
+/** Last resort when a test or the suite dies without its finally blocks: stop and remove synchronously. */
 function track(instance: { forceStopSync(): void }): void {
   live.add(instance);
   if (exitHookInstalled) return;
@@ -52,7 +48,7 @@ export interface RedisOptions {
  * `maxmemory-policy noeviction` (Redis refuses writes rather than dropping queued events).
  */
 export class RedisInstance {
-  private child: ChildProcess | null = null;
+  private server: SupervisedProcess | null = null;
   private removed = false;
 
   private constructor(
@@ -63,7 +59,8 @@ export class RedisInstance {
 
   static async start(o: RedisOptions = {}): Promise<RedisInstance> {
     const binary = findBinary("redis-server");
-    if (!binary) throw new InstanceError("instance_binary_missing", "redis-server is not on PATH: install it (e.g. `apt-get install redis-server`)");
+    if (!binary)
+      throw new InstanceError("instance_binary_missing", "redis-server is not on PATH: install it (e.g. `apt-get install redis-server`)");
     const instance = new RedisInstance(await freePort(), mkdtempSync(join(tmpdir(), "rg-redis-")), o.settings ?? {});
     track(instance);
     try {
@@ -80,11 +77,11 @@ export class RedisInstance {
   }
 
   get pid(): number | null {
-    return this.child?.pid ?? null;
+    return this.server?.pid ?? null;
   }
 
   get running(): boolean {
-    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+    return this.server?.running ?? false;
   }
 
   get logFile(): string {
@@ -109,70 +106,55 @@ export class RedisInstance {
       ...this.settings,
     };
     const args = Object.entries(settings).flatMap(([k, v]) => [`--${k}`, v]);
-    const child = spawn("redis-server", args, { stdio: "ignore" });
-    this.child = child;
-    const deadline = Date.now() + timeoutMs;
-    let last = "no answer";
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new InstanceError("instance_start_failed", `redis-server on port ${this.port} exited (${child.exitCode ?? child.signalCode}); see ${this.logFile}`);
-      }
-      last = await redisPing(this.port);
-      if (last === "+PONG") return;
-      await sleep(20);
-    }
-    child.kill("SIGKILL");
-    throw new InstanceError("instance_start_failed", `redis-server on port ${this.port} did not answer PING within ${timeoutMs} ms (last: ${last}); see ${this.logFile}`);
+    const p = (this.server = SupervisedProcess.spawn({ command: "redis-server", args, lifeline: "exit-hook" }));
+    const ping = async () => {
+      const answer = await redisPing(this.port);
+      return answer === "+PONG" ? null : answer;
+    };
+    const ready = await p.waitReady(ping, timeoutMs, 20);
+    if (ready.ready) return;
+    if (ready.exited)
+      throw new InstanceError(
+        "instance_start_failed",
+        `redis-server on port ${this.port} exited (${p.exitDescription}); see ${this.logFile}`,
+      );
+    p.signal("SIGKILL");
+    throw new InstanceError(
+      "instance_start_failed",
+      `redis-server on port ${this.port} did not answer PING within ${timeoutMs} ms (last: ${ready.last}); see ${this.logFile}`,
+    );
   }
 
   /** Send a signal and wait until the process is gone (SIGKILL: no shutdown, no final fsync). */
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-    const child = this.child;
-    if (!child || !this.running) return;
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill(signal);
-    await exited;
+    await this.server?.kill(signal);
   }
 
   /** Graceful stop (SIGTERM), falling back to SIGKILL after the grace time. */
   async stop(graceMs = 5000): Promise<void> {
-    const child = this.child;
-    if (!child || !this.running) return;
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-    await exited;
-    clearTimeout(timer);
+    await this.server?.stop(graceMs);
   }
 
   /** Pause the process (SIGSTOP): connections stay open but nothing answers, as in a network partition. */
   pause(): void {
-    if (this.running) this.child!.kill("SIGSTOP");
+    this.server?.signal("SIGSTOP");
   }
 
   resume(): void {
-    if (this.running) this.child!.kill("SIGCONT");
+    this.server?.signal("SIGCONT");
   }
 
   /** Stop and remove the data directory; safe to call twice. */
   async destroy(): Promise<void> {
-    if (this.running) {
-      this.resume();
-      await this.kill("SIGKILL");
-    }
+    this.resume();
+    await this.kill("SIGKILL");
     if (!this.removed) rmSync(this.dir, { recursive: true, force: true });
     this.removed = true;
     live.delete(this);
   }
 
   forceStopSync(): void {
-    if (this.running) {
-      try {
-        process.kill(this.child!.pid!, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
+    this.server?.signal("SIGKILL");
     if (!this.removed) rmSync(this.dir, { recursive: true, force: true });
     this.removed = true;
   }
@@ -233,7 +215,10 @@ export class PostgresInstance {
         const ids = spawnSync("id", ["-u", runAs], { encoding: "utf8" });
         const gids = spawnSync("id", ["-g", runAs], { encoding: "utf8" });
         if (ids.status !== 0) {
-          throw new InstanceError("instance_start_failed", `running as root, PostgreSQL needs the "${runAs}" user to run initdb and pg_ctl: create it (e.g. \`apt-get install postgresql\`)`);
+          throw new InstanceError(
+            "instance_start_failed",
+            `running as root, PostgreSQL needs the "${runAs}" user to run initdb and pg_ctl: create it (e.g. \`apt-get install postgresql\`)`,
+          );
         }
         chownSync(dir, Number(ids.stdout.trim()), Number(gids.stdout.trim()));
       }
@@ -249,7 +234,14 @@ export class PostgresInstance {
         synchronous_commit: "on",
         ...o.settings,
       };
-      appendFileSync(join(instance.dataDir, "postgresql.conf"), "\n" + Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join("\n") + "\n");
+      appendFileSync(
+        join(instance.dataDir, "postgresql.conf"),
+        "\n" +
+          Object.entries(settings)
+            .map(([k, v]) => `${k} = ${v}`)
+            .join("\n") +
+          "\n",
+      );
       await instance.start();
     } catch (err) {
       await instance.destroy();
@@ -326,10 +318,12 @@ export class PostgresInstance {
       execFile(cmd, full, { timeout: 60_000, cwd: this.dir }, (err, stdout, stderr) => {
         if (!err) return done();
         const log = existsSync(this.logFile) ? `; see ${this.logFile}` : "";
-        fail(new InstanceError(
-          tool === "pg_ctl" && args.includes("stop") ? "instance_stop_failed" : "instance_start_failed",
-          `${tool} ${args.join(" ")} failed (port ${this.port}): ${(stderr || stdout || err.message).trim().split("\n").slice(-3).join(" | ")}${log}`,
-        ));
+        fail(
+          new InstanceError(
+            tool === "pg_ctl" && args.includes("stop") ? "instance_stop_failed" : "instance_start_failed",
+            `${tool} ${args.join(" ")} failed (port ${this.port}): ${(stderr || stdout || err.message).trim().split("\n").slice(-3).join(" | ")}${log}`,
+          ),
+        );
       });
     });
   }
@@ -339,12 +333,17 @@ export class PostgresInstance {
 function postgresBinDir(): string {
   const root = "/usr/lib/postgresql";
   if (existsSync(root)) {
-    const versions = readdirSync(root).filter((v) => existsSync(join(root, v, "bin", "initdb"))).sort((a, b) => Number(b) - Number(a));
+    const versions = readdirSync(root)
+      .filter((v) => existsSync(join(root, v, "bin", "initdb")))
+      .sort((a, b) => Number(b) - Number(a));
     if (versions.length > 0) return join(root, versions[0], "bin");
   }
   const onPath = findBinary("initdb");
   if (onPath) return onPath.replace(/\/initdb$/, "");
-  throw new InstanceError("instance_binary_missing", "initdb and pg_ctl were not found in /usr/lib/postgresql/*/bin or on PATH: install PostgreSQL (e.g. `apt-get install postgresql`)");
+  throw new InstanceError(
+    "instance_binary_missing",
+    "initdb and pg_ctl were not found in /usr/lib/postgresql/*/bin or on PATH: install PostgreSQL (e.g. `apt-get install postgresql`)",
+  );
 }
 
 function findBinary(name: string): string | null {
@@ -362,7 +361,10 @@ export interface Instances {
 }
 
 /** Starts a private Redis and PostgreSQL, runs `body`, and always stops and removes both. */
-export async function withInstances<T>(body: (i: Instances) => Promise<T>, o: { redis?: RedisOptions; postgres?: PostgresOptions } = {}): Promise<T> {
+export async function withInstances<T>(
+  body: (i: Instances) => Promise<T>,
+  o: { redis?: RedisOptions; postgres?: PostgresOptions } = {},
+): Promise<T> {
   const redis = await RedisInstance.start(o.redis);
   let postgres: PostgresInstance;
   try {
