@@ -540,7 +540,7 @@ export async function runCatalogue(target: CatalogueTarget, o: CatalogueRunOptio
 
 function caseResult(kase: BadInputCase, observation: ExchangeObservation, problems: string[]): CaseResult {
   const first = observation.responses.find((r) => r.status >= 200);
-  let code: string | null = null;
+  let code: string | null;
   try {
     code = first ? ((JSON.parse(first.body) as { error?: { code?: string } }).error?.code ?? null) : null;
   } catch {

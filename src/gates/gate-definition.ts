@@ -668,7 +668,7 @@ class GateReader {
         })
       : false;
     const evidenceBase = at("evidence_base")
-      ? this.text(at("evidence_base"), "signoff.evidence_base", /^(?!\/)(?!.*\.\.)(?!.*\/$)[A-Za-z0-9._\/-]{1,200}$/, "a branch name such as release-gate/evidence")
+      ? this.text(at("evidence_base"), "signoff.evidence_base", /^(?!\/)(?!.*\.\.)(?!.*\/$)[A-Za-z0-9._/-]{1,200}$/, "a branch name such as release-gate/evidence")
       : DEFAULT_EVIDENCE_BASE;
     const permission = at("permission") ? this.value(at("permission")!, "signoff.permission", oneOf(PERMISSIONS)) : "write";
     let approvers: string[] | undefined = [];

@@ -105,7 +105,7 @@ export function parseManifestHistory(text: string): { links: ManifestLink[]; pro
   text.split("\n").forEach((line, i) => {
     if (line === "" || line.startsWith("#")) return;
     const where = `${MANIFEST_HISTORY_FILE} line ${i + 1}`;
-    const m = /^([0-9a-f]{64})  (\S+)  (\S+)  (\S.*)$/.exec(line);
+    const m = /^([0-9a-f]{64}) {2}(\S+) {2}(\S+) {2}(\S.*)$/.exec(line);
     if (!m) {
       problems.push(`${where}: expected "<64 hex digits>  <ISO time>  <copy path>  <reason>", got ${JSON.stringify(line.slice(0, 120))}`);
       return;

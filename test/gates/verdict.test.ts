@@ -117,7 +117,7 @@ describe("the SLO catalogue", () => {
   });
 
   it("a gate file that leaves out ordering_violations loads, and its phases are judged without it", () => {
-    const text = readFileSync("gates/gate-a.yaml", "utf8").replace(/^  ordering_violations: .*\n/m, "");
+    const text = readFileSync("gates/gate-a.yaml", "utf8").replace(/^ {2}ordering_violations: .*\n/m, "");
     const gate = parseGate(text, "gate-no-ordering.yaml", {});
     expect(gate.slos.map((s) => s.name)).not.toContain("ordering_violations");
     const outOfOrder = good(smoke).ordering!;
