@@ -8,7 +8,7 @@ import { Octokit } from "@octokit/rest";
 import type { Gate, Phase } from "../gates/gate.js";
 import type { GateRun, Verdict } from "../gates/gate-run.js";
 import { GateDefinitionError, PhaseSelectionError, loadGate, phasesUpTo } from "../gates/gate-definition.js";
-import { newRunId } from "../gates/run-gate.js";
+import { newRunId } from "../gates/execute-run.js";
 import { commitUnderTest, observer, runToBundle } from "../gates/run-command.js";
 import { renderPlainVerdictTable, renderVerdictTable } from "../gates/war-room.js";
 import { verifyBundle } from "../gates/evidence-bundle.js";

@@ -4,7 +4,7 @@
 
 import type { ApplicationFunction, Context, Probot } from "probot";
 import type { Gate } from "../gates/gate.js";
-import { newRunId } from "../gates/run-gate.js";
+import { newRunId } from "../gates/execute-run.js";
 import { commandLabel, isPrivileged, parseCommand, renderHelp } from "./command.js";
 import type { GateCatalog } from "./gate-catalog.js";
 import { httpStatus, type GitHub, type RepoRef } from "./github.js";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Gate, GuardedEnvironment } from "../gates/gate.js";
 import type { DeployedTarget } from "../gates/gate.js";
 import type { GateRun } from "../gates/gate-run.js";
-import { newRunId, runGate } from "../gates/run-gate.js";
+import { newRunId, executeRun } from "../gates/execute-run.js";
 import { formatDuration } from "../gates/units.js";
 import { writeEvidenceBundle } from "../gates/evidence-bundle.js";
 import type { BotLog } from "./bot-log.js";
@@ -340,7 +340,7 @@ async function runWithin(gate: Gate, sha: string, runId: string, environment: Gu
   });
   const logDir = await mkdtemp(join(tmpdir(), "release-gate-deploy-"));
   try {
-    const running = runGate(gate, { phases: gate.phases, commit: sha, runId, signal: controller.signal, logDir, credentials: environment.credentials });
+    const running = executeRun(gate, { phases: gate.phases, commit: sha, runId, signal: controller.signal, logDir, credentials: environment.credentials });
     const first = await Promise.race([running, deadline]);
     // An aborted run still stops its replay and tears down; wait for that (bounded) before answering.
     if ("timedOut" in first) await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);

@@ -11,7 +11,7 @@ import type { Redis } from "ioredis";
 import type { Gate } from "../gates/gate.js";
 import type { GateRun, WarRoomUpdate } from "../gates/gate-run.js";
 import { phasesUpTo } from "../gates/gate-definition.js";
-import { runGate, type RunOptions } from "../gates/run-gate.js";
+import { executeRun, type RunOptions } from "../gates/execute-run.js";
 import { createRedactor } from "../gates/redaction.js";
 import { gateOfRecord } from "./repository-gates.js";
 import { fetchSourceArchive } from "./source-archive.js";
@@ -65,7 +65,7 @@ async function attempt<T>(log: BotLog, what: string, runId: string, fn: () => Pr
  * Executes one run from the queue. Whatever happens, the run ends in a final state on the PR and its
  * slot goes to the waiting run.
  */
-export async function executeRun(deps: RunnerDeps, runId: string, stopSignal?: AbortSignal): Promise<void> {
+export async function runFromQueue(deps: RunnerDeps, runId: string, stopSignal?: AbortSignal): Promise<void> {
   const { queue, log } = deps;
   const state = queue.state;
   let record = await state.get(runId);
@@ -222,7 +222,7 @@ async function runOnGitHub(
   const workDir = await mkdtemp(join(tmpdir(), "release-gate-run-"));
   try {
     try {
-      run = await runGate(gate, {
+      run = await executeRun(gate, {
         phases: phasesUpTo(gate, record.selector),
         commit: record.headSha,
         runId,
@@ -418,7 +418,7 @@ export class Runner {
     this.worker = new Worker<RunJob>(
       RUN_QUEUE_NAME,
       (job: Job<RunJob>, _token?: string, lock?: AbortSignal) =>
-        executeRun(deps, job.data.runId, lock ? AbortSignal.any([lock, this.shutdown.signal]) : this.shutdown.signal),
+        runFromQueue(deps, job.data.runId, lock ? AbortSignal.any([lock, this.shutdown.signal]) : this.shutdown.signal),
       {
         connection: this.workerConnection,
         prefix: options.prefix,

@@ -9,7 +9,7 @@ import { parseCommandLine } from "../command-line.js";
 import type { Gate, Phase } from "./gate.js";
 import type { GateRun } from "./gate-run.js";
 import { GateDefinitionError, loadGate, phasesUpTo } from "./gate-definition.js";
-import { newRunId, runGate, type RunObserver } from "./run-gate.js";
+import { newRunId, executeRun, type RunObserver } from "./execute-run.js";
 import type { ReplayProgress } from "./replay-driver.js";
 import { renderPlainVerdictTable, renderWarRoomUpdate } from "./war-room.js";
 import { capacityLine } from "./capacity-probe.js";
@@ -96,7 +96,7 @@ export async function runToBundle(
   // The service's raw logs go to a scratch folder; the bundle keeps a redacted copy.
   const logDir = mkdtempSync(join(tmpdir(), "release-gate-logs-"));
   try {
-    const run = await runGate(gate, {
+    const run = await executeRun(gate, {
       phases,
       commit: o.commit,
       runId: o.runId,

@@ -284,7 +284,7 @@ async function measurePhase(
   return { result: { ...measured, ...decided, resources }, stored, replay: result };
 }
 
-export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
+export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
   const runId = o.runId ?? newRunId(gate);
   const namespace = `rg_${runId.split("-").pop()}_${Date.now().toString(36)}`;
   const credentials = o.credentials ?? freshCredentials();
