@@ -3,10 +3,10 @@
 
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { verifyBundle } from "./evidence-bundle.js";
-import { MANIFEST_FILE, parseManifest } from "./manifest.js";
-import { readVerifyKey } from "./dsse.js";
-import { ATTESTATION_DSSE_FILE, SIGNED_APPROVALS_FILE, verifySignedEvidence } from "./signed-evidence.js";
+import { verifyBundle } from "../gates/evidence-bundle.js";
+import { MANIFEST_FILE, parseManifest } from "../gates/manifest.js";
+import { readVerifyKey } from "../gates/dsse.js";
+import { ATTESTATION_DSSE_FILE, SIGNED_APPROVALS_FILE, verifySignedEvidence } from "../gates/signed-evidence.js";
 
 const HELP = `gate verify DIR [--key PUB.pem] [--json]
 

@@ -3,19 +3,19 @@
 
 import { appendFile, readFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
-import { parseCommandLine } from "../command-line.js";
+import { parseCommandLine } from "./command-line.js";
 import { Octokit } from "@octokit/rest";
 import type { Gate, Phase } from "../gates/gate.js";
 import type { GateRun, Verdict } from "../gates/gate-run.js";
 import { GateDefinitionError, PhaseSelectionError, loadGate, phasesUpTo } from "../gates/gate-definition.js";
 import { newRunId } from "../gates/execute-run.js";
-import { commitUnderTest, observer, runToBundle } from "../gates/run-command.js";
+import { commitUnderTest, observer, runToBundle } from "./run-command.js";
 import { renderPlainVerdictTable, renderVerdictTable } from "../gates/war-room.js";
 import { verifyBundle } from "../gates/evidence-bundle.js";
 import { checkServices } from "../gates/service-check.js";
 import { publishBundle, readPublishEnv, type PublishEnv, type PublishResult } from "./publish-command.js";
 import { VERDICT_MEANING, exitCodeFor } from "../gates/verdict-meaning.js";
-import { gateOfFile, readGateFileAt } from "./repository-gates.js";
+import { gateOfFile, readGateFileAt } from "../bot/repository-gates.js";
 
 export const ACTIONS_HELP = `Usage: gate ci GATE_FILE [--out DIR] [--phase P]
 

@@ -3,17 +3,17 @@
 // check run on the gated commit and the pending sign-off status, through the bot's own code and the
 // workflow's GITHUB_TOKEN.
 
-import { parseCommandLine } from "../command-line.js";
+import { parseCommandLine } from "./command-line.js";
 import { Octokit } from "@octokit/rest";
 import type { Gate } from "../gates/gate.js";
 import { GateDefinitionError, loadGate } from "../gates/gate-definition.js";
 import { verifyBundle } from "../gates/evidence-bundle.js";
 import { resolve } from "node:path";
-import { GateCatalogError, loadGateCatalog } from "./gate-catalog.js";
-import type { GitHub, RepoRef } from "./github.js";
-import { openEvidencePullRequest, readBundleFacts } from "./evidence-pr.js";
-import { conclusionFor, createCompletedCheckRun } from "./check-run.js";
-import { findMarkedComment, latestUpdateFromSummary, renderPublishedComment, upsertComment, warRoomMarker } from "./war-room-comment.js";
+import { GateCatalogError, loadGateCatalog } from "../bot/gate-catalog.js";
+import type { GitHub, RepoRef } from "../bot/github.js";
+import { openEvidencePullRequest, readBundleFacts } from "../bot/evidence-pr.js";
+import { conclusionFor, createCompletedCheckRun } from "../bot/check-run.js";
+import { findMarkedComment, latestUpdateFromSummary, renderPublishedComment, upsertComment, warRoomMarker } from "../bot/war-room-comment.js";
 
 export const PUBLISH_HELP = `Usage: gate publish DIR [--gate FILE] [--pr NUMBER] [--json]
 

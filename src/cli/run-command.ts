@@ -5,17 +5,17 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseCommandLine } from "../command-line.js";
-import type { Gate, Phase } from "./gate.js";
-import type { GateRun } from "./gate-run.js";
-import { GateDefinitionError, loadGate, phasesUpTo } from "./gate-definition.js";
-import { newRunId, executeRun, type RunObserver } from "./execute-run.js";
-import type { ReplayProgress } from "./replay-driver.js";
-import { renderPlainVerdictTable, renderWarRoomUpdate } from "./war-room.js";
-import { capacityLine } from "./capacity-probe.js";
-import { verdictDocument, writeEvidenceBundle } from "./evidence-bundle.js";
-import { checkServices } from "./service-check.js";
-import { exitCodeFor } from "./verdict-meaning.js";
+import { parseCommandLine } from "./command-line.js";
+import type { Gate, Phase } from "../gates/gate.js";
+import type { GateRun } from "../gates/gate-run.js";
+import { GateDefinitionError, loadGate, phasesUpTo } from "../gates/gate-definition.js";
+import { newRunId, executeRun, type RunObserver } from "../gates/execute-run.js";
+import type { ReplayProgress } from "../gates/replay-driver.js";
+import { renderPlainVerdictTable, renderWarRoomUpdate } from "../gates/war-room.js";
+import { capacityLine } from "../gates/capacity-probe.js";
+import { verdictDocument, writeEvidenceBundle } from "../gates/evidence-bundle.js";
+import { checkServices } from "../gates/service-check.js";
+import { exitCodeFor } from "../gates/verdict-meaning.js";
 
 const HELP = `Usage: gate run FILE [--phase smoke|load|final|all] [--out DIR] [--json] [--commit SHA]
 
