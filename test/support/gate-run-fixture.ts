@@ -21,7 +21,7 @@ import type {
   WarRoomUpdate,
 } from "../../src/gates/gate-run.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
-import { notRun } from "../../src/gates/execute-run.js";
+import { notRun } from "../../src/gates/measure-phase.js";
 
 /** Credentials a run used. With plantSecrets they are written into logs, URLs, lineage details and prose. */
 export const FIXTURE_SECRETS = {
