@@ -10,11 +10,11 @@ import { join } from "node:path";
 import type { Gate, GuardedEnvironment } from "../gates/gate.js";
 import type { DeployedTarget } from "../gates/gate.js";
 import type { GateRun } from "../gates/gate-run.js";
-import { newRunId, executeRun } from "../gates/execute-run.js";
+import { newRunId } from "../gates/execute-run.js";
+import { runToBundle } from "../gates/run-to-bundle.js";
 import { formatDuration } from "../gates/units.js";
-import { writeEvidenceBundle } from "../gates/evidence-bundle.js";
 import type { BotLog } from "./bot-log.js";
-import { openEvidencePullRequest } from "./evidence-pr.js";
+import { publishRun } from "./publish-run.js";
 import type { GateCatalog } from "./gate-catalog.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { promotionState } from "./promotion.js";
@@ -308,14 +308,19 @@ async function decide(
   const runId = newRunId(gate);
   const holder = await deps.ledger.lock(where.owner, where.repo, gate.name, environment.name, runId, timeoutMs + 60_000);
   if (holder) return no(`another ${gate.title} run against ${environment.name} (\`${holder}\`) is in progress; re-run this deployment when it has finished.`);
+  const bundleDir = await mkdtemp(join(tmpdir(), "release-gate-deploy-bundle-"));
   try {
     const phase = environment.phase ?? gate.phases[0]!;
     // The run measures this environment only; no other environment's settings (or secrets) travel with it.
     const { environments: _others, ...rest } = gate;
     const measured: Gate = { ...rest, target: resolved.target, phases: [phase] };
-    const run = await runWithin(measured, sha, runId, environment, timeoutMs);
+    const run = await runWithin(measured, sha, runId, environment, timeoutMs, bundleDir);
     if ("timedOut" in run) return no(`the run against ${environment.name} did not finish within ${formatDuration(timeoutMs)}; nothing was approved.`);
-    const evidence = await publishEvidence(github, where, measured, run, event.pull_requests?.[0]?.number).catch((err: unknown) => ({ problem: (err as Error).message }));
+    const sourcePullRequest = pullNumber ? `#${pullNumber}` : undefined;
+    const evidence = await publishRun(github, where, { gate: measured, bundleDir, sourcePullRequest }).then(
+      (p) => ({ url: p.evidence!.url }),
+      (err: unknown) => ({ problem: (err as Error).message }),
+    );
     const evidenceUrl = "url" in evidence ? evidence.url : undefined;
     const why = run.verdict === "PASS" ? "" : run.phases.filter((p) => p.verdict !== "PASS" && !run.reason.includes(p.reason)).map((p) => ` (${p.reason})`).join("");
     const line = `run \`${run.id}\` (${phase.name}: ${phase.requests} requests @ ${phase.rate}/s against ${resolved.target.url}) on ${short(sha)} is ${run.verdict}: ${run.reason}${why}.`;
@@ -324,12 +329,13 @@ async function decide(
     if (!evidenceUrl) return no(`${line} Its evidence could not be committed (${"problem" in evidence ? evidence.problem : "unknown"}), so it is not approved.`, { backing });
     return { gate, environment, approved: true, line: `${gate.title}: ${line}`, evidenceUrl, backing };
   } finally {
+    await rm(bundleDir, { recursive: true, force: true }).catch(() => {});
     await deps.ledger.unlock(where.owner, where.repo, gate.name, environment.name, runId).catch(() => {});
   }
 }
 
-/** Runs the environment's short gate, stopped (and reported as timed out) past the deadline. */
-async function runWithin(gate: Gate, sha: string, runId: string, environment: GuardedEnvironment, timeoutMs: number): Promise<GateRun | { timedOut: true }> {
+/** Runs the environment's short gate into a bundle in `out`, stopped (and reported as timed out) past the deadline. */
+async function runWithin(gate: Gate, sha: string, runId: string, environment: GuardedEnvironment, timeoutMs: number, out: string): Promise<GateRun | { timedOut: true }> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<{ timedOut: true }>((resolve) => {
@@ -338,27 +344,14 @@ async function runWithin(gate: Gate, sha: string, runId: string, environment: Gu
       resolve({ timedOut: true });
     }, timeoutMs);
   });
-  const logDir = await mkdtemp(join(tmpdir(), "release-gate-deploy-"));
   try {
-    const running = executeRun(gate, { phases: gate.phases, commit: sha, runId, signal: controller.signal, logDir, credentials: environment.credentials });
+    const running = runToBundle(gate, { phases: gate.phases, commit: sha, runId, signal: controller.signal, credentials: environment.credentials, out }).then((r) => r.run);
     const first = await Promise.race([running, deadline]);
     // An aborted run still stops its replay and tears down; wait for that (bounded) before answering.
     if ("timedOut" in first) await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);
     return first;
   } finally {
     clearTimeout(timer);
-    await rm(logDir, { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-async function publishEvidence(github: GitHub, where: RepoRef, gate: Gate, run: GateRun, pullNumber?: number): Promise<{ url: string }> {
-  const dir = await mkdtemp(join(tmpdir(), "release-gate-deploy-bundle-"));
-  try {
-    await writeEvidenceBundle(dir, run);
-    const pr = await openEvidencePullRequest(github, where, { gate, bundleDir: dir, sourcePullRequest: pullNumber ? `#${pullNumber}` : undefined });
-    return { url: pr.url };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

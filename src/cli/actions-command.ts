@@ -9,11 +9,12 @@ import type { Gate, Phase } from "../gates/gate.js";
 import type { GateRun, Verdict } from "../gates/gate-run.js";
 import { GateDefinitionError, PhaseSelectionError, loadGate, phasesUpTo } from "../gates/gate-definition.js";
 import { newRunId } from "../gates/execute-run.js";
-import { commitUnderTest, observer, runToBundle } from "./run-command.js";
+import { commitUnderTest, observer, runInTerminal } from "./run-command.js";
 import { renderPlainVerdictTable, renderVerdictTable } from "../gates/war-room.js";
 import { verifyBundle } from "../gates/evidence-bundle.js";
 import { checkServices } from "../gates/service-check.js";
-import { publishBundle, readPublishEnv, type PublishEnv, type PublishResult } from "./publish-command.js";
+import { readPublishEnv, type PublishEnv } from "./publish-command.js";
+import { publishBundle, type PublishResult } from "../bot/publish-run.js";
 import { VERDICT_MEANING, exitCodeFor } from "../gates/verdict-meaning.js";
 import { gateOfFile, readGateFileAt } from "../bot/repository-gates.js";
 
@@ -267,7 +268,7 @@ export async function actionsCommand(args: string[]): Promise<number> {
   const runId = newRunId(gate);
   const out = resolve(values.out ?? join("evidence", runId));
   console.log(`${gate.title}: ${env.event} run ${runId} of ${phases.map((p) => p.name).join(", ")} on ${env.sha ?? "the checked-out commit"}${env.runUrl ? ` (${env.runUrl})` : ""}`);
-  const run = await runToBundle(gate, phases, { commit: commitUnderTest(env.sha), runId, out, observer: observer(true), command: "gate ci" });
+  const run = await runInTerminal("gate ci", gate, { phases, commit: commitUnderTest(env.sha), runId, out, observer: observer(true) });
   console.log(`\n${renderPlainVerdictTable(run)}\n`);
   console.log(`Evidence bundle: ${out}`);
 

@@ -1,6 +1,6 @@
 // `gate publish DIR`: what the bot does after a run, for a run that happened elsewhere (the scheduled or
-// manually dispatched GitHub Actions workflow): the evidence PR in one commit, the war-room comment, a
-// check run on the gated commit and the pending sign-off status, through the bot's own code and the
+// manually dispatched GitHub Actions workflow): the evidence PR in one commit, the war-room comment and a
+// check run on the gated commit, through the bot's own publishing (src/bot/publish-run.ts) and the
 // workflow's GITHUB_TOKEN.
 
 import { parseCommandLine } from "./command-line.js";
@@ -10,10 +10,9 @@ import { GateDefinitionError, loadGate } from "../gates/gate-definition.js";
 import { verifyBundle } from "../gates/evidence-bundle.js";
 import { resolve } from "node:path";
 import { GateCatalogError, loadGateCatalog } from "../bot/gate-catalog.js";
-import type { GitHub, RepoRef } from "../bot/github.js";
-import { openEvidencePullRequest, readBundleFacts } from "../bot/evidence-pr.js";
-import { conclusionFor, createCompletedCheckRun } from "../bot/check-run.js";
-import { findMarkedComment, latestUpdateFromSummary, renderPublishedComment, upsertComment, warRoomMarker } from "../bot/war-room-comment.js";
+import type { RepoRef } from "../bot/github.js";
+import { readBundleFacts } from "../bot/evidence-pr.js";
+import { publishBundle, type PublishResult } from "../bot/publish-run.js";
 
 export const PUBLISH_HELP = `Usage: gate publish DIR [--gate FILE] [--pr NUMBER] [--json]
 
@@ -66,65 +65,6 @@ function gateFor(name: string, file: string | undefined, gatesDir: string): Gate
   const gate = loadGateCatalog(gatesDir).byName(name);
   if (!gate) throw new Error(`no gate named "${name}" in ${gatesDir}; pass --gate FILE (the gate file the bundle was run with)`);
   return gate;
-}
-
-export interface PublishResult {
-  runId: string;
-  verdict: string;
-  evidencePullRequest: { number: number; url: string; branch: string; commit: string };
-  warRoomComments: { issue: number; url: string }[];
-  checkRun: string | null;
-  problems: string[];
-}
-
-/** The publishing itself, callable from tests and other commands with any Octokit. */
-export async function publishBundle(
-  github: GitHub,
-  where: RepoRef,
-  o: { gate: Gate; bundleDir: string; pullRequest?: number },
-): Promise<PublishResult> {
-  const { verdict, summary } = await readBundleFacts(o.bundleDir);
-  const problems: string[] = [];
-  const evidence = await openEvidencePullRequest(github, where, { gate: o.gate, bundleDir: o.bundleDir });
-  if (evidence.reviewerProblem) problems.push(evidence.reviewerProblem);
-
-  let checkRun: string | null = null;
-  const knownCommit = /^[0-9a-f]{40}$/i.test(verdict.commit);
-  if (knownCommit) {
-    try {
-      const check = await createCompletedCheckRun(github, where, {
-        // Not the App's required check: a workflow's result is reported, never a promotion decision.
-        name: `${o.gate.title} (gate publish)`,
-        headSha: verdict.commit,
-        conclusion: conclusionFor(verdict.verdict, false),
-        title: `${verdict.verdict}: ${verdict.reason}`,
-        summary: `${verdict.reason}\n\nEvidence PR: ${evidence.url}`,
-      });
-      checkRun = check.url;
-    } catch (err) {
-      problems.push(`could not create the check run on ${verdict.commit.slice(0, 7)} (${(err as Error).message}); give the workflow \`checks: write\``);
-    }
-  }
-
-  const body = renderPublishedComment(o.gate, verdict, latestUpdateFromSummary(summary), {
-    evidencePullRequest: evidence.url,
-    ...(checkRun ? { checkRun } : {}),
-  });
-  const marker = warRoomMarker(verdict.run_id);
-  const warRoomComments: PublishResult["warRoomComments"] = [];
-  for (const issue of new Set([evidence.number, ...(o.pullRequest ? [o.pullRequest] : [])])) {
-    const existing = await findMarkedComment(github, where, issue, marker);
-    const c = await upsertComment(github, where, issue, existing, body);
-    warRoomComments.push({ issue, url: c.url });
-  }
-  return {
-    runId: verdict.run_id,
-    verdict: verdict.verdict,
-    evidencePullRequest: { number: evidence.number, url: evidence.url, branch: evidence.branch, commit: evidence.commitSha },
-    warRoomComments,
-    checkRun,
-    problems,
-  };
 }
 
 export async function publishCommand(args: string[]): Promise<number> {

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import { promotionState } from "../../src/bot/promotion.js";
-import { publishBundle } from "../../src/cli/publish-command.js";
+import { publishBundle } from "../../src/bot/publish-run.js";
 import { guardForGitHub } from "../../src/bot/redact-for-github.js";
 import { generateSigningKeyPair, signEnvelope, IN_TOTO_PAYLOAD_TYPE } from "../../src/gates/dsse.js";
 import { verifyCommand } from "../../src/cli/verify-command.js";
