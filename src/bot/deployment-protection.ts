@@ -4,17 +4,9 @@
 // or a run of the gate now against the environment itself. Whatever goes wrong, the answer is a
 // rejection naming the reason: a deployment is never let through by an error.
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Gate, GuardedEnvironment } from "../gates/gate.js";
-import type { DeployedTarget } from "../gates/gate.js";
-import type { GateRun } from "../gates/gate-run.js";
-import { newRunId } from "../gates/execute-run.js";
-import { runToBundle } from "../gates/run-to-bundle.js";
-import { formatDuration } from "../gates/units.js";
+import { runForDeployment, runTarget } from "./environment-run.js";
 import type { BotLog } from "./bot-log.js";
-import { publishRun } from "./publish-run.js";
 import type { GateCatalog } from "./gate-catalog.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { promotionState } from "./promotion.js";
@@ -173,26 +165,6 @@ export function decideFromRecord(
   }
 }
 
-/** The service a `requires: run` measures: the gate file's, or the deployment's URL when it is the same service. */
-export function runTarget(environment: GuardedEnvironment, deploymentPayload: unknown): { target: DeployedTarget } | { problem: string } {
-  const configured = environment.target!;
-  const asked = (deploymentPayload as { environment_url?: unknown } | null)?.environment_url;
-  if (typeof asked !== "string" || asked === "") return { target: configured };
-  let origin: string;
-  try {
-    origin = new URL(asked).origin;
-  } catch {
-    return { problem: `the deployment's environment_url ${JSON.stringify(asked)} is not a URL` };
-  }
-  // A deployment may not choose the service its own gate measures: only the configured one counts.
-  if (origin !== new URL(configured.url).origin) {
-    return {
-      problem: `the deployment's environment_url ${asked} is not the service the gate file names for ${environment.name} (${configured.url}); a deployment cannot choose what its gate measures`,
-    };
-  }
-  return { target: { ...configured, url: asked } };
-}
-
 function fit(comment: string): string {
   return comment.length <= COMMENT_LIMIT ? comment : `${comment.slice(0, COMMENT_LIMIT - 40)}… (cut; the war room has it whole)`;
 }
@@ -304,55 +276,17 @@ async function decide(
     const go = decideFromRecord(gate, { ...environment, requires: "signoff" }, sha, runs, gateFile, pullNumber);
     if (!go.approved) return no(`${environment.name} is a promotion stage, which comes after GO: ${go.line.replace(/^[^:]+: /, "")}`, { backing: go.backing });
   }
-  const timeoutMs = deps.runTimeoutMs ?? 30 * 60_000;
-  const runId = newRunId(gate);
-  const holder = await deps.ledger.lock(where.owner, where.repo, gate.name, environment.name, runId, timeoutMs + 60_000);
-  if (holder) return no(`another ${gate.title} run against ${environment.name} (\`${holder}\`) is in progress; re-run this deployment when it has finished.`);
-  const bundleDir = await mkdtemp(join(tmpdir(), "release-gate-deploy-bundle-"));
-  try {
-    const phase = environment.phase ?? gate.phases[0]!;
-    // The run measures this environment only; no other environment's settings (or secrets) travel with it.
-    const { environments: _others, ...rest } = gate;
-    const measured: Gate = { ...rest, target: resolved.target, phases: [phase] };
-    const run = await runWithin(measured, sha, runId, environment, timeoutMs, bundleDir);
-    if ("timedOut" in run) return no(`the run against ${environment.name} did not finish within ${formatDuration(timeoutMs)}; nothing was approved.`);
-    const sourcePullRequest = pullNumber ? `#${pullNumber}` : undefined;
-    const evidence = await publishRun(github, where, { gate: measured, bundleDir, sourcePullRequest }).then(
-      (p) => ({ url: p.evidence!.url }),
-      (err: unknown) => ({ problem: (err as Error).message }),
-    );
-    const evidenceUrl = "url" in evidence ? evidence.url : undefined;
-    const why = run.verdict === "PASS" ? "" : run.phases.filter((p) => p.verdict !== "PASS" && !run.reason.includes(p.reason)).map((p) => ` (${p.reason})`).join("");
-    const line = `run \`${run.id}\` (${phase.name}: ${phase.requests} requests @ ${phase.rate}/s against ${resolved.target.url}) on ${short(sha)} is ${run.verdict}: ${run.reason}${why}.`;
-    const backing = runs.find((r) => promotionState(r) === "go");
-    if (run.verdict !== "PASS") return no(line, { evidenceUrl, backing });
-    if (!evidenceUrl) return no(`${line} Its evidence could not be committed (${"problem" in evidence ? evidence.problem : "unknown"}), so it is not approved.`, { backing });
-    return { gate, environment, approved: true, line: `${gate.title}: ${line}`, evidenceUrl, backing };
-  } finally {
-    await rm(bundleDir, { recursive: true, force: true }).catch(() => {});
-    await deps.ledger.unlock(where.owner, where.repo, gate.name, environment.name, runId).catch(() => {});
-  }
-}
-
-/** Runs the environment's short gate into a bundle in `out`, stopped (and reported as timed out) past the deadline. */
-async function runWithin(gate: Gate, sha: string, runId: string, environment: GuardedEnvironment, timeoutMs: number, out: string): Promise<GateRun | { timedOut: true }> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<{ timedOut: true }>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(new Error("the deployment's gate run timed out"));
-      resolve({ timedOut: true });
-    }, timeoutMs);
+  const ran = await runForDeployment(github, where, {
+    gate,
+    environment,
+    target: resolved.target,
+    sha,
+    pullNumber,
+    runs,
+    ledger: deps.ledger,
+    timeoutMs: deps.runTimeoutMs ?? 30 * 60_000,
   });
-  try {
-    const running = runToBundle(gate, { phases: gate.phases, commit: sha, runId, signal: controller.signal, credentials: environment.credentials, out }).then((r) => r.run);
-    const first = await Promise.race([running, deadline]);
-    // An aborted run still stops its replay and tears down; wait for that (bounded) before answering.
-    if ("timedOut" in first) await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);
-    return first;
-  } finally {
-    clearTimeout(timer);
-  }
+  return { gate, environment, ...ran, line: `${gate.title}: ${ran.line}` };
 }
 
 /** One stage row per gate, and the war room told: the backing run's comment, or the deployment's PR. */
