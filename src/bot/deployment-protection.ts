@@ -21,7 +21,14 @@ export interface ProtectionRuleEvent {
   environment?: string;
   event?: string;
   deployment_callback_url?: string;
-  deployment?: { id: number; sha: string; ref?: string; environment?: string; payload?: unknown; creator?: { login: string } | null } | null;
+  deployment?: {
+    id: number;
+    sha: string;
+    ref?: string;
+    environment?: string;
+    payload?: unknown;
+    creator?: { login: string } | null;
+  } | null;
   pull_requests?: { number: number }[];
   sender?: { login: string } | null;
 }
@@ -69,8 +76,14 @@ interface GateDecision {
  * `/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule`: the bot's token goes
  * nowhere else.
  */
-export function callbackRunId(callbackUrl: string | undefined, where: RepoRef): { runId: number } | { code: "bad_callback"; message: string } {
-  const bad = (why: string) => ({ code: "bad_callback" as const, message: `deployment_callback_url ${JSON.stringify(callbackUrl ?? null)} ${why}` });
+export function callbackRunId(
+  callbackUrl: string | undefined,
+  where: RepoRef,
+): { runId: number } | { code: "bad_callback"; message: string } {
+  const bad = (why: string) => ({
+    code: "bad_callback" as const,
+    message: `deployment_callback_url ${JSON.stringify(callbackUrl ?? null)} ${why}`,
+  });
   if (!callbackUrl) return bad("is missing");
   let path: string;
   try {
@@ -117,7 +130,9 @@ export function decideFromRecord(
   const command = `${gate.command.prefix} replay all`;
   const where = pullNumber ? ` on pull request #${pullNumber}` : " on the pull request of that commit";
   // A newer measurement of the same commit that failed outweighs an older GO: fail closed.
-  const failedSince = ok ? runs.slice(0, runs.indexOf(ok)).find((r) => r.phase === "finished" && !r.aborted && r.verdict !== "PASS") : undefined;
+  const failedSince = ok
+    ? runs.slice(0, runs.indexOf(ok)).find((r) => r.phase === "finished" && !r.aborted && r.verdict !== "PASS")
+    : undefined;
   if (ok && failedSince) {
     return {
       approved: false,
@@ -139,19 +154,29 @@ export function decideFromRecord(
     };
   }
   const latest = runs.find((r) => r.phase !== "cancelled");
-  const missing = (what: string) => ({ approved: false, line: `${gate.title}: ${what}`, backing: latest, evidenceUrl: latest?.evidenceUrl });
+  const missing = (what: string) => ({
+    approved: false,
+    line: `${gate.title}: ${what}`,
+    backing: latest,
+    evidenceUrl: latest?.evidenceUrl,
+  });
   const get = needsSignoff
     ? `comment \`${command}\`${where}, then ${approversOf(gate)} approves its evidence PR (signoff: in ${gateFile}), then re-run this deployment`
     : `comment \`${command}\`${where}, then re-run this deployment`;
-  if (!latest) return missing(`no ${needsSignoff ? "signed-off " : ""}full PASS of ${short(sha)}: no run measured this commit. To get one, ${get}.`);
+  if (!latest)
+    return missing(`no ${needsSignoff ? "signed-off " : ""}full PASS of ${short(sha)}: no run measured this commit. To get one, ${get}.`);
   const state = promotionState(latest);
   switch (state) {
     case "unfinished":
-      return missing(`run \`${latest.id}\` of ${short(sha)} has not finished; re-run this deployment when it has${needsSignoff ? " and its evidence is signed off" : ""}.`);
+      return missing(
+        `run \`${latest.id}\` of ${short(sha)} has not finished; re-run this deployment when it has${needsSignoff ? " and its evidence is signed off" : ""}.`,
+      );
     case "partial":
       return missing(`run \`${latest.id}\` PASSed only ${latest.scope.replace(/\+/g, ", ")}, not every phase. To get a full PASS, ${get}.`);
     case "no-go":
-      return missing(`the latest run of ${short(sha)}, \`${latest.id}\`, is ${latest.aborted ? "aborted" : latest.verdict ?? "ERROR"}${latest.reason ? ` (${latest.reason})` : ""}. A new run must PASS: ${get}.`);
+      return missing(
+        `the latest run of ${short(sha)}, \`${latest.id}\`, is ${latest.aborted ? "aborted" : (latest.verdict ?? "ERROR")}${latest.reason ? ` (${latest.reason})` : ""}. A new run must PASS: ${get}.`,
+      );
     case "superseded":
       return missing(`run \`${latest.id}\` was superseded by a newer run; ${get}.`);
     default: {
@@ -170,7 +195,12 @@ function fit(comment: string): string {
 }
 
 /** Handles deployment_protection_rule.requested: decides, answers GitHub, records the stage, updates the war room. */
-export async function handleProtectionRule(github: GitHub, where: RepoRef, event: ProtectionRuleEvent, deps: ProtectionDeps): Promise<ProtectionOutcome> {
+export async function handleProtectionRule(
+  github: GitHub,
+  where: RepoRef,
+  event: ProtectionRuleEvent,
+  deps: ProtectionDeps,
+): Promise<ProtectionOutcome> {
   const callback = callbackRunId(event.deployment_callback_url, where);
   if ("code" in callback) {
     deps.log.error({ callback: event.deployment_callback_url }, callback.message);
@@ -179,13 +209,23 @@ export async function handleProtectionRule(github: GitHub, where: RepoRef, event
   const environmentName = event.environment ?? event.deployment?.environment ?? "";
   const answer = async (a: ProtectionAnswer): Promise<ProtectionAnswer> => {
     const comment = fit(a.comment);
-    await github.rest.actions.reviewCustomGatesForRun({ ...where, run_id: callback.runId, environment_name: environmentName, state: a.state, comment });
+    await github.rest.actions.reviewCustomGatesForRun({
+      ...where,
+      run_id: callback.runId,
+      environment_name: environmentName,
+      state: a.state,
+      comment,
+    });
     return { ...a, comment };
   };
-  const rejectFor = async (why: string) => ({ kind: "answered" as const, answer: await answer({ state: "rejected", comment: `release-gate rejected this deployment: ${why}` }) });
+  const rejectFor = async (why: string) => ({
+    kind: "answered" as const,
+    answer: await answer({ state: "rejected", comment: `release-gate rejected this deployment: ${why}` }),
+  });
 
   const sha = event.deployment?.sha ?? "";
-  if (!environmentName || !/^[0-9a-f]{40}$/i.test(sha)) return rejectFor("the event names no environment or no deployment commit, so no gate can vouch for it.");
+  if (!environmentName || !/^[0-9a-f]{40}$/i.test(sha))
+    return rejectFor("the event names no environment or no deployment commit, so no gate can vouch for it.");
   const guards = guardsOf(deps.gates.gates, environmentName);
   if (guards.length === 0) {
     return rejectFor(
@@ -208,13 +248,18 @@ export async function handleProtectionRule(github: GitHub, where: RepoRef, event
     } catch (err) {
       // GitHub did not take it: an approval it never saw must not open the next stage.
       if (approved) {
-        const undo = decisions.map((d) => ({ ...d, approved: false, line: `${d.gate.title}: GitHub did not take the approval (${(err as Error).message})` }));
+        const undo = decisions.map((d) => ({
+          ...d,
+          approved: false,
+          line: `${d.gate.title}: GitHub did not take the approval (${(err as Error).message})`,
+        }));
         await recordStages(github, where, event, environmentName, sha, undo, deps).catch(() => {});
       }
       throw err;
     }
   };
-  const failClosed = (err: unknown) => `release-gate rejected this deployment: it could not decide (${(err as Error).message}). Nothing was approved; re-run the deployment, and if it persists, the bot's log has the details.`;
+  const failClosed = (err: unknown) =>
+    `release-gate rejected this deployment: it could not decide (${(err as Error).message}). Nothing was approved; re-run the deployment, and if it persists, the bot's log has the details.`;
 
   if (guards.some((g) => g.environment.requires === "run")) {
     const names = guards.map((g) => g.gate.title).join(", ");
@@ -231,7 +276,9 @@ export async function handleProtectionRule(github: GitHub, where: RepoRef, event
         await conclude(await decideAll());
       } catch (err) {
         deps.log.error({ err }, "a deployment protection rule failed");
-        await answer({ state: "rejected", comment: failClosed(err) }).catch((e: unknown) => deps.log.error({ err: e }, "could not reject the deployment"));
+        await answer({ state: "rejected", comment: failClosed(err) }).catch((e: unknown) =>
+          deps.log.error({ err: e }, "could not reject the deployment"),
+        );
       }
     });
     return { kind: "running" };
@@ -253,7 +300,13 @@ async function decide(
   sha: string,
   deps: ProtectionDeps,
 ): Promise<GateDecision> {
-  const no = (line: string, more: Partial<GateDecision> = {}): GateDecision => ({ gate, environment, approved: false, line: `${gate.title}: ${line}`, ...more });
+  const no = (line: string, more: Partial<GateDecision> = {}): GateDecision => ({
+    gate,
+    environment,
+    approved: false,
+    line: `${gate.title}: ${line}`,
+    ...more,
+  });
   const decisions = await deps.ledger.decisions(where.owner, where.repo, gate.name, sha);
   const order = stageProblem(gate, environment, decisions, sha, new Date());
   if (order) return no(order);
@@ -274,7 +327,10 @@ async function decide(
   }
   if (gate.promotion?.includes(environment.name)) {
     const go = decideFromRecord(gate, { ...environment, requires: "signoff" }, sha, runs, gateFile, pullNumber);
-    if (!go.approved) return no(`${environment.name} is a promotion stage, which comes after GO: ${go.line.replace(/^[^:]+: /, "")}`, { backing: go.backing });
+    if (!go.approved)
+      return no(`${environment.name} is a promotion stage, which comes after GO: ${go.line.replace(/^[^:]+: /, "")}`, {
+        backing: go.backing,
+      });
   }
   const ran = await runForDeployment(github, where, {
     gate,

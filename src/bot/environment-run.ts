@@ -63,7 +63,10 @@ export async function runForDeployment(
   const no = (line: string, more: Partial<EnvironmentRunDecision> = {}): EnvironmentRunDecision => ({ approved: false, line, ...more });
   const runId = newRunId(gate);
   const holder = await o.ledger.lock(where.owner, where.repo, gate.name, environment.name, runId, timeoutMs + 60_000);
-  if (holder) return no(`another ${gate.title} run against ${environment.name} (\`${holder}\`) is in progress; re-run this deployment when it has finished.`);
+  if (holder)
+    return no(
+      `another ${gate.title} run against ${environment.name} (\`${holder}\`) is in progress; re-run this deployment when it has finished.`,
+    );
   const bundleDir = await mkdtemp(join(tmpdir(), "release-gate-deploy-bundle-"));
   try {
     const phase = environment.phase ?? gate.phases[0]!;
@@ -71,18 +74,29 @@ export async function runForDeployment(
     const { environments: _others, ...rest } = gate;
     const measured: Gate = { ...rest, target: o.target, phases: [phase] };
     const run = await runWithin(measured, sha, runId, environment, timeoutMs, bundleDir);
-    if ("timedOut" in run) return no(`the run against ${environment.name} did not finish within ${formatDuration(timeoutMs)}; nothing was approved.`);
+    if ("timedOut" in run)
+      return no(`the run against ${environment.name} did not finish within ${formatDuration(timeoutMs)}; nothing was approved.`);
     const sourcePullRequest = o.pullNumber ? `#${o.pullNumber}` : undefined;
     const evidence = await publishRun(github, where, { gate: measured, bundleDir, sourcePullRequest }).then(
       (p) => ({ url: p.evidence!.url }),
       (err: unknown) => ({ problem: (err as Error).message }),
     );
     const evidenceUrl = "url" in evidence ? evidence.url : undefined;
-    const why = run.verdict === "PASS" ? "" : run.phases.filter((p) => p.verdict !== "PASS" && !run.reason.includes(p.reason)).map((p) => ` (${p.reason})`).join("");
+    const why =
+      run.verdict === "PASS"
+        ? ""
+        : run.phases
+            .filter((p) => p.verdict !== "PASS" && !run.reason.includes(p.reason))
+            .map((p) => ` (${p.reason})`)
+            .join("");
     const line = `run \`${run.id}\` (${phase.name}: ${phase.requests} requests @ ${phase.rate}/s against ${o.target.url}) on ${sha.slice(0, 7)} is ${run.verdict}: ${run.reason}${why}.`;
     const backing = o.runs.find((r) => promotionState(r) === "go");
     if (run.verdict !== "PASS") return no(line, { evidenceUrl, backing });
-    if (!evidenceUrl) return no(`${line} Its evidence could not be committed (${"problem" in evidence ? evidence.problem : "unknown"}), so it is not approved.`, { backing });
+    if (!evidenceUrl)
+      return no(
+        `${line} Its evidence could not be committed (${"problem" in evidence ? evidence.problem : "unknown"}), so it is not approved.`,
+        { backing },
+      );
     return { approved: true, line, evidenceUrl, backing };
   } finally {
     await rm(bundleDir, { recursive: true, force: true }).catch(() => {});
@@ -91,7 +105,14 @@ export async function runForDeployment(
 }
 
 /** Runs the environment's short gate into a bundle in `out`, stopped (and reported as timed out) past the deadline. */
-async function runWithin(gate: Gate, sha: string, runId: string, environment: GuardedEnvironment, timeoutMs: number, out: string): Promise<GateRun | { timedOut: true }> {
+async function runWithin(
+  gate: Gate,
+  sha: string,
+  runId: string,
+  environment: GuardedEnvironment,
+  timeoutMs: number,
+  out: string,
+): Promise<GateRun | { timedOut: true }> {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<{ timedOut: true }>((resolve) => {
@@ -101,7 +122,14 @@ async function runWithin(gate: Gate, sha: string, runId: string, environment: Gu
     }, timeoutMs);
   });
   try {
-    const running = runToBundle(gate, { phases: gate.phases, commit: sha, runId, signal: controller.signal, credentials: environment.credentials, out }).then((r) => r.run);
+    const running = runToBundle(gate, {
+      phases: gate.phases,
+      commit: sha,
+      runId,
+      signal: controller.signal,
+      credentials: environment.credentials,
+      out,
+    }).then((r) => r.run);
     const first = await Promise.race([running, deadline]);
     // An aborted run still stops its replay and tears down; wait for that (bounded) before answering.
     if ("timedOut" in first) await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);

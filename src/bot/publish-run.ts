@@ -50,7 +50,11 @@ export async function publishRun(github: GitHub, where: RepoRef, p: Publication)
   let evidence: EvidencePullRequest | null = null;
   let evidenceProblem = "";
   try {
-    evidence = await openEvidencePullRequest(github, where, { gate: p.gate, bundleDir: p.bundleDir, sourcePullRequest: p.sourcePullRequest });
+    evidence = await openEvidencePullRequest(github, where, {
+      gate: p.gate,
+      bundleDir: p.bundleDir,
+      sourcePullRequest: p.sourcePullRequest,
+    });
   } catch (err) {
     if (!p.withoutEvidence) throw err;
     evidenceProblem = p.withoutEvidence(err);
@@ -66,7 +70,11 @@ export async function publishRun(github: GitHub, where: RepoRef, p: Publication)
       else checkRunUrl = (await createCompletedCheckRun(github, where, { ...run, ...verdict, summary })).url;
     } catch (err) {
       const message = (err as Error).message;
-      problems.push("id" in run ? `could not complete the check run (${message})` : `could not create the check run on ${run.headSha.slice(0, 7)} (${message}); give the workflow \`checks: write\``);
+      problems.push(
+        "id" in run
+          ? `could not complete the check run (${message})`
+          : `could not create the check run on ${run.headSha.slice(0, 7)} (${message}); give the workflow \`checks: write\``,
+      );
     }
   }
   return { evidence, evidenceProblem, checkRunUrl, problems };
@@ -86,7 +94,11 @@ export interface PublishResult {
  * run "<Gate> (gate publish)" on the bundle's commit when it names one, and the war-room comment on the
  * evidence PR and on `pullRequest`.
  */
-export async function publishBundle(github: GitHub, where: RepoRef, o: { gate: Gate; bundleDir: string; pullRequest?: number }): Promise<PublishResult> {
+export async function publishBundle(
+  github: GitHub,
+  where: RepoRef,
+  o: { gate: Gate; bundleDir: string; pullRequest?: number },
+): Promise<PublishResult> {
   const { verdict, summary } = await readBundleFacts(o.bundleDir);
   const published = await publishRun(github, where, {
     gate: o.gate,

@@ -111,16 +111,24 @@ export async function runOnGitHub(
     const phases = phaseSummaries(run.phases);
     const preflight = run.preflight?.map((r) => ({ ...r }));
     edits = edits.then(async () => {
-      const latest = await state.update(runId, () => ({ lastUpdate: u, timeline, phases, preflight })).catch((err: unknown) => {
-        log.warn({ err, runId }, "could not record a war-room update");
-        return null;
-      });
+      const latest = await state
+        .update(runId, () => ({ lastUpdate: u, timeline, phases, preflight }))
+        .catch((err: unknown) => {
+          log.warn({ err, runId }, "could not record a war-room update");
+          return null;
+        });
       if (!latest) return;
       if (u.escalation) await escalate(github, state, latest, gate, u, log);
       await refreshWarRoom(github, gate, latest, log);
       if (latest.checkRunId) {
         await attempt(log, "update the check run", runId, () =>
-          progressCheckRun(github, where, latest.checkRunId!, `${u.milestone} (${u.status})`, `Latest war-room update:\n\n\`\`\`\n${renderWarRoomText(u)}\n\`\`\``),
+          progressCheckRun(
+            github,
+            where,
+            latest.checkRunId!,
+            `${u.milestone} (${u.status})`,
+            `Latest war-room update:\n\n\`\`\`\n${renderWarRoomText(u)}\n\`\`\``,
+          ),
         );
       }
     });
@@ -209,7 +217,11 @@ export async function runOnGitHub(
     const notes = runNotes(record, gate);
     if (!published.evidence) notes.push(`⚠️ ${published.evidenceProblem}`);
     await attempt(log, "post the final comment", runId, () =>
-      github.rest.issues.createComment({ ...where, issue_number: record.pullNumber, body: renderFinalComment(run, record.label, links, notes) }),
+      github.rest.issues.createComment({
+        ...where,
+        issue_number: record.pullNumber,
+        body: renderFinalComment(run, record.label, links, notes),
+      }),
     );
     await state.update(runId, () => ({ reportedAt: new Date().toISOString() }));
   } finally {

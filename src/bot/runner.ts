@@ -41,7 +41,11 @@ export async function runFromQueue(deps: RunnerDeps, runId: string, stopSignal?:
     if (record.phase !== "queued") return;
     const github = await deps.github(record.installationId);
     if (!gate) {
-      record = (await state.update(runId, () => ({ phase: "finished", verdict: "ERROR", reason: `no gate named ${record!.gate} in GATES_DIR` })))!;
+      record = (await state.update(runId, () => ({
+        phase: "finished",
+        verdict: "ERROR",
+        reason: `no gate named ${record!.gate} in GATES_DIR`,
+      })))!;
       await attempt(log, "reply", runId, () =>
         github.rest.issues.createComment({
           ...whereOf(record!),
@@ -66,7 +70,9 @@ export async function runFromQueue(deps: RunnerDeps, runId: string, stopSignal?:
     const why = `the runner failed: ${(err as Error).message}`;
     const broken = await whileRedisRestarts(() =>
       state.update(runId, (r) =>
-        r.reportedAt ? null : { ...posted, phase: "finished", verdict: "ERROR", reason: why, finishedAt: r.finishedAt ?? new Date().toISOString() },
+        r.reportedAt
+          ? null
+          : { ...posted, phase: "finished", verdict: "ERROR", reason: why, finishedAt: r.finishedAt ?? new Date().toISOString() },
       ),
     );
     if (broken && !broken.reportedAt) await reportBrokenRun(deps, broken, why).catch(() => {});
@@ -182,9 +188,11 @@ export class Runner {
     );
     this.worker.on("failed", (job, err) => {
       if (!job || err?.message !== STALLED) return;
-      recoverLostRun(deps, job.data.runId, `its runner stopped responding (no heartbeat for ${Math.round((options.lockDuration ?? 30_000) / 1000)} s)`).catch((e: unknown) =>
-        deps.log.error({ err: e, runId: job.data.runId }, "could not close a lost run"),
-      );
+      recoverLostRun(
+        deps,
+        job.data.runId,
+        `its runner stopped responding (no heartbeat for ${Math.round((options.lockDuration ?? 30_000) / 1000)} s)`,
+      ).catch((e: unknown) => deps.log.error({ err: e, runId: job.data.runId }, "could not close a lost run"));
     });
     this.worker.on("error", (err) => deps.log.error({ err }, "run queue worker error"));
   }

@@ -44,7 +44,8 @@ export interface PublishEnv {
 
 export function readPublishEnv(env: NodeJS.ProcessEnv): PublishEnv | string[] {
   const problems: string[] = [];
-  if (!env.GITHUB_TOKEN) problems.push("GITHUB_TOKEN is not set: in a workflow, pass `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` to this step");
+  if (!env.GITHUB_TOKEN)
+    problems.push("GITHUB_TOKEN is not set: in a workflow, pass `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` to this step");
   const m = /^([^/\s]+)\/([^/\s]+)$/.exec(env.GITHUB_REPOSITORY ?? "");
   if (!m) problems.push(`GITHUB_REPOSITORY must be owner/repo (GitHub Actions sets it), got "${env.GITHUB_REPOSITORY ?? ""}"`);
   if (problems.length) return problems;
@@ -59,7 +60,8 @@ export function readPublishEnv(env: NodeJS.ProcessEnv): PublishEnv | string[] {
 function gateFor(name: string, file: string | undefined, gatesDir: string): Gate {
   if (file) {
     const gate = loadGate(file);
-    if (gate.name !== name) throw new Error(`${file} defines gate "${gate.name}", but the bundle is of gate "${name}"; pass the gate file it was run with`);
+    if (gate.name !== name)
+      throw new Error(`${file} defines gate "${gate.name}", but the bundle is of gate "${name}"; pass the gate file it was run with`);
     return gate;
   }
   const gate = loadGateCatalog(gatesDir).byName(name);
@@ -68,11 +70,17 @@ function gateFor(name: string, file: string | undefined, gatesDir: string): Gate
 }
 
 export async function publishCommand(args: string[]): Promise<number> {
-  const line = parseCommandLine("gate publish", args, {
-    gate: { type: "string" },
-    pr: { type: "string" },
-    json: { type: "boolean", default: false },
-  }, PUBLISH_HELP, "one bundle folder, e.g. `gate publish evidence/gate-a-20251113-020000-abc123`");
+  const line = parseCommandLine(
+    "gate publish",
+    args,
+    {
+      gate: { type: "string" },
+      pr: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+    PUBLISH_HELP,
+    "one bundle folder, e.g. `gate publish evidence/gate-a-20251113-020000-abc123`",
+  );
   if (typeof line === "number") return line;
   const { values, positional: bundleArg } = line;
   const pullRequest = values.pr === undefined ? undefined : Number(values.pr);
@@ -88,8 +96,15 @@ export async function publishCommand(args: string[]): Promise<number> {
   const bundleDir = resolve(bundleArg);
   const check = await verifyBundle(bundleDir);
   if (!check.ok) {
-    const what = [...check.problems, ...check.changed.map((f) => `changed ${f}`), ...check.missing.map((f) => `missing ${f}`), ...check.added.map((f) => `added ${f}`)];
-    console.error(`gate publish: ${bundleDir} does not match its manifest (${what.slice(0, 5).join("; ")}); run \`gate verify ${bundleArg}\`. Nothing was published.`);
+    const what = [
+      ...check.problems,
+      ...check.changed.map((f) => `changed ${f}`),
+      ...check.missing.map((f) => `missing ${f}`),
+      ...check.added.map((f) => `added ${f}`),
+    ];
+    console.error(
+      `gate publish: ${bundleDir} does not match its manifest (${what.slice(0, 5).join("; ")}); run \`gate verify ${bundleArg}\`. Nothing was published.`,
+    );
     return 2;
   }
   let gate: Gate;
@@ -107,9 +122,10 @@ export async function publishCommand(args: string[]): Promise<number> {
     result = await publishBundle(github, env.repository, { gate, bundleDir, pullRequest });
   } catch (err) {
     const e = err as { status?: number; message?: string };
-    const hint = e.status === 403 || e.status === 404
-      ? ` (GitHub answered ${e.status}: the token needs contents, pull-requests and issues write on ${env.repository.owner}/${env.repository.repo}, and Actions must be allowed to create pull requests)`
-      : "";
+    const hint =
+      e.status === 403 || e.status === 404
+        ? ` (GitHub answered ${e.status}: the token needs contents, pull-requests and issues write on ${env.repository.owner}/${env.repository.repo}, and Actions must be allowed to create pull requests)`
+        : "";
     console.error(`gate publish: ${e.message ?? String(err)}${hint}`);
     return 2;
   }
@@ -117,7 +133,9 @@ export async function publishCommand(args: string[]): Promise<number> {
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
-    console.log(`${gate.title} ${result.verdict}: evidence PR ${result.evidencePullRequest.url} (branch ${result.evidencePullRequest.branch})`);
+    console.log(
+      `${gate.title} ${result.verdict}: evidence PR ${result.evidencePullRequest.url} (branch ${result.evidencePullRequest.branch})`,
+    );
     for (const c of result.warRoomComments) console.log(`war-room comment: ${c.url}`);
   }
   return 0;

@@ -39,7 +39,9 @@ export function commitUnderTest(explicit?: string): string {
   if (explicit) return explicit;
   if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
   try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return execFileSync("git", ["rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
   } catch {
     return "unknown";
   }
@@ -98,12 +100,18 @@ export async function runInTerminal(command: string, gate: Gate, o: Omit<RunToBu
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  const line = parseCommandLine("gate run", args, {
-    phase: { type: "string", default: "all" },
-    out: { type: "string" },
-    json: { type: "boolean", default: false },
-    commit: { type: "string" },
-  }, HELP, "one gate file, e.g. `gate run gates/gate-a.yaml`");
+  const line = parseCommandLine(
+    "gate run",
+    args,
+    {
+      phase: { type: "string", default: "all" },
+      out: { type: "string" },
+      json: { type: "boolean", default: false },
+      commit: { type: "string" },
+    },
+    HELP,
+    "one gate file, e.g. `gate run gates/gate-a.yaml`",
+  );
   if (typeof line === "number") return line;
   const { values, positional: file } = line;
   let gate;
@@ -129,7 +137,13 @@ export async function runCommand(args: string[]): Promise<number> {
     console.error(`gate run: ${out} already holds files; an evidence bundle needs an empty or new folder (choose another --out)`);
     return 2;
   }
-  const run = await runInTerminal("gate run", gate, { phases, commit: commitUnderTest(values.commit), runId, out, observer: observer(values.json!) });
+  const run = await runInTerminal("gate run", gate, {
+    phases,
+    commit: commitUnderTest(values.commit),
+    runId,
+    out,
+    observer: observer(values.json!),
+  });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(verdictDocument(run, out), null, 2)}\n`);
   } else {
