@@ -11,9 +11,8 @@ import { GateDefinitionError, PhaseSelectionError, loadGate, phasesUpTo } from "
 import { newRunId } from "../gates/execute-run.js";
 import { commitUnderTest, observer, runInTerminal } from "./run-command.js";
 import { renderPlainVerdictTable, renderVerdictTable } from "../gates/war-room.js";
-import { verifyBundle } from "../gates/evidence-bundle.js";
 import { checkServices } from "../gates/service-check.js";
-import { readPublishEnv, type PublishEnv } from "./publish-command.js";
+import { manifestMismatch, readPublishEnv, type PublishEnv } from "./publish-command.js";
 import { publishBundle, type PublishResult } from "../bot/publish-run.js";
 import { VERDICT_MEANING, exitCodeFor } from "../gates/verdict-meaning.js";
 import { gateOfFile, readGateFileAt } from "../bot/repository-gates.js";
@@ -193,16 +192,8 @@ async function appendIfSet(file: string | null, text: string, what: string): Pro
 }
 
 async function publish(gate: Gate, bundleDir: string, env: PublishEnv): Promise<PublishResult | string> {
-  const check = await verifyBundle(bundleDir);
-  if (!check.ok) {
-    const what = [
-      ...check.problems,
-      ...check.changed.map((f) => `changed ${f}`),
-      ...check.missing.map((f) => `missing ${f}`),
-      ...check.added.map((f) => `added ${f}`),
-    ];
-    return `${bundleDir} does not match its manifest (${what.slice(0, 5).join("; ")}); nothing was published`;
-  }
+  const mismatch = await manifestMismatch(bundleDir);
+  if (mismatch) return `${mismatch}; nothing was published`;
   const github = new Octokit({ auth: env.token, baseUrl: env.apiUrl, userAgent: "release-gate ci" });
   try {
     return await publishBundle(github, env.repository, { gate, bundleDir });

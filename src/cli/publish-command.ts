@@ -69,6 +69,19 @@ function gateFor(name: string, file: string | undefined, gatesDir: string): Gate
   return gate;
 }
 
+/** What is wrong with a bundle whose files do not match its manifest; null when they do. */
+export async function manifestMismatch(bundleDir: string): Promise<string | null> {
+  const check = await verifyBundle(bundleDir);
+  if (check.ok) return null;
+  const what = [
+    ...check.problems,
+    ...check.changed.map((f) => `changed ${f}`),
+    ...check.missing.map((f) => `missing ${f}`),
+    ...check.added.map((f) => `added ${f}`),
+  ];
+  return `${bundleDir} does not match its manifest (${what.slice(0, 5).join("; ")})`;
+}
+
 export async function publishCommand(args: string[]): Promise<number> {
   const line = parseCommandLine(
     "gate publish",
@@ -94,17 +107,9 @@ export async function publishCommand(args: string[]): Promise<number> {
     return 2;
   }
   const bundleDir = resolve(bundleArg);
-  const check = await verifyBundle(bundleDir);
-  if (!check.ok) {
-    const what = [
-      ...check.problems,
-      ...check.changed.map((f) => `changed ${f}`),
-      ...check.missing.map((f) => `missing ${f}`),
-      ...check.added.map((f) => `added ${f}`),
-    ];
-    console.error(
-      `gate publish: ${bundleDir} does not match its manifest (${what.slice(0, 5).join("; ")}); run \`gate verify ${bundleArg}\`. Nothing was published.`,
-    );
+  const mismatch = await manifestMismatch(bundleDir);
+  if (mismatch) {
+    console.error(`gate publish: ${mismatch}; run \`gate verify ${bundleArg}\`. Nothing was published.`);
     return 2;
   }
   let gate: Gate;
