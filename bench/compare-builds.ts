@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadGate, phasesUpTo } from "../src/gates/gate-definition.js";
-import { runGate } from "../src/gates/run-gate.js";
+import { executeRun } from "../src/gates/execute-run.js";
 import type { GateRun } from "../src/gates/gate-run.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
 
   const rows: Measured[] = [];
   for (const build of ["after", "before", "before", "after"] as const) {
-    const run = await runGate(gate, {
+    const run = await executeRun(gate, {
       phases: [phase],
       commit: build === "before" ? sha : "unknown",
       ...(build === "before" ? { source: { archive, cacheDir: join(scratch, "cache") } } : {}),

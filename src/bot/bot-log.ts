@@ -6,3 +6,13 @@ export interface BotLog {
   warn(obj: unknown, msg?: string): void;
   error(obj: unknown, msg?: string): void;
 }
+
+/** Runs one step of telling GitHub; a failure is logged and answered with null, so the run goes on. */
+export async function attempt<T>(log: BotLog, what: string, runId: string, fn: () => Promise<T>): Promise<T | null> {
+  try {
+    return await fn();
+  } catch (err) {
+    log.warn({ err, runId }, `could not ${what}`);
+    return null;
+  }
+}

@@ -4,17 +4,9 @@
 // or a run of the gate now against the environment itself. Whatever goes wrong, the answer is a
 // rejection naming the reason: a deployment is never let through by an error.
 
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Gate, GuardedEnvironment } from "../gates/gate.js";
-import type { DeployedTarget } from "../gates/gate.js";
-import type { GateRun } from "../gates/gate-run.js";
-import { newRunId, runGate } from "../gates/run-gate.js";
-import { formatDuration } from "../gates/units.js";
-import { writeEvidenceBundle } from "../gates/evidence-bundle.js";
+import { runForDeployment, runTarget } from "./environment-run.js";
 import type { BotLog } from "./bot-log.js";
-import { openEvidencePullRequest } from "./evidence-pr.js";
 import type { GateCatalog } from "./gate-catalog.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { promotionState } from "./promotion.js";
@@ -29,7 +21,14 @@ export interface ProtectionRuleEvent {
   environment?: string;
   event?: string;
   deployment_callback_url?: string;
-  deployment?: { id: number; sha: string; ref?: string; environment?: string; payload?: unknown; creator?: { login: string } | null } | null;
+  deployment?: {
+    id: number;
+    sha: string;
+    ref?: string;
+    environment?: string;
+    payload?: unknown;
+    creator?: { login: string } | null;
+  } | null;
   pull_requests?: { number: number }[];
   sender?: { login: string } | null;
 }
@@ -77,8 +76,14 @@ interface GateDecision {
  * `/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule`: the bot's token goes
  * nowhere else.
  */
-export function callbackRunId(callbackUrl: string | undefined, where: RepoRef): { runId: number } | { code: "bad_callback"; message: string } {
-  const bad = (why: string) => ({ code: "bad_callback" as const, message: `deployment_callback_url ${JSON.stringify(callbackUrl ?? null)} ${why}` });
+export function callbackRunId(
+  callbackUrl: string | undefined,
+  where: RepoRef,
+): { runId: number } | { code: "bad_callback"; message: string } {
+  const bad = (why: string) => ({
+    code: "bad_callback" as const,
+    message: `deployment_callback_url ${JSON.stringify(callbackUrl ?? null)} ${why}`,
+  });
   if (!callbackUrl) return bad("is missing");
   let path: string;
   try {
@@ -125,7 +130,9 @@ export function decideFromRecord(
   const command = `${gate.command.prefix} replay all`;
   const where = pullNumber ? ` on pull request #${pullNumber}` : " on the pull request of that commit";
   // A newer measurement of the same commit that failed outweighs an older GO: fail closed.
-  const failedSince = ok ? runs.slice(0, runs.indexOf(ok)).find((r) => r.phase === "finished" && !r.aborted && r.verdict !== "PASS") : undefined;
+  const failedSince = ok
+    ? runs.slice(0, runs.indexOf(ok)).find((r) => r.phase === "finished" && !r.aborted && r.verdict !== "PASS")
+    : undefined;
   if (ok && failedSince) {
     return {
       approved: false,
@@ -147,19 +154,29 @@ export function decideFromRecord(
     };
   }
   const latest = runs.find((r) => r.phase !== "cancelled");
-  const missing = (what: string) => ({ approved: false, line: `${gate.title}: ${what}`, backing: latest, evidenceUrl: latest?.evidenceUrl });
+  const missing = (what: string) => ({
+    approved: false,
+    line: `${gate.title}: ${what}`,
+    backing: latest,
+    evidenceUrl: latest?.evidenceUrl,
+  });
   const get = needsSignoff
     ? `comment \`${command}\`${where}, then ${approversOf(gate)} approves its evidence PR (signoff: in ${gateFile}), then re-run this deployment`
     : `comment \`${command}\`${where}, then re-run this deployment`;
-  if (!latest) return missing(`no ${needsSignoff ? "signed-off " : ""}full PASS of ${short(sha)}: no run measured this commit. To get one, ${get}.`);
+  if (!latest)
+    return missing(`no ${needsSignoff ? "signed-off " : ""}full PASS of ${short(sha)}: no run measured this commit. To get one, ${get}.`);
   const state = promotionState(latest);
   switch (state) {
     case "unfinished":
-      return missing(`run \`${latest.id}\` of ${short(sha)} has not finished; re-run this deployment when it has${needsSignoff ? " and its evidence is signed off" : ""}.`);
+      return missing(
+        `run \`${latest.id}\` of ${short(sha)} has not finished; re-run this deployment when it has${needsSignoff ? " and its evidence is signed off" : ""}.`,
+      );
     case "partial":
       return missing(`run \`${latest.id}\` PASSed only ${latest.scope.replace(/\+/g, ", ")}, not every phase. To get a full PASS, ${get}.`);
     case "no-go":
-      return missing(`the latest run of ${short(sha)}, \`${latest.id}\`, is ${latest.aborted ? "aborted" : latest.verdict ?? "ERROR"}${latest.reason ? ` (${latest.reason})` : ""}. A new run must PASS: ${get}.`);
+      return missing(
+        `the latest run of ${short(sha)}, \`${latest.id}\`, is ${latest.aborted ? "aborted" : (latest.verdict ?? "ERROR")}${latest.reason ? ` (${latest.reason})` : ""}. A new run must PASS: ${get}.`,
+      );
     case "superseded":
       return missing(`run \`${latest.id}\` was superseded by a newer run; ${get}.`);
     default: {
@@ -173,32 +190,17 @@ export function decideFromRecord(
   }
 }
 
-/** The service a `requires: run` measures: the gate file's, or the deployment's URL when it is the same service. */
-export function runTarget(environment: GuardedEnvironment, deploymentPayload: unknown): { target: DeployedTarget } | { problem: string } {
-  const configured = environment.target!;
-  const asked = (deploymentPayload as { environment_url?: unknown } | null)?.environment_url;
-  if (typeof asked !== "string" || asked === "") return { target: configured };
-  let origin: string;
-  try {
-    origin = new URL(asked).origin;
-  } catch {
-    return { problem: `the deployment's environment_url ${JSON.stringify(asked)} is not a URL` };
-  }
-  // A deployment may not choose the service its own gate measures: only the configured one counts.
-  if (origin !== new URL(configured.url).origin) {
-    return {
-      problem: `the deployment's environment_url ${asked} is not the service the gate file names for ${environment.name} (${configured.url}); a deployment cannot choose what its gate measures`,
-    };
-  }
-  return { target: { ...configured, url: asked } };
-}
-
 function fit(comment: string): string {
   return comment.length <= COMMENT_LIMIT ? comment : `${comment.slice(0, COMMENT_LIMIT - 40)}… (cut; the war room has it whole)`;
 }
 
 /** Handles deployment_protection_rule.requested: decides, answers GitHub, records the stage, updates the war room. */
-export async function handleProtectionRule(github: GitHub, where: RepoRef, event: ProtectionRuleEvent, deps: ProtectionDeps): Promise<ProtectionOutcome> {
+export async function handleProtectionRule(
+  github: GitHub,
+  where: RepoRef,
+  event: ProtectionRuleEvent,
+  deps: ProtectionDeps,
+): Promise<ProtectionOutcome> {
   const callback = callbackRunId(event.deployment_callback_url, where);
   if ("code" in callback) {
     deps.log.error({ callback: event.deployment_callback_url }, callback.message);
@@ -207,13 +209,23 @@ export async function handleProtectionRule(github: GitHub, where: RepoRef, event
   const environmentName = event.environment ?? event.deployment?.environment ?? "";
   const answer = async (a: ProtectionAnswer): Promise<ProtectionAnswer> => {
     const comment = fit(a.comment);
-    await github.rest.actions.reviewCustomGatesForRun({ ...where, run_id: callback.runId, environment_name: environmentName, state: a.state, comment });
+    await github.rest.actions.reviewCustomGatesForRun({
+      ...where,
+      run_id: callback.runId,
+      environment_name: environmentName,
+      state: a.state,
+      comment,
+    });
     return { ...a, comment };
   };
-  const rejectFor = async (why: string) => ({ kind: "answered" as const, answer: await answer({ state: "rejected", comment: `release-gate rejected this deployment: ${why}` }) });
+  const rejectFor = async (why: string) => ({
+    kind: "answered" as const,
+    answer: await answer({ state: "rejected", comment: `release-gate rejected this deployment: ${why}` }),
+  });
 
   const sha = event.deployment?.sha ?? "";
-  if (!environmentName || !/^[0-9a-f]{40}$/i.test(sha)) return rejectFor("the event names no environment or no deployment commit, so no gate can vouch for it.");
+  if (!environmentName || !/^[0-9a-f]{40}$/i.test(sha))
+    return rejectFor("the event names no environment or no deployment commit, so no gate can vouch for it.");
   const guards = guardsOf(deps.gates.gates, environmentName);
   if (guards.length === 0) {
     return rejectFor(
@@ -236,13 +248,18 @@ export async function handleProtectionRule(github: GitHub, where: RepoRef, event
     } catch (err) {
       // GitHub did not take it: an approval it never saw must not open the next stage.
       if (approved) {
-        const undo = decisions.map((d) => ({ ...d, approved: false, line: `${d.gate.title}: GitHub did not take the approval (${(err as Error).message})` }));
+        const undo = decisions.map((d) => ({
+          ...d,
+          approved: false,
+          line: `${d.gate.title}: GitHub did not take the approval (${(err as Error).message})`,
+        }));
         await recordStages(github, where, event, environmentName, sha, undo, deps).catch(() => {});
       }
       throw err;
     }
   };
-  const failClosed = (err: unknown) => `release-gate rejected this deployment: it could not decide (${(err as Error).message}). Nothing was approved; re-run the deployment, and if it persists, the bot's log has the details.`;
+  const failClosed = (err: unknown) =>
+    `release-gate rejected this deployment: it could not decide (${(err as Error).message}). Nothing was approved; re-run the deployment, and if it persists, the bot's log has the details.`;
 
   if (guards.some((g) => g.environment.requires === "run")) {
     const names = guards.map((g) => g.gate.title).join(", ");
@@ -259,7 +276,9 @@ export async function handleProtectionRule(github: GitHub, where: RepoRef, event
         await conclude(await decideAll());
       } catch (err) {
         deps.log.error({ err }, "a deployment protection rule failed");
-        await answer({ state: "rejected", comment: failClosed(err) }).catch((e: unknown) => deps.log.error({ err: e }, "could not reject the deployment"));
+        await answer({ state: "rejected", comment: failClosed(err) }).catch((e: unknown) =>
+          deps.log.error({ err: e }, "could not reject the deployment"),
+        );
       }
     });
     return { kind: "running" };
@@ -281,7 +300,13 @@ async function decide(
   sha: string,
   deps: ProtectionDeps,
 ): Promise<GateDecision> {
-  const no = (line: string, more: Partial<GateDecision> = {}): GateDecision => ({ gate, environment, approved: false, line: `${gate.title}: ${line}`, ...more });
+  const no = (line: string, more: Partial<GateDecision> = {}): GateDecision => ({
+    gate,
+    environment,
+    approved: false,
+    line: `${gate.title}: ${line}`,
+    ...more,
+  });
   const decisions = await deps.ledger.decisions(where.owner, where.repo, gate.name, sha);
   const order = stageProblem(gate, environment, decisions, sha, new Date());
   if (order) return no(order);
@@ -302,64 +327,22 @@ async function decide(
   }
   if (gate.promotion?.includes(environment.name)) {
     const go = decideFromRecord(gate, { ...environment, requires: "signoff" }, sha, runs, gateFile, pullNumber);
-    if (!go.approved) return no(`${environment.name} is a promotion stage, which comes after GO: ${go.line.replace(/^[^:]+: /, "")}`, { backing: go.backing });
+    if (!go.approved)
+      return no(`${environment.name} is a promotion stage, which comes after GO: ${go.line.replace(/^[^:]+: /, "")}`, {
+        backing: go.backing,
+      });
   }
-  const timeoutMs = deps.runTimeoutMs ?? 30 * 60_000;
-  const runId = newRunId(gate);
-  const holder = await deps.ledger.lock(where.owner, where.repo, gate.name, environment.name, runId, timeoutMs + 60_000);
-  if (holder) return no(`another ${gate.title} run against ${environment.name} (\`${holder}\`) is in progress; re-run this deployment when it has finished.`);
-  try {
-    const phase = environment.phase ?? gate.phases[0]!;
-    // The run measures this environment only; no other environment's settings (or secrets) travel with it.
-    const { environments: _others, ...rest } = gate;
-    const measured: Gate = { ...rest, target: resolved.target, phases: [phase] };
-    const run = await runWithin(measured, sha, runId, environment, timeoutMs);
-    if ("timedOut" in run) return no(`the run against ${environment.name} did not finish within ${formatDuration(timeoutMs)}; nothing was approved.`);
-    const evidence = await publishEvidence(github, where, measured, run, event.pull_requests?.[0]?.number).catch((err: unknown) => ({ problem: (err as Error).message }));
-    const evidenceUrl = "url" in evidence ? evidence.url : undefined;
-    const why = run.verdict === "PASS" ? "" : run.phases.filter((p) => p.verdict !== "PASS" && !run.reason.includes(p.reason)).map((p) => ` (${p.reason})`).join("");
-    const line = `run \`${run.id}\` (${phase.name}: ${phase.requests} requests @ ${phase.rate}/s against ${resolved.target.url}) on ${short(sha)} is ${run.verdict}: ${run.reason}${why}.`;
-    const backing = runs.find((r) => promotionState(r) === "go");
-    if (run.verdict !== "PASS") return no(line, { evidenceUrl, backing });
-    if (!evidenceUrl) return no(`${line} Its evidence could not be committed (${"problem" in evidence ? evidence.problem : "unknown"}), so it is not approved.`, { backing });
-    return { gate, environment, approved: true, line: `${gate.title}: ${line}`, evidenceUrl, backing };
-  } finally {
-    await deps.ledger.unlock(where.owner, where.repo, gate.name, environment.name, runId).catch(() => {});
-  }
-}
-
-/** Runs the environment's short gate, stopped (and reported as timed out) past the deadline. */
-async function runWithin(gate: Gate, sha: string, runId: string, environment: GuardedEnvironment, timeoutMs: number): Promise<GateRun | { timedOut: true }> {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<{ timedOut: true }>((resolve) => {
-    timer = setTimeout(() => {
-      controller.abort(new Error("the deployment's gate run timed out"));
-      resolve({ timedOut: true });
-    }, timeoutMs);
+  const ran = await runForDeployment(github, where, {
+    gate,
+    environment,
+    target: resolved.target,
+    sha,
+    pullNumber,
+    runs,
+    ledger: deps.ledger,
+    timeoutMs: deps.runTimeoutMs ?? 30 * 60_000,
   });
-  const logDir = await mkdtemp(join(tmpdir(), "release-gate-deploy-"));
-  try {
-    const running = runGate(gate, { phases: gate.phases, commit: sha, runId, signal: controller.signal, logDir, credentials: environment.credentials });
-    const first = await Promise.race([running, deadline]);
-    // An aborted run still stops its replay and tears down; wait for that (bounded) before answering.
-    if ("timedOut" in first) await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000).unref())]);
-    return first;
-  } finally {
-    clearTimeout(timer);
-    await rm(logDir, { recursive: true, force: true }).catch(() => {});
-  }
-}
-
-async function publishEvidence(github: GitHub, where: RepoRef, gate: Gate, run: GateRun, pullNumber?: number): Promise<{ url: string }> {
-  const dir = await mkdtemp(join(tmpdir(), "release-gate-deploy-bundle-"));
-  try {
-    await writeEvidenceBundle(dir, run);
-    const pr = await openEvidencePullRequest(github, where, { gate, bundleDir: dir, sourcePullRequest: pullNumber ? `#${pullNumber}` : undefined });
-    return { url: pr.url };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return { gate, environment, ...ran, line: `${gate.title}: ${ran.line}` };
 }
 
 /** One stage row per gate, and the war room told: the backing run's comment, or the deployment's PR. */

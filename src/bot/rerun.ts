@@ -6,7 +6,7 @@
 
 import type { Gate } from "../gates/gate.js";
 import { phasesUpTo } from "../gates/gate-definition.js";
-import { newRunId } from "../gates/run-gate.js";
+import { newRunId } from "../gates/execute-run.js";
 import type { BotLog } from "./bot-log.js";
 import { createCompletedCheckRun } from "./check-run.js";
 import type { GateCatalog } from "./gate-catalog.js";

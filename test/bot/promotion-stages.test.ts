@@ -3,7 +3,8 @@
 
 import { loadGate } from "../../src/gates/gate-definition.js";
 import type { Gate } from "../../src/gates/gate.js";
-import { callbackRunId, decideFromRecord, guardsOf, runTarget } from "../../src/bot/deployment-protection.js";
+import { callbackRunId, decideFromRecord, guardsOf } from "../../src/bot/deployment-protection.js";
+import { runTarget } from "../../src/bot/environment-run.js";
 import { renderStages, stageProblem, type StageRow } from "../../src/bot/promotion-stages.js";
 import { promotionState } from "../../src/bot/promotion.js";
 import type { RunRecord } from "../../src/bot/run-state.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 import { gateFileChangeOnPull, gateOfRecord, pinnedFileOf, readRepositoryGates, RepositoryGateError } from "../../src/bot/repository-gates.js";
-import { gateForEvent } from "../../src/bot/actions-command.js";
+import { gateForEvent } from "../../src/cli/actions-command.js";
 import { gateCatalog } from "../../src/bot/gate-catalog.js";
 
 const GATE_A = readFileSync("gates/gate-a.yaml", "utf8");

@@ -7,7 +7,7 @@ import { jest } from "@jest/globals";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { verifyCommand } from "../../src/gates/verify-command.js";
+import { verifyCommand } from "../../src/cli/verify-command.js";
 import { promotionState } from "../../src/bot/promotion.js";
 import { startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
 import { bundleJson, bundleOnBranch, sha256sumCheck } from "./support/evidence-checks.js";

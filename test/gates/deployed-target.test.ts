@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { Gate } from "../../src/gates/gate.js";
 import { loadGate } from "../../src/gates/gate-definition.js";
-import { runGate } from "../../src/gates/run-gate.js";
+import { executeRun } from "../../src/gates/execute-run.js";
 import { startIngestServer, type IngestServer } from "../../src/ingest-service/server.js";
 import { startIngestWorker, type IngestWorker } from "../../src/ingest-service/worker.js";
 import { dropNamespace } from "../../src/gates/deployment.js";
@@ -37,19 +37,19 @@ function deployedGate(): Gate {
   };
 }
 
-const lost = (run: Awaited<ReturnType<typeof runGate>>) => run.phases[0]!.slos.find((s) => s.name === "lost_events")!;
+const lost = (run: Awaited<ReturnType<typeof executeRun>>) => run.phases[0]!.slos.find((s) => s.name === "lost_events")!;
 
 describe("two runs against the same running service", () => {
   test("the second run, with the worker stopped, FAILs with lost events instead of matching the first run's rows", async () => {
     const gate = deployedGate();
-    const first = await runGate(gate, { phases: gate.phases, commit: "unknown", credentials: { signingSecret } });
+    const first = await executeRun(gate, { phases: gate.phases, commit: "unknown", credentials: { signingSecret } });
     expect(lost(first)).toMatchObject({ verdict: "PASS", measured: 0 });
     expect(first.phases[0]!.database!.rowCount).toBeGreaterThan(0);
 
     const rowsAfterFirst = await rowCount();
     await worker!.close(); // writes are broken from now on: accepted events stay in the queue
     worker = null;
-    const second = await runGate(gate, { phases: gate.phases, commit: "unknown", credentials: { signingSecret } });
+    const second = await executeRun(gate, { phases: gate.phases, commit: "unknown", credentials: { signingSecret } });
     expect(second.verdict).toBe("FAIL");
     expect(lost(second).verdict).toBe("FAIL");
     expect(lost(second).measured).toBeGreaterThan(0);

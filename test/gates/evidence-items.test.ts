@@ -11,7 +11,7 @@ import { EVIDENCE_ITEM_IDS, EVIDENCE_ITEM_LIST, EVIDENCE_ITEMS, type EvidenceReg
 import { loadGate, parseGate } from "../../src/gates/gate-definition.js";
 import type { GateRun } from "../../src/gates/gate-run.js";
 import { listBundleFiles } from "../../src/gates/manifest.js";
-import { verifyCommand } from "../../src/gates/verify-command.js";
+import { verifyCommand } from "../../src/cli/verify-command.js";
 import { buildGateRun } from "../support/gate-run-fixture.js";
 
 /** What is wrong with a registry: what the type system refuses at compile time, checked again here at run time. */

@@ -1,7 +1,7 @@
 // The latency-over-time chart's data and picture, from phases built by hand: pure, no servers.
 
 import type { PhaseResult, RequestSample } from "../../src/gates/gate-run.js";
-import { notRun } from "../../src/gates/run-gate.js";
+import { notRun } from "../../src/gates/measure-phase.js";
 import { buildLatencyTimeline, timelineCsv, windowFor } from "../../src/gates/latency-timeline.js";
 import { timelineSvg } from "../../src/gates/timeline-svg.js";
 import type { Phase } from "../../src/gates/gate.js";

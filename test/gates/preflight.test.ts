@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { RedisInstance } from "../../faults/instances.js";
 import { preflightFailure, runPreflight, type PreflightResult } from "../../src/gates/preflight.js";
 import { parseGate } from "../../src/gates/gate-definition.js";
-import { runGate } from "../../src/gates/run-gate.js";
+import { executeRun } from "../../src/gates/execute-run.js";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
 
 jest.setTimeout(60_000);
@@ -147,7 +147,7 @@ test("a run whose pre-flight fails stops as FAIL naming the check before any pha
     {},
   );
   const updates: string[] = [];
-  const run = await runGate(gate, { phases: gate.phases, commit: "c".repeat(40), observer: { update: (u) => void updates.push(`${u.status} ${u.milestone}${u.escalation ? " ESCALATE" : ""}`) } });
+  const run = await executeRun(gate, { phases: gate.phases, commit: "c".repeat(40), observer: { update: (u) => void updates.push(`${u.status} ${u.milestone}${u.escalation ? " ESCALATE" : ""}`) } });
   expect(run.verdict).toBe("FAIL");
   expect(run.reason).toMatch(/^pre-flight failed: postgres_max_connections \(expected max_connections ≥ 1000000, found max_connections \d+\)$/);
   expect(run.phases).toHaveLength(1);

@@ -10,7 +10,7 @@ import { gitTreeSha, prepareService, ServiceSourceError, LOG_TAIL_LINES } from "
 import { deploy } from "../../src/gates/deployment.js";
 import type { BundledTarget } from "../../src/gates/gate.js";
 import { loadGate } from "../../src/gates/gate-definition.js";
-import { runGate } from "../../src/gates/run-gate.js";
+import { executeRun } from "../../src/gates/execute-run.js";
 
 const SECRETS = {
   PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----secret-app-key",
@@ -180,7 +180,7 @@ describe("the service under test, built from a commit's archive", () => {
     });
     const gateA = loadGate("gates/gate-a.yaml");
     const gate = { ...gateA, phases: [{ ...gateA.phases[0]!, requests: 100, rate: 100 }] };
-    const run = await runGate(gate, { phases: gate.phases, commit, source: { archive, cacheDir: join(work, "cache"), build: "node build.js" }, logDir: join(work, "logs") });
+    const run = await executeRun(gate, { phases: gate.phases, commit, source: { archive, cacheDir: join(work, "cache"), build: "node build.js" }, logDir: join(work, "logs") });
     expect(run.verdict).toBe("ERROR");
     expect(run.reason).toMatch(/^could not run: deploy failed: the ingest service exited with code 7 before it was ready/);
     expect(run.sourceFailure).toMatchObject({ step: "deploy", code: "DEPLOY_FAILED", exitCode: 7 });

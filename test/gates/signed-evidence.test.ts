@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { generateSigningKeyPair } from "../../src/gates/dsse.js";
 import { recordApproval, writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
 import { SIGNED_APPROVALS_FILE, chainHead, signedApprovalLine, type ApprovalEntry } from "../../src/gates/signed-evidence.js";
-import { verifyCommand } from "../../src/gates/verify-command.js";
-import { keygenCommand } from "../../src/gates/keygen-command.js";
+import { verifyCommand } from "../../src/cli/verify-command.js";
+import { keygenCommand } from "../../src/cli/keygen-command.js";
 import { readSigningKey, readVerifyKey, signEnvelope, verifyEnvelope } from "../../src/gates/dsse.js";
 import { buildGateRun } from "../support/gate-run-fixture.js";
 

@@ -11,7 +11,7 @@ import {
   renderWarRoomUpdate,
   type VerdictSummary,
 } from "../../src/gates/war-room.js";
-import { notRun } from "../../src/gates/run-gate.js";
+import { notRun } from "../../src/gates/measure-phase.js";
 
 const gateA = loadGate("gates/gate-a.yaml", {});
 const gateB = loadGate("gates/gate-b.yaml", {});

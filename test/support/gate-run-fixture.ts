@@ -23,7 +23,7 @@ import type {
 } from "../../src/gates/gate-run.js";
 import { loadGate } from "../../src/gates/gate-definition.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
-import { notRun } from "../../src/gates/run-gate.js";
+import { notRun } from "../../src/gates/measure-phase.js";
 
 /** Credentials a run used. With plantSecrets they are written into logs, URLs, lineage details and prose. */
 export const FIXTURE_SECRETS = {

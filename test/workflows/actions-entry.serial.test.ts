@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { loadGate } from "../../src/gates/gate-definition.js";
-import { phaseSelector } from "../../src/bot/actions-command.js";
+import { phaseSelector } from "../../src/cli/actions-command.js";
 import { verdictIcon } from "../../src/gates/verdict-meaning.js";
 import type { Verdict } from "../../src/gates/gate-run.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";

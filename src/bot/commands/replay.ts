@@ -3,7 +3,7 @@
 
 import type { Gate, Phase } from "../../gates/gate.js";
 import { phasesUpTo } from "../../gates/gate-definition.js";
-import { newRunId } from "../../gates/run-gate.js";
+import { newRunId } from "../../gates/execute-run.js";
 import { gateFileChangeOnPull, pinnedFileOf } from "../repository-gates.js";
 import type { RunRecord } from "../run-state.js";
 import { refreshWarRoom, renderWarRoomComment, warRoomViewOf } from "../war-room-comment.js";

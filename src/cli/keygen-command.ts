@@ -2,7 +2,7 @@
 // bot (EVIDENCE_SIGNING_KEY or EVIDENCE_SIGNING_KEY_PATH); the public key is published for `gate verify --key`.
 
 import { writeFile } from "node:fs/promises";
-import { generateSigningKeyPair } from "./dsse.js";
+import { generateSigningKeyPair } from "../gates/dsse.js";
 
 const HELP = `gate keygen [--out PREFIX]
 
@@ -29,6 +29,8 @@ export async function keygenCommand(args: string[]): Promise<number> {
     await writeFile(`${out}.pub.pem`, pair.publicKeyPem, { flag: "wx" });
     console.error(`gate keygen: wrote ${out}.key (private: EVIDENCE_SIGNING_KEY_PATH=${out}.key) and ${out}.pub.pem (public)`);
   }
-  console.log(`# key id ${pair.keyId}\n# private key: give it to the bot as EVIDENCE_SIGNING_KEY, keep it nowhere else\n${pair.privateKeyPem}# public key: publish it; gate verify DIR --key PUB.pem\n${pair.publicKeyPem}`);
+  console.log(
+    `# key id ${pair.keyId}\n# private key: give it to the bot as EVIDENCE_SIGNING_KEY, keep it nowhere else\n${pair.privateKeyPem}# public key: publish it; gate verify DIR --key PUB.pem\n${pair.publicKeyPem}`,
+  );
   return 0;
 }

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
-import { verifyCommand } from "../../src/gates/verify-command.js";
+import { verifyCommand } from "../../src/cli/verify-command.js";
 import { buildGateRun } from "../support/gate-run-fixture.js";
 
 let root: string;

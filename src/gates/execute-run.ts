@@ -1,41 +1,24 @@
-// Runs a gate: deploy the target, probe its credentials, replay each phase open loop, wait for the
-// drain, check what was stored, decide each phase and the run, keep the war-room timeline, tear down.
+// Executes a run of a gate: deploy the target, warm it up, run the pre-flight checks and the RBAC probe,
+// measure each phase (measure-phase.ts), decide the run, keep the war-room timeline, tear down.
 
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Gate, Phase } from "./gate.js";
-import type {
-  Decision,
-  GateRun,
-  PhaseResult,
-  ReplayResult,
-  TimelineEntry,
-  WarRoomUpdate,
-} from "./gate-run.js";
+import type { Decision, GateRun, PhaseResult, TimelineEntry, WarRoomUpdate } from "./gate-run.js";
 import { deploy, DeploymentError, type Credentials, type Deployment } from "./deployment.js";
 import { logTail, prepareService, ServiceSourceError, type BuiltService } from "./service-source.js";
 import { EventStore, type StoredEvent } from "./event-store.js";
-import {
-  acknowledgedIds,
-  databaseConfirmation,
-  distinctIds,
-  errorBreakdown,
-  idempotencyReport,
-  orderingReport,
-} from "./event-validation.js";
 import { auditTrail } from "./audit-trail.js";
 import { probeRbac } from "./rbac-probe.js";
-import { generateCorpus, readCorpus, type CorpusEvent } from "./corpus.js";
+import { generateCorpus } from "./corpus.js";
 import { replay, type ReplayProgress } from "./replay-driver.js";
-import { summarizeLatency } from "./statistics.js";
-import { evaluatePhase, evaluateRun, phaseCanStillPass } from "./verdict.js";
+import { evaluateRun } from "./verdict.js";
 import { milestoneUpdate } from "./war-room.js";
 import { machineRecord, machineSnapshot, measureEventLoopJitter } from "./machine-record.js";
-import { judgeContention } from "./host-contention.js";
-import { phaseResources, startPhaseMonitor } from "./phase-monitor.js";
+import { measurePhase, notRun, runTagOf } from "./measure-phase.js";
 import { onTheClock } from "./deadline.js";
 import { PREFLIGHT_CHECK_NAMES, PREFLIGHT_CHECKS, preflightFailure, runPreflight } from "./preflight.js";
 import { capacityLine, CAPACITY_LABEL, probeCapacity } from "./capacity-probe.js";
@@ -95,42 +78,6 @@ function freshCredentials(): Credentials {
   };
 }
 
-/**
- * Share of a generated phase corpus's events that come in out-of-order pairs (the higher seq sent
- * first, both at once), so ordering is tested against arrivals out of order, not only in order.
- */
-export const OUT_OF_ORDER_SHARE = 0.01;
-
-/**
- * The corpus of one phase: ids and ordering keys are scoped to the phase so phases never collide, and,
- * given a run tag, to the run, so a run against a service that is already running (and keeps its
- * rows) is never matched with an earlier run's rows.
- */
-export function phaseCorpus(gate: Gate, phase: Phase, runTag?: string): CorpusEvent[] {
-  const events = phaseEvents(gate, phase);
-  return runTag ? events.map((e) => ({ ...e, id: `${e.id}_${runTag}`, orderingKey: `${runTag}/${e.orderingKey}` })) : events;
-}
-
-/** A tag of the run for event ids and ordering keys of a deployed target; none for a fresh namespace. */
-function runTagOf(gate: Gate, runId: string): string | undefined {
-  return gate.target.kind === "deployed" ? `r${createHash("sha256").update(runId).digest("hex").slice(0, 10)}` : undefined;
-}
-
-function phaseEvents(gate: Gate, phase: Phase): CorpusEvent[] {
-  if (gate.corpus.file) {
-    const file = isAbsolute(gate.corpus.file) ? gate.corpus.file : resolve(dirname(gate.source.file), gate.corpus.file);
-    const events = readCorpus(file).slice(0, phase.requests);
-    return events.map((e) => ({ ...e, id: `${e.id}_${phase.name}`, orderingKey: `${phase.name}/${e.orderingKey}` }));
-  }
-  return generateCorpus({
-    seed: `${gate.corpus.seed}/${phase.name}`,
-    requests: phase.requests,
-    orderingKeys: gate.corpus.orderingKeys,
-    redeliveryShare: gate.corpus.redeliveryShare,
-    outOfOrderShare: OUT_OF_ORDER_SHARE,
-  }).map((e) => ({ ...e, orderingKey: `${phase.name}/${e.orderingKey}` }));
-}
-
 /** How long an idle event loop is watched before the first phase, for the machine's jitter floor. */
 export const EVENT_LOOP_BASELINE_MS = 2000;
 
@@ -166,125 +113,8 @@ function urlPasswords(gate: Gate): string[] {
   });
 }
 
-/** The result of a phase that did not run: never a PASS. */
-export function notRun(phase: Phase, reason: string): PhaseResult {
-  return {
-    name: phase.name,
-    requests: phase.requests,
-    rate: phase.rate,
-    latencyBarMs: phase.latencyP95Ms,
-    ran: false,
-    replay: null,
-    latency: null,
-    distinctEvents: 0,
-    accepted: 0,
-    duplicates: 0,
-    errors: { byStatus: {}, timeouts: 0, transport: 0 },
-    drainMs: null,
-    idempotency: null,
-    ordering: null,
-    database: null,
-    verdict: "ERROR",
-    reason,
-    slos: [],
-  };
-}
 
-/** Waits until every acknowledged event is stored and applied, or the phase's drain timeout passes. */
-async function waitForDrain(
-  store: EventStore,
-  ids: string[],
-  replayEnd: number,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<number | null> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const p = await store.progress(ids);
-    if (p.stored >= ids.length && p.unapplied === 0) {
-      const last = p.lastPersistedAt ? Date.parse(p.lastPersistedAt) : replayEnd;
-      return Math.max(0, last - replayEnd);
-    }
-    if (Date.now() > deadline || signal?.aborted) return null;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-async function measurePhase(
-  gate: Gate,
-  phase: Phase,
-  deployment: Deployment,
-  store: EventStore,
-  o: RunOptions,
-  runTag: string | undefined,
-): Promise<{ result: PhaseResult; stored: StoredEvent[]; replay: ReplayResult }> {
-  const events = phaseCorpus(gate, phase, runTag);
-  const redeliveries = events.filter((e) => e.redelivery).length;
-  const corpusCounts = { distinctEvents: events.length - redeliveries, redeliveries };
-  const monitor = startPhaseMonitor(deployment);
-  const stopMonitor = (err: unknown): Promise<never> => monitor.stop().then(() => Promise.reject(err), () => Promise.reject(err));
-  const result = await replay({
-    url: deployment.webhookUrl,
-    rate: phase.rate,
-    events,
-    credentials: deployment.credentials,
-    onProgress: (p) => o.observer?.progress?.(phase, p),
-    shouldStop: (p) => phaseCanStillPass(gate, phase, { sent: p.sent, errors: p.errors }, corpusCounts),
-    signal: o.signal,
-  }).catch(stopMonitor);
-  const samples = result.samples;
-  const acknowledged = [...acknowledgedIds(samples)];
-  const lastAnswer = samples.reduce((m, s) => Math.max(m, s.doneAt), 0);
-  const replayEnd = Date.parse(result.startedAt) + lastAnswer;
-  const drainMs = await waitForDrain(store, acknowledged, replayEnd, phase.drainTimeoutMs, o.signal).catch(stopMonitor);
-  const readings = await monitor.stop();
-  const resources = phaseResources(readings, result, acknowledged.length);
-  const contention = readings.host ? judgeContention(readings.host.samples, Date.parse(result.startedAt), samples, readings.host.topForeign) : undefined;
-  const stored = await store.events([...distinctIds(samples)]);
-  const constraints = await store.constraints();
-  const unique = constraints.find((c) => /^UNIQUE \(idempotency_key\)$/i.test(c.definition));
-  const probe = stored.length
-    ? { ...(await store.uniqueKeyEnforced(stored[0].idempotencyKey)), tested: true }
-    : { enforced: false, tested: false, detail: "not tested: no stored row to probe the constraint with" };
-  const confirmation = databaseConfirmation(samples, stored, [
-    {
-      name: unique?.name ?? "webhook_events idempotency_key unique",
-      definition: unique?.definition ?? "UNIQUE (idempotency_key)",
-      present: Boolean(unique),
-      enforced: Boolean(unique) && probe.enforced,
-      tested: Boolean(unique) && probe.tested,
-      detail: unique ? probe.detail : "no UNIQUE constraint on idempotency_key",
-    },
-    // Declared, and listed for the record; only the idempotency key is probed, so none is claimed enforced.
-    ...constraints
-      .filter((c) => c !== unique)
-      .map((c) => ({ name: c.name, definition: c.definition, present: true, enforced: false, tested: false, detail: "declared by the schema; not tested" })),
-  ]);
-  const keyPrefix = runTag ? `${runTag}/${phase.name}/` : `${phase.name}/`;
-  const gaps = (await store.gaps()).filter((g) => g.orderingKey.startsWith(keyPrefix));
-  const measured = {
-    name: phase.name,
-    requests: phase.requests,
-    rate: phase.rate,
-    latencyBarMs: phase.latencyP95Ms,
-    ran: true,
-    replay: result,
-    latency: summarizeLatency(samples.map((s) => s.latencyMs)),
-    distinctEvents: distinctIds(samples).size,
-    accepted: acknowledged.length,
-    duplicates: samples.filter((s) => s.outcome === "duplicate").length,
-    errors: errorBreakdown(samples),
-    drainMs,
-    idempotency: idempotencyReport(samples, stored),
-    ordering: orderingReport(samples, stored, gaps),
-    database: confirmation,
-    ...(contention ? { contention } : {}),
-  };
-  const decided = evaluatePhase(gate, phase, measured);
-  return { result: { ...measured, ...decided, resources }, stored, replay: result };
-}
-
-export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
+export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
   const runId = o.runId ?? newRunId(gate);
   const namespace = `rg_${runId.split("-").pop()}_${Date.now().toString(36)}`;
   const credentials = o.credentials ?? freshCredentials();
@@ -364,7 +194,6 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
       }, gate.updates.everyMs)
     : null;
   cadence?.unref();
-  const runOptions: RunOptions = { ...o, observer };
 
   let deployment: Deployment | null = null;
   let service: BuiltService | null = null;
@@ -432,7 +261,7 @@ export async function runGate(gate: Gate, o: RunOptions): Promise<GateRun> {
       }
       mark(2 + pre + i, "running");
       await publish({ kind: "phase_start", phase, phases: o.phases, results: run.phases });
-      const { result, stored } = await measurePhase(gate, phase, deployment, store, runOptions, runTag);
+      const { result, stored } = await measurePhase(gate, phase, deployment, store, { signal: o.signal, onProgress: (p) => observer.progress?.(phase, p) }, runTag);
       run.phases.push(result);
       if (result.accepted > 0) lineageSource = { phase: result, stored, seed: `${gate.corpus.seed}/${phase.name}` };
       mark(2 + pre + i, result.verdict === "PASS" ? "done" : "failed", result.verdict === "PASS" ? "" : result.reason);

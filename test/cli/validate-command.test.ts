@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { validateCommand } from "../../src/gates/validate-command.js";
+import { validateCommand } from "../../src/cli/validate-command.js";
 
 function capture() {
   const out = { logs: [] as string[], errors: [] as string[] };

@@ -3,19 +3,19 @@
 
 import { appendFile, readFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
-import { parseCommandLine } from "../command-line.js";
+import { parseCommandLine } from "./command-line.js";
 import { Octokit } from "@octokit/rest";
 import type { Gate, Phase } from "../gates/gate.js";
 import type { GateRun, Verdict } from "../gates/gate-run.js";
 import { GateDefinitionError, PhaseSelectionError, loadGate, phasesUpTo } from "../gates/gate-definition.js";
-import { newRunId } from "../gates/run-gate.js";
-import { commitUnderTest, observer, runToBundle } from "../gates/run-command.js";
+import { newRunId } from "../gates/execute-run.js";
+import { commitUnderTest, observer, runInTerminal } from "./run-command.js";
 import { renderPlainVerdictTable, renderVerdictTable } from "../gates/war-room.js";
-import { verifyBundle } from "../gates/evidence-bundle.js";
 import { checkServices } from "../gates/service-check.js";
-import { publishBundle, readPublishEnv, type PublishEnv, type PublishResult } from "./publish-command.js";
+import { manifestMismatch, readPublishEnv, type PublishEnv } from "./publish-command.js";
+import { publishBundle, type PublishResult } from "../bot/publish-run.js";
 import { VERDICT_MEANING, exitCodeFor } from "../gates/verdict-meaning.js";
-import { gateOfFile, readGateFileAt } from "./repository-gates.js";
+import { gateOfFile, readGateFileAt } from "../bot/repository-gates.js";
 
 export const ACTIONS_HELP = `Usage: gate ci GATE_FILE [--out DIR] [--phase P]
 
@@ -76,7 +76,11 @@ export async function readActionsEnv(env: NodeJS.ProcessEnv): Promise<ActionsEnv
   const problems: ActionsProblem[] = [];
   const name = env.GITHUB_EVENT_NAME ?? "";
   if (!name) {
-    problems.push({ code: "unsupported_event", message: "GITHUB_EVENT_NAME is not set: `gate ci` runs inside a GitHub Actions workflow; on a terminal use `gate run FILE` and `gate publish DIR`" });
+    problems.push({
+      code: "unsupported_event",
+      message:
+        "GITHUB_EVENT_NAME is not set: `gate ci` runs inside a GitHub Actions workflow; on a terminal use `gate run FILE` and `gate publish DIR`",
+    });
   } else if (!EVENTS.includes(name as ActionsEvent)) {
     problems.push({
       code: "unsupported_event",
@@ -91,10 +95,16 @@ export async function readActionsEnv(env: NodeJS.ProcessEnv): Promise<ActionsEnv
       if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("expected a JSON object");
       payload = parsed as Record<string, unknown>;
     } catch (err) {
-      problems.push({ code: "event_payload", message: `GITHUB_EVENT_PATH ${eventPath} is not a readable event payload (${(err as Error).message})` });
+      problems.push({
+        code: "event_payload",
+        message: `GITHUB_EVENT_PATH ${eventPath} is not a readable event payload (${(err as Error).message})`,
+      });
     }
   } else if (name === "workflow_dispatch") {
-    problems.push({ code: "event_payload", message: "GITHUB_EVENT_PATH is not set: a workflow_dispatch run needs its payload to read the phase input" });
+    problems.push({
+      code: "event_payload",
+      message: "GITHUB_EVENT_PATH is not set: a workflow_dispatch run needs its payload to read the phase input",
+    });
   }
   const publish = readPublishEnv(env);
   if (Array.isArray(publish)) for (const message of publish) problems.push({ code: "publish_setting", message });
@@ -125,7 +135,10 @@ export function phaseSelector(event: ActionsEvent, payload: Record<string, unkno
     const phase = inputs && typeof inputs === "object" ? (inputs as Record<string, unknown>).phase : undefined;
     if (typeof phase === "string" && phase.trim()) return phase.trim();
     if (phase !== undefined && phase !== null && phase !== "") {
-      return { code: "event_payload", message: `the workflow_dispatch input "phase" is ${JSON.stringify(phase)}; expected a phase name or "all"` };
+      return {
+        code: "event_payload",
+        message: `the workflow_dispatch input "phase" is ${JSON.stringify(phase)}; expected a phase name or "all"`,
+      };
     }
   }
   return flag ?? "all";
@@ -135,16 +148,29 @@ function exitCodeOf(verdict: Verdict): number {
   return exitCodeFor(verdict);
 }
 
-const ICON: Record<Verdict, string> = Object.fromEntries(Object.entries(VERDICT_MEANING).map(([v, m]) => [v, m.icon])) as Record<Verdict, string>;
+const ICON: Record<Verdict, string> = Object.fromEntries(Object.entries(VERDICT_MEANING).map(([v, m]) => [v, m.icon])) as Record<
+  Verdict,
+  string
+>;
 
 /** The step summary: what the run decided, where its evidence is, and the verdict table. */
-export function stepSummary(run: GateRun, o: { bundle: string; runUrl: string | null; published: PublishResult | null; publishProblem: string | null }): string {
+export function stepSummary(
+  run: GateRun,
+  o: { bundle: string; runUrl: string | null; published: PublishResult | null; publishProblem: string | null },
+): string {
   const links = [
-    o.published ? `Evidence PR: ${o.published.evidencePullRequest.url}` : `Evidence PR: not opened (${o.publishProblem ?? "not published"})`,
+    o.published
+      ? `Evidence PR: ${o.published.evidencePullRequest.url}`
+      : `Evidence PR: not opened (${o.publishProblem ?? "not published"})`,
     o.runUrl ? `Workflow run: ${o.runUrl}` : "",
     `Run \`${run.id}\` on \`${run.commit}\`; evidence bundle \`${o.bundle}\` (also uploaded as this run's artifact)`,
   ].filter(Boolean);
-  return [`## ${ICON[run.verdict]} ${run.gate.title}: ${run.verdict}`, links.map((l) => `- ${l}`).join("\n"), renderVerdictTable(run), ""].join("\n\n");
+  return [
+    `## ${ICON[run.verdict]} ${run.gate.title}: ${run.verdict}`,
+    links.map((l) => `- ${l}`).join("\n"),
+    renderVerdictTable(run),
+    "",
+  ].join("\n\n");
 }
 
 // Workflow commands read "%", CR and LF (and in properties ":" and ",") as syntax; escape them as the toolkit does.
@@ -166,20 +192,18 @@ async function appendIfSet(file: string | null, text: string, what: string): Pro
 }
 
 async function publish(gate: Gate, bundleDir: string, env: PublishEnv): Promise<PublishResult | string> {
-  const check = await verifyBundle(bundleDir);
-  if (!check.ok) {
-    const what = [...check.problems, ...check.changed.map((f) => `changed ${f}`), ...check.missing.map((f) => `missing ${f}`), ...check.added.map((f) => `added ${f}`)];
-    return `${bundleDir} does not match its manifest (${what.slice(0, 5).join("; ")}); nothing was published`;
-  }
+  const mismatch = await manifestMismatch(bundleDir);
+  if (mismatch) return `${mismatch}; nothing was published`;
   const github = new Octokit({ auth: env.token, baseUrl: env.apiUrl, userAgent: "release-gate ci" });
   try {
     return await publishBundle(github, env.repository, { gate, bundleDir });
   } catch (err) {
     const e = err as { status?: number; message?: string };
     const where = `${env.repository.owner}/${env.repository.repo}`;
-    const hint = e.status === 403 || e.status === 404
-      ? ` (GitHub answered ${e.status}: give the workflow contents, pull-requests and issues write on ${where}, and allow GitHub Actions to create pull requests in the repository's Actions settings)`
-      : "";
+    const hint =
+      e.status === 403 || e.status === 404
+        ? ` (GitHub answered ${e.status}: give the workflow contents, pull-requests and issues write on ${where}, and allow GitHub Actions to create pull requests in the repository's Actions settings)`
+        : "";
     return `could not publish to ${env.apiUrl} (${e.message ?? String(err)})${hint}; the bundle is in ${bundleDir}: \`gate publish ${bundleDir}\` publishes it again`;
   }
 }
@@ -189,7 +213,10 @@ async function publish(gate: Gate, bundleDir: string, env: PublishEnv): Promise<
  * from the default branch (contents API, the workflow's token): the branch could have lowered the bar.
  * On the default branch, and for a schedule (which always runs there), the checked-out file is that file.
  */
-export async function gateForEvent(file: string, env: Pick<ActionsEnv, "event" | "payload" | "publish">): Promise<{ gate: Gate; note: string | null }> {
+export async function gateForEvent(
+  file: string,
+  env: Pick<ActionsEnv, "event" | "payload" | "publish">,
+): Promise<{ gate: Gate; note: string | null }> {
   const ref = typeof env.payload.ref === "string" ? env.payload.ref : null;
   const defaultBranch = (env.payload.repository as { default_branch?: unknown } | undefined)?.default_branch;
   if (env.event !== "workflow_dispatch" || !ref || typeof defaultBranch !== "string" || ref === `refs/heads/${defaultBranch}`) {
@@ -199,7 +226,9 @@ export async function gateForEvent(file: string, env: Pick<ActionsEnv, "event" |
   const github = new Octokit({ auth: env.publish.token, baseUrl: env.publish.apiUrl, userAgent: "release-gate ci" });
   const pinned = await readGateFileAt(github, env.publish.repository, path, defaultBranch);
   if (!pinned) {
-    throw new Error(`${path} is not on the default branch ${defaultBranch}: a dispatch on ${ref} is judged by the default branch's gate file; merge the gate file first, or dispatch on ${defaultBranch}`);
+    throw new Error(
+      `${path} is not on the default branch ${defaultBranch}: a dispatch on ${ref} is judged by the default branch's gate file; merge the gate file first, or dispatch on ${defaultBranch}`,
+    );
   }
   const gate = gateOfFile(pinned);
   let local: string | null = null;
@@ -208,17 +237,24 @@ export async function gateForEvent(file: string, env: Pick<ActionsEnv, "event" |
   } catch {
     /* a checkout without the file: the default branch's is the one that counts anyway */
   }
-  const note = local !== pinned.text
-    ? `${path} differs on ${ref.replace(/^refs\/heads\//, "")}: its changes apply after merge; this run is judged by the version on ${defaultBranch} (blob ${pinned.blobSha.slice(0, 7)})`
-    : null;
+  const note =
+    local !== pinned.text
+      ? `${path} differs on ${ref.replace(/^refs\/heads\//, "")}: its changes apply after merge; this run is judged by the version on ${defaultBranch} (blob ${pinned.blobSha.slice(0, 7)})`
+      : null;
   return { gate, note };
 }
 
 export async function actionsCommand(args: string[]): Promise<number> {
-  const line = parseCommandLine("gate ci", args, {
-    out: { type: "string" },
-    phase: { type: "string" },
-  }, ACTIONS_HELP, "one gate file, e.g. `gate ci gates/gate-a.yaml --out evidence/bundle`");
+  const line = parseCommandLine(
+    "gate ci",
+    args,
+    {
+      out: { type: "string" },
+      phase: { type: "string" },
+    },
+    ACTIONS_HELP,
+    "one gate file, e.g. `gate ci gates/gate-a.yaml --out evidence/bundle`",
+  );
   if (typeof line === "number") return line;
   const { values, positional: file } = line;
   const env = await readActionsEnv(process.env);
@@ -246,28 +282,35 @@ export async function actionsCommand(args: string[]): Promise<number> {
     phases = phasesUpTo(gate, selector);
   } catch (err) {
     const why = err instanceof PhaseSelectionError ? err.message : (err as Error).message;
-    const from = env.event === "workflow_dispatch" && selector !== values.phase
-      ? `the workflow_dispatch input "phase" (in ${env.eventPath}): make the workflow's phase options match the gate's phases`
-      : "--phase";
+    const from =
+      env.event === "workflow_dispatch" && selector !== values.phase
+        ? `the workflow_dispatch input "phase" (in ${env.eventPath}): make the workflow's phase options match the gate's phases`
+        : "--phase";
     console.error(`gate ci: ${why}; fix ${from}`);
     return 2;
   }
   if (env.event === "schedule" && typeof env.payload.schedule === "string" && gate.schedule && env.payload.schedule !== gate.schedule) {
     // The gate file is the source of truth for when it runs; a drifted cron in the workflow is worth a line.
-    console.error(`gate ci: warning: the workflow fired on cron "${env.payload.schedule}" but ${file} says schedule: "${gate.schedule}"; make the workflow's on.schedule cron match the gate file`);
+    console.error(
+      `gate ci: warning: the workflow fired on cron "${env.payload.schedule}" but ${file} says schedule: "${gate.schedule}"; make the workflow's on.schedule cron match the gate file`,
+    );
   }
   if (gate.target.kind === "bundled") {
     const problem = await checkServices(gate.target.redisUrl, gate.target.databaseUrl);
     if (problem) {
-      console.error(`gate ci: ${problem} (in a workflow, add Redis and PostgreSQL as service containers, as .github/workflows/gate-a.yml does)`);
+      console.error(
+        `gate ci: ${problem} (in a workflow, add Redis and PostgreSQL as service containers, as .github/workflows/gate-a.yml does)`,
+      );
       return 2;
     }
   }
 
   const runId = newRunId(gate);
   const out = resolve(values.out ?? join("evidence", runId));
-  console.log(`${gate.title}: ${env.event} run ${runId} of ${phases.map((p) => p.name).join(", ")} on ${env.sha ?? "the checked-out commit"}${env.runUrl ? ` (${env.runUrl})` : ""}`);
-  const run = await runToBundle(gate, phases, { commit: commitUnderTest(env.sha), runId, out, observer: observer(true), command: "gate ci" });
+  console.log(
+    `${gate.title}: ${env.event} run ${runId} of ${phases.map((p) => p.name).join(", ")} on ${env.sha ?? "the checked-out commit"}${env.runUrl ? ` (${env.runUrl})` : ""}`,
+  );
+  const run = await runInTerminal("gate ci", gate, { phases, commit: commitUnderTest(env.sha), runId, out, observer: observer(true) });
   console.log(`\n${renderPlainVerdictTable(run)}\n`);
   console.log(`Evidence bundle: ${out}`);
 
@@ -275,13 +318,20 @@ export async function actionsCommand(args: string[]): Promise<number> {
   const ok = typeof published !== "string";
   if (ok) {
     for (const p of published.problems) console.error(`gate ci: warning: ${p}`);
-    console.log(`${gate.title} ${run.verdict}: evidence PR ${published.evidencePullRequest.url} (branch ${published.evidencePullRequest.branch})`);
+    console.log(
+      `${gate.title} ${run.verdict}: evidence PR ${published.evidencePullRequest.url} (branch ${published.evidencePullRequest.branch})`,
+    );
     for (const c of published.warRoomComments) console.log(`war-room comment: ${c.url}`);
   } else {
     console.error(`gate ci: ${published}`);
   }
 
-  const outputs = [`verdict=${run.verdict}`, `run_id=${run.id}`, `bundle=${out}`, ...(ok ? [`evidence_pr=${published.evidencePullRequest.url}`] : [])];
+  const outputs = [
+    `verdict=${run.verdict}`,
+    `run_id=${run.id}`,
+    `bundle=${out}`,
+    ...(ok ? [`evidence_pr=${published.evidencePullRequest.url}`] : []),
+  ];
   await appendIfSet(env.outputFile, `${outputs.join("\n")}\n`, "GITHUB_OUTPUT");
   await appendIfSet(
     env.summaryFile,

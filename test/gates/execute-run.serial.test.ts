@@ -8,7 +8,7 @@ import pg from "pg";
 import type { Gate, Phase } from "../../src/gates/gate.js";
 import type { GateRun } from "../../src/gates/gate-run.js";
 import { loadGate, phasesUpTo } from "../../src/gates/gate-definition.js";
-import { runGate } from "../../src/gates/run-gate.js";
+import { executeRun } from "../../src/gates/execute-run.js";
 import { deploy, dropNamespace } from "../../src/gates/deployment.js";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
 import { EVIDENCE_ITEM_LIST } from "../../src/gates/evidence-items/index.js";
@@ -34,7 +34,7 @@ function withPhase(gate: Gate, phase: Partial<Phase>): Gate {
 async function runJudgedOnLatency(gate: Gate, phases = gate.phases, options: { commit?: string; keepData?: boolean } = {}): Promise<GateRun> {
   let run: GateRun;
   for (let attempt = 1; ; attempt++) {
-    run = await runGate(gate, { phases, commit: options.commit ?? "unknown", keepData: options.keepData });
+    run = await executeRun(gate, { phases, commit: options.commit ?? "unknown", keepData: options.keepData });
     const couldNotTell = run.phases.some((p) => p.verdict === "INCONCLUSIVE");
     if (!couldNotTell || attempt === 3) return run;
     if (run.namespace && options.keepData) await dropNamespace(REDIS_URL, DATABASE_URL, run.namespace);
@@ -171,7 +171,7 @@ describe("a deliberately broken service fails with the right SLO named", () => {
         { ...gateA, target: { kind: "deployed", url: proxy.url, databaseUrl: DATABASE_URL, schema: namespace } },
         { requests: 400, rate: 200 },
       );
-      return await runGate(gate, { phases: gate.phases, commit: "unknown", credentials });
+      return await executeRun(gate, { phases: gate.phases, commit: "unknown", credentials });
     } finally {
       await proxy.close();
       await service.teardown();

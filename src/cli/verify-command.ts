@@ -3,10 +3,10 @@
 
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { verifyBundle } from "./evidence-bundle.js";
-import { MANIFEST_FILE, parseManifest } from "./manifest.js";
-import { readVerifyKey } from "./dsse.js";
-import { ATTESTATION_DSSE_FILE, SIGNED_APPROVALS_FILE, verifySignedEvidence } from "./signed-evidence.js";
+import { verifyBundle } from "../gates/evidence-bundle.js";
+import { MANIFEST_FILE, parseManifest } from "../gates/manifest.js";
+import { readVerifyKey } from "../gates/dsse.js";
+import { ATTESTATION_DSSE_FILE, SIGNED_APPROVALS_FILE, verifySignedEvidence } from "../gates/signed-evidence.js";
 
 const HELP = `gate verify DIR [--key PUB.pem] [--json]
 
@@ -44,7 +44,11 @@ export async function verifyCommand(args: string[], io: VerifyOutput = consoleOu
   const unknown = rest.filter((a) => a.startsWith("-") && a !== "--json");
   const positional = rest.filter((a) => !a.startsWith("-"));
   if (unknown.length > 0 || positional.length !== 1) {
-    io.err(unknown.length ? `gate verify: unknown option ${unknown[0]}. Usage: gate verify DIR [--json]` : `gate verify: expected one bundle folder, got ${positional.length}. Usage: gate verify DIR [--json]`);
+    io.err(
+      unknown.length
+        ? `gate verify: unknown option ${unknown[0]}. Usage: gate verify DIR [--json]`
+        : `gate verify: expected one bundle folder, got ${positional.length}. Usage: gate verify DIR [--json]`,
+    );
     return 2;
   }
   const dir = positional[0]!;
@@ -86,11 +90,14 @@ export async function verifyCommand(args: string[], io: VerifyOutput = consoleOu
   }
   const changed = new Set(result.changed);
   const missing = new Set(result.missing);
-  for (const { path } of parseManifest(manifestText).entries) io.out(`${changed.has(path) ? "CHANGED" : missing.has(path) ? "MISSING" : "OK     "}  ${path}`);
+  for (const { path } of parseManifest(manifestText).entries)
+    io.out(`${changed.has(path) ? "CHANGED" : missing.has(path) ? "MISSING" : "OK     "}  ${path}`);
   for (const path of result.added) io.out(`ADDED    ${path}`);
   for (const problem of result.problems) io.out(`PROBLEM  ${problem}`);
   if (result.ok) {
-    io.out(`gate verify: ${dir} is intact: every file matches ${MANIFEST_FILE} and the manifest chain holds${key ? ", and the attestation and every sign-off entry are signed by the given key" : ""}.`);
+    io.out(
+      `gate verify: ${dir} is intact: every file matches ${MANIFEST_FILE} and the manifest chain holds${key ? ", and the attestation and every sign-off entry are signed by the given key" : ""}.`,
+    );
     return 0;
   }
   io.out(

@@ -2,20 +2,20 @@
 // and the verdict table, writes the evidence bundle, and exits 0 PASS / 1 FAIL / 2 could not run.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseCommandLine } from "../command-line.js";
-import type { Gate, Phase } from "./gate.js";
-import type { GateRun } from "./gate-run.js";
-import { GateDefinitionError, loadGate, phasesUpTo } from "./gate-definition.js";
-import { newRunId, runGate, type RunObserver } from "./run-gate.js";
-import type { ReplayProgress } from "./replay-driver.js";
-import { renderPlainVerdictTable, renderWarRoomUpdate } from "./war-room.js";
-import { capacityLine } from "./capacity-probe.js";
-import { verdictDocument, writeEvidenceBundle } from "./evidence-bundle.js";
-import { checkServices } from "./service-check.js";
-import { exitCodeFor } from "./verdict-meaning.js";
+import { parseCommandLine } from "./command-line.js";
+import type { Gate, Phase } from "../gates/gate.js";
+import type { GateRun } from "../gates/gate-run.js";
+import { GateDefinitionError, loadGate, phasesUpTo } from "../gates/gate-definition.js";
+import { newRunId, type RunObserver } from "../gates/execute-run.js";
+import { runToBundle, type RunToBundleOptions } from "../gates/run-to-bundle.js";
+import type { ReplayProgress } from "../gates/replay-driver.js";
+import { renderPlainVerdictTable, renderWarRoomUpdate } from "../gates/war-room.js";
+import { capacityLine } from "../gates/capacity-probe.js";
+import { verdictDocument } from "../gates/evidence-bundle.js";
+import { checkServices } from "../gates/service-check.js";
+import { exitCodeFor } from "../gates/verdict-meaning.js";
 
 const HELP = `Usage: gate run FILE [--phase smoke|load|final|all] [--out DIR] [--json] [--commit SHA]
 
@@ -39,7 +39,9 @@ export function commitUnderTest(explicit?: string): string {
   if (explicit) return explicit;
   if (process.env.GITHUB_SHA) return process.env.GITHUB_SHA;
   try {
-    return execFileSync("git", ["rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return execFileSync("git", ["rev-parse", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
   } catch {
     return "unknown";
   }
@@ -77,49 +79,39 @@ export function observer(json: boolean): RunObserver {
 }
 
 /**
- * Runs a gate and writes its evidence bundle to `out`. Ctrl-C or SIGTERM stops the run (teardown
- * still happens and what was measured is written); a second one quits at once.
+ * Runs a gate into its evidence bundle from a terminal or a workflow step: Ctrl-C or SIGTERM stops the
+ * run (teardown still happens and what was measured is written); a second one quits at once.
  */
-export async function runToBundle(
-  gate: Gate,
-  phases: Phase[],
-  o: { commit: string; runId: string; out: string; observer: RunObserver; command: string },
-): Promise<GateRun> {
+export async function runInTerminal(command: string, gate: Gate, o: Omit<RunToBundleOptions, "signal">): Promise<GateRun> {
   const controller = new AbortController();
   const onSignal = () => {
     if (controller.signal.aborted) process.exit(130);
-    process.stderr.write(`\n${o.command}: stopping (tearing down, then writing the evidence); press Ctrl-C again to quit at once\n`);
+    process.stderr.write(`\n${command}: stopping (tearing down, then writing the evidence); press Ctrl-C again to quit at once\n`);
     controller.abort();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  // The service's raw logs go to a scratch folder; the bundle keeps a redacted copy.
-  const logDir = mkdtempSync(join(tmpdir(), "release-gate-logs-"));
   try {
-    const run = await runGate(gate, {
-      phases,
-      commit: o.commit,
-      runId: o.runId,
-      logDir,
-      signal: controller.signal,
-      observer: o.observer,
-    });
-    await writeEvidenceBundle(o.out, run);
-    return run;
+    return (await runToBundle(gate, { ...o, signal: controller.signal })).run;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    rmSync(logDir, { recursive: true, force: true });
   }
 }
 
 export async function runCommand(args: string[]): Promise<number> {
-  const line = parseCommandLine("gate run", args, {
-    phase: { type: "string", default: "all" },
-    out: { type: "string" },
-    json: { type: "boolean", default: false },
-    commit: { type: "string" },
-  }, HELP, "one gate file, e.g. `gate run gates/gate-a.yaml`");
+  const line = parseCommandLine(
+    "gate run",
+    args,
+    {
+      phase: { type: "string", default: "all" },
+      out: { type: "string" },
+      json: { type: "boolean", default: false },
+      commit: { type: "string" },
+    },
+    HELP,
+    "one gate file, e.g. `gate run gates/gate-a.yaml`",
+  );
   if (typeof line === "number") return line;
   const { values, positional: file } = line;
   let gate;
@@ -145,12 +137,12 @@ export async function runCommand(args: string[]): Promise<number> {
     console.error(`gate run: ${out} already holds files; an evidence bundle needs an empty or new folder (choose another --out)`);
     return 2;
   }
-  const run = await runToBundle(gate, phases, {
+  const run = await runInTerminal("gate run", gate, {
+    phases,
     commit: commitUnderTest(values.commit),
     runId,
     out,
     observer: observer(values.json!),
-    command: "gate run",
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(verdictDocument(run, out), null, 2)}\n`);
