@@ -143,15 +143,15 @@ export class HostWatch {
     return this.pending;
   }
 
-  /** The busiest processes outside the run since the watch began. */
-  topForeign(): ForeignProcess[] {
+  /** The busiest processes outside the run since the watch began, at most `limit` of them. */
+  topForeign(limit = NAMED_PROCESSES): ForeignProcess[] {
     const spent: ForeignProcess[] = [];
     for (const [pid, p] of this.last.procs) {
       if (this.isOurs(pid, p)) continue;
       const ticks = p.ticks - startOf(this.start, pid, p);
       if (ticks > 0) spent.push({ pid, command: p.command, cpuSeconds: round2(ticks / this.ticksPerSecond) });
     }
-    const top = spent.sort((a, b) => b.cpuSeconds - a.cpuSeconds).slice(0, NAMED_PROCESSES);
+    const top = spent.sort((a, b) => b.cpuSeconds - a.cpuSeconds).slice(0, limit);
     for (const p of top) p.command = commandLineOf(p.pid) ?? p.command;
     return top;
   }
