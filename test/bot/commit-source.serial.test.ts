@@ -120,11 +120,13 @@ describe("the PR's own commit is built and gated", () => {
 
   test("(2)(3)(4) a head that slows the accept path by 300 ms and lowers the bar FAILs on latency_p95 by the default branch's bar, without seeing the runner's secrets", async () => {
     const server = "src/ingest-service/server.ts";
-    const slow = edited(server, `if (req.method === "POST") return onWebhook(req, res, started, receivedMs);`, `if (req.method === "POST") { setTimeout(() => onWebhook(req, res, started, receivedMs), 300); return; }`);
+    const webhooks = "src/ingest-service/routes/webhooks.ts";
+    const handle = "  function handle(req: IncomingMessage, res: ServerResponse, started: number, receivedMs: number): void {\n";
+    const slow = edited(webhooks, handle, `${handle}    setTimeout(() => handleNow(req, res, started, receivedMs), 300);\n  }\n${handle.replace("handle(", "handleNow(")}`);
     // It prints which of the runner's secrets it can see (names only: the evidence redacts secret values).
     const snooping = `console.log(JSON.stringify({ msg: "env probe", visible: ["PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_TOKEN", "EVIDENCE_SIGNING_KEY"].filter((n) => process.env[n] !== undefined), variables: Object.keys(process.env).length }));\n`;
     const looser = edited("gates/gate-a.yaml", `latency_p95: "<= 20ms"`, `latency_p95: "<= 5s"`);
-    const pr = world.fake.createPullRequest({ head: "slow-accept", files: { [server]: snooping + slow, "gates/gate-a.yaml": looser } });
+    const pr = world.fake.createPullRequest({ head: "slow-accept", files: { [server]: snooping + files[server]!.toString("utf8"), [webhooks]: slow, "gates/gate-a.yaml": looser } });
 
     // A replay whose driver fell behind (a loaded machine) cannot judge latency (ERROR): such a run is
     // requested again, up to three times; the build comes from the cache after the first.
