@@ -12,7 +12,7 @@ import type { Credentials } from "../src/gates/deployment.js";
 import { EventStore } from "../src/gates/event-store.js";
 import { acknowledgedIds, idempotencyReport, lostEvents, orderingReport } from "../src/gates/event-validation.js";
 import type { RequestSample } from "../src/gates/gate-run.js";
-import { replay } from "../src/gates/replay-driver.js";
+import { replay } from "../src/gates/replay/index.js";
 import { percentile } from "../src/gates/statistics.js";
 import { withInstances, type PostgresInstance, type RedisInstance } from "./instances.js";
 import { IngestProcesses } from "./ingest-processes.js";

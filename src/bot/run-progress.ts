@@ -3,7 +3,7 @@
 // process. A short history of the running P95 and send rate feeds the page's chart.
 
 import type { Redis } from "ioredis";
-import type { ReplayProgress } from "../gates/replay-driver.js";
+import type { ReplayProgress } from "../gates/replay/index.js";
 
 export interface ProgressPoint {
   /** Seconds since the phase started. */

@@ -3,7 +3,7 @@
 
 import type { Gate, Phase } from "../gates/gate.js";
 import type { PhaseResult, WarRoomUpdate } from "../gates/gate-run.js";
-import type { ReplayProgress } from "../gates/replay-driver.js";
+import type { ReplayProgress } from "../gates/replay/index.js";
 import { renderWarRoomUpdate } from "../gates/war-room.js";
 import type { BotLog } from "./bot-log.js";
 import type { GitHub } from "./github.js";

@@ -10,7 +10,7 @@ import type { GateRun } from "../gates/gate-run.js";
 import { GateDefinitionError, loadGate, phasesUpTo } from "../gates/gate-definition.js";
 import { newRunId, type RunObserver } from "../gates/execute-run.js";
 import { runToBundle, type RunToBundleOptions } from "../gates/run-to-bundle.js";
-import type { ReplayProgress } from "../gates/replay-driver.js";
+import type { ReplayProgress } from "../gates/replay/index.js";
 import { renderPlainVerdictTable, renderWarRoomUpdate } from "../gates/war-room.js";
 import { capacityLine } from "../gates/capacity-probe.js";
 import { verdictDocument } from "../gates/evidence-bundle.js";

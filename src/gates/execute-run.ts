@@ -14,7 +14,7 @@ import { EventStore, type StoredEvent } from "./event-store.js";
 import { auditTrail } from "./audit-trail.js";
 import { probeRbac } from "./rbac-probe.js";
 import { generateCorpus } from "./corpus.js";
-import { replay, type ReplayProgress } from "./replay-driver.js";
+import { replay, type ReplayProgress } from "./replay/index.js";
 import { evaluateRun } from "./verdict.js";
 import { milestoneUpdate } from "./war-room.js";
 import { machineRecord, machineSnapshot, measureEventLoopJitter } from "./machine-record.js";

@@ -3,7 +3,7 @@
 
 import type { CapacityResult } from "./capacity-probe.js";
 import type { Gate } from "./gate.js";
-import type { ScheduleCheck } from "./replay-validity.js";
+import type { ScheduleCheck } from "./replay/index.js";
 import type { MachineRecord } from "./machine-record.js";
 import type { HostContention } from "./host-contention.js";
 import type { PhaseResources } from "./phase-monitor.js";

@@ -10,7 +10,7 @@ import type { Deployment } from "./deployment.js";
 import type { EventStore, StoredEvent } from "./event-store.js";
 import { acknowledgedIds, databaseConfirmation, distinctIds, errorBreakdown, idempotencyReport, orderingReport } from "./event-validation.js";
 import { generateCorpus, readCorpus, type CorpusEvent } from "./corpus.js";
-import { replay, type ReplayProgress } from "./replay-driver.js";
+import { replay, type ReplayProgress } from "./replay/index.js";
 import { summarizeLatency } from "./statistics.js";
 import { evaluatePhase, phaseCanStillPass } from "./verdict.js";
 import { judgeContention } from "./host-contention.js";

@@ -1,7 +1,7 @@
 // Evidence item 1's replay part: every request a phase sent, one JSON object per line, as the driver saw it.
 
 import type { GateRun, RequestSample } from "./gate-run.js";
-import type { ScheduleCheck } from "./replay-validity.js";
+import type { ScheduleCheck } from "./replay/index.js";
 
 /** Times to the microsecond: the driver measures no finer, and the 30K bundle stays small. */
 function us(ms: number): number {

@@ -2,7 +2,7 @@
 
 import { spawn } from "node:child_process";
 import { FOREIGN_CORES_LIMIT, GUARD_MS, HostWatch, judgeContention, parseProcStat, processOfStat, type HostSample } from "../../src/gates/host-contention.js";
-import { judgeP95 } from "../../src/gates/replay-validity.js";
+import { judgeP95 } from "../../src/gates/replay/index.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
 
 describe("reading /proc/stat", () => {

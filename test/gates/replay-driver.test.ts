@@ -4,8 +4,8 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { generateCorpus } from "../../src/gates/corpus.js";
-import { replay, ReplayError, saysDuplicate } from "../../src/gates/replay-driver.js";
-import type { ReplayProgress } from "../../src/gates/replay-driver.js";
+import { replay, ReplayError, saysDuplicate } from "../../src/gates/replay/index.js";
+import type { ReplayProgress } from "../../src/gates/replay/index.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;

@@ -1,4 +1,4 @@
-import { checkSchedule, judgeP95, RATE_WINDOW_MS } from "../../src/gates/replay-validity.js";
+import { checkSchedule, judgeP95, RATE_WINDOW_MS } from "../../src/gates/replay/index.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
 
 /** A schedule of n requests at `rate`, each dispatched at its due time plus lag(i) ms. */

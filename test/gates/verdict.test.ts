@@ -3,7 +3,7 @@ import { loadGate, parseGate } from "../../src/gates/gate-definition.js";
 import type { Gate, Phase } from "../../src/gates/gate.js";
 import { errorBudget } from "../../src/gates/error-budget.js";
 import type { PhaseMeasurement, PhaseResult, RbacCase, RequestSample } from "../../src/gates/gate-run.js";
-import type { ScheduleCheck } from "../../src/gates/replay-validity.js";
+import type { ScheduleCheck } from "../../src/gates/replay/index.js";
 import { p95ConfidenceRanks } from "../../src/gates/statistics.js";
 import { evaluatePhase, evaluateRun, phaseCanStillPass } from "../../src/gates/verdict.js";
 import { SLO_NAMES, SLOS, type SloName } from "../../src/gates/slos/index.js";

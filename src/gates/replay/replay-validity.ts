@@ -9,10 +9,10 @@
 //   - anything in between is INCONCLUSIVE, and says which way it leans and by how much.
 // Pure: data in, data out. The driver calls checkSchedule; the verdict calls judgeP95.
 
-import type { LatencySummary } from "./gate-run.js";
-import { p95ConfidenceRanks, percentileOfSorted, sortAscending } from "./statistics.js";
-import { formatMs } from "./units.js";
-import type { HostContention } from "./host-contention.js";
+import type { LatencySummary } from "../gate-run.js";
+import { p95ConfidenceRanks, percentileOfSorted, sortAscending } from "../statistics.js";
+import { formatMs } from "../units.js";
+import type { HostContention } from "../host-contention.js";
 
 /** The driver must offer at least this share of the target rate, over the phase and in every window. */
 export const MIN_ACHIEVED_RATE_SHARE = 0.99;
