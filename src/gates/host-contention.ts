@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { cpuTicksOfStat, clockTicksPerSecond } from "./process-cpu.js";
-import { driverFreeLowerBound } from "./replay/index.js";
+import { driverFreeLowerBound } from "./replay/replay-validity.js";
 
 /** Foreign CPU above this many cores in a second makes that second contended. A quiet 2-core host measures under 0.1. */
 export const FOREIGN_CORES_LIMIT = 0.25;

@@ -1,7 +1,7 @@
 // latency_p95: the 95th percentile of request latency, judged on its confidence interval. Every
 // phase states its own bar, so it is judged even in a gate file whose objectives leave it out.
 
-import { judgeP95 } from "../replay/index.js";
+import { judgeP95 } from "../replay/replay-validity.js";
 import { formatCount, formatMs, parseDuration } from "../units.js";
 import { objectiveOf, result, unmeasured, type SloDefinition } from "./slo.js";
 
