@@ -3,24 +3,13 @@
 // reaches the same Redis.
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { hostname } from "node:os";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { Redis } from "ioredis";
-import { pino, type Logger } from "pino";
-import { createServer, type Server as HttpServer } from "node:http";
-import { createNodeMiddleware, Probot, ProbotOctokit } from "probot";
-import { releaseGateApp } from "./app.js";
-import { readBotOptions, readRunnerOptions, type BotOptions, type GitHubAppOptions, type OptionProblem, type RunnerEnvOptions } from "./bot-options.js";
-import { GateCatalogError, loadGateCatalog, type GateCatalog } from "./gate-catalog.js";
-import type { GitHub } from "./github.js";
-import { RunQueue } from "./run-queue.js";
-import { ForkApprovals } from "./fork-approval.js";
-import { PromotionLedger } from "./promotion-stages.js";
-import { Runner, type RunnerDeps } from "./runner.js";
-import { guardForGitHub } from "./redact-for-github.js";
-import { createWebApp } from "./web/web-server.js";
-import { startQueueCadence } from "./queue-cadence.js";
+import { readBotOptions, readRunnerOptions, type OptionProblem } from "./bot-options.js";
+import { BotStartError, startBot, startRunner, type RunnerHandle } from "./start-bot.js";
+
+// What starts the bot and its runners, for a caller that embeds them (the tests do).
+export { startBot, startRunner, type BotHandle, type RunnerHandle, type StartOptions } from "./start-bot.js";
 
 const ENV_HELP = `Environment (the standard Probot variables, read once at start):
   APP_ID               the GitHub App's id                        (required)
@@ -87,213 +76,6 @@ function helpRequested(command: string, args: string[], help: string): number | 
   }
 }
 
-/**
- * Probot's client spaces writes a second apart per installation (GitHub's advice against secondary rate
- * limits); a test against a local fake turns that off.
- */
-function octokitClass(throttle: boolean): typeof ProbotOctokit {
-  // Off only stops the spacing: a 403 with x-ratelimit-remaining 0 or a 429 with Retry-After is still
-  // waited out and retried (GHES has primary rate limits too), instead of losing the write.
-  // A function, not an object: Probot passes its own throttle options down, which would replace ours.
-  return throttle
-    ? ProbotOctokit
-    : ProbotOctokit.defaults((options: { throttle?: object }) => ({ ...options, throttle: { ...options.throttle, write: unspaced, notifications: unspaced } }));
-}
-
-/** A stand-in for the throttling plugin's per-installation write limiter that lets every write go at once. */
-const unspaced = { key: () => ({ schedule: <T>(_options: unknown, job: () => T) => Promise.resolve(job()) }) };
-
-/** Installation clients from the App's credentials: the runner acts as the App on each repository. */
-export function installationClients(app: GitHubAppOptions, log: Logger, throttle = true): (installationId: number) => Promise<GitHub> {
-  const probot = new Probot({
-    appId: app.appId,
-    privateKey: app.privateKey,
-    baseUrl: app.baseUrl,
-    log: log.child({ name: "runner-auth" }),
-    Octokit: octokitClass(throttle),
-  });
-  // Every text a runner posts is redacted on its way out (guardForGitHub).
-  return async (installationId) => guardForGitHub(await probot.auth(installationId)) as unknown as GitHub;
-}
-
-interface Shared {
-  log: Logger;
-  redis: Redis;
-  catalog: GateCatalog;
-  queue: RunQueue;
-}
-
-export class BotStartError extends Error {
-  constructor(readonly problems: OptionProblem[]) {
-    super(problems.map((p) => p.message).join("; "));
-  }
-}
-
-async function connect(options: RunnerEnvOptions, log: Logger): Promise<Shared> {
-  let catalog: GateCatalog;
-  try {
-    catalog = loadGateCatalog(options.gatesDir);
-  } catch (err) {
-    if (err instanceof GateCatalogError) throw new BotStartError([{ code: err.code, message: err.message }]);
-    throw err;
-  }
-  const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 3 });
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (err) {
-    redis.disconnect();
-    throw new BotStartError([{ code: "redis_unreachable", message: `cannot reach Redis at REDIS_URL=${options.redisUrl} (${(err as Error).message})` }]);
-  }
-  return { log, redis, catalog, queue: new RunQueue(redis, options.prefix) };
-}
-
-/** Knobs a caller (tests, an operator embedding the bot) may set beyond the environment. */
-export interface StartOptions {
-  log?: Logger;
-  /** Runner lock and stalled-check periods, ms (default 30 s each). */
-  lockDuration?: number;
-  stalledInterval?: number;
-  /** Extra environment for the gates' bundled service. */
-  serviceEnv?: Record<string, string>;
-  /** Space GitHub writes a second apart (default: GITHUB_THROTTLE, on). */
-  throttle?: boolean;
-  /** Start the in-process runner with the webhook server (default true). */
-  runner?: boolean;
-  /** Longest a deployment protection rule's `requires: run` may take, ms (default 30 min). */
-  deploymentRunTimeoutMs?: number;
-  /** How often an open war-room page looks for changes, ms (default 1000). */
-  livePollMs?: number;
-  /** How often queued runs are checked for a status update at their gate's cadence, ms (default 30 s). */
-  cadenceTickMs?: number;
-}
-
-export interface RunnerHandle {
-  runner: Runner;
-  queue: RunQueue;
-  catalog: GateCatalog;
-  /** Stops the runner (the current run is stopped and torn down first) and disconnects. */
-  close(): Promise<void>;
-}
-
-export interface BotHandle extends RunnerHandle {
-  /** The webhook URL, e.g. http://127.0.0.1:3000/api/github/webhooks */
-  webhookUrl: string;
-  /** The web server's base URL (war-room pages, /healthz, /readyz, /metrics), e.g. http://127.0.0.1:3000 */
-  webUrl: string;
-  port: number;
-}
-
-function runnerDeps(options: RunnerEnvOptions, shared: Shared, start: StartOptions): RunnerDeps {
-  return {
-    gates: shared.catalog,
-    queue: shared.queue,
-    github: installationClients(options, shared.log, start.throttle ?? options.throttle),
-    log: shared.log,
-    name: `${hostname()}:${process.pid}`,
-    serviceEnv: start.serviceEnv,
-    signingKey: options.signingKey,
-    buildCacheDir: options.buildCacheDir,
-  };
-}
-
-function newRunner(options: RunnerEnvOptions, shared: Shared, start: StartOptions): Runner {
-  return new Runner(runnerDeps(options, shared, start), {
-    connection: shared.redis,
-    prefix: options.prefix,
-    lockDuration: start.lockDuration,
-    stalledInterval: start.stalledInterval,
-  });
-}
-
-/** One runner on the queue in Redis (what `gate runner` starts). */
-export async function startRunner(options: RunnerEnvOptions, start: StartOptions = {}): Promise<RunnerHandle> {
-  const shared = await connect(options, start.log ?? pino({ name: "release-gate", level: options.logLevel }));
-  const runner = newRunner(options, shared, start);
-  runner.start();
-  await runner.waitUntilReady();
-  return {
-    runner,
-    queue: shared.queue,
-    catalog: shared.catalog,
-    async close() {
-      await runner.close();
-      await shared.queue.close();
-      shared.redis.disconnect();
-    },
-  };
-}
-
-/**
- * The webhook server (Probot) and, unless `runner: false`, one runner in this process. (`gate bot` runs
- * its runner as a child process instead: see superviseRunner.)
- */
-export async function startBot(options: BotOptions, start: StartOptions = {}): Promise<BotHandle> {
-  const log = start.log ?? pino({ name: "release-gate", level: options.logLevel });
-  const shared = await connect(options, log);
-  const { redis, catalog, queue } = shared;
-  const probot = new Probot({
-    appId: options.appId,
-    privateKey: options.privateKey,
-    secret: options.webhookSecret,
-    baseUrl: options.baseUrl,
-    log,
-    Octokit: octokitClass(start.throttle ?? options.throttle),
-  });
-  const webhooks = await createNodeMiddleware(
-    releaseGateApp({
-      gates: catalog,
-      queue,
-      signingKey: options.signingKey,
-      forkApprovals: new ForkApprovals(redis, options.prefix),
-      promotions: new PromotionLedger(redis, `${options.prefix}:bot`),
-      deploymentRunTimeoutMs: start.deploymentRunTimeoutMs,
-    }),
-    { probot, webhooksPath: options.webhookPath },
-  );
-  const app = createWebApp({ queue, catalog, redis, webhooks, webhookPath: options.webhookPath, dashboardToken: options.dashboardToken, log, livePollMs: start.livePollMs });
-  const server: HttpServer = createServer(app);
-  let port: number;
-  try {
-    port = await new Promise<number>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(options.port, options.host, () => resolve((server.address() as { port: number }).port));
-    });
-  } catch (err) {
-    await queue.close();
-    redis.disconnect();
-    throw new BotStartError([{ code: "listen_failed", message: `cannot listen on ${options.host}:${options.port}: ${(err as Error).message}; set PORT to a free port` }]);
-  }
-  const stopCadence = startQueueCadence(
-    { state: queue.state, gates: catalog, github: async (id) => (await probot.auth(id)) as unknown as GitHub, log },
-    start.cadenceTickMs,
-  );
-  const runner = newRunner(options, shared, start);
-  if (start.runner !== false) {
-    runner.start();
-    await runner.waitUntilReady();
-  }
-  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
-  return {
-    runner,
-    queue,
-    catalog,
-    port,
-    webhookUrl: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}${options.webhookPath}`,
-    webUrl: `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`,
-    async close() {
-      // Live pages hold their connections open: end them, or close() would wait for every reader.
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
-      await stopCadence();
-      await runner.close();
-      await queue.close();
-      redis.disconnect();
-    },
-  };
-}
-
 function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
     const on = (signal: string) => () => resolve(signal);
@@ -317,10 +99,14 @@ async function serve(
   let stopping = false;
   const runner = companion?.(() => stopping);
   const gates = handle.catalog.gates.map((g) => `${g.command.prefix} (${g.source.file})`).join(", ");
-  console.error(`gate ${command}: ready; gates ${gates}${handle.webhookUrl ? `; webhooks at ${handle.webhookUrl}` : ""}${"webUrl" in handle ? `; war room at ${String(handle.webUrl)}/` : ""}`);
+  console.error(
+    `gate ${command}: ready; gates ${gates}${handle.webhookUrl ? `; webhooks at ${handle.webhookUrl}` : ""}${"webUrl" in handle ? `; war room at ${String(handle.webUrl)}/` : ""}`,
+  );
   const ended = await Promise.race([untilSignal().then((signal) => ({ signal, code: 0 })), runner?.failed ?? new Promise<never>(() => {})]);
   stopping = true;
-  console.error(`gate ${command}: ${"signal" in ended ? ended.signal : "the runner cannot run"}: stopping (a running replay is stopped and torn down first)`);
+  console.error(
+    `gate ${command}: ${"signal" in ended ? ended.signal : "the runner cannot run"}: stopping (a running replay is stopped and torn down first)`,
+  );
   await runner?.stop();
   await handle.close();
   return ended.code;

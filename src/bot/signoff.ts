@@ -3,25 +3,21 @@
 // counts only from an allowed approver who neither asked for the run nor wrote the code, on an evidence
 // PR of a full, current run whose head is a commit the bot made and whose files are the bundle alone.
 // Each recorded approval or dismissal is a signed entry in the record; the bundle on the branch gets its
-// copy when the decision changes, in a commit the bot makes (approvals already given are not reviewed again).
+// copy when the decision changes, in a commit the bot makes (approvals already given are not reviewed again;
+// recording and committing live in signoff-record.ts).
 
-import { createHash, type KeyObject } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import type { KeyObject } from "node:crypto";
 import type { Gate } from "../gates/gate.js";
-import type { Approval, Decision, Verdict } from "../gates/gate-run.js";
-import { recordApproval } from "../gates/evidence-bundle.js";
-import { listBundleFiles, MANIFEST_FILE } from "../gates/manifest.js";
-import { chainHead, SIGNED_APPROVALS_FILE, signedApprovalLine, type ApprovalEntry } from "../gates/signed-evidence.js";
+import type { Decision, Verdict } from "../gates/gate-run.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { httpStatus } from "./github.js";
-import { commitChanges, evidencePath, parseEvidenceBranch, type FileChange } from "./evidence-pr.js";
+import { evidencePath, parseEvidenceBranch } from "./evidence-pr.js";
 import { collaboratorPermission, hasPermission } from "./permission.js";
 import { promotionState } from "./promotion.js";
 import { promotionContext, requiredApprovals, setPromotionStatus } from "./promotion-status.js";
 import type { RunRecord, RunState, SignoffApproval } from "./run-state.js";
 import { isBotAccount, selfSignoffProblem } from "./separation-of-duties.js";
+import { appendEntry, writeSignoffToBranch } from "./signoff-record.js";
 
 /** The parts of a pull_request_review webhook the sign-off reads. */
 export interface ReviewEvent {
@@ -56,7 +52,12 @@ export interface SignoffDeps {
 }
 
 /** Why `login` does not hold the approver role of the gate's policy, or null when they do. */
-export async function approverProblem(github: GitHub, where: RepoRef, login: string, policy: { approvers: string[]; permission: string }): Promise<string | null> {
+export async function approverProblem(
+  github: GitHub,
+  where: RepoRef,
+  login: string,
+  policy: { approvers: string[]; permission: string },
+): Promise<string | null> {
   if (policy.approvers.length) {
     const lower = login.toLowerCase();
     const unreadable: string[] = [];
@@ -90,7 +91,13 @@ export async function approverProblem(github: GitHub, where: RepoRef, login: str
 export function signoffDecision(gateTitle: string, verdict: Verdict, approvers: string[], at: string, prUrl: string): Decision {
   const who = approvers.map((a) => `@${a}`).join(", ");
   return verdict === "PASS"
-    ? { time: at, title: `${gateTitle} GO`, authority: `sign-off by ${who}`, decision: "GO for production promotion", rationale: `the full run PASSed and the sign-off policy's approvals are complete (${prUrl})` }
+    ? {
+        time: at,
+        title: `${gateTitle} GO`,
+        authority: `sign-off by ${who}`,
+        decision: "GO for production promotion",
+        rationale: `the full run PASSed and the sign-off policy's approvals are complete (${prUrl})`,
+      }
     : {
         time: at,
         title: `${gateTitle} NO-GO acknowledged`,
@@ -101,7 +108,13 @@ export function signoffDecision(gateTitle: string, verdict: Verdict, approvers: 
 }
 
 function withdrawalDecision(gateTitle: string, by: string, at: string, prUrl: string): Decision {
-  return { time: at, title: `${gateTitle} GO withdrawn`, authority: `dismissal of @${by}'s approval`, decision: "GO withdrawn: the sign-off is incomplete again", rationale: prUrl };
+  return {
+    time: at,
+    title: `${gateTitle} GO withdrawn`,
+    authority: `dismissal of @${by}'s approval`,
+    decision: "GO withdrawn: the sign-off is incomplete again",
+    rationale: prUrl,
+  };
 }
 
 /** Every file of the PR outside the run's bundle folder, or [] when the PR holds evidence only. */
@@ -141,10 +154,14 @@ export async function handleReview(github: GitHub, where: RepoRef, event: Review
 
   const run = await deps.state.get(branch.runId);
   if (!run || run.owner.toLowerCase() !== where.owner.toLowerCase() || run.repo.toLowerCase() !== where.repo.toLowerCase()) {
-    return refuse(`the bot has no record of run \`${branch.runId}\` on this repository, so this PR is not evidence of a run it made (evidence from \`gate publish\` or \`gate ci\` is reviewed, but never a promotion decision)`);
+    return refuse(
+      `the bot has no record of run \`${branch.runId}\` on this repository, so this PR is not evidence of a run it made (evidence from \`gate publish\` or \`gate ci\` is reviewed, but never a promotion decision)`,
+    );
   }
   if (run.evidencePullNumber !== pr.number) {
-    return refuse(`this is not the evidence PR of run \`${run.id}\`${run.evidencePullNumber ? ` (that is #${run.evidencePullNumber})` : ""}`);
+    return refuse(
+      `this is not the evidence PR of run \`${run.id}\`${run.evidencePullNumber ? ` (that is #${run.evidencePullNumber})` : ""}`,
+    );
   }
   const gate = deps.gates.byName(run.gate);
   if (!gate) return refuse(`the bot has no gate named \`${run.gate}\` loaded, so it has no sign-off policy for this run`);
@@ -154,7 +171,9 @@ export async function handleReview(github: GitHub, where: RepoRef, event: Review
   if (isBotAccount(reviewer, event.review.user?.type)) return refuse(`a sign-off is a person's decision, and ${reviewer} is a bot`);
   if (run.phase !== "finished" || !run.verdict) return refuse(`run \`${run.id}\` has not finished`);
   if (run.signoff?.status === "superseded") {
-    return refuse(`run \`${run.id}\` was superseded by run \`${run.signoff.supersededBy}\` on the same commit; review that run's evidence instead`);
+    return refuse(
+      `run \`${run.id}\` was superseded by run \`${run.signoff.supersededBy}\` on the same commit; review that run's evidence instead`,
+    );
   }
   if (!run.full) {
     await reply(
@@ -165,20 +184,34 @@ export async function handleReview(github: GitHub, where: RepoRef, event: Review
   }
   const ours = run.evidenceCommits ?? [];
   if (!ours.includes(pr.head.sha)) {
-    return refuse(`the evidence branch's head ${pr.head.sha} is not a commit the bot made (someone else pushed it); the evidence may only change through the bot. Run the gate again for fresh evidence`);
+    return refuse(
+      `the evidence branch's head ${pr.head.sha} is not a commit the bot made (someone else pushed it); the evidence may only change through the bot. Run the gate again for fresh evidence`,
+    );
   }
   if (!ours.includes(event.review.commit_id)) {
-    return refuse(`the approval is for ${event.review.commit_id}, a commit the bot did not make; approve the evidence PR's head ${pr.head.sha.slice(0, 7)}`);
+    return refuse(
+      `the approval is for ${event.review.commit_id}, a commit the bot did not make; approve the evidence PR's head ${pr.head.sha.slice(0, 7)}`,
+    );
   }
   if (pr.base.ref && run.evidenceBase && pr.base.ref !== run.evidenceBase) {
-    return refuse(`this PR targets \`${pr.base.ref}\`, not the evidence branch \`${run.evidenceBase}\`: approving it could merge more than evidence`);
+    return refuse(
+      `this PR targets \`${pr.base.ref}\`, not the evidence branch \`${run.evidenceBase}\`: approving it could merge more than evidence`,
+    );
   }
   const outside = await filesOutsideBundle(github, where, pr.number, run.id);
   if (outside.length) {
-    return refuse(`this PR changes files outside \`${evidencePath(run.id)}/\` (${outside.slice(0, 5).map((f) => `\`${f}\``).join(", ")}${outside.length > 5 ? ", …" : ""}); an evidence PR holds evidence only`);
+    return refuse(
+      `this PR changes files outside \`${evidencePath(run.id)}/\` (${outside
+        .slice(0, 5)
+        .map((f) => `\`${f}\``)
+        .join(", ")}${outside.length > 5 ? ", …" : ""}); an evidence PR holds evidence only`,
+    );
   }
   const role = await approverProblem(github, where, reviewer, gate.signoff);
-  if (role) return refuse(`${role}. The sign-off still needs ${requiredApprovals(gate) - (run.signoff?.approvals.length ?? 0)} more approval(s) from an allowed approver`);
+  if (role)
+    return refuse(
+      `${role}. The sign-off still needs ${requiredApprovals(gate) - (run.signoff?.approvals.length ?? 0)} more approval(s) from an allowed approver`,
+    );
   const self = await selfSignoffProblem(github, where, gate, run, reviewer);
   if (self) return refuse(self);
 
@@ -187,17 +220,45 @@ export async function handleReview(github: GitHub, where: RepoRef, event: Review
   let fresh = false;
   const recorded = await deps.state.update(run.id, (r) => {
     const current = r.signoff ?? { status: "pending" as const, approvals: [] };
-    if (current.status === "superseded" || current.approvals.some((a) => a.reviewId === approval.reviewId || a.login.toLowerCase() === reviewer.toLowerCase())) return null;
+    if (
+      current.status === "superseded" ||
+      current.approvals.some((a) => a.reviewId === approval.reviewId || a.login.toLowerCase() === reviewer.toLowerCase())
+    )
+      return null;
     fresh = true;
     const approvals = [...current.approvals, approval];
     const complete = approvals.length >= requiredApprovals(gate);
-    const signoff = { ...current, approvals, status: complete ? ("complete" as const) : ("pending" as const), ...(complete && !current.decidedAt ? { decidedAt: at } : {}) };
-    return { signoff, signoffLog: appendEntry(r, deps.signingKey, { reviewer, state: "approved", reviewId: approval.reviewId, reviewedCommit: approval.commitId, at, outcome: signoff.status }) };
+    const signoff = {
+      ...current,
+      approvals,
+      status: complete ? ("complete" as const) : ("pending" as const),
+      ...(complete && !current.decidedAt ? { decidedAt: at } : {}),
+    };
+    return {
+      signoff,
+      signoffLog: appendEntry(r, deps.signingKey, {
+        reviewer,
+        state: "approved",
+        reviewId: approval.reviewId,
+        reviewedCommit: approval.commitId,
+        at,
+        outcome: signoff.status,
+      }),
+    };
   });
   if (!recorded || !fresh) return { kind: "ignored", why: `@${reviewer}'s approval is already recorded` };
 
   const complete = recorded.signoff?.status === "complete";
-  const decision = complete && run.signoff?.status !== "complete" ? signoffDecision(gate.title, recorded.verdict!, recorded.signoff!.approvals.map((a) => a.login), at, pr.html_url) : undefined;
+  const decision =
+    complete && run.signoff?.status !== "complete"
+      ? signoffDecision(
+          gate.title,
+          recorded.verdict!,
+          recorded.signoff!.approvals.map((a) => a.login),
+          at,
+          pr.html_url,
+        )
+      : undefined;
   await setPromotionStatus(github, where, gate, recorded, { targetUrl: pr.html_url });
   if (decision) await writeSignoffToBranch(github, where, deps.state, recorded.id, pr, decision);
   await reply(signoffReply(gate, reviewer, "approved", recorded, decision, !deps.signingKey));
@@ -221,120 +282,46 @@ async function withdraw(
     if (!current || !current.approvals.some((a) => a.reviewId === event.review.id)) return null;
     wasComplete = current.status === "complete";
     const approvals = current.approvals.filter((a) => a.reviewId !== event.review.id);
-    const status = current.status === "superseded" ? current.status : approvals.length >= requiredApprovals(gate) ? "complete" : wasComplete ? "withdrawn" : "pending";
+    const status =
+      current.status === "superseded"
+        ? current.status
+        : approvals.length >= requiredApprovals(gate)
+          ? "complete"
+          : wasComplete
+            ? "withdrawn"
+            : "pending";
     const signoff = { ...current, approvals, status: status as "complete" | "withdrawn" | "pending" | "superseded" };
     return {
       signoff,
-      signoffLog: appendEntry(r, deps.signingKey, { reviewer, state: "dismissed", reviewId: event.review.id, reviewedCommit: event.review.commit_id, at, outcome: status }),
+      signoffLog: appendEntry(r, deps.signingKey, {
+        reviewer,
+        state: "dismissed",
+        reviewId: event.review.id,
+        reviewedCommit: event.review.commit_id,
+        at,
+        outcome: status,
+      }),
     };
   });
-  if (!recorded || recorded.signoffLog?.length === run.signoffLog?.length) return { kind: "ignored", why: `@${reviewer} had no recorded approval to withdraw` };
+  if (!recorded || recorded.signoffLog?.length === run.signoffLog?.length)
+    return { kind: "ignored", why: `@${reviewer} had no recorded approval to withdraw` };
   const withdrawn = wasComplete && recorded.signoff?.status === "withdrawn";
   await setPromotionStatus(github, where, gate, recorded, { targetUrl: event.pull_request.html_url, withdrawnBy: reviewer });
-  const decision = withdrawn && recorded.verdict === "PASS" ? withdrawalDecision(gate.title, reviewer, at, event.pull_request.html_url) : undefined;
+  const decision =
+    withdrawn && recorded.verdict === "PASS" ? withdrawalDecision(gate.title, reviewer, at, event.pull_request.html_url) : undefined;
   if (withdrawn) await writeSignoffToBranch(github, where, deps.state, recorded.id, event.pull_request, decision);
   await reply(signoffReply(gate, reviewer, "dismissed", recorded, decision, !deps.signingKey));
   return { kind: "recorded", state: "dismissed", run: recorded };
 }
 
-/** The record's signed log with one more entry, linked to the one before it. */
-function appendEntry(
-  r: RunRecord,
-  key: KeyObject | undefined,
-  e: Pick<ApprovalEntry, "reviewer" | "state" | "reviewId" | "reviewedCommit" | "at" | "outcome">,
-): string[] {
-  const log = r.signoffLog ?? [];
-  const entry: ApprovalEntry = {
-    run: r.id,
-    gate: r.gate,
-    commit: r.headSha,
-    verdict: r.verdict ?? "ERROR",
-    full: r.full,
-    ...e,
-    previous: log.length ? createHash("sha256").update(log[log.length - 1]!, "utf8").digest("hex") : (r.attestationDigest ?? chainHead("", [])),
-  };
-  const line = key ? signedApprovalLine(entry, key) : JSON.stringify({ unsigned: entry });
-  return [...log, line];
-}
-
-/** The entry a signed (or unsigned) log line holds. */
-function entryOf(line: string): ApprovalEntry {
-  const parsed = JSON.parse(line) as { payload?: string; unsigned?: ApprovalEntry };
-  return parsed.unsigned ?? (JSON.parse(Buffer.from(parsed.payload ?? "", "base64").toString("utf8")) as ApprovalEntry);
-}
-
-/** The bundle as committed on a branch, written to a fresh temporary folder. */
-async function checkoutBundle(github: GitHub, where: RepoRef, commitSha: string, prefix: string): Promise<{ dir: string; digests: Map<string, string> }> {
-  const { data: commit } = await github.rest.git.getCommit({ ...where, commit_sha: commitSha });
-  const { data: tree } = await github.rest.git.getTree({ ...where, tree_sha: commit.tree.sha, recursive: "true" });
-  const dir = await mkdtemp(join(tmpdir(), "release-gate-signoff-"));
-  const digests = new Map<string, string>();
-  const under = `${prefix}/`;
-  for (const entry of tree.tree) {
-    if (entry.type !== "blob" || !entry.path?.startsWith(under) || !entry.sha) continue;
-    const rel = entry.path.slice(under.length);
-    const { data: blob } = await github.rest.git.getBlob({ ...where, file_sha: entry.sha });
-    const bytes = Buffer.from(blob.content, blob.encoding === "base64" ? "base64" : "utf8");
-    const file = join(dir, ...rel.split("/"));
-    await mkdir(dirname(file), { recursive: true });
-    await writeFile(file, bytes);
-    digests.set(rel, createHash("sha256").update(bytes).digest("hex"));
-  }
-  return { dir, digests };
-}
-
-async function changedFiles(dir: string, before: Map<string, string>, prefix: string): Promise<FileChange[]> {
-  const now = [...(await listBundleFiles(dir)), MANIFEST_FILE];
-  const changes: FileChange[] = [];
-  for (const rel of now) {
-    const bytes = await readFile(join(dir, ...rel.split("/")));
-    if (before.get(rel) !== createHash("sha256").update(bytes).digest("hex")) changes.push({ path: `${prefix}/${rel}`, content: bytes });
-  }
-  for (const rel of before.keys()) if (!now.includes(rel)) changes.push({ path: `${prefix}/${rel}`, content: null });
-  return changes;
-}
-
-/**
- * After a decision, the bundle's copy of the sign-off (HOTL log, decision log, signed entries, manifest
- * chain) is committed by the bot on the bot's own head of the evidence branch. Never on anyone else's.
- */
-async function writeSignoffToBranch(
-  github: GitHub,
-  where: RepoRef,
-  state: RunState,
-  runId: string,
-  pr: { number: number; html_url: string; head: { ref: string } },
+export function signoffReply(
+  gate: Gate,
+  reviewer: string,
+  state: "approved" | "dismissed",
+  run: RunRecord,
   decision: Decision | undefined,
-): Promise<void> {
-  const run = await state.get(runId);
-  if (!run) return;
-  const head = (await github.rest.git.getRef({ ...where, ref: `heads/${pr.head.ref}` })).data.object.sha;
-  if (!(run.evidenceCommits ?? []).includes(head)) return;
-  const lines = run.signoffLog ?? [];
-  const pending = lines.slice(run.signoffWritten ?? 0).map(entryOf);
-  if (!pending.length) return;
-  const prefix = evidencePath(run.id);
-  const { dir, digests } = await checkoutBundle(github, where, head, prefix);
-  try {
-    for (const [i, e] of pending.entries()) {
-      const last = i === pending.length - 1;
-      const approval: Approval = { reviewer: e.reviewer, at: e.at, commit: e.commit, verdict: e.verdict as Verdict, state: e.state, pullRequest: pr.html_url };
-      const signed = lines.every((l) => !l.startsWith('{"unsigned"'));
-      await recordApproval(dir, approval, last ? decision : undefined, last && signed ? [{ path: SIGNED_APPROVALS_FILE, text: `${lines.join("\n")}\n` }] : []);
-    }
-    const changes = await changedFiles(dir, digests, prefix);
-    if (!changes.length) return;
-    const message = `Sign-off of run ${run.id}: ${decision?.title ?? "recorded"} (${run.signoff?.approvals.map((a) => `@${a.login}`).join(", ") || "no approvals"})\n`;
-    const { commitSha } = await commitChanges(github, where, head, changes, message);
-    // The bot's commit joins the record before the branch moves, so a review of it is never taken for a stranger's.
-    await state.update(run.id, (r) => ({ evidenceCommits: [...(r.evidenceCommits ?? []), commitSha], signoffWritten: lines.length }));
-    await github.rest.git.updateRef({ ...where, ref: `heads/${pr.head.ref}`, sha: commitSha, force: false });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-export function signoffReply(gate: Gate, reviewer: string, state: "approved" | "dismissed", run: RunRecord, decision: Decision | undefined, unsigned: boolean): string {
+  unsigned: boolean,
+): string {
   const required = requiredApprovals(gate);
   const have = run.signoff?.approvals.length ?? 0;
   const count = `${have} of ${required} required approval${required === 1 ? "" : "s"}`;
@@ -345,7 +332,8 @@ export function signoffReply(gate: Gate, reviewer: string, state: "approved" | "
       ? `Recorded @${reviewer}'s approval of run \`${run.id}\` (${count}).${signed}`
       : `Recorded the dismissal of @${reviewer}'s approval (${count} remain).${signed}`;
   const verdict = promotionState(run);
-  if (verdict === "go") return `${recorded}\n\n✅ **${decision?.title ?? `${gate.title} GO`}: GO for production promotion.** ${context} on ${run.headSha.slice(0, 7)} is green.`;
+  if (verdict === "go")
+    return `${recorded}\n\n✅ **${decision?.title ?? `${gate.title} GO`}: GO for production promotion.** ${context} on ${run.headSha.slice(0, 7)} is green.`;
   if (verdict === "no-go" && run.signoff?.status === "complete") {
     return `${recorded}\n\n**NO-GO acknowledged.** The verdict is ${run.verdict}; an approval cannot make it a GO, so ${context} on ${run.headSha.slice(0, 7)} stays red.`;
   }

@@ -3,7 +3,10 @@
 
 import { createHash } from "node:crypto";
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
-import { createRequire } from "node:module";
+import { CorpusError } from "./corpus-error.js";
+import { loadTemplates } from "./corpus-templates.js";
+
+export { CorpusError };
 
 export interface CorpusEvent {
   /** Position in send order, 0-based. */
@@ -42,25 +45,9 @@ export interface CorpusOptions {
   outOfOrderShare?: number;
 }
 
-/** Thrown for bad options or a bad corpus file; `code` is stable, `message` says what to fix. */
-export class CorpusError extends Error {
-  constructor(
-    readonly code: "corpus_options_invalid" | "corpus_file_unreadable" | "corpus_file_invalid" | "corpus_examples_missing",
-    message: string,
-  ) {
-    super(message);
-    this.name = "CorpusError";
-  }
-}
-
 // Part of the PRNG seed so that a change to how corpora are built changes every corpus,
 // instead of silently keeping the seed and changing the bytes.
 const GENERATOR_VERSION = "release-gate corpus v1";
-
-/** Bodies at or under this size are sent as GitHub published them. */
-const WHOLE_BODY_LIMIT = 8 * 1024;
-/** Larger examples lose their `*_url` hypermedia links; still larger than this, they are skipped. */
-const TRIMMED_BODY_LIMIT = 16 * 1024;
 
 /**
  * Generate a corpus. Deterministic: the same options give byte-identical events on any machine
@@ -139,113 +126,15 @@ function checkOptions(o: CorpusOptions): void {
   const problems: string[] = [];
   if (typeof o.seed !== "string" || o.seed.length === 0) problems.push("seed must be a non-empty string");
   if (!Number.isInteger(o.requests) || o.requests < 1) problems.push(`requests must be a whole number >= 1, got ${o.requests}`);
-  if (!Number.isInteger(o.orderingKeys) || o.orderingKeys < 1) problems.push(`orderingKeys must be a whole number >= 1, got ${o.orderingKeys}`);
-  if (o.outOfOrderShare !== undefined && !(o.outOfOrderShare >= 0 && o.outOfOrderShare < 1)) problems.push(`outOfOrderShare must be in [0, 1), got ${o.outOfOrderShare}`);
+  if (!Number.isInteger(o.orderingKeys) || o.orderingKeys < 1)
+    problems.push(`orderingKeys must be a whole number >= 1, got ${o.orderingKeys}`);
+  if (o.outOfOrderShare !== undefined && !(o.outOfOrderShare >= 0 && o.outOfOrderShare < 1))
+    problems.push(`outOfOrderShare must be in [0, 1), got ${o.outOfOrderShare}`);
   if (!(o.redeliveryShare >= 0 && o.redeliveryShare < 1)) problems.push(`redeliveryShare must be in [0, 1), got ${o.redeliveryShare}`);
   else if (Number.isInteger(o.requests) && o.requests - Math.round(o.requests * o.redeliveryShare) < 1) {
     problems.push(`redeliveryShare ${o.redeliveryShare} of ${o.requests} requests leaves no original event to redeliver`);
   }
   if (problems.length > 0) throw new CorpusError("corpus_options_invalid", `corpus options: ${problems.join("; ")}`);
-}
-
-// ---- Payload templates ------------------------------------------------------------------------
-
-interface Template {
-  eventType: string;
-  render(values: Record<Placeholder, string>): string;
-}
-
-type Placeholder = "EVENT_ID" | "AT" | "SHA" | "REPO_ID" | "REPO_NAME" | "REPO_FULL_NAME";
-
-const PLACEHOLDER = /"@@rg:(EVENT_ID|AT|SHA|REPO_ID|REPO_NAME|REPO_FULL_NAME)@@"/;
-const mark = (p: Placeholder) => `@@rg:${p}@@`;
-
-// Top-level objects that describe the sender's world rather than the event itself: their ids stay.
-const CONTEXT_OBJECTS = new Set(["repository", "sender", "organization", "installation", "enterprise"]);
-
-let templateCache: Template[] | undefined;
-
-/**
- * One template per published example that concerns a repository, in the package's order (the
- * order is part of determinism).
- * Each is the example's JSON split around placeholders, so rendering an event is a join, not a
- * parse and re-serialise of a 5 KB object.
- */
-function loadTemplates(): Template[] {
-  if (templateCache) return templateCache;
-  let file: string;
-  try {
-    file = createRequire(import.meta.url).resolve("@octokit/webhooks-examples/api.github.com/index.json");
-  } catch {
-    throw new CorpusError(
-      "corpus_examples_missing",
-      "the corpus is built from @octokit/webhooks-examples, which is not installed: run `npm install @octokit/webhooks-examples` in the project folder",
-    );
-  }
-  const catalogue = JSON.parse(readFileSync(file, "utf8")) as { name: string; examples: Record<string, unknown>[] }[];
-  const templates: Template[] = [];
-  for (const { name, examples } of catalogue) {
-    for (const example of examples) {
-      let payload = example;
-      if (JSON.stringify(payload).length > WHOLE_BODY_LIMIT) payload = withoutLinkTemplates(payload) as Record<string, unknown>;
-      if (JSON.stringify(payload).length > TRIMMED_BODY_LIMIT) continue;
-      // Ordering keys are repositories: app-level events (installation, organization ...) have none.
-      if (payload.repository === null || typeof payload.repository !== "object") continue;
-      templates.push(compileTemplate(name, payload));
-    }
-  }
-  if (templates.length === 0) throw new CorpusError("corpus_examples_missing", `no usable webhook examples in ${file}`);
-  templateCache = templates;
-  return templates;
-}
-
-/** Drops GitHub's `*_url` hypermedia links (derivable from `url`), keeping `url` and `html_url`. */
-function withoutLinkTemplates(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(withoutLinkTemplates);
-  if (value === null || typeof value !== "object") return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (k.endsWith("_url") && k !== "html_url") continue;
-    out[k] = withoutLinkTemplates(v);
-  }
-  return out;
-}
-
-function compileTemplate(eventType: string, example: Record<string, unknown>): Template {
-  const payload = structuredClone(example);
-  // Vary what differs between real deliveries: the event's own object id and times, and the
-  // repository, which becomes the ordering key's.
-  for (const [k, v] of Object.entries(payload)) {
-    if (typeof v === "string" && (k.endsWith("_at") || k.endsWith("_date"))) payload[k] = mark("AT");
-    if (k === "after" && typeof v === "string" && /^[0-9a-f]{40}$/.test(v)) payload[k] = mark("SHA");
-    if (v === null || typeof v !== "object" || Array.isArray(v)) continue;
-    const object = v as Record<string, unknown>;
-    if (k === "repository") {
-      if ("id" in object) object.id = mark("REPO_ID");
-      if ("name" in object) object.name = mark("REPO_NAME");
-      if ("full_name" in object) object.full_name = mark("REPO_FULL_NAME");
-      if (typeof object.pushed_at === "string") object.pushed_at = mark("AT");
-      if (typeof object.updated_at === "string") object.updated_at = mark("AT");
-      continue;
-    }
-    if (CONTEXT_OBJECTS.has(k)) continue;
-    if (typeof object.id === "number") object.id = mark("EVENT_ID");
-    if (k === "head_commit" && typeof object.id === "string") object.id = mark("SHA");
-    for (const field of ["created_at", "updated_at", "timestamp"]) {
-      if (typeof object[field] === "string") object[field] = mark("AT");
-    }
-  }
-  const parts = JSON.stringify(payload).split(PLACEHOLDER);
-  // split() with a capturing group alternates literal text and placeholder names.
-  return {
-    eventType,
-    render(values) {
-      // join() builds one flat string; += would build a rope that is flattened later, at send time.
-      const out = parts.slice();
-      for (let i = 1; i < out.length; i += 2) out[i] = values[out[i] as Placeholder];
-      return out.join("");
-    },
-  };
 }
 
 // ---- Seeded randomness ------------------------------------------------------------------------
@@ -258,7 +147,10 @@ function seededRandom(seed: string): () => number {
   let c = h.readUInt32LE(8);
   let d = h.readUInt32LE(12);
   const next = () => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0;
+    a >>>= 0;
+    b >>>= 0;
+    c >>>= 0;
+    d >>>= 0;
     let t = (a + b) | 0;
     a = b ^ (b >>> 9);
     b = (c + (c << 3)) | 0;
@@ -275,7 +167,10 @@ function seededRandom(seed: string): () => number {
 /** 40 hex digits, like a git commit id. */
 function commitSha(random: () => number): string {
   let sha = "";
-  for (let i = 0; i < 5; i++) sha += Math.floor(random() * 0x100000000).toString(16).padStart(8, "0");
+  for (let i = 0; i < 5; i++)
+    sha += Math.floor(random() * 0x100000000)
+      .toString(16)
+      .padStart(8, "0");
   return sha;
 }
 
@@ -344,7 +239,10 @@ export function readCorpus(file: string): CorpusEvent[] {
     text = readFileSync(file, "utf8");
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new CorpusError("corpus_file_unreadable", `cannot read corpus ${file}: ${e.code ?? e.message}; check the corpus.file path in the gate file`);
+    throw new CorpusError(
+      "corpus_file_unreadable",
+      `cannot read corpus ${file}: ${e.code ?? e.message}; check the corpus.file path in the gate file`,
+    );
   }
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
@@ -376,13 +274,19 @@ export function readCorpus(file: string): CorpusEvent[] {
     const before = problems.length;
     const known = ["index", "id", "orderingKey", "seq", "eventType", "redelivery", "concurrent", "body"];
     for (const k of Object.keys(r)) if (!known.includes(k)) problem(lineNo, `unknown field "${k}" (expected ${known.join(", ")})`);
-    if (r.index !== i) problem(lineNo, `field "index" must be ${i} (line number - 1: events are sent in file order), got ${JSON.stringify(r.index)}`);
-    if (typeof r.id !== "string" || r.id.length === 0) problem(lineNo, `field "id" must be a non-empty string (the webhook-id), got ${JSON.stringify(r.id)}`);
-    if (typeof r.orderingKey !== "string" || r.orderingKey.length === 0) problem(lineNo, `field "orderingKey" must be a non-empty string, got ${JSON.stringify(r.orderingKey)}`);
-    if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 0) problem(lineNo, `field "seq" must be a whole number >= 0, got ${JSON.stringify(r.seq)}`);
-    if (typeof r.eventType !== "string" || r.eventType.length === 0) problem(lineNo, `field "eventType" must be a non-empty string, got ${JSON.stringify(r.eventType)}`);
+    if (r.index !== i)
+      problem(lineNo, `field "index" must be ${i} (line number - 1: events are sent in file order), got ${JSON.stringify(r.index)}`);
+    if (typeof r.id !== "string" || r.id.length === 0)
+      problem(lineNo, `field "id" must be a non-empty string (the webhook-id), got ${JSON.stringify(r.id)}`);
+    if (typeof r.orderingKey !== "string" || r.orderingKey.length === 0)
+      problem(lineNo, `field "orderingKey" must be a non-empty string, got ${JSON.stringify(r.orderingKey)}`);
+    if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 0)
+      problem(lineNo, `field "seq" must be a whole number >= 0, got ${JSON.stringify(r.seq)}`);
+    if (typeof r.eventType !== "string" || r.eventType.length === 0)
+      problem(lineNo, `field "eventType" must be a non-empty string, got ${JSON.stringify(r.eventType)}`);
     if (typeof r.redelivery !== "boolean") problem(lineNo, `field "redelivery" must be true or false, got ${JSON.stringify(r.redelivery)}`);
-    if (r.concurrent !== undefined && r.concurrent !== true) problem(lineNo, `field "concurrent" must be true or left out, got ${JSON.stringify(r.concurrent)}`);
+    if (r.concurrent !== undefined && r.concurrent !== true)
+      problem(lineNo, `field "concurrent" must be true or left out, got ${JSON.stringify(r.concurrent)}`);
     if (typeof r.body !== "string") problem(lineNo, `field "body" must be a string holding the JSON body, got ${typeof r.body}`);
     else if (!isJsonObject(r.body)) problem(lineNo, `field "body" must hold a JSON object (the webhook payload)`);
     if (problems.length > before) continue;
@@ -403,12 +307,16 @@ export function readCorpus(file: string): CorpusEvent[] {
         problem(lineNo, `redelivery of ${e.id} must repeat line ${original.index + 1}'s orderingKey, seq and body`);
       }
     } else {
-      if (original) problem(lineNo, `id ${e.id} was already used on line ${original.index + 1}; set "redelivery": true if this line re-sends it`);
+      if (original)
+        problem(lineNo, `id ${e.id} was already used on line ${original.index + 1}; set "redelivery": true if this line re-sends it`);
       const previous = lastSeq.get(e.orderingKey);
       const used = seqsUsed.get(e.orderingKey) ?? new Set<number>();
       if (used.has(e.seq)) problem(lineNo, `field "seq" ${e.seq} of key ${e.orderingKey} was already used by another event of the key`);
       else if (!e.concurrent && previous !== undefined && e.seq <= previous) {
-        problem(lineNo, `field "seq" ${e.seq} of key ${e.orderingKey} must be greater than the key's previous seq ${previous} (events are sent in file order; mark an event "concurrent": true to send it out of order)`);
+        problem(
+          lineNo,
+          `field "seq" ${e.seq} of key ${e.orderingKey} must be greater than the key's previous seq ${previous} (events are sent in file order; mark an event "concurrent": true to send it out of order)`,
+        );
       }
       used.add(e.seq);
       seqsUsed.set(e.orderingKey, used);

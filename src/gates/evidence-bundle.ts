@@ -17,7 +17,9 @@ import { EVIDENCE_ITEM_IDS, selectEvidenceItems } from "./evidence-items/index.j
 import { EvidenceError } from "./evidence-error.js";
 import { BUNDLE_FILES } from "./evidence-layout.js";
 import type { ReportInput } from "./evidence-report.js";
-import { renderReportHtml, renderSummaryMarkdown, replaceSignoff, signoffHtml, signoffMarkdown } from "./evidence-report.js";
+import { replaceSignoff, signoffHtml, signoffMarkdown } from "./evidence-report.js";
+import { renderReportHtml } from "./report-html.js";
+import { renderSummaryMarkdown } from "./summary-markdown.js";
 import type { Approval, Decision, GateRun } from "./gate-run.js";
 import type { ManifestEntry } from "./manifest.js";
 import {
