@@ -10,7 +10,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadGate, phasesUpTo } from "../src/gates/gate-definition.js";
+import { loadGate, phasesUpTo } from "../src/gates/gate-file/index.js";
 import { executeRun } from "../src/gates/execute-run.js";
 import type { GateRun } from "../src/gates/gate-run.js";
 

@@ -12,7 +12,7 @@ import { MANIFEST_FILE, listBundleFiles } from "../gates/manifest.js";
 import type { VerdictDocument } from "../gates/verdict-document.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { httpStatus } from "./github.js";
-import { DEFAULT_EVIDENCE_BASE } from "../gates/gate-definition.js";
+import { DEFAULT_EVIDENCE_BASE } from "../gates/gate-file/index.js";
 
 /** GitHub rejects a pull request body longer than this (characters). */
 export const PULL_BODY_LIMIT = 65_536;

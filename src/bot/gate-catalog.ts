@@ -4,7 +4,7 @@
 import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { Gate } from "../gates/gate.js";
-import { GateDefinitionError, loadGate } from "../gates/gate-definition.js";
+import { GateDefinitionError, loadGate } from "../gates/gate-file/index.js";
 
 export interface GateCatalog {
   gates: Gate[];

@@ -4,7 +4,7 @@
 // repositories that keep none. A PR that edits a gate file is still judged by the default branch's.
 
 import type { Gate } from "../gates/gate.js";
-import { GateDefinitionError, parseGate } from "../gates/gate-definition.js";
+import { GateDefinitionError, parseGate } from "../gates/gate-file/index.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { httpStatus } from "./github.js";
 import type { GateCatalog } from "./gate-catalog.js";

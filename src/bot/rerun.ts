@@ -5,7 +5,7 @@
 // required there).
 
 import type { Gate } from "../gates/gate.js";
-import { phasesUpTo } from "../gates/gate-definition.js";
+import { phasesUpTo } from "../gates/gate-file/index.js";
 import { newRunId } from "../gates/execute-run.js";
 import type { BotLog } from "./bot-log.js";
 import { createCompletedCheckRun } from "./check-run.js";

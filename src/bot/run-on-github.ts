@@ -8,7 +8,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Gate } from "../gates/gate.js";
 import type { GateRun, WarRoomUpdate } from "../gates/gate-run.js";
-import { phasesUpTo } from "../gates/gate-definition.js";
+import { phasesUpTo } from "../gates/gate-file/index.js";
 import type { RunOptions } from "../gates/execute-run.js";
 import { runToBundle } from "../gates/run-to-bundle.js";
 import { createRedactor } from "../gates/redaction.js";

@@ -7,7 +7,7 @@ import { parseCommandLine } from "./command-line.js";
 import { Octokit } from "@octokit/rest";
 import type { Gate, Phase } from "../gates/gate.js";
 import type { GateRun, Verdict } from "../gates/gate-run.js";
-import { GateDefinitionError, PhaseSelectionError, loadGate, phasesUpTo } from "../gates/gate-definition.js";
+import { GateDefinitionError, PhaseSelectionError, loadGate, phasesUpTo } from "../gates/gate-file/index.js";
 import { newRunId } from "../gates/execute-run.js";
 import { commitUnderTest, observer, runInTerminal } from "./run-command.js";
 import { renderPlainVerdictTable, renderVerdictTable } from "../gates/war-room.js";

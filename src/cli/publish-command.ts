@@ -6,7 +6,7 @@
 import { parseCommandLine } from "./command-line.js";
 import { Octokit } from "@octokit/rest";
 import type { Gate } from "../gates/gate.js";
-import { GateDefinitionError, loadGate } from "../gates/gate-definition.js";
+import { GateDefinitionError, loadGate } from "../gates/gate-file/index.js";
 import { verifyBundle } from "../gates/evidence-bundle.js";
 import { resolve } from "node:path";
 import { GateCatalogError, loadGateCatalog } from "../bot/gate-catalog.js";

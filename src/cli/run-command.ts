@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { parseCommandLine } from "./command-line.js";
 import type { Gate, Phase } from "../gates/gate.js";
 import type { GateRun } from "../gates/gate-run.js";
-import { GateDefinitionError, loadGate, phasesUpTo } from "../gates/gate-definition.js";
+import { GateDefinitionError, loadGate, phasesUpTo } from "../gates/gate-file/index.js";
 import { newRunId, type RunObserver } from "../gates/execute-run.js";
 import { runToBundle, type RunToBundleOptions } from "../gates/run-to-bundle.js";
 import type { ReplayProgress } from "../gates/replay/index.js";

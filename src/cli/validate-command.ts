@@ -1,7 +1,7 @@
 // `gate validate FILE...`: checks gate files against the schema without running anything, so a
 // broken gate is caught in review (or CI) rather than at 02:00 when the replay should start.
 
-import { formatProblem, GateDefinitionError, loadGate } from "../gates/gate-definition.js";
+import { formatProblem, GateDefinitionError, loadGate } from "../gates/gate-file/index.js";
 import type { Gate } from "../gates/gate.js";
 import { formatCountShort, formatRate } from "../gates/units.js";
 

@@ -1,5 +1,5 @@
 // What a gate demands, as data: the typed form of a gate file such as gates/gate-a.yaml.
-// Parsing and validation live in gate-definition.ts; everything else reads this shape.
+// Parsing and validation live in gate-file/; everything else reads this shape.
 
 import type { CapacitySpec } from "./capacity-probe.js";
 import type { Deadline, WarRoomCadence } from "./deadline.js";

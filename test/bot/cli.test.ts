@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 import { issueCommentOnPullRequest, sendWebhook } from "../support/webhook-sender.js";

@@ -1,7 +1,7 @@
 // PR comment commands: what the first line of a comment means, and the help a person gets back.
 
 import { fileURLToPath } from "node:url";
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 import { commandLabel, isPrivileged, parseCommand, renderHelp } from "../../src/bot/command.js";
 import { COMMANDS, type CommandVerb } from "../../src/bot/commands/index.js";
 import { COMMAND_EXAMPLES } from "./support/command-examples.js";

@@ -1,7 +1,7 @@
 // The evidence PR's names: branch, title, body within GitHub's limit, and who is asked to review.
 
 import { fileURLToPath } from "node:url";
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 import { evidenceBranch, evidenceTitle, fitPullBody, parseEvidenceBranch, PULL_BODY_LIMIT, reviewerRequest } from "../../src/bot/evidence-pr.js";
 
 const gate = loadGate(fileURLToPath(new URL("./fixtures/gates/gate-a.yaml", import.meta.url)));

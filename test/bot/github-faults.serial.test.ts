@@ -5,7 +5,7 @@
 // small fixture gates; assertions are about GitHub's side, never about the verdict (a loaded machine
 // may end a replay ERROR).
 
-import { DEFAULT_EVIDENCE_BASE } from "../../src/gates/gate-definition.js";
+import { DEFAULT_EVIDENCE_BASE } from "../../src/gates/gate-file/index.js";
 import { conclusionFor } from "../../src/bot/check-run.js";
 import { jest } from "@jest/globals";
 import { githubFaults, type RecordedRequest } from "../support/fake-github.js";

@@ -1,7 +1,7 @@
 // What the deployment protection rule decides from the bot's record, the order and soak between
 // promotion stages, and where the App's answer may go: pure functions, no servers.
 
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 import type { Gate } from "../../src/gates/gate.js";
 import { callbackRunId, decideFromRecord, guardsOf } from "../../src/bot/deployment-protection.js";
 import { runTarget } from "../../src/bot/environment-run.js";

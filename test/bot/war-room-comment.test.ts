@@ -2,7 +2,7 @@
 // always under GitHub's 65,536-character limit, the oldest timeline rows giving way first.
 
 import { fileURLToPath } from "node:url";
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 import type { TimelineEntry, WarRoomUpdate } from "../../src/gates/gate-run.js";
 import { COMMENT_LIMIT, renderFinalComment, renderWarRoomComment, warRoomMarker, type WarRoomView } from "../../src/bot/war-room-comment.js";
 import { CHECK_SUMMARY_LIMIT, conclusionFor, fitSummary } from "../../src/bot/check-run.js";

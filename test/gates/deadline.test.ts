@@ -3,7 +3,7 @@
 
 import { deadlineInstant, formatTimeLeft, onTheClock, parseDeadline, readDeadline } from "../../src/gates/deadline.js";
 import { milestoneUpdate, renderWarRoomUpdate } from "../../src/gates/war-room.js";
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 
 const gateA = loadGate("gates/gate-a.yaml");
 

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import type { Gate } from "../../src/gates/gate.js";
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 import { executeRun } from "../../src/gates/execute-run.js";
 import { startIngestServer, type IngestServer } from "../../src/ingest-service/server.js";
 import { startIngestWorker, type IngestWorker } from "../../src/ingest-service/worker.js";

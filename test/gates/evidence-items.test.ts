@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
 import { EVIDENCE_ITEM_IDS, EVIDENCE_ITEM_LIST, EVIDENCE_ITEMS, type EvidenceRegistry } from "../../src/gates/evidence-items/index.js";
-import { loadGate, parseGate } from "../../src/gates/gate-definition.js";
+import { loadGate, parseGate } from "../../src/gates/gate-file/index.js";
 import type { GateRun } from "../../src/gates/gate-run.js";
 import { listBundleFiles } from "../../src/gates/manifest.js";
 import { verifyCommand } from "../../src/cli/verify-command.js";

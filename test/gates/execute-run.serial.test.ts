@@ -7,7 +7,7 @@ import { join } from "node:path";
 import pg from "pg";
 import type { Gate, Phase } from "../../src/gates/gate.js";
 import type { GateRun } from "../../src/gates/gate-run.js";
-import { loadGate, phasesUpTo } from "../../src/gates/gate-definition.js";
+import { loadGate, phasesUpTo } from "../../src/gates/gate-file/index.js";
 import { executeRun } from "../../src/gates/execute-run.js";
 import { deploy, dropNamespace } from "../../src/gates/deployment.js";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";

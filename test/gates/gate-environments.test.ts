@@ -1,7 +1,7 @@
 // The gate file's `environments:`, `promotion:` and `merge_queue:`: what the deployment protection
 // rule, the promotion stages and merge groups read, and the file:line:col errors for getting them wrong.
 
-import { GateDefinitionError, loadGate, parseGate, formatProblem } from "../../src/gates/gate-definition.js";
+import { GateDefinitionError, loadGate, parseGate, formatProblem } from "../../src/gates/gate-file/index.js";
 
 /** A small valid gate (23 lines); the cases append their own sections from line 24. */
 const BASE = [

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { RedisInstance } from "../../faults/instances.js";
 import { preflightFailure, runPreflight, type PreflightResult } from "../../src/gates/preflight.js";
-import { parseGate } from "../../src/gates/gate-definition.js";
+import { parseGate } from "../../src/gates/gate-file/index.js";
 import { executeRun } from "../../src/gates/execute-run.js";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
 

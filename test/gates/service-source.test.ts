@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { gitTreeSha, prepareService, ServiceSourceError, LOG_TAIL_LINES } from "../../src/gates/service-source.js";
 import { deploy } from "../../src/gates/deployment.js";
 import type { BundledTarget } from "../../src/gates/gate.js";
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 import { executeRun } from "../../src/gates/execute-run.js";
 
 const SECRETS = {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { loadGate, parseGate } from "../../src/gates/gate-definition.js";
+import { loadGate, parseGate } from "../../src/gates/gate-file/index.js";
 import type { Gate, Phase } from "../../src/gates/gate.js";
 import { errorBudget } from "../../src/gates/error-budget.js";
 import type { PhaseMeasurement, PhaseResult, RbacCase, RequestSample } from "../../src/gates/gate-run.js";

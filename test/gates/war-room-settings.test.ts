@@ -2,7 +2,7 @@
 // same schema as the rest: read into the Gate when right; an unknown key or a wrong value is an error
 // naming file:line:col and what was expected, and nothing of the gate is returned.
 
-import { GateDefinitionError, loadGate, parseGate, type GateProblem } from "../../src/gates/gate-definition.js";
+import { GateDefinitionError, loadGate, parseGate, type GateProblem } from "../../src/gates/gate-file/index.js";
 
 /** A small valid gate (the war-room settings are appended below line 25). */
 const BASE = [

@@ -1,4 +1,4 @@
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 import type { Phase } from "../../src/gates/gate.js";
 import type { PhaseResult, SloResult } from "../../src/gates/gate-run.js";
 import {

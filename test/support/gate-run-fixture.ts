@@ -21,7 +21,7 @@ import type {
   Verdict,
   WarRoomUpdate,
 } from "../../src/gates/gate-run.js";
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
 import { notRun } from "../../src/gates/measure-phase.js";
 

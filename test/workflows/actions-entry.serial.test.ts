@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
-import { loadGate } from "../../src/gates/gate-definition.js";
+import { loadGate } from "../../src/gates/gate-file/index.js";
 import { phaseSelector } from "../../src/cli/actions-command.js";
 import { verdictIcon } from "../../src/gates/verdict-meaning.js";
 import type { Verdict } from "../../src/gates/gate-run.js";

@@ -2,7 +2,7 @@
 // selected one. The head commit is pinned when the command arrives; a runner takes the run from the queue.
 
 import type { Gate, Phase } from "../../gates/gate.js";
-import { phasesUpTo } from "../../gates/gate-definition.js";
+import { phasesUpTo } from "../../gates/gate-file/index.js";
 import { newRunId } from "../../gates/execute-run.js";
 import { gateFileChangeOnPull, pinnedFileOf } from "../repository-gates.js";
 import type { RunRecord } from "../run-state.js";

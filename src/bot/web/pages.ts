@@ -5,7 +5,7 @@
 
 import { promotionState, type PromotionState } from "../promotion.js";
 import type { Gate, Phase } from "../../gates/gate.js";
-import { phasesUpTo } from "../../gates/gate-definition.js";
+import { phasesUpTo } from "../../gates/gate-file/index.js";
 import { createRedactor } from "../../gates/redaction.js";
 import { escapeHtml, formatUtcDateTime } from "../../gates/report-format.js";
 import { formatDuration, formatMs } from "../../gates/units.js";

@@ -12,7 +12,7 @@ import {
   phasesUpTo,
   substituteEnv,
   type GateProblem,
-} from "../../src/gates/gate-definition.js";
+} from "../../src/gates/gate-file/index.js";
 
 /** A small valid gate; tests break one thing at a time. Line numbers matter: see the comments. */
 const BASE = [
