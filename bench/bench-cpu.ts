@@ -8,7 +8,19 @@ const us = (x: number | null | undefined): string => (x === null || x === undefi
 
 /** One line per run that measured CPU: driver, server and workers per request, with the run's P95 and validity. */
 export function renderCpuTable(runs: BenchRun[]): string {
-  const header = ["system", "db", "rate/s", "driver", "P95", "send lag p99", "driver CPU/req", "server CPU/req", "workers CPU/event", "load", "note"];
+  const header = [
+    "system",
+    "db",
+    "rate/s",
+    "driver",
+    "P95",
+    "send lag p99",
+    "driver CPU/req",
+    "server CPU/req",
+    "workers CPU/event",
+    "load",
+    "note",
+  ];
   const rows = runs
     .filter((r) => r.cpu_us && r.purpose !== "step")
     .map((r) => [
@@ -26,7 +38,11 @@ export function renderCpuTable(runs: BenchRun[]): string {
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const numeric = new Set([2, 4, 5, 6, 7, 8, 9]);
-  const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -65,7 +81,16 @@ export function driverComparisons(runs: BenchRun[]): DriverComparison[] {
     const l = perRequest(lean);
     const b = perRequest(baseline);
     if (!(l > 0)) continue;
-    out.push({ system: lean[0]!.system, rate: lean[0]!.rate, runs: lean.length + baseline.length, lean_us: Math.round(l), baseline_us: Math.round(b), ratio: Math.round((b / l) * 100) / 100, lean_send_lag_p99_ms: worstLag(lean), baseline_send_lag_p99_ms: worstLag(baseline) });
+    out.push({
+      system: lean[0]!.system,
+      rate: lean[0]!.rate,
+      runs: lean.length + baseline.length,
+      lean_us: Math.round(l),
+      baseline_us: Math.round(b),
+      ratio: Math.round((b / l) * 100) / 100,
+      lean_send_lag_p99_ms: worstLag(lean),
+      baseline_send_lag_p99_ms: worstLag(baseline),
+    });
   }
   return out;
 }
@@ -73,6 +98,9 @@ export function driverComparisons(runs: BenchRun[]): DriverComparison[] {
 export function renderDriverComparisons(c: DriverComparison[]): string {
   if (c.length === 0) return "  (no comparison pair was run)";
   return c
-    .map((x) => `  ${x.system} @${x.rate}/s: lean ${x.lean_us} µs/request, baseline ${x.baseline_us} µs/request: baseline ÷ lean = ${x.ratio.toFixed(2)}x over ${x.runs} runs (worst send lag p99 ${fmtMs(x.lean_send_lag_p99_ms)} vs ${fmtMs(x.baseline_send_lag_p99_ms)})`)
+    .map(
+      (x) =>
+        `  ${x.system} @${x.rate}/s: lean ${x.lean_us} µs/request, baseline ${x.baseline_us} µs/request: baseline ÷ lean = ${x.ratio.toFixed(2)}x over ${x.runs} runs (worst send lag p99 ${fmtMs(x.lean_send_lag_p99_ms)} vs ${fmtMs(x.baseline_send_lag_p99_ms)})`,
+    )
     .join("\n");
 }

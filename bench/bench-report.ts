@@ -66,7 +66,8 @@ export function ruleFailure(r: BenchRun): string | null {
   if (!r.valid) return `the driver did not hold the rate at ${r.rate}/s (${r.invalid_reason ?? "rate not held"})`;
   if (r.stopped) return `stopped at ${r.rate}/s: ${r.stopped}`;
   if (r.p95_ms === null) return `no latency measured at ${r.rate}/s`;
-  if (r.rule !== undefined && r.rule !== "PASS") return `${r.rule} against P95 <= ${P95_RULE_MS} ms at ${r.rate}/s (${r.rule_detail ?? `P95 ${fmtMs(r.p95_ms)}`})`;
+  if (r.rule !== undefined && r.rule !== "PASS")
+    return `${r.rule} against P95 <= ${P95_RULE_MS} ms at ${r.rate}/s (${r.rule_detail ?? `P95 ${fmtMs(r.p95_ms)}`})`;
   if (r.p95_ms > P95_RULE_MS) return `P95 ${fmtMs(r.p95_ms)} > ${P95_RULE_MS} ms at ${r.rate}/s`;
   if (r.errors > MAX_ERROR_SHARE * r.sent) return `${r.errors} errors of ${r.sent} at ${r.rate}/s`;
   return null;
@@ -100,11 +101,17 @@ export function renderTable(runs: BenchRun[]): string {
     r.load_avg_1m.toFixed(1),
     fmtMs(r.send_lag_p99_ms),
     r.rule ?? "-",
-    [r.purpose === "step" ? "step" : "", r.valid ? "" : "rate not held", r.stopped ? `stopped: ${r.stopped}` : ""].filter(Boolean).join("; "),
+    [r.purpose === "step" ? "step" : "", r.valid ? "" : "rate not held", r.stopped ? `stopped: ${r.stopped}` : ""]
+      .filter(Boolean)
+      .join("; "),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const numeric = new Set([2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-  const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i], numeric.has(i))).join("  ").trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => pad(c, widths[i], numeric.has(i)))
+      .join("  ")
+      .trimEnd();
   return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 
@@ -117,7 +124,8 @@ export interface Check {
 
 /** Issue 2's numbers against the runs; pass null when the run needed was not made or not valid. */
 export function checkTargets(runs: BenchRun[], maxRates: Partial<Record<BenchSystem, MaxRate>>): Check[] {
-  const find = (system: BenchSystem, db: 0 | 10, rate: number) => runs.find((r) => r.system === system && r.db_rtt_ms === db && r.rate === rate && r.purpose === "fixed");
+  const find = (system: BenchSystem, db: 0 | 10, rate: number) =>
+    runs.find((r) => r.system === system && r.db_rtt_ms === db && r.rate === rate && r.purpose === "fixed");
   const checks: Check[] = [];
   const usable = (r: BenchRun | undefined): r is BenchRun => !!r && r.valid && r.p95_ms !== null;
 
@@ -125,7 +133,12 @@ export function checkTargets(runs: BenchRun[], maxRates: Partial<Record<BenchSys
   checks.push({
     name: `ingest at 1,000/s over ${at1k?.requests ?? 30000} requests: P95`,
     target: "<= 5 ms",
-    measured: at1k === undefined ? "not run" : at1k.valid ? fmtMs(at1k.p95_ms) : `${fmtMs(at1k.p95_ms)}, rate not held (${at1k.invalid_reason}): not judged`,
+    measured:
+      at1k === undefined
+        ? "not run"
+        : at1k.valid
+          ? fmtMs(at1k.p95_ms)
+          : `${fmtMs(at1k.p95_ms)}, rate not held (${at1k.invalid_reason}): not judged`,
     pass: usable(at1k) ? at1k.p95_ms! <= 5 : null,
   });
   checks.push({
@@ -141,7 +154,13 @@ export function checkTargets(runs: BenchRun[], maxRates: Partial<Record<BenchSys
     target: ">= 4,000/s",
     measured: !maxRates.ingest ? "not searched" : `${ingestMax === null ? "none" : `${ingestMax}/s`} (next: ${maxRates.ingest.limitedBy})`,
     // Stopped by the driver short of the target, the search says nothing about the service.
-    pass: !maxRates.ingest ? null : ingestMax !== null && ingestMax >= 4000 ? true : /driver/.test(maxRates.ingest.limitedBy) ? null : false,
+    pass: !maxRates.ingest
+      ? null
+      : ingestMax !== null && ingestMax >= 4000
+        ? true
+        : /driver/.test(maxRates.ingest.limitedBy)
+          ? null
+          : false,
   });
   const rawByDriver = /driver/.test(maxRates.raw?.limitedBy ?? "");
   const ingestByDriver = /driver/.test(maxRates.ingest?.limitedBy ?? "");
@@ -161,13 +180,19 @@ export function checkTargets(runs: BenchRun[], maxRates: Partial<Record<BenchSys
   checks.push({
     name: "database 10 ms away, 500/s: ingest P95 vs sync P95",
     target: ">= 50x lower",
-    measured: sync10?.p95_ms != null && usable(ingest10) ? `${(sync10.p95_ms / ingest10.p95_ms!).toFixed(0)}x (${fmtMs(ingest10.p95_ms)} vs ${fmtMs(sync10.p95_ms)}${sync10.stopped ? ", sync stopped early: its true P95 is higher" : ""})` : "-",
+    measured:
+      sync10?.p95_ms != null && usable(ingest10)
+        ? `${(sync10.p95_ms / ingest10.p95_ms!).toFixed(0)}x (${fmtMs(ingest10.p95_ms)} vs ${fmtMs(sync10.p95_ms)}${sync10.stopped ? ", sync stopped early: its true P95 is higher" : ""})`
+        : "-",
     pass: sync10?.p95_ms != null && usable(ingest10) ? sync10.p95_ms / ingest10.p95_ms! >= 50 : null,
   });
   checks.push({
     name: "ingest at 500/s: P95 with the database 10 ms away vs local",
     target: "<= 2x",
-    measured: usable(ingest10) && usable(ingest0) ? `${(ingest10.p95_ms! / ingest0.p95_ms!).toFixed(2)}x (${fmtMs(ingest10.p95_ms)} vs ${fmtMs(ingest0.p95_ms)})` : "-",
+    measured:
+      usable(ingest10) && usable(ingest0)
+        ? `${(ingest10.p95_ms! / ingest0.p95_ms!).toFixed(2)}x (${fmtMs(ingest10.p95_ms)} vs ${fmtMs(ingest0.p95_ms)})`
+        : "-",
     pass: usable(ingest10) && usable(ingest0) ? ingest10.p95_ms! <= 2 * ingest0.p95_ms! : null,
   });
   checks.push({
@@ -189,6 +214,9 @@ export function checkTargets(runs: BenchRun[], maxRates: Partial<Record<BenchSys
 export function renderChecks(checks: Check[]): string {
   const width = Math.max(...checks.map((c) => c.name.length));
   return checks
-    .map((c) => `${c.pass === null ? "n/a " : c.pass ? "PASS" : "FAIL"}  ${c.name.padEnd(width)}  target ${c.target.padEnd(12)}  measured ${c.measured}`)
+    .map(
+      (c) =>
+        `${c.pass === null ? "n/a " : c.pass ? "PASS" : "FAIL"}  ${c.name.padEnd(width)}  target ${c.target.padEnd(12)}  measured ${c.measured}`,
+    )
     .join("\n");
 }

@@ -21,7 +21,16 @@ import { processCpuUs } from "../src/gates/process-cpu.js";
 import { machineLine, machineRecord, machineSnapshot, measureEventLoopJitter } from "../src/gates/machine-record.js";
 import { checkServices } from "../src/gates/service-check.js";
 import { summarizeLatency } from "../src/gates/statistics.js";
-import { checkTargets, P95_RULE_MS, renderChecks, renderTable, ruleFailure, type BenchRun, type BenchSystem, type MaxRate } from "./bench-report.js";
+import {
+  checkTargets,
+  P95_RULE_MS,
+  renderChecks,
+  renderTable,
+  ruleFailure,
+  type BenchRun,
+  type BenchSystem,
+  type MaxRate,
+} from "./bench-report.js";
 import { driverComparisons, renderCpuTable, renderDriverComparisons } from "./bench-cpu.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -174,7 +183,11 @@ async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: numb
 }
 
 /** Wait until the session's accepted events are all stored; drain = last row's persisted_at - last 202. */
-async function measureDrain(session: Session, db: pg.Client, last202WallMs: number): Promise<{ drainMs: number | null; timedOut: boolean }> {
+async function measureDrain(
+  session: Session,
+  db: pg.Client,
+  last202WallMs: number,
+): Promise<{ drainMs: number | null; timedOut: boolean }> {
   if (!session.namespace) return { drainMs: null, timedOut: false };
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   for (;;) {
@@ -215,7 +228,15 @@ async function settle(session: Session, db: pg.Client): Promise<void> {
 let runCounter = 0;
 
 /** One replay against the session at `rate`, summarised as a table row. */
-async function benchRun(session: Session, db: pg.Client, rate: number, requests: number, purpose: BenchRun["purpose"], quiet = false, driver: DriverVariant = "lean"): Promise<BenchRun> {
+async function benchRun(
+  session: Session,
+  db: pg.Client,
+  rate: number,
+  requests: number,
+  purpose: BenchRun["purpose"],
+  quiet = false,
+  driver: DriverVariant = "lean",
+): Promise<BenchRun> {
   const label = `${session.system} db=${session.dbRttMs}ms @${rate}/s${driver === "lean" ? "" : ` (${driver} driver)`}`;
   await settle(session, db);
   // CPU of the server and the workers over the replay and the drain (the driver measures its own).
@@ -233,7 +254,9 @@ async function benchRun(session: Session, db: pg.Client, rate: number, requests:
     sampleRss();
     if (quiet || p.elapsedMs - lastPrint < 2000) return;
     lastPrint = p.elapsedMs;
-    log(`    ${label}: ${p.sent}/${p.total} sent, ${p.currentRate.toFixed(0)}/s, running P95 ${p.p95Ms === null ? "-" : p.p95Ms.toFixed(1) + " ms"}, ${p.errors} errors, ${p.inFlight} in flight`);
+    log(
+      `    ${label}: ${p.sent}/${p.total} sent, ${p.currentRate.toFixed(0)}/s, running P95 ${p.p95Ms === null ? "-" : p.p95Ms.toFixed(1) + " ms"}, ${p.errors} errors, ${p.inFlight} in flight`,
+    );
   };
   const result: ReplayResult = await replay({
     url: session.url,
@@ -243,7 +266,8 @@ async function benchRun(session: Session, db: pg.Client, rate: number, requests:
     timeoutMs: REQUEST_TIMEOUT_MS,
     signal: abort.signal,
     onProgress,
-    shouldStop: (p) => (p.elapsedMs > 3000 && p.p95Ms !== null && p.p95Ms > HOPELESS_P95_MS ? `running P95 above ${HOPELESS_P95_MS / 1000} s` : null),
+    shouldStop: (p) =>
+      p.elapsedMs > 3000 && p.p95Ms !== null && p.p95Ms > HOPELESS_P95_MS ? `running P95 above ${HOPELESS_P95_MS / 1000} s` : null,
     driver,
   });
   sampleRss();
@@ -255,13 +279,16 @@ async function benchRun(session: Session, db: pg.Client, rate: number, requests:
     last202 = Math.max(last202, s.doneAt);
   }
   const { drainMs, timedOut } = await measureDrain(session, db, Date.parse(result.startedAt) + last202);
-  const serverCpu = session.serverPid === null || serverCpuBefore === null ? null : (processCpuUs(session.serverPid) ?? NaN) - serverCpuBefore;
+  const serverCpu =
+    session.serverPid === null || serverCpuBefore === null ? null : (processCpuUs(session.serverPid) ?? NaN) - serverCpuBefore;
   const workersCpuAfter = session.workerPids.map(processCpuUs);
-  const workersCpu = session.workerPids.length === 0 || [...workersCpuBefore, ...workersCpuAfter].some((x) => x === null)
-    ? null
-    : workersCpuAfter.reduce((sum: number, x, i) => sum + x! - workersCpuBefore[i]!, 0);
+  const workersCpu =
+    session.workerPids.length === 0 || [...workersCpuBefore, ...workersCpuAfter].some((x) => x === null)
+      ? null
+      : workersCpuAfter.reduce((sum: number, x, i) => sum + x! - workersCpuBefore[i]!, 0);
   const acceptedInRun = result.samples.filter((s) => s.outcome === "accepted").length;
-  const perRequest = (x: number | null | undefined, n: number) => (x === null || x === undefined || !Number.isFinite(x) || n <= 0 ? null : round(x / n));
+  const perRequest = (x: number | null | undefined, n: number) =>
+    x === null || x === undefined || !Number.isFinite(x) || n <= 0 ? null : round(x / n);
   const latency = summarizeLatency(result.samples.map((s) => s.latencyMs));
   const run: BenchRun = {
     system: session.system,
@@ -297,8 +324,10 @@ async function benchRun(session: Session, db: pg.Client, rate: number, requests:
   if (!quiet) {
     const cpu = run.cpu_us!;
     const cpuText = `CPU/request driver ${cpu.driver ?? "-"} µs, server ${cpu.server ?? "-"} µs${session.workerPids.length ? `, workers ${cpu.workers ?? "-"} µs/event` : ""}`;
-    log(`  ${label}: P50 ${run.p50_ms} ms, P95 ${run.p95_ms} ms, P99 ${run.p99_ms} ms, ${run.errors} errors, achieved ${run.achieved_rate}/s` +
-      `${run.drain_ms !== null ? `, drain ${run.drain_ms} ms` : ""}, lag p99 ${run.send_lag_p99_ms} ms, rule ${run.rule ?? "-"}; ${cpuText}${run.valid ? "" : ` — rate not held: ${run.invalid_reason}`}${run.stopped ? ` — stopped: ${run.stopped}` : ""}`);
+    log(
+      `  ${label}: P50 ${run.p50_ms} ms, P95 ${run.p95_ms} ms, P99 ${run.p99_ms} ms, ${run.errors} errors, achieved ${run.achieved_rate}/s` +
+        `${run.drain_ms !== null ? `, drain ${run.drain_ms} ms` : ""}, lag p99 ${run.send_lag_p99_ms} ms, rule ${run.rule ?? "-"}; ${cpuText}${run.valid ? "" : ` — rate not held: ${run.invalid_reason}`}${run.stopped ? ` — stopped: ${run.stopped}` : ""}`,
+    );
   }
   return run;
 }
@@ -367,8 +396,13 @@ async function main(): Promise<number> {
   const logDir = mkdtempSync(join(tmpdir(), "release-gate-bench-"));
   log(`bench: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, Node ${process.version}${QUICK ? " (--quick)" : ""}`);
   const load = loadavg()[0];
-  if (load > 1) log(`bench: WARNING: load average ${load.toFixed(1)} before starting: other work is using the cores, and every number below will suffer from it (see the "load" column)`);
-  log(`bench: corpus of GitHub webhook examples over ${CORPUS.orderingKeys} ordering keys, ${CORPUS.redeliveryShare * 100}% redeliveries; service logs in ${logDir}`);
+  if (load > 1)
+    log(
+      `bench: WARNING: load average ${load.toFixed(1)} before starting: other work is using the cores, and every number below will suffer from it (see the "load" column)`,
+    );
+  log(
+    `bench: corpus of GitHub webhook examples over ${CORPUS.orderingKeys} ordering keys, ${CORPUS.redeliveryShare * 100}% redeliveries; service logs in ${logDir}`,
+  );
 
   const machine = machineRecord(machineSnapshot(), await measureEventLoopJitter(2000));
   log(`bench: machine: ${machineLine(machine)}`);
@@ -383,11 +417,37 @@ async function main(): Promise<number> {
   const maxRates: Partial<Record<BenchSystem, MaxRate>> = {};
   // `drivers`: rates at which the lean driver and its baseline each replay DRIVER_COMPARISON_REQUESTS, back to back.
   const plan: { system: BenchSystem; db: 0 | 10; fixed: [number, number][]; ladder: boolean; drivers?: number[] }[] = [
-    { system: "raw", db: 0, fixed: [[500, FIXED_500_REQUESTS], [1000, FIXED_1K_REQUESTS]], ladder: true, drivers: [1000] },
+    {
+      system: "raw",
+      db: 0,
+      fixed: [
+        [500, FIXED_500_REQUESTS],
+        [1000, FIXED_1K_REQUESTS],
+      ],
+      ladder: true,
+      drivers: [1000],
+    },
     { system: "express", db: 0, fixed: [[1000, FIXED_500_REQUESTS]], ladder: true },
-    { system: "ingest", db: 0, fixed: [[500, FIXED_500_REQUESTS], [1000, FIXED_1K_REQUESTS]], ladder: true, drivers: [1000] },
+    {
+      system: "ingest",
+      db: 0,
+      fixed: [
+        [500, FIXED_500_REQUESTS],
+        [1000, FIXED_1K_REQUESTS],
+      ],
+      ladder: true,
+      drivers: [1000],
+    },
     { system: "ingest", db: 10, fixed: [[500, FIXED_500_REQUESTS]], ladder: false },
-    { system: "sync", db: 0, fixed: [[500, FIXED_500_REQUESTS], [1000, FIXED_1K_REQUESTS]], ladder: true },
+    {
+      system: "sync",
+      db: 0,
+      fixed: [
+        [500, FIXED_500_REQUESTS],
+        [1000, FIXED_1K_REQUESTS],
+      ],
+      ladder: true,
+    },
     { system: "sync", db: 10, fixed: [[500, FIXED_500_REQUESTS]], ladder: false },
   ];
   for (const step of plan) {
@@ -420,12 +480,16 @@ async function main(): Promise<number> {
     }
   }
 
-  log(`\nResults (${((Date.now() - started) / 1000).toFixed(0)} s; latency from each request's due time, coordinated omission corrected; nearest-rank percentiles over every sample):\n`);
+  log(
+    `\nResults (${((Date.now() - started) / 1000).toFixed(0)} s; latency from each request's due time, coordinated omission corrected; nearest-rank percentiles over every sample):\n`,
+  );
   log(renderTable(runs));
   log(`\nCPU per request (process CPU time over the run ÷ requests; workers ÷ events accepted):\n`);
   log(renderCpuTable(runs));
   const comparisons = driverComparisons(runs);
-  log(`\nThe replay driver, lean vs baseline (same system, same rate; runs of ${DRIVER_COMPARISON_REQUESTS} requests in the order lean, baseline, baseline, lean):\n${renderDriverComparisons(comparisons)}`);
+  log(
+    `\nThe replay driver, lean vs baseline (same system, same rate; runs of ${DRIVER_COMPARISON_REQUESTS} requests in the order lean, baseline, baseline, lean):\n${renderDriverComparisons(comparisons)}`,
+  );
   log(`\nHighest rate with P95 <= 20 ms (database local):`);
   for (const system of ["raw", "express", "sync", "ingest"] as BenchSystem[]) {
     const m = maxRates[system];
@@ -436,7 +500,13 @@ async function main(): Promise<number> {
 
   const results = {
     generated_at: new Date().toISOString(),
-    machine: { cpu_model: cpu[0]?.model ?? "unknown", cores: cpu.length, node: process.version, platform: `${process.platform} ${process.arch}`, record: { ...machine, after: machineSnapshot() } },
+    machine: {
+      cpu_model: cpu[0]?.model ?? "unknown",
+      cores: cpu.length,
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+      record: { ...machine, after: machineSnapshot() },
+    },
     quick: QUICK,
     corpus: { ordering_keys: CORPUS.orderingKeys, redelivery_share: CORPUS.redeliveryShare, source: "@octokit/webhooks-examples" },
     duration_s: Math.round((Date.now() - started) / 1000),

@@ -28,7 +28,14 @@ interface Measured {
 function measured(build: Measured["build"], run: GateRun): Measured {
   const p = run.phases[run.phases.length - 1];
   const c = p?.resources?.cpu;
-  return { build, verdict: p?.verdict ?? run.verdict, p95Ms: p?.latency?.p95 ?? null, serverUs: c?.serverUsPerRequest ?? null, driverUs: c?.driverUsPerRequest ?? null, workersUs: c?.workersUsPerEvent ?? null };
+  return {
+    build,
+    verdict: p?.verdict ?? run.verdict,
+    p95Ms: p?.latency?.p95 ?? null,
+    serverUs: c?.serverUsPerRequest ?? null,
+    driverUs: c?.driverUsPerRequest ?? null,
+    workersUs: c?.workersUsPerEvent ?? null,
+  };
 }
 
 const mean = (xs: (number | null)[]) => {
@@ -50,7 +57,9 @@ async function main(argv: string[]): Promise<number> {
   const scratch = mkdtempSync(join(tmpdir(), "compare-builds-"));
   const archive = join(scratch, "before.tar.gz");
   execFileSync("git", ["archive", "--format=tar.gz", `--prefix=before-${sha.slice(0, 7)}/`, "-o", archive, sha], { cwd: ROOT });
-  console.log(`before: ${sha} (built from its tree); after: this checkout; phase ${phase.name}, ${phase.requests} requests at ${phase.rate}/s`);
+  console.log(
+    `before: ${sha} (built from its tree); after: this checkout; phase ${phase.name}, ${phase.requests} requests at ${phase.rate}/s`,
+  );
 
   const rows: Measured[] = [];
   for (const build of ["after", "before", "before", "after"] as const) {
@@ -62,13 +71,22 @@ async function main(argv: string[]): Promise<number> {
     if (run.reason.startsWith("could not run")) throw new Error(`${build}: ${run.reason}`);
     const m = measured(build, run);
     rows.push(m);
-    console.log(`  ${build.padEnd(6)} ${m.verdict.padEnd(12)} P95 ${fmt(m.p95Ms, "ms")}, server ${fmt(m.serverUs, "µs")}/request, driver ${fmt(m.driverUs, "µs")}/request, workers ${fmt(m.workersUs, "µs")}/event`);
+    console.log(
+      `  ${build.padEnd(6)} ${m.verdict.padEnd(12)} P95 ${fmt(m.p95Ms, "ms")}, server ${fmt(m.serverUs, "µs")}/request, driver ${fmt(m.driverUs, "µs")}/request, workers ${fmt(m.workersUs, "µs")}/event`,
+    );
   }
-  const of = (b: Measured["build"], k: keyof Omit<Measured, "build" | "verdict">) => mean(rows.filter((r) => r.build === b).map((r) => r[k]));
-  for (const [k, unit] of [["p95Ms", "ms"], ["serverUs", "µs"], ["workersUs", "µs"]] as const) {
+  const of = (b: Measured["build"], k: keyof Omit<Measured, "build" | "verdict">) =>
+    mean(rows.filter((r) => r.build === b).map((r) => r[k]));
+  for (const [k, unit] of [
+    ["p95Ms", "ms"],
+    ["serverUs", "µs"],
+    ["workersUs", "µs"],
+  ] as const) {
     const a = of("after", k);
     const b = of("before", k);
-    console.log(`${k}: after ${fmt(a, unit)}, before ${fmt(b, unit)}: after ÷ before = ${a !== null && b ? (a / b).toFixed(2) : "n/a"}x (mean of 2 runs each)`);
+    console.log(
+      `${k}: after ${fmt(a, unit)}, before ${fmt(b, unit)}: after ÷ before = ${a !== null && b ? (a / b).toFixed(2) : "n/a"}x (mean of 2 runs each)`,
+    );
   }
   return 0;
 }

@@ -21,7 +21,15 @@ export interface RunSummary {
   exitCode: number;
   seconds: number;
   reason: string;
-  phases: { name: string; verdict: Verdict; p95Ms: number | null; driverUs: number | null; serverUs: number | null; workersUs: number | null; peakForeignCores: number | null }[];
+  phases: {
+    name: string;
+    verdict: Verdict;
+    p95Ms: number | null;
+    driverUs: number | null;
+    serverUs: number | null;
+    workersUs: number | null;
+    peakForeignCores: number | null;
+  }[];
 }
 
 /** One bundle's run, from verdict.json, cpu.json and machine.json. */
@@ -74,7 +82,12 @@ export function summarizeRuns(runs: RunSummary[]) {
     phases: names.map((name) => ({
       name,
       ran: of(name, (p) => p.p95Ms).length,
-      verdicts: Object.fromEntries(["PASS", "FAIL", "INCONCLUSIVE", "ERROR"].map((v) => [v, runs.filter((r) => r.phases.some((p) => p.name === name && p.verdict === v)).length])),
+      verdicts: Object.fromEntries(
+        ["PASS", "FAIL", "INCONCLUSIVE", "ERROR"].map((v) => [
+          v,
+          runs.filter((r) => r.phases.some((p) => p.name === name && p.verdict === v)).length,
+        ]),
+      ),
       p95Ms: spread(of(name, (p) => p.p95Ms)),
       driverUsPerRequest: spread(of(name, (p) => p.driverUs)),
       serverUsPerRequest: spread(of(name, (p) => p.serverUs)),
@@ -89,7 +102,10 @@ function main(argv: string[]): number {
   const out = at("--out");
   let runs: RunSummary[];
   if (argv.includes("--bundles")) {
-    runs = argv.slice(argv.indexOf("--bundles") + 1).filter((a) => !a.startsWith("--") && a !== out).map((d) => summarizeBundle(d));
+    runs = argv
+      .slice(argv.indexOf("--bundles") + 1)
+      .filter((a) => !a.startsWith("--") && a !== out)
+      .map((d) => summarizeBundle(d));
   } else {
     const file = argv.find((a) => !a.startsWith("--") && a !== at("--runs") && a !== out);
     const n = Number(at("--runs") ?? 10);
@@ -104,9 +120,12 @@ function main(argv: string[]): number {
       const started = Date.now();
       const r = spawnSync(process.execPath, [GATE_BIN, "run", file, "--out", bundle], { stdio: ["ignore", "ignore", "inherit"] });
       const run = summarizeBundle(bundle, (Date.now() - started) / 1000);
-      if (r.status !== run.exitCode) throw new Error(`run ${i} exited ${r.status} but its bundle says ${run.verdict} (exit ${run.exitCode})`);
+      if (r.status !== run.exitCode)
+        throw new Error(`run ${i} exited ${r.status} but its bundle says ${run.verdict} (exit ${run.exitCode})`);
       runs.push(run);
-      console.log(`run ${i}/${n}: ${run.verdict} (exit ${run.exitCode}) in ${run.seconds.toFixed(0)} s; P95 ${run.phases.map((p) => `${p.name} ${p.p95Ms?.toFixed(1) ?? "-"} ms`).join(", ")}`);
+      console.log(
+        `run ${i}/${n}: ${run.verdict} (exit ${run.exitCode}) in ${run.seconds.toFixed(0)} s; P95 ${run.phases.map((p) => `${p.name} ${p.p95Ms?.toFixed(1) ?? "-"} ms`).join(", ")}`,
+      );
     }
   }
   const summary = { generated_at: new Date().toISOString(), summary: summarizeRuns(runs), runs };

@@ -162,7 +162,10 @@ function chunked(...chunks: (Buffer | string)[]): Buffer {
 
 /** Random alphanumerics: incompressible, so PostgreSQL cannot shrink a long key below its index limit. */
 function randomText(length: number): string {
-  return randomBytes(length).toString("base64").replace(/[^A-Za-z0-9]/g, "x").slice(0, length);
+  return randomBytes(length)
+    .toString("base64")
+    .replace(/[^A-Za-z0-9]/g, "x")
+    .slice(0, length);
 }
 
 /** The slow-sender bound: how long a trickling client may hold a connection. */
@@ -187,54 +190,114 @@ export function badInputCatalogue(slowBoundMs = DEFAULT_SLOW_BOUND_MS): BadInput
     c("issue-2", "malformed JSON", jsonError(400, "malformed_json"), (ctx) => send(request(ctx, { body: '{"action": "opened",' }))),
     c("issue-2", "empty body", jsonError(400), (ctx) => send(request(ctx, { body: "" }))),
     c("issue-2", "body one byte over the limit, sent in full", jsonError(413), (ctx) =>
-      send(request(ctx, { body: `{"a":"${"x".repeat(ctx.maxBodyBytes - 7)}"}` }), { waitMs: 5000 })),
+      send(request(ctx, { body: `{"a":"${"x".repeat(ctx.maxBodyBytes - 7)}"}` }), { waitMs: 5000 }),
+    ),
     c("issue-2", "Content-Length of 8 MiB: refused before the body is sent", jsonError(413), (ctx) =>
-      send(head(ctx, { body: "x", contentLength: 8 * 1024 * 1024 }), { waitMs: 2000 })),
+      send(head(ctx, { body: "x", contentLength: 8 * 1024 * 1024 }), { waitMs: 2000 }),
+    ),
     c("issue-2", "chunked body over the limit without Content-Length", jsonError(413), (ctx) => {
       const big = `{"a":"${"x".repeat(ctx.maxBodyBytes)}"}`;
-      return send(Buffer.concat([head(ctx, { body: big, contentLength: "none", headers: { "transfer-encoding": "chunked" } }), chunked(big)]), { waitMs: 5000 });
+      return send(
+        Buffer.concat([head(ctx, { body: big, contentLength: "none", headers: { "transfer-encoding": "chunked" } }), chunked(big)]),
+        { waitMs: 5000 },
+      );
     }),
     c("issue-2", "Content-Type text/plain", jsonError(415), (ctx) => send(request(ctx, { headers: { "content-type": "text/plain" } }))),
     c("issue-2", "no Content-Type", jsonError(415), (ctx) => send(request(ctx, { headers: { "content-type": null } }))),
     c("issue-2", "Content-Type application/x-www-form-urlencoded", jsonError(415), (ctx) =>
-      send(request(ctx, { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "action=opened" }))),
+      send(request(ctx, { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "action=opened" })),
+    ),
     c("issue-2", "Content-Type application/jsonl (a prefix of the right type)", jsonError(415), (ctx) =>
-      send(request(ctx, { headers: { "content-type": "application/jsonl" } }))),
+      send(request(ctx, { headers: { "content-type": "application/jsonl" } })),
+    ),
     c("issue-2", "no credentials at all", jsonError(401), (ctx) =>
-      send(request(ctx, { headers: { authorization: null, "webhook-signature": null, "x-hub-signature-256": null } }))),
-    c("issue-2", "wrong bearer key", jsonError(401, "invalid_bearer"), (ctx) => send(request(ctx, { headers: { authorization: "Bearer not-the-key" } }))),
+      send(request(ctx, { headers: { authorization: null, "webhook-signature": null, "x-hub-signature-256": null } })),
+    ),
+    c("issue-2", "wrong bearer key", jsonError(401, "invalid_bearer"), (ctx) =>
+      send(request(ctx, { headers: { authorization: "Bearer not-the-key" } })),
+    ),
     c("issue-2", "Authorization: Basic instead of Bearer", jsonError(401), (ctx) =>
-      send(request(ctx, { headers: { authorization: `Basic ${Buffer.from("user:pass").toString("base64")}` } }))),
+      send(request(ctx, { headers: { authorization: `Basic ${Buffer.from("user:pass").toString("base64")}` } })),
+    ),
     c("issue-2", "missing webhook-signature", jsonError(401), (ctx) => send(request(ctx, { headers: { "webhook-signature": null } }))),
     c("issue-2", "signature over a different body (one byte changed)", jsonError(401, "invalid_signature"), (ctx) =>
-      send(request(ctx, { signBody: SAMPLE_BODY.replace("7", "8") }))),
+      send(request(ctx, { signBody: SAMPLE_BODY.replace("7", "8") })),
+    ),
     c("issue-2", "signature made with another secret", jsonError(401, "invalid_signature"), (ctx) =>
-      send(request(ctx, { headers: { "webhook-signature": standardWebhookSignature(`whsec_${randomBytes(32).toString("base64")}`, ctx.id, ctx.now, SAMPLE_BODY) } }))),
+      send(
+        request(ctx, {
+          headers: {
+            "webhook-signature": standardWebhookSignature(`whsec_${randomBytes(32).toString("base64")}`, ctx.id, ctx.now, SAMPLE_BODY),
+          },
+        }),
+      ),
+    ),
     c("issue-2", "signature made for another webhook-id (replayed)", jsonError(401, "invalid_signature"), (ctx) =>
-      send(request(ctx, { headers: { "webhook-signature": standardWebhookSignature(ctx.server.signingSecret!, "msg_other", ctx.now, SAMPLE_BODY) } }))),
-    c("issue-2", "timestamp 10 minutes old (correctly signed)", jsonError(401, "timestamp_out_of_tolerance"), (ctx) => send(signedAt(ctx, ctx.now - 600))),
-    c("issue-2", "timestamp 10 minutes in the future (correctly signed)", jsonError(401, "timestamp_out_of_tolerance"), (ctx) => send(signedAt(ctx, ctx.now + 600))),
+      send(
+        request(ctx, {
+          headers: { "webhook-signature": standardWebhookSignature(ctx.server.signingSecret!, "msg_other", ctx.now, SAMPLE_BODY) },
+        }),
+      ),
+    ),
+    c("issue-2", "timestamp 10 minutes old (correctly signed)", jsonError(401, "timestamp_out_of_tolerance"), (ctx) =>
+      send(signedAt(ctx, ctx.now - 600)),
+    ),
+    c("issue-2", "timestamp 10 minutes in the future (correctly signed)", jsonError(401, "timestamp_out_of_tolerance"), (ctx) =>
+      send(signedAt(ctx, ctx.now + 600)),
+    ),
     c("issue-2", "timestamp in milliseconds (correctly signed)", jsonError(401), (ctx) => send(signedAt(ctx, ctx.now * 1000))),
     c("issue-2", "timestamp not a number", jsonError(401), (ctx) => send(signedAt(ctx, "yesterday"))),
     c("issue-2", "wrong X-Hub-Signature-256 (the other schemes right)", jsonError(401), (ctx) =>
-      send(request(ctx, { headers: { "x-hub-signature-256": `sha256=${"0".repeat(64)}` } }))),
+      send(request(ctx, { headers: { "x-hub-signature-256": `sha256=${"0".repeat(64)}` } })),
+    ),
     c("issue-2", "X-Hub-Signature (sha1) in place of X-Hub-Signature-256", jsonError(401), (ctx) =>
-      send(request(ctx, { headers: { "x-hub-signature-256": null, "x-hub-signature": `sha1=${createHmac("sha1", ctx.server.githubSecret!).update(SAMPLE_BODY).digest("hex")}` } }))),
-    c("issue-2", "missing idempotency key", jsonError(400, "missing_idempotency_key"), (ctx) =>
-      send(request(ctx, { headers: { "idempotency-key": null } })), "bearer"),
+      send(
+        request(ctx, {
+          headers: {
+            "x-hub-signature-256": null,
+            "x-hub-signature": `sha1=${createHmac("sha1", ctx.server.githubSecret!).update(SAMPLE_BODY).digest("hex")}`,
+          },
+        }),
+      ),
+    ),
+    c(
+      "issue-2",
+      "missing idempotency key",
+      jsonError(400, "missing_idempotency_key"),
+      (ctx) => send(request(ctx, { headers: { "idempotency-key": null } })),
+      "bearer",
+    ),
     c("issue-2", "empty idempotency key", jsonError(400), (ctx) => send(request(ctx, { headers: { "idempotency-key": "" } })), "bearer"),
-    c("issue-2", "idempotency key of 4 KiB (over PostgreSQL's index row limit)", jsonError(400), (ctx) =>
-      send(request(ctx, { headers: { "idempotency-key": randomText(4096) } })), "bearer"),
-    ...[["-1", "negative"], ["1.5", "fractional"], ["1e3", "exponent"], ["99999999999999999999", "over bigint"], ["", "empty"], ["0x10", "hex"], ["+7", "with a plus sign"], ["7 8", "two numbers"]].map(
-      ([seq, what]) =>
-        c("issue-2", `sequence ${what} (${JSON.stringify(seq)})`, jsonError(400), (ctx) =>
-          send(request(ctx, { headers: { "x-ordering-key": "repo-bad", "x-sequence": seq } }))),
+    c(
+      "issue-2",
+      "idempotency key of 4 KiB (over PostgreSQL's index row limit)",
+      jsonError(400),
+      (ctx) => send(request(ctx, { headers: { "idempotency-key": randomText(4096) } })),
+      "bearer",
+    ),
+    ...[
+      ["-1", "negative"],
+      ["1.5", "fractional"],
+      ["1e3", "exponent"],
+      ["99999999999999999999", "over bigint"],
+      ["", "empty"],
+      ["0x10", "hex"],
+      ["+7", "with a plus sign"],
+      ["7 8", "two numbers"],
+    ].map(([seq, what]) =>
+      c("issue-2", `sequence ${what} (${JSON.stringify(seq)})`, jsonError(400), (ctx) =>
+        send(request(ctx, { headers: { "x-ordering-key": "repo-bad", "x-sequence": seq } })),
+      ),
     ),
     c("issue-2", "sequence sent twice with different values", jsonError(400), (ctx) =>
-      send(request(ctx, { headers: { "x-ordering-key": "repo-bad" }, rawHeaderLines: ["x-sequence: 1", "x-sequence: 2"] }))),
-    c("issue-2", "ordering key without a sequence", jsonError(400), (ctx) => send(request(ctx, { headers: { "x-ordering-key": "repo-bad" } }))),
+      send(request(ctx, { headers: { "x-ordering-key": "repo-bad" }, rawHeaderLines: ["x-sequence: 1", "x-sequence: 2"] })),
+    ),
+    c("issue-2", "ordering key without a sequence", jsonError(400), (ctx) =>
+      send(request(ctx, { headers: { "x-ordering-key": "repo-bad" } })),
+    ),
     c("issue-2", "ordering key of 1,000 characters", jsonError(400), (ctx) =>
-      send(request(ctx, { headers: { "x-ordering-key": randomText(1000), "x-sequence": "1" } }))),
+      send(request(ctx, { headers: { "x-ordering-key": randomText(1000), "x-sequence": "1" } })),
+    ),
     c("issue-2", "unknown path", jsonError(404, "not_found"), (ctx) => send(request(ctx, { path: "/webhook" }))),
     c("issue-2", "path traversal", jsonError(404), (ctx) => send(request(ctx, { path: "/webhooks/../admin" }))),
     c("issue-2", "GET /webhooks", jsonError(405), (ctx) => send(request(ctx, { method: "GET", body: "", contentLength: "none" }))),
@@ -276,55 +339,104 @@ export function badInputCatalogue(slowBoundMs = DEFAULT_SLOW_BOUND_MS): BadInput
 
     // -- headers ----------------------------------------------------------------------------------
     c("headers", "1,000 headers", PROTOCOL, (ctx) =>
-      send(request(ctx, { rawHeaderLines: Array.from({ length: 1000 }, (_, i) => `x-filler-${i}: ${"v".repeat(30)}`) }))),
+      send(request(ctx, { rawHeaderLines: Array.from({ length: 1000 }, (_, i) => `x-filler-${i}: ${"v".repeat(30)}`) })),
+    ),
     c("headers", "one header of 64 KiB", PROTOCOL, (ctx) => send(request(ctx, { headers: { "x-note": "n".repeat(64 * 1024) } }))),
     c("headers", "webhook-signature with 200 wrong entries", jsonError(401), (ctx) =>
-      send(request(ctx, { headers: { "webhook-signature": Array.from({ length: 200 }, () => `v1,${randomBytes(32).toString("base64")}`).join(" ") } }))),
+      send(
+        request(ctx, {
+          headers: { "webhook-signature": Array.from({ length: 200 }, () => `v1,${randomBytes(32).toString("base64")}`).join(" ") },
+        }),
+      ),
+    ),
     c("headers", "webhook-signature with only v2 entries", jsonError(401), (ctx) =>
-      send(request(ctx, { headers: { "webhook-signature": `v2,${standardWebhookSignature(ctx.server.signingSecret!, ctx.id, ctx.now, SAMPLE_BODY).slice(3)}` } }))),
+      send(
+        request(ctx, {
+          headers: {
+            "webhook-signature": `v2,${standardWebhookSignature(ctx.server.signingSecret!, ctx.id, ctx.now, SAMPLE_BODY).slice(3)}`,
+          },
+        }),
+      ),
+    ),
     c("headers", "webhook-signature with 10,000 entries (50 KB)", PROTOCOL, (ctx) =>
-      send(request(ctx, { headers: { "webhook-signature": Array.from({ length: 10_000 }, () => "v1,x").join(" ") } }))),
+      send(request(ctx, { headers: { "webhook-signature": Array.from({ length: 10_000 }, () => "v1,x").join(" ") } })),
+    ),
     c("headers", "control character in a header value", PROTOCOL, (ctx) => send(request(ctx, { rawHeaderLines: ["x-note: a\x01b"] }))),
     c("headers", "header line without a colon", PROTOCOL, (ctx) => send(request(ctx, { rawHeaderLines: ["this is not a header"] }))),
     c("headers", "space before the colon of Content-Length", PROTOCOL, (ctx) =>
-      send(request(ctx, { contentLength: "none", rawHeaderLines: [`Content-Length : ${SAMPLE_BODY.length}`] }))),
+      send(request(ctx, { contentLength: "none", rawHeaderLines: [`Content-Length : ${SAMPLE_BODY.length}`] })),
+    ),
     c("headers", "request target of 100 KB", PROTOCOL, (ctx) => send(request(ctx, { path: `/webhooks?${"q".repeat(100_000)}` }))),
     c("headers", "Expect: 100-continue with a body over the limit", jsonError(413), (ctx) =>
-      send(head(ctx, { body: "x", contentLength: 4 * 1024 * 1024, headers: { expect: "100-continue" } }))),
+      send(head(ctx, { body: "x", contentLength: 4 * 1024 * 1024, headers: { expect: "100-continue" } })),
+    ),
 
     // -- framing ----------------------------------------------------------------------------------
     c("framing", "truncated body, then the client half-closes", PROTOCOL, (ctx) =>
-      send(request(ctx, { contentLength: SAMPLE_BODY.length }).subarray(0, -20), { after: "half-close" })),
+      send(request(ctx, { contentLength: SAMPLE_BODY.length }).subarray(0, -20), { after: "half-close" }),
+    ),
     c("framing", "Content-Length longer than the body, then the client half-closes", PROTOCOL, (ctx) =>
-      send(request(ctx, { contentLength: SAMPLE_BODY.length + 100 }), { after: "half-close" })),
+      send(request(ctx, { contentLength: SAMPLE_BODY.length + 100 }), { after: "half-close" }),
+    ),
     c("framing", "connection dropped in the middle of the body", { kind: "abandoned" }, (ctx) =>
-      send(request(ctx, { contentLength: SAMPLE_BODY.length }).subarray(0, -20), { after: "destroy" })),
-    c("framing", "Content-Length shorter than the body: the rest is garbage", PROTOCOL, (ctx) =>
-      send(request(ctx, { contentLength: 10 }))),
+      send(request(ctx, { contentLength: SAMPLE_BODY.length }).subarray(0, -20), { after: "destroy" }),
+    ),
+    c("framing", "Content-Length shorter than the body: the rest is garbage", PROTOCOL, (ctx) => send(request(ctx, { contentLength: 10 }))),
     c("framing", "Content-Length not a number", PROTOCOL, (ctx) => send(request(ctx, { contentLength: "eighty" }))),
     c("framing", "negative Content-Length", PROTOCOL, (ctx) => send(request(ctx, { contentLength: -5 }))),
     c("framing", "two different Content-Length headers", PROTOCOL, (ctx) =>
-      send(request(ctx, { rawHeaderLines: [`Content-Length: ${SAMPLE_BODY.length - 10}`] }))),
+      send(request(ctx, { rawHeaderLines: [`Content-Length: ${SAMPLE_BODY.length - 10}`] })),
+    ),
     c("framing", "Content-Length and Transfer-Encoding: chunked together", PROTOCOL, (ctx) =>
-      send(Buffer.concat([head(ctx, { body: SAMPLE_BODY, headers: { "transfer-encoding": "chunked" } }), chunked(SAMPLE_BODY)]))),
+      send(Buffer.concat([head(ctx, { body: SAMPLE_BODY, headers: { "transfer-encoding": "chunked" } }), chunked(SAMPLE_BODY)])),
+    ),
     c("framing", "chunk size that is not hex", PROTOCOL, (ctx) =>
-      send(Buffer.concat([head(ctx, { body: "x", contentLength: "none", headers: { "transfer-encoding": "chunked" } }), Buffer.from(`zz${CRLF}${SAMPLE_BODY}${CRLF}0${CRLF}${CRLF}`)]))),
+      send(
+        Buffer.concat([
+          head(ctx, { body: "x", contentLength: "none", headers: { "transfer-encoding": "chunked" } }),
+          Buffer.from(`zz${CRLF}${SAMPLE_BODY}${CRLF}0${CRLF}${CRLF}`),
+        ]),
+      ),
+    ),
     c("framing", "chunk size that overflows 64 bits", PROTOCOL, (ctx) =>
-      send(Buffer.concat([head(ctx, { body: "x", contentLength: "none", headers: { "transfer-encoding": "chunked" } }), Buffer.from(`1${"0".repeat(20)}${CRLF}${SAMPLE_BODY}`)]))),
+      send(
+        Buffer.concat([
+          head(ctx, { body: "x", contentLength: "none", headers: { "transfer-encoding": "chunked" } }),
+          Buffer.from(`1${"0".repeat(20)}${CRLF}${SAMPLE_BODY}`),
+        ]),
+      ),
+    ),
     c("framing", "chunk longer than its declared size", PROTOCOL, (ctx) =>
-      send(Buffer.concat([head(ctx, { body: "x", contentLength: "none", headers: { "transfer-encoding": "chunked" } }), Buffer.from(`5${CRLF}${SAMPLE_BODY}${CRLF}0${CRLF}${CRLF}`)]))),
+      send(
+        Buffer.concat([
+          head(ctx, { body: "x", contentLength: "none", headers: { "transfer-encoding": "chunked" } }),
+          Buffer.from(`5${CRLF}${SAMPLE_BODY}${CRLF}0${CRLF}${CRLF}`),
+        ]),
+      ),
+    ),
     c("framing", "chunked body without its last chunk, then the client half-closes", PROTOCOL, (ctx) =>
-      send(Buffer.concat([head(ctx, { body: "x", contentLength: "none", headers: { "transfer-encoding": "chunked" } }), chunked(SAMPLE_BODY).subarray(0, -5)]), { after: "half-close" })),
+      send(
+        Buffer.concat([
+          head(ctx, { body: "x", contentLength: "none", headers: { "transfer-encoding": "chunked" } }),
+          chunked(SAMPLE_BODY).subarray(0, -5),
+        ]),
+        { after: "half-close" },
+      ),
+    ),
     c("framing", "Transfer-Encoding: gzip (not chunked)", PROTOCOL, (ctx) =>
-      send(request(ctx, { contentLength: "none", headers: { "transfer-encoding": "gzip" } }))),
+      send(request(ctx, { contentLength: "none", headers: { "transfer-encoding": "gzip" } })),
+    ),
     c("framing", "HTTP/1.0 body delimited by the connection's close", PROTOCOL, (ctx) =>
-      send(request(ctx, { version: "HTTP/1.0", contentLength: "none" }), { after: "half-close" })),
+      send(request(ctx, { version: "HTTP/1.0", contentLength: "none" }), { after: "half-close" }),
+    ),
     c("framing", "HTTP/2 connection preface on HTTP/1.1", PROTOCOL, () => send("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")),
     c("framing", "TLS ClientHello on plain HTTP", PROTOCOL, () =>
-      send(Buffer.from("16030100a5010000a10303" + "00".repeat(32) + "000004c02bc02f0100", "hex"))),
+      send(Buffer.from("16030100a5010000a10303" + "00".repeat(32) + "000004c02bc02f0100", "hex")),
+    ),
     c("framing", "request line without an HTTP version", PROTOCOL, () => send(`POST /webhooks${CRLF}${CRLF}`)),
     c("framing", "bad JSON request followed by pipelined garbage", PROTOCOL, (ctx) =>
-      send(Buffer.concat([request(ctx, { body: "{not json}" }), Buffer.from(`\x00\x01\x02GARBAGE ${"#".repeat(200)}${CRLF}${CRLF}`)]))),
+      send(Buffer.concat([request(ctx, { body: "{not json}" }), Buffer.from(`\x00\x01\x02GARBAGE ${"#".repeat(200)}${CRLF}${CRLF}`)])),
+    ),
     c("framing", "binary garbage", PROTOCOL, () => send(randomBytes(4096))),
 
     // -- slow senders -----------------------------------------------------------------------------
@@ -342,18 +454,23 @@ export function badInputCatalogue(slowBoundMs = DEFAULT_SLOW_BOUND_MS): BadInput
         const full = request(ctx, { body: `{"a":"${"x".repeat(200)}"}` });
         const headEnd = full.indexOf("\r\n\r\n") + 4;
         const steps: ExchangeScript["steps"] = [full.subarray(0, headEnd)];
-        for (let i = headEnd; i < Math.min(full.length, headEnd + Math.ceil(slowBoundMs / 1000) + 10); i++) steps.push(full.subarray(i, i + 1), { pauseMs: 1000 });
+        for (let i = headEnd; i < Math.min(full.length, headEnd + Math.ceil(slowBoundMs / 1000) + 10); i++)
+          steps.push(full.subarray(i, i + 1), { pauseMs: 1000 });
         return { steps, waitMs: 1000 };
       }),
       slow: true,
     },
     {
       ...c("slow", "headers complete, body never sent", { kind: "closed-within", boundMs: slowBoundMs }, (ctx) =>
-        send(head(ctx, { body: SAMPLE_BODY }), { waitMs: slowBoundMs + 5000 })),
+        send(head(ctx, { body: SAMPLE_BODY }), { waitMs: slowBoundMs + 5000 }),
+      ),
       slow: true,
     },
     {
-      ...c("slow", "connection opened, nothing sent", { kind: "closed-within", boundMs: slowBoundMs }, () => ({ steps: [], waitMs: slowBoundMs + 5000 })),
+      ...c("slow", "connection opened, nothing sent", { kind: "closed-within", boundMs: slowBoundMs }, () => ({
+        steps: [],
+        waitMs: slowBoundMs + 5000,
+      })),
       slow: true,
     },
     {
@@ -383,21 +500,28 @@ export function judge(expect: Expectation, o: ExchangeObservation): string[] {
   }
   if (expect.kind === "json-error") {
     if (!first) {
-      problems.push(`no answer (connection ${o.closedByServer ? "closed" : "left open"}${o.socketError ? `, ${o.socketError}` : ""}); expected a 4xx with a JSON error`);
+      problems.push(
+        `no answer (connection ${o.closedByServer ? "closed" : "left open"}${o.socketError ? `, ${o.socketError}` : ""}); expected a 4xx with a JSON error`,
+      );
       return problems;
     }
     if (expect.status !== undefined && first.status !== expect.status) problems.push(`answered ${first.status}, expected ${expect.status}`);
     problems.push(...jsonErrorProblems(first, expect.code));
   } else if (expect.kind === "protocol") {
-    if (!o.closedByServer) problems.push(`the connection stayed open ${Math.round(o.elapsedMs)} ms after a protocol violation; expected the server to close it`);
+    if (!o.closedByServer)
+      problems.push(`the connection stayed open ${Math.round(o.elapsedMs)} ms after a protocol violation; expected the server to close it`);
     if (first && first.status >= 400 && first.status < 500 && first.headers["content-type"]?.startsWith("application/json")) {
       problems.push(...jsonErrorProblems(first));
     }
   } else if (expect.kind === "closed-within") {
     if (!o.closedByServer || o.closedAfterMs === null) {
-      problems.push(`a slow sender kept the connection for ${Math.round(o.elapsedMs)} ms without the server closing it; expected a close within ${expect.boundMs} ms (server request/headers timeout)`);
+      problems.push(
+        `a slow sender kept the connection for ${Math.round(o.elapsedMs)} ms without the server closing it; expected a close within ${expect.boundMs} ms (server request/headers timeout)`,
+      );
     } else if (o.closedAfterMs > expect.boundMs) {
-      problems.push(`a slow sender held the connection ${Math.round(o.closedAfterMs)} ms; the bound is ${expect.boundMs} ms (server request/headers timeout)`);
+      problems.push(
+        `a slow sender held the connection ${Math.round(o.closedAfterMs)} ms; the bound is ${expect.boundMs} ms (server request/headers timeout)`,
+      );
     }
   }
   return problems;
@@ -463,13 +587,19 @@ export async function runCatalogue(target: CatalogueTarget, o: CatalogueRunOptio
   try {
     const runOne = async (kase: BadInputCase): Promise<CaseResult> => {
       const server = target.servers[kase.profile];
-      const ctx: CaseContext = { server, maxBodyBytes: target.maxBodyBytes ?? 1024 * 1024, id: `msg_bad_${randomText(20)}`, now: Math.floor(Date.now() / 1000) };
+      const ctx: CaseContext = {
+        server,
+        maxBodyBytes: target.maxBodyBytes ?? 1024 * 1024,
+        id: `msg_bad_${randomText(20)}`,
+        now: Math.floor(Date.now() / 1000),
+      };
       const before = redis ? await entriesAdded(redis, stream) : 0;
       const observation = await exchange(server.host, server.port, scriptFor(kase, ctx));
       const problems = judge(kase.expect, observation);
       if (redis) {
         const after = await entriesAdded(redis, stream);
-        if (after !== before) problems.push(`the queue ${stream} grew by ${after - before} entries: a rejected request must enqueue nothing`);
+        if (after !== before)
+          problems.push(`the queue ${stream} grew by ${after - before} entries: a rejected request must enqueue nothing`);
       }
       if (probe) {
         const p = await sendProbe(target.servers.signed, redis, stream);
@@ -497,11 +627,18 @@ export async function runCatalogue(target: CatalogueTarget, o: CatalogueRunOptio
       const before = redis ? await entriesAdded(redis, stream) : 0;
       // While the slow senders hold their connections, the server must still answer a valid webhook.
       const duringProbe = probe
-        ? new Promise<{ id: string; problem?: string }>((r) => setTimeout(() => sendProbe(target.servers.signed, null, stream).then(r), 1000))
+        ? new Promise<{ id: string; problem?: string }>((r) =>
+            setTimeout(() => sendProbe(target.servers.signed, null, stream).then(r), 1000),
+          )
         : null;
       const slowResults = await Promise.all(
         slow.map(async (kase) => {
-          const ctx: CaseContext = { server: target.servers[kase.profile], maxBodyBytes: target.maxBodyBytes ?? 1024 * 1024, id: `msg_bad_${randomText(20)}`, now: Math.floor(Date.now() / 1000) };
+          const ctx: CaseContext = {
+            server: target.servers[kase.profile],
+            maxBodyBytes: target.maxBodyBytes ?? 1024 * 1024,
+            id: `msg_bad_${randomText(20)}`,
+            now: Math.floor(Date.now() / 1000),
+          };
           const observations = await Promise.all(
             Array.from({ length: kase.connections ?? 1 }, () => exchange(ctx.server.host, ctx.server.port, kase.script(ctx))),
           );
@@ -519,7 +656,8 @@ export async function runCatalogue(target: CatalogueTarget, o: CatalogueRunOptio
       if (redis) {
         const after = await entriesAdded(redis, stream);
         const expected = before + (during && !during.problem ? 1 : 0); // the probe sent in the middle
-        if (after !== expected) for (const r of slowResults) r.problems.push(`the queue ${stream} grew by ${after - expected} entries during the slow senders`);
+        if (after !== expected)
+          for (const r of slowResults) r.problems.push(`the queue ${stream} grew by ${after - expected} entries during the slow senders`);
       }
       if (probe) {
         const p = await sendProbe(target.servers.signed, redis, stream);
@@ -583,7 +721,8 @@ async function sendProbe(server: CatalogueServer, redis: Redis | null, stream: s
   const before = redis ? await entriesAdded(redis, stream) : 0;
   const o = await exchange(server.host, server.port, { steps: [request(ctx)], waitMs: 5000, untilResponse: true });
   const r = o.responses[0];
-  if (!r) return { id, problem: `a valid webhook got no answer (${o.socketError ?? "no response within 5 s"}): the server is down or stuck` };
+  if (!r)
+    return { id, problem: `a valid webhook got no answer (${o.socketError ?? "no response within 5 s"}): the server is down or stuck` };
   if (r.status !== 202) return { id, problem: `a valid webhook was answered ${r.status}: ${r.body.slice(0, 200)}` };
   if (redis) {
     const after = await entriesAdded(redis, stream);
@@ -604,20 +743,28 @@ export async function checkStoredNothing(target: CatalogueTarget, probeIds: stri
     const deadline = Date.now() + drainTimeoutMs;
     let stored = 0;
     for (;;) {
-      stored = (await client.query(`select count(*)::int as n from ${schema}.webhook_events where idempotency_key = any($1::text[])`, [probeIds])).rows[0].n;
+      stored = (
+        await client.query(`select count(*)::int as n from ${schema}.webhook_events where idempotency_key = any($1::text[])`, [probeIds])
+      ).rows[0].n;
       if (stored === probeIds.length || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const problems: string[] = [];
-    if (stored !== probeIds.length) problems.push(`only ${stored} of ${probeIds.length} valid probes were stored within ${drainTimeoutMs} ms`);
+    if (stored !== probeIds.length)
+      problems.push(`only ${stored} of ${probeIds.length} valid probes were stored within ${drainTimeoutMs} ms`);
     const others = await client.query(
       `select idempotency_key from ${schema}.webhook_events where not (idempotency_key = any($1::text[])) limit 20`,
       [probeIds],
     );
-    if (others.rows.length) problems.push(`webhook_events holds events that are not probes: ${others.rows.map((r) => r.idempotency_key).join(", ")}`);
-    const dead = await client.query(`select idempotency_key, error_message from ${schema}.dead_letters limit 20`).catch(() => ({ rows: [] as { idempotency_key: string; error_message: string }[] }));
+    if (others.rows.length)
+      problems.push(`webhook_events holds events that are not probes: ${others.rows.map((r) => r.idempotency_key).join(", ")}`);
+    const dead = await client
+      .query(`select idempotency_key, error_message from ${schema}.dead_letters limit 20`)
+      .catch(() => ({ rows: [] as { idempotency_key: string; error_message: string }[] }));
     if (dead.rows.length) {
-      problems.push(`dead_letters holds accepted events PostgreSQL refused: ${dead.rows.map((r) => `${r.idempotency_key} (${r.error_message})`).join("; ")}`);
+      problems.push(
+        `dead_letters holds accepted events PostgreSQL refused: ${dead.rows.map((r) => `${r.idempotency_key} (${r.error_message})`).join("; ")}`,
+      );
     }
     return problems;
   } finally {

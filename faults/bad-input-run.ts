@@ -34,7 +34,12 @@ export function rssKb(pid: number): number {
   return Number(m[1]);
 }
 
-export async function runBadInputSuite(o: { logDir: string; iterations: number; slowBoundMs?: number; progress?: (line: string) => void }): Promise<BadInputSummary> {
+export async function runBadInputSuite(o: {
+  logDir: string;
+  iterations: number;
+  slowBoundMs?: number;
+  progress?: (line: string) => void;
+}): Promise<BadInputSummary> {
   const started = Date.now();
   const say = (line: string) => o.progress?.(`[bad-input] ${line}`);
   return withInstances(async ({ redis, postgres }) => {
@@ -62,7 +67,9 @@ export async function runBadInputSuite(o: { logDir: string; iterations: number; 
       const report = await runCatalogue(target, { cases: catalogue });
       const failed = report.results.filter((r) => !r.ok).map((r) => ({ name: r.name, problems: r.problems }));
       const storedProblems = await checkStoredNothing(target, report.probeIds);
-      say(`${report.results.length - failed.length}/${report.results.length} cases pass; stored check: ${storedProblems.length ? storedProblems.join("; ") : "ok"}`);
+      say(
+        `${report.results.length - failed.length}/${report.results.length} cases pass; stored check: ${storedProblems.length ? storedProblems.join("; ") : "ok"}`,
+      );
 
       const fast = catalogue.filter((k) => !k.slow);
       const pid = signed.serverPid!;

@@ -55,7 +55,8 @@ function parseArgs(argv: string[]): Args | { error: string } | "help" {
   }
   if (a.only) {
     const unknown = a.only.filter((n) => !scenarios.some((s) => s.name === n) && n !== "bad-input");
-    if (unknown.length) return { error: `unknown scenario ${unknown.join(", ")}; known: ${scenarios.map((s) => s.name).join(", ")}, bad-input` };
+    if (unknown.length)
+      return { error: `unknown scenario ${unknown.join(", ")}; known: ${scenarios.map((s) => s.name).join(", ")}, bad-input` };
   }
   return a;
 }
@@ -109,10 +110,33 @@ async function main(): Promise<number> {
       const message = (err as Error).message;
       console.error(`[${s.name}] could not run: ${message}`);
       results.push({
-        name: s.name, sent: 0, accepted: 0, rejected: 0, stored: 0, lost: 0, duplicated: 0, ordering_violations: 0, recovery_ms: null,
-        title: s.title, recovery_from: s.recoveryFrom, passed: false, problems: [`could not run: ${message}`],
-        distinct_events: 0, acknowledged_events: 0, retried: 0, accepted_twice: 0, dead_lettered: 0, gaps_recorded: 0,
-        drain_ms: null, p95_ms: null, replay_valid: false, rate: 0, duration_ms: 0, marks: {}, extra: {}, logs: join(logRoot, s.name),
+        name: s.name,
+        sent: 0,
+        accepted: 0,
+        rejected: 0,
+        stored: 0,
+        lost: 0,
+        duplicated: 0,
+        ordering_violations: 0,
+        recovery_ms: null,
+        title: s.title,
+        recovery_from: s.recoveryFrom,
+        passed: false,
+        problems: [`could not run: ${message}`],
+        distinct_events: 0,
+        acknowledged_events: 0,
+        retried: 0,
+        accepted_twice: 0,
+        dead_lettered: 0,
+        gaps_recorded: 0,
+        drain_ms: null,
+        p95_ms: null,
+        replay_valid: false,
+        rate: 0,
+        duration_ms: 0,
+        marks: {},
+        extra: {},
+        logs: join(logRoot, s.name),
       });
     }
   }
@@ -124,8 +148,15 @@ async function main(): Promise<number> {
     } catch (err) {
       console.error(`[bad-input] could not run: ${(err as Error).message}`);
       badInput = {
-        cases: 0, failed: [{ name: "the catalogue run", problems: [(err as Error).message] }], stored_problems: [],
-        iterations: 0, rss_before_kb: 0, rss_after_kb: 0, rss_growth_pct: 0, passed: false, duration_ms: 0,
+        cases: 0,
+        failed: [{ name: "the catalogue run", problems: [(err as Error).message] }],
+        stored_problems: [],
+        iterations: 0,
+        rss_before_kb: 0,
+        rss_after_kb: 0,
+        rss_growth_pct: 0,
+        passed: false,
+        duration_ms: 0,
       };
     }
   }

@@ -152,172 +152,219 @@ export async function runScenario(s: Scenario, size: SuiteSize, o: RunOptions): 
   mkdirSync(logDir, { recursive: true });
   const say = (line: string) => o.progress?.(`[${s.name}] ${line}`);
 
-  const result = await withInstances(async ({ redis, postgres }) => {
-    const namespace = `faults_${s.name.replace(/[^a-z0-9]/g, "_")}`.slice(0, 41);
-    const credentials: Credentials = {
-      bearerKey: randomBytes(16).toString("hex"),
-      signingSecret: `whsec_${randomBytes(32).toString("base64")}`,
-    };
-    say(`redis :${redis.port}, postgres :${postgres.port}; deploying 1 server + 2 workers`);
-    const service = await IngestProcesses.start(
-      {
-        namespace,
-        redisUrl: redis.url,
-        databaseUrl: postgres.url,
-        credentials,
-        logDir,
-        workerArgs: ["--batch-size", "50", "--batch-linger-ms", "5", "--gap-timeout-ms", String(GAP_TIMEOUT_MS), ...(plan.workerArgs ?? [])],
-      },
-      2,
-    );
-    const store = EventStore.connect(postgres.url, namespace);
-    const db = new pg.Pool({ connectionString: postgres.url, max: 2 });
-    db.on("error", () => {}); // PostgreSQL restarts are the point of some scenarios
-    // One client for the scenario's own polls: fail fast while Redis is down, reconnect when it is back.
-    const redisClient = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 1000, commandTimeout: 1000, retryStrategy: () => 100 });
-    redisClient.on("error", () => {});
-    try {
-      await redisClient.connect();
-      const corpus = generateCorpus({ seed: `faults/${s.name}`, requests: plan.requests, orderingKeys: plan.orderingKeys, redeliveryShare: plan.redeliveryShare });
-      const marks: Record<string, number> = {};
-      const extra: Record<string, number | string | boolean | null> = {};
-      const problems: string[] = [];
-      const t0 = performance.now();
-      const wallT0 = Date.now();
-      const now = () => performance.now() - t0;
-      say(`replaying ${corpus.length} requests x${plan.replays ?? 1} at ${plan.rate}/s; fault at ${plan.faultAtMs} ms`);
-      const replays = Array.from({ length: plan.replays ?? 1 }, () =>
-        replay({ url: service.webhookUrl, rate: plan.rate, events: corpus, credentials, timeoutMs: 10_000 }),
+  const result = await withInstances(
+    async ({ redis, postgres }) => {
+      const namespace = `faults_${s.name.replace(/[^a-z0-9]/g, "_")}`.slice(0, 41);
+      const credentials: Credentials = {
+        bearerKey: randomBytes(16).toString("hex"),
+        signingSecret: `whsec_${randomBytes(32).toString("base64")}`,
+      };
+      say(`redis :${redis.port}, postgres :${postgres.port}; deploying 1 server + 2 workers`);
+      const service = await IngestProcesses.start(
+        {
+          namespace,
+          redisUrl: redis.url,
+          databaseUrl: postgres.url,
+          credentials,
+          logDir,
+          workerArgs: [
+            "--batch-size",
+            "50",
+            "--batch-linger-ms",
+            "5",
+            "--gap-timeout-ms",
+            String(GAP_TIMEOUT_MS),
+            ...(plan.workerArgs ?? []),
+          ],
+        },
+        2,
       );
-      const ctx: FaultContext = {
-        redis,
-        postgres,
-        service,
-        namespace,
-        credentials,
-        now,
-        wallT0,
-        marks,
-        mark: (name) => (marks[name] = Math.round(now())),
-        note: (fields) => Object.assign(extra, fields),
-        problem: (text) => problems.push(text),
-        redisClient: () => redisClient,
-        query: async (sql, values) => (await db.query(sql, values)).rows,
-        sleep,
-      };
-      await sleep(plan.faultAtMs - now());
-      try {
-        await s.inject(ctx, size);
-      } catch (err) {
-        problems.push(`the fault injection itself failed: ${(err as Error).message}`);
-      }
-      const replayed = await Promise.all(replays);
-      const samples: RequestSample[] = [];
-      // The driver's t0 comes after its warm-up and connection set-up: move its samples onto this
-      // scenario's clock (the one the fault marks use) through the wall-clock time of its t0.
-      replayed.forEach((r, k) => {
-        const shift = Date.parse(r.startedAt) - wallT0;
-        samples.push(...r.samples.map((x) => ({ ...x, index: x.index + k * corpus.length, dueAt: x.dueAt + shift, sentAt: x.sentAt + shift, doneAt: x.doneAt + shift })));
+      const store = EventStore.connect(postgres.url, namespace);
+      const db = new pg.Pool({ connectionString: postgres.url, max: 2 });
+      db.on("error", () => {}); // PostgreSQL restarts are the point of some scenarios
+      // One client for the scenario's own polls: fail fast while Redis is down, reconnect when it is back.
+      const redisClient = new Redis(redis.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        connectTimeout: 1000,
+        commandTimeout: 1000,
+        retryStrategy: () => 100,
       });
-      say(`replay done: ${samples.length} answered; ${samples.filter((x) => x.outcome === "accepted" || x.outcome === "duplicate").length} acknowledged`);
-
-      // The sender's side of the contract: whatever was not acknowledged is sent again.
-      const retried = await retryUnacknowledged(corpus, samples, service, credentials, t0, ctx, say);
-
-      // The drain: every acknowledged event stored and applied.
-      const acked = [...acknowledgedIds(samples)];
-      const lastAnswer = samples.reduce((m, x) => Math.max(m, x.doneAt), 0);
-      const drainTimeoutMs = plan.drainTimeoutMs ?? (size === "full" ? 45_000 : 25_000);
-      const deadline = Date.now() + drainTimeoutMs;
-      let drainMs: number | null = null;
-      let progress = { stored: 0, unapplied: 0 };
-      while (Date.now() < deadline) {
+      redisClient.on("error", () => {});
+      try {
+        await redisClient.connect();
+        const corpus = generateCorpus({
+          seed: `faults/${s.name}`,
+          requests: plan.requests,
+          orderingKeys: plan.orderingKeys,
+          redeliveryShare: plan.redeliveryShare,
+        });
+        const marks: Record<string, number> = {};
+        const extra: Record<string, number | string | boolean | null> = {};
+        const problems: string[] = [];
+        const t0 = performance.now();
+        const wallT0 = Date.now();
+        const now = () => performance.now() - t0;
+        say(`replaying ${corpus.length} requests x${plan.replays ?? 1} at ${plan.rate}/s; fault at ${plan.faultAtMs} ms`);
+        const replays = Array.from({ length: plan.replays ?? 1 }, () =>
+          replay({ url: service.webhookUrl, rate: plan.rate, events: corpus, credentials, timeoutMs: 10_000 }),
+        );
+        const ctx: FaultContext = {
+          redis,
+          postgres,
+          service,
+          namespace,
+          credentials,
+          now,
+          wallT0,
+          marks,
+          mark: (name) => (marks[name] = Math.round(now())),
+          note: (fields) => Object.assign(extra, fields),
+          problem: (text) => problems.push(text),
+          redisClient: () => redisClient,
+          query: async (sql, values) => (await db.query(sql, values)).rows,
+          sleep,
+        };
+        await sleep(plan.faultAtMs - now());
         try {
-          progress = await store.progress(acked);
-          if (progress.stored >= acked.length && progress.unapplied === 0) {
-            drainMs = Math.max(0, Math.round(now() - lastAnswer));
-            break;
-          }
-        } catch {
-          // PostgreSQL may still be coming back; the deadline bounds the wait.
+          await s.inject(ctx, size);
+        } catch (err) {
+          problems.push(`the fault injection itself failed: ${(err as Error).message}`);
         }
-        await sleep(100);
-      }
-      if (drainMs === null) {
-        problems.push(`the drain did not finish within ${drainTimeoutMs} ms: ${progress.stored} of ${acked.length} acknowledged events stored, ${progress.unapplied} stored but not applied (held for a missing sequence number)`);
-      }
+        const replayed = await Promise.all(replays);
+        const samples: RequestSample[] = [];
+        // The driver's t0 comes after its warm-up and connection set-up: move its samples onto this
+        // scenario's clock (the one the fault marks use) through the wall-clock time of its t0.
+        replayed.forEach((r, k) => {
+          const shift = Date.parse(r.startedAt) - wallT0;
+          samples.push(
+            ...r.samples.map((x) => ({
+              ...x,
+              index: x.index + k * corpus.length,
+              dueAt: x.dueAt + shift,
+              sentAt: x.sentAt + shift,
+              doneAt: x.doneAt + shift,
+            })),
+          );
+        });
+        say(
+          `replay done: ${samples.length} answered; ${samples.filter((x) => x.outcome === "accepted" || x.outcome === "duplicate").length} acknowledged`,
+        );
 
-      const ids = [...new Set(corpus.map((e) => e.id))];
-      const stored = await store.events(ids);
-      const gaps = await store.gaps();
-      const lost = lostEvents(samples, stored);
-      const idem = idempotencyReport(samples, stored);
-      const ordering = orderingReport(samples, stored, gaps);
-      const acceptedCount = new Map<string, number>();
-      for (const x of samples) if (x.outcome === "accepted") acceptedCount.set(x.eventId, (acceptedCount.get(x.eventId) ?? 0) + 1);
-      const acceptedTwice = [...acceptedCount.values()].filter((n) => n > 1).length;
-      const deadLettered = Number((await db.query(`select count(*)::int as n from "${namespace}".dead_letters`)).rows[0].n);
-      const batchRetries = await readBatchRetries(redis.url, namespace);
-      if (batchRetries !== null) extra.batch_retries = batchRetries;
+        // The sender's side of the contract: whatever was not acknowledged is sent again.
+        const retried = await retryUnacknowledged(corpus, samples, service, credentials, t0, ctx, say);
 
-      if (lost.length) problems.push(`${lost.length} acknowledged events are not stored, e.g. ${lost.slice(0, 5).join(", ")}`);
-      if (idem.storedMoreThanOnce) problems.push(`${idem.storedMoreThanOnce} events are stored more than once`);
-      if (acceptedTwice) problems.push(`${acceptedTwice} events were answered 202 "accepted" more than once: an idempotency marker was lost`);
-      if (ordering.violations.length) {
-        const v = ordering.violations[0];
-        problems.push(`${ordering.violations.length} ordering keys applied out of sequence order or held, e.g. ${v.orderingKey}: applied ${v.actual.slice(0, 12).join(",")} expected ${v.expected.slice(0, 12).join(",")}`);
+        // The drain: every acknowledged event stored and applied.
+        const acked = [...acknowledgedIds(samples)];
+        const lastAnswer = samples.reduce((m, x) => Math.max(m, x.doneAt), 0);
+        const drainTimeoutMs = plan.drainTimeoutMs ?? (size === "full" ? 45_000 : 25_000);
+        const deadline = Date.now() + drainTimeoutMs;
+        let drainMs: number | null = null;
+        let progress = { stored: 0, unapplied: 0 };
+        while (Date.now() < deadline) {
+          try {
+            progress = await store.progress(acked);
+            if (progress.stored >= acked.length && progress.unapplied === 0) {
+              drainMs = Math.max(0, Math.round(now() - lastAnswer));
+              break;
+            }
+          } catch {
+            // PostgreSQL may still be coming back; the deadline bounds the wait.
+          }
+          await sleep(100);
+        }
+        if (drainMs === null) {
+          problems.push(
+            `the drain did not finish within ${drainTimeoutMs} ms: ${progress.stored} of ${acked.length} acknowledged events stored, ${progress.unapplied} stored but not applied (held for a missing sequence number)`,
+          );
+        }
+
+        const ids = [...new Set(corpus.map((e) => e.id))];
+        const stored = await store.events(ids);
+        const gaps = await store.gaps();
+        const lost = lostEvents(samples, stored);
+        const idem = idempotencyReport(samples, stored);
+        const ordering = orderingReport(samples, stored, gaps);
+        const acceptedCount = new Map<string, number>();
+        for (const x of samples) if (x.outcome === "accepted") acceptedCount.set(x.eventId, (acceptedCount.get(x.eventId) ?? 0) + 1);
+        const acceptedTwice = [...acceptedCount.values()].filter((n) => n > 1).length;
+        const deadLettered = Number((await db.query(`select count(*)::int as n from "${namespace}".dead_letters`)).rows[0].n);
+        const batchRetries = await readBatchRetries(redis.url, namespace);
+        if (batchRetries !== null) extra.batch_retries = batchRetries;
+
+        if (lost.length) problems.push(`${lost.length} acknowledged events are not stored, e.g. ${lost.slice(0, 5).join(", ")}`);
+        if (idem.storedMoreThanOnce) problems.push(`${idem.storedMoreThanOnce} events are stored more than once`);
+        if (acceptedTwice)
+          problems.push(`${acceptedTwice} events were answered 202 "accepted" more than once: an idempotency marker was lost`);
+        if (ordering.violations.length) {
+          const v = ordering.violations[0];
+          problems.push(
+            `${ordering.violations.length} ordering keys applied out of sequence order or held, e.g. ${v.orderingKey}: applied ${v.actual.slice(0, 12).join(",")} expected ${v.expected.slice(0, 12).join(",")}`,
+          );
+        }
+        if (deadLettered) problems.push(`${deadLettered} accepted events went to dead_letters instead of webhook_events`);
+        const acknowledgedRequests = samples.filter((x) => x.outcome === "accepted" || x.outcome === "duplicate").length;
+        if (acknowledgedRequests === 0) problems.push("no request was acknowledged at all: the scenario measured nothing");
+
+        const latencies = replayed.flatMap((r) => r.samples.map((x) => x.latencyMs));
+        const invalid = replayed.find((r) => !r.valid);
+        if (invalid?.invalidReason) extra.replay_invalid_reason = invalid.invalidReason;
+        const achievedShare = Math.min(...replayed.map((r) => r.achievedRate / r.targetRate));
+        const recoveryInput: RecoveryInput = {
+          samples,
+          marks,
+          extra,
+          drainMs,
+          replayValid: !invalid,
+          replayInvalidReason: invalid?.invalidReason,
+          achievedShare,
+        };
+        problems.push(...(s.check?.(recoveryInput) ?? []));
+        const recovery = s.recovery(recoveryInput);
+        if (recovery === null && !problems.length)
+          problems.push("recovery could not be measured: the service did not come back within the scenario");
+        const out: ScenarioResult = {
+          name: s.name,
+          sent: samples.length,
+          accepted: acknowledgedRequests,
+          rejected: samples.length - acknowledgedRequests,
+          stored: new Set(stored.map((e) => e.idempotencyKey)).size,
+          lost: lost.length,
+          duplicated: idem.storedMoreThanOnce,
+          ordering_violations: ordering.violations.length,
+          recovery_ms: recovery === null ? null : Math.round(recovery),
+          title: s.title,
+          recovery_from: s.recoveryFrom,
+          passed: problems.length === 0,
+          problems,
+          distinct_events: ids.length,
+          acknowledged_events: acked.length,
+          retried,
+          accepted_twice: acceptedTwice,
+          dead_lettered: deadLettered,
+          gaps_recorded: gaps.length,
+          drain_ms: drainMs,
+          // A P95 is reported only from replays whose offered rate held (replay-validity.ts): from any
+          // other it proves nothing the suite could state as a latency.
+          p95_ms: invalid ? null : round2(percentile(latencies, 95)),
+          replay_valid: replayed.every((r) => r.valid),
+          rate: plan.rate * (plan.replays ?? 1),
+          duration_ms: 0,
+          marks,
+          extra,
+          logs: logDir,
+        };
+        return out;
+      } finally {
+        redisClient.disconnect();
+        await service.stop();
+        await store.close().catch(() => {});
+        await db.end().catch(() => {});
       }
-      if (deadLettered) problems.push(`${deadLettered} accepted events went to dead_letters instead of webhook_events`);
-      const acknowledgedRequests = samples.filter((x) => x.outcome === "accepted" || x.outcome === "duplicate").length;
-      if (acknowledgedRequests === 0) problems.push("no request was acknowledged at all: the scenario measured nothing");
-
-      const latencies = replayed.flatMap((r) => r.samples.map((x) => x.latencyMs));
-      const invalid = replayed.find((r) => !r.valid);
-      if (invalid?.invalidReason) extra.replay_invalid_reason = invalid.invalidReason;
-      const achievedShare = Math.min(...replayed.map((r) => r.achievedRate / r.targetRate));
-      const recoveryInput: RecoveryInput = { samples, marks, extra, drainMs, replayValid: !invalid, replayInvalidReason: invalid?.invalidReason, achievedShare };
-      problems.push(...(s.check?.(recoveryInput) ?? []));
-      const recovery = s.recovery(recoveryInput);
-      if (recovery === null && !problems.length) problems.push("recovery could not be measured: the service did not come back within the scenario");
-      const out: ScenarioResult = {
-        name: s.name,
-        sent: samples.length,
-        accepted: acknowledgedRequests,
-        rejected: samples.length - acknowledgedRequests,
-        stored: new Set(stored.map((e) => e.idempotencyKey)).size,
-        lost: lost.length,
-        duplicated: idem.storedMoreThanOnce,
-        ordering_violations: ordering.violations.length,
-        recovery_ms: recovery === null ? null : Math.round(recovery),
-        title: s.title,
-        recovery_from: s.recoveryFrom,
-        passed: problems.length === 0,
-        problems,
-        distinct_events: ids.length,
-        acknowledged_events: acked.length,
-        retried,
-        accepted_twice: acceptedTwice,
-        dead_lettered: deadLettered,
-        gaps_recorded: gaps.length,
-        drain_ms: drainMs,
-        // A P95 is reported only from replays whose offered rate held (replay-validity.ts): from any
-        // other it proves nothing the suite could state as a latency.
-        p95_ms: invalid ? null : round2(percentile(latencies, 95)),
-        replay_valid: replayed.every((r) => r.valid),
-        rate: plan.rate * (plan.replays ?? 1),
-        duration_ms: 0,
-        marks,
-        extra,
-        logs: logDir,
-      };
-      return out;
-    } finally {
-      redisClient.disconnect();
-      await service.stop();
-      await store.close().catch(() => {});
-      await db.end().catch(() => {});
-    }
-  }, { redis: { settings: plan.redisSettings } });
+    },
+    { redis: { settings: plan.redisSettings } },
+  );
   result.duration_ms = Date.now() - started;
   if (result.passed && !o.keepLogs) {
     rmSync(logDir, { recursive: true, force: true });
@@ -357,7 +404,14 @@ async function retryUnacknowledged(
     // The replay's t0 on this scenario's clock: now, less the wall-clock time since its t0.
     const offset = performance.now() - t0 - (Date.now() - Date.parse(r.startedAt));
     for (const x of r.samples) {
-      samples.push({ ...x, index: base + x.index, dueAt: x.dueAt + offset, sentAt: x.sentAt + offset, doneAt: x.doneAt + offset, redelivery: true });
+      samples.push({
+        ...x,
+        index: base + x.index,
+        dueAt: x.dueAt + offset,
+        sentAt: x.sentAt + offset,
+        doneAt: x.doneAt + offset,
+        redelivery: true,
+      });
     }
     retried += r.samples.length;
     await sleep(300);

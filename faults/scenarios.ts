@@ -8,7 +8,6 @@ import { firstAcknowledgedAfter, p95Between, type FaultContext, type Scenario, t
 /** The accept path's smoke bar: P95 while PostgreSQL is away must stay within it. */
 export const ACCEPT_P95_BAR_MS = 20;
 
-
 const full = (size: SuiteSize) => size === "full";
 
 /** An ordinary replay: 10 s at 300/s (full) or 3 s at 200/s (ci), the fault a third of the way in. */
@@ -172,15 +171,25 @@ const postgresAway: Scenario = {
     const acknowledged = during.filter((x) => x.outcome === "accepted" || x.outcome === "duplicate").length;
     const { p95, n } = p95Between(samples, marks.down, marks.restarting);
     // A latency is reported only from a replay whose offered rate held (replay-validity.ts).
-    Object.assign(extra, { requests_during_outage: during.length, acknowledged_during_outage: acknowledged, p95_during_outage_ms: replayValid ? p95 : null, p95_bar_ms: ACCEPT_P95_BAR_MS });
+    Object.assign(extra, {
+      requests_during_outage: during.length,
+      acknowledged_during_outage: acknowledged,
+      p95_during_outage_ms: replayValid ? p95 : null,
+      p95_bar_ms: ACCEPT_P95_BAR_MS,
+    });
     const problems: string[] = [];
     if (n === 0) problems.push("no request was due while PostgreSQL was away: the outage measured nothing");
-    if (acknowledged < during.length) problems.push(`${during.length - acknowledged} of ${during.length} requests sent while PostgreSQL was away were not acknowledged: accepting must not depend on the database`);
+    if (acknowledged < during.length)
+      problems.push(
+        `${during.length - acknowledged} of ${during.length} requests sent while PostgreSQL was away were not acknowledged: accepting must not depend on the database`,
+      );
     // Latency counts from the due time, so the driver's own lag only ever adds to it: when the driver
     // held the offered rate, a P95 within the bar is a safe verdict even if its schedule slipped.
     // A replay whose rate did not hold cannot be judged, and its P95 is not reported.
     if (!replayValid || achievedShare < MIN_ACHIEVED_SHARE) {
-      problems.push(`the accept P95 while PostgreSQL was away cannot be judged: ${replayInvalidReason ?? "the driver did not deliver the offered rate"}; rerun on a quieter machine`);
+      problems.push(
+        `the accept P95 while PostgreSQL was away cannot be judged: ${replayInvalidReason ?? "the driver did not deliver the offered rate"}; rerun on a quieter machine`,
+      );
     } else if (p95 !== null && p95 > ACCEPT_P95_BAR_MS) {
       problems.push(`accept P95 while PostgreSQL was away was ${p95} ms (n=${n}), over the ${ACCEPT_P95_BAR_MS} ms smoke bar`);
     }
@@ -216,7 +225,8 @@ async function probe(ctx: FaultContext, id: string): Promise<{ status: number; r
 
 const redisUnreachable: Scenario = {
   name: "redis-unreachable-at-accept",
-  title: "Redis unreachable at the moment of accept (process stopped: connections hang): 503 + Retry-After, no 202, not ready, recovers without a restart",
+  title:
+    "Redis unreachable at the moment of accept (process stopped: connections hang): 503 + Retry-After, no 202, not ready, recovers without a restart",
   recoveryFrom: "from Redis answering again until the first request sent after it was acknowledged (same server process)",
   plan: (size) => ordinaryPlan(size),
   async inject(ctx, size) {
@@ -245,7 +255,8 @@ const redisUnreachable: Scenario = {
     for (const p of probes) {
       if (p.status !== 503) ctx.problem(`a webhook sent while Redis was unreachable was answered ${p.status || p.error}, expected 503`);
       else if (!p.retryAfter) ctx.problem("a 503 while Redis was unreachable had no Retry-After header");
-      if (p.ms > 2000) ctx.problem(`a webhook sent while Redis was unreachable took ${Math.round(p.ms)} ms to answer; the 503 must be fast`);
+      if (p.ms > 2000)
+        ctx.problem(`a webhook sent while Redis was unreachable took ${Math.round(p.ms)} ms to answer; the 503 must be fast`);
     }
     if (ready.status === 200) ctx.problem("/readyz answered 200 while Redis was unreachable");
     if (ctx.service.serverPid !== pid) ctx.problem("the server process was restarted; recovery must not need one");
@@ -255,11 +266,18 @@ const redisUnreachable: Scenario = {
     const window = samples.filter((x) => x.sentAt >= marks.paused + 50 && x.doneAt < marks.resumed);
     const accepted = window.filter((x) => x.outcome === "accepted" || x.outcome === "duplicate").length;
     const unavailable = window.filter((x) => x.status === 503).length;
-    Object.assign(extra, { requests_during_outage: window.length, answered_503_during_outage: unavailable, acknowledged_during_outage: accepted });
+    Object.assign(extra, {
+      requests_during_outage: window.length,
+      answered_503_during_outage: unavailable,
+      acknowledged_during_outage: accepted,
+    });
     const problems: string[] = [];
     if (window.length === 0) problems.push("no replayed request was answered while Redis was unreachable: the outage measured nothing");
     if (accepted) problems.push(`${accepted} requests were acknowledged while Redis was unreachable`);
-    if (unavailable < window.length) problems.push(`${window.length - unavailable} of ${window.length} requests answered while Redis was unreachable got something other than 503`);
+    if (unavailable < window.length)
+      problems.push(
+        `${window.length - unavailable} of ${window.length} requests answered while Redis was unreachable got something other than 503`,
+      );
     return problems;
   },
   recovery: ({ samples, marks }) => firstAcknowledgedAfter(samples, marks.resumed),
@@ -285,7 +303,15 @@ const duplicateStorm: Scenario = {
 };
 
 /** In issue 7's order. */
-export const scenarios: Scenario[] = [workerSigkill, serverSigkill, redisSigkill, postgresRestart, postgresAway, redisUnreachable, duplicateStorm];
+export const scenarios: Scenario[] = [
+  workerSigkill,
+  serverSigkill,
+  redisSigkill,
+  postgresRestart,
+  postgresAway,
+  redisUnreachable,
+  duplicateStorm,
+];
 
 export function scenarioNamed(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

@@ -21,6 +21,7 @@ export function truncation(a: SuiteSelection): string[] {
   if (missing.length) out.push(`--only: scenarios ${missing.join(", ")} not run`);
   if (a.size !== "full") out.push(`--size ${a.size}: smaller plans than the full suite`);
   if (!a.badInput || (a.only && !a.only.includes("bad-input"))) out.push("the bad-input catalogue not run");
-  else if (a.iterations < FULL_ITERATIONS) out.push(`--iterations ${a.iterations}: the memory check ran ${a.iterations} of ${FULL_ITERATIONS} catalogue runs`);
+  else if (a.iterations < FULL_ITERATIONS)
+    out.push(`--iterations ${a.iterations}: the memory check ran ${a.iterations} of ${FULL_ITERATIONS} catalogue runs`);
   return out;
 }

@@ -57,12 +57,16 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
     repoGates = await readRepositoryGates(github, where, context.payload.repository.default_branch);
   } catch (err) {
     // Fail closed: without the default branch's gate files no run starts (a fallback could judge by another bar).
-    const why = err instanceof RepositoryGateError
-      ? err.message
-      : `the gate files on the default branch could not be read (${httpStatus(err) ? `GitHub answered ${httpStatus(err)}: ` : ""}${(err as Error).message}); comment again in a moment`;
+    const why =
+      err instanceof RepositoryGateError
+        ? err.message
+        : `the gate files on the default branch could not be read (${httpStatus(err) ? `GitHub answered ${httpStatus(err)}: ` : ""}${(err as Error).message}); comment again in a moment`;
     context.log.warn({ err }, "could not read the repository's gate files");
     const local = parseCommand(comment.body ?? "", deps.gates.gates);
-    if (local) await github.rest.issues.createComment({ ...where, issue_number: issue.number, body: quote(local.line) + `⚠️ Nothing was started: ${why}` }).catch(() => {});
+    if (local)
+      await github.rest.issues
+        .createComment({ ...where, issue_number: issue.number, body: quote(local.line) + `⚠️ Nothing was started: ${why}` })
+        .catch(() => {});
     return;
   }
   const catalog = repoGates?.catalog ?? deps.gates;
@@ -85,7 +89,9 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
   await github.rest.reactions.createForIssueComment({ ...where, comment_id: comment.id, content: "eyes" });
   try {
     if (!issue.pull_request) {
-      await reply(`${gate.title} commands work on pull requests: a run measures a PR's head commit. Comment on the pull request you want gated.`);
+      await reply(
+        `${gate.title} commands work on pull requests: a run measures a PR's head commit. Comment on the pull request you want gated.`,
+      );
       return;
     }
     const definition = commandDefinition(command);
@@ -116,7 +122,9 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
     // GitHub's or Redis's own words may carry what should not be posted: they go to the log, with an id the reply names.
     const incident = `${Date.now().toString(36)}-${comment.id}`;
     context.log.error({ err, incident }, "a command failed");
-    await reply(`⚠️ Something went wrong handling this command (incident \`${incident}\` in the bot's log). Nothing was started; try again, and if it persists, ask the bot's operator with that incident id.`).catch(() => {});
+    await reply(
+      `⚠️ Something went wrong handling this command (incident \`${incident}\` in the bot's log). Nothing was started; try again, and if it persists, ask the bot's operator with that incident id.`,
+    ).catch(() => {});
   }
 }
 
@@ -169,25 +177,40 @@ export function releaseGateApp(deps: AppDeps): ApplicationFunction {
       context.log.info({ outcome: outcome.kind, why: "why" in outcome ? outcome.why : undefined }, "review handled");
     });
     app.on("deployment_protection_rule.requested", async (context) => {
-      const outcome = await handleProtectionRule(context.octokit as unknown as GitHub, context.repo(), context.payload as unknown as ProtectionRuleEvent, {
-        gates: deps.gates,
-        state: deps.queue.state,
-        ledger: deps.promotions,
-        log: context.log as unknown as BotLog,
-        runTimeoutMs: deps.deploymentRunTimeoutMs,
-        // A run against the environment takes minutes; the webhook is answered now and GitHub later.
-        background: (task) => void task(),
-      });
+      const outcome = await handleProtectionRule(
+        context.octokit as unknown as GitHub,
+        context.repo(),
+        context.payload as unknown as ProtectionRuleEvent,
+        {
+          gates: deps.gates,
+          state: deps.queue.state,
+          ledger: deps.promotions,
+          log: context.log as unknown as BotLog,
+          runTimeoutMs: deps.deploymentRunTimeoutMs,
+          // A run against the environment takes minutes; the webhook is answered now and GitHub later.
+          background: (task) => void task(),
+        },
+      );
       context.log.info({ outcome: outcome.kind }, "deployment protection rule handled");
     });
     app.on("check_run.rerequested", async (context) => {
       const rerunDeps = { gates: deps.gates, queue: deps.queue, log: context.log as unknown as BotLog };
-      const outcome = await handleCheckRunRerequested(context.octokit as unknown as GitHub, context.repo(), context.payload as unknown as CheckRunRerequestedEvent, rerunDeps);
+      const outcome = await handleCheckRunRerequested(
+        context.octokit as unknown as GitHub,
+        context.repo(),
+        context.payload as unknown as CheckRunRerequestedEvent,
+        rerunDeps,
+      );
       context.log.info({ outcome: outcome.kind }, "check run re-run handled");
     });
     app.on("merge_group.checks_requested", async (context) => {
       const rerunDeps = { gates: deps.gates, queue: deps.queue, log: context.log as unknown as BotLog };
-      await handleMergeGroup(context.octokit as unknown as GitHub, context.repo(), context.payload as unknown as MergeGroupEvent, rerunDeps);
+      await handleMergeGroup(
+        context.octokit as unknown as GitHub,
+        context.repo(),
+        context.payload as unknown as MergeGroupEvent,
+        rerunDeps,
+      );
     });
   };
 }

@@ -65,7 +65,10 @@ export function readPrivateKey(env: Env, cwd = process.cwd()): string | OptionPr
     if (!key.includes("-----BEGIN") && isBase64(key)) key = Buffer.from(key, "base64").toString("utf8");
     key = key.replace(/\\n/g, "\n");
     if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(key)) {
-      return { code: "bad_private_key", message: "PRIVATE_KEY is not a PEM private key: paste the whole .pem file the GitHub App settings page gave you" };
+      return {
+        code: "bad_private_key",
+        message: "PRIVATE_KEY is not a PEM private key: paste the whole .pem file the GitHub App settings page gave you",
+      };
     }
     return key;
   }
@@ -74,7 +77,10 @@ export function readPrivateKey(env: Env, cwd = process.cwd()): string | OptionPr
     if (!existsSync(file)) return { code: "missing_private_key", message: `PRIVATE_KEY_PATH points at ${file}, which does not exist` };
     return readFileSync(file, "utf8");
   }
-  return { code: "missing_private_key", message: "set PRIVATE_KEY (the .pem contents) or PRIVATE_KEY_PATH (its path) to the GitHub App's private key" };
+  return {
+    code: "missing_private_key",
+    message: "set PRIVATE_KEY (the .pem contents) or PRIVATE_KEY_PATH (its path) to the GitHub App's private key",
+  };
 }
 
 export function apiBaseUrl(env: Env): string {
@@ -92,7 +98,11 @@ export function readEvidenceSigningKey(env: Env, cwd = process.cwd()): KeyObject
   else if (env.EVIDENCE_SIGNING_KEY_PATH) {
     const file = resolve(cwd, env.EVIDENCE_SIGNING_KEY_PATH);
     where = `EVIDENCE_SIGNING_KEY_PATH (${file})`;
-    if (!existsSync(file)) return { code: "missing_signing_key", message: `EVIDENCE_SIGNING_KEY_PATH points at ${file}, which does not exist: generate a key with \`gate keygen --out PREFIX\`` };
+    if (!existsSync(file))
+      return {
+        code: "missing_signing_key",
+        message: `EVIDENCE_SIGNING_KEY_PATH points at ${file}, which does not exist: generate a key with \`gate keygen --out PREFIX\``,
+      };
     pem = readFileSync(file, "utf8");
   }
   if (pem === undefined) return undefined;
@@ -108,18 +118,23 @@ export function readRunnerOptions(env: Env): RunnerEnvOptions | OptionProblem[] 
   const problems: OptionProblem[] = [];
   const appId = Number(env.APP_ID);
   if (!env.APP_ID || !Number.isInteger(appId) || appId <= 0) {
-    problems.push({ code: "missing_app_id", message: `APP_ID must be the GitHub App's numeric id (App settings > About), got "${env.APP_ID ?? ""}"` });
+    problems.push({
+      code: "missing_app_id",
+      message: `APP_ID must be the GitHub App's numeric id (App settings > About), got "${env.APP_ID ?? ""}"`,
+    });
   }
   const privateKey = readPrivateKey(env);
   if (typeof privateKey !== "string") problems.push(privateKey);
   const logLevel = (env.LOG_LEVEL ?? "info") as LogLevel;
-  if (!LEVELS.includes(logLevel)) problems.push({ code: "bad_log_level", message: `LOG_LEVEL must be one of ${LEVELS.join(", ")}, got "${env.LOG_LEVEL}"` });
+  if (!LEVELS.includes(logLevel))
+    problems.push({ code: "bad_log_level", message: `LOG_LEVEL must be one of ${LEVELS.join(", ")}, got "${env.LOG_LEVEL}"` });
   const prefix = env.RELEASE_GATE_PREFIX ?? "release-gate";
   if (!/^[A-Za-z0-9_.-]+$/.test(prefix)) {
     problems.push({ code: "bad_prefix", message: `RELEASE_GATE_PREFIX may hold letters, digits, ".", "_" and "-" only, got "${prefix}"` });
   }
   const throttle = (env.GITHUB_THROTTLE ?? "on").toLowerCase();
-  if (throttle !== "on" && throttle !== "off") problems.push({ code: "bad_throttle", message: `GITHUB_THROTTLE must be "on" or "off", got "${env.GITHUB_THROTTLE}"` });
+  if (throttle !== "on" && throttle !== "off")
+    problems.push({ code: "bad_throttle", message: `GITHUB_THROTTLE must be "on" or "off", got "${env.GITHUB_THROTTLE}"` });
   const signingKey = readEvidenceSigningKey(env);
   if (signingKey && "code" in signingKey) problems.push(signingKey);
   if (problems.length) return problems;
@@ -142,17 +157,32 @@ export function readBotOptions(env: Env): BotOptions | OptionProblem[] {
   const runner = readRunnerOptions(env);
   const problems = Array.isArray(runner) ? [...runner] : [];
   if (!env.WEBHOOK_SECRET) {
-    problems.push({ code: "missing_webhook_secret", message: "set WEBHOOK_SECRET to the webhook secret entered in the GitHub App's settings" });
+    problems.push({
+      code: "missing_webhook_secret",
+      message: "set WEBHOOK_SECRET to the webhook secret entered in the GitHub App's settings",
+    });
   }
   const port = env.PORT === undefined || env.PORT === "" ? 3000 : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push({ code: "bad_port", message: `PORT must be a TCP port number, got "${env.PORT}"` });
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    problems.push({ code: "bad_port", message: `PORT must be a TCP port number, got "${env.PORT}"` });
   const webhookPath = env.WEBHOOK_PATH || "/api/github/webhooks";
-  if (!webhookPath.startsWith("/")) problems.push({ code: "bad_webhook_path", message: `WEBHOOK_PATH must start with "/", got "${webhookPath}"` });
+  if (!webhookPath.startsWith("/"))
+    problems.push({ code: "bad_webhook_path", message: `WEBHOOK_PATH must start with "/", got "${webhookPath}"` });
   const dashboardToken = env.DASHBOARD_TOKEN || undefined;
   if (dashboardToken !== undefined && dashboardToken.length < 16) {
-    problems.push({ code: "weak_dashboard_token", message: `DASHBOARD_TOKEN must be at least 16 characters (it guards the war-room pages), got ${dashboardToken.length}; e.g. \`openssl rand -hex 24\`` });
+    problems.push({
+      code: "weak_dashboard_token",
+      message: `DASHBOARD_TOKEN must be at least 16 characters (it guards the war-room pages), got ${dashboardToken.length}; e.g. \`openssl rand -hex 24\``,
+    });
   }
   if (problems.length || Array.isArray(runner)) return problems;
   // Probot's default host: set HOST=0.0.0.0 to accept webhooks from outside (containers).
-  return { ...runner, webhookSecret: env.WEBHOOK_SECRET!, webhookPath, host: env.HOST || "localhost", port, ...(dashboardToken ? { dashboardToken } : {}) };
+  return {
+    ...runner,
+    webhookSecret: env.WEBHOOK_SECRET!,
+    webhookPath,
+    host: env.HOST || "localhost",
+    port,
+    ...(dashboardToken ? { dashboardToken } : {}),
+  };
 }

@@ -37,7 +37,10 @@ export function fitSummary(text: string, limit = CHECK_SUMMARY_LIMIT): string {
   const cut = "\n\n… (cut to fit GitHub's check run summary limit; the evidence bundle has it whole)";
   const room = limit - Buffer.byteLength(cut, "utf8");
   // Decoding a cut in the middle of a character leaves a replacement character: drop it.
-  const head = bytes.subarray(0, room).toString("utf8").replace(/\uFFFD+$/, "");
+  const head = bytes
+    .subarray(0, room)
+    .toString("utf8")
+    .replace(/\uFFFD+$/, "");
   return `${head}${cut}`;
 }
 

@@ -64,9 +64,12 @@ export async function readBundleFacts(dir: string): Promise<BundleFacts> {
   try {
     verdict = JSON.parse(await readFile(verdictFile, "utf8")) as VerdictDocument;
   } catch (err) {
-    throw Object.assign(new Error(`${verdictFile} could not be read (${(err as Error).message}); is ${dir} an evidence bundle written by \`gate run\`?`), {
-      code: "not_a_bundle",
-    });
+    throw Object.assign(
+      new Error(`${verdictFile} could not be read (${(err as Error).message}); is ${dir} an evidence bundle written by \`gate run\`?`),
+      {
+        code: "not_a_bundle",
+      },
+    );
   }
   if (!verdict.run_id || !verdict.gate || !verdict.verdict) {
     throw Object.assign(new Error(`${verdictFile} lacks run_id, gate or verdict; is ${dir} an evidence bundle written by \`gate run\`?`), {
@@ -161,11 +164,18 @@ export async function openEvidencePullRequest(
   const base = o.gate.signoff.evidenceBase ?? DEFAULT_EVIDENCE_BASE;
   if (base === repository.default_branch) {
     throw Object.assign(
-      new Error(`signoff.evidence_base in ${o.gate.source.file} is ${base}, the default branch: evidence PRs never target it, so that approving evidence can never merge code. Name another branch (default ${DEFAULT_EVIDENCE_BASE}).`),
+      new Error(
+        `signoff.evidence_base in ${o.gate.source.file} is ${base}, the default branch: evidence PRs never target it, so that approving evidence can never merge code. Name another branch (default ${DEFAULT_EVIDENCE_BASE}).`,
+      ),
       { code: "evidence_base_is_default" },
     );
   }
-  const title = evidenceTitle(o.gate, verdict.verdict, verdict.phases.map((p) => p.name), verdict.finished_at);
+  const title = evidenceTitle(
+    o.gate,
+    verdict.verdict,
+    verdict.phases.map((p) => p.name),
+    verdict.finished_at,
+  );
 
   let commitSha: string;
   const existing = await findBranch(github, where, branch);
@@ -229,9 +239,21 @@ export async function ensureEvidenceBase(github: GitHub, where: RepoRef, base: s
   const readme =
     "# Evidence of release gates\n\nEach folder `evidence/<run-id>/` is the evidence bundle of one gate run, merged here from its evidence PR. " +
     "This branch holds evidence only and is never merged into the code.\n";
-  const { data: blob } = await github.rest.git.createBlob({ ...where, content: Buffer.from(readme).toString("base64"), encoding: "base64" });
-  const { data: tree } = await github.rest.git.createTree({ ...where, tree: [{ path: "README.md", mode: "100644", type: "blob", sha: blob.sha }] });
-  const { data: commit } = await github.rest.git.createCommit({ ...where, message: `Start ${base}: evidence only, never merged into code\n`, tree: tree.sha, parents: [] });
+  const { data: blob } = await github.rest.git.createBlob({
+    ...where,
+    content: Buffer.from(readme).toString("base64"),
+    encoding: "base64",
+  });
+  const { data: tree } = await github.rest.git.createTree({
+    ...where,
+    tree: [{ path: "README.md", mode: "100644", type: "blob", sha: blob.sha }],
+  });
+  const { data: commit } = await github.rest.git.createCommit({
+    ...where,
+    message: `Start ${base}: evidence only, never merged into code\n`,
+    tree: tree.sha,
+    parents: [],
+  });
   try {
     await github.rest.git.createRef({ ...where, ref: `refs/heads/${base}`, sha: commit.sha });
     return commit.sha;

@@ -17,7 +17,12 @@ export class ForkApprovals {
   }
 
   async approve(owner: string, repo: string, pull: number, sha: string, by: string): Promise<void> {
-    await this.redis.set(this.key(owner, repo, pull, sha), JSON.stringify({ by, at: new Date().toISOString() }), "EX", APPROVAL_TTL_SECONDS);
+    await this.redis.set(
+      this.key(owner, repo, pull, sha),
+      JSON.stringify({ by, at: new Date().toISOString() }),
+      "EX",
+      APPROVAL_TTL_SECONDS,
+    );
   }
 
   /** Who approved runs of this exact head commit, or null. */

@@ -38,9 +38,13 @@ export function loadGateCatalog(dir: string): GateCatalog {
       .sort()
       .map((f) => join(dir, f));
   } catch (err) {
-    throw new GateCatalogError("no_gates", `cannot read GATES_DIR ${dir} (${(err as Error).message}); set GATES_DIR to the folder holding gate-a.yaml`);
+    throw new GateCatalogError(
+      "no_gates",
+      `cannot read GATES_DIR ${dir} (${(err as Error).message}); set GATES_DIR to the folder holding gate-a.yaml`,
+    );
   }
-  if (files.length === 0) throw new GateCatalogError("no_gates", `no *.yaml gate file in ${dir}; set GATES_DIR to the folder holding gate-a.yaml`);
+  if (files.length === 0)
+    throw new GateCatalogError("no_gates", `no *.yaml gate file in ${dir}; set GATES_DIR to the folder holding gate-a.yaml`);
   const gates: Gate[] = [];
   const problems: string[] = [];
   for (const file of files) {

@@ -28,7 +28,13 @@ export async function collaboratorPermission(github: GitHub, where: RepoRef, use
 }
 
 /** Why a user may not run a command, in one sentence they can act on. */
-export function refusal(username: string, actual: Permission, required: Exclude<Permission, "none">, what: string, gateFile: string): string {
+export function refusal(
+  username: string,
+  actual: Permission,
+  required: Exclude<Permission, "none">,
+  what: string,
+  gateFile: string,
+): string {
   return (
     `@${username}, you may not ${what}: it needs **${required}** permission on this repository and you have **${actual}**. ` +
     `Ask a maintainer to run it, or to grant you ${required} access (the level is \`commands.permission\` in \`${gateFile}\`).`

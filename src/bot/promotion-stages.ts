@@ -94,7 +94,11 @@ function clock(iso: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
-const STATE_WORDS: Record<StageRow["state"] | "waiting", string> = { approved: "✅ approved", rejected: "❌ rejected", waiting: "⏳ not yet" };
+const STATE_WORDS: Record<StageRow["state"] | "waiting", string> = {
+  approved: "✅ approved",
+  rejected: "❌ rejected",
+  waiting: "⏳ not yet",
+};
 
 /**
  * The stage table (stage, state, when, who: the latest decision of each stage, in promotion order) and
@@ -113,5 +117,15 @@ export function renderStages(gate: Gate, rows: StageRow[]): string {
     const evidence = r.evidenceUrl ? ` ([evidence](${r.evidenceUrl}))` : "";
     return `- ${clock(r.at)} **${r.stage}** ${r.state.toUpperCase()} (deployment ${r.deploymentId} by @${r.who}): ${r.basis}${evidence}`;
   });
-  return ["#### Promotion", "", "| stage | requires | state | when | who |", "|---|---|---|---|---|", ...table, "", "Decision log:", "", ...log].join("\n");
+  return [
+    "#### Promotion",
+    "",
+    "| stage | requires | state | when | who |",
+    "|---|---|---|---|---|",
+    ...table,
+    "",
+    "Decision log:",
+    "",
+    ...log,
+  ].join("\n");
 }

@@ -37,10 +37,16 @@ export function promotionStatusFor(run: RunRecord, gate: Gate, withdrawnBy?: str
     case "no-go":
       return {
         state: "failure",
-        description: run.signoff?.status === "complete" ? `NO-GO (${run.verdict}) acknowledged by ${who}` : `NO-GO: run ${run.id} ended ${run.aborted ? "aborted" : run.verdict}`,
+        description:
+          run.signoff?.status === "complete"
+            ? `NO-GO (${run.verdict}) acknowledged by ${who}`
+            : `NO-GO: run ${run.id} ended ${run.aborted ? "aborted" : run.verdict}`,
       };
     case "pending":
-      return { state: "pending", description: withdrawnBy ? `approval withdrawn by @${withdrawnBy}: ${count}` : `awaiting sign-off of run ${run.id}: ${count}` };
+      return {
+        state: "pending",
+        description: withdrawnBy ? `approval withdrawn by @${withdrawnBy}: ${count}` : `awaiting sign-off of run ${run.id}: ${count}`,
+      };
     case "superseded":
       return { state: "pending", description: `run ${run.id} was superseded by run ${run.signoff?.supersededBy ?? "a newer run"}` };
     case "partial":
@@ -49,7 +55,13 @@ export function promotionStatusFor(run: RunRecord, gate: Gate, withdrawnBy?: str
   }
 }
 
-export async function setPromotionStatus(github: GitHub, where: RepoRef, gate: Gate, run: RunRecord, o: { targetUrl?: string; withdrawnBy?: string } = {}): Promise<PromotionStatus | null> {
+export async function setPromotionStatus(
+  github: GitHub,
+  where: RepoRef,
+  gate: Gate,
+  run: RunRecord,
+  o: { targetUrl?: string; withdrawnBy?: string } = {},
+): Promise<PromotionStatus | null> {
   const status = promotionStatusFor(run, gate, o.withdrawnBy);
   // The status belongs to the commit the run measured; a run of an unknown commit has nowhere to put it.
   if (!status || !/^[0-9a-f]{40}$/i.test(run.headSha)) return null;

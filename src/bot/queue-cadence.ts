@@ -29,10 +29,20 @@ export async function queueCadenceTick(deps: QueueCadenceDeps, now = new Date())
     if (!gate?.updates || !run.warRoomCommentId) continue;
     const last = Date.parse(run.lastUpdate?.time ?? run.requestedAt);
     if (now.getTime() - last < gate.updates.everyMs) continue;
-    const behind = run.waitingBehind ? `behind @${run.waitingBehind.requestedBy}'s \`${run.waitingBehind.label}\` (run ${run.waitingBehind.id})` : "for a runner";
+    const behind = run.waitingBehind
+      ? `behind @${run.waitingBehind.requestedBy}'s \`${run.waitingBehind.label}\` (run ${run.waitingBehind.id})`
+      : "for a runner";
     const u = onTheClock(
       gate,
-      milestoneUpdate(gate, { kind: "status", activity: `queued ${behind}`, progress: `waiting ${formatDuration(now.getTime() - Date.parse(run.requestedAt))} ${behind}` }, now),
+      milestoneUpdate(
+        gate,
+        {
+          kind: "status",
+          activity: `queued ${behind}`,
+          progress: `waiting ${formatDuration(now.getTime() - Date.parse(run.requestedAt))} ${behind}`,
+        },
+        now,
+      ),
       new Date(run.requestedAt),
       Boolean(run.escalatedAt),
     );
@@ -50,7 +60,9 @@ export async function queueCadenceTick(deps: QueueCadenceDeps, now = new Date())
 export function startQueueCadence(deps: QueueCadenceDeps, tickMs = 30_000): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    running = running.then(() => queueCadenceTick(deps)).catch((err: unknown) => deps.log.warn({ err }, "the queue's status cadence failed"));
+    running = running
+      .then(() => queueCadenceTick(deps))
+      .catch((err: unknown) => deps.log.warn({ err }, "the queue's status cadence failed"));
   }, tickMs);
   timer.unref();
   return async () => {

@@ -9,7 +9,9 @@ const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(?:-----END \1-----|$)/g;
 
 /** The text with every credential shape and each of `secrets` replaced by [REDACTED]. */
 export function redactForGitHub(text: string, secrets: readonly string[] = []): string {
-  const shaped = text.replace(PEM_BLOCK, (_all, kind: string) => `-----BEGIN ${kind}----- ${REDACTED} -----END ${kind}-----`).replace(GITHUB_TOKEN, REDACTED);
+  const shaped = text
+    .replace(PEM_BLOCK, (_all, kind: string) => `-----BEGIN ${kind}----- ${REDACTED} -----END ${kind}-----`)
+    .replace(GITHUB_TOKEN, REDACTED);
   return createRedactor([...secrets])(shaped);
 }
 
@@ -43,7 +45,8 @@ export function guardForGitHub<T extends object>(octokit: T, secrets: readonly s
       for (const field of TEXT_FIELDS) if (typeof options[field] === "string") options[field] = redact(options[field] as string);
       const output = options.output as Record<string, unknown> | undefined;
       if (output && typeof output === "object") {
-        for (const field of ["title", "summary", "text"]) if (typeof output[field] === "string") output[field] = redact(output[field] as string);
+        for (const field of ["title", "summary", "text"])
+          if (typeof output[field] === "string") output[field] = redact(output[field] as string);
       }
     });
   }

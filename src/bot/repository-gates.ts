@@ -59,7 +59,12 @@ export function gateOfFile(file: PinnedGateFile, env: NodeJS.ProcessEnv = proces
  * GATES_DIR). A broken gate file is an error naming its file, line and column: a repository that
  * declares gates is never silently judged by other ones.
  */
-export async function readRepositoryGates(github: GitHub, where: RepoRef, defaultBranch: string, env: NodeJS.ProcessEnv = process.env): Promise<RepositoryGates | null> {
+export async function readRepositoryGates(
+  github: GitHub,
+  where: RepoRef,
+  defaultBranch: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<RepositoryGates | null> {
   for (const folder of GATE_FOLDERS) {
     const listing = await contentsOrNull(github, where, folder, defaultBranch);
     if (!Array.isArray(listing)) continue;
@@ -81,7 +86,9 @@ export async function readRepositoryGates(github: GitHub, where: RepoRef, defaul
       }
     }
     if (problems.length) {
-      throw new RepositoryGateError(`the gate files on ${defaultBranch} (${folder}/) are invalid:\n${problems.join("\n")}\nFix them on ${defaultBranch}; until then no ${folder}/ gate runs.`);
+      throw new RepositoryGateError(
+        `the gate files on ${defaultBranch} (${folder}/) are invalid:\n${problems.join("\n")}\nFix them on ${defaultBranch}; until then no ${folder}/ gate runs.`,
+      );
     }
     const byPath = new Map(gates.map((g) => [g.name, g]));
     return {

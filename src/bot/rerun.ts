@@ -72,19 +72,35 @@ async function requestRun(github: GitHub, where: RepoRef, gate: Gate, record: Ru
       waitingBehind: { id: h.id, requestedBy: h.requestedBy, label: h.label, pullNumber: h.pullNumber },
     }));
     if (queued) await refreshWarRoom(github, gate, queued, deps.log);
-    if (outcome.replaced) await refreshWarRoom(github, gate, { ...outcome.replaced, phase: "cancelled", cancelledBecause: `replaced by @${record.requestedBy}'s \`${record.label}\`` }, deps.log);
+    if (outcome.replaced)
+      await refreshWarRoom(
+        github,
+        gate,
+        { ...outcome.replaced, phase: "cancelled", cancelledBecause: `replaced by @${record.requestedBy}'s \`${record.label}\`` },
+        deps.log,
+      );
   }
   return { kind: "requested", run: record, outcome: outcome.outcome };
 }
 
 /** The "Re-run" button on one of the gate's check runs: the same scope, on the same commit, as a new run. */
-export async function handleCheckRunRerequested(github: GitHub, where: RepoRef, event: CheckRunRerequestedEvent, deps: RerunDeps): Promise<RerunOutcome> {
+export async function handleCheckRunRerequested(
+  github: GitHub,
+  where: RepoRef,
+  event: CheckRunRerequestedEvent,
+  deps: RerunDeps,
+): Promise<RerunOutcome> {
   const externalId = event.check_run.external_id ?? "";
   // The runner names each check run's run in external_id; a check run without one (e.g. "results are
   // stale") or of another app has nothing to re-run.
   const earlier = externalId ? await deps.queue.state.get(externalId) : null;
-  if (!earlier) return { kind: "ignored", why: `check run ${event.check_run.id} names no run of this bot (external_id ${JSON.stringify(externalId)})` };
-  if (earlier.owner.toLowerCase() !== where.owner.toLowerCase() || earlier.repo.toLowerCase() !== where.repo.toLowerCase() || earlier.headSha !== event.check_run.head_sha) {
+  if (!earlier)
+    return { kind: "ignored", why: `check run ${event.check_run.id} names no run of this bot (external_id ${JSON.stringify(externalId)})` };
+  if (
+    earlier.owner.toLowerCase() !== where.owner.toLowerCase() ||
+    earlier.repo.toLowerCase() !== where.repo.toLowerCase() ||
+    earlier.headSha !== event.check_run.head_sha
+  ) {
     return { kind: "ignored", why: `check run ${event.check_run.id} does not belong to run ${earlier.id}'s repository and commit` };
   }
   const gate = deps.gates.byName(earlier.gate);

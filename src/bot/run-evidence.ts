@@ -16,7 +16,9 @@ import type { RunRecord, RunState } from "./run-state.js";
 /** SHA-256 of the bundle's signed attestation envelope, the first link of the sign-off chain; undefined when unsigned. */
 export async function attestationDigestOf(bundleDir: string): Promise<string | undefined> {
   try {
-    return createHash("sha256").update(await readFile(join(bundleDir, ATTESTATION_DSSE_FILE))).digest("hex");
+    return createHash("sha256")
+      .update(await readFile(join(bundleDir, ATTESTATION_DSSE_FILE)))
+      .digest("hex");
   } catch {
     return undefined;
   }
@@ -27,7 +29,9 @@ export async function attestationDigestOf(bundleDir: string): Promise<string | u
  * older one, a partial run only older partial ones (a smoke check does not unseat a full run's evidence).
  */
 export function supersedes(newer: RunRecord, older: RunRecord): boolean {
-  return older.id !== newer.id && older.evidencePullNumber !== undefined && older.signoff?.status !== "superseded" && (newer.full || !older.full);
+  return (
+    older.id !== newer.id && older.evidencePullNumber !== undefined && older.signoff?.status !== "superseded" && (newer.full || !older.full)
+  );
 }
 
 export async function recordEvidence(
@@ -53,7 +57,9 @@ export async function recordEvidence(
   for (const old of older) {
     if (!supersedes(run, old)) continue;
     const marked = await state.update(old.id, (r) =>
-      r.signoff?.status === "superseded" ? null : { signoff: { ...(r.signoff ?? { approvals: [] }), status: "superseded", supersededBy: run.id } },
+      r.signoff?.status === "superseded"
+        ? null
+        : { signoff: { ...(r.signoff ?? { approvals: [] }), status: "superseded", supersededBy: run.id } },
     );
     if (!marked || marked.signoff?.supersededBy !== run.id) continue;
     try {

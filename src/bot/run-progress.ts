@@ -60,9 +60,7 @@ export class RunProgress {
 export class PhaseProgressTracker {
   private history: ProgressPoint[] = [];
 
-  constructor(
-    private readonly phase: { name: string; latencyP95Ms: number; rate: number },
-  ) {}
+  constructor(private readonly phase: { name: string; latencyP95Ms: number; rate: number }) {}
 
   next(p: ReplayProgress, now = new Date()): PhaseProgress {
     this.history.push({ t: Math.round(p.elapsedMs / 100) / 10, p95Ms: p.p95Ms, rate: Math.round(p.currentRate) });

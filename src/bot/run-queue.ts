@@ -14,9 +14,7 @@ export interface RunJob {
 }
 
 export type AbortOutcome =
-  | { kind: "aborting"; run: RunRecord; next: RunRecord | null }
-  | { kind: "dropped"; run: RunRecord }
-  | { kind: "idle" };
+  { kind: "aborting"; run: RunRecord; next: RunRecord | null } | { kind: "dropped"; run: RunRecord } | { kind: "idle" };
 
 export class RunQueue {
   readonly state: RunState;
@@ -25,7 +23,10 @@ export class RunQueue {
   private readonly queue: Queue<RunJob>;
   private readonly queueConnection: Redis;
 
-  constructor(connection: Redis, readonly prefix: string) {
+  constructor(
+    connection: Redis,
+    readonly prefix: string,
+  ) {
     this.state = new RunState(connection, `${prefix}:bot`);
     this.progress = new RunProgress(connection, `${prefix}:bot`);
     // BullMQ gets a connection of its own so its commands never interleave with run-state's WATCH sections.

@@ -247,7 +247,11 @@ export class RunState {
           if (waiting) {
             tx.set(
               this.runKey(waiting.id),
-              JSON.stringify({ ...waiting, phase: "cancelled", cancelledBecause: `replaced by @${record.requestedBy}'s \`${record.label}\`` }),
+              JSON.stringify({
+                ...waiting,
+                phase: "cancelled",
+                cancelledBecause: `replaced by @${record.requestedBy}'s \`${record.label}\``,
+              }),
               "EX",
               RECORD_TTL_SECONDS,
             );

@@ -35,8 +35,16 @@ export function renderStatus(gate: Gate, repository: string, slot: Slot, pullNum
   const lines = [`**${gate.title} status** on ${repository}`, ""];
   lines.push(active ? `- Now: ${describe(active)}; ${outcome(active)}.` : `- Now: nothing is running.`);
   lines.push(slot.waiting ? `- Waiting: ${describe(slot.waiting)}.` : `- Waiting: nothing.`);
-  const mine = pullRuns.filter((r) => r.gate === gate.name).slice(-5).reverse();
-  lines.push("", mine.length ? `Runs on PR #${pullNumber} (latest first):` : `No ${gate.title} run on PR #${pullNumber} yet: \`${gate.command.prefix} replay <phase>\` starts one.`);
+  const mine = pullRuns
+    .filter((r) => r.gate === gate.name)
+    .slice(-5)
+    .reverse();
+  lines.push(
+    "",
+    mine.length
+      ? `Runs on PR #${pullNumber} (latest first):`
+      : `No ${gate.title} run on PR #${pullNumber} yet: \`${gate.command.prefix} replay <phase>\` starts one.`,
+  );
   for (const r of mine) lines.push(`- \`${r.label}\` on ${r.headSha.slice(0, 7)} (run \`${r.id}\`, @${r.requestedBy}): ${outcome(r)}`);
   return lines.join("\n");
 }

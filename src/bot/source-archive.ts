@@ -21,6 +21,14 @@ export async function fetchSourceArchive(github: GitHub, where: RepoRef, sha: st
     throw new ServiceSourceError("archive_unavailable", "fetch", why, status ?? null, [], null);
   }
   const bytes = data instanceof ArrayBuffer ? Buffer.from(data) : Buffer.isBuffer(data) ? data : null;
-  if (!bytes) throw new ServiceSourceError("archive_unavailable", "fetch", `the tarball of ${sha} came back as ${typeof data}, not bytes`, null, [], null);
+  if (!bytes)
+    throw new ServiceSourceError(
+      "archive_unavailable",
+      "fetch",
+      `the tarball of ${sha} came back as ${typeof data}, not bytes`,
+      null,
+      [],
+      null,
+    );
   await writeFile(file, bytes);
 }

@@ -101,13 +101,7 @@ export function renderWarRoomComment(view: WarRoomView, limit = COMMENT_LIMIT): 
 }
 
 /** The final comment: verdict, reason, verdict table and links. */
-export function renderFinalComment(
-  run: GateRun,
-  label: string,
-  links: RunLinks,
-  notes: string[] = [],
-  limit = COMMENT_LIMIT,
-): string {
+export function renderFinalComment(run: GateRun, label: string, links: RunLinks, notes: string[] = [], limit = COMMENT_LIMIT): string {
   const icon = verdictIcon(run.verdict);
   const head = [
     `<!-- release-gate:verdict run=${run.id} -->`,
@@ -163,7 +157,9 @@ export function renderPublishedComment(
   limit = COMMENT_LIMIT,
 ): string {
   const icon = verdictIcon(verdict.verdict);
-  const rows = verdict.phases.map((p) => `| ${[p.name, String(p.requests), `${p.rate}/s`, p.verdict, p.reason].map(cellText).join(" | ")} |`);
+  const rows = verdict.phases.map(
+    (p) => `| ${[p.name, String(p.requests), `${p.rate}/s`, p.verdict, p.reason].map(cellText).join(" | ")} |`,
+  );
   const body = [
     warRoomMarker(verdict.run_id),
     `### ${icon} ${gate.title} ${verdict.verdict} on ${verdict.commit.slice(0, 7)}`,
@@ -199,16 +195,40 @@ export async function findMarkedComment(github: GitHub, where: RepoRef, issueNum
 /** The rows the bot adds above the gate's own timeline: who asked, which runner, abort, stale. */
 function botRows(record: RunRecord, gate: Gate): TimelineEntry[] {
   const rows: TimelineEntry[] = [
-    { time: record.requestedAt, milestone: `\`${gate.command.prefix} ${record.label}\` requested`, owner: `@${record.requestedBy}`, status: "done", blocker: "" },
+    {
+      time: record.requestedAt,
+      milestone: `\`${gate.command.prefix} ${record.label}\` requested`,
+      owner: `@${record.requestedBy}`,
+      status: "done",
+      blocker: "",
+    },
   ];
   if (record.startedAt) {
-    rows.push({ time: record.startedAt, milestone: `Picked up by runner ${record.runner ?? ""}`.trim(), owner: "release-gate", status: "done", blocker: "" });
+    rows.push({
+      time: record.startedAt,
+      milestone: `Picked up by runner ${record.runner ?? ""}`.trim(),
+      owner: "release-gate",
+      status: "done",
+      blocker: "",
+    });
   }
   if (record.abortRequestedBy) {
-    rows.push({ time: "", milestone: `Abort requested by @${record.abortRequestedBy}`, owner: `@${record.abortRequestedBy}`, status: record.phase === "running" ? "running" : "done", blocker: "" });
+    rows.push({
+      time: "",
+      milestone: `Abort requested by @${record.abortRequestedBy}`,
+      owner: `@${record.abortRequestedBy}`,
+      status: record.phase === "running" ? "running" : "done",
+      blocker: "",
+    });
   }
   if (record.staleSince) {
-    rows.push({ time: record.staleSince.at, milestone: `New commits pushed (${record.staleSince.headSha.slice(0, 7)}): results stale`, owner: "release-gate", status: "done", blocker: "" });
+    rows.push({
+      time: record.staleSince.at,
+      milestone: `New commits pushed (${record.staleSince.headSha.slice(0, 7)}): results stale`,
+      owner: "release-gate",
+      status: "done",
+      blocker: "",
+    });
   }
   return rows;
 }
@@ -223,7 +243,9 @@ export function runNotes(record: RunRecord, gate: Gate): string[] {
     );
   }
   if (record.phase === "lost") {
-    notes.push(`⚠️ **The runner stopped mid-run** (${record.reason ?? "lost"}). The run is marked failed; run \`${gate.command.prefix} ${record.label}\` again.`);
+    notes.push(
+      `⚠️ **The runner stopped mid-run** (${record.reason ?? "lost"}). The run is marked failed; run \`${gate.command.prefix} ${record.label}\` again.`,
+    );
   }
   if (record.phase === "cancelled") notes.push(`Cancelled before it started: ${record.cancelledBecause ?? "cancelled"}.`);
   if (record.phase === "queued" && record.waitingBehind) {
@@ -234,7 +256,8 @@ export function runNotes(record: RunRecord, gate: Gate): string[] {
     );
   }
   if (record.phase === "running" || record.phase === "queued") {
-    if (record.abortRequestedBy) notes.push(`🛑 Abort requested by @${record.abortRequestedBy}: stopping the replay; teardown still happens.`);
+    if (record.abortRequestedBy)
+      notes.push(`🛑 Abort requested by @${record.abortRequestedBy}: stopping the replay; teardown still happens.`);
     else if (record.stoppedBecause) notes.push(`🛑 Stopping: ${record.stoppedBecause}; teardown still happens.`);
   }
   if (record.phase === "finished" && record.aborted) notes.push(abortedNote(record));
@@ -246,12 +269,16 @@ export function runNotes(record: RunRecord, gate: Gate): string[] {
 /** A fetch or build that failed: the step, the exit code and the end of its (redacted) log. */
 export function sourceFailureNote(f: NonNullable<RunRecord["sourceFailure"]>): string {
   const exit = f.exitCode === null ? "" : f.step === "fetch" ? ` (GitHub answered ${f.exitCode})` : ` (exit code ${f.exitCode})`;
-  const tail = f.logTail.length ? `\n\n<details><summary>last ${f.logTail.length} log lines</summary>\n\n\`\`\`\n${f.logTail.join("\n").replace(/```/g, "ʼʼʼ")}\n\`\`\`\n</details>` : "";
+  const tail = f.logTail.length
+    ? `\n\n<details><summary>last ${f.logTail.length} log lines</summary>\n\n\`\`\`\n${f.logTail.join("\n").replace(/```/g, "ʼʼʼ")}\n\`\`\`\n</details>`
+    : "";
   return `❌ **The service under test could not be prepared: ${f.step} failed${exit}** [${f.code}].${tail}`;
 }
 
 function abortedNote(record: RunRecord): string {
-  return record.abortRequestedBy ? `🛑 Aborted by @${record.abortRequestedBy}; teardown completed.` : `🛑 Stopped: ${record.stoppedBecause ?? "aborted"}; teardown completed.`;
+  return record.abortRequestedBy
+    ? `🛑 Aborted by @${record.abortRequestedBy}; teardown completed.`
+    : `🛑 Stopped: ${record.stoppedBecause ?? "aborted"}; teardown completed.`;
 }
 
 export function warRoomViewOf(gate: Gate, record: RunRecord): WarRoomView {
@@ -275,9 +302,20 @@ export function whereOf(record: RunRecord): RepoRef {
 }
 
 /** Edits the run's war-room comment from its record; never fails the run (GitHub being down is logged). */
-export async function refreshWarRoom(github: GitHub, gate: Gate, record: RunRecord, log: BotLog): Promise<{ id: number; url: string } | null> {
+export async function refreshWarRoom(
+  github: GitHub,
+  gate: Gate,
+  record: RunRecord,
+  log: BotLog,
+): Promise<{ id: number; url: string } | null> {
   try {
-    return await upsertComment(github, whereOf(record), record.pullNumber, record.warRoomCommentId ?? null, renderWarRoomComment(warRoomViewOf(gate, record)));
+    return await upsertComment(
+      github,
+      whereOf(record),
+      record.pullNumber,
+      record.warRoomCommentId ?? null,
+      renderWarRoomComment(warRoomViewOf(gate, record)),
+    );
   } catch (err) {
     log.warn({ err, runId: record.id }, "could not update the war-room comment");
     return null;

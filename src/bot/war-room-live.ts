@@ -32,7 +32,12 @@ export function phaseSummaries(results: readonly PhaseResult[]): PhaseSummary[] 
  * The replay's progress callback for a runner: history kept in memory, written to Redis at most once a
  * second (one small HSET; the replay driver shares this event loop and must keep its schedule).
  */
-export function progressReporter(store: RunProgress, runId: string, log: BotLog, minIntervalMs = 1000): (phase: Phase, p: ReplayProgress) => void {
+export function progressReporter(
+  store: RunProgress,
+  runId: string,
+  log: BotLog,
+  minIntervalMs = 1000,
+): (phase: Phase, p: ReplayProgress) => void {
   const trackers = new Map<string, PhaseProgressTracker>();
   let lastWrite = 0;
   return (phase, p) => {
@@ -55,13 +60,22 @@ export function mentions(who: readonly string[]): string {
  * Mentions the gate's escalation list in a new comment on the PR (an edit would notify nobody), once per
  * run: the record's escalatedAt is set first, in one atomic update, so a second RED never posts again.
  */
-export async function escalate(github: GitHub, state: RunState, record: RunRecord, gate: Gate, u: WarRoomUpdate, log: BotLog): Promise<void> {
+export async function escalate(
+  github: GitHub,
+  state: RunState,
+  record: RunRecord,
+  gate: Gate,
+  u: WarRoomUpdate,
+  log: BotLog,
+): Promise<void> {
   const at = new Date().toISOString();
   const marked = await state.update(record.id, (r) => (r.escalatedAt ? null : { escalatedAt: at })).catch(() => null);
   if (!marked || marked.escalatedAt !== at || !u.escalation?.length) return;
   const body =
     `🚨 **${gate.title} is RED** (run \`${record.id}\`, \`${record.label}\` on ${record.headSha.slice(0, 7)}): escalating to ${mentions(u.escalation)}.\n\n` +
-    "```\n" + renderWarRoomUpdate(u) + "\n```\n\n" +
+    "```\n" +
+    renderWarRoomUpdate(u) +
+    "\n```\n\n" +
     `The gate file's \`escalation:\` list is mentioned once per run.${record.warRoomUrl ? ` [War room](${record.warRoomUrl})` : ""}`;
   try {
     await github.rest.issues.createComment({ ...whereOf(record), issue_number: record.pullNumber, body });

@@ -52,8 +52,22 @@ function settle(log: Omit<ApprovalLog, "status" | "meaning" | "approved" | "curr
   const current = [...latest.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, a]) => a);
   const approved = current.filter((a) => a.state === "approved").length;
   const status = log.required <= 0 ? "not required" : approved >= log.required ? "complete" : "pending";
-  const meaning = log.verdict === "PASS" ? "GO: the PASS is signed off for promotion" : `NO-GO acknowledged: the run's verdict is ${log.verdict}`;
-  return { item: log.item, gate: log.gate, commit: log.commit, verdict: log.verdict, required: log.required, approvers: log.approvers, permission: log.permission, status, meaning, approved, current, history: log.history };
+  const meaning =
+    log.verdict === "PASS" ? "GO: the PASS is signed off for promotion" : `NO-GO acknowledged: the run's verdict is ${log.verdict}`;
+  return {
+    item: log.item,
+    gate: log.gate,
+    commit: log.commit,
+    verdict: log.verdict,
+    required: log.required,
+    approvers: log.approvers,
+    permission: log.permission,
+    status,
+    meaning,
+    approved,
+    current,
+    history: log.history,
+  };
 }
 
 /** The log as a fresh bundle starts it: the run's own approvals (usually none), so "pending". */
@@ -79,8 +93,16 @@ export function withApproval(log: ApprovalLog, approval: Approval): ApprovalLog 
 /** Read back an approval-log.json, checking the fields recordApproval relies on. */
 export function parseApprovalLog(text: string, file: string): ApprovalLog {
   const value = JSON.parse(text) as Partial<ApprovalLog>;
-  if (value?.item !== "approvals" || !Array.isArray(value.history) || typeof value.required !== "number" || typeof value.commit !== "string") {
-    throw new EvidenceError("bad_approval_log", `${file} is not an approval log written by gate (expected "item": "approvals", "required", "commit" and "history")`);
+  if (
+    value?.item !== "approvals" ||
+    !Array.isArray(value.history) ||
+    typeof value.required !== "number" ||
+    typeof value.commit !== "string"
+  ) {
+    throw new EvidenceError(
+      "bad_approval_log",
+      `${file} is not an approval log written by gate (expected "item": "approvals", "required", "commit" and "history")`,
+    );
   }
   return settle(value as ApprovalLog);
 }
@@ -88,7 +110,10 @@ export function parseApprovalLog(text: string, file: string): ApprovalLog {
 export function approvalStatusLine(log: ApprovalLog): string {
   if (log.status === "not required") return `No sign-off required by the gate's policy; ${formatCount(log.approved)} recorded.`;
   if (log.status === "pending") return `PENDING: ${formatCount(log.approved)} of ${formatCount(log.required)} required approvals recorded.`;
-  const who = log.current.filter((a) => a.state === "approved").map((a) => `@${a.reviewer}`).join(", ");
+  const who = log.current
+    .filter((a) => a.state === "approved")
+    .map((a) => `@${a.reviewer}`)
+    .join(", ");
   return `COMPLETE (${log.meaning}): ${formatCount(log.approved)} of ${formatCount(log.required)} required approvals, by ${who}.`;
 }
 

@@ -47,7 +47,9 @@ export function attestationStatement(run: GateRun): TestResultStatement {
       configuration: [
         {
           name: run.gate.source.file,
-          digest: run.gate.source.blobSha ? { sha256: run.gate.source.sha256, gitBlob: run.gate.source.blobSha } : { sha256: run.gate.source.sha256 },
+          digest: run.gate.source.blobSha
+            ? { sha256: run.gate.source.sha256, gitBlob: run.gate.source.blobSha }
+            : { sha256: run.gate.source.sha256 },
         },
       ],
       passedTests: passed,

@@ -111,7 +111,9 @@ export async function auditTrail(
         },
         {
           hop: "committed",
-          ...(h.committed ? { at: h.committed.at, detail: `batch ${h.committed.batchId} committed (${h.committed.line})` } : missing("committed")),
+          ...(h.committed
+            ? { at: h.committed.at, detail: `batch ${h.committed.batchId} committed (${h.committed.line})` }
+            : missing("committed")),
         },
       ],
     };

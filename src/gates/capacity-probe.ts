@@ -67,7 +67,10 @@ export async function probeCapacity(spec: CapacitySpec, target: CapacityTarget):
     latencyMs: { p50: 0, p90: 0, p99: 0, max: 0 },
   };
   if (target.signal?.aborted) return { ...empty, problem: "not run: the run was aborted" };
-  const bodies = generateCorpus({ seed: `${target.seed}/capacity`, requests: 100, orderingKeys: 100, redeliveryShare: 0 }).map((e) => ({ body: e.body, type: e.eventType }));
+  const bodies = generateCorpus({ seed: `${target.seed}/capacity`, requests: 100, orderingKeys: 100, redeliveryShare: 0 }).map((e) => ({
+    body: e.body,
+    type: e.eventType,
+  }));
   const run = randomBytes(4).toString("hex");
   let n = 0;
   try {
@@ -78,23 +81,28 @@ export async function probeCapacity(spec: CapacitySpec, target: CapacityTarget):
       duration: spec.durationMs / 1000,
       timeout: 10,
       // Every request is a new event (id, key) signed at send time, so the service does real work.
-      requests: [{ setupRequest: (request) => {
-        const i = n++;
-        const { body, type } = bodies[i % bodies.length]!;
-        const id = `msg_capacity_${run}_${i}`;
-        const ts = Math.floor(Date.now() / 1000);
-        const headers: Record<string, string> = {
-          "content-type": "application/json",
-          "webhook-id": id,
-          "webhook-timestamp": String(ts),
-          "x-ordering-key": `capacity/${run}/${i}`,
-          "x-sequence": "1",
-          "x-github-event": type,
-        };
-        if (target.credentials.signingSecret) headers["webhook-signature"] = standardWebhookSignature(target.credentials.signingSecret, id, ts, body);
-        if (target.credentials.bearerKey) headers.authorization = `Bearer ${target.credentials.bearerKey}`;
-        return { ...request, method: "POST", body, headers };
-      } }],
+      requests: [
+        {
+          setupRequest: (request) => {
+            const i = n++;
+            const { body, type } = bodies[i % bodies.length]!;
+            const id = `msg_capacity_${run}_${i}`;
+            const ts = Math.floor(Date.now() / 1000);
+            const headers: Record<string, string> = {
+              "content-type": "application/json",
+              "webhook-id": id,
+              "webhook-timestamp": String(ts),
+              "x-ordering-key": `capacity/${run}/${i}`,
+              "x-sequence": "1",
+              "x-github-event": type,
+            };
+            if (target.credentials.signingSecret)
+              headers["webhook-signature"] = standardWebhookSignature(target.credentials.signingSecret, id, ts, body);
+            if (target.credentials.bearerKey) headers.authorization = `Bearer ${target.credentials.bearerKey}`;
+            return { ...request, method: "POST", body, headers };
+          },
+        },
+      ],
     });
     const stop = () => (instance as unknown as { stop(): void }).stop();
     target.signal?.addEventListener("abort", stop, { once: true });

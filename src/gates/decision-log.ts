@@ -28,7 +28,10 @@ export function withDecision(log: DecisionLog, decision: Decision): DecisionLog 
 export function parseDecisionLog(text: string, file: string): DecisionLog {
   const value = JSON.parse(text) as Partial<DecisionLog>;
   if (value?.item !== "decisions" || !Array.isArray(value.decisions)) {
-    throw new EvidenceError("bad_decision_log", `${file} is not a decision log written by gate (expected "item": "decisions" and "decisions")`);
+    throw new EvidenceError(
+      "bad_decision_log",
+      `${file} is not a decision log written by gate (expected "item": "decisions" and "decisions")`,
+    );
   }
   return decisionLogOf(value.decisions);
 }

@@ -21,7 +21,9 @@ export function pae(payloadType: string, payload: Buffer): Buffer {
 /** The key's id: SHA-256 of its public key (SPKI DER), hex, so a verifier can say which key signed. */
 export function keyIdOf(key: KeyObject): string {
   const pub = key.type === "private" ? createPublicKey(key) : key;
-  return createHash("sha256").update(pub.export({ type: "spki", format: "der" })).digest("hex");
+  return createHash("sha256")
+    .update(pub.export({ type: "spki", format: "der" }))
+    .digest("hex");
 }
 
 export function signEnvelope(payloadType: string, payload: Buffer, privateKey: KeyObject): DsseEnvelope {
@@ -37,7 +39,8 @@ export function verifyEnvelope(envelope: unknown, publicKey: KeyObject, expected
   if (!e || typeof e.payloadType !== "string" || typeof e.payload !== "string" || !Array.isArray(e.signatures)) {
     return { ok: false, problem: "not a DSSE envelope (expected payloadType, payload and signatures)" };
   }
-  if (expectedType && e.payloadType !== expectedType) return { ok: false, problem: `payloadType is "${e.payloadType}", expected "${expectedType}"` };
+  if (expectedType && e.payloadType !== expectedType)
+    return { ok: false, problem: `payloadType is "${e.payloadType}", expected "${expectedType}"` };
   const payload = Buffer.from(e.payload, "base64");
   const message = pae(e.payloadType, payload);
   for (const s of e.signatures) {
@@ -57,10 +60,15 @@ export function readSigningKey(pem: string, where: string): KeyObject {
   try {
     key = createPrivateKey(pem.includes("-----BEGIN") ? pem : Buffer.from(pem, "base64").toString("utf8"));
   } catch (err) {
-    throw Object.assign(new Error(`${where} is not a PEM private key (${(err as Error).message}): generate one with \`gate keygen\``), { code: "bad_signing_key" });
+    throw Object.assign(new Error(`${where} is not a PEM private key (${(err as Error).message}): generate one with \`gate keygen\``), {
+      code: "bad_signing_key",
+    });
   }
   if (key.asymmetricKeyType !== "ed25519") {
-    throw Object.assign(new Error(`${where} is a ${key.asymmetricKeyType} key; evidence is signed with Ed25519: generate one with \`gate keygen\``), { code: "bad_signing_key" });
+    throw Object.assign(
+      new Error(`${where} is a ${key.asymmetricKeyType} key; evidence is signed with Ed25519: generate one with \`gate keygen\``),
+      { code: "bad_signing_key" },
+    );
   }
   return key;
 }
@@ -71,10 +79,15 @@ export function readVerifyKey(pem: string, where: string): KeyObject {
   try {
     key = createPublicKey(pem);
   } catch (err) {
-    throw Object.assign(new Error(`${where} is not a PEM public key (${(err as Error).message}): pass the public key \`gate keygen\` printed`), { code: "bad_verify_key" });
+    throw Object.assign(
+      new Error(`${where} is not a PEM public key (${(err as Error).message}): pass the public key \`gate keygen\` printed`),
+      { code: "bad_verify_key" },
+    );
   }
   if (key.asymmetricKeyType !== "ed25519") {
-    throw Object.assign(new Error(`${where} is a ${key.asymmetricKeyType} key; evidence is signed with Ed25519`), { code: "bad_verify_key" });
+    throw Object.assign(new Error(`${where} is a ${key.asymmetricKeyType} key; evidence is signed with Ed25519`), {
+      code: "bad_verify_key",
+    });
   }
   return key;
 }

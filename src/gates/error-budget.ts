@@ -110,7 +110,8 @@ export function buildErrorBudgetLedger(run: GateRun): ErrorBudgetLedger {
   });
   const merged = new Map<string, number>();
   for (const p of phases) for (const c of p.byCause) merged.set(c.cause, (merged.get(c.cause) ?? 0) + c.count);
-  const order = (cause: string): string => (cause.startsWith("HTTP ") ? `0${cause.slice(5).padStart(3, "0")}` : cause === "timeout" ? "1" : "2");
+  const order = (cause: string): string =>
+    cause.startsWith("HTTP ") ? `0${cause.slice(5).padStart(3, "0")}` : cause === "timeout" ? "1" : "2";
   const overallCauses = [...merged.entries()]
     .map(([cause, count]) => ({ cause, count }))
     .sort((a, b) => (order(a.cause) < order(b.cause) ? -1 : order(a.cause) > order(b.cause) ? 1 : 0));

@@ -1,13 +1,7 @@
 // Pure checks of what a replay sent and got against what the service stored:
 // idempotency, per-key ordering, lost events and the error breakdown. Data in, reports out.
 
-import type {
-  DatabaseConfirmation,
-  ErrorBreakdown,
-  IdempotencyReport,
-  OrderingReport,
-  RequestSample,
-} from "./gate-run.js";
+import type { DatabaseConfirmation, ErrorBreakdown, IdempotencyReport, OrderingReport, RequestSample } from "./gate-run.js";
 import type { StoredEvent } from "./event-store.js";
 
 /** Distinct event ids the service acknowledged (202, or a duplicate answer for an id it holds). */
@@ -78,11 +72,7 @@ export function idempotencyReport(samples: RequestSample[], stored: StoredEvent[
  * from the service's own columns, so a service that stored the wrong seq cannot vouch for itself.
  * Events stored but never applied count as violations too: they were held and never released.
  */
-export function orderingReport(
-  samples: RequestSample[],
-  stored: StoredEvent[],
-  gaps: OrderingReport["gaps"],
-): OrderingReport {
+export function orderingReport(samples: RequestSample[], stored: StoredEvent[], gaps: OrderingReport["gaps"]): OrderingReport {
   const sent = new Map<string, { orderingKey: string; seq: number }>();
   for (const s of samples) {
     if (s.orderingKey === null || s.seq === null || sent.has(s.eventId)) continue;

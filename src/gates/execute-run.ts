@@ -95,7 +95,8 @@ async function warmUp(gate: Gate, deployment: Deployment, signal?: AbortSignal, 
     requests: WARM_UP_REQUESTS,
     orderingKeys: 50,
     redeliveryShare: 0,
-  }).map((e) => ({ ...e, orderingKey: `warm-up/${e.orderingKey}` }))
+  })
+    .map((e) => ({ ...e, orderingKey: `warm-up/${e.orderingKey}` }))
     .map((e) => (runTag ? { ...e, id: `${e.id}_${runTag}`, orderingKey: `${runTag}/${e.orderingKey}` } : e));
   await replay({ url: deployment.webhookUrl, rate: 200, events, credentials: deployment.credentials, signal, timeoutMs: 10_000 });
 }
@@ -112,7 +113,6 @@ function urlPasswords(gate: Gate): string[] {
     }
   });
 }
-
 
 export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
   const runId = o.runId ?? newRunId(gate);
@@ -157,8 +157,8 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
     approvals: [],
     namespace,
     logs: {},
-    secrets: [credentials.bearerKey, credentials.signingSecret, credentials.githubSecret, ...urlPasswords(gate)].filter(
-      (s): s is string => Boolean(s),
+    secrets: [credentials.bearerKey, credentials.signingSecret, credentials.githubSecret, ...urlPasswords(gate)].filter((s): s is string =>
+      Boolean(s),
     ),
   };
   const mark = (i: number, status: TimelineEntry["status"], blocker = "") => {
@@ -205,7 +205,14 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
     await publish({ kind: "deploy", phases: o.phases });
     if (o.source && gate.target.kind === "bundled") {
       const archive = typeof o.source.archive === "string" ? o.source.archive : await o.source.archive();
-      service = await prepareService({ archive, commit: o.commit, build: o.source.build ?? gate.target.build, cacheDir: o.source.cacheDir, baseEnv: o.source.baseEnv, signal: o.signal });
+      service = await prepareService({
+        archive,
+        commit: o.commit,
+        build: o.source.build ?? gate.target.build,
+        cacheDir: o.source.cacheDir,
+        baseEnv: o.source.baseEnv,
+        signal: o.signal,
+      });
       run.source = service.evidence;
     }
     const built = service ? { cli: service.cli, cwd: service.dir, env: service.env } : undefined;
@@ -224,7 +231,9 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
           databaseUrl: deployment.databaseUrl,
           serviceBaseUrl: deployment.baseUrl,
           env: o.env ?? { ...process.env, ...o.serviceEnv },
-          poolSize: gate.preflight.postgres?.poolSize ?? (gate.target.kind === "bundled" ? SERVER_POSTGRES_POOL + gate.target.workers * WORKER_POSTGRES_POOL : 0),
+          poolSize:
+            gate.preflight.postgres?.poolSize ??
+            (gate.target.kind === "bundled" ? SERVER_POSTGRES_POOL + gate.target.workers * WORKER_POSTGRES_POOL : 0),
         },
         async (r) => {
           n++;
@@ -234,7 +243,12 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
             title: `Pre-flight ${n}/${checks.length} ${r.verdict}: ${r.check}`,
             status: r.verdict === "PASS" ? "GREEN" : "RED",
             progress: `${r.check}: expected ${r.expected}, found ${r.actual}${r.detail ? ` (${r.detail})` : ""}`,
-            next: r.verdict === "PASS" ? (n < checks.length ? `pre-flight: ${checks[n]}` : "RBAC probe, then the first phase") : "stop: no phase runs; fix it and re-run",
+            next:
+              r.verdict === "PASS"
+                ? n < checks.length
+                  ? `pre-flight: ${checks[n]}`
+                  : "RBAC probe, then the first phase"
+                : "stop: no phase runs; fix it and re-run",
           });
         },
       );
@@ -249,9 +263,11 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
     const before = machineSnapshot();
     run.machine = machineRecord(before, o.signal?.aborted ? null : await measureEventLoopJitter(EVENT_LOOP_BASELINE_MS, o.signal));
 
-    let blocked: string | null = preflightFailure(run.preflight ?? []) ?? (rbacFailures.length
-      ? `RBAC probe failed: ${rbacFailures.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")}`
-      : null);
+    let blocked: string | null =
+      preflightFailure(run.preflight ?? []) ??
+      (rbacFailures.length
+        ? `RBAC probe failed: ${rbacFailures.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")}`
+        : null);
     for (const [i, phase] of o.phases.entries()) {
       if (o.signal?.aborted) blocked ??= "the run was aborted";
       if (blocked) {
@@ -261,7 +277,14 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
       }
       mark(2 + pre + i, "running");
       await publish({ kind: "phase_start", phase, phases: o.phases, results: run.phases });
-      const { result, stored } = await measurePhase(gate, phase, deployment, store, { signal: o.signal, onProgress: (p) => observer.progress?.(phase, p) }, runTag);
+      const { result, stored } = await measurePhase(
+        gate,
+        phase,
+        deployment,
+        store,
+        { signal: o.signal, onProgress: (p) => observer.progress?.(phase, p) },
+        runTag,
+      );
       run.phases.push(result);
       if (result.accepted > 0) lineageSource = { phase: result, stored, seed: `${gate.corpus.seed}/${phase.name}` };
       mark(2 + pre + i, result.verdict === "PASS" ? "done" : "failed", result.verdict === "PASS" ? "" : result.reason);
@@ -276,9 +299,20 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
       if (!last?.ran || o.signal?.aborted) mark(row, "skipped", "the last phase did not run");
       else {
         mark(row, "running");
-        run.capacity = await probeCapacity(gate.capacity, { webhookUrl: deployment.webhookUrl, credentials, seed: gate.corpus.seed || gate.name, signal: o.signal });
+        run.capacity = await probeCapacity(gate.capacity, {
+          webhookUrl: deployment.webhookUrl,
+          credentials,
+          seed: gate.corpus.seed || gate.name,
+          signal: o.signal,
+        });
         mark(row, run.capacity.problem ? "failed" : "done", run.capacity.problem ?? "");
-        await publish({ kind: "check", title: "Capacity probe (closed loop, headroom)", status: "GREEN", progress: capacityLine(run.capacity), next: "the verdict (the probe is not part of it)" });
+        await publish({
+          kind: "check",
+          title: "Capacity probe (closed loop, headroom)",
+          status: "GREEN",
+          progress: capacityLine(run.capacity),
+          next: "the verdict (the probe is not part of it)",
+        });
       }
     }
   } catch (err) {

@@ -74,7 +74,9 @@ export function histogramSvg(h: LatencyHistogram): string {
   }
   if (!h.valid) {
     // Said on the picture itself, since a picture travels without its table.
-    out.push(`<text class="invalid" x="${WIDTH - RIGHT}" y="20" ${FONT} font-size="12" font-weight="bold" text-anchor="end" fill="${VERDICT_COLOR.ERROR}">RATE NOT HELD: these latencies cannot prove a PASS</text>`);
+    out.push(
+      `<text class="invalid" x="${WIDTH - RIGHT}" y="20" ${FONT} font-size="12" font-weight="bold" text-anchor="end" fill="${VERDICT_COLOR.ERROR}">RATE NOT HELD: these latencies cannot prove a PASS</text>`,
+    );
   }
   const barText = `SLO bar: P95 ≤ ${formatMs(h.barMs)}`;
   out.push(
@@ -95,7 +97,9 @@ export function histogramSvg(h: LatencyHistogram): string {
   h.buckets.forEach((b, i) => {
     const height = barHeight(b.count);
     if (height === 0) return;
-    out.push(`<rect x="${n1(LEFT + i * slotW + 0.5)}" y="${n1(TOP + PLOT_H - height)}" width="${n1(Math.max(0.5, slotW - 1))}" height="${n1(height)}" fill="#74a9cf"><title>${n1(b.lowerMs)}–${n1(b.upperMs)} ms: ${b.count}</title></rect>`);
+    out.push(
+      `<rect x="${n1(LEFT + i * slotW + 0.5)}" y="${n1(TOP + PLOT_H - height)}" width="${n1(Math.max(0.5, slotW - 1))}" height="${n1(height)}" fill="#74a9cf"><title>${n1(b.lowerMs)}–${n1(b.upperMs)} ms: ${b.count}</title></rect>`,
+    );
   });
   if (h.overflow.count > 0) {
     const height = barHeight(h.overflow.count);
@@ -116,14 +120,20 @@ export function histogramSvg(h: LatencyHistogram): string {
       `<text x="${n1(x)}" y="${TOP + PLOT_H + 16}" ${FONT} font-size="11" text-anchor="middle" fill="#495057">${n1(v)}</text>`,
     );
   }
-  out.push(`<text x="${LEFT + PLOT_W / 2}" y="${HEIGHT - 4}" ${FONT} font-size="11" text-anchor="middle" fill="#495057">latency, ms (due time to answer, coordinated omission corrected)</text>`);
+  out.push(
+    `<text x="${LEFT + PLOT_W / 2}" y="${HEIGHT - 4}" ${FONT} font-size="11" text-anchor="middle" fill="#495057">latency, ms (due time to answer, coordinated omission corrected)</text>`,
+  );
 
   // The SLO bar, then the percentile markers on top of it.
   const barX = xOf(h.barMs);
-  out.push(`<line class="slo-bar" x1="${n1(barX)}" y1="${TOP - 6}" x2="${n1(barX)}" y2="${TOP + PLOT_H}" stroke="${BAR_COLOR}" stroke-width="3"/>`);
+  out.push(
+    `<line class="slo-bar" x1="${n1(barX)}" y1="${TOP - 6}" x2="${n1(barX)}" y2="${TOP + PLOT_H}" stroke="${BAR_COLOR}" stroke-width="3"/>`,
+  );
   for (const m of MARKERS) {
     const x = xOf(p[m.key]);
-    out.push(`<line class="marker-${m.key}" x1="${n1(x)}" y1="${TOP}" x2="${n1(x)}" y2="${TOP + PLOT_H}" stroke="${m.color}" stroke-width="2" stroke-dasharray="${m.dash}"/>`);
+    out.push(
+      `<line class="marker-${m.key}" x1="${n1(x)}" y1="${TOP}" x2="${n1(x)}" y2="${TOP + PLOT_H}" stroke="${m.color}" stroke-width="2" stroke-dasharray="${m.dash}"/>`,
+    );
   }
   out.push(`</svg>`);
   return `${out.join("\n")}\n`;

@@ -99,7 +99,11 @@ export function judgeContention(
   }
   return {
     limitCores,
-    contended: contended.map((c) => ({ fromMs: Math.round(c.fromMs), toMs: Math.round(c.toMs), peakForeignCores: round2(c.peakForeignCores) })),
+    contended: contended.map((c) => ({
+      fromMs: Math.round(c.fromMs),
+      toMs: Math.round(c.toMs),
+      peakForeignCores: round2(c.peakForeignCores),
+    })),
     requestsInContended: inContended,
     peakForeignCores: round2(peak),
     meanForeignCores: round2(samples.length ? sum / samples.length : 0),

@@ -89,7 +89,13 @@ export function buildLatencyTimeline(phase: PhaseResult): LatencyTimeline {
     });
   }
   const valid = phase.replay?.valid ?? false;
-  return { ...base, windowMs, note: valid ? null : `invalid replay: ${phase.replay?.invalidReason ?? "the driver could not keep up"}`, valid, seconds };
+  return {
+    ...base,
+    windowMs,
+    note: valid ? null : `invalid replay: ${phase.replay?.invalidReason ?? "the driver could not keep up"}`,
+    valid,
+    seconds,
+  };
 }
 
 /** Windows of a second, or the longest of 500, 250, 200 and 100 ms that still gives 20 of them. */
@@ -103,7 +109,19 @@ const round3 = (x: number | null): string => (x === null ? "" : String(Math.roun
 export function timelineCsv(t: LatencyTimeline): string {
   const lines = ["start_s,requests,p50_ms,p95_ms,max_ms,send_lag_p95_ms,send_lag_max_ms,accepted_per_s,queue_depth"];
   for (const s of t.seconds) {
-    lines.push([s.second, s.requests, round3(s.p50Ms), round3(s.p95Ms), round3(s.maxMs), round3(s.sendLagP95Ms), round3(s.sendLagMaxMs), s.acceptedPerS, s.queueDepth ?? ""].join(","));
+    lines.push(
+      [
+        s.second,
+        s.requests,
+        round3(s.p50Ms),
+        round3(s.p95Ms),
+        round3(s.maxMs),
+        round3(s.sendLagP95Ms),
+        round3(s.sendLagMaxMs),
+        s.acceptedPerS,
+        s.queueDepth ?? "",
+      ].join(","),
+    );
   }
   return `${lines.join("\n")}\n`;
 }

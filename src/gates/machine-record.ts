@@ -83,7 +83,14 @@ export async function measureEventLoopJitter(durationMs = 2000, signal?: AbortSi
   h.disable();
   const ms = (ns: number) => round2(ns / 1e6);
   const watched = signal?.aborted ? Math.round(performance.now() - started) : durationMs;
-  return { durationMs: watched, p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), p999: ms(h.percentile(99.9)), max: ms(h.max), mean: ms(h.mean) };
+  return {
+    durationMs: watched,
+    p50: ms(h.percentile(50)),
+    p99: ms(h.percentile(99)),
+    p999: ms(h.percentile(99.9)),
+    max: ms(h.max),
+    mean: ms(h.mean),
+  };
 }
 
 export function machineRecord(before: MachineSnapshot, eventLoopBaseline: EventLoopJitter | null): MachineRecord {
@@ -104,7 +111,9 @@ export function machineLine(m: MachineRecord): string {
   const pressure = (s: MachineSnapshot | null) => (s?.cpuPressure?.some ? `${s.cpuPressure.some.avg10}%` : "n/a");
   const load = (s: MachineSnapshot | null) => (s ? s.loadAverage[0].toFixed(2) : "n/a");
   const j = m.eventLoopBaseline;
-  const jitter = j ? `idle event-loop delay over ${j.durationMs / 1000} s p99 ${j.p99} ms, p99.9 ${j.p999} ms, max ${j.max} ms` : "idle event-loop delay not measured";
+  const jitter = j
+    ? `idle event-loop delay over ${j.durationMs / 1000} s p99 ${j.p99} ms, p99.9 ${j.p999} ms, max ${j.max} ms`
+    : "idle event-loop delay not measured";
   return `${m.cpuModel}, ${m.cores} cores, Node ${m.node.replace(/^v/, "")}; load ${load(m.before)} before, ${load(m.after)} after; CPU pressure (some, avg10) ${pressure(m.before)} before, ${pressure(m.after)} after; ${jitter}`;
 }
 

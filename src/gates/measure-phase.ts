@@ -8,7 +8,14 @@ import type { Gate, Phase } from "./gate.js";
 import type { PhaseResult, ReplayResult } from "./gate-run.js";
 import type { Deployment } from "./deployment.js";
 import type { EventStore, StoredEvent } from "./event-store.js";
-import { acknowledgedIds, databaseConfirmation, distinctIds, errorBreakdown, idempotencyReport, orderingReport } from "./event-validation.js";
+import {
+  acknowledgedIds,
+  databaseConfirmation,
+  distinctIds,
+  errorBreakdown,
+  idempotencyReport,
+  orderingReport,
+} from "./event-validation.js";
 import { generateCorpus, readCorpus, type CorpusEvent } from "./corpus.js";
 import { replay, type ReplayProgress } from "./replay/index.js";
 import { summarizeLatency } from "./statistics.js";
@@ -51,7 +58,6 @@ function phaseEvents(gate: Gate, phase: Phase): CorpusEvent[] {
     outOfOrderShare: OUT_OF_ORDER_SHARE,
   }).map((e) => ({ ...e, orderingKey: `${phase.name}/${e.orderingKey}` }));
 }
-
 
 /** The result of a phase that did not run: never a PASS. */
 export function notRun(phase: Phase, reason: string): PhaseResult {
@@ -109,7 +115,11 @@ export async function measurePhase(
   const redeliveries = events.filter((e) => e.redelivery).length;
   const corpusCounts = { distinctEvents: events.length - redeliveries, redeliveries };
   const monitor = startPhaseMonitor(deployment);
-  const stopMonitor = (err: unknown): Promise<never> => monitor.stop().then(() => Promise.reject(err), () => Promise.reject(err));
+  const stopMonitor = (err: unknown): Promise<never> =>
+    monitor.stop().then(
+      () => Promise.reject(err),
+      () => Promise.reject(err),
+    );
   const result = await replay({
     url: deployment.webhookUrl,
     rate: phase.rate,
@@ -126,7 +136,9 @@ export async function measurePhase(
   const drainMs = await waitForDrain(store, acknowledged, replayEnd, phase.drainTimeoutMs, o.signal).catch(stopMonitor);
   const readings = await monitor.stop();
   const resources = phaseResources(readings, result, acknowledged.length);
-  const contention = readings.host ? judgeContention(readings.host.samples, Date.parse(result.startedAt), samples, readings.host.topForeign) : undefined;
+  const contention = readings.host
+    ? judgeContention(readings.host.samples, Date.parse(result.startedAt), samples, readings.host.topForeign)
+    : undefined;
   const stored = await store.events([...distinctIds(samples)]);
   const constraints = await store.constraints();
   const unique = constraints.find((c) => /^UNIQUE \(idempotency_key\)$/i.test(c.definition));
@@ -145,7 +157,14 @@ export async function measurePhase(
     // Declared, and listed for the record; only the idempotency key is probed, so none is claimed enforced.
     ...constraints
       .filter((c) => c !== unique)
-      .map((c) => ({ name: c.name, definition: c.definition, present: true, enforced: false, tested: false, detail: "declared by the schema; not tested" })),
+      .map((c) => ({
+        name: c.name,
+        definition: c.definition,
+        present: true,
+        enforced: false,
+        tested: false,
+        detail: "declared by the schema; not tested",
+      })),
   ]);
   const keyPrefix = runTag ? `${runTag}/${phase.name}/` : `${phase.name}/`;
   const gaps = (await store.gaps()).filter((g) => g.orderingKey.startsWith(keyPrefix));

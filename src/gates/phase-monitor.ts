@@ -95,7 +95,9 @@ export function startPhaseMonitor(target: MonitoredTarget, sampleMs = QUEUE_SAMP
         serverUs: cpuSpent(serverBefore, serverAfter),
         workersUs: cpuSpent(workersBefore, workersAfter),
         queue: target.queue ? queue : null,
-        host: host.samples.length ? { samples: host.samples, topForeign: host.samples.some((x) => x.foreignCores > FOREIGN_CORES_LIMIT) ? host.topForeign() : [] } : null,
+        host: host.samples.length
+          ? { samples: host.samples, topForeign: host.samples.some((x) => x.foreignCores > FOREIGN_CORES_LIMIT) ? host.topForeign() : [] }
+          : null,
       };
     },
   };

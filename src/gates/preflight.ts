@@ -121,7 +121,10 @@ export const PREFLIGHT_CHECKS = {
         expected: `maxmemory-policy ${want}`,
         actual: `maxmemory-policy ${have}`,
         verdict: have === want ? "PASS" : "FAIL",
-        detail: have === want ? undefined : `set \`maxmemory-policy ${want}\` in redis.conf (or CONFIG SET): under memory pressure Redis would otherwise evict queued events`,
+        detail:
+          have === want
+            ? undefined
+            : `set \`maxmemory-policy ${want}\` in redis.conf (or CONFIG SET): under memory pressure Redis would otherwise evict queued events`,
       };
     },
   },
@@ -133,7 +136,9 @@ export const PREFLIGHT_CHECKS = {
         expected: "appendonly yes (AOF on)",
         actual: on ? "appendonly yes" : "appendonly no",
         verdict: on ? "PASS" : "FAIL",
-        detail: on ? undefined : "set `appendonly yes` and `appendfsync always`: without AOF a Redis restart loses every accepted event still queued",
+        detail: on
+          ? undefined
+          : "set `appendonly yes` and `appendfsync always`: without AOF a Redis restart loses every accepted event still queued",
       };
     },
   },
@@ -147,7 +152,13 @@ export const PREFLIGHT_CHECKS = {
       const limit = max > 0 ? max : Number(info.total_system_memory ?? NaN);
       const free = limit - used;
       const basis = max > 0 ? "maxmemory − used_memory" : "no maxmemory set: total_system_memory − used_memory";
-      if (!Number.isFinite(free)) return { expected: `free memory ≥ ${bar.display}`, actual: "unknown", verdict: "FAIL", detail: "Redis INFO memory did not report used_memory and a limit" };
+      if (!Number.isFinite(free))
+        return {
+          expected: `free memory ≥ ${bar.display}`,
+          actual: "unknown",
+          verdict: "FAIL",
+          detail: "Redis INFO memory did not report used_memory and a limit",
+        };
       return {
         expected: `free memory ≥ ${bar.display}`,
         actual: `${formatBytes(free)} free (${basis})`,
@@ -165,7 +176,8 @@ export const PREFLIGHT_CHECKS = {
         expected: `max_connections ≥ ${bar.display}`,
         actual: `max_connections ${maxConnections}`,
         verdict: maxConnections >= bar.min ? "PASS" : "FAIL",
-        detail: maxConnections >= bar.min ? undefined : `raise max_connections in postgresql.conf to at least ${bar.min} (a restart is needed)`,
+        detail:
+          maxConnections >= bar.min ? undefined : `raise max_connections in postgresql.conf to at least ${bar.min} (a restart is needed)`,
       };
     },
   },
@@ -178,7 +190,10 @@ export const PREFLIGHT_CHECKS = {
         expected: `room for the service's pool (${ctx.poolSize} connection${ctx.poolSize === 1 ? "" : "s"})`,
         actual: `${free} free of ${maxConnections} (${inUse} in use, ${reserved} reserved for superusers)`,
         verdict: free >= ctx.poolSize ? "PASS" : "FAIL",
-        detail: free >= ctx.poolSize ? undefined : `the service's workers would wait for connections: close idle clients or raise max_connections`,
+        detail:
+          free >= ctx.poolSize
+            ? undefined
+            : `the service's workers would wait for connections: close idle clients or raise max_connections`,
       };
     },
   },
@@ -202,9 +217,19 @@ export const PREFLIGHT_CHECKS = {
       try {
         const res = await fetch(url, { signal: AbortSignal.timeout(ctx.timeoutMs ?? 3000) });
         await res.arrayBuffer();
-        return { expected: "GET /readyz → 200", actual: `GET /readyz → ${res.status}`, verdict: res.ok ? "PASS" : "FAIL", detail: res.ok ? undefined : `the service says it is not ready: see its logs` };
+        return {
+          expected: "GET /readyz → 200",
+          actual: `GET /readyz → ${res.status}`,
+          verdict: res.ok ? "PASS" : "FAIL",
+          detail: res.ok ? undefined : `the service says it is not ready: see its logs`,
+        };
       } catch (err) {
-        return { expected: "GET /readyz → 200", actual: `no answer (${(err as Error).message})`, verdict: "FAIL", detail: `the service at ${ctx.serviceBaseUrl} does not answer` };
+        return {
+          expected: "GET /readyz → 200",
+          actual: `no answer (${(err as Error).message})`,
+          verdict: "FAIL",
+          detail: `the service at ${ctx.serviceBaseUrl} does not answer`,
+        };
       }
     },
   },
@@ -232,13 +257,22 @@ function liveFacts(ctx: PreflightContext): Facts {
   return {
     redis: once(async () => {
       if (!ctx.redisUrl) throw new Error("no Redis URL: set preflight.redis.url for a deployed target");
-      const redis = new Redis(ctx.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: timeout, enableOfflineQueue: false, retryStrategy: () => null });
+      const redis = new Redis(ctx.redisUrl, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+        connectTimeout: timeout,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+      });
       redis.on("error", () => {});
       try {
         await redis.connect();
         return { info: { ...parseInfo(await redis.info("memory")), ...parseInfo(await redis.info("persistence")) } };
       } catch (err) {
-        throw new Error(`Redis at ${hideSecrets(ctx.redisUrl)} did not answer (${(err as Error).message}); check the target's redis_url or preflight.redis.url`, { cause: err });
+        throw new Error(
+          `Redis at ${hideSecrets(ctx.redisUrl)} did not answer (${(err as Error).message}); check the target's redis_url or preflight.redis.url`,
+          { cause: err },
+        );
       } finally {
         redis.disconnect();
       }
@@ -252,7 +286,10 @@ function liveFacts(ctx: PreflightContext): Facts {
         );
         return { maxConnections: rows[0].max, reserved: rows[0].reserved, inUse: rows[0].in_use };
       } catch (err) {
-        throw new Error(`PostgreSQL at ${hideSecrets(ctx.databaseUrl)} did not answer (${(err as Error).message}); check the target's database_url`, { cause: err });
+        throw new Error(
+          `PostgreSQL at ${hideSecrets(ctx.databaseUrl)} did not answer (${(err as Error).message}); check the target's database_url`,
+          { cause: err },
+        );
       } finally {
         await client.end().catch(() => {});
       }
@@ -292,6 +329,17 @@ export function preflightFailure(results: readonly PreflightResult[]): string | 
 
 /** The evidence file's Markdown form. */
 export function preflightMarkdown(results: readonly PreflightResult[]): string {
-  const rows = results.map((r) => `| ${r.check} | ${r.expected} | ${r.actual} | **${r.verdict}** | ${(r.detail ?? "").replace(/\|/g, "\\|")} |`);
-  return ["# Pre-flight checks", "", "Run after deploy, before the first phase. A failed check stops the run as FAIL.", "", "| Check | Expected | Found | Verdict | Detail |", "|---|---|---|---|---|", ...rows, ""].join("\n");
+  const rows = results.map(
+    (r) => `| ${r.check} | ${r.expected} | ${r.actual} | **${r.verdict}** | ${(r.detail ?? "").replace(/\|/g, "\\|")} |`,
+  );
+  return [
+    "# Pre-flight checks",
+    "",
+    "Run after deploy, before the first phase. A failed check stops the run as FAIL.",
+    "",
+    "| Check | Expected | Found | Verdict | Detail |",
+    "|---|---|---|---|---|",
+    ...rows,
+    "",
+  ].join("\n");
 }

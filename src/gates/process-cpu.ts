@@ -27,7 +27,10 @@ export function clockTicksPerSecond(): number {
 export function cpuTicksOfStat(stat: string): number | null {
   const close = stat.lastIndexOf(")");
   if (close < 0) return null;
-  const fields = stat.slice(close + 2).trim().split(/\s+/);
+  const fields = stat
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (!Number.isInteger(utime) || !Number.isInteger(stime) || utime < 0 || stime < 0) return null;

@@ -39,24 +39,76 @@ function cases(c: Credentials): ProbeRequest[] {
   if (c.bearerKey) {
     all.push(
       { name: "bearer_missing", description: "Authorization header absent", expectedStatus: 401, headers: { authorization: null } },
-      { name: "bearer_wrong", description: "Authorization: Bearer with a wrong key", expectedStatus: 401, headers: { authorization: `Bearer ${randomBytes(16).toString("hex")}` } },
-      { name: "bearer_wrong_scheme", description: "Authorization: Basic instead of Bearer", expectedStatus: 401, headers: { authorization: `Basic ${Buffer.from("user:pass").toString("base64")}` } },
+      {
+        name: "bearer_wrong",
+        description: "Authorization: Bearer with a wrong key",
+        expectedStatus: 401,
+        headers: { authorization: `Bearer ${randomBytes(16).toString("hex")}` },
+      },
+      {
+        name: "bearer_wrong_scheme",
+        description: "Authorization: Basic instead of Bearer",
+        expectedStatus: 401,
+        headers: { authorization: `Basic ${Buffer.from("user:pass").toString("base64")}` },
+      },
     );
   }
   if (c.signingSecret) {
     all.push(
-      { name: "signature_missing", description: "webhook-signature header absent", expectedStatus: 401, headers: { "webhook-signature": null } },
-      { name: "signature_bad", description: "webhook-signature made with another secret", expectedStatus: 401, tamper: (h) => { h["webhook-signature"] = standardWebhookSignature(`whsec_${randomBytes(24).toString("base64")}`, h["webhook-id"], Number(h["webhook-timestamp"]), "{}"); } },
-      { name: "signature_malformed", description: "webhook-signature not in v1,<base64> form", expectedStatus: 401, headers: { "webhook-signature": "v1" } },
-      { name: "timestamp_stale", description: "webhook-timestamp 10 minutes old (tolerance 5 minutes)", expectedStatus: 401, tamper: () => {} },
+      {
+        name: "signature_missing",
+        description: "webhook-signature header absent",
+        expectedStatus: 401,
+        headers: { "webhook-signature": null },
+      },
+      {
+        name: "signature_bad",
+        description: "webhook-signature made with another secret",
+        expectedStatus: 401,
+        tamper: (h) => {
+          h["webhook-signature"] = standardWebhookSignature(
+            `whsec_${randomBytes(24).toString("base64")}`,
+            h["webhook-id"],
+            Number(h["webhook-timestamp"]),
+            "{}",
+          );
+        },
+      },
+      {
+        name: "signature_malformed",
+        description: "webhook-signature not in v1,<base64> form",
+        expectedStatus: 401,
+        headers: { "webhook-signature": "v1" },
+      },
+      {
+        name: "timestamp_stale",
+        description: "webhook-timestamp 10 minutes old (tolerance 5 minutes)",
+        expectedStatus: 401,
+        tamper: () => {},
+      },
       { name: "timestamp_future", description: "webhook-timestamp 10 minutes ahead", expectedStatus: 401, tamper: () => {} },
-      { name: "timestamp_missing", description: "webhook-timestamp header absent", expectedStatus: 401, headers: { "webhook-timestamp": null } },
+      {
+        name: "timestamp_missing",
+        description: "webhook-timestamp header absent",
+        expectedStatus: 401,
+        headers: { "webhook-timestamp": null },
+      },
     );
   }
   if (c.githubSecret) {
     all.push(
-      { name: "github_signature_missing", description: "X-Hub-Signature-256 absent", expectedStatus: 401, headers: { "x-hub-signature-256": null } },
-      { name: "github_signature_bad", description: "X-Hub-Signature-256 over other bytes", expectedStatus: 401, headers: { "x-hub-signature-256": githubSignature("not-the-secret", "{}") } },
+      {
+        name: "github_signature_missing",
+        description: "X-Hub-Signature-256 absent",
+        expectedStatus: 401,
+        headers: { "x-hub-signature-256": null },
+      },
+      {
+        name: "github_signature_bad",
+        description: "X-Hub-Signature-256 over other bytes",
+        expectedStatus: 401,
+        headers: { "x-hub-signature-256": githubSignature("not-the-secret", "{}") },
+      },
     );
   }
   all.push(

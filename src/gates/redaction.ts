@@ -7,12 +7,37 @@ export const REDACTED = "[REDACTED]";
 export type Redactor = (text: string) => string;
 
 /** Header names whose value carries a credential: `Name: value`, `"name": "value"`, `name=value`. */
-const HEADER_KEYS = ["authorization", "proxy-authorization", "webhook-signature", "x-hub-signature-256", "x-hub-signature", "x-api-key", "cookie", "set-cookie"];
+const HEADER_KEYS = [
+  "authorization",
+  "proxy-authorization",
+  "webhook-signature",
+  "x-hub-signature-256",
+  "x-hub-signature",
+  "x-api-key",
+  "cookie",
+  "set-cookie",
+];
 /** Setting names whose value is a secret. */
-const SECRET_KEYS = ["password", "passwd", "secret", "webhook_secret", "webhook-secret", "signing_secret", "client_secret", "api_key", "apikey", "access_token", "bearer_key", "private_key"];
+const SECRET_KEYS = [
+  "password",
+  "passwd",
+  "secret",
+  "webhook_secret",
+  "webhook-secret",
+  "signing_secret",
+  "client_secret",
+  "api_key",
+  "apikey",
+  "access_token",
+  "bearer_key",
+  "private_key",
+];
 
 // The key, an optional closing quote of a JSON key, then the separator. The value is consumed by hand below.
-const KEY_RE = new RegExp(`(?<![A-Za-z0-9_-])(${[...HEADER_KEYS, ...SECRET_KEYS].map(escapeRegExp).join("|")})(["']?[ \\t]*[:=][ \\t]*)`, "gi");
+const KEY_RE = new RegExp(
+  `(?<![A-Za-z0-9_-])(${[...HEADER_KEYS, ...SECRET_KEYS].map(escapeRegExp).join("|")})(["']?[ \\t]*[:=][ \\t]*)`,
+  "gi",
+);
 /** An authorization scheme, kept so that "Authorization: Bearer [REDACTED]" still says what was sent. */
 const SCHEME_RE = /^((?:Bearer|Basic|Token|Digest|Bot)[ \t]+)/i;
 /**
@@ -29,7 +54,10 @@ const SHAPES: [RegExp, string | ((...groups: string[]) => string)][] = [
   [/whsec_[A-Za-z0-9+/=_-]+/g, `whsec_${REDACTED}`],
   // Bearer and basic credentials outside a header. Case-sensitive, and only credential-like words, so that prose
   // such as "the right bearer key" keeps its words.
-  [/\bBearer([ \t]+)(?!\[REDACTED\])([A-Za-z0-9._~+/=-]{6,})/g, (all: string, space: string, token: string) => (looksLikeCredential(token) ? `Bearer${space}${REDACTED}` : all)],
+  [
+    /\bBearer([ \t]+)(?!\[REDACTED\])([A-Za-z0-9._~+/=-]{6,})/g,
+    (all: string, space: string, token: string) => (looksLikeCredential(token) ? `Bearer${space}${REDACTED}` : all),
+  ],
   [/\bBasic([ \t]+)(?!\[REDACTED\])[A-Za-z0-9+/]{12,}={0,2}/g, `Basic$1${REDACTED}`],
   // Standard Webhooks signatures: "v1,<base64 of 32 bytes>".
   [/\bv1,[A-Za-z0-9+/]{20,}={0,2}/g, `v1,${REDACTED}`],

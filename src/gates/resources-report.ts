@@ -23,12 +23,18 @@ const HOW_CPU =
 export function cpuDocument(run: GateRun): unknown {
   return {
     method: HOW_CPU,
-    phases: run.phases.map((p) => ({ phase: p.name, ran: p.ran, ...(p.resources ? p.resources.cpu : { note: p.ran ? "not measured" : "did not run" }) })),
+    phases: run.phases.map((p) => ({
+      phase: p.name,
+      ran: p.ran,
+      ...(p.resources ? p.resources.cpu : { note: p.ran ? "not measured" : "did not run" }),
+    })),
   };
 }
 
 export function machineDocument(run: GateRun): unknown {
-  const machine = run.machine ? { ...run.machine, summary: machineLine(run.machine) } : { note: "the machine was not recorded (the run stopped before its first phase)" };
+  const machine = run.machine
+    ? { ...run.machine, summary: machineLine(run.machine) }
+    : { note: "the machine was not recorded (the run stopped before its first phase)" };
   const otherWork = run.phases.filter((p) => p.ran).map((p) => ({ phase: p.name, summary: hostLine(p), ...(p.contention ?? {}) }));
   return { ...machine, otherWork, otherWorkMethod: HOW_HOST };
 }
@@ -44,7 +50,12 @@ export function hostLine(p: PhaseResult): string {
   const spans = c.contended.length
     ? `contended ${c.contended.map((x) => `${(x.fromMs / 1000).toFixed(0)}-${(x.toMs / 1000).toFixed(0)} s`).join(", ")} (${c.requestsInContended} requests due then)`
     : `none over ${c.limitCores} cores`;
-  const who = c.topForeign.length ? `; busiest: ${c.topForeign.slice(0, 3).map((x) => `${x.command} (${x.cpuSeconds.toFixed(1)} CPU-s)`).join(", ")}` : "";
+  const who = c.topForeign.length
+    ? `; busiest: ${c.topForeign
+        .slice(0, 3)
+        .map((x) => `${x.command} (${x.cpuSeconds.toFixed(1)} CPU-s)`)
+        .join(", ")}`
+    : "";
   return `other work peaked at ${c.peakForeignCores.toFixed(2)} cores (mean ${c.meanForeignCores.toFixed(2)}), ${spans}${who}`;
 }
 
@@ -60,20 +71,38 @@ export function cpuLine(p: PhaseResult): string {
 /** `inBundle`: the bundle's files; a record the gate file did not ask for (no replay logs) is not linked. */
 export function resourcesMarkdown(run: GateRun, timelines: TimelineFiles[], inBundle: ReadonlySet<string>): string[] {
   const link = (path: string, before: string, after: string) => (inBundle.has(path) ? `${before}[${path}](${path})${after}` : "");
-  const out: string[] = ["## Latency over time", "", "Per second: P50, P95 and max latency of the requests due in it, the send lag they met, the 202s answered in it and the service's queue depth. Stalls show here first.", ""];
+  const out: string[] = [
+    "## Latency over time",
+    "",
+    "Per second: P50, P95 and max latency of the requests due in it, the send lag they met, the 202s answered in it and the service's queue depth. Stalls show here first.",
+    "",
+  ];
   for (const t of timelines) {
-    out.push(`![${markdownCell(t.timeline.phase)} latency over time](${t.files.svg})`, "", `${t.timeline.phase}: [svg](${t.files.svg}) · [json](${t.files.json}) · [csv](${t.files.csv})`, "");
+    out.push(
+      `![${markdownCell(t.timeline.phase)} latency over time](${t.files.svg})`,
+      "",
+      `${t.timeline.phase}: [svg](${t.files.svg}) · [json](${t.files.json}) · [csv](${t.files.csv})`,
+      "",
+    );
   }
   out.push(
     "## CPU per request",
     "",
-    markdownTable(["Phase", "CPU per request"], run.phases.map((p) => [p.name, cpuLine(p)]), "no phase"),
+    markdownTable(
+      ["Phase", "CPU per request"],
+      run.phases.map((p) => [p.name, cpuLine(p)]),
+      "no phase",
+    ),
     "",
     `${HOW_CPU}${link(RESOURCE_FILES.cpu, " Data: ", ".")}`,
     "",
     `**Machine**: ${run.machine ? machineLine(run.machine) : "not recorded"}${link(RESOURCE_FILES.machine, " (", ")")}.`,
     "",
-    markdownTable(["Phase", "Other work on the machine"], run.phases.filter((p) => p.ran).map((p) => [p.name, hostLine(p)]), "no phase ran"),
+    markdownTable(
+      ["Phase", "Other work on the machine"],
+      run.phases.filter((p) => p.ran).map((p) => [p.name, hostLine(p)]),
+      "no phase ran",
+    ),
     "",
     HOW_HOST,
     "",
@@ -84,7 +113,10 @@ export function resourcesMarkdown(run: GateRun, timelines: TimelineFiles[], inBu
 export function resourcesHtml(run: GateRun, timelines: TimelineFiles[], inBundle: ReadonlySet<string>): string[] {
   const e = escapeHtml;
   const link = (path: string, text: string) => (inBundle.has(path) ? ` <a href="${path}">${text}</a>` : "");
-  const out: string[] = [`<h2>Latency over time</h2>`, `<p>Per second: P50, P95 and max latency of the requests due in it, the send lag they met, the 202s answered in it and the service's queue depth.</p>`];
+  const out: string[] = [
+    `<h2>Latency over time</h2>`,
+    `<p>Per second: P50, P95 and max latency of the requests due in it, the send lag they met, the 202s answered in it and the service's queue depth.</p>`,
+  ];
   for (const t of timelines) {
     out.push(
       `<section class="timeline-panel" data-phase="${e(t.timeline.phase)}">`,
@@ -96,7 +128,12 @@ export function resourcesHtml(run: GateRun, timelines: TimelineFiles[], inBundle
   out.push(
     `<p class="cpu">CPU per request: ${run.phases.map((p) => `<strong>${e(p.name)}</strong> ${e(cpuLine(p))}`).join("; ") || "no phase"}.${link(RESOURCE_FILES.cpu, "cpu.json")}</p>`,
     `<p class="machine">Machine: ${e(run.machine ? machineLine(run.machine) : "not recorded")}.${link(RESOURCE_FILES.machine, "machine.json")}</p>`,
-    `<p class="other-work">Other work on the machine: ${run.phases.filter((p) => p.ran).map((p) => `<strong>${e(p.name)}</strong> ${e(hostLine(p))}`).join("; ") || "no phase ran"}.</p>`,
+    `<p class="other-work">Other work on the machine: ${
+      run.phases
+        .filter((p) => p.ran)
+        .map((p) => `<strong>${e(p.name)}</strong> ${e(hostLine(p))}`)
+        .join("; ") || "no phase ran"
+    }.</p>`,
   );
   return out;
 }

@@ -116,8 +116,15 @@ export async function prepareService(o: ServiceSourceOptions): Promise<BuiltServ
     const top = await unpack(o.archive, join(scratch, "unpacked"));
     const treeSha = await gitTreeSha(top);
     const lockfile = join(top, "package-lock.json");
-    const lockfileSha256 = existsSync(lockfile) ? createHash("sha256").update(await readFile(lockfile)).digest("hex") : null;
-    const key = createHash("sha256").update(`${treeSha}\0${lockfileSha256 ?? "-"}\0${build}`).digest("hex").slice(0, 32);
+    const lockfileSha256 = existsSync(lockfile)
+      ? createHash("sha256")
+          .update(await readFile(lockfile))
+          .digest("hex")
+      : null;
+    const key = createHash("sha256")
+      .update(`${treeSha}\0${lockfileSha256 ?? "-"}\0${build}`)
+      .digest("hex")
+      .slice(0, 32);
     const cached = join(o.cacheDir, "builds", key);
     const tree = join(scratch, "tree");
     const env = isolatedEnv(o.baseEnv ?? process.env, home, npmCache);
@@ -129,7 +136,14 @@ export async function prepareService(o: ServiceSourceOptions): Promise<BuiltServ
       // what the next run of this commit starts from.
       await copyTree(join(cached, "tree"), tree);
       await rm(top, { recursive: true, force: true });
-      const evidence: ServiceSourceEvidence = { ...base, exitCode: recorded.exitCode, durationMs: recorded.durationMs, builtAt: recorded.builtAt, cached: true, log: recorded.log };
+      const evidence: ServiceSourceEvidence = {
+        ...base,
+        exitCode: recorded.exitCode,
+        durationMs: recorded.durationMs,
+        builtAt: recorded.builtAt,
+        cached: true,
+        log: recorded.log,
+      };
       return { dir: tree, cli: join(tree, TREE_CLI), env, evidence, dispose };
     }
 
@@ -137,14 +151,22 @@ export async function prepareService(o: ServiceSourceOptions): Promise<BuiltServ
     const started = Date.now();
     const builtAt = new Date().toISOString();
     const ran = await runBuild(build, tree, env, join(scratch, "build.log"), o.buildTimeoutMs ?? 15 * 60_000, o.signal);
-    const evidence: ServiceSourceEvidence = { ...base, exitCode: ran.exitCode, durationMs: Date.now() - started, builtAt, cached: false, log: ran.log };
+    const evidence: ServiceSourceEvidence = {
+      ...base,
+      exitCode: ran.exitCode,
+      durationMs: Date.now() - started,
+      builtAt,
+      cached: false,
+      log: ran.log,
+    };
     const tail = logTail(ran.log);
     if (ran.killed || ran.exitCode !== 0) {
-      const why = ran.killed === "timeout"
-        ? `the build did not finish within ${Math.round((o.buildTimeoutMs ?? 15 * 60_000) / 1000)} s and was stopped`
-        : ran.killed === "abort"
-          ? "the build was stopped: the run was aborted"
-          : `the build \`${build}\` exited with code ${ran.exitCode}`;
+      const why =
+        ran.killed === "timeout"
+          ? `the build did not finish within ${Math.round((o.buildTimeoutMs ?? 15 * 60_000) / 1000)} s and was stopped`
+          : ran.killed === "abort"
+            ? "the build was stopped: the run was aborted"
+            : `the build \`${build}\` exited with code ${ran.exitCode}`;
       evidence.failure = { step: "build", message: why };
       const code = ran.killed === "timeout" ? "build_timeout" : ran.killed === "abort" ? "build_aborted" : "build_failed";
       throw new ServiceSourceError(code, "build", why, ran.exitCode, tail, evidence);
@@ -159,7 +181,14 @@ export async function prepareService(o: ServiceSourceOptions): Promise<BuiltServ
   } catch (err) {
     await dispose();
     if (err instanceof ServiceSourceError) throw err;
-    throw new ServiceSourceError("archive_invalid", "unpack", `the source archive of ${o.commit} could not be unpacked: ${(err as Error).message}`, null, [], null);
+    throw new ServiceSourceError(
+      "archive_invalid",
+      "unpack",
+      `the source archive of ${o.commit} could not be unpacked: ${(err as Error).message}`,
+      null,
+      [],
+      null,
+    );
   }
 }
 
@@ -180,7 +209,10 @@ async function unpack(archive: string, into: string): Promise<string> {
   await mkdir(into, { recursive: true });
   // GNU tar refuses member names with ".." and strips leading "/"; owners and modes from the archive
   // are not applied beyond the executable bit.
-  const ran = await runProcess("tar", ["-xzf", archive, "-C", into, "--no-same-owner", "--no-same-permissions"], { cwd: into, env: { PATH: process.env.PATH ?? "/usr/bin:/bin" } });
+  const ran = await runProcess("tar", ["-xzf", archive, "-C", into, "--no-same-owner", "--no-same-permissions"], {
+    cwd: into,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+  });
   if (ran.exitCode !== 0) throw new Error(`tar exited with code ${ran.exitCode}: ${ran.log.trim().split("\n").slice(-3).join(" ")}`);
   const entries = (await readdir(into, { withFileTypes: true })).filter((e) => e.name !== "pax_global_header");
   if (entries.length !== 1 || !entries[0]!.isDirectory()) {
@@ -206,7 +238,12 @@ export async function gitTreeSha(dir: string): Promise<string> {
       if (sub === EMPTY_TREE) continue; // git records no empty folders
       items.push({ name: e.name, mode: "40000", sha: Buffer.from(sub, "hex"), sortKey: `${e.name}/` });
     } else if (st.isFile()) {
-      items.push({ name: e.name, mode: st.mode & 0o111 ? "100755" : "100644", sha: objectSha("blob", await readFile(path)), sortKey: e.name });
+      items.push({
+        name: e.name,
+        mode: st.mode & 0o111 ? "100755" : "100644",
+        sha: objectSha("blob", await readFile(path)),
+        sortKey: e.name,
+      });
     }
   }
   items.sort((a, b) => Buffer.compare(Buffer.from(a.sortKey), Buffer.from(b.sortKey)));

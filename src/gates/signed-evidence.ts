@@ -67,7 +67,8 @@ async function readText(dir: string, path: string): Promise<string | null> {
 export async function verifySignedEvidence(dir: string, publicKey: KeyObject): Promise<string[]> {
   const problems: string[] = [];
   const envelopeText = await readText(dir, ATTESTATION_DSSE_FILE);
-  if (envelopeText === null) return [`${ATTESTATION_DSSE_FILE} is missing: the bundle is not signed (the bot signs it when EVIDENCE_SIGNING_KEY is set)`];
+  if (envelopeText === null)
+    return [`${ATTESTATION_DSSE_FILE} is missing: the bundle is not signed (the bot signs it when EVIDENCE_SIGNING_KEY is set)`];
   let statement: TestResultStatement;
   try {
     const check = verifyEnvelope(JSON.parse(envelopeText) as DsseEnvelope, publicKey, IN_TOTO_PAYLOAD_TYPE);
@@ -101,10 +102,16 @@ export async function verifySignedEvidence(dir: string, publicKey: KeyObject): P
       break;
     }
     const entry = JSON.parse(check.payload.toString("utf8")) as ApprovalEntry;
-    if (entry.previous !== previous) problems.push(`${where} names ${entry.previous.slice(0, 12)}… as the entry before it, but that is ${previous.slice(0, 12)}…: an entry was removed, added or reordered`);
-    if (commit && entry.commit !== commit) problems.push(`${where} signs off commit ${entry.commit}, but the attestation is about ${commit}`);
-    if (verdict === "PASS" && entry.verdict !== "PASS") problems.push(`${where} records verdict ${entry.verdict}, but the attestation says PASSED`);
-    if (verdict === null && entry.verdict === "PASS") problems.push(`${where} records a PASS, but the attestation says ${statement.predicate.result}`);
+    if (entry.previous !== previous)
+      problems.push(
+        `${where} names ${entry.previous.slice(0, 12)}… as the entry before it, but that is ${previous.slice(0, 12)}…: an entry was removed, added or reordered`,
+      );
+    if (commit && entry.commit !== commit)
+      problems.push(`${where} signs off commit ${entry.commit}, but the attestation is about ${commit}`);
+    if (verdict === "PASS" && entry.verdict !== "PASS")
+      problems.push(`${where} records verdict ${entry.verdict}, but the attestation says PASSED`);
+    if (verdict === null && entry.verdict === "PASS")
+      problems.push(`${where} records a PASS, but the attestation says ${statement.predicate.result}`);
     entries.push(entry);
     previous = sha256Hex(Buffer.from(line, "utf8"));
   }
@@ -114,15 +121,20 @@ export async function verifySignedEvidence(dir: string, publicKey: KeyObject): P
   if (logText !== null) {
     try {
       const log = parseApprovalLog(logText, SIGNOFF_FILES.approvalJson);
-      if (commit && log.commit !== commit) problems.push(`${SIGNOFF_FILES.approvalJson} is about commit ${log.commit}, but the signed attestation is about ${commit}`);
+      if (commit && log.commit !== commit)
+        problems.push(`${SIGNOFF_FILES.approvalJson} is about commit ${log.commit}, but the signed attestation is about ${commit}`);
       if ((log.verdict === "PASS") !== (statement.predicate.result === "PASSED")) {
-        problems.push(`${SIGNOFF_FILES.approvalJson} says the verdict is ${log.verdict}, but the signed attestation says ${statement.predicate.result}`);
+        problems.push(
+          `${SIGNOFF_FILES.approvalJson} says the verdict is ${log.verdict}, but the signed attestation says ${statement.predicate.result}`,
+        );
       }
       const said = log.history.map((a) => `${a.reviewer.toLowerCase()} ${a.state} ${a.verdict} ${a.commit}`);
       const signed = entries.map((e) => `${e.reviewer.toLowerCase()} ${e.state} ${e.verdict} ${e.commit}`);
       for (let i = 0; i < Math.max(said.length, signed.length); i++) {
         if (said[i] !== signed[i]) {
-          problems.push(`${SIGNOFF_FILES.approvalJson} entry ${i + 1} says "${said[i] ?? "nothing"}" but the signed approval log says "${signed[i] ?? "nothing"}"`);
+          problems.push(
+            `${SIGNOFF_FILES.approvalJson} entry ${i + 1} says "${said[i] ?? "nothing"}" but the signed approval log says "${signed[i] ?? "nothing"}"`,
+          );
           break;
         }
       }

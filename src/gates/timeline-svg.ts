@@ -76,7 +76,9 @@ export function timelineSvg(t: LatencyTimeline): string {
     return `${out.join("\n")}\n`;
   }
   if (!t.valid) {
-    out.push(`<text class="invalid" x="${WIDTH - RIGHT}" y="20" ${FONT} font-size="12" font-weight="bold" text-anchor="end" fill="${VERDICT_COLOR.ERROR}">INVALID REPLAY: these latencies say nothing</text>`);
+    out.push(
+      `<text class="invalid" x="${WIDTH - RIGHT}" y="20" ${FONT} font-size="12" font-weight="bold" text-anchor="end" fill="${VERDICT_COLOR.ERROR}">INVALID REPLAY: these latencies say nothing</text>`,
+    );
   }
 
   // Legend.
@@ -115,10 +117,20 @@ export function timelineSvg(t: LatencyTimeline): string {
     );
   }
   const barY = yLat(t.barMs);
-  out.push(`<line class="slo-bar" x1="${LEFT}" y1="${n1(barY)}" x2="${LEFT + PLOT_W}" y2="${n1(barY)}" stroke="${BAR_COLOR}" stroke-width="2"/>`);
+  out.push(
+    `<line class="slo-bar" x1="${LEFT}" y1="${n1(barY)}" x2="${LEFT + PLOT_W}" y2="${n1(barY)}" stroke="${BAR_COLOR}" stroke-width="2"/>`,
+  );
   for (const s of SERIES) {
-    const d = path(t.seconds.map((row) => [xOf(row.second), row[s.key as keyof TimelineSecond] === null ? null : yLat(row[s.key as keyof TimelineSecond] as number)]));
-    if (d) out.push(`<path class="${s.cls}" d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`);
+    const d = path(
+      t.seconds.map((row) => [
+        xOf(row.second),
+        row[s.key as keyof TimelineSecond] === null ? null : yLat(row[s.key as keyof TimelineSecond] as number),
+      ]),
+    );
+    if (d)
+      out.push(
+        `<path class="${s.cls}" d="${d}" fill="none" stroke="${s.color}" stroke-width="${s.width}"${s.dash ? ` stroke-dasharray="${s.dash}"` : ""}/>`,
+      );
   }
   // A hover title per second, for the numbers behind the lines.
   for (const row of t.seconds) {
@@ -127,7 +139,9 @@ export function timelineSvg(t: LatencyTimeline): string {
     const text = row.requests
       ? `${span}: ${row.requests} due, P50 ${formatMs(row.p50Ms!)}, P95 ${formatMs(row.p95Ms!)}, max ${formatMs(row.maxMs!)}, send lag max ${formatMs(row.sendLagMaxMs!)}; ${flow}`
       : `${span}: nothing due; ${flow}`;
-    out.push(`<rect x="${n1(LEFT + (row.second / windowS) * slot)}" y="${TOP}" width="${n1(slot)}" height="${LAT_H}" fill="transparent"><title>${escapeHtml(text)}</title></rect>`);
+    out.push(
+      `<rect x="${n1(LEFT + (row.second / windowS) * slot)}" y="${TOP}" width="${n1(slot)}" height="${LAT_H}" fill="transparent"><title>${escapeHtml(text)}</title></rect>`,
+    );
   }
 
   // Flow panel: 202s per second as bars (left scale), queue depth as a line (right scale).
@@ -142,11 +156,18 @@ export function timelineSvg(t: LatencyTimeline): string {
   );
   for (const row of t.seconds) {
     const h = (row.acceptedPerS / maxAccepted) * FLOW_H;
-    if (h > 0) out.push(`<rect class="series-accepted" x="${n1(LEFT + (row.second / windowS) * slot + 0.5)}" y="${n1(FLOW_TOP + FLOW_H - h)}" width="${n1(Math.max(0.5, slot - 1))}" height="${n1(h)}" fill="${ACCEPTED_COLOR}"/>`);
+    if (h > 0)
+      out.push(
+        `<rect class="series-accepted" x="${n1(LEFT + (row.second / windowS) * slot + 0.5)}" y="${n1(FLOW_TOP + FLOW_H - h)}" width="${n1(Math.max(0.5, slot - 1))}" height="${n1(h)}" fill="${ACCEPTED_COLOR}"/>`,
+      );
   }
   if (t.queueSampled) {
     // Sampled every 250 ms: a window without a sample is skipped over, not drawn as a gap.
-    const d = path(t.seconds.filter((row) => row.queueDepth !== null).map((row) => [xOf(row.second), FLOW_TOP + FLOW_H - (row.queueDepth! / maxDepth) * FLOW_H]));
+    const d = path(
+      t.seconds
+        .filter((row) => row.queueDepth !== null)
+        .map((row) => [xOf(row.second), FLOW_TOP + FLOW_H - (row.queueDepth! / maxDepth) * FLOW_H]),
+    );
     if (d) out.push(`<path class="series-queue" d="${d}" fill="none" stroke="${QUEUE_COLOR}" stroke-width="2"/>`);
     out.push(
       `<text x="${LEFT + PLOT_W + 6}" y="${FLOW_TOP + 8}" ${FONT} font-size="11" fill="${QUEUE_COLOR}">${escapeHtml(formatCount(depths.length ? maxDepth : 0))}</text>`,
@@ -154,7 +175,9 @@ export function timelineSvg(t: LatencyTimeline): string {
       `<text x="${LEFT + PLOT_W}" y="${FLOW_TOP - 6}" ${FONT} font-size="11" text-anchor="end" fill="${QUEUE_COLOR}">queue depth (deepest sample in the window)</text>`,
     );
   } else {
-    out.push(`<text class="queue-absent" x="${LEFT + PLOT_W}" y="${FLOW_TOP - 6}" ${FONT} font-size="11" text-anchor="end" fill="#868e96">queue depth: not sampled (the target's queue is not reachable from the gate)</text>`);
+    out.push(
+      `<text class="queue-absent" x="${LEFT + PLOT_W}" y="${FLOW_TOP - 6}" ${FONT} font-size="11" text-anchor="end" fill="#868e96">queue depth: not sampled (the target's queue is not reachable from the gate)</text>`,
+    );
   }
 
   // Seconds along the bottom.
@@ -166,7 +189,9 @@ export function timelineSvg(t: LatencyTimeline): string {
       `<text x="${n1(x)}" y="${FLOW_TOP + FLOW_H + 16}" ${FONT} font-size="11" text-anchor="middle" fill="#495057">${n1(v)}</text>`,
     );
   }
-  out.push(`<text x="${LEFT + PLOT_W / 2}" y="${HEIGHT - 4}" ${FONT} font-size="11" text-anchor="middle" fill="#495057">${escapeHtml(`seconds since the replay started, in windows of ${windowText === "second" ? "1 s" : windowText} (latency by due time, answers by arrival)`)}</text>`);
+  out.push(
+    `<text x="${LEFT + PLOT_W / 2}" y="${HEIGHT - 4}" ${FONT} font-size="11" text-anchor="middle" fill="#495057">${escapeHtml(`seconds since the replay started, in windows of ${windowText === "second" ? "1 s" : windowText} (latency by due time, answers by arrival)`)}</text>`,
+  );
   out.push(`</svg>`);
   return `${out.join("\n")}\n`;
 }

@@ -11,7 +11,7 @@ const NUMBER = String.raw`[+-]?(?:\d+(?:\.\d*)?|\.\d+)`;
 /** Milliseconds per duration unit. */
 const DURATION_UNITS: Record<string, number> = {
   us: 0.001,
-  "µs": 0.001,
+  µs: 0.001,
   ms: 1,
   s: 1000,
   m: 60_000,
@@ -71,9 +71,7 @@ export function parseDuration(value: unknown): number {
   if (unit === "") throw new UnitError(`${describe(value)} has no unit; expected ${DURATION_EXAMPLES}`);
   const scale = DURATION_UNITS[unit];
   if (scale === undefined) {
-    throw new UnitError(
-      `${describe(value)} has an unknown unit "${unit}"; expected one of ${Object.keys(DURATION_UNITS).join(", ")}`,
-    );
+    throw new UnitError(`${describe(value)} has an unknown unit "${unit}"; expected one of ${Object.keys(DURATION_UNITS).join(", ")}`);
   }
   const n = Number(num);
   if (n < 0) throw new UnitError(`${describe(value)} is negative; expected a duration of 0 or more`);

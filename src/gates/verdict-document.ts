@@ -38,7 +38,13 @@ export function verdictDocument(run: GateRun, bundleDir: string | null): Verdict
       rate: p.rate,
       verdict: p.verdict,
       reason: p.reason,
-      slos: p.slos.map((s) => ({ name: s.name, measured: s.measured, measured_display: s.measuredDisplay, bar: s.bar, verdict: s.verdict })),
+      slos: p.slos.map((s) => ({
+        name: s.name,
+        measured: s.measured,
+        measured_display: s.measuredDisplay,
+        bar: s.bar,
+        verdict: s.verdict,
+      })),
     })),
   };
 }

@@ -85,7 +85,8 @@ export function evaluatePhase(gate: Gate, phase: Phase, m: PhaseMeasurement): Ph
   const errored = slos.filter((s) => s.verdict === "ERROR").map((s) => s.detail!);
   const inconclusive = slos.filter((s) => s.verdict === "INCONCLUSIVE").map((s) => s.detail!);
   if (failed.length) return { verdict: "FAIL", reason: [...failed, ...errored, ...inconclusive, ...incomplete].join("; "), slos };
-  if (errored.length || incomplete.length) return { verdict: "ERROR", reason: [...errored, ...inconclusive, ...incomplete].join("; "), slos };
+  if (errored.length || incomplete.length)
+    return { verdict: "ERROR", reason: [...errored, ...inconclusive, ...incomplete].join("; "), slos };
   if (inconclusive.length) return { verdict: "INCONCLUSIVE", reason: inconclusive.join("; "), slos };
   return { verdict: "PASS", reason: `all ${slos.length} objectives met`, slos };
 }
@@ -112,10 +113,14 @@ export function evaluateRun(phases: PhaseResult[], context: RunContext = {}): { 
   const rbacWrong = (context.rbac ?? []).filter((c) => c.verdict !== "PASS" && c.actualStatus !== 0);
   const rbacUnanswered = (context.rbac ?? []).filter((c) => c.verdict !== "PASS" && c.actualStatus === 0);
   const rbac = rbacWrong.length
-    ? [`rbac: ${rbacWrong.length} of ${context.rbac!.length} credential cases failed (${rbacWrong.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")})`]
+    ? [
+        `rbac: ${rbacWrong.length} of ${context.rbac!.length} credential cases failed (${rbacWrong.map((c) => `${c.name} expected ${c.expectedStatus} got ${c.actualStatus}`).join("; ")})`,
+      ]
     : [];
   const rbacErrors = rbacUnanswered.length
-    ? [`rbac: ${rbacUnanswered.length} of ${context.rbac!.length} credential cases got no answer (${rbacUnanswered.map((c) => c.name).join(", ")}): the service could not be reached`]
+    ? [
+        `rbac: ${rbacUnanswered.length} of ${context.rbac!.length} credential cases got no answer (${rbacUnanswered.map((c) => c.name).join(", ")}): the service could not be reached`,
+      ]
     : [];
   if (phases.length === 0) {
     if (rbac.length) return { verdict: "FAIL", reason: rbac.join("; ") };
@@ -139,9 +144,11 @@ export function evaluateRun(phases: PhaseResult[], context: RunContext = {}): { 
     }
   }
   const skipped = notRun.length ? [`${notRun.join(", ")} did not run`] : [];
-  if (rbac.length || failed.length) return { verdict: "FAIL", reason: [...rbac, ...failed, ...errored, ...inconclusive, ...skipped].join("; ") };
+  if (rbac.length || failed.length)
+    return { verdict: "FAIL", reason: [...rbac, ...failed, ...errored, ...inconclusive, ...skipped].join("; ") };
   // Phases that did not run because an earlier one could not tell leave the run as undecided as that one.
-  if (!errored.length && notRun.length && inconclusive.length) return { verdict: "INCONCLUSIVE", reason: [...inconclusive, ...skipped].join("; ") };
+  if (!errored.length && notRun.length && inconclusive.length)
+    return { verdict: "INCONCLUSIVE", reason: [...inconclusive, ...skipped].join("; ") };
   if (errored.length || notRun.length) return { verdict: "ERROR", reason: [...errored, ...inconclusive, ...skipped].join("; ") };
   if (inconclusive.length) return { verdict: "INCONCLUSIVE", reason: inconclusive.join("; ") };
   const names = phases.map((p) => p.name).join(", ");

@@ -22,7 +22,10 @@ export type Milestone =
   /** A status update at the gate's cadence (`updates: { every: 30min }`), between milestones. */
   | { kind: "status"; activity: string; progress: string; phases?: Phase[]; blockers?: string };
 
-const VERDICT_ICON: Record<Verdict, string> = Object.fromEntries(Object.entries(VERDICT_MEANING).map(([v, m]) => [v, m.icon])) as Record<Verdict, string>;
+const VERDICT_ICON: Record<Verdict, string> = Object.fromEntries(Object.entries(VERDICT_MEANING).map(([v, m]) => [v, m.icon])) as Record<
+  Verdict,
+  string
+>;
 const TIMELINE_ICON: Record<TimelineEntry["status"], string> = {
   done: "✅",
   running: "🔄",
@@ -62,7 +65,10 @@ export function renderWarRoomUpdate(u: WarRoomUpdate): string {
 
 /** A markdown table cell: pipes would end the cell early, newlines the row. */
 function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\s*\n\s*/g, " ").trim();
+  return text
+    .replace(/\|/g, "\\|")
+    .replace(/\s*\n\s*/g, " ")
+    .trim();
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -156,7 +162,9 @@ export function renderPlainVerdictTable(run: VerdictSummary): string {
       rows.push([label, "-", "not run", "", "-", p.reason]);
       continue;
     }
-    p.slos.forEach((s, i) => rows.push([i === 0 ? label : "", s.name, s.measuredDisplay, s.bar, s.verdict, s.verdict === "PASS" ? "" : s.detail ?? ""]));
+    p.slos.forEach((s, i) =>
+      rows.push([i === 0 ? label : "", s.name, s.measuredDisplay, s.bar, s.verdict, s.verdict === "PASS" ? "" : (s.detail ?? "")]),
+    );
     rows.push(["", "= phase", "", "", p.verdict, p.reason]);
   }
   rows.push(["OVERALL", "", "", "", run.verdict, run.reason]);
@@ -253,7 +261,9 @@ export function milestoneUpdate(gate: Gate, milestone: Milestone, now: Date | st
       const after = selected[i + 1];
       return {
         time,
-        milestone: phase ? `Phase ${i + 1}/${selected.length} started: ${phaseHeadline(phase)}` : `Phase ${nameOf(milestone.phase)} started`,
+        milestone: phase
+          ? `Phase ${i + 1}/${selected.length} started: ${phaseHeadline(phase)}`
+          : `Phase ${nameOf(milestone.phase)} started`,
         status: "YELLOW",
         progress: passedSoFar(milestone.results),
         blockers,

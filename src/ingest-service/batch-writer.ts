@@ -146,11 +146,25 @@ export class BatchWriter {
         if (!refusedAsData(err)) throw err;
         const x = err as { code: string; message: string };
         await this.pool.query(this.deadLetterSql, [
-          e.idempotencyKey, e.requestId, e.orderingKey, e.seq, e.payload.toString("utf8"), e.receivedAt, x.code, x.message,
+          e.idempotencyKey,
+          e.requestId,
+          e.orderingKey,
+          e.seq,
+          e.payload.toString("utf8"),
+          e.receivedAt,
+          x.code,
+          x.message,
         ]);
         deadLettered.push(e);
         this.log.error(
-          { hop: "dead_lettered", batch_id: batchId, request_id: e.requestId, idempotency_key: e.idempotencyKey, code: x.code, error: x.message },
+          {
+            hop: "dead_lettered",
+            batch_id: batchId,
+            request_id: e.requestId,
+            idempotency_key: e.idempotencyKey,
+            code: x.code,
+            error: x.message,
+          },
           "PostgreSQL refused an event; kept in dead_letters",
         );
       }

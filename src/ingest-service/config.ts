@@ -172,7 +172,13 @@ function connectionSettings<T extends ConnectionOptions>(): Setting<T>[] {
       help: `one of ${LEVELS.join(", ")} (default info)`,
       apply: text<T>("logLevel", (v) => (LEVELS.includes(v) ? null : `must be one of ${LEVELS.join(", ")}`)),
     },
-    { flag: "--log-file", arg: "FILE", env: "INGEST_LOG_FILE", help: "write JSON logs to this file (default stdout)", apply: text<T>("logFile") },
+    {
+      flag: "--log-file",
+      arg: "FILE",
+      env: "INGEST_LOG_FILE",
+      help: "write JSON logs to this file (default stdout)",
+      apply: text<T>("logFile"),
+    },
   ];
 }
 
@@ -301,13 +307,7 @@ function usage<T>(command: string, summary: string, settings: Setting<T>[], extr
   return `Usage: gate ingest ${command} [options]\n\n${summary}\n\nOptions (flags override environment variables):\n${lines.join("\n")}\n${extra}`;
 }
 
-function parse<T>(
-  args: string[],
-  env: Record<string, string | undefined>,
-  settings: Setting<T>[],
-  options: T,
-  help: string,
-): Parsed<T> {
+function parse<T>(args: string[], env: Record<string, string | undefined>, settings: Setting<T>[], options: T, help: string): Parsed<T> {
   for (const s of settings) {
     const value = s.env ? env[s.env] : undefined;
     if (value === undefined || value === "") continue;

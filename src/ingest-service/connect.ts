@@ -8,12 +8,7 @@ import type { Logger } from "pino";
 export class IngestStartError extends Error {
   constructor(
     readonly code:
-      | "config_invalid"
-      | "redis_unreachable"
-      | "postgres_unreachable"
-      | "postgres_refused"
-      | "listen_failed"
-      | "migration_failed",
+      "config_invalid" | "redis_unreachable" | "postgres_unreachable" | "postgres_refused" | "listen_failed" | "migration_failed",
     message: string,
   ) {
     super(message);

@@ -270,7 +270,10 @@ export function checkJsonObject(b: Buffer): JsonProblem | null {
       }
       if (other >= 0 && keyAt(b, other) === keyAt(b, start)) {
         const key = keyAt(b, start);
-        return (unsupported(`the key ${JSON.stringify(key)} appears twice in one object (byte ${start}); parsers disagree on which value wins`), found);
+        return (
+          unsupported(`the key ${JSON.stringify(key)} appears twice in one object (byte ${start}); parsers disagree on which value wins`),
+          found
+        );
       }
       if (keyCount === keyHashes.length) growKeys();
       keyHashes[keyCount] = hash;
@@ -309,7 +312,16 @@ export function checkJsonObject(b: Buffer): JsonProblem | null {
     return (unexpected(b, i), found);
   }
   if (first !== 0x7b) {
-    const kind = first === 0x5b ? "an array" : first === QUOTE ? "a string" : first === 0x6e ? "null" : first === 0x74 || first === 0x66 ? "a boolean" : "a number";
+    const kind =
+      first === 0x5b
+        ? "an array"
+        : first === QUOTE
+          ? "a string"
+          : first === 0x6e
+            ? "null"
+            : first === 0x74 || first === 0x66
+              ? "a boolean"
+              : "a number";
     return { code: "not_an_object", message: `the body must be a JSON object, got ${kind}` };
   }
   return null;

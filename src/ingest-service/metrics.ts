@@ -54,10 +54,26 @@ export function renderMetrics(m: ServerMetrics, queue: QueueState | null, worker
   counter("ingest_requests_duplicate_total", "Webhooks answered 200 duplicate.", m.duplicates);
   out.push("# HELP ingest_requests_rejected_total Requests refused, by error code.", "# TYPE ingest_requests_rejected_total counter");
   for (const [code, n] of [...m.rejections].sort()) out.push(`ingest_requests_rejected_total{reason="${code}"} ${n}`);
-  histogram(out, "ingest_request_duration_seconds", "POST /webhooks latency.", m.latencyMs.bounds, m.latencyMs.counts, m.latencyMs.sum, 1000);
+  histogram(
+    out,
+    "ingest_request_duration_seconds",
+    "POST /webhooks latency.",
+    m.latencyMs.bounds,
+    m.latencyMs.counts,
+    m.latencyMs.sum,
+    1000,
+  );
   if (queue) {
-    out.push("# HELP ingest_queue_depth Events accepted and not yet committed.", "# TYPE ingest_queue_depth gauge", `ingest_queue_depth ${queue.depth}`);
-    out.push("# HELP ingest_queue_pending Events read by a worker, not yet acknowledged.", "# TYPE ingest_queue_pending gauge", `ingest_queue_pending ${queue.pending}`);
+    out.push(
+      "# HELP ingest_queue_depth Events accepted and not yet committed.",
+      "# TYPE ingest_queue_depth gauge",
+      `ingest_queue_depth ${queue.depth}`,
+    );
+    out.push(
+      "# HELP ingest_queue_pending Events read by a worker, not yet acknowledged.",
+      "# TYPE ingest_queue_pending gauge",
+      `ingest_queue_pending ${queue.pending}`,
+    );
   }
   if (workers) {
     const n = (f: string) => Number(workers[f] ?? 0);
@@ -67,8 +83,24 @@ export function renderMetrics(m: ServerMetrics, queue: QueueState | null, worker
     counter("ingest_batch_retries_total", "Batch attempts that failed and were retried.", n("retries"));
     counter("ingest_dead_letters_total", "Events PostgreSQL refused as data, kept in dead_letters.", n("dead_letters"));
     const buckets = (prefix: string, len: number) => Array.from({ length: len + 1 }, (_, i) => n(`${prefix}:${i}`));
-    histogram(out, "ingest_batch_size", "Events per committed batch.", BATCH_SIZE_BOUNDS, buckets("batch_size", BATCH_SIZE_BOUNDS.length), n("batch_size_sum"), 1);
-    histogram(out, "ingest_commit_duration_seconds", "Batch transaction latency.", COMMIT_BOUNDS_MS, buckets("commit", COMMIT_BOUNDS_MS.length), n("commit_sum_us") / 1000, 1000);
+    histogram(
+      out,
+      "ingest_batch_size",
+      "Events per committed batch.",
+      BATCH_SIZE_BOUNDS,
+      buckets("batch_size", BATCH_SIZE_BOUNDS.length),
+      n("batch_size_sum"),
+      1,
+    );
+    histogram(
+      out,
+      "ingest_commit_duration_seconds",
+      "Batch transaction latency.",
+      COMMIT_BOUNDS_MS,
+      buckets("commit", COMMIT_BOUNDS_MS.length),
+      n("commit_sum_us") / 1000,
+      1000,
+    );
   }
   return out.join("\n") + "\n";
 }

@@ -34,9 +34,7 @@ export async function migrate(pool: pg.Pool, namespace: string): Promise<string[
       await client.query(
         `create table if not exists ${schema}.schema_migrations (version text primary key, applied_at timestamptz not null default now())`,
       );
-      const done = new Set(
-        (await client.query(`select version from ${schema}.schema_migrations`)).rows.map((r) => r.version as string),
-      );
+      const done = new Set((await client.query(`select version from ${schema}.schema_migrations`)).rows.map((r) => r.version as string));
       for (const m of migrations()) {
         if (done.has(m.version)) continue;
         await client.query("begin");

@@ -107,21 +107,26 @@ function run(
   const batchPrefix = `${consumer}-${Date.now().toString(36)}`;
 
   async function read(count: number, blockMs: number | null): Promise<StreamEntry[]> {
-    const reply = (blockMs === null
-      ? await redis.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "STREAMS", keys.events, ">")
-      : await redis.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", keys.events, ">")) as
-      | [Buffer, StreamEntry[]][]
-      | null;
+    const reply = (
+      blockMs === null
+        ? await redis.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "STREAMS", keys.events, ">")
+        : await redis.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", keys.events, ">")
+    ) as [Buffer, StreamEntry[]][] | null;
     return reply?.[0]?.[1] ?? [];
   }
 
   /** Entries other consumers have held longer than the visibility timeout, now ours. */
   async function reclaim(): Promise<StreamEntry[]> {
-    const reply = (await redis.callBuffer("XAUTOCLAIM", keys.events, keys.group, consumer, options.visibilityTimeoutMs, "0-0", "COUNT", batchSize)) as [
-      Buffer,
-      StreamEntry[],
-      Buffer[]?,
-    ];
+    const reply = (await redis.callBuffer(
+      "XAUTOCLAIM",
+      keys.events,
+      keys.group,
+      consumer,
+      options.visibilityTimeoutMs,
+      "0-0",
+      "COUNT",
+      batchSize,
+    )) as [Buffer, StreamEntry[], Buffer[]?];
     const entries = reply[1] ?? [];
     if (entries.length) log.info({ hop: "reclaimed", consumer, entries: entries.length }, "took over events from a silent worker");
     return entries;
@@ -168,7 +173,10 @@ function run(
     const result = events.length ? await writer.write(events, batchId, () => stopping) : null;
     if (events.length && !result) return; // Stopped while the database was failing: leave them pending.
     const ids = entries.map(([id]) => id.toString("latin1"));
-    const tx = redis.pipeline().xack(keys.events, keys.group, ...ids).xdel(keys.events, ...ids);
+    const tx = redis
+      .pipeline()
+      .xack(keys.events, keys.group, ...ids)
+      .xdel(keys.events, ...ids);
     if (result) {
       for (const [field, n] of batchMetricFields(events.length, result.inserted, result.commitMs, result.retries)) {
         tx.hincrby(keys.metrics, field, n);
@@ -212,7 +220,9 @@ function run(
         if (Date.now() >= nextForget) {
           nextForget = Date.now() + 60_000;
           const minIdleMs = Math.max(60_000, 10 * options.visibilityTimeoutMs);
-          await forgetDeadConsumers(redis, options.namespace, consumer, minIdleMs).catch((err: Error) => log.warn({ error: err.message }, "could not tidy the consumer group"));
+          await forgetDeadConsumers(redis, options.namespace, consumer, minIdleMs).catch((err: Error) =>
+            log.warn({ error: err.message }, "could not tidy the consumer group"),
+          );
         }
         if (entries.length === 0) entries = await read(batchSize, BLOCK_MS);
         redisDelay = 100;
@@ -249,7 +259,14 @@ function run(
   const sweeper = startGapSweeper(pool, options.namespace, options.gapTimeoutMs, log);
 
   log.info(
-    { consumer, batch_size: batchSize, batch_linger_ms: options.batchLingerMs, batch_linger_max_ms: options.batchLingerMaxMs, gap_timeout_ms: options.gapTimeoutMs, visibility_timeout_ms: options.visibilityTimeoutMs },
+    {
+      consumer,
+      batch_size: batchSize,
+      batch_linger_ms: options.batchLingerMs,
+      batch_linger_max_ms: options.batchLingerMaxMs,
+      gap_timeout_ms: options.gapTimeoutMs,
+      visibility_timeout_ms: options.visibilityTimeoutMs,
+    },
     "ingest worker started",
   );
 

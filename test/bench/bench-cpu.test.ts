@@ -3,9 +3,25 @@ import type { BenchRun } from "../../bench/bench-report.js";
 
 function run(over: Partial<BenchRun>): BenchRun {
   return {
-    system: "ingest", db_rtt_ms: 0, rate: 1000, achieved_rate: 1000, p50_ms: 1, p95_ms: 4, p99_ms: 9, errors: 0,
-    drain_ms: 100, rss_mb: 120, requests: 10000, sent: 10000, p95_ci_ms: [3.9, 4.1], max_ms: 20, send_lag_p99_ms: 1,
-    valid: true, load_avg_1m: 1, purpose: "fixed", ...over,
+    system: "ingest",
+    db_rtt_ms: 0,
+    rate: 1000,
+    achieved_rate: 1000,
+    p50_ms: 1,
+    p95_ms: 4,
+    p99_ms: 9,
+    errors: 0,
+    drain_ms: 100,
+    rss_mb: 120,
+    requests: 10000,
+    sent: 10000,
+    p95_ci_ms: [3.9, 4.1],
+    max_ms: 20,
+    send_lag_p99_ms: 1,
+    valid: true,
+    load_avg_1m: 1,
+    purpose: "fixed",
+    ...over,
   };
 }
 
@@ -23,8 +39,21 @@ test("the lean driver is compared with its baseline on the same system and rate,
     run({ driver: "baseline", cpu_us: { driver: 999, server: 1, workers: 1 } }),
   ];
   const c = driverComparisons(runs);
-  expect(c).toEqual([{ system: "ingest", rate: 1000, runs: 4, lean_us: 120, baseline_us: 250, ratio: 2.08, lean_send_lag_p99_ms: 1, baseline_send_lag_p99_ms: 2.5 }]);
-  expect(renderDriverComparisons(c)).toContain("ingest @1000/s: lean 120 µs/request, baseline 250 µs/request: baseline ÷ lean = 2.08x over 4 runs");
+  expect(c).toEqual([
+    {
+      system: "ingest",
+      rate: 1000,
+      runs: 4,
+      lean_us: 120,
+      baseline_us: 250,
+      ratio: 2.08,
+      lean_send_lag_p99_ms: 1,
+      baseline_send_lag_p99_ms: 2.5,
+    },
+  ]);
+  expect(renderDriverComparisons(c)).toContain(
+    "ingest @1000/s: lean 120 µs/request, baseline 250 µs/request: baseline ÷ lean = 2.08x over 4 runs",
+  );
   expect(renderDriverComparisons([])).toContain("no comparison pair");
 });
 

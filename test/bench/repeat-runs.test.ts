@@ -17,22 +17,58 @@ function bundle(name: string, verdict: string, phases: [string, string, number |
     phases: phases.map(([n, pv, p95]) => ({ name: n, verdict: pv, slos: [{ name: "latency_p95", measured: p95 }] })),
   };
   writeFileSync(join(dir, "verdict.json"), JSON.stringify(v));
-  writeFileSync(join(dir, "01-replay-logs", "cpu.json"), JSON.stringify({ phases: phases.map(([n]) => ({ phase: n, driverUsPerRequest: 150, serverUsPerRequest: 400, workersUsPerEvent: 100 })) }));
-  writeFileSync(join(dir, "01-replay-logs", "machine.json"), JSON.stringify({ otherWork: phases.map(([n]) => ({ phase: n, peakForeignCores: 0.1 })) }));
+  writeFileSync(
+    join(dir, "01-replay-logs", "cpu.json"),
+    JSON.stringify({
+      phases: phases.map(([n]) => ({ phase: n, driverUsPerRequest: 150, serverUsPerRequest: 400, workersUsPerEvent: 100 })),
+    }),
+  );
+  writeFileSync(
+    join(dir, "01-replay-logs", "machine.json"),
+    JSON.stringify({ otherWork: phases.map(([n]) => ({ phase: n, peakForeignCores: 0.1 })) }),
+  );
   return dir;
 }
 
 test("a bundle's verdict, exit code, time and per-phase P95 and CPU are read back", () => {
-  const r = summarizeBundle(bundle("a", "FAIL", [["smoke", "FAIL", 43.1], ["load", "ERROR", null]]));
+  const r = summarizeBundle(
+    bundle("a", "FAIL", [
+      ["smoke", "FAIL", 43.1],
+      ["load", "ERROR", null],
+    ]),
+  );
   expect(r).toMatchObject({ verdict: "FAIL", exitCode: 1, seconds: 47.5 });
-  expect(r.phases[0]).toEqual({ name: "smoke", verdict: "FAIL", p95Ms: 43.1, driverUs: 150, serverUs: 400, workersUs: 100, peakForeignCores: 0.1 });
+  expect(r.phases[0]).toEqual({
+    name: "smoke",
+    verdict: "FAIL",
+    p95Ms: 43.1,
+    driverUs: 150,
+    serverUs: 400,
+    workersUs: 100,
+    peakForeignCores: 0.1,
+  });
 });
 
 test("runs are summarized per phase: verdict counts, P95 spread, INCONCLUSIVE count; a phase that did not run is not counted as run", () => {
   const runs = [
-    summarizeBundle(bundle("b", "PASS", [["smoke", "PASS", 4], ["load", "PASS", 9]])),
-    summarizeBundle(bundle("c", "FAIL", [["smoke", "INCONCLUSIVE", 22], ["load", "FAIL", 3000]])),
-    summarizeBundle(bundle("d", "FAIL", [["smoke", "FAIL", 60], ["load", "ERROR", null]])),
+    summarizeBundle(
+      bundle("b", "PASS", [
+        ["smoke", "PASS", 4],
+        ["load", "PASS", 9],
+      ]),
+    ),
+    summarizeBundle(
+      bundle("c", "FAIL", [
+        ["smoke", "INCONCLUSIVE", 22],
+        ["load", "FAIL", 3000],
+      ]),
+    ),
+    summarizeBundle(
+      bundle("d", "FAIL", [
+        ["smoke", "FAIL", 60],
+        ["load", "ERROR", null],
+      ]),
+    ),
   ];
   const s = summarizeRuns(runs);
   expect(s.verdicts).toEqual({ PASS: 1, FAIL: 2 });

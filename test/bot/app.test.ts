@@ -20,7 +20,8 @@ afterEach(async () => {
 });
 
 const botComments = () => world.comments(pr).filter((c) => c.user.login === world.fake.botLogin);
-const reactionsOn = (commentId: number) => [...world.fake.state.reactions.values()].filter((r) => r.commentId === commentId).map((r) => r.content);
+const reactionsOn = (commentId: number) =>
+  [...world.fake.state.reactions.values()].filter((r) => r.commentId === commentId).map((r) => r.content);
 
 describe("the GitHub App on PR comments", () => {
   test("help lists the commands and is acknowledged with 👀", async () => {
@@ -77,11 +78,27 @@ describe("the GitHub App on PR comments", () => {
     const ctx = world.fake.webhookContext();
     const send = (payload: unknown) => sendWebhook(world.bot.webhookUrl, { event: "issue_comment", payload, secret: world.secret });
     const fromBot = world.fake.addComment({ issueNumber: pr, user: "dependabot[bot]", body: "/gate-a help" });
-    expect((await send(issueCommentOnPullRequest({ ...ctx, prNumber: pr, commenter: "dependabot[bot]", body: "/gate-a help", comment: fromBot }))).status).toBe(200);
+    expect(
+      (
+        await send(
+          issueCommentOnPullRequest({ ...ctx, prNumber: pr, commenter: "dependabot[bot]", body: "/gate-a help", comment: fromBot }),
+        )
+      ).status,
+    ).toBe(200);
     const mine = world.fake.addComment({ issueNumber: pr, user: world.fake.botLogin, body: "/gate-a help" });
     await send(issueCommentOnPullRequest({ ...ctx, prNumber: pr, commenter: world.fake.botLogin, body: "/gate-a help", comment: mine }));
     const edited = world.fake.addComment({ issueNumber: pr, user: "octocat", body: "/gate-a help" });
-    await send(issueCommentOnPullRequest({ ...ctx, prNumber: pr, commenter: "octocat", body: "/gate-a help", comment: edited, action: "edited", previousBody: "hi" }));
+    await send(
+      issueCommentOnPullRequest({
+        ...ctx,
+        prNumber: pr,
+        commenter: "octocat",
+        body: "/gate-a help",
+        comment: edited,
+        action: "edited",
+        previousBody: "hi",
+      }),
+    );
     await world.comment(pr, "octocat", "LGTM, but run /gate-a replay 1k later");
     await world.comment(pr, "octocat", "/gate-b replay 1k");
     // A command sent last proves the earlier deliveries were all processed (webhooks are answered in order here).
@@ -108,7 +125,9 @@ describe("gate files the command is judged by", () => {
     world.fake.failNext("repos.getContent", { status: 403, body: { message: "Resource not accessible by integration" } }, 1);
     await world.comment(pr.number, "octocat", "/gate-a replay 1k");
     const reply = await waitFor("the reply", () => world.comments(pr.number).find((c) => c.user.login === world.fake.botLogin));
-    expect(reply.body).toContain("⚠️ Nothing was started: the gate files on the default branch could not be read (GitHub answered 403: Resource not accessible by integration");
+    expect(reply.body).toContain(
+      "⚠️ Nothing was started: the gate files on the default branch could not be read (GitHub answered 403: Resource not accessible by integration",
+    );
     expect(await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr.number)).toEqual([]);
   });
 });

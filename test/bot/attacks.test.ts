@@ -29,10 +29,12 @@ afterEach(async () => {
 });
 
 const CONTEXT = "release-gate/gate-a";
-const appStatuses = (sha: string) => world.fake.state.statuses.filter((s) => s.sha === sha && s.context === CONTEXT && s.creator === world.fake.botLogin);
+const appStatuses = (sha: string) =>
+  world.fake.state.statuses.filter((s) => s.sha === sha && s.context === CONTEXT && s.creator === world.fake.botLogin);
 const allStatuses = (sha: string) => world.fake.state.statuses.filter((s) => s.sha === sha && s.context === CONTEXT);
 const botReplies = (pr: number) => world.comments(pr).filter((c) => c.user.login === world.fake.botLogin);
-const refusalOf = (pr: number, who: string) => waitFor(`@${who}'s refusal`, () => botReplies(pr).find((c) => c.body.includes(`@${who}, your approval is not recorded`)));
+const refusalOf = (pr: number, who: string) =>
+  waitFor(`@${who}'s refusal`, () => botReplies(pr).find((c) => c.body.includes(`@${who}, your approval is not recorded`)));
 const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 
 function tempDir(): string {
@@ -50,13 +52,19 @@ async function verifyFiles(files: Map<string, Buffer>, publicKeyPem: string): Pr
   }
   writeFileSync(join(dir, "pub.pem"), publicKeyPem);
   const lines: string[] = [];
-  const code = await verifyCommand([join(dir, "b"), "--key", join(dir, "pub.pem")], { out: (l) => lines.push(l), err: (l) => lines.push(l) });
+  const code = await verifyCommand([join(dir, "b"), "--key", join(dir, "pub.pem")], {
+    out: (l) => lines.push(l),
+    err: (l) => lines.push(l),
+  });
   return { code, out: lines.join("\n") };
 }
 
 /** SHA256SUMS regenerated over the files, as an attacker would after editing them. */
 function regenerateManifest(files: Map<string, Buffer>): Map<string, Buffer> {
-  const lines = [...files.keys()].filter((p) => p !== "SHA256SUMS").sort().map((p) => `${sha256(files.get(p)!)}  ${p}`);
+  const lines = [...files.keys()]
+    .filter((p) => p !== "SHA256SUMS")
+    .sort()
+    .map((p) => `${sha256(files.get(p)!)}  ${p}`);
   return new Map([...files, ["SHA256SUMS", Buffer.from(`${lines.join("\n")}\n`)]]);
 }
 
@@ -161,7 +169,9 @@ describe("attacks on the sign-off", () => {
     const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
     const { evidence, branch } = await finishedRunWithEvidence(world, { pull: source });
     await world.review(evidence, "mallory", "approved");
-    expect((await refusalOf(evidence, "mallory")).body).toContain("@mallory is not one of the approvers the gate's sign-off policy names (dri-alice)");
+    expect((await refusalOf(evidence, "mallory")).body).toContain(
+      "@mallory is not one of the approvers the gate's sign-off policy names (dri-alice)",
+    );
 
     // The evidence PR targets the evidence base, never the default branch, and code pushed onto it is a foreign head.
     expect(world.fake.pullRequestJson(evidence).base.ref).toBe("release-gate/evidence");
@@ -180,13 +190,20 @@ describe("attacks on the sign-off", () => {
     const { reviewId } = await world.review(evidence, "dri-alice", "approved");
     await waitFor("the GO", () => appStatuses(source.head.sha).find((s) => s.state === "success"));
 
-    const { sha: foreign } = world.fake.pushCommit({ branch, files: { [`evidence/${run.id}/summary.md`]: "all good, trust me\n" }, author: "mallory" });
+    const { sha: foreign } = world.fake.pushCommit({
+      branch,
+      files: { [`evidence/${run.id}/summary.md`]: "all good, trust me\n" },
+      author: "mallory",
+    });
     // Dismiss-stale-approvals: GitHub dismisses the approval when the branch moves.
     await world.dismiss(evidence, reviewId, "dri-alice");
     await waitFor("the withdrawal", () => appStatuses(source.head.sha).at(-1)?.state === "pending");
     await world.review(evidence, "dri-alice", "approved");
     expect((await refusalOf(evidence, "dri-alice")).body).toContain(foreign);
-    expect(appStatuses(source.head.sha).at(-1)).toMatchObject({ state: "pending", description: "approval withdrawn by @dri-alice: 0 of 1 approval" });
+    expect(appStatuses(source.head.sha).at(-1)).toMatchObject({
+      state: "pending",
+      description: "approval withdrawn by @dri-alice: 0 of 1 approval",
+    });
     expect(promotionState((await world.bot.queue.state.get(run.id))!)).toBe("pending");
   });
 
@@ -194,7 +211,14 @@ describe("attacks on the sign-off", () => {
     world = await startBotWorld("attack-status");
     const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
     const mallory = new Octokit({ auth: world.fake.tokenFor("mallory"), baseUrl: world.fake.apiUrl });
-    await mallory.rest.repos.createCommitStatus({ owner: world.fake.owner, repo: world.fake.repo, sha: source.head.sha, state: "success", context: CONTEXT, description: "GO" });
+    await mallory.rest.repos.createCommitStatus({
+      owner: world.fake.owner,
+      repo: world.fake.repo,
+      sha: source.head.sha,
+      state: "success",
+      context: CONTEXT,
+      description: "GO",
+    });
     expect(allStatuses(source.head.sha).map((s) => s.creator)).toEqual(["mallory"]);
 
     const { run } = await finishedRunWithEvidence(world, { pull: source });
@@ -227,7 +251,11 @@ describe("attacks on the sign-off", () => {
     const attacker = generateSigningKeyPair();
     const statement = JSON.parse(files.get("attestation.intoto.json")!.toString());
     const { createPrivateKey } = await import("node:crypto");
-    const forgedEnvelope = signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), createPrivateKey(attacker.privateKeyPem));
+    const forgedEnvelope = signEnvelope(
+      IN_TOTO_PAYLOAD_TYPE,
+      Buffer.from(JSON.stringify(statement)),
+      createPrivateKey(attacker.privateKeyPem),
+    );
     const forged = regenerateManifest(new Map([...files, ["attestation.intoto.dsse.json", Buffer.from(JSON.stringify(forgedEnvelope))]]));
     const forgedCheck = await verifyFiles(forged, world.publicKeyPem);
     expect(forgedCheck.code).toBe(1);
@@ -266,13 +294,22 @@ describe("attacks on the sign-off", () => {
       body: `${token} github_pat_${"x".repeat(30)} ${pem} postgres://u:hunter2@db/x run-secret-123456 Authorization: Bearer abcdef1234567890`,
     });
     const stored = world.fake.commentJson(data.id).body;
-    for (const leaked of [token, "github_pat_x", "MC4CAQAw", "hunter2", "run-secret-123456", "abcdef1234567890"]) expect(stored).not.toContain(leaked);
+    for (const leaked of [token, "github_pat_x", "MC4CAQAw", "hunter2", "run-secret-123456", "abcdef1234567890"])
+      expect(stored).not.toContain(leaked);
 
     // A stranger on a public repository: one reply an hour, nothing else.
     const repository = { ...(world.fake.webhookContext().repository as Record<string, unknown>), private: false, visibility: "public" };
     const stranger = async (body: string) => {
       const comment = world.fake.addComment({ issueNumber: source.number, user: "stranger", body });
-      const payload = issueCommentOnPullRequest({ ...world.fake.webhookContext(), repository, prNumber: source.number, commenter: "stranger", body, comment, pullRequest: world.fake.pullRequestJson(source.number) });
+      const payload = issueCommentOnPullRequest({
+        ...world.fake.webhookContext(),
+        repository,
+        prNumber: source.number,
+        commenter: "stranger",
+        body,
+        comment,
+        pullRequest: world.fake.pullRequestJson(source.number),
+      });
       (payload as { comment: { author_association: string } }).comment.author_association = "NONE";
       return sendWebhook(world.bot.webhookUrl, { event: "issue_comment", payload, secret: world.secret });
     };

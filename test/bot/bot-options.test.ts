@@ -17,7 +17,10 @@ describe("the bot's environment", () => {
     expect(readPrivateKey({ PRIVATE_KEY: key.replace(/\n/g, "\\n") })).toBe(key);
     expect(readPrivateKey({ PRIVATE_KEY: Buffer.from(key).toString("base64") })).toBe(key);
     expect(readPrivateKey({ PRIVATE_KEY: "not a key" })).toMatchObject({ code: "bad_private_key" });
-    expect(readPrivateKey({ PRIVATE_KEY_PATH: "/nonexistent/app.pem" })).toMatchObject({ code: "missing_private_key", message: expect.stringContaining("/nonexistent/app.pem") });
+    expect(readPrivateKey({ PRIVATE_KEY_PATH: "/nonexistent/app.pem" })).toMatchObject({
+      code: "missing_private_key",
+      message: expect.stringContaining("/nonexistent/app.pem"),
+    });
   });
 
   test("the bot reads every setting with Probot's defaults", () => {

@@ -85,7 +85,9 @@ describe("gate publish DIR", () => {
       expect(comments[0].body).toContain("MILESTONE:");
       expect(comments[0].body).toContain(`[evidence PR](${pr.html_url})`);
     }
-    expect([...fake.state.checkRuns.values()].map((c) => [c.name, c.headSha, c.conclusion])).toEqual([["Gate A (gate publish)", gated.head.sha, "success"]]);
+    expect([...fake.state.checkRuns.values()].map((c) => [c.name, c.headSha, c.conclusion])).toEqual([
+      ["Gate A (gate publish)", gated.head.sha, "success"],
+    ]);
     // Only the App sets the promotion status, from its own record of a run.
     expect(fake.state.statuses).toEqual([]);
 
@@ -162,12 +164,22 @@ describe("gate bot", () => {
     cleanups.push(() => {
       if (child.exitCode === null) child.kill("SIGKILL");
     });
-    await waitFor("the bot and its runner to be ready", () => stderr.includes("gate bot: ready") && stderr.includes("gate runner: ready"), 20_000);
+    await waitFor(
+      "the bot and its runner to be ready",
+      () => stderr.includes("gate bot: ready") && stderr.includes("gate runner: ready"),
+      20_000,
+    );
     expect(stderr).toContain(`webhooks at http://127.0.0.1:${port}/api/github/webhooks`);
     expect(stderr).toContain("/gate-a");
 
     const comment = fake.addComment({ issueNumber: pr.number, user: "octocat", body: "/gate-a help" });
-    const payload = issueCommentOnPullRequest({ ...fake.webhookContext(), prNumber: pr.number, commenter: "octocat", body: "/gate-a help", comment });
+    const payload = issueCommentOnPullRequest({
+      ...fake.webhookContext(),
+      prNumber: pr.number,
+      commenter: "octocat",
+      body: "/gate-a help",
+      comment,
+    });
     const answer = await sendWebhook(`http://127.0.0.1:${port}/api/github/webhooks`, { event: "issue_comment", payload, secret });
     expect(answer.status).toBe(200);
     const reply = await waitFor("the help reply", () => [...fake.state.comments.values()].find((c) => c.user === fake.botLogin), 15_000);
@@ -182,7 +194,11 @@ describe("gate bot", () => {
   });
 
   test("refuses to start without the App's settings, naming each one", () => {
-    const out = spawnSync(process.execPath, [GATE_BIN, "bot"], { env: { PATH: process.env.PATH ?? "", GATES_DIR: FIXTURE_GATES }, encoding: "utf8", timeout: 20_000 });
+    const out = spawnSync(process.execPath, [GATE_BIN, "bot"], {
+      env: { PATH: process.env.PATH ?? "", GATES_DIR: FIXTURE_GATES },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     expect(out.status).toBe(2);
     expect(out.stderr).toContain("APP_ID must be the GitHub App's numeric id");
     expect(out.stderr).toContain("set PRIVATE_KEY (the .pem contents) or PRIVATE_KEY_PATH");

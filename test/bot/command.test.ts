@@ -41,22 +41,33 @@ describe("PR comment commands", () => {
     expect(parseCommand("/gate-a status", gates)?.command).toEqual({ kind: "status" });
     expect(parseCommand("/gate-a abort", gates)?.command).toEqual({ kind: "abort" });
     expect(parseCommand("/gate-a help", gates)?.command).toEqual({ kind: "help" });
-    expect(parseCommand("/gate-a abort now", gates)?.command).toMatchObject({ kind: "help", problem: expect.stringContaining("takes no arguments") });
+    expect(parseCommand("/gate-a abort now", gates)?.command).toMatchObject({
+      kind: "help",
+      problem: expect.stringContaining("takes no arguments"),
+    });
   });
 
   test("unknown and malformed commands become help with the reason", () => {
     expect(parseCommand("/gate-a deploy", gates)?.command).toMatchObject({ kind: "help", problem: 'unknown command "deploy"' });
     expect(parseCommand("/gate-a", gates)?.command).toMatchObject({ kind: "help", problem: expect.stringContaining("needs a command") });
-    expect(parseCommand("/gate-a replay", gates)?.command).toMatchObject({ kind: "help", problem: expect.stringContaining("needs a phase") });
+    expect(parseCommand("/gate-a replay", gates)?.command).toMatchObject({
+      kind: "help",
+      problem: expect.stringContaining("needs a phase"),
+    });
     expect(parseCommand("/gate-a replay 30k", gates)?.command).toMatchObject({
       kind: "help",
       problem: 'unknown phase "30k"; expected one of 1k, smoke, 5k, load, all',
     });
-    expect(parseCommand("/gate-a replay 1k 5k", gates)?.command).toMatchObject({ kind: "help", problem: expect.stringContaining("takes one phase") });
+    expect(parseCommand("/gate-a replay 1k 5k", gates)?.command).toMatchObject({
+      kind: "help",
+      problem: expect.stringContaining("takes one phase"),
+    });
   });
 
   test("only replay and abort need the gate's permission", () => {
-    const kinds = ["/gate-a replay 1k", "/gate-a abort", "/gate-a status", "/gate-a help", "/gate-a nonsense"].map((c) => isPrivileged(parseCommand(c, gates)!.command));
+    const kinds = ["/gate-a replay 1k", "/gate-a abort", "/gate-a status", "/gate-a help", "/gate-a nonsense"].map((c) =>
+      isPrivileged(parseCommand(c, gates)!.command),
+    );
     expect(kinds).toEqual([true, true, false, false, false]);
   });
 

@@ -82,7 +82,9 @@ describe("the PR's own commit is built and gated", () => {
     expect(run.gateFileNote).toBeUndefined();
 
     // Fetched as GitHub serves it: the API redirects, the download host answers with the archive.
-    const tarball = world.fake.requests.filter((r) => r.route === "repos.downloadTarballArchive" && r.path.endsWith(`/tarball/${pr.head.sha}`));
+    const tarball = world.fake.requests.filter(
+      (r) => r.route === "repos.downloadTarballArchive" && r.path.endsWith(`/tarball/${pr.head.sha}`),
+    );
     expect(tarball.map((r) => r.status)).toContain(302);
     expect(world.fake.requests.some((r) => r.route === "codeload.download" && r.status === 200)).toBe(true);
 
@@ -108,25 +110,43 @@ describe("the PR's own commit is built and gated", () => {
       { name: expect.stringMatching(/\.tar\.gz$/), digest: { sha256: built.tarballSha256 } },
     ]);
     expect(attestation.predicate.configuration).toEqual([
-      { name: "gates/gate-a.yaml", digest: { sha256: createHash("sha256").update(files["gates/gate-a.yaml"]!).digest("hex"), gitBlob: onMain("gates/gate-a.yaml").sha } },
+      {
+        name: "gates/gate-a.yaml",
+        digest: {
+          sha256: createHash("sha256").update(files["gates/gate-a.yaml"]!).digest("hex"),
+          gitBlob: onMain("gates/gate-a.yaml").sha,
+        },
+      },
     ]);
 
     // The same commit again: the build comes from the cache and the run starts in seconds.
     const again = await measuredRun(world, pr.number, "octocat", "/gate-a replay 1k", 3, BUILD_MS);
-    const rebuilt = bundleJson(bundleOnBranch(world.fake, `gate-a/evidence/${again.run.id}`, again.run.id), "01-replay-logs/service-build.json");
+    const rebuilt = bundleJson(
+      bundleOnBranch(world.fake, `gate-a/evidence/${again.run.id}`, again.run.id),
+      "01-replay-logs/service-build.json",
+    );
     expect(rebuilt).toMatchObject({ cached: true, treeSha: built.treeSha, tarballSha256: built.tarballSha256 });
-    console.log(`first build ${Math.round(built.durationMs / 1000)} s; cached run ${(Date.parse(again.run.finishedAt!) - Date.parse(again.run.startedAt!)) / 1000} s in all`);
+    console.log(
+      `first build ${Math.round(built.durationMs / 1000)} s; cached run ${(Date.parse(again.run.finishedAt!) - Date.parse(again.run.startedAt!)) / 1000} s in all`,
+    );
   });
 
   test("(2)(3)(4) a head that slows the accept path by 300 ms and lowers the bar FAILs on latency_p95 by the default branch's bar, without seeing the runner's secrets", async () => {
     const server = "src/ingest-service/server.ts";
     const webhooks = "src/ingest-service/routes/webhooks.ts";
     const handle = "  function handle(req: IncomingMessage, res: ServerResponse, started: number, receivedMs: number): void {\n";
-    const slow = edited(webhooks, handle, `${handle}    setTimeout(() => handleNow(req, res, started, receivedMs), 300);\n  }\n${handle.replace("handle(", "handleNow(")}`);
+    const slow = edited(
+      webhooks,
+      handle,
+      `${handle}    setTimeout(() => handleNow(req, res, started, receivedMs), 300);\n  }\n${handle.replace("handle(", "handleNow(")}`,
+    );
     // It prints which of the runner's secrets it can see (names only: the evidence redacts secret values).
     const snooping = `console.log(JSON.stringify({ msg: "env probe", visible: ["PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_TOKEN", "EVIDENCE_SIGNING_KEY"].filter((n) => process.env[n] !== undefined), variables: Object.keys(process.env).length }));\n`;
     const looser = edited("gates/gate-a.yaml", `latency_p95: "<= 20ms"`, `latency_p95: "<= 5s"`);
-    const pr = world.fake.createPullRequest({ head: "slow-accept", files: { [server]: snooping + files[server]!.toString("utf8"), [webhooks]: slow, "gates/gate-a.yaml": looser } });
+    const pr = world.fake.createPullRequest({
+      head: "slow-accept",
+      files: { [server]: snooping + files[server]!.toString("utf8"), [webhooks]: slow, "gates/gate-a.yaml": looser },
+    });
 
     // A replay whose driver fell behind (a loaded machine) cannot judge latency (ERROR): such a run is
     // requested again, up to three times; the build comes from the cache after the first.
@@ -163,10 +183,20 @@ describe("the PR's own commit is built and gated", () => {
   });
 
   test("(5) a fork PR is refused with how to allow it, and runs once a maintainer approves its head", async () => {
-    const pr = world.fake.createPullRequest({ head: "from-fork", fork: "fork-author", author: "fork-author", files: { "README.md": "# from a fork\n" } });
+    const pr = world.fake.createPullRequest({
+      head: "from-fork",
+      fork: "fork-author",
+      author: "fork-author",
+      files: { "README.md": "# from a fork\n" },
+    });
     const before = world.comments(pr.number).length;
     await world.comment(pr.number, "octocat", "/gate-a replay 1k");
-    const refusal = await waitFor("the refusal", () => world.comments(pr.number).slice(before).find((c) => c.user.login === world.fake.botLogin));
+    const refusal = await waitFor("the refusal", () =>
+      world
+        .comments(pr.number)
+        .slice(before)
+        .find((c) => c.user.login === world.fake.botLogin),
+    );
     expect(refusal.body).toContain("comes from a fork (`fork-author/service`)");
     expect(refusal.body).toContain("`/gate-a approve-run`");
     expect(refusal.body).toContain("`commands.allow_forks: true`");
@@ -176,12 +206,19 @@ describe("the PR's own commit is built and gated", () => {
     // Someone without write permission cannot approve; a maintainer can, for this head only.
     await world.comment(pr.number, "fork-author", "/gate-a approve-run");
     await world.comment(pr.number, "octocat", "/gate-a approve-run");
-    const approved = await waitFor("the approval", () => world.comments(pr.number).find((c) => c.body.includes(`runs of ${pr.head.sha.slice(0, 7)} from \`fork-author/service\``)));
+    const approved = await waitFor("the approval", () =>
+      world.comments(pr.number).find((c) => c.body.includes(`runs of ${pr.head.sha.slice(0, 7)} from \`fork-author/service\``)),
+    );
     expect(approved.body).toContain("@octocat approved Gate A: Production Promotion runs");
-    const refusedApproval = world.comments(pr.number).find((c) => c.body.startsWith("> /gate-a approve-run") && c.body.includes("@fork-author"));
+    const refusedApproval = world
+      .comments(pr.number)
+      .find((c) => c.body.startsWith("> /gate-a approve-run") && c.body.includes("@fork-author"));
     expect(refusedApproval?.body).toMatch(/permission/);
     await world.comment(pr.number, "octocat", "/gate-a replay 1k");
-    const runs = await waitFor("a run", async () => (await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr.number))[0]);
+    const runs = await waitFor(
+      "a run",
+      async () => (await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr.number))[0],
+    );
     expect(runs).toMatchObject({ headSha: pr.head.sha, headRepo: "fork-author/service" });
     await world.comment(pr.number, "octocat", "/gate-a abort");
     await reportedRun(world, pr.number, () => true, BUILD_MS);
@@ -206,12 +243,19 @@ describe("the PR's own commit is built and gated", () => {
     expect(warRoom).toContain("last ");
     // The evidence of the failed build is still committed: what was fetched, and the log.
     const built = bundleJson(bundleOnBranch(world.fake, `gate-a/evidence/${run.id}`, run.id), "01-replay-logs/service-build.json");
-    expect(built).toMatchObject({ commit: pr.head.sha, exitCode: run.sourceFailure!.exitCode, failure: { step: "build", code: "build_failed" } });
+    expect(built).toMatchObject({
+      commit: pr.head.sha,
+      exitCode: run.sourceFailure!.exitCode,
+      failure: { step: "build", code: "build_failed" },
+    });
   });
 
   test("a tarball GitHub will not give (403) ends as ERROR at the fetch step, saying which permission is missing", async () => {
     const pr = world.fake.createPullRequest({ head: "no-tarball", files: { "README.md": "# no tarball\n" } });
-    world.fake.failNext("repos.downloadTarballArchive", { status: 403, body: { message: "Resource not accessible by integration", status: "403" } });
+    world.fake.failNext("repos.downloadTarballArchive", {
+      status: 403,
+      body: { message: "Resource not accessible by integration", status: "403" },
+    });
     const { run } = await measuredRun(world, pr.number, "octocat", "/gate-a replay 1k", 1, BUILD_MS);
     expect(run.verdict).toBe("ERROR");
     expect(run.sourceFailure).toMatchObject({ step: "fetch", code: "archive_unavailable", exitCode: 403 });

@@ -56,7 +56,10 @@ test("production is approved for the signed-off commit and rejected before its s
   expect(early.decided.comment).toContain(`evidence PR ${run.evidenceUrl}`);
 
   await w.review(run.evidencePullNumber!, "dri-alice", "approved");
-  await waitFor("the run's sign-off in the bot's record", async () => (await w.bot.queue.state.get(run.id))?.signoff?.status === "complete");
+  await waitFor(
+    "the run's sign-off in the bot's record",
+    async () => (await w.bot.queue.state.get(run.id))?.signoff?.status === "complete",
+  );
 
   const approved = await deployTo(w, "production", sha, { pr: pr.number });
   expect(approved.decided).toMatchObject({ environment: "production", state: "approved" });
@@ -70,7 +73,11 @@ test("production is approved for the signed-off commit and rejected before its s
   expect(warRoom).toMatch(/\| production \| signoff \| ✅ approved \| .+ UTC \| @octocat \|/);
   expect(warRoom).toMatch(/\| staging \| pass \| ✅ approved \|/);
   const log = warRoom.split("\n").filter((l) => /^- .+ UTC \*\*(staging|production)\*\*/.test(l));
-  expect(log.map((l) => /\*\*(\w+)\*\* (\w+)/.exec(l)!.slice(1).join(" "))).toEqual(["staging APPROVED", "production REJECTED", "production APPROVED"]);
+  expect(log.map((l) => /\*\*(\w+)\*\* (\w+)/.exec(l)!.slice(1).join(" "))).toEqual([
+    "staging APPROVED",
+    "production REJECTED",
+    "production APPROVED",
+  ]);
 });
 
 test("after GO, the canary stage runs its short gate against the running canary and approves; live follows; the canary gone, a run errors and rejects", async () => {
@@ -88,9 +95,13 @@ test("after GO, the canary stage runs its short gate against the running canary 
     // On a loaded 2-core machine the driver may fall behind; the gate then refuses to judge (by design).
     if (!/the replay is invalid/.test(decision.decided.comment ?? "")) break;
   }
-  expect(decision!.callbacks[0]).toEqual(expect.objectContaining({ comment: "Gate P: running against canary-10 now; this deployment waits for the verdict." }));
+  expect(decision!.callbacks[0]).toEqual(
+    expect.objectContaining({ comment: "Gate P: running against canary-10 now; this deployment waits for the verdict." }),
+  );
   expect(decision!.callbacks[0]!.state).toBeUndefined();
-  expect(decision!.decided.comment).toContain(`(canary-10: 300 requests @ 150/s against ${canary.service.baseUrl}) on ${sha.slice(0, 7)} is PASS`);
+  expect(decision!.decided.comment).toContain(
+    `(canary-10: 300 requests @ 150/s against ${canary.service.baseUrl}) on ${sha.slice(0, 7)} is PASS`,
+  );
   expect(decision!.decided.state).toBe("approved");
   const evidence = /Evidence: (\S+\/pull\/(\d+))/.exec(decision!.decided.comment ?? "");
   expect(evidence).not.toBeNull();
@@ -120,5 +131,7 @@ test("after GO, the canary stage runs its short gate against the running canary 
   canary = undefined;
   const broken = await deployTo(w, "canary-10", sha, { timeoutMs: 60_000 });
   expect(broken.decided.state).toBe("rejected");
-  expect(broken.decided.comment).toMatch(/is ERROR: (rbac: 10 of 10 credential cases got no answer \(.+\): the service could not be reached; )?canary-10 did not run \(not run: (could not run|RBAC probe failed): .+\)/);
+  expect(broken.decided.comment).toMatch(
+    /is ERROR: (rbac: 10 of 10 credential cases got no answer \(.+\): the service could not be reached; )?canary-10 did not run \(not run: (could not run|RBAC probe failed): .+\)/,
+  );
 });

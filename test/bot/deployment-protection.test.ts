@@ -32,7 +32,9 @@ test("a commit no run measured is rejected, naming the missing sign-off and the 
   );
   const staging = await deployTo(w, "staging", pr.head.sha);
   expect(staging.decided.state).toBe("rejected");
-  expect(staging.decided.comment).toContain(`no full PASS of ${pr.head.sha.slice(0, 7)}: no run measured this commit. To get one, comment \`/gate-a replay all\``);
+  expect(staging.decided.comment).toContain(
+    `no full PASS of ${pr.head.sha.slice(0, 7)}: no run measured this commit. To get one, comment \`/gate-a replay all\``,
+  );
   // The deployment's PR hears about it: the promotion comment with the stage table.
   const note = w.comments(pr.number).find((c) => c.body.includes("### Gate A promotion of"));
   expect(note?.body).toMatch(/\| production \| signoff \| ❌ rejected \| .+ UTC \| @octocat \|/);
@@ -49,7 +51,11 @@ test("an environment no gate guards is rejected, and a callback URL of another r
   // A payload pointing the answer (and the App's token) elsewhere gets no answer at all.
   const d = w.fake.waitForDeployment({ environment: "production", sha });
   const elsewhere = d.callbackUrl.replace(`/repos/${w.fake.owner}/${w.fake.repo}/`, "/repos/mallory/trap/");
-  const payload = deploymentProtectionRuleRequested({ ...w.fake.webhookContext(), environment: "production", deployment: { ...d, callbackUrl: elsewhere } });
+  const payload = deploymentProtectionRuleRequested({
+    ...w.fake.webhookContext(),
+    environment: "production",
+    deployment: { ...d, callbackUrl: elsewhere },
+  });
   const answer = await sendWebhook(w.bot.webhookUrl, { event: "deployment_protection_rule", payload, secret: w.secret });
   expect(answer.status).toBe(200);
   expect(w.fake.requests.filter((r) => r.path.includes("mallory"))).toEqual([]);
@@ -60,9 +66,13 @@ test("a run that errors rejects: fail closed, with the reason", async () => {
   world = await startBotWorld("deploy-error", { gatesDir: DEPLOY_GATES });
   const sha = world.fake.state.refs.get("refs/heads/main")!;
   const broken = await deployTo(world, "perf-lab", sha, { timeoutMs: 60_000 });
-  expect(broken.callbacks[0]).toEqual(expect.objectContaining({ comment: "Gate A: running against perf-lab now; this deployment waits for the verdict." }));
+  expect(broken.callbacks[0]).toEqual(
+    expect.objectContaining({ comment: "Gate A: running against perf-lab now; this deployment waits for the verdict." }),
+  );
   expect(broken.decided.state).toBe("rejected");
-  expect(broken.decided.comment).toMatch(/^❌ Gate A: run `gate-a-[0-9-]+-[0-9a-f]+` \(perf-lab: 100 requests @ 100\/s against http:\/\/127\.0\.0\.1:9\) on [0-9a-f]{7} is ERROR: (rbac: 10 of 10 credential cases got no answer \(.+\): the service could not be reached; )?perf-lab did not run \(not run: (could not run|RBAC probe failed): .+\)/);
+  expect(broken.decided.comment).toMatch(
+    /^❌ Gate A: run `gate-a-[0-9-]+-[0-9a-f]+` \(perf-lab: 100 requests @ 100\/s against http:\/\/127\.0\.0\.1:9\) on [0-9a-f]{7} is ERROR: (rbac: 10 of 10 credential cases got no answer \(.+\): the service could not be reached; )?perf-lab did not run \(not run: (could not run|RBAC probe failed): .+\)/,
+  );
 });
 
 test("against the running canary: stages in order, GO before a promotion stage, no service of the deployment's choosing, and a deadline", async () => {
@@ -74,16 +84,22 @@ test("against the running canary: stages in order, GO before a promotion stage, 
 
   const live = await deployTo(w, "live", sha);
   expect(live.decided.state).toBe("rejected");
-  expect(live.decided.comment).toContain(`live comes after canary-10 in the promotion (canary-10 → live), and canary-10 has not approved ${sha.slice(0, 7)}: deploy ${sha.slice(0, 7)} to canary-10 first`);
+  expect(live.decided.comment).toContain(
+    `live comes after canary-10 in the promotion (canary-10 → live), and canary-10 has not approved ${sha.slice(0, 7)}: deploy ${sha.slice(0, 7)} to canary-10 first`,
+  );
 
   const noGo = await deployTo(w, "canary-10", sha, { pr: pr.number });
   expect(noGo.decided.state).toBe("rejected");
-  expect(noGo.decided.comment).toContain(`canary-10 is a promotion stage, which comes after GO: no signed-off full PASS of ${sha.slice(0, 7)}`);
+  expect(noGo.decided.comment).toContain(
+    `canary-10 is a promotion stage, which comes after GO: no signed-off full PASS of ${sha.slice(0, 7)}`,
+  );
   expect(noGo.decided.comment).toContain(`\`/gate-p replay all\` on pull request #${pr.number}`);
 
   const steered = await deployTo(w, "lab", sha, { payload: { environment_url: "http://127.0.0.1:1/" } });
   expect(steered.decided.state).toBe("rejected");
-  expect(steered.decided.comment).toContain(`the deployment's environment_url http://127.0.0.1:1/ is not the service the gate file names for lab (${canary.service.baseUrl}); a deployment cannot choose what its gate measures`);
+  expect(steered.decided.comment).toContain(
+    `the deployment's environment_url http://127.0.0.1:1/ is not the service the gate file names for lab (${canary.service.baseUrl}); a deployment cannot choose what its gate measures`,
+  );
 
   // Nothing above measured the canary.
   const db = new pg.Client({ connectionString: DATABASE_URL });

@@ -2,7 +2,14 @@
 
 import { fileURLToPath } from "node:url";
 import { loadGate } from "../../src/gates/gate-file/index.js";
-import { evidenceBranch, evidenceTitle, fitPullBody, parseEvidenceBranch, PULL_BODY_LIMIT, reviewerRequest } from "../../src/bot/evidence-pr.js";
+import {
+  evidenceBranch,
+  evidenceTitle,
+  fitPullBody,
+  parseEvidenceBranch,
+  PULL_BODY_LIMIT,
+  reviewerRequest,
+} from "../../src/bot/evidence-pr.js";
 
 const gate = loadGate(fileURLToPath(new URL("./fixtures/gates/gate-a.yaml", import.meta.url)));
 
@@ -29,6 +36,9 @@ describe("the evidence PR", () => {
   });
 
   test("asks the policy's people and teams to review", () => {
-    expect(reviewerRequest(["Agent3", "@acme/release-captains", "@bob"])).toEqual({ reviewers: ["Agent3", "bob"], team_reviewers: ["release-captains"] });
+    expect(reviewerRequest(["Agent3", "@acme/release-captains", "@bob"])).toEqual({
+      reviewers: ["Agent3", "bob"],
+      team_reviewers: ["release-captains"],
+    });
   });
 });

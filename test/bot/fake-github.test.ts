@@ -14,12 +14,7 @@ import { Octokit } from "@octokit/rest";
 import { verify as verifyGitHubSignature } from "@octokit/webhooks-methods";
 import { createNodeMiddleware, createProbot, ProbotOctokit } from "probot";
 import { githubFaults, startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
-import {
-  issueCommentOnPullRequest,
-  pullRequestReview,
-  pullRequestSynchronize,
-  sendWebhook,
-} from "../support/webhook-sender.js";
+import { issueCommentOnPullRequest, pullRequestReview, pullRequestSynchronize, sendWebhook } from "../support/webhook-sender.js";
 
 let fake: FakeGitHub;
 let octokit: Octokit;
@@ -76,7 +71,12 @@ describe("git data", () => {
     const { data: utf8Blob } = await octokit.rest.git.createBlob({ ...where, content: "plain text\n", encoding: "utf-8" });
     entries.push({ path: "evidence/run-1/notes.txt", mode: "100644" as const, type: "blob" as const, sha: utf8Blob.sha });
     const { data: tree } = await octokit.rest.git.createTree({ ...where, base_tree: parent.tree.sha, tree: entries });
-    const { data: commit } = await octokit.rest.git.createCommit({ ...where, message: "Gate A evidence", tree: tree.sha, parents: [parent.sha] });
+    const { data: commit } = await octokit.rest.git.createCommit({
+      ...where,
+      message: "Gate A evidence",
+      tree: tree.sha,
+      parents: [parent.sha],
+    });
     await octokit.rest.git.createRef({ ...where, ref: "refs/heads/gate-a/evidence/run-1", sha: commit.sha });
     const { data: pull } = await octokit.rest.pulls.create({ ...where, title: "Gate A PASS", head: "gate-a/evidence/run-1", base: "main" });
 
@@ -110,7 +110,12 @@ describe("git data", () => {
       "added evidence/run-1/verdict.json",
     ]);
     const { data: recursive } = await octokit.rest.git.getTree({ ...where, tree_sha: tree.sha, recursive: "1" });
-    expect(recursive.tree.filter((e) => e.type === "tree").map((e) => e.path)).toEqual(["evidence", "evidence/run-1", "evidence/run-1/raw", "gates"]);
+    expect(recursive.tree.filter((e) => e.type === "tree").map((e) => e.path)).toEqual([
+      "evidence",
+      "evidence/run-1",
+      "evidence/run-1/raw",
+      "gates",
+    ]);
   });
 
   test("object SHAs are git's own: the same tree written by git has the same SHA", async () => {
@@ -128,7 +133,9 @@ describe("git data", () => {
     const dir = mkdtempSync(join(tmpdir(), "fake-github-git-"));
     try {
       const git = (args: string[], input?: string) =>
-        execFileSync("git", args, { cwd: dir, input, env: { ...process.env, GIT_DIR: join(dir, ".git") } }).toString().trim();
+        execFileSync("git", args, { cwd: dir, input, env: { ...process.env, GIT_DIR: join(dir, ".git") } })
+          .toString()
+          .trim();
       git(["init", "-q"]);
       git(["hash-object", "-w", "--stdin"], "hello\n");
       const c = git(["hash-object", "-w", "--stdin"], "deep\n");
@@ -148,7 +155,12 @@ describe("git data", () => {
       ...where,
       tree: [{ path: "only/this.txt", mode: "100644", type: "blob", content: "alone\n" }],
     });
-    const { data: commit } = await octokit.rest.git.createCommit({ ...where, message: "replace all", tree: tree.sha, parents: [ref.object.sha] });
+    const { data: commit } = await octokit.rest.git.createCommit({
+      ...where,
+      message: "replace all",
+      tree: tree.sha,
+      parents: [ref.object.sha],
+    });
     expect([...fake.readTree(commit.sha).keys()]).toEqual(["only/this.txt"]);
     expect([...fake.readTree("main").keys()].sort()).toEqual(["README.md", "gates/gate-a.yaml"]);
   });
@@ -216,7 +228,12 @@ describe("contents", () => {
     });
     expect(created.commit.parents![0].sha).toBe(before);
     const stale = await rejection(
-      octokit.rest.repos.createOrUpdateFileContents({ ...where, path: "docs/decisions.md", message: "again", content: Buffer.from("x").toString("base64") }),
+      octokit.rest.repos.createOrUpdateFileContents({
+        ...where,
+        path: "docs/decisions.md",
+        message: "again",
+        content: Buffer.from("x").toString("base64"),
+      }),
     );
     expect(stale.status).toBe(422);
     await octokit.rest.repos.createOrUpdateFileContents({
@@ -257,7 +274,11 @@ describe("comments, reactions, reviews and permissions", () => {
     const again = await octokit.rest.reactions.createForIssueComment({ ...where, comment_id: comment.id, content: "eyes" });
     expect([first.status, again.status]).toEqual([201, 200]);
     const invalid = await rejection(
-      octokit.request("POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", { ...where, comment_id: comment.id, content: "party" as "eyes" }),
+      octokit.request("POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", {
+        ...where,
+        comment_id: comment.id,
+        content: "party" as "eyes",
+      }),
     );
     expect(invalid.status).toBe(422);
     expect(fake.state.reactionsOn(comment.id).map((r) => r.content)).toEqual(["eyes"]);
@@ -267,7 +288,9 @@ describe("comments, reactions, reviews and permissions", () => {
   test("review states are upper case in REST and a review names the commit it approved", async () => {
     const pr = fake.createPullRequest({ head: "feature", files: { "f.txt": "1\n" } });
     await octokit.rest.pulls.requestReviewers({ ...where, pull_number: pr.number, reviewers: ["alice"] });
-    const notCollaborator = await rejection(octokit.rest.pulls.requestReviewers({ ...where, pull_number: pr.number, reviewers: ["mallory"] }));
+    const notCollaborator = await rejection(
+      octokit.rest.pulls.requestReviewers({ ...where, pull_number: pr.number, reviewers: ["mallory"] }),
+    );
     expect(notCollaborator.status).toBe(422);
     const approval = fake.submitReview({ pullNumber: pr.number, reviewer: "alice", state: "approved" });
     const newHead = fake.pushCommit({ branch: "feature", files: { "f.txt": "2\n" } }).sha;
@@ -312,9 +335,7 @@ describe("checks and statuses", () => {
   test("check runs enforce GitHub's summary, annotation and action limits and complete with a conclusion", async () => {
     const sha = fake.state.branchSha("main")!;
     const base = { ...where, name: "Gate A / replay 1k", head_sha: sha };
-    const summary = await rejection(
-      octokit.rest.checks.create({ ...base, output: { title: "t", summary: "s".repeat(65_536) } }),
-    );
+    const summary = await rejection(octokit.rest.checks.create({ ...base, output: { title: "t", summary: "s".repeat(65_536) } }));
     expect(summary.status).toBe(422);
     expect(summary.response.data.errors[0].message).toBe("summary exceeds a maximum bytesize of 65535");
     // 65,535 bytes of 3-byte characters is only 21,845 characters: the limit is bytes.
@@ -337,7 +358,12 @@ describe("checks and statuses", () => {
       actions: [action],
     });
     expect(run.status).toBe("in_progress");
-    await octokit.rest.checks.update({ ...where, check_run_id: run.id, conclusion: "failure", output: { title: "FAIL", summary: "| SLO |" } });
+    await octokit.rest.checks.update({
+      ...where,
+      check_run_id: run.id,
+      conclusion: "failure",
+      output: { title: "FAIL", summary: "| SLO |" },
+    });
     const { data: list } = await octokit.rest.checks.listForRef({ ...where, ref: sha });
     expect(list.total_count).toBe(1);
     expect(list.check_runs[0]).toMatchObject({ status: "completed", conclusion: "failure", name: "Gate A / replay 1k" });
@@ -347,7 +373,13 @@ describe("checks and statuses", () => {
   test("commit statuses combine per context, and a 141-character description is refused", async () => {
     const sha = fake.state.branchSha("main")!;
     await octokit.rest.repos.createCommitStatus({ ...where, sha, state: "pending", context: "Gate A sign-off" });
-    await octokit.rest.repos.createCommitStatus({ ...where, sha, state: "success", context: "Gate A sign-off", description: "approved by alice" });
+    await octokit.rest.repos.createCommitStatus({
+      ...where,
+      sha,
+      state: "success",
+      context: "Gate A sign-off",
+      description: "approved by alice",
+    });
     const { data: combined } = await octokit.rest.repos.getCombinedStatusForRef({ ...where, ref: sha });
     expect(combined.state).toBe("success");
     expect(combined.statuses.map((s) => [s.context, s.state])).toEqual([["Gate A sign-off", "success"]]);
@@ -429,7 +461,12 @@ describe("failures, authentication and routing", () => {
     try {
       const app = new Octokit({ baseUrl: appFake.apiUrl, authStrategy: createAppAuth, auth: { appId: 99, privateKey, installationId: 5 } });
       const pr = appFake.createPullRequest({ head: "feature", files: { "f.txt": "1\n" } });
-      const { data: comment } = await app.rest.issues.createComment({ owner: appFake.owner, repo: appFake.repo, issue_number: pr.number, body: "hi" });
+      const { data: comment } = await app.rest.issues.createComment({
+        owner: appFake.owner,
+        repo: appFake.repo,
+        issue_number: pr.number,
+        body: "hi",
+      });
       expect(comment.user!.login).toBe("release-gate[bot]");
       expect(comment.performed_via_github_app!.id).toBe(99);
       expect(appFake.requests.map((r) => [r.route, r.actor])).toEqual([
@@ -461,7 +498,11 @@ describe("webhooks", () => {
     try {
       const port = (receiver.address() as AddressInfo).port;
       const payload = issueCommentOnPullRequest({ ...fake.webhookContext(), prNumber: 1, commenter: "alice", body: "/gate-a help" });
-      const answer = await sendWebhook(`http://127.0.0.1:${port}/api/github/webhooks`, { event: "issue_comment", payload, secret: "s3cret" });
+      const answer = await sendWebhook(`http://127.0.0.1:${port}/api/github/webhooks`, {
+        event: "issue_comment",
+        payload,
+        secret: "s3cret",
+      });
       expect(answer.status).toBe(202);
       expect(seen!.headers["x-github-event"]).toBe("issue_comment");
       expect(seen!.headers["x-github-delivery"]).toBe(answer.deliveryId);
@@ -478,7 +519,14 @@ describe("webhooks", () => {
     const pr = fake.createPullRequest({ head: "feature", files: { "f.txt": "1\n" } });
     const ctx = fake.webhookContext();
     const comment = fake.addComment({ issueNumber: pr.number, user: "alice", body: "/gate-a status" });
-    const onPr = issueCommentOnPullRequest({ ...ctx, prNumber: pr.number, commenter: "alice", body: comment.body, comment, pullRequest: pr });
+    const onPr = issueCommentOnPullRequest({
+      ...ctx,
+      prNumber: pr.number,
+      commenter: "alice",
+      body: comment.body,
+      comment,
+      pullRequest: pr,
+    });
     expect(onPr).toMatchObject({
       action: "created",
       installation: { id: fake.installationId },
@@ -487,31 +535,72 @@ describe("webhooks", () => {
       comment: { id: comment.id, body: "/gate-a status" },
       sender: { login: "alice", type: "User" },
     });
-    const fromBot = issueCommentOnPullRequest({ ...ctx, prNumber: pr.number, commenter: fake.botLogin, body: "x", senderType: "Bot", action: "edited", previousBody: "w" });
+    const fromBot = issueCommentOnPullRequest({
+      ...ctx,
+      prNumber: pr.number,
+      commenter: fake.botLogin,
+      body: "x",
+      senderType: "Bot",
+      action: "edited",
+      previousBody: "w",
+    });
     expect(fromBot).toMatchObject({ action: "edited", sender: { type: "Bot" }, changes: { body: { from: "w" } } });
 
-    const review = pullRequestReview({ ...ctx, prNumber: pr.number, reviewer: "alice", state: "approved", commitId: pr.head.sha, pullRequest: pr });
-    expect(review).toMatchObject({ action: "submitted", review: { state: "approved", commit_id: pr.head.sha }, pull_request: { number: pr.number } });
+    const review = pullRequestReview({
+      ...ctx,
+      prNumber: pr.number,
+      reviewer: "alice",
+      state: "approved",
+      commitId: pr.head.sha,
+      pullRequest: pr,
+    });
+    expect(review).toMatchObject({
+      action: "submitted",
+      review: { state: "approved", commit_id: pr.head.sha },
+      pull_request: { number: pr.number },
+    });
     const dismissed = pullRequestReview({ ...ctx, prNumber: pr.number, reviewer: "alice", state: "dismissed", commitId: pr.head.sha });
     expect(dismissed.action).toBe("dismissed");
 
     const pushed = fake.pushCommit({ branch: "feature", files: { "f.txt": "2\n" } });
-    const sync = pullRequestSynchronize({ ...ctx, prNumber: pr.number, headSha: pushed.sha, before: pr.head.sha, pullRequest: fake.pullRequestJson(pr.number) });
-    expect(sync).toMatchObject({ action: "synchronize", before: pr.head.sha, after: pushed.sha, pull_request: { head: { sha: pushed.sha } } });
+    const sync = pullRequestSynchronize({
+      ...ctx,
+      prNumber: pr.number,
+      headSha: pushed.sha,
+      before: pr.head.sha,
+      pullRequest: fake.pullRequestJson(pr.number),
+    });
+    expect(sync).toMatchObject({
+      action: "synchronize",
+      before: pr.head.sha,
+      after: pushed.sha,
+      pull_request: { head: { sha: pushed.sha } },
+    });
   });
 
   test("Probot started with GHE_HOST and GHE_PROTOCOL=http receives a signed webhook and answers through the fake", async () => {
     const privateKey = appPrivateKey;
     const appFake = await startFakeGitHub({ app: { id: 77, privateKey }, permissions: { alice: "write" } });
     const probot = createProbot({
-      env: { APP_ID: "77", PRIVATE_KEY: privateKey, WEBHOOK_SECRET: "hook-secret", GHE_HOST: appFake.host, GHE_PROTOCOL: "http", LOG_LEVEL: "fatal" },
+      env: {
+        APP_ID: "77",
+        PRIVATE_KEY: privateKey,
+        WEBHOOK_SECRET: "hook-secret",
+        GHE_HOST: appFake.host,
+        GHE_PROTOCOL: "http",
+        LOG_LEVEL: "fatal",
+      },
     });
     const middleware = await createNodeMiddleware(
       (app) => {
         app.on("issue_comment.created", async (context) => {
           if (context.isBot) return;
-          await context.octokit.rest.reactions.createForIssueComment(context.repo({ comment_id: context.payload.comment.id, content: "eyes" }));
-          const { data } = await context.octokit.rest.repos.getCollaboratorPermissionLevel(context.repo({ username: context.payload.sender.login }));
+          await context.octokit.rest.reactions.createForIssueComment(
+            context.repo({ comment_id: context.payload.comment.id, content: "eyes" }),
+          );
+          const { data } = await context.octokit.rest.repos.getCollaboratorPermissionLevel(
+            context.repo({ username: context.payload.sender.login }),
+          );
           await context.octokit.rest.issues.createComment(context.issue({ body: `permission: ${data.permission}` }));
         });
       },
@@ -526,7 +615,14 @@ describe("webhooks", () => {
       const pr = appFake.createPullRequest({ head: "feature", files: { "f.txt": "1\n" } });
       const comment = appFake.addComment({ issueNumber: pr.number, user: "alice", body: "/gate-a help" });
       const ctx = appFake.webhookContext();
-      const payload = issueCommentOnPullRequest({ ...ctx, prNumber: pr.number, commenter: "alice", body: comment.body, comment, pullRequest: pr });
+      const payload = issueCommentOnPullRequest({
+        ...ctx,
+        prNumber: pr.number,
+        commenter: "alice",
+        body: comment.body,
+        comment,
+        pullRequest: pr,
+      });
       const answer = await sendWebhook(url, { event: "issue_comment", payload, secret: "hook-secret" });
       expect(answer.status).toBe(200);
       const forged = await sendWebhook(url, { event: "issue_comment", payload, secret: "wrong-secret" });

@@ -31,7 +31,9 @@ async function oneRun(pr: number, command: string): Promise<RunRecord> {
 
 /** Commits of evidence bundles: the evidence base branch's root commit (no parents, made once) is not one. */
 const bundleCommits = () =>
-  world.fake.requests.filter((r) => r.route === "git.createCommit" && !r.injected && r.status < 300 && ((r.body as { parents?: string[] }).parents ?? []).length > 0).length;
+  world.fake.requests.filter(
+    (r) => r.route === "git.createCommit" && !r.injected && r.status < 300 && ((r.body as { parents?: string[] }).parents ?? []).length > 0,
+  ).length;
 const runsOf = (pr: number) => world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr);
 const tries = (route: string): RecordedRequest[] => world.fake.requests.filter((r) => r.route === route);
 
@@ -48,7 +50,15 @@ function expectOneOfEach(pr: number, run: RunRecord): void {
   expect(world.fake.count("issues.createComment")).toBe(2);
   expect(bundleCommits()).toBe(1);
   // The evidence branch; the evidence base (release-gate/evidence, made once on first use) aside.
-  expect(world.fake.requests.filter((r) => r.route === "git.createRef" && !r.injected && r.status < 300 && (r.body as { ref?: string }).ref !== `refs/heads/${DEFAULT_EVIDENCE_BASE}`)).toHaveLength(1);
+  expect(
+    world.fake.requests.filter(
+      (r) =>
+        r.route === "git.createRef" &&
+        !r.injected &&
+        r.status < 300 &&
+        (r.body as { ref?: string }).ref !== `refs/heads/${DEFAULT_EVIDENCE_BASE}`,
+    ),
+  ).toHaveLength(1);
 }
 
 /** When `route` was tried again after its injected failure. */
@@ -112,12 +122,19 @@ test("rate limits (429 with Retry-After, 403 with x-ratelimit-remaining 0): the 
   expectOneOfEach(pr.number, run);
   expect(world.fake.count("pulls.create")).toBe(1);
   // One tree for the bundle (on a base tree); the evidence base's first tree (made once) aside.
-  expect(world.fake.requests.filter((r) => r.route === "git.createTree" && !r.injected && r.status < 300 && (r.body as { base_tree?: string }).base_tree)).toHaveLength(1);
+  expect(
+    world.fake.requests.filter(
+      (r) => r.route === "git.createTree" && !r.injected && r.status < 300 && (r.body as { base_tree?: string }).base_tree,
+    ),
+  ).toHaveLength(1);
   expect(run.evidencePullNumber).toBeDefined();
   // Each limited write was tried again only after the wait GitHub asked for: Retry-After (one second)
   // for a 429, until x-ratelimit-reset for a 403.
   for (const route of ["issues.updateComment", "pulls.create"]) expect(waitedAfterFault(route)).toBeGreaterThanOrEqual(900);
-  for (const [route, limit] of [["checks.create", checkLimit], ["git.createTree", treeLimit]] as const) {
+  for (const [route, limit] of [
+    ["checks.create", checkLimit],
+    ["git.createTree", treeLimit],
+  ] as const) {
     const reset = Number(limit.headers!["x-ratelimit-reset"]) * 1000;
     expect(retryOf(route).getTime()).toBeGreaterThanOrEqual(reset);
   }
@@ -157,7 +174,10 @@ test("Redis killed under the run queue mid-run and restarted: the run ends in a 
     expect(answer.status).toBe(200);
     const running = await waitFor(
       "the replay to be running",
-      async () => (await runsOf(pr.number)).find((r) => r.phase === "running" && r.timeline?.some((t) => t.milestone.startsWith("smoke") && t.status === "running")),
+      async () =>
+        (await runsOf(pr.number)).find(
+          (r) => r.phase === "running" && r.timeline?.some((t) => t.milestone.startsWith("smoke") && t.status === "running"),
+        ),
       30_000,
     );
 
@@ -173,7 +193,9 @@ test("Redis killed under the run queue mid-run and restarted: the run ends in a 
     expect(checks[0].status).toBe("completed");
     expect(world.comments(pr.number).filter((c) => c.body.startsWith(warRoomMarker(run.id)))).toHaveLength(1);
     // Told once: a final comment, or the "marked failed" reply of a run whose runner lost it.
-    const told = world.comments(pr.number).filter((c) => c.body.startsWith(`<!-- release-gate:verdict run=${run.id} -->`) || c.body.startsWith(`⚠️ Run \`${run.id}\``));
+    const told = world
+      .comments(pr.number)
+      .filter((c) => c.body.startsWith(`<!-- release-gate:verdict run=${run.id} -->`) || c.body.startsWith(`⚠️ Run \`${run.id}\``));
     expect(told).toHaveLength(1);
     expect(bundleCommits()).toBeLessThanOrEqual(1);
     expect(world.fake.count("pulls.create")).toBeLessThanOrEqual(1);

@@ -35,11 +35,22 @@ test("a run whose runner died is marked failed on the PR and the gate is freed",
   doomed = new Worker(
     RUN_QUEUE_NAME,
     async (job) => {
-      await world.bot.queue.state.update(job.data.runId, () => ({ phase: "running", runner: "doomed:1", startedAt: new Date().toISOString() }));
+      await world.bot.queue.state.update(job.data.runId, () => ({
+        phase: "running",
+        runner: "doomed:1",
+        startedAt: new Date().toISOString(),
+      }));
       taken(job.data.runId);
       await new Promise(() => {});
     },
-    { connection: doomedConnection, prefix: world.prefix, lockDuration: 1000, skipLockRenewal: true, skipStalledCheck: true, maxStalledCount: 0 },
+    {
+      connection: doomedConnection,
+      prefix: world.prefix,
+      lockDuration: 1000,
+      skipLockRenewal: true,
+      skipStalledCheck: true,
+      maxStalledCount: 0,
+    },
   );
 
   await world.comment(pr.number, "octocat", "/gate-a replay 1k");
@@ -52,10 +63,14 @@ test("a run whose runner died is marked failed on the PR and the gate is freed",
   if (Array.isArray(options)) throw new Error(options.map((p) => p.message).join("; "));
   live = await startRunner(options, { log: pino({ level: "silent" }), throttle: false, lockDuration: 1000, stalledInterval: 300 });
 
-  const lost = await waitFor("the run to be closed as lost", async () => {
-    const r = await world.bot.queue.state.get(runId);
-    return r?.reportedAt ? r : undefined;
-  }, 20_000);
+  const lost = await waitFor(
+    "the run to be closed as lost",
+    async () => {
+      const r = await world.bot.queue.state.get(runId);
+      return r?.reportedAt ? r : undefined;
+    },
+    20_000,
+  );
   expect(lost).toMatchObject({ phase: "lost", verdict: "ERROR" });
   expect(lost.reason).toContain("its runner stopped responding");
   const reply = world.comments(pr.number).find((c) => c.body.startsWith(`⚠️ Run \`${runId}\``));

@@ -10,7 +10,9 @@ import { promotionState } from "../../src/bot/promotion.js";
 import type { RunRecord } from "../../src/bot/run-state.js";
 
 const gateA: Gate = loadGate(new URL("./fixtures/deploy-gates/gate-a.yaml", import.meta.url).pathname);
-const gateP: Gate = loadGate(new URL("./fixtures/deploy-gates/gate-p.yaml", import.meta.url).pathname, { CANARY_URL: "https://canary.example.com" });
+const gateP: Gate = loadGate(new URL("./fixtures/deploy-gates/gate-p.yaml", import.meta.url).pathname, {
+  CANARY_URL: "https://canary.example.com",
+});
 const production = gateA.environments!.find((e) => e.name === "production")!;
 const staging = gateA.environments!.find((e) => e.name === "staging")!;
 const SHA = "a".repeat(40);
@@ -38,7 +40,10 @@ function run(patch: Partial<RunRecord>): RunRecord {
   };
 }
 
-const complete = { status: "complete" as const, approvals: [{ login: "dri-alice", at: "2026-11-29T05:10:00Z", reviewId: 3, commitId: "b".repeat(40) }] };
+const complete = {
+  status: "complete" as const,
+  approvals: [{ login: "dri-alice", at: "2026-11-29T05:10:00Z", reviewId: 3, commitId: "b".repeat(40) }],
+};
 
 describe("a deployment decided from the bot's record", () => {
   test("promotion state: GO only for a finished, full, signed-off PASS", () => {
@@ -66,12 +71,18 @@ describe("a deployment decided from the bot's record", () => {
     expect(decideFromRecord(gateA, production, SHA, [run({})], "gates/gate-a.yaml").line).toContain(
       "PASSed every phase of aaaaaaa, but its sign-off is missing: 1 approval(s) from dri-alice on evidence PR https://github.com/acme/service/pull/8",
     );
-    expect(decideFromRecord(gateA, production, SHA, [run({ signoff: { ...complete, status: "withdrawn" } })], "g.yaml").line).toContain("its sign-off is withdrawn");
-    expect(decideFromRecord(gateA, production, SHA, [run({ full: false, scope: "smoke" })], "g.yaml").line).toContain("PASSed only smoke, not every phase");
-    expect(decideFromRecord(gateA, production, SHA, [run({ verdict: "FAIL", reason: "latency_p95 over its bar" })], "g.yaml").line).toContain(
-      "the latest run of aaaaaaa, `gate-a-20261129-050000-abcdef`, is FAIL (latency_p95 over its bar)",
+    expect(decideFromRecord(gateA, production, SHA, [run({ signoff: { ...complete, status: "withdrawn" } })], "g.yaml").line).toContain(
+      "its sign-off is withdrawn",
     );
-    expect(decideFromRecord(gateA, production, SHA, [run({ phase: "running", verdict: undefined })], "g.yaml").line).toContain("has not finished");
+    expect(decideFromRecord(gateA, production, SHA, [run({ full: false, scope: "smoke" })], "g.yaml").line).toContain(
+      "PASSed only smoke, not every phase",
+    );
+    expect(
+      decideFromRecord(gateA, production, SHA, [run({ verdict: "FAIL", reason: "latency_p95 over its bar" })], "g.yaml").line,
+    ).toContain("the latest run of aaaaaaa, `gate-a-20261129-050000-abcdef`, is FAIL (latency_p95 over its bar)");
+    expect(decideFromRecord(gateA, production, SHA, [run({ phase: "running", verdict: undefined })], "g.yaml").line).toContain(
+      "has not finished",
+    );
   });
 
   test("a newer failed run of the same commit outweighs an older signed-off PASS; an aborted one does not; pass needs no sign-off", () => {
@@ -79,8 +90,12 @@ describe("a deployment decided from the bot's record", () => {
     const newer = run({ id: "newer", verdict: "FAIL", reason: "ordering_violations 3" });
     const refused = decideFromRecord(gateA, production, SHA, [newer, older], "g.yaml");
     expect(refused.approved).toBe(false);
-    expect(refused.line).toContain("run `older` of aaaaaaa PASSed, but the newer run `newer` of the same commit is FAIL (ordering_violations 3)");
-    expect(decideFromRecord(gateA, production, SHA, [run({ id: "stopped", verdict: "ERROR", aborted: true }), older], "g.yaml")).toMatchObject({ approved: true, backing: older });
+    expect(refused.line).toContain(
+      "run `older` of aaaaaaa PASSed, but the newer run `newer` of the same commit is FAIL (ordering_violations 3)",
+    );
+    expect(
+      decideFromRecord(gateA, production, SHA, [run({ id: "stopped", verdict: "ERROR", aborted: true }), older], "g.yaml"),
+    ).toMatchObject({ approved: true, backing: older });
     expect(decideFromRecord(gateA, staging, SHA, [run({})], "g.yaml")).toMatchObject({ approved: true });
     expect(decideFromRecord(gateA, staging, SHA, [run({ full: false })], "g.yaml").approved).toBe(false);
   });
@@ -95,8 +110,12 @@ describe("a deployment decided from the bot's record", () => {
 describe("where the App answers, and what a run measures", () => {
   const where = { owner: "acme", repo: "service" };
   test("the callback must be this repository's deployment_protection_rule URL", () => {
-    expect(callbackRunId("https://api.github.com/repos/acme/service/actions/runs/42/deployment_protection_rule", where)).toEqual({ runId: 42 });
-    expect(callbackRunId("https://ghe.example.com/api/v3/repos/Acme/Service/actions/runs/7/deployment_protection_rule", where)).toEqual({ runId: 7 });
+    expect(callbackRunId("https://api.github.com/repos/acme/service/actions/runs/42/deployment_protection_rule", where)).toEqual({
+      runId: 42,
+    });
+    expect(callbackRunId("https://ghe.example.com/api/v3/repos/Acme/Service/actions/runs/7/deployment_protection_rule", where)).toEqual({
+      runId: 7,
+    });
     expect(callbackRunId("https://api.github.com/repos/mallory/trap/actions/runs/42/deployment_protection_rule", where)).toMatchObject({
       code: "bad_callback",
       message: expect.stringContaining("belongs to mallory/trap, not to acme/service"),
@@ -108,14 +127,25 @@ describe("where the App answers, and what a run measures", () => {
   test("a deployment's environment_url is used only when it is the configured service", () => {
     const canary = gateP.environments!.find((e) => e.name === "canary-10")!;
     expect(runTarget(canary, {})).toEqual({ target: canary.target });
-    expect(runTarget(canary, { environment_url: "https://canary.example.com/v2" })).toEqual({ target: { ...canary.target, url: "https://canary.example.com/v2" } });
-    expect(runTarget(canary, { environment_url: "https://evil.example.com" })).toMatchObject({ problem: expect.stringContaining("a deployment cannot choose what its gate measures") });
+    expect(runTarget(canary, { environment_url: "https://canary.example.com/v2" })).toEqual({
+      target: { ...canary.target, url: "https://canary.example.com/v2" },
+    });
+    expect(runTarget(canary, { environment_url: "https://evil.example.com" })).toMatchObject({
+      problem: expect.stringContaining("a deployment cannot choose what its gate measures"),
+    });
   });
 });
 
 describe("promotion stages", () => {
   const live = gateP.environments!.find((e) => e.name === "live")!;
-  const canaryApproved: StageRow = { stage: "canary-10", state: "approved", at: "2026-11-29T05:00:00.000Z", who: "octocat", basis: "run PASS", deploymentId: 1 };
+  const canaryApproved: StageRow = {
+    stage: "canary-10",
+    state: "approved",
+    at: "2026-11-29T05:00:00.000Z",
+    who: "octocat",
+    basis: "run PASS",
+    deploymentId: 1,
+  };
 
   test("a stage waits for the one before it to approve the same commit, then for its soak", () => {
     const soaking = { ...live, soakMs: 30 * 60_000 };
@@ -131,7 +161,10 @@ describe("promotion stages", () => {
   });
 
   test("the stage table shows each stage's latest decision in promotion order; the log has one line per decision", () => {
-    const text = renderStages(gateP, [canaryApproved, { ...canaryApproved, stage: "live", state: "rejected", at: "2026-11-29T05:40:00.000Z", basis: "sign-off missing", deploymentId: 2 }]);
+    const text = renderStages(gateP, [
+      canaryApproved,
+      { ...canaryApproved, stage: "live", state: "rejected", at: "2026-11-29T05:40:00.000Z", basis: "sign-off missing", deploymentId: 2 },
+    ]);
     expect(text).toContain("| canary-10 | run | ✅ approved | 2026-11-29 05:00 UTC | @octocat |");
     expect(text).toContain("| live | signoff | ❌ rejected | 2026-11-29 05:40 UTC | @octocat |");
     expect(text.split("\n").filter((l) => l.startsWith("- "))).toEqual([

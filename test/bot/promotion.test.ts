@@ -22,7 +22,10 @@ function run(o: Partial<RunRecord> = {}): RunRecord {
   };
 }
 
-const complete = { status: "complete" as const, approvals: [{ login: "bob", at: "2026-01-01T01:00:00Z", reviewId: 1, commitId: "b".repeat(40) }] };
+const complete = {
+  status: "complete" as const,
+  approvals: [{ login: "bob", at: "2026-01-01T01:00:00Z", reviewId: 1, commitId: "b".repeat(40) }],
+};
 
 describe("promotion state of a run", () => {
   test("a finished full PASS that was signed off is a go", () => {
@@ -45,7 +48,8 @@ describe("promotion state of a run", () => {
     expect(promotionState(run({ signoff: { ...complete, status: "superseded", supersededBy: "gate-a-run-2" } }))).toBe("superseded");
   });
   test("a run still queued, running, cancelled or lost is unfinished", () => {
-    for (const phase of ["queued", "running", "cancelled", "lost"] as const) expect(promotionState(run({ phase, verdict: undefined }))).toBe("unfinished");
+    for (const phase of ["queued", "running", "cancelled", "lost"] as const)
+      expect(promotionState(run({ phase, verdict: undefined }))).toBe("unfinished");
     expect(promotionState(run({ phase: "finished", verdict: undefined }))).toBe("unfinished");
   });
 });

@@ -55,18 +55,23 @@ describe("a replay requested on a PR", () => {
     expect(checks[0].output.title).toContain("partial: not a promotion decision");
     expect(checks[0].output.summary).toContain(`**Gate verdict: ${icon} ${v}**`);
     expect(checks[0].output.summary).toContain(run.evidenceUrl);
-    const created = world.fake.requests.find((r) => r.route === "checks.create" && r.status === 201 && (r.body as { external_id: string }).external_id === run.id);
+    const created = world.fake.requests.find(
+      (r) => r.route === "checks.create" && r.status === 201 && (r.body as { external_id: string }).external_id === run.id,
+    );
     expect((created?.body as { status: string }).status).toBe("in_progress");
 
     // One war-room comment, edited in place at each milestone, ending GREEN (a PASS) with the timeline.
     const warRooms = world.comments(pr.number).filter((c) => c.body.startsWith(warRoomMarker(run.id)));
     expect(warRooms).toHaveLength(1);
     expect(warRooms[0].id).toBe(run.warRoomCommentId);
-    const edits = world.fake.requests.filter((r) => r.route === "issues.updateComment" && r.path.endsWith(`/comments/${run.warRoomCommentId}`));
+    const edits = world.fake.requests.filter(
+      (r) => r.route === "issues.updateComment" && r.path.endsWith(`/comments/${run.warRoomCommentId}`),
+    );
     expect(edits.length).toBeGreaterThanOrEqual(4);
     const warRoom = warRooms[0].body;
     const status = v === "PASS" ? "STATUS: GREEN" : "STATUS: RED";
-    for (const field of ["TIME:", "MILESTONE:", status, "PROGRESS:", "BLOCKERS:", "NEXT:", "ETA:", "OWNER: dri-alice"]) expect(warRoom).toContain(field);
+    for (const field of ["TIME:", "MILESTONE:", status, "PROGRESS:", "BLOCKERS:", "NEXT:", "ETA:", "OWNER: dri-alice"])
+      expect(warRoom).toContain(field);
     expect(warRoom).toContain("| Time (UTC) | Milestone | Owner | Status | Blocker |");
     expect(warRoom).toContain("`/gate-a replay 1k` requested");
     expect(warRoom).toMatch(v === "PASS" ? /smoke replay \(200 @ 200\/s.*\| ✅ done/ : /smoke replay \(200 @ 200\/s.*\| ❌ failed/);
@@ -127,20 +132,26 @@ describe("a replay requested on a PR", () => {
 
     const { sha, answer } = await world.push(pr.number, { "src/ingest.ts": "v2\n" });
     expect(answer.status).toBe(200);
-    const stale = await waitFor("the run to be marked stale", () => world.bot.queue.state.get(run.id).then((r) => (r?.staleSince ? r : undefined)));
+    const stale = await waitFor("the run to be marked stale", () =>
+      world.bot.queue.state.get(run.id).then((r) => (r?.staleSince ? r : undefined)),
+    );
     expect(stale.staleSince?.headSha).toBe(sha);
     const runs = await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr.number);
     expect(runs.every((r) => r.staleSince?.headSha === sha)).toBe(true);
 
     const warRoom = world.fake.commentJson(run.warRoomCommentId!).body;
-    expect(warRoom).toContain(`⚠️ **Stale.** Commits were pushed after ${pr.head.sha.slice(0, 7)} (the PR's head is now ${sha.slice(0, 7)})`);
+    expect(warRoom).toContain(
+      `⚠️ **Stale.** Commits were pushed after ${pr.head.sha.slice(0, 7)} (the PR's head is now ${sha.slice(0, 7)})`,
+    );
     expect(warRoom).toContain("run `/gate-a replay 1k` again for the new head");
     const onNewHead = [...world.fake.state.checkRuns.values()].filter((c) => c.headSha === sha);
     expect(onNewHead).toHaveLength(1);
     expect(onNewHead[0]).toMatchObject({ name: "Gate A", status: "completed", conclusion: "action_required" });
     expect(onNewHead[0].output.summary).toContain("A new run is needed: comment `/gate-a replay 1k`");
     // The old result still belongs to its commit: its check run is untouched.
-    expect([...world.fake.state.checkRuns.values()].find((c) => c.id === run.checkRunId)?.conclusion).toBe(run.verdict === "PASS" ? "action_required" : "failure");
+    expect([...world.fake.state.checkRuns.values()].find((c) => c.id === run.checkRunId)?.conclusion).toBe(
+      run.verdict === "PASS" ? "action_required" : "failure",
+    );
 
     await world.comment(pr.number, "visitor", "/gate-a status");
     const status = await waitFor("the status reply", () => world.comments(pr.number).find((c) => c.body.includes("**Gate A status**")));
@@ -159,7 +170,13 @@ describe("one run at a time", () => {
   const replaying = (pr: number, who: string) =>
     waitFor(
       `@${who}'s replay to be running`,
-      async () => (await runsOf(pr)).find((r) => r.requestedBy === who && r.phase === "running" && r.timeline?.some((t) => t.milestone.startsWith("slow") && t.status === "running")),
+      async () =>
+        (await runsOf(pr)).find(
+          (r) =>
+            r.requestedBy === who &&
+            r.phase === "running" &&
+            r.timeline?.some((t) => t.milestone.startsWith("slow") && t.status === "running"),
+        ),
       45_000,
     );
 
@@ -187,9 +204,13 @@ describe("one run at a time", () => {
 
     // A newer command replaces the waiting one; both comments say so.
     await world.comment(pr3.number, "dri-alice", "/gate-s replay 3k");
-    const replacing = await waitFor("the replacing reply", () => world.comments(pr3.number).find((c) => c.body.includes("replacing @mallory's waiting")));
+    const replacing = await waitFor("the replacing reply", () =>
+      world.comments(pr3.number).find((c) => c.body.includes("replacing @mallory's waiting")),
+    );
     expect(replacing.body).toContain(`Queued behind @octocat's \`replay 3k\` (run \`${a.id}\`)`);
-    await waitFor("mallory's comment to say it was replaced", () => bComment().includes("Cancelled before it started: replaced by @dri-alice's `replay 3k`"));
+    await waitFor("mallory's comment to say it was replaced", () =>
+      bComment().includes("Cancelled before it started: replaced by @dri-alice's `replay 3k`"),
+    );
     expect((await world.bot.queue.state.get(b.id))?.phase).toBe("cancelled");
     const c = (await runsOf(pr3.number))[0];
 
@@ -248,21 +269,31 @@ describe("approval of a FAIL", () => {
     expect(evidence.title).toMatch(new RegExp(`^Gate F ${v}: 1K replay evidence, \\d{4}-\\d{2}-\\d{2}$`));
     // Gate F has one phase: `replay 1k` is a full run, a promotion decision (a NO-GO).
     expect(run.full).toBe(true);
-    expect(statuses(source.head.sha, "release-gate/gate-f").at(-1)).toMatchObject({ state: "failure", description: `NO-GO: run ${run.id} ended ${v}`, creator: world.fake.botLogin });
+    expect(statuses(source.head.sha, "release-gate/gate-f").at(-1)).toMatchObject({
+      state: "failure",
+      description: `NO-GO: run ${run.id} ended ${v}`,
+      creator: world.fake.botLogin,
+    });
     const check = [...world.fake.state.checkRuns.values()].find((c) => c.id === run.checkRunId);
     expect(check).toMatchObject({ name: "Gate F", conclusion: "failure" });
 
     // No approvers listed: anyone with write permission may sign off; read is not enough.
     await world.review(evidence.number, "visitor", "approved");
-    const refused = await waitFor("the refusal", () => botReplies(evidence.number).find((c) => c.body.includes("@visitor, your approval is not recorded")));
+    const refused = await waitFor("the refusal", () =>
+      botReplies(evidence.number).find((c) => c.body.includes("@visitor, your approval is not recorded")),
+    );
     expect(refused.body).toContain("needs **write** permission on this repository and @visitor has **read**");
 
     // @octocat asked for the run, so does not sign it off; @mallory (write) may.
     await world.review(evidence.number, "octocat", "approved");
-    const self = await waitFor("the self refusal", () => botReplies(evidence.number).find((c) => c.body.includes("@octocat, your approval is not recorded")));
+    const self = await waitFor("the self refusal", () =>
+      botReplies(evidence.number).find((c) => c.body.includes("@octocat, your approval is not recorded")),
+    );
     expect(self.body).toContain("requested run");
     await world.review(evidence.number, "mallory", "approved");
-    const reply = await waitFor("the recorded reply", () => botReplies(evidence.number).find((c) => c.body.includes("Recorded @mallory's approval")));
+    const reply = await waitFor("the recorded reply", () =>
+      botReplies(evidence.number).find((c) => c.body.includes("Recorded @mallory's approval")),
+    );
     expect(reply.body).toContain("NO-GO acknowledged");
     expect(reply.body).not.toContain("GO.**");
     const files = bundleOnBranch(world.fake, evidence.head.ref, run.id);

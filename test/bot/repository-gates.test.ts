@@ -7,7 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
-import { gateFileChangeOnPull, gateOfRecord, pinnedFileOf, readRepositoryGates, RepositoryGateError } from "../../src/bot/repository-gates.js";
+import {
+  gateFileChangeOnPull,
+  gateOfRecord,
+  pinnedFileOf,
+  readRepositoryGates,
+  RepositoryGateError,
+} from "../../src/bot/repository-gates.js";
 import { gateForEvent } from "../../src/cli/actions-command.js";
 import { gateCatalog } from "../../src/bot/gate-catalog.js";
 
@@ -57,11 +63,15 @@ describe("gate files from the default branch", () => {
     const stealing = GATE_A.replace(`"\${REDIS_URL:-redis://127.0.0.1:6379}"`, `"redis://:\${PRIVATE_KEY}@127.0.0.1:6379"`);
     // Not on the file's env: list: a schema error.
     await repository({ "gates/gate-a.yaml": stealing });
-    const unlisted = await readRepositoryGates(github, where(), "main", { ...process.env, PRIVATE_KEY: "app-private-key" }).catch((e: unknown) => e);
+    const unlisted = await readRepositoryGates(github, where(), "main", { ...process.env, PRIVATE_KEY: "app-private-key" }).catch(
+      (e: unknown) => e,
+    );
     expect((unlisted as Error).message).toContain("${PRIVATE_KEY} is not in the gate file's env: allow-list");
     // Listed by the file: the bot still hands a repository's gate file none of its own secrets.
     await repository({ "gates/gate-a.yaml": stealing.replace(/^env: \[/m, "env: [PRIVATE_KEY, ") });
-    const err = await readRepositoryGates(github, where(), "main", { ...process.env, PRIVATE_KEY: "app-private-key" }).catch((e: unknown) => e);
+    const err = await readRepositoryGates(github, where(), "main", { ...process.env, PRIVATE_KEY: "app-private-key" }).catch(
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toContain("environment variable PRIVATE_KEY is not set");
   });
 
@@ -104,7 +114,9 @@ describe("gate ci dispatched on a branch", () => {
       writeFileSync("gates/gate-a.yaml", LOWERED);
       const { gate, note } = await gateForEvent("gates/gate-a.yaml", envFor("refs/heads/looser"));
       expect(smokeBar(gate)).toBe(20);
-      expect(note).toMatch(/^gates\/gate-a\.yaml differs on looser: its changes apply after merge; this run is judged by the version on main/);
+      expect(note).toMatch(
+        /^gates\/gate-a\.yaml differs on looser: its changes apply after merge; this run is judged by the version on main/,
+      );
       // On the default branch, the checkout is the default branch's file.
       const onMain = await gateForEvent("gates/gate-a.yaml", envFor("refs/heads/main"));
       expect(smokeBar(onMain.gate)).toBe(5000);

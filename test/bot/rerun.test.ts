@@ -43,15 +43,28 @@ test("Re-run on the gate's check run runs the same scope on the same commit, for
   // A reader may look, not start runs: refused with the reason, nothing queued.
   const before = (await w.bot.queue.state.runsForPull(w.fake.owner, w.fake.repo, pr.number)).map((r) => r.id);
   await pressRerun(w, first.checkRunId!, "visitor", pr.number);
-  const refusal = await waitFor("the refusal", () => w.comments(pr.number).find((c) => c.body.includes("@visitor, you may not re-run Gate A from its check run")));
+  const refusal = await waitFor("the refusal", () =>
+    w.comments(pr.number).find((c) => c.body.includes("@visitor, you may not re-run Gate A from its check run")),
+  );
   expect(refusal.body).toContain("it needs **write** permission on this repository and you have **read**");
   expect((await w.bot.queue.state.runsForPull(w.fake.owner, w.fake.repo, pr.number)).map((r) => r.id)).toEqual(before);
 
   // A writer's click starts a new run: same commit, same scope, requested by them.
   await pressRerun(w, first.checkRunId!, "octocat", pr.number);
   const again = await reportedRun(w, pr.number, (r) => !before.includes(r.id));
-  expect(again).toMatchObject({ headSha: first.headSha, scope: first.scope, selector: "1k", label: first.label, requestedBy: "octocat", full: true });
-  expect(w.fake.state.checkRuns.get(again.checkRunId!)).toMatchObject({ headSha: first.headSha, externalId: again.id, status: "completed" });
+  expect(again).toMatchObject({
+    headSha: first.headSha,
+    scope: first.scope,
+    selector: "1k",
+    label: first.label,
+    requestedBy: "octocat",
+    full: true,
+  });
+  expect(w.fake.state.checkRuns.get(again.checkRunId!)).toMatchObject({
+    headSha: first.headSha,
+    externalId: again.id,
+    status: "completed",
+  });
 });
 
 test("a merge group runs the gate file's merge-queue scope on its head commit; a gate without one reports not required", async () => {
@@ -61,7 +74,13 @@ test("a merge group runs the gate file's merge-queue scope on its head commit; a
   const base = w.fake.state.refs.get("refs/heads/main")!;
   // GitHub makes the merge group's commit on a gh-readonly-queue branch, then asks for checks on it.
   const group = w.fake.pushCommit({ branch: `gh-readonly-queue/main/pr-${pr.number}-${base}`, files: { "src/a.ts": "a\n" } });
-  const payload = mergeGroupChecksRequested({ ...w.fake.webhookContext(), headSha: group.sha, baseSha: base, prNumber: pr.number, sender: "octocat" });
+  const payload = mergeGroupChecksRequested({
+    ...w.fake.webhookContext(),
+    headSha: group.sha,
+    baseSha: base,
+    prNumber: pr.number,
+    sender: "octocat",
+  });
   const answer = await sendWebhook(w.bot.webhookUrl, { event: "merge_group", payload, secret: w.secret });
   expect(answer.status).toBe(200);
 

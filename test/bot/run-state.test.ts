@@ -100,7 +100,10 @@ describe("the run slot of a gate on a repository", () => {
     await state.claim(record());
     const b = record({ pullNumber: 5 });
     await state.claim(b);
-    expect(await state.dropWaiting("acme", "service", "gate-a", "aborted by @x before it started")).toMatchObject({ id: b.id, phase: "cancelled" });
+    expect(await state.dropWaiting("acme", "service", "gate-a", "aborted by @x before it started")).toMatchObject({
+      id: b.id,
+      phase: "cancelled",
+    });
     expect((await state.slot("acme", "service", "gate-a")).waiting).toBeNull();
     expect(await state.dropWaiting("acme", "service", "gate-a", "again")).toBeNull();
   });

@@ -36,7 +36,10 @@ async function verifyOnBranch(branch: string, runId: string): Promise<{ code: nu
   }
   writeFileSync(join(dir, "pub.pem"), world.publicKeyPem);
   const lines: string[] = [];
-  const code = await verifyCommand([join(dir, "b"), "--key", join(dir, "pub.pem")], { out: (l) => lines.push(l), err: (l) => lines.push(l) });
+  const code = await verifyCommand([join(dir, "b"), "--key", join(dir, "pub.pem")], {
+    out: (l) => lines.push(l),
+    err: (l) => lines.push(l),
+  });
   return { code, out: lines.join("\n") };
 }
 
@@ -52,7 +55,9 @@ describe("sign-off on an evidence PR", () => {
 
     const { answer } = await world.review(evidence, "dri-alice", "approved");
     expect(answer.status).toBe(200);
-    const reply = await waitFor("the recorded reply", () => botReplies(evidence).find((c) => c.body.includes("Recorded @dri-alice's approval")));
+    const reply = await waitFor("the recorded reply", () =>
+      botReplies(evidence).find((c) => c.body.includes("Recorded @dri-alice's approval")),
+    );
     expect(reply.body).toContain("(1 of 1 required approval)");
     expect(reply.body).toContain("Gate A GO: GO for production promotion");
     expect(statuses(source.head.sha).at(-1)).toMatchObject({ state: "success", creator: world.fake.botLogin });
@@ -71,7 +76,12 @@ describe("sign-off on an evidence PR", () => {
     expect(world.fake.state.git.commit(head)?.parents).toEqual([evidenceHead]);
     const files = bundleOnBranch(world.fake, branch, run.id);
     expect(sha256sumCheck(files)).not.toMatch(/FAILED/);
-    expect(bundleJson(files, "09-approvals/approval-log.json")).toMatchObject({ status: "complete", approved: 1, commit: source.head.sha, verdict: "PASS" });
+    expect(bundleJson(files, "09-approvals/approval-log.json")).toMatchObject({
+      status: "complete",
+      approved: 1,
+      commit: source.head.sha,
+      verdict: "PASS",
+    });
     expect(files.get("09-approvals/signed-approvals.jsonl")!.toString().trim().split("\n")).toHaveLength(1);
     const verified = await verifyOnBranch(branch, run.id);
     expect(verified.out).toContain("signed by the given key");
@@ -80,8 +90,13 @@ describe("sign-off on an evidence PR", () => {
     // The approval on the older bot commit still counts; dismissing it withdraws the GO.
     const reviewId = recorded.signoff!.approvals[0]!.reviewId;
     expect((await world.dismiss(evidence, reviewId, "dri-alice")).status).toBe(200);
-    await waitFor("the dismissal reply", () => botReplies(evidence).find((c) => c.body.includes("Recorded the dismissal of @dri-alice's approval")));
-    expect(statuses(source.head.sha).at(-1)).toMatchObject({ state: "pending", description: "approval withdrawn by @dri-alice: 0 of 1 approval" });
+    await waitFor("the dismissal reply", () =>
+      botReplies(evidence).find((c) => c.body.includes("Recorded the dismissal of @dri-alice's approval")),
+    );
+    expect(statuses(source.head.sha).at(-1)).toMatchObject({
+      state: "pending",
+      description: "approval withdrawn by @dri-alice: 0 of 1 approval",
+    });
     expect((await world.bot.queue.state.get(run.id))!.signoff?.status).toBe("withdrawn");
     await waitFor("the withdrawal in the bundle", () => {
       const log = bundleJson(bundleOnBranch(world.fake, branch, run.id), "09-approvals/approval-log.json");
@@ -111,7 +126,9 @@ describe("sign-off on an evidence PR", () => {
     const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
     const { evidence } = await finishedRunWithEvidence(world, { pull: source });
     await world.review(evidence, "dave", "approved");
-    const refused = await waitFor("dave's refusal", () => botReplies(evidence).find((c) => c.body.includes("@dave, your approval is not recorded")));
+    const refused = await waitFor("dave's refusal", () =>
+      botReplies(evidence).find((c) => c.body.includes("@dave, your approval is not recorded")),
+    );
     expect(refused.body).toContain("not one of the approvers the gate's sign-off policy names (@acme/release-captains)");
     await world.review(evidence, "carol", "approved");
     await waitFor("carol's approval", () => botReplies(evidence).find((c) => c.body.includes("Recorded @carol's approval")));

@@ -4,7 +4,13 @@
 import { fileURLToPath } from "node:url";
 import { loadGate } from "../../src/gates/gate-file/index.js";
 import type { TimelineEntry, WarRoomUpdate } from "../../src/gates/gate-run.js";
-import { COMMENT_LIMIT, renderFinalComment, renderWarRoomComment, warRoomMarker, type WarRoomView } from "../../src/bot/war-room-comment.js";
+import {
+  COMMENT_LIMIT,
+  renderFinalComment,
+  renderWarRoomComment,
+  warRoomMarker,
+  type WarRoomView,
+} from "../../src/bot/war-room-comment.js";
 import { CHECK_SUMMARY_LIMIT, conclusionFor, fitSummary } from "../../src/bot/check-run.js";
 import { buildGateRun } from "../support/gate-run-fixture.js";
 
@@ -49,7 +55,16 @@ describe("the war-room comment", () => {
   test("carries the run's marker, the update in the war room's format and the timeline", () => {
     const body = renderWarRoomComment(view(rows(3), ["⚠️ **Stale.** new commits"]));
     expect(body.startsWith(warRoomMarker("gate-a-20251113-020000-abc123"))).toBe(true);
-    for (const field of ["TIME: 02:00 UTC", "MILESTONE: Phase 2/2 started: load", "STATUS: YELLOW", "PROGRESS: smoke PASS", "BLOCKERS: None", "NEXT: load replay", "ETA: 02:10 UTC", "OWNER: dri-alice"]) {
+    for (const field of [
+      "TIME: 02:00 UTC",
+      "MILESTONE: Phase 2/2 started: load",
+      "STATUS: YELLOW",
+      "PROGRESS: smoke PASS",
+      "BLOCKERS: None",
+      "NEXT: load replay",
+      "ETA: 02:10 UTC",
+      "OWNER: dri-alice",
+    ]) {
       expect(body).toContain(field);
     }
     expect(body).toContain("| Time (UTC) | Milestone | Owner | Status | Blocker |");
@@ -102,11 +117,11 @@ describe("the war-room comment", () => {
     expect(Buffer.byteLength(icons, "utf8")).toBeGreaterThan(CHECK_SUMMARY_LIMIT - 10);
     expect(icons).not.toContain("\uFFFD");
     expect(icons).toMatch(/cut to fit GitHub's check run summary limit/);
-    expect([conclusionFor("PASS", false), conclusionFor("FAIL", false), conclusionFor("ERROR", false), conclusionFor("PASS", true)]).toEqual([
-      "success",
-      "failure",
-      "failure",
-      "cancelled",
-    ]);
+    expect([
+      conclusionFor("PASS", false),
+      conclusionFor("FAIL", false),
+      conclusionFor("ERROR", false),
+      conclusionFor("PASS", true),
+    ]).toEqual(["success", "failure", "failure", "cancelled"]);
   });
 });

@@ -23,7 +23,9 @@ test("a failed pre-flight stops the run as FAIL naming the check, with TIME TO D
   const run = await reportedRun(world, pr.number);
 
   expect(run.verdict).toBe("FAIL");
-  expect(run.reason).toContain("pre-flight failed: secrets_present (expected set: RG_WAR_ROOM_SECRET_NOBODY_SET, found missing: RG_WAR_ROOM_SECRET_NOBODY_SET)");
+  expect(run.reason).toContain(
+    "pre-flight failed: secrets_present (expected set: RG_WAR_ROOM_SECRET_NOBODY_SET, found missing: RG_WAR_ROOM_SECRET_NOBODY_SET)",
+  );
   // The other checks ran and passed; no phase ran.
   expect(run.preflight?.map((c) => [c.check, c.verdict])).toEqual([
     ["redis_maxmemory_policy", "PASS"],
@@ -36,7 +38,9 @@ test("a failed pre-flight stops the run as FAIL naming the check, with TIME TO D
   const warRoom = world.comments(pr.number).find((c) => c.body.startsWith(warRoomMarker(run.id)))!;
   expect(warRoom.body).toMatch(/TIME TO DEADLINE: \d+ hours? (\d+ minutes? )?\(deadline \d\d:\d\d UTC\)/);
   expect(warRoom.body).toContain("STATUS: RED");
-  const edits = world.fake.requests.filter((r) => r.route === "issues.updateComment" && r.path.endsWith(`/comments/${run.warRoomCommentId}`));
+  const edits = world.fake.requests.filter(
+    (r) => r.route === "issues.updateComment" && r.path.endsWith(`/comments/${run.warRoomCommentId}`),
+  );
   const withUpdate = edits.map((e) => String((e.body as { body: string }).body)).filter((b) => b.includes("MILESTONE:"));
   expect(withUpdate.length).toBeGreaterThanOrEqual(4);
   for (const body of withUpdate) expect(body).toContain("TIME TO DEADLINE: ");
@@ -58,9 +62,26 @@ test("a failed pre-flight stops the run as FAIL naming the check, with TIME TO D
 test("a run waiting in the queue gets a status update at its gate's cadence, with TIME TO DEADLINE", async () => {
   world = await startBotWorld("cadence", { gatesDir: WAR_ROOM_GATES, start: { cadenceTickMs: 200, runner: false } });
   const pr = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
-  const base = { gate: "gate-w", owner: world.fake.owner, repo: world.fake.repo, installationId: world.fake.webhookContext().installationId, pullNumber: pr.number, headSha: pr.head.sha, selector: "all", label: "replay all", phase: "queued" as const, full: true };
+  const base = {
+    gate: "gate-w",
+    owner: world.fake.owner,
+    repo: world.fake.repo,
+    installationId: world.fake.webhookContext().installationId,
+    pullNumber: pr.number,
+    headSha: pr.head.sha,
+    selector: "all",
+    label: "replay all",
+    phase: "queued" as const,
+    full: true,
+  };
   // One run holds Gate W (no runner here, so it stays put); the next one waits behind it.
-  await world.bot.queue.state.claim({ ...base, id: "gate-w-holder", scope: "smoke+load", requestedBy: "octocat", requestedAt: new Date().toISOString() });
+  await world.bot.queue.state.claim({
+    ...base,
+    id: "gate-w-holder",
+    scope: "smoke+load",
+    requestedBy: "octocat",
+    requestedAt: new Date().toISOString(),
+  });
   const comment = world.fake.addComment({ issueNumber: pr.number, user: world.fake.botLogin, body: "waiting" });
   const claimed = await world.bot.queue.state.claim({
     ...base,
@@ -73,7 +94,9 @@ test("a run waiting in the queue gets a status update at its gate's cadence, wit
     warRoomCommentId: comment.id,
   });
   expect(claimed.outcome).toBe("queued");
-  await world.bot.queue.state.update("gate-w-waiting", () => ({ waitingBehind: { id: "gate-w-holder", requestedBy: "octocat", label: "replay all", pullNumber: pr.number } }));
+  await world.bot.queue.state.update("gate-w-waiting", () => ({
+    waitingBehind: { id: "gate-w-holder", requestedBy: "octocat", label: "replay all", pullNumber: pr.number },
+  }));
 
   const body = await waitFor("a status update on the waiting run's comment", () => {
     const b = world.fake.commentJson(comment.id).body;

@@ -23,12 +23,23 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it). This test never downloads a browser.`);
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it). This test never downloads a browser.`,
+    );
   }
   await mkdir(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 });
 
@@ -46,7 +57,10 @@ test("/runs/:id shows the phases advancing while the run is in progress, then th
   });
   const pr = world.fake.createPullRequest({ head: "feature", files: { "src/ingest.ts": "export const fast = true;\n" } });
   await world.comment(pr.number, "octocat", "/gate-w replay all");
-  const queued = await waitFor("the run to be recorded", async () => (await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr.number))[0]);
+  const queued = await waitFor(
+    "the run to be recorded",
+    async () => (await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr.number))[0],
+  );
   const url = `${world.bot.webUrl}/runs/${queued.id}`;
 
   const page = await browser.newPage({ viewport: { width: 1180, height: 1000 } });
@@ -105,9 +119,25 @@ test("/runs/:id shows the phases advancing while the run is in progress, then th
   if (v !== "PASS") expect(driverFellBehind(run)).toBe(true);
   expect(await page.locator("#status").getAttribute("data-verdict")).toBe(v);
   expect(await page.locator("#status .badge").first().textContent()).toBe(v);
-  const rows = await page.locator("#phases tbody tr").evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-phase"), tr.getAttribute("data-state")]));
-  expect(rows).toEqual(v === "PASS" ? [["smoke", "done"], ["load", "done"]] : expect.arrayContaining([["smoke", "done"]]));
-  expect(await page.locator('#preflight tbody tr td:nth-child(4)').allTextContents()).toEqual(["PASS", "PASS", "PASS", "PASS", "PASS", "PASS"]);
+  const rows = await page
+    .locator("#phases tbody tr")
+    .evaluateAll((trs) => trs.map((tr) => [tr.getAttribute("data-phase"), tr.getAttribute("data-state")]));
+  expect(rows).toEqual(
+    v === "PASS"
+      ? [
+          ["smoke", "done"],
+          ["load", "done"],
+        ]
+      : expect.arrayContaining([["smoke", "done"]]),
+  );
+  expect(await page.locator("#preflight tbody tr td:nth-child(4)").allTextContents()).toEqual([
+    "PASS",
+    "PASS",
+    "PASS",
+    "PASS",
+    "PASS",
+    "PASS",
+  ]);
   expect(await page.locator("#timeline").textContent()).toContain("Pre-flight: secrets_present");
   if (v === "PASS") {
     // The capacity probe ran after the last phase, labelled closed loop and kept out of the verdict.

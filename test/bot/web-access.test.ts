@@ -52,7 +52,8 @@ beforeAll(async () => {
     reportedAt: new Date().toISOString(),
     verdict: "FAIL",
     // A reason that quotes credentials, as an error message from a driver might.
-    reason: "could not run: connect to postgres://gate:hunter2-secret@db.internal:5432/x failed; Authorization: Bearer rg_0123456789abcdef0123456789abcdef",
+    reason:
+      "could not run: connect to postgres://gate:hunter2-secret@db.internal:5432/x failed; Authorization: Bearer rg_0123456789abcdef0123456789abcdef",
   }));
   await queue.state.claim({ ...record("gate-s-run-2"), gate: "gate-s", owner: "other", repo: "thing", requestedBy: "mallory" });
 });
@@ -88,7 +89,11 @@ interface Answer {
 }
 
 /** A GET from a chosen local address, with chosen headers (node:http, so the source address is ours to pick). */
-function get(to: { host: string; port: number }, path: string, o: { from?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+function get(
+  to: { host: string; port: number },
+  path: string,
+  o: { from?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request({ host: to.host, port: to.port, path, localAddress: o.from, headers: o.headers }, (res) => {
       let body = "";

@@ -33,7 +33,9 @@ describe("gate validate", () => {
       const { out, io } = capture();
       expect(await validateCommand([file], io, {})).toBe(2);
       expect(out.errors).toHaveLength(3);
-      expect(out.errors[0]).toMatch(new RegExp(`^${file}:${workerLine}:5: target\\.bundled\\.worker: unknown key; .*did you mean "workers"`));
+      expect(out.errors[0]).toMatch(
+        new RegExp(`^${file}:${workerLine}:5: target\\.bundled\\.worker: unknown key; .*did you mean "workers"`),
+      );
       expect(out.errors[1]).toBe(`${file}:${barLine}:18: phases[0].latency_p95: "-3ms" is negative; expected a duration of 0 or more`);
       expect(out.errors[2]).toBe(`${file}: invalid (2 problems)`);
     } finally {

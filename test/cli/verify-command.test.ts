@@ -49,13 +49,22 @@ test("a changed, a missing and an added file are each named, and the exit code i
   expect(out).toContain("CHANGED  report.html");
   expect(out).toContain("MISSING  06-database/database.json");
   expect(out).toContain("ADDED    06-database/forged.json");
-  expect(out[out.length - 1]).toMatch(/does NOT match its manifest: 1 changed, 1 missing, 1 added, 0 other problem\(s\)\. Restore the bundle/);
+  expect(out[out.length - 1]).toMatch(
+    /does NOT match its manifest: 1 changed, 1 missing, 1 added, 0 other problem\(s\)\. Restore the bundle/,
+  );
 });
 
 test("--json prints the verification as one document", async () => {
   const { code, out } = await verify([broken, "--json"]);
   expect(code).toBe(1);
-  expect(JSON.parse(out.join("\n"))).toEqual({ bundle: broken, ok: false, changed: ["report.html"], missing: ["06-database/database.json"], added: ["06-database/forged.json"], problems: [] });
+  expect(JSON.parse(out.join("\n"))).toEqual({
+    bundle: broken,
+    ok: false,
+    changed: ["report.html"],
+    missing: ["06-database/database.json"],
+    added: ["06-database/forged.json"],
+    problems: [],
+  });
 });
 
 test("bad input exits 2 and says what to pass", async () => {

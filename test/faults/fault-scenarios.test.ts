@@ -18,7 +18,14 @@ async function run(name: string): Promise<ScenarioResult> {
 
 /** The promise of a 202, as numbers: all that must be zero is zero, and something was acknowledged. */
 function expectPromiseKept(r: ScenarioResult): void {
-  expect({ lost: r.lost, duplicated: r.duplicated, ordering_violations: r.ordering_violations, accepted_twice: r.accepted_twice, dead_lettered: r.dead_lettered, problems: r.problems }).toEqual({
+  expect({
+    lost: r.lost,
+    duplicated: r.duplicated,
+    ordering_violations: r.ordering_violations,
+    accepted_twice: r.accepted_twice,
+    dead_lettered: r.dead_lettered,
+    problems: r.problems,
+  }).toEqual({
     lost: 0,
     duplicated: 0,
     ordering_violations: 0,

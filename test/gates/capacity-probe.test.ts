@@ -49,14 +49,20 @@ test("a closed-loop probe of signed, distinct events is accepted by the service 
   expect(result.ok).toBeGreaterThan(50);
   expect(result.maxRps).toBeGreaterThanOrEqual(result.meanRps);
   expect(result.latencyMs.p99).toBeGreaterThanOrEqual(result.latencyMs.p50);
-  expect(capacityLine(result)).toMatch(/^Headroom \(closed loop \(autocannon\): headroom only, never used in the verdict\): [\d,]+ req\/s mean/);
+  expect(capacityLine(result)).toMatch(
+    /^Headroom \(closed loop \(autocannon\): headroom only, never used in the verdict\): [\d,]+ req\/s mean/,
+  );
   expect(capacityMarkdown(result)).toContain("**Closed loop, not a gate measurement.**");
 });
 
 test("without the service's credentials every answer is a refusal: the probe really reaches the service", async () => {
   const result = await probeCapacity(
     { durationMs: 1000, connections: 2, display: { duration: "1s" } },
-    { webhookUrl: deployment.webhookUrl, credentials: { bearerKey: "rg_wrong", signingSecret: `whsec_${randomBytes(32).toString("base64")}` }, seed: "capacity-test" },
+    {
+      webhookUrl: deployment.webhookUrl,
+      credentials: { bearerKey: "rg_wrong", signingSecret: `whsec_${randomBytes(32).toString("base64")}` },
+      seed: "capacity-test",
+    },
   );
   expect(result.ok).toBe(0);
   expect(result.non2xx).toBeGreaterThan(0);
@@ -65,6 +71,9 @@ test("without the service's credentials every answer is a refusal: the probe rea
 test("an aborted run does not probe", async () => {
   const controller = new AbortController();
   controller.abort();
-  const result = await probeCapacity({ durationMs: 1000, connections: 2, display: { duration: "1s" } }, { webhookUrl: deployment.webhookUrl, credentials: deployment.credentials, seed: "x", signal: controller.signal });
+  const result = await probeCapacity(
+    { durationMs: 1000, connections: 2, display: { duration: "1s" } },
+    { webhookUrl: deployment.webhookUrl, credentials: deployment.credentials, seed: "x", signal: controller.signal },
+  );
   expect(result).toMatchObject({ ok: 0, problem: "not run: the run was aborted" });
 });

@@ -149,9 +149,33 @@ describe("the NDJSON form", () => {
   test("a recorded corpus written by hand is accepted", () => {
     const file = join(dir, "recorded.ndjson");
     const lines = [
-      { index: 0, id: "delivery-1", orderingKey: "acme/api", seq: 7, eventType: "push", redelivery: false, body: '{"ref":"refs/heads/main"}' },
-      { index: 1, id: "delivery-2", orderingKey: "acme/api", seq: 8, eventType: "push", redelivery: false, body: '{"ref":"refs/heads/dev"}' },
-      { index: 2, id: "delivery-1", orderingKey: "acme/api", seq: 7, eventType: "push", redelivery: true, body: '{"ref":"refs/heads/main"}' },
+      {
+        index: 0,
+        id: "delivery-1",
+        orderingKey: "acme/api",
+        seq: 7,
+        eventType: "push",
+        redelivery: false,
+        body: '{"ref":"refs/heads/main"}',
+      },
+      {
+        index: 1,
+        id: "delivery-2",
+        orderingKey: "acme/api",
+        seq: 8,
+        eventType: "push",
+        redelivery: false,
+        body: '{"ref":"refs/heads/dev"}',
+      },
+      {
+        index: 2,
+        id: "delivery-1",
+        orderingKey: "acme/api",
+        seq: 7,
+        eventType: "push",
+        redelivery: true,
+        body: '{"ref":"refs/heads/main"}',
+      },
     ];
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
     expect(readCorpus(file).map((e) => e.seq)).toEqual([7, 8, 7]);
@@ -167,15 +191,29 @@ describe("the NDJSON form", () => {
     ];
     writeFileSync(file, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
     const read = readCorpus(file);
-    expect(read.map((e) => [e.seq, e.concurrent ?? false])).toEqual([[1, false], [3, true], [2, true], [4, false]]);
+    expect(read.map((e) => [e.seq, e.concurrent ?? false])).toEqual([
+      [1, false],
+      [3, true],
+      [2, true],
+      [4, false],
+    ]);
     expect(read.map(corpusLine)).toEqual(lines.map((l) => JSON.stringify(l)));
   });
 
   test("a seq used twice by one key, or a concurrent mark that is not true, is refused", () => {
     const file = join(dir, "bad-pairs.ndjson");
     const good = { index: 0, id: "a", orderingKey: "k", seq: 1, eventType: "push", redelivery: false, body: "{}" };
-    writeFileSync(file, [JSON.stringify(good), JSON.stringify({ ...good, index: 1, id: "b", seq: 1, concurrent: true }), JSON.stringify({ ...good, index: 2, id: "c", seq: 2, concurrent: "yes" })].join("\n") + "\n");
-    expect(() => readCorpus(file)).toThrow(/:2: field "seq" 1 of key k was already used by another event of the key[\s\S]*:3: field "concurrent" must be true or left out, got "yes"/);
+    writeFileSync(
+      file,
+      [
+        JSON.stringify(good),
+        JSON.stringify({ ...good, index: 1, id: "b", seq: 1, concurrent: true }),
+        JSON.stringify({ ...good, index: 2, id: "c", seq: 2, concurrent: "yes" }),
+      ].join("\n") + "\n",
+    );
+    expect(() => readCorpus(file)).toThrow(
+      /:2: field "seq" 1 of key k was already used by another event of the key[\s\S]*:3: field "concurrent" must be true or left out, got "yes"/,
+    );
   });
 
   test("each problem names the file, the line and the field", () => {

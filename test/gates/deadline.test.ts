@@ -32,8 +32,12 @@ describe("deadlineInstant", () => {
     expect(deadlineInstant(parseDeadline("02:00 UTC"), at("2025-11-12T20:30:00Z")).toISOString()).toBe("2025-11-13T02:00:00.000Z");
     expect(deadlineInstant(parseDeadline("22:00 UTC"), at("2025-11-12T20:30:00Z")).toISOString()).toBe("2025-11-12T22:00:00.000Z");
     // Berlin is UTC+1 in November and UTC+2 in July.
-    expect(deadlineInstant(parseDeadline("18:00 Europe/Berlin"), at("2025-11-12T12:00:00Z")).toISOString()).toBe("2025-11-12T17:00:00.000Z");
-    expect(deadlineInstant(parseDeadline("18:00 Europe/Berlin"), at("2025-07-12T12:00:00Z")).toISOString()).toBe("2025-07-12T16:00:00.000Z");
+    expect(deadlineInstant(parseDeadline("18:00 Europe/Berlin"), at("2025-11-12T12:00:00Z")).toISOString()).toBe(
+      "2025-11-12T17:00:00.000Z",
+    );
+    expect(deadlineInstant(parseDeadline("18:00 Europe/Berlin"), at("2025-07-12T12:00:00Z")).toISOString()).toBe(
+      "2025-07-12T16:00:00.000Z",
+    );
     expect(deadlineInstant(parseDeadline("330min"), at("2025-11-12T20:30:00Z")).toISOString()).toBe("2025-11-13T02:00:00.000Z");
   });
 });
@@ -43,7 +47,11 @@ describe("readDeadline", () => {
   const command = at("2025-11-12T20:30:00Z");
 
   test("five and a half hours out is GREEN, written as the war room wrote it", () => {
-    expect(readDeadline(d, command, command)).toEqual({ text: "5 hours 30 minutes (deadline 02:00 UTC)", status: "GREEN", remainingMs: 5.5 * 3600_000 });
+    expect(readDeadline(d, command, command)).toEqual({
+      text: "5 hours 30 minutes (deadline 02:00 UTC)",
+      status: "GREEN",
+      remainingMs: 5.5 * 3600_000,
+    });
     expect(formatTimeLeft(61_000)).toBe("1 minute");
     expect(formatTimeLeft(3600_000)).toBe("1 hour");
     expect(formatTimeLeft(40_000)).toBe("40 seconds");
@@ -51,8 +59,14 @@ describe("readDeadline", () => {
 
   test("YELLOW in the last 30 minutes, RED once passed", () => {
     expect(readDeadline(d, command, at("2025-11-13T01:29:00Z")).status).toBe("GREEN");
-    expect(readDeadline(d, command, at("2025-11-13T01:31:00Z"))).toMatchObject({ status: "YELLOW", text: "29 minutes (deadline 02:00 UTC)" });
-    expect(readDeadline(d, command, at("2025-11-13T02:12:00Z"))).toMatchObject({ status: "RED", text: "0 (deadline 02:00 UTC passed 12 minutes ago)" });
+    expect(readDeadline(d, command, at("2025-11-13T01:31:00Z"))).toMatchObject({
+      status: "YELLOW",
+      text: "29 minutes (deadline 02:00 UTC)",
+    });
+    expect(readDeadline(d, command, at("2025-11-13T02:12:00Z"))).toMatchObject({
+      status: "RED",
+      text: "0 (deadline 02:00 UTC passed 12 minutes ago)",
+    });
   });
 
   test("a short deadline warns in its last quarter, not from the start", () => {
@@ -76,7 +90,11 @@ describe("onTheClock", () => {
     expect(late.status).toBe("RED");
     expect(late.escalation).toEqual(["Agent3", "@acme/release-captains"]);
     const text = renderWarRoomUpdate(late);
-    expect(text.split("\n").slice(-3)).toEqual(["TIME TO DEADLINE: 0 (deadline 02:00 UTC passed 5 minutes ago)", "OWNER: Agent3", "ESCALATION: @Agent3, @acme/release-captains"]);
+    expect(text.split("\n").slice(-3)).toEqual([
+      "TIME TO DEADLINE: 0 (deadline 02:00 UTC passed 5 minutes ago)",
+      "OWNER: Agent3",
+      "ESCALATION: @Agent3, @acme/release-captains",
+    ]);
   });
 
   test("once escalated, a later RED update does not call again", () => {
@@ -92,4 +110,3 @@ describe("onTheClock", () => {
     expect(onTheClock(plain, u, command, false)).toEqual(u);
   });
 });
-

@@ -12,7 +12,11 @@ const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:
 
 function processesOf(namespace: string): number[] {
   try {
-    return execFileSync("pgrep", ["-f", `ingest .* ${namespace}`], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+    return execFileSync("pgrep", ["-f", `ingest .* ${namespace}`], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
@@ -25,7 +29,8 @@ test("the service's processes stop by themselves when the process that deployed 
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {
-    const [baseUrl] = await createInterface({ input: parent.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
+    const lines = createInterface({ input: parent.stdout! })[Symbol.asyncIterator]();
+    const baseUrl = (await lines.next()).value as string;
     expect((await fetch(`${baseUrl}/healthz`)).status).toBe(200);
     expect(processesOf(namespace)).toHaveLength(2); // the server and one worker
 

@@ -59,10 +59,7 @@ describe("idempotency report", () => {
   });
 
   test("a redelivery accepted after its original failed is correct", () => {
-    const samples = [
-      sample({ eventId: "a", status: 503, outcome: "error" }),
-      sample({ eventId: "a", redelivery: true }),
-    ];
+    const samples = [sample({ eventId: "a", status: 503, outcome: "error" }), sample({ eventId: "a", redelivery: true })];
     expect(idempotencyReport(samples, [row({ idempotencyKey: "a" })]).violations).toEqual([]);
   });
 
@@ -121,7 +118,11 @@ describe("ordering report", () => {
   });
 
   test("events sent without an ordering key are not checked", () => {
-    const r = orderingReport([sample({ eventId: "x", orderingKey: null, seq: null })], [row({ idempotencyKey: "x", orderingKey: null, seq: null, applyIndex: null })], []);
+    const r = orderingReport(
+      [sample({ eventId: "x", orderingKey: null, seq: null })],
+      [row({ idempotencyKey: "x", orderingKey: null, seq: null, applyIndex: null })],
+      [],
+    );
     expect(r.keysChecked).toBe(0);
     expect(r.violations).toEqual([]);
   });

@@ -37,10 +37,24 @@ async function sha256sumPasses(dir: string): Promise<boolean> {
 }
 
 function approval(over: Partial<Approval> = {}): Approval {
-  return { reviewer: "Agent3", at: "2025-11-13T03:00:00.000Z", commit: run.commit, verdict: "PASS", state: "approved", pullRequest: "https://github.example/acme/auto_com_center/pull/42", ...over };
+  return {
+    reviewer: "Agent3",
+    at: "2025-11-13T03:00:00.000Z",
+    commit: run.commit,
+    verdict: "PASS",
+    state: "approved",
+    pullRequest: "https://github.example/acme/auto_com_center/pull/42",
+    ...over,
+  };
 }
 
-const go: Decision = { time: "2025-11-13T03:00:00.000Z", title: "Gate A GO", authority: "Agent3 (DRI)", decision: "GO: promote auto_com_center", rationale: "PASS signed off on the evidence PR" };
+const go: Decision = {
+  time: "2025-11-13T03:00:00.000Z",
+  title: "Gate A GO",
+  authority: "Agent3 (DRI)",
+  decision: "GO: promote auto_com_center",
+  rationale: "PASS signed off on the evidence PR",
+};
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "evidence-approval-"));
@@ -61,7 +75,9 @@ test("recording an approval rewrites the manifest, chains the old manifest's dig
   const newManifest = await readFile(join(dir, "SHA256SUMS"));
   expect(newManifest.equals(oldManifest)).toBe(false);
   const history = await read(dir, "manifest-history.txt");
-  expect(history).toContain(`${sha256(oldManifest)}  2025-11-13T03:00:00.000Z  manifest-history/0001.SHA256SUMS  approved by @Agent3 (verdict PASS, commit ${run.commit}); decision: Gate A GO\n`);
+  expect(history).toContain(
+    `${sha256(oldManifest)}  2025-11-13T03:00:00.000Z  manifest-history/0001.SHA256SUMS  approved by @Agent3 (verdict PASS, commit ${run.commit}); decision: Gate A GO\n`,
+  );
   expect((await readFile(join(dir, "manifest-history/0001.SHA256SUMS"))).equals(oldManifest)).toBe(true);
   // The new manifest covers the chain, so the old digest is sealed in.
   expect(newManifest.toString()).toContain("  manifest-history.txt\n");
@@ -75,7 +91,9 @@ test("the approval log, the decision log, summary.md and report.html all show th
   await recordApproval(dir, approval(), go);
   const log = JSON.parse(await read(dir, "09-approvals/approval-log.json"));
   expect(log).toMatchObject({ status: "complete", approved: 1, required: 1, history: [approval()] });
-  expect(await read(dir, "09-approvals/approval-log.md")).toContain("COMPLETE (GO: the PASS is signed off for promotion): 1 of 1 required approvals, by @Agent3.");
+  expect(await read(dir, "09-approvals/approval-log.md")).toContain(
+    "COMPLETE (GO: the PASS is signed off for promotion): 1 of 1 required approvals, by @Agent3.",
+  );
   const decisions = JSON.parse(await read(dir, "09-approvals/decision-log.json")).decisions;
   expect(decisions.map((d: Decision) => d.title)).toEqual(["Gate A: Production Promotion: PASS", "Gate A GO"]);
   const summary = await read(dir, "summary.md");
@@ -100,7 +118,12 @@ test("a second sign-off extends the chain, each copy still hashing to its record
   expect(lines).toHaveLength(2);
   expect(lines[1]!.slice(0, 64)).toBe(sha256(second));
   expect((await readFile(join(dir, "manifest-history/0002.SHA256SUMS"))).equals(second)).toBe(true);
-  expect((await exec("sha256sum", ["manifest-history/0001.SHA256SUMS", "manifest-history/0002.SHA256SUMS"], { cwd: dir })).stdout.split("\n").slice(0, 2).map((l) => l.slice(0, 64))).toEqual(lines.map((l) => l.slice(0, 64)));
+  expect(
+    (await exec("sha256sum", ["manifest-history/0001.SHA256SUMS", "manifest-history/0002.SHA256SUMS"], { cwd: dir })).stdout
+      .split("\n")
+      .slice(0, 2)
+      .map((l) => l.slice(0, 64)),
+  ).toEqual(lines.map((l) => l.slice(0, 64)));
   expect(await sha256sumPasses(dir)).toBe(true);
   expect((await verifyBundle(dir)).ok).toBe(true);
   // The dismissal withdrew the sign-off.
@@ -120,14 +143,20 @@ test("a bundle that no longer matches its manifest is refused a sign-off, and le
   const dir = await bundle();
   await appendFile(join(dir, "verdict.json"), " ");
   const manifest = await readFile(join(dir, "SHA256SUMS"));
-  await expect(recordApproval(dir, approval())).rejects.toMatchObject({ code: "bundle_not_intact", message: expect.stringContaining("changed verdict.json") });
+  await expect(recordApproval(dir, approval())).rejects.toMatchObject({
+    code: "bundle_not_intact",
+    message: expect.stringContaining("changed verdict.json"),
+  });
   expect((await readFile(join(dir, "SHA256SUMS"))).equals(manifest)).toBe(true);
   expect(JSON.parse(await read(dir, "09-approvals/approval-log.json")).history).toEqual([]);
 });
 
 test("an approval without a usable time or reviewer is refused with what to fix", async () => {
   const dir = await bundle();
-  await expect(recordApproval(dir, approval({ at: "yesterday" }))).rejects.toMatchObject({ code: "bad_approval", message: expect.stringContaining('at "yesterday" must be an ISO time') });
+  await expect(recordApproval(dir, approval({ at: "yesterday" }))).rejects.toMatchObject({
+    code: "bad_approval",
+    message: expect.stringContaining('at "yesterday" must be an ISO time'),
+  });
   await expect(recordApproval(dir, approval({ reviewer: "" }))).rejects.toMatchObject({ code: "bad_approval" });
   expect((await verifyBundle(dir)).ok).toBe(true);
 });

@@ -17,7 +17,15 @@ let dir: string;
 
 /** Every way a secret could be spelled in a text file. */
 function spellings(secret: string): string[] {
-  return [...new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), secret.replace(/'/g, "&#39;"), secret.replace(/^whsec_/, "")])];
+  return [
+    ...new Set([
+      secret,
+      JSON.stringify(secret).slice(1, -1),
+      encodeURIComponent(secret),
+      secret.replace(/'/g, "&#39;"),
+      secret.replace(/^whsec_/, ""),
+    ]),
+  ];
 }
 
 beforeAll(async () => {
@@ -45,15 +53,25 @@ test("the planted run really carries the secrets, in logs, URLs, lineage details
 
 test("no byte of the bundle, compressed files decompressed, holds any planted secret in any spelling", async () => {
   const files = await listBundleFiles(dir);
-  expect(files.filter((f) => f.endsWith(".gz"))).toEqual(expect.arrayContaining(["01-replay-logs/final.samples.ndjson.gz", "01-replay-logs/service/server.log.gz"]));
+  expect(files.filter((f) => f.endsWith(".gz"))).toEqual(
+    expect.arrayContaining(["01-replay-logs/final.samples.ndjson.gz", "01-replay-logs/service/server.log.gz"]),
+  );
   let searched = 0;
   const found: string[] = [];
   for (const file of [...files, "SHA256SUMS"]) {
     const raw = await readFile(join(dir, file));
     const text = (file.endsWith(".gz") ? gunzipSync(raw) : raw).toString("utf8");
     searched += text.length;
-    for (const [name, secret] of Object.entries(FIXTURE_SECRETS)) for (const form of spellings(secret)) if (text.includes(form)) found.push(`${file}: ${name} as ${JSON.stringify(form)}`);
-    for (const shape of [/Bearer rg_/, /whsec_[A-Za-z0-9]/, /v1,[A-Za-z0-9+/]{20}/, /sha256=[0-9a-f]{64}/, /postgres:\/\/postgres:(?!\[REDACTED\])[^@\s]+@/, /redis:\/\/:(?!\[REDACTED\])[^@\s]+@/]) {
+    for (const [name, secret] of Object.entries(FIXTURE_SECRETS))
+      for (const form of spellings(secret)) if (text.includes(form)) found.push(`${file}: ${name} as ${JSON.stringify(form)}`);
+    for (const shape of [
+      /Bearer rg_/,
+      /whsec_[A-Za-z0-9]/,
+      /v1,[A-Za-z0-9+/]{20}/,
+      /sha256=[0-9a-f]{64}/,
+      /postgres:\/\/postgres:(?!\[REDACTED\])[^@\s]+@/,
+      /redis:\/\/:(?!\[REDACTED\])[^@\s]+@/,
+    ]) {
       if (shape.test(text)) found.push(`${file}: ${shape}`);
     }
   }
@@ -91,11 +109,17 @@ describe("the redactor", () => {
     expect(redact('{"authorization":"Bearer abcdef123456","x":1}')).toBe(`{"authorization":"Bearer ${REDACTED}","x":1}`);
     expect(redact("curl -H 'Authorization: Basic dXNlcjpwYXNzd29yZA=='")).toBe(`curl -H 'Authorization: Basic ${REDACTED}'`);
     expect(redact("webhook-signature: v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")).toBe(`webhook-signature: v1,${REDACTED}`);
-    expect(redact('"x-hub-signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"')).toBe(`"x-hub-signature-256": "${REDACTED}"`);
+    expect(redact('"x-hub-signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"')).toBe(
+      `"x-hub-signature-256": "${REDACTED}"`,
+    );
     expect(redact("sig sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17 ok")).toBe(`sig sha256=${REDACTED} ok`);
     expect(redact("secret whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw.")).toBe(`secret whsec_${REDACTED}.`);
-    expect(redact("postgres://gate:hunter2@db:5432/x and postgresql://u:p%40ss@h/db")).toBe(`postgres://gate:${REDACTED}@db:5432/x and postgresql://u:${REDACTED}@h/db`);
-    expect(redact("redis://:hunter2@127.0.0.1:6379 rediss://tok3n@cache:6380")).toBe(`redis://:${REDACTED}@127.0.0.1:6379 rediss://${REDACTED}@cache:6380`);
+    expect(redact("postgres://gate:hunter2@db:5432/x and postgresql://u:p%40ss@h/db")).toBe(
+      `postgres://gate:${REDACTED}@db:5432/x and postgresql://u:${REDACTED}@h/db`,
+    );
+    expect(redact("redis://:hunter2@127.0.0.1:6379 rediss://tok3n@cache:6380")).toBe(
+      `redis://:${REDACTED}@127.0.0.1:6379 rediss://${REDACTED}@cache:6380`,
+    );
     expect(redact("PGPASSWORD password=hunter2 host=db")).toBe(`PGPASSWORD password=${REDACTED} host=db`);
   });
 

@@ -31,7 +31,11 @@ function withPhase(gate: Gate, phase: Partial<Phase>): Gate {
  * shared 2-core machine that can happen to any single run, so a run judged on latency is repeated,
  * up to three times, only for that reason; any other outcome stands.
  */
-async function runJudgedOnLatency(gate: Gate, phases = gate.phases, options: { commit?: string; keepData?: boolean } = {}): Promise<GateRun> {
+async function runJudgedOnLatency(
+  gate: Gate,
+  phases = gate.phases,
+  options: { commit?: string; keepData?: boolean } = {},
+): Promise<GateRun> {
   let run: GateRun;
   for (let attempt = 1; ; attempt++) {
     run = await executeRun(gate, { phases, commit: options.commit ?? "unknown", keepData: options.keepData });
@@ -59,7 +63,9 @@ describe("Gate A against the bundled 202-then-queue service", () => {
   });
 
   test("the smoke phase passes with every SLO measured; the run, one phase of three, is PARTIAL: no GO", () => {
-    expect(`${run.verdict}: ${run.reason}`).toMatch(/^PARTIAL: all 1 phase passed: smoke; but this is a partial run \(1 of the gate's 3 phases\)/);
+    expect(`${run.verdict}: ${run.reason}`).toMatch(
+      /^PARTIAL: all 1 phase passed: smoke; but this is a partial run \(1 of the gate's 3 phases\)/,
+    );
     expect(run.phases[0].verdict).toBe("PASS");
     expect(run.phases).toHaveLength(1);
     const phase = run.phases[0];
@@ -79,7 +85,11 @@ describe("Gate A against the bundled 202-then-queue service", () => {
     expect(phase.idempotency!.redeliveriesSent).toBeGreaterThan(0);
     expect(phase.idempotency!.answeredDuplicate).toBe(phase.idempotency!.redeliveriesSent);
     expect(phase.database!.rowCount).toBe(phase.distinctEvents);
-    expect(phase.database!.constraints.find((c) => /idempotency_key/.test(c.definition))).toMatchObject({ present: true, enforced: true, tested: true });
+    expect(phase.database!.constraints.find((c) => /idempotency_key/.test(c.definition))).toMatchObject({
+      present: true,
+      enforced: true,
+      tested: true,
+    });
   });
 
   test("every credential case of the RBAC matrix answers as expected", () => {
@@ -121,7 +131,9 @@ describe("Gate A against the bundled 202-then-queue service", () => {
     for (const item of EVIDENCE_ITEM_LIST) {
       const path = join(bundle, item.path);
       const files = statSync(path).isDirectory()
-        ? readdirSync(path, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name))
+        ? readdirSync(path, { recursive: true, withFileTypes: true })
+            .filter((d) => d.isFile())
+            .map((d) => join(d.parentPath, d.name))
         : [path];
       expect({ item: item.id, hasFiles: files.length > 0 }).toEqual({ item: item.id, hasFiles: true });
       for (const f of files) expect({ file: f, empty: statSync(f).size === 0 }).toEqual({ file: f, empty: false });
@@ -142,7 +154,9 @@ describe("Gate A against the bundled 202-then-queue service", () => {
     expect(run.machine!.after).not.toBeNull();
     const cpu = JSON.parse(readFileSync(join(bundle, "01-replay-logs", "cpu.json"), "utf8"));
     expect(cpu.phases[0].driverUsPerRequest).toBe(r.cpu.driverUsPerRequest);
-    const timeline = readFileSync(join(bundle, "02-latency", "smoke.timeline.csv"), "utf8").trim().split("\n");
+    const timeline = readFileSync(join(bundle, "02-latency", "smoke.timeline.csv"), "utf8")
+      .trim()
+      .split("\n");
     expect(timeline.length).toBeGreaterThanOrEqual(21);
     expect(readFileSync(join(bundle, "summary.md"), "utf8")).toContain("![smoke latency over time](02-latency/smoke.timeline.svg)");
   });
@@ -163,7 +177,15 @@ describe("a deliberately broken service fails with the right SLO named", () => {
   async function againstBrokenService(fault: { failOneIn?: number; duplicatesAsNew?: boolean }) {
     const credentials = { signingSecret: `whsec_${Buffer.from("broken-service-test-secret-0123").toString("base64")}` };
     const namespace = `rg_broken_${Date.now().toString(36)}`;
-    const target = { kind: "bundled" as const, mode: "queue" as const, workers: 1, batchSize: 50, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL };
+    const target = {
+      kind: "bundled" as const,
+      mode: "queue" as const,
+      workers: 1,
+      batchSize: 50,
+      batchLingerMs: 5,
+      redisUrl: REDIS_URL,
+      databaseUrl: DATABASE_URL,
+    };
     const service = await deploy(target, { namespace, credentials, logDir: join(tmp, namespace) });
     const proxy = await startFaultyProxy({ upstream: service.baseUrl, ...fault });
     try {
@@ -214,7 +236,10 @@ describe("the war room's before and after, with the database 10 ms away", () => 
 
   const gateWith = (mode: "sync" | "queue"): Gate =>
     withPhase(
-      { ...gateA, target: { kind: "bundled", mode, workers: 2, batchSize: 50, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: farDatabase } },
+      {
+        ...gateA,
+        target: { kind: "bundled", mode, workers: 2, batchSize: 50, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: farDatabase },
+      },
       { requests: 400, rate: 400 },
     );
 

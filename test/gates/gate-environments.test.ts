@@ -61,7 +61,7 @@ describe("environments the gate guards", () => {
         '        database_url: "postgres://gate@db.example.com/ingest"',
         "    credentials:",
         '      signing_secret: "${CANARY_SECRET}"',
-        "    phase: { requests: 500, rate: 100/s, latency_p95: \"<= 50ms\" }",
+        '    phase: { requests: 500, rate: 100/s, latency_p95: "<= 50ms" }',
         "promotion: [canary-10, production]",
         "merge_queue: 1k",
         "",
@@ -73,7 +73,12 @@ describe("environments the gate guards", () => {
       {
         name: "canary-10",
         requires: "run",
-        target: { kind: "deployed", url: "https://canary.example.com", databaseUrl: "postgres://gate@db.example.com/ingest", schema: "public" },
+        target: {
+          kind: "deployed",
+          url: "https://canary.example.com",
+          databaseUrl: "postgres://gate@db.example.com/ingest",
+          schema: "public",
+        },
         credentials: { signingSecret: "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=" },
         phase: { name: "canary-10", aliases: [], requests: 500, rate: 100, latencyP95Ms: 50, drainTimeoutMs: 30_000 },
       },
@@ -97,7 +102,9 @@ describe("environments the gate guards", () => {
     expect(errors("environments:\n  canary:\n    requires: run\n")).toEqual([
       "x.yaml:26:15: environments.canary.requires: requires: run measures the environment's own service, and neither this environment nor the gate names one; expected target: { deployed: { url, database_url } } under environments.canary",
     ]);
-    expect(errors("environments:\n  production:\n    requires: pass\n    phase: { requests: 10, rate: 10/s, latency_p95: \"<= 5ms\" }\n")).toEqual([
+    expect(
+      errors('environments:\n  production:\n    requires: pass\n    phase: { requests: 10, rate: 10/s, latency_p95: "<= 5ms" }\n'),
+    ).toEqual([
       "x.yaml:27:5: environments.production.phase: applies only to requires: run (a run of the gate against the environment); expected no phase with requires: pass",
     ]);
     expect(errors("environments:\n  production:\n    requires: signoff\n    sok: 5min\n")).toEqual([
@@ -110,7 +117,9 @@ describe("environments the gate guards", () => {
     expect(errors(`${envs}promotion: [canary-10, prod]\n`)).toEqual([
       'x.yaml:27:24: promotion[1]: "prod" is not an environment of this gate; expected one of canary-10, production',
     ]);
-    expect(errors(`${envs}promotion: [canary-10, canary-10]\n`)).toEqual(['x.yaml:27:24: promotion[1]: "canary-10" is listed twice; expected each stage once']);
+    expect(errors(`${envs}promotion: [canary-10, canary-10]\n`)).toEqual([
+      'x.yaml:27:24: promotion[1]: "canary-10" is listed twice; expected each stage once',
+    ]);
     expect(errors(`${envs}promotion: [production, canary-10]\n`)).toEqual([
       "x.yaml:27:13: promotion[0]: the first stage, production, has a soak but no stage before it to soak after; expected soak only on later stages",
     ]);
@@ -121,7 +130,9 @@ describe("environments the gate guards", () => {
       `environments:\n  canary:\n    requires: run\n    target: { deployed: { url: "https://c.example.com", database_url: "postgres://db/x" } }\n    credentials:\n      signing_secret: "${secret}"\n`;
     expect(gate(run("${CANARY_SECRET:-}")).environments![0]!.credentials).toEqual({});
     const errs = errors(run("hunter2-not-a-webhook-secret"));
-    expect(errs).toEqual([expect.stringMatching(/^x\.yaml:29:23: environments\.canary\.credentials\.signing_secret: this is not a Standard Webhooks secret/)]);
+    expect(errs).toEqual([
+      expect.stringMatching(/^x\.yaml:29:23: environments\.canary\.credentials\.signing_secret: this is not a Standard Webhooks secret/),
+    ]);
     expect(errs.join("")).not.toContain("hunter2");
   });
 
@@ -136,6 +147,8 @@ describe("environments the gate guards", () => {
   });
 
   it("merge_queue names a phase or not_required", () => {
-    expect(errors("merge_queue: 5k\n")).toEqual(['x.yaml:24:14: merge_queue: "5k" is not a phase; expected one of smoke, 1k, all (what a merge group runs), or not_required']);
+    expect(errors("merge_queue: 5k\n")).toEqual([
+      'x.yaml:24:14: merge_queue: "5k" is not a phase; expected one of smoke, 1k, all (what a merge group runs), or not_required',
+    ]);
   });
 });

@@ -123,7 +123,13 @@ describe("gates/gate-a.yaml", () => {
   });
 
   it("needs the DRI's approval, answers to /gate-a from writers, and runs nightly", () => {
-    expect(gate.signoff).toEqual({ approvals: 1, approvers: ["Agent3"], permission: "write", allowSelf: false, evidenceBase: "release-gate/evidence" });
+    expect(gate.signoff).toEqual({
+      approvals: 1,
+      approvers: ["Agent3"],
+      permission: "write",
+      allowSelf: false,
+      evidenceBase: "release-gate/evidence",
+    });
     expect(gate.command).toEqual({ prefix: "/gate-a", permission: "write" });
     expect(gate.schedule).toBe("0 2 * * *");
   });
@@ -144,7 +150,13 @@ describe("gates/gate-b.yaml", () => {
       ["canary", 2000, 500, 40],
     ]);
     expect(b.slos.find((s) => s.name === "acceptance")!.bar).toBe(0.9999);
-    expect(b.signoff).toEqual({ approvals: 2, approvers: ["@auto-com/release-captains"], permission: "admin", allowSelf: false, evidenceBase: "release-gate/evidence" });
+    expect(b.signoff).toEqual({
+      approvals: 2,
+      approvers: ["@auto-com/release-captains"],
+      permission: "admin",
+      allowSelf: false,
+      evidenceBase: "release-gate/evidence",
+    });
     expect(b.schedule).toBeUndefined();
     expect(phasesUpTo(b, "2k").map((p) => p.name)).toEqual(["smoke", "canary"]);
   });
@@ -156,7 +168,13 @@ describe("a valid gate", () => {
     expect(g.target).toMatchObject({ mode: "queue", workers: 2, batchSize: 50, batchLingerMs: 5 });
     expect(g.statusOwner).toBe("Agent3");
     expect(g.phases[0]).toMatchObject({ aliases: [], drainTimeoutMs: 30_000 });
-    expect(g.signoff).toEqual({ approvals: 1, approvers: [], permission: "write", allowSelf: false, evidenceBase: "release-gate/evidence" });
+    expect(g.signoff).toEqual({
+      approvals: 1,
+      approvers: [],
+      permission: "write",
+      allowSelf: false,
+      evidenceBase: "release-gate/evidence",
+    });
     expect(g.command).toEqual({ prefix: "/gate-x", permission: "write" });
   });
 
@@ -219,7 +237,9 @@ describe("schema errors name the file, line and column", () => {
   it("a phase too small to bound its P95 is refused: it could never PASS", () => {
     const ps = problems(withLine(18, "    requests: 50"));
     expect(brief(ps)).toEqual(["18:15 phases[0].requests"]);
-    expect(ps[0]!.message).toBe("50 requests can never PASS latency_p95: under 72 samples there is no 95% upper bound on P95; expected at least 72");
+    expect(ps[0]!.message).toBe(
+      "50 requests can never PASS latency_p95: under 72 samples there is no 95% upper bound on P95; expected at least 72",
+    );
     expect(parseGate(withLine(18, "    requests: 72"), "x.yaml", {}).phases[0]!.requests).toBe(72);
   });
 
@@ -246,8 +266,19 @@ describe("schema errors name the file, line and column", () => {
   it("an objective left out is simply not stated; the others keep the catalogue's order", () => {
     const gate = parseGate(BASE.replace('  ordering_violations: "== 0"\n', ""), "x.yaml", {});
     expect(gate.slos.map((s) => s.name)).toEqual(["latency_p95", "acceptance", "error_rate", "idempotency_violations", "lost_events"]);
-    const reordered = parseGate(withLine(10, '  lost_events: "<= 2"', '  latency_p95: "<= 120ms"').replace('  lost_events: "== 0"\n', ""), "x.yaml", {});
-    expect(reordered.slos.map((s) => s.name)).toEqual(["latency_p95", "acceptance", "error_rate", "idempotency_violations", "ordering_violations", "lost_events"]);
+    const reordered = parseGate(
+      withLine(10, '  lost_events: "<= 2"', '  latency_p95: "<= 120ms"').replace('  lost_events: "== 0"\n', ""),
+      "x.yaml",
+      {},
+    );
+    expect(reordered.slos.map((s) => s.name)).toEqual([
+      "latency_p95",
+      "acceptance",
+      "error_rate",
+      "idempotency_violations",
+      "ordering_violations",
+      "lost_events",
+    ]);
     expect(reordered.slos.at(-1)).toEqual({ name: "lost_events", comparator: "<=", bar: 2, display: "2" });
   });
 
@@ -330,10 +361,18 @@ describe("schema errors name the file, line and column", () => {
     } catch (e) {
       err = e as GateDefinitionError;
     }
-    expect(brief(err!.problems)).toEqual(["1:7 gate", "11:15 objectives.acceptance", "21:1 corpus.seed", "22:3 corpus.sed", "25:12 evidence[0]"]);
+    expect(brief(err!.problems)).toEqual([
+      "1:7 gate",
+      "11:15 objectives.acceptance",
+      "21:1 corpus.seed",
+      "22:3 corpus.sed",
+      "25:12 evidence[0]",
+    ]);
     const lines = err!.message.split("\n");
     expect(lines).toHaveLength(5);
-    expect(lines[2]).toBe('gates/x.yaml:21:1: corpus.seed: missing required key "seed"; expected it in the corpus, or "file:" for a recorded corpus');
+    expect(lines[2]).toBe(
+      'gates/x.yaml:21:1: corpus.seed: missing required key "seed"; expected it in the corpus, or "file:" for a recorded corpus',
+    );
     expect(lines[0]).toBe('gates/x.yaml:1:7: gate: "Gate X" is not valid; expected a lowercase name such as gate-a');
     expect(lines[3]).toMatch(/^gates\/x\.yaml:22:3: corpus\.sed: unknown key; .*did you mean "seed"\?/);
   });
@@ -362,7 +401,9 @@ describe("environment substitution", () => {
   it("reads only the variables the file's env: allow-list names, and only in URL and credential fields", () => {
     const unlisted = problems(withLine(7, '    redis_url: "${HOME}"'), { HOME: "/root" });
     expect(brief(unlisted)).toEqual(["7:16 target.bundled.redis_url"]);
-    expect(unlisted[0]!.message).toBe("${HOME} is not in the gate file's env: allow-list; add HOME to env: (a list of variable names at the top level) or write the value itself");
+    expect(unlisted[0]!.message).toBe(
+      "${HOME} is not in the gate file's env: allow-list; add HOME to env: (a list of variable names at the top level) or write the value itself",
+    );
     const outside = problems(withLine(3, 'application: "${APP}"') + "env: [APP]\n", { APP: "x" });
     expect(brief(outside)).toEqual(["3:14 application"]);
     expect(outside[0]!.message).toMatch(/^\$\{APP\} is allowed only in URL, schema and credential fields/);
@@ -400,8 +441,11 @@ describe("hostile input", () => {
 
   it("more than 100 alias references are refused", () => {
     const refs = Array.from({ length: 101 }, () => "*e").join(", ");
-    const text = BASE.replace("evidence: [replay_logs]", `x: &e replay_logs
-evidence: [${refs}]`);
+    const text = BASE.replace(
+      "evidence: [replay_logs]",
+      `x: &e replay_logs
+evidence: [${refs}]`,
+    );
     const ps = problems(text);
     expect(ps.filter((p) => /more than 100 alias references/.test(p.message))).toHaveLength(1);
   });
@@ -430,7 +474,10 @@ evidence: [${refs}]`);
 
 describe("other rules", () => {
   it("the target is bundled or deployed, never both", () => {
-    const text = BASE.replace("objectives:", '  deployed:\n    url: "https://x.example.com"\n    database_url: "postgres://db/x"\nobjectives:');
+    const text = BASE.replace(
+      "objectives:",
+      '  deployed:\n    url: "https://x.example.com"\n    database_url: "postgres://db/x"\nobjectives:',
+    );
     const ps = problems(text);
     expect(brief(ps)).toEqual(["9:3 target"]);
     expect(ps[0]!.message).toBe("both bundled and deployed are set; expected exactly one of them");
@@ -453,8 +500,11 @@ describe("other rules", () => {
 
   it("allow_self is true or false, and evidence_base a branch name", () => {
     expect(brief(problems(BASE + "signoff:\n  allow_self: sometimes\n"))).toEqual(["27:15 signoff.allow_self"]);
-    expect(brief(problems(BASE + "signoff:\n  evidence_base: \"../main\"\n"))).toEqual(["27:18 signoff.evidence_base"]);
-    expect(parseGate(BASE + "signoff:\n  allow_self: true\n  evidence_base: gates/evidence\n", "gates/x.yaml", {}).signoff).toMatchObject({ allowSelf: true, evidenceBase: "gates/evidence" });
+    expect(brief(problems(BASE + 'signoff:\n  evidence_base: "../main"\n'))).toEqual(["27:18 signoff.evidence_base"]);
+    expect(parseGate(BASE + "signoff:\n  allow_self: true\n  evidence_base: gates/evidence\n", "gates/x.yaml", {}).signoff).toMatchObject({
+      allowSelf: true,
+      evidenceBase: "gates/evidence",
+    });
   });
 
   it("a schedule must be a five-field cron in range", () => {
@@ -494,7 +544,9 @@ describe("phase selection", () => {
 
   it("an unknown selector lists the valid choices", () => {
     expect(() => phasesUpTo(gate, "2k")).toThrow(PhaseSelectionError);
-    expect(() => phasesUpTo(gate, "2k")).toThrow('unknown phase "2k" for gate gate-a; expected one of smoke (1k), load (5k), final (30k), all');
+    expect(() => phasesUpTo(gate, "2k")).toThrow(
+      'unknown phase "2k" for gate gate-a; expected one of smoke (1k), load (5k), final (30k), all',
+    );
   });
 });
 
@@ -505,13 +557,20 @@ describe("which code is gated, and who may run it", () => {
     expect(unset.target).not.toHaveProperty("build");
     expect(unset.command).toEqual({ prefix: "/gate-x", permission: "write" });
     const stated = parseGate(
-      withLine(7, "    source: installed", '    redis_url: "redis://127.0.0.1:6379"').replace("evidence: [replay_logs]", "evidence: [replay_logs]\ncommands:\n  allow_forks: true"),
+      withLine(7, "    source: installed", '    redis_url: "redis://127.0.0.1:6379"').replace(
+        "evidence: [replay_logs]",
+        "evidence: [replay_logs]\ncommands:\n  allow_forks: true",
+      ),
       "x.yaml",
       {},
     );
     expect(stated.target).toMatchObject({ kind: "bundled", source: "installed" });
     expect(stated.command.allowForks).toBe(true);
-    const built = parseGate(withLine(7, '    build: "npm ci && npm run build:service"', '    redis_url: "redis://127.0.0.1:6379"'), "x.yaml", {});
+    const built = parseGate(
+      withLine(7, '    build: "npm ci && npm run build:service"', '    redis_url: "redis://127.0.0.1:6379"'),
+      "x.yaml",
+      {},
+    );
     expect(built.target).toMatchObject({ build: "npm ci && npm run build:service" });
   });
 

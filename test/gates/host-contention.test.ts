@@ -1,7 +1,15 @@
 // Other work on the machine during a phase: a FAIL must stand without the seconds it held the CPU.
 
 import { spawn } from "node:child_process";
-import { FOREIGN_CORES_LIMIT, GUARD_MS, HostWatch, judgeContention, parseProcStat, processOfStat, type HostSample } from "../../src/gates/host-contention.js";
+import {
+  FOREIGN_CORES_LIMIT,
+  GUARD_MS,
+  HostWatch,
+  judgeContention,
+  parseProcStat,
+  processOfStat,
+  type HostSample,
+} from "../../src/gates/host-contention.js";
 import { judgeP95 } from "../../src/gates/replay/index.js";
 import { summarizeLatency } from "../../src/gates/statistics.js";
 
@@ -21,7 +29,8 @@ describe("reading /proc/stat", () => {
 function requests(latencyOf: (dueMs: number) => number) {
   return Array.from({ length: 30_000 }, (_, i) => ({ dueAt: i, latencyMs: latencyOf(i), sendLagMs: 0.2, ownLagMs: 0.2 }));
 }
-const quiet = (t0: number, seconds = 30, cores = 0.05): HostSample[] => Array.from({ length: seconds }, (_, s) => ({ atWallMs: t0 + (s + 1) * 1000, foreignCores: cores }));
+const quiet = (t0: number, seconds = 30, cores = 0.05): HostSample[] =>
+  Array.from({ length: seconds }, (_, s) => ({ atWallMs: t0 + (s + 1) * 1000, foreignCores: cores }));
 
 describe("reading /proc/<pid>/stat", () => {
   test("a command with spaces and parentheses, its CPU ticks, and whether it is a kernel thread (parent kthreadd)", () => {
@@ -36,7 +45,11 @@ describe("which seconds were contended", () => {
   const t0 = 1_700_000_000_000;
 
   test("a quiet host contends nothing, and the clean lower bound is the whole phase's", () => {
-    const c = judgeContention(quiet(t0), t0, requests(() => 5));
+    const c = judgeContention(
+      quiet(t0),
+      t0,
+      requests(() => 5),
+    );
     expect(c.contended).toEqual([]);
     expect(c.requestsInContended).toBe(0);
     expect(c.cleanRequests).toBe(30_000);
@@ -47,7 +60,11 @@ describe("which seconds were contended", () => {
     const samples = quiet(t0);
     samples[9].foreignCores = 1.4; // the second 9-10 s
     samples[10].foreignCores = 0.9; // 10-11 s
-    const c = judgeContention(samples, t0, requests(() => 5));
+    const c = judgeContention(
+      samples,
+      t0,
+      requests(() => 5),
+    );
     expect(c.contended).toEqual([{ fromMs: 9000, toMs: 11_000 + GUARD_MS, peakForeignCores: 1.4 }]);
     expect(c.requestsInContended).toBe(3000);
     expect(c.peakForeignCores).toBe(1.4);
@@ -57,7 +74,11 @@ describe("which seconds were contended", () => {
     const samples = quiet(t0);
     for (let s = 5; s < 8; s++) samples[s].foreignCores = 1.8;
     // 3 s of 300 ms answers (10% of the phase) while a build ran: P95 is over a 20 ms bar
-    const c = judgeContention(samples, t0, requests((due) => (due >= 5000 && due < 9000 ? 300 : 4)));
+    const c = judgeContention(
+      samples,
+      t0,
+      requests((due) => (due >= 5000 && due < 9000 ? 300 : 4)),
+    );
     expect(c.cleanFreeP95LowerMs).toBeLessThan(20);
   });
 });
@@ -66,7 +87,16 @@ describe("a latency FAIL on a busy host", () => {
   const t0 = 1_700_000_000_000;
   const slowWhileBusy = requests((due) => (due >= 5000 && due < 9000 ? 300 : 4));
   const latency = summarizeLatency(slowWhileBusy.map((r) => r.latencyMs))!;
-  const schedule = { targetRate: 1000, achievedRate: 1000, rateHeld: true, windows: [], slowestWindow: null, sendLagP99Ms: 0.2, lagAboveP99: 0, driverFreeP95LowerMs: 299.8 };
+  const schedule = {
+    targetRate: 1000,
+    achievedRate: 1000,
+    rateHeld: true,
+    windows: [],
+    slowestWindow: null,
+    sendLagP99Ms: 0.2,
+    lagAboveP99: 0,
+    driverFreeP95LowerMs: 299.8,
+  };
 
   test("without a contention record it is a FAIL, as before", () => {
     expect(judgeP95(latency, 20, schedule).verdict).toBe("FAIL");
@@ -97,13 +127,15 @@ describe("a latency FAIL on a busy host", () => {
     const samples = quiet(t0, 30, 1.9);
     const c = judgeContention(samples, t0, fast);
     expect(c.cleanRequests).toBe(0);
-    expect(judgeP95(summarizeLatency(fast.map((r) => r.latencyMs))!, 20, { ...schedule, driverFreeP95LowerMs: 3.8 }, "phase bar", c).verdict).toBe("PASS");
+    expect(
+      judgeP95(summarizeLatency(fast.map((r) => r.latencyMs))!, 20, { ...schedule, driverFreeP95LowerMs: 3.8 }, "phase bar", c).verdict,
+    ).toBe("PASS");
   });
 });
 
 describe("watching the real host", () => {
   test("a busy process outside the run shows as foreign cores, and is named; the run's own processes are not", async () => {
-    let samples: HostSample[] = [];
+    let samples: HostSample[];
     // Each spins for up to 10 s and is stopped once the watch has seen it (its command line is read while it runs).
     const spin = "const end = Date.now() + 10000; while (Date.now() < end) {}";
     const burner = spawn(process.execPath, ["-e", spin], { stdio: "ignore" });

@@ -63,7 +63,12 @@ test("the picture marks P50, P95 and P99 and draws the SLO bar where the values 
 test("a phase that did not run is drawn as a panel saying so, never as an empty chart", () => {
   const final = phases.find((p) => p.name === "final")!;
   const h = buildLatencyHistogram(final);
-  expect(h).toMatchObject({ ran: false, samples: 0, percentiles: null, note: expect.stringMatching(/^did not run: load did not pass \(latency_p95 [\d.]+ms vs <= 50ms\)$/) });
+  expect(h).toMatchObject({
+    ran: false,
+    samples: 0,
+    percentiles: null,
+    note: expect.stringMatching(/^did not run: load did not pass \(latency_p95 [\d.]+ms vs <= 50ms\)$/),
+  });
   expect(histogramSvg(h)).toContain("did not run: load did not pass");
 });
 

@@ -7,7 +7,15 @@ import { timelineSvg } from "../../src/gates/timeline-svg.js";
 import type { Phase } from "../../src/gates/gate.js";
 
 /** A phase of `seconds` seconds at `rate`/s, every latency `baseMs` except the requests due in `stallSecond`. */
-function phaseWith(o: { seconds: number; rate: number; baseMs: number; stallSecond?: number; stallMs?: number; queue?: { atMs: number; depth: number }[] | null; valid?: boolean }): PhaseResult {
+function phaseWith(o: {
+  seconds: number;
+  rate: number;
+  baseMs: number;
+  stallSecond?: number;
+  stallMs?: number;
+  queue?: { atMs: number; depth: number }[] | null;
+  valid?: boolean;
+}): PhaseResult {
   const samples: RequestSample[] = [];
   const n = o.seconds * o.rate;
   for (let i = 0; i < n; i++) {
@@ -15,8 +23,19 @@ function phaseWith(o: { seconds: number; rate: number; baseMs: number; stallSeco
     const stalled = o.stallSecond !== undefined && Math.floor(dueAt / 1000) === o.stallSecond;
     const latencyMs = stalled ? o.stallMs! : o.baseMs;
     samples.push({
-      index: i, eventId: `e${i}`, orderingKey: `k${i % 10}`, seq: Math.floor(i / 10) + 1, redelivery: false,
-      dueAt, sentAt: dueAt + 0.2, doneAt: dueAt + latencyMs, latencyMs, sendLagMs: 0.2, status: 202, outcome: "accepted", requestId: `r${i}`,
+      index: i,
+      eventId: `e${i}`,
+      orderingKey: `k${i % 10}`,
+      seq: Math.floor(i / 10) + 1,
+      redelivery: false,
+      dueAt,
+      sentAt: dueAt + 0.2,
+      doneAt: dueAt + latencyMs,
+      latencyMs,
+      sendLagMs: 0.2,
+      status: 202,
+      outcome: "accepted",
+      requestId: `r${i}`,
     });
   }
   const phase = { name: "smoke", requests: n, rate: o.rate, latencyP95Ms: 20 } as Phase;
@@ -25,10 +44,35 @@ function phaseWith(o: { seconds: number; rate: number; baseMs: number; stallSeco
     ran: true,
     verdict: "FAIL",
     reason: "latency",
-    replay: { samples, startedAt: "2026-01-01T00:00:00.000Z", durationMs: n, targetRate: o.rate, achievedRate: o.rate, sendLagP99Ms: 0.2, valid: o.valid ?? true },
+    replay: {
+      samples,
+      startedAt: "2026-01-01T00:00:00.000Z",
+      durationMs: n,
+      targetRate: o.rate,
+      achievedRate: o.rate,
+      sendLagP99Ms: 0.2,
+      valid: o.valid ?? true,
+    },
     resources: {
-      cpu: { driverUsPerRequest: 100, serverUsPerRequest: 150, workersUsPerEvent: 80, driverUs: 1, serverUs: 1, workersUs: 1, requests: n, events: n, windowMs: 1 },
-      queueDepth: o.queue === undefined ? [{ atMs: 250, depth: 3 }, { atMs: 1500, depth: 40 }, { atMs: 1750, depth: 12 }] : o.queue,
+      cpu: {
+        driverUsPerRequest: 100,
+        serverUsPerRequest: 150,
+        workersUsPerEvent: 80,
+        driverUs: 1,
+        serverUs: 1,
+        workersUs: 1,
+        requests: n,
+        events: n,
+        windowMs: 1,
+      },
+      queueDepth:
+        o.queue === undefined
+          ? [
+              { atMs: 250, depth: 3 },
+              { atMs: 1500, depth: 40 },
+              { atMs: 1750, depth: 12 },
+            ]
+          : o.queue,
     },
   };
 }
@@ -91,9 +135,12 @@ describe("latency over time", () => {
   });
 
   test("the picture draws each series, the SLO bar, and says when the replay was invalid", () => {
-    const svg = timelineSvg(buildLatencyTimeline(phaseWith({ seconds: 25, rate: 20, baseMs: 2, stallSecond: 3, stallMs: 300, valid: false })));
+    const svg = timelineSvg(
+      buildLatencyTimeline(phaseWith({ seconds: 25, rate: 20, baseMs: 2, stallSecond: 3, stallMs: 300, valid: false })),
+    );
     expect(svg.startsWith("<svg")).toBe(true);
-    for (const cls of ["series-p50", "series-p95", "series-max", "series-lag", "series-queue", "series-accepted", "slo-bar"]) expect(svg).toContain(`class="${cls}"`);
+    for (const cls of ["series-p50", "series-p95", "series-max", "series-lag", "series-queue", "series-accepted", "slo-bar"])
+      expect(svg).toContain(`class="${cls}"`);
     expect(svg).toContain("INVALID REPLAY");
     expect(svg).toContain('data-phase="smoke"');
     expect(svg).toContain("3-4 s: 20 due, P50 300");

@@ -33,7 +33,11 @@ describe("the machine record", () => {
   });
 
   test("one line says CPU, cores, load and pressure before and after, and the jitter baseline", () => {
-    const before = { at: "2026-01-01T00:00:00.000Z", loadAverage: [1.5, 1, 0.5] as [number, number, number], cpuPressure: parseCpuPressure("some avg10=3.31 avg60=1 avg300=1 total=1\n") };
+    const before = {
+      at: "2026-01-01T00:00:00.000Z",
+      loadAverage: [1.5, 1, 0.5] as [number, number, number],
+      cpuPressure: parseCpuPressure("some avg10=3.31 avg60=1 avg300=1 total=1\n"),
+    };
     const m = machineRecord(before, { durationMs: 2000, p50: 1.05, p99: 1.2, p999: 2.8, max: 15.1, mean: 1.06 });
     m.after = { ...before, loadAverage: [2.25, 1, 0.5], cpuPressure: null };
     const line = machineLine(m);

@@ -30,7 +30,8 @@ beforeAll(async () => {
   const gateRun = await buildGateRun({ scale: 0.05, logDir: join(root, "logs") });
   fresh = join(root, "fresh");
   await writeEvidenceBundle(fresh, gateRun, { gzipOverBytes: 16 * 1024 });
-  for (const name of ["changed", "missing", "added", "all-three", "bad-line", "bad-chain"]) await writeEvidenceBundle(join(root, name), gateRun, { gzipOverBytes: 16 * 1024 });
+  for (const name of ["changed", "missing", "added", "all-three", "bad-line", "bad-chain"])
+    await writeEvidenceBundle(join(root, name), gateRun, { gzipOverBytes: 16 * 1024 });
 });
 
 afterAll(async () => {
@@ -104,7 +105,13 @@ test("verifyBundle names a changed, a missing and an added file at once", async 
   await unlink(join(dir, "05-ordering/ordering.md"));
   await writeFile(join(dir, "notes.txt"), "added later");
   const result = await verifyBundle(dir);
-  expect(result).toEqual({ ok: false, changed: ["verdict.json"], missing: ["05-ordering/ordering.md"], added: ["notes.txt"], problems: [] });
+  expect(result).toEqual({
+    ok: false,
+    changed: ["verdict.json"],
+    missing: ["05-ordering/ordering.md"],
+    added: ["notes.txt"],
+    problems: [],
+  });
 });
 
 test("a malformed manifest line is a problem, and sha256sum --strict refuses it too", async () => {
@@ -112,7 +119,9 @@ test("a malformed manifest line is a problem, and sha256sum --strict refuses it 
   await appendFile(join(dir, "SHA256SUMS"), "not a checksum line\n");
   const result = await verifyBundle(dir);
   expect(result.ok).toBe(false);
-  expect(result.problems).toEqual([expect.stringMatching(/^SHA256SUMS line \d+: expected "<64 hex digits> {2}<path>", got "not a checksum line"$/)]);
+  expect(result.problems).toEqual([
+    expect.stringMatching(/^SHA256SUMS line \d+: expected "<64 hex digits> {2}<path>", got "not a checksum line"$/),
+  ]);
   expect((await sha256sumCheck(dir)).code).not.toBe(0);
 });
 
@@ -122,7 +131,9 @@ test("a malformed manifest chain line is a problem", async () => {
   const result = await verifyBundle(dir);
   expect(result.ok).toBe(false);
   expect(result.changed).toEqual(["manifest-history.txt"]);
-  expect(result.problems).toEqual([expect.stringMatching(/^manifest-history\.txt line 4: expected "<64 hex digits> {2}<ISO time> {2}<copy path> {2}<reason>"/)]);
+  expect(result.problems).toEqual([
+    expect.stringMatching(/^manifest-history\.txt line 4: expected "<64 hex digits> {2}<ISO time> {2}<copy path> {2}<reason>"/),
+  ]);
 });
 
 test("a directory with no manifest is reported, not passed", async () => {
@@ -134,18 +145,30 @@ test("a directory with no manifest is reported, not passed", async () => {
 test("parseManifest refuses paths that leave the bundle and paths listed twice", () => {
   const h = "a".repeat(64);
   const { entries, problems } = parseManifest(`${h}  ok.txt\n${h}  ../etc/passwd\n${h}  /abs\n${h}  ok.txt\n${h} *bin.gz\n`);
-  expect(entries).toEqual([{ path: "ok.txt", sha256: h }, { path: "bin.gz", sha256: h }]);
+  expect(entries).toEqual([
+    { path: "ok.txt", sha256: h },
+    { path: "bin.gz", sha256: h },
+  ]);
   expect(problems).toEqual([
     'SHA256SUMS line 2: "../etc/passwd" is not a plain relative path inside the bundle',
     'SHA256SUMS line 3: "/abs" is not a plain relative path inside the bundle',
     'SHA256SUMS line 4: "ok.txt" is listed twice',
   ]);
-  expect(renderManifest([{ path: "b/x", sha256: h }, { path: "a", sha256: h }])).toBe(`${h}  a\n${h}  b/x\n`);
+  expect(
+    renderManifest([
+      { path: "b/x", sha256: h },
+      { path: "a", sha256: h },
+    ]),
+  ).toBe(`${h}  a\n${h}  b/x\n`);
 });
 
 test("parseManifestHistory wants each link's copy in chain order", () => {
   const h = "b".repeat(64);
-  const { links, problems } = parseManifestHistory(`# comment\n${h}  2025-11-13T03:00:00Z  manifest-history/0001.SHA256SUMS  approved by @a\n${h}  2025-11-13T04:00:00Z  manifest-history/0003.SHA256SUMS  approved by @b\n`);
+  const { links, problems } = parseManifestHistory(
+    `# comment\n${h}  2025-11-13T03:00:00Z  manifest-history/0001.SHA256SUMS  approved by @a\n${h}  2025-11-13T04:00:00Z  manifest-history/0003.SHA256SUMS  approved by @b\n`,
+  );
   expect(links.map((l) => l.reason)).toEqual(["approved by @a", "approved by @b"]);
-  expect(problems).toEqual(['manifest-history.txt line 3: the copy of link 2 should be "manifest-history/0002.SHA256SUMS", not "manifest-history/0003.SHA256SUMS"']);
+  expect(problems).toEqual([
+    'manifest-history.txt line 3: the copy of link 2 should be "manifest-history/0002.SHA256SUMS", not "manifest-history/0003.SHA256SUMS"',
+  ]);
 });

@@ -11,7 +11,9 @@ const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 test("the queue's depth is sampled as it grows and drains, and a busy process's CPU is counted", async () => {
   const redis = new Redis(REDIS_URL);
   const stream = `t_monitor_${randomBytes(4).toString("hex")}:events`;
-  const busy = spawn(process.execPath, ["-e", "const end = Date.now() + 300; while (Date.now() < end); setTimeout(() => {}, 10_000);"], { stdio: "ignore" });
+  const busy = spawn(process.execPath, ["-e", "const end = Date.now() + 300; while (Date.now() < end); setTimeout(() => {}, 10_000);"], {
+    stdio: "ignore",
+  });
   try {
     const startedAt = new Date().toISOString();
     const monitor = startPhaseMonitor({ pids: { server: busy.pid!, workers: [] }, queue: { redisUrl: REDIS_URL, stream } }, 50);

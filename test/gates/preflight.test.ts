@@ -61,7 +61,13 @@ test("a production-ready Redis, PostgreSQL with room, the secrets set and a read
       secrets: ["RG_PREFLIGHT_SECRET"],
       serviceReady: true,
     },
-    { redisUrl: production.url, databaseUrl: DATABASE_URL, serviceBaseUrl: base(ready), env: { RG_PREFLIGHT_SECRET: "value-not-shown" }, poolSize: 3 },
+    {
+      redisUrl: production.url,
+      databaseUrl: DATABASE_URL,
+      serviceBaseUrl: base(ready),
+      env: { RG_PREFLIGHT_SECRET: "value-not-shown" },
+      poolSize: 3,
+    },
     (r) => {
       seen.push(r.check);
     },
@@ -86,33 +92,58 @@ test("a production-ready Redis, PostgreSQL with room, the secrets set and a read
 test("an evicting Redis without AOF, too few connections, a missing secret and an unready service each fail, saying what to change", async () => {
   const results = await runPreflight(
     {
-      redis: { url: evicting.url, maxmemoryPolicy: "noeviction", aof: "required", freeMemory: { bytes: 64 * 1024 * 1024, display: "64MB" } },
+      redis: {
+        url: evicting.url,
+        maxmemoryPolicy: "noeviction",
+        aof: "required",
+        freeMemory: { bytes: 64 * 1024 * 1024, display: "64MB" },
+      },
       postgres: { maxConnections: { min: 1_000_000, display: "1000000" }, poolSize: 1_000_000 },
       secrets: ["RG_PREFLIGHT_SECRET", "RG_PREFLIGHT_MISSING"],
       serviceReady: true,
     },
-    { redisUrl: evicting.url, databaseUrl: DATABASE_URL, serviceBaseUrl: base(unready), env: { RG_PREFLIGHT_SECRET: "x" }, poolSize: 1_000_000 },
+    {
+      redisUrl: evicting.url,
+      databaseUrl: DATABASE_URL,
+      serviceBaseUrl: base(unready),
+      env: { RG_PREFLIGHT_SECRET: "x" },
+      poolSize: 1_000_000,
+    },
   );
   expect(Object.values(verdicts(results))).toEqual(["FAIL", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL", "FAIL"]);
   const by = (c: string) => results.find((r) => r.check === c)!;
-  expect(by("redis_maxmemory_policy")).toMatchObject({ actual: "maxmemory-policy allkeys-lru", detail: expect.stringContaining("set `maxmemory-policy noeviction`") });
+  expect(by("redis_maxmemory_policy")).toMatchObject({
+    actual: "maxmemory-policy allkeys-lru",
+    detail: expect.stringContaining("set `maxmemory-policy noeviction`"),
+  });
   expect(by("redis_aof")).toMatchObject({ actual: "appendonly no", detail: expect.stringContaining("appendonly yes") });
   expect(by("redis_free_memory").actual).toMatch(/free \(maxmemory − used_memory\)$/);
   expect(by("secrets_present")).toMatchObject({ actual: "missing: RG_PREFLIGHT_MISSING" });
   expect(by("service_ready")).toMatchObject({ actual: "GET /readyz → 503" });
-  expect(preflightFailure(results)).toMatch(/^pre-flight failed: redis_maxmemory_policy \(expected maxmemory-policy noeviction, found maxmemory-policy allkeys-lru\); redis_aof /);
+  expect(preflightFailure(results)).toMatch(
+    /^pre-flight failed: redis_maxmemory_policy \(expected maxmemory-policy noeviction, found maxmemory-policy allkeys-lru\); redis_aof /,
+  );
 });
 
 test("a check that cannot look (Redis not there) is a FAIL saying why, and the others still run", async () => {
   const results = await runPreflight(
     { redis: { url: "redis://127.0.0.1:1", maxmemoryPolicy: "noeviction" }, secrets: ["PATH"] },
-    { redisUrl: "redis://127.0.0.1:1", databaseUrl: DATABASE_URL, serviceBaseUrl: base(ready), env: { PATH: "/bin" }, poolSize: 1, timeoutMs: 1000 },
+    {
+      redisUrl: "redis://127.0.0.1:1",
+      databaseUrl: DATABASE_URL,
+      serviceBaseUrl: base(ready),
+      env: { PATH: "/bin" },
+      poolSize: 1,
+      timeoutMs: 1000,
+    },
   );
   expect(results.map((r) => [r.check, r.verdict, r.actual])).toEqual([
     ["redis_maxmemory_policy", "FAIL", "could not check"],
     ["secrets_present", "PASS", "all set"],
   ]);
-  expect(results[0]!.detail).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:1 did not answer \(.+\); check the target's redis_url or preflight\.redis\.url$/);
+  expect(results[0]!.detail).toMatch(
+    /^Redis at redis:\/\/127\.0\.0\.1:1 did not answer \(.+\); check the target's redis_url or preflight\.redis\.url$/,
+  );
 });
 
 test("a run whose pre-flight fails stops as FAIL naming the check before any phase, and its bundle keeps the results", async () => {
@@ -135,7 +166,7 @@ test("a run whose pre-flight fails stops as FAIL naming the check before any pha
       '  ordering_violations: "== 0"',
       '  lost_events: "== 0"',
       "phases:",
-      "  - { name: smoke, requests: 100, rate: 100/s, latency_p95: \"<= 500ms\" }",
+      '  - { name: smoke, requests: 100, rate: 100/s, latency_p95: "<= 500ms" }',
       "corpus: { seed: pf, ordering_keys: 10, redelivery_share: 0% }",
       "evidence: [replay_logs, sha256_manifest]",
       "escalation: [Agent3]",
@@ -147,11 +178,20 @@ test("a run whose pre-flight fails stops as FAIL naming the check before any pha
     {},
   );
   const updates: string[] = [];
-  const run = await executeRun(gate, { phases: gate.phases, commit: "c".repeat(40), observer: { update: (u) => void updates.push(`${u.status} ${u.milestone}${u.escalation ? " ESCALATE" : ""}`) } });
+  const run = await executeRun(gate, {
+    phases: gate.phases,
+    commit: "c".repeat(40),
+    observer: { update: (u) => void updates.push(`${u.status} ${u.milestone}${u.escalation ? " ESCALATE" : ""}`) },
+  });
   expect(run.verdict).toBe("FAIL");
-  expect(run.reason).toMatch(/^pre-flight failed: postgres_max_connections \(expected max_connections ≥ 1000000, found max_connections \d+\)$/);
+  expect(run.reason).toMatch(
+    /^pre-flight failed: postgres_max_connections \(expected max_connections ≥ 1000000, found max_connections \d+\)$/,
+  );
   expect(run.phases).toHaveLength(1);
-  expect(run.phases[0]).toMatchObject({ ran: false, reason: expect.stringContaining("not run: pre-flight failed: postgres_max_connections") });
+  expect(run.phases[0]).toMatchObject({
+    ran: false,
+    reason: expect.stringContaining("not run: pre-flight failed: postgres_max_connections"),
+  });
   expect(run.timeline.map((t) => [t.milestone, t.status])).toEqual([
     ["Deploy target, warm up (200 requests, not measured)", "done"],
     ["Pre-flight: postgres_max_connections", "failed"],

@@ -20,7 +20,9 @@ describe("reading a process's CPU time from /proc/<pid>/stat", () => {
 
   test("a busy child's CPU time grows, and a process that is gone reads as null", async () => {
     // Busy for half a second, then idle until killed.
-    const child = spawn(process.execPath, ["-e", "const end = Date.now() + 500; while (Date.now() < end); setTimeout(() => {}, 10_000);"], { stdio: "ignore" });
+    const child = spawn(process.execPath, ["-e", "const end = Date.now() + 500; while (Date.now() < end); setTimeout(() => {}, 10_000);"], {
+      stdio: "ignore",
+    });
     const before = processCpuUs(child.pid!);
     await new Promise((r) => setTimeout(r, 1500));
     const after = processCpuUs(child.pid!);

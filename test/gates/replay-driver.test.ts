@@ -30,53 +30,67 @@ async function startServer(handler: Handler): Promise<{ url: string; close: () =
 }
 
 function accept(res: ServerResponse, requestId = "req"): void {
-  res.writeHead(202, { "content-type": "application/json", "x-request-id": requestId }).end(`{"request_id":"${requestId}","status":"accepted"}`);
+  res
+    .writeHead(202, { "content-type": "application/json", "x-request-id": requestId })
+    .end(`{"request_id":"${requestId}","status":"accepted"}`);
 }
 
 const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 describe("signatures", () => {
-  test.each(["lean", "baseline"] as const)("every request carries the headers the service checks, freshly signed, and verifies (%s driver)", async (driver) => {
-    const events = generateCorpus({ seed: "headers", requests: 60, orderingKeys: 6, redeliveryShare: 0.1 });
-    const verifier = new Webhook(SECRET);
-    const problems: string[] = [];
-    const seen: { id: string; key: string; seq: string; timestamp: number }[] = [];
-    const server = await startServer((req, body, res) => {
-      const h = req.headers;
-      try {
-        verifier.verify(body, { "webhook-id": String(h["webhook-id"]), "webhook-timestamp": String(h["webhook-timestamp"]), "webhook-signature": String(h["webhook-signature"]) });
-      } catch (err) {
-        problems.push(`standard webhooks: ${(err as Error).message}`);
-      }
-      const github = "sha256=" + createHmac("sha256", "gh-secret").update(body).digest("hex");
-      if (h["x-hub-signature-256"] !== github) problems.push("x-hub-signature-256 does not match the body");
-      if (h.authorization !== "Bearer bearer-key") problems.push(`authorization: ${h.authorization}`);
-      if (h["content-type"] !== "application/json") problems.push(`content-type: ${h["content-type"]}`);
-      seen.push({ id: String(h["webhook-id"]), key: String(h["x-repo"]), seq: String(h["x-seq"]), timestamp: Number(h["webhook-timestamp"]) });
-      accept(res);
-    });
-    try {
-      const result = await replay({
-        url: server.url,
-        rate: 300,
-        events,
-        credentials: { bearerKey: "bearer-key", signingSecret: SECRET, githubSecret: "gh-secret" },
-        headers: { orderingKey: "x-repo", sequence: "x-seq" },
-        driver,
+  test.each(["lean", "baseline"] as const)(
+    "every request carries the headers the service checks, freshly signed, and verifies (%s driver)",
+    async (driver) => {
+      const events = generateCorpus({ seed: "headers", requests: 60, orderingKeys: 6, redeliveryShare: 0.1 });
+      const verifier = new Webhook(SECRET);
+      const problems: string[] = [];
+      const seen: { id: string; key: string; seq: string; timestamp: number }[] = [];
+      const server = await startServer((req, body, res) => {
+        const h = req.headers;
+        try {
+          verifier.verify(body, {
+            "webhook-id": String(h["webhook-id"]),
+            "webhook-timestamp": String(h["webhook-timestamp"]),
+            "webhook-signature": String(h["webhook-signature"]),
+          });
+        } catch (err) {
+          problems.push(`standard webhooks: ${(err as Error).message}`);
+        }
+        const github = "sha256=" + createHmac("sha256", "gh-secret").update(body).digest("hex");
+        if (h["x-hub-signature-256"] !== github) problems.push("x-hub-signature-256 does not match the body");
+        if (h.authorization !== "Bearer bearer-key") problems.push(`authorization: ${h.authorization}`);
+        if (h["content-type"] !== "application/json") problems.push(`content-type: ${h["content-type"]}`);
+        seen.push({
+          id: String(h["webhook-id"]),
+          key: String(h["x-repo"]),
+          seq: String(h["x-seq"]),
+          timestamp: Number(h["webhook-timestamp"]),
+        });
+        accept(res);
       });
-      expect(problems).toEqual([]);
-      expect(result.samples.every((s) => s.outcome === "accepted")).toBe(true);
-      const byId = new Map(events.map((e) => [e.id, e]));
-      expect(seen).toHaveLength(60);
-      for (const s of seen) {
-        expect(byId.get(s.id)?.orderingKey).toBe(s.key);
-        expect(String(byId.get(s.id)?.seq)).toBe(s.seq);
-        expect(Math.abs(s.timestamp - Date.now() / 1000)).toBeLessThan(60);
+      try {
+        const result = await replay({
+          url: server.url,
+          rate: 300,
+          events,
+          credentials: { bearerKey: "bearer-key", signingSecret: SECRET, githubSecret: "gh-secret" },
+          headers: { orderingKey: "x-repo", sequence: "x-seq" },
+          driver,
+        });
+        expect(problems).toEqual([]);
+        expect(result.samples.every((s) => s.outcome === "accepted")).toBe(true);
+        const byId = new Map(events.map((e) => [e.id, e]));
+        expect(seen).toHaveLength(60);
+        for (const s of seen) {
+          expect(byId.get(s.id)?.orderingKey).toBe(s.key);
+          expect(String(byId.get(s.id)?.seq)).toBe(s.seq);
+          expect(Math.abs(s.timestamp - Date.now() / 1000)).toBeLessThan(60);
+        }
+      } finally {
+        await server.close();
       }
-    } finally {
-      await server.close();
-    }
-  });
+    },
+  );
 });
 
 describe("open-loop measurement", () => {
@@ -317,7 +331,15 @@ describe("stopping", () => {
           controller.abort(new Error("Ctrl-C"));
         }
       };
-      const result = await replay({ url: server.url, rate: 500, events, credentials: {}, signal: controller.signal, timeoutMs: 60_000, onProgress });
+      const result = await replay({
+        url: server.url,
+        rate: 500,
+        events,
+        credentials: {},
+        signal: controller.signal,
+        timeoutMs: 60_000,
+        onProgress,
+      });
       expect(abortedAt).toBeGreaterThan(0);
       expect(Date.now() - abortedAt).toBeLessThan(2000);
       expect(result.aborted).toBe("aborted: Ctrl-C");
@@ -330,9 +352,13 @@ describe("stopping", () => {
 
   test("options it cannot run with are refused before anything is sent", async () => {
     const events = generateCorpus({ seed: "bad", requests: 5, orderingKeys: 1, redeliveryShare: 0 });
-    await expect(replay({ url: "http://127.0.0.1:1/webhooks", rate: 0, events, credentials: {} })).rejects.toThrow(/rate must be a positive number/);
+    await expect(replay({ url: "http://127.0.0.1:1/webhooks", rate: 0, events, credentials: {} })).rejects.toThrow(
+      /rate must be a positive number/,
+    );
     await expect(replay({ url: "not a url", rate: 10, events, credentials: {} })).rejects.toThrow(ReplayError);
-    await expect(replay({ url: "http://127.0.0.1:1/webhooks", rate: 10, events, credentials: { signingSecret: "secret" } })).rejects.toThrow(/whsec_/);
+    await expect(
+      replay({ url: "http://127.0.0.1:1/webhooks", rate: 10, events, credentials: { signingSecret: "secret" } }),
+    ).rejects.toThrow(/whsec_/);
   });
 });
 

@@ -61,7 +61,13 @@ describe("the rate-held check", () => {
 describe("the driver-free lower bound", () => {
   test("is the latency at the lower rank, less the driver's lag p99, when no request lagged beyond it", () => {
     const latencies = Array.from({ length: 1000 }, (_, i) => i + 1);
-    const c = checkSchedule({ targetRate: 1000, dispatched: 1000, dispatchedAt: schedule(1000, 1000), latencies, ownLags: new Array(1000).fill(3) });
+    const c = checkSchedule({
+      targetRate: 1000,
+      dispatched: 1000,
+      dispatchedAt: schedule(1000, 1000),
+      latencies,
+      ownLags: new Array(1000).fill(3),
+    });
     expect(c.sendLagP99Ms).toBe(3);
     expect(c.lagAboveP99).toBe(0);
     expect(c.driverFreeP95LowerMs).toBe(936 - 3);
@@ -81,7 +87,15 @@ describe("judging a P95 against its bar", () => {
   const fast = summarizeLatency(Array.from({ length: 1000 }, (_, i) => 1 + i / 100))!; // P95 10.5, CI 10.35-10.63
   const slow = summarizeLatency(Array.from({ length: 1000 }, (_, i) => 100 + i))!; // P95 1049, CI 1035-1063; bar 1040 sits inside it
   const on = (driverFreeP95LowerMs: number | null, over: object = {}) => ({
-    targetRate: 1000, achievedRate: 1000, rateHeld: true, windows: [], slowestWindow: null, sendLagP99Ms: 0.3, lagAboveP99: 0, driverFreeP95LowerMs, ...over,
+    targetRate: 1000,
+    achievedRate: 1000,
+    rateHeld: true,
+    windows: [],
+    slowestWindow: null,
+    sendLagP99Ms: 0.3,
+    lagAboveP99: 0,
+    driverFreeP95LowerMs,
+    ...over,
   });
 
   test("PASS stands on the upper bound when the rate held, whatever the driver's lag", () => {

@@ -19,13 +19,24 @@ let browser: Browser;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; npm test does it as root). This test never downloads a browser.`);
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; npm test does it as root). This test never downloads a browser.`,
+    );
   }
   root = await mkdtemp(join(tmpdir(), "evidence-report-"));
   await mkdir(ARTIFACTS, { recursive: true });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 });
 
@@ -98,7 +109,17 @@ test("the latency-over-time charts come first, one per phase, with the queue dep
     if (!p.replay) continue;
     const lastMs = Math.max(...p.replay.samples.map((s) => s.doneAt));
     p.resources = {
-      cpu: { driverUsPerRequest: 120, serverUsPerRequest: 180, workersUsPerEvent: 90, driverUs: 1, serverUs: 1, workersUs: 1, requests: p.replay.samples.length, events: p.accepted, windowMs: 1 },
+      cpu: {
+        driverUsPerRequest: 120,
+        serverUsPerRequest: 180,
+        workersUsPerEvent: 90,
+        driverUs: 1,
+        serverUs: 1,
+        workersUs: 1,
+        requests: p.replay.samples.length,
+        events: p.accepted,
+        windowMs: 1,
+      },
       queueDepth: Array.from({ length: Math.ceil(lastMs / 250) }, (_, i) => ({ atMs: i * 250, depth: (i * 7) % 23 })),
     };
   }
@@ -120,7 +141,9 @@ test("the latency-over-time charts come first, one per phase, with the queue dep
     const chart = timelines.nth(i);
     const box = await chart.boundingBox();
     expect(box && box.width > 300 && box.height > 150).toBe(true);
-    expect(await chart.locator("path.series-p50, path.series-p95, path.series-max, path.series-lag, path.series-queue, line.slo-bar").count()).toBe(6);
+    expect(
+      await chart.locator("path.series-p50, path.series-p95, path.series-max, path.series-lag, path.series-queue, line.slo-bar").count(),
+    ).toBe(6);
     // The P95 line was drawn across the plot, not collapsed to a point.
     const line = await chart.locator("path.series-p95").boundingBox();
     expect(line && line.width > 100).toBe(true);

@@ -29,7 +29,13 @@ afterEach(() => rmSync(work, { recursive: true, force: true }));
 function archiveOf(files: Record<string, string>): { archive: string; commit: string; tree: string } {
   const repo = join(work, `repo-${Math.random().toString(36).slice(2)}`);
   mkdirSync(repo, { recursive: true });
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" } }).toString().trim();
+  const git = (...args: string[]) =>
+    execFileSync("git", args, {
+      cwd: repo,
+      env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" },
+    })
+      .toString()
+      .trim();
   git("init", "-q");
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(repo, path, ".."), { recursive: true });
@@ -78,7 +84,9 @@ const target: BundledTarget = {
 describe("the service under test, built from a commit's archive", () => {
   test("the tree SHA it computes is the one git gives the commit", async () => {
     const { archive, commit, tree } = archiveOf({ "a.txt": "a\n", "src/b.ts": "export {};\n", "src/deep/c.json": "{}\n", "z-last": "z" });
-    const built = await prepareService({ archive, commit, build: "true", cacheDir: join(work, "cache") }).catch((e: ServiceSourceError) => e);
+    const built = await prepareService({ archive, commit, build: "true", cacheDir: join(work, "cache") }).catch(
+      (e: ServiceSourceError) => e,
+    );
     // "true" leaves no dist/src/cli.js: the build is refused, and its evidence still names the exact tree.
     expect(built).toBeInstanceOf(ServiceSourceError);
     const e = built as ServiceSourceError;
@@ -129,7 +137,10 @@ describe("the service under test, built from a commit's archive", () => {
   });
 
   test("a second run of the same commit takes the cached build instead of building again", async () => {
-    const { archive, commit } = archiveOf({ ...SNOOPING_SERVICE, "build.js": `${SNOOPING_SERVICE["build.js"]}\nconsole.log("built at " + Date.now());` });
+    const { archive, commit } = archiveOf({
+      ...SNOOPING_SERVICE,
+      "build.js": `${SNOOPING_SERVICE["build.js"]}\nconsole.log("built at " + Date.now());`,
+    });
     const cacheDir = join(work, "cache");
     const first = await prepareService({ archive, commit, build: "node build.js && sleep 1", cacheDir });
     await first.dispose();
@@ -155,7 +166,9 @@ describe("the service under test, built from a commit's archive", () => {
   test("a failing build ends with the step, its exit code and the last 40 lines of its log", async () => {
     const lines = Array.from({ length: 100 }, (_, i) => `console.log("line ${i + 1}");`).join("\n");
     const { archive, commit } = archiveOf({ "build.js": `${lines}\nconsole.error("tsc: error TS2322"); process.exit(3);\n` });
-    const err = (await prepareService({ archive, commit, build: "node build.js", cacheDir: join(work, "cache") }).catch((e: unknown) => e)) as ServiceSourceError;
+    const err = (await prepareService({ archive, commit, build: "node build.js", cacheDir: join(work, "cache") }).catch(
+      (e: unknown) => e,
+    )) as ServiceSourceError;
     expect(err).toBeInstanceOf(ServiceSourceError);
     expect(err).toMatchObject({ code: "build_failed", step: "build", exitCode: 3 });
     expect(err.message).toBe("the build `node build.js` exited with code 3");
@@ -169,7 +182,9 @@ describe("the service under test, built from a commit's archive", () => {
   test("an archive that is not a tarball of one commit is refused at the unpack step", async () => {
     const bogus = join(work, "bogus.tar.gz");
     writeFileSync(bogus, "<html>not a tarball</html>");
-    const err = (await prepareService({ archive: bogus, commit: "f".repeat(40), cacheDir: join(work, "cache") }).catch((e: unknown) => e)) as ServiceSourceError;
+    const err = (await prepareService({ archive: bogus, commit: "f".repeat(40), cacheDir: join(work, "cache") }).catch(
+      (e: unknown) => e,
+    )) as ServiceSourceError;
     expect(err).toMatchObject({ code: "archive_invalid", step: "unpack" });
     expect(err.message).toMatch(/could not be unpacked: tar exited with code 2/);
   });
@@ -180,7 +195,12 @@ describe("the service under test, built from a commit's archive", () => {
     });
     const gateA = loadGate("gates/gate-a.yaml");
     const gate = { ...gateA, phases: [{ ...gateA.phases[0]!, requests: 100, rate: 100 }] };
-    const run = await executeRun(gate, { phases: gate.phases, commit, source: { archive, cacheDir: join(work, "cache"), build: "node build.js" }, logDir: join(work, "logs") });
+    const run = await executeRun(gate, {
+      phases: gate.phases,
+      commit,
+      source: { archive, cacheDir: join(work, "cache"), build: "node build.js" },
+      logDir: join(work, "logs"),
+    });
     expect(run.verdict).toBe("ERROR");
     expect(run.reason).toMatch(/^could not run: deploy failed: the ingest service exited with code 7 before it was ready/);
     expect(run.sourceFailure).toMatchObject({ step: "deploy", code: "DEPLOY_FAILED", exitCode: 7 });

@@ -29,11 +29,26 @@ async function signedBundle(withApproval = true): Promise<{ dir: string; pub: st
   if (withApproval) {
     const envelope = readFileSync(join(dir, "attestation.intoto.dsse.json"), "utf8");
     const entry: ApprovalEntry = {
-      run: run.id, gate: run.gate.name, commit: run.commit, verdict: run.verdict, full: true, reviewer: "dri-alice", state: "approved",
-      reviewId: 7, reviewedCommit: "e".repeat(40), at: "2026-01-01T00:00:00Z", outcome: "complete", previous: chainHead(envelope, []),
+      run: run.id,
+      gate: run.gate.name,
+      commit: run.commit,
+      verdict: run.verdict,
+      full: true,
+      reviewer: "dri-alice",
+      state: "approved",
+      reviewId: 7,
+      reviewedCommit: "e".repeat(40),
+      at: "2026-01-01T00:00:00Z",
+      outcome: "complete",
+      previous: chainHead(envelope, []),
     };
     const line = signedApprovalLine(entry, key);
-    await recordApproval(dir, { reviewer: "dri-alice", at: entry.at, commit: run.commit, verdict: run.verdict, state: "approved" }, undefined, [{ path: SIGNED_APPROVALS_FILE, text: `${line}\n` }]);
+    await recordApproval(
+      dir,
+      { reviewer: "dri-alice", at: entry.at, commit: run.commit, verdict: run.verdict, state: "approved" },
+      undefined,
+      [{ path: SIGNED_APPROVALS_FILE, text: `${line}\n` }],
+    );
   }
   const pub = join(root, "pub.pem");
   writeFileSync(pub, pair.publicKeyPem);
@@ -95,7 +110,9 @@ describe("gate verify --key", () => {
     const entry = JSON.parse(Buffer.from(envelope.payload, "base64").toString());
     envelope.payload = Buffer.from(JSON.stringify({ ...entry, reviewer: "mallory" })).toString("base64");
     writeFileSync(file, `${JSON.stringify(envelope)}\n`);
-    execFileSync("sh", ["-c", "find . -type f ! -name SHA256SUMS -printf '%P\\n' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS"], { cwd: dir });
+    execFileSync("sh", ["-c", "find . -type f ! -name SHA256SUMS -printf '%P\\n' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS"], {
+      cwd: dir,
+    });
     const result = await verify(dir, pub);
     expect(result.code).toBe(1);
     expect(result.out).toContain(`signature: ${SIGNED_APPROVALS_FILE} entry 1: no signature by the given key`);

@@ -1,4 +1,11 @@
-import { latencyHistogram, logBucketEdges, nearestRank, p95ConfidenceRanks, percentile, summarizeLatency } from "../../src/gates/statistics.js";
+import {
+  latencyHistogram,
+  logBucketEdges,
+  nearestRank,
+  p95ConfidenceRanks,
+  percentile,
+  summarizeLatency,
+} from "../../src/gates/statistics.js";
 
 /** 1, 2, ..., n shuffled deterministically, so nothing depends on the input being sorted. */
 function shuffledRanks(n: number): number[] {

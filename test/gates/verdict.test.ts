@@ -71,7 +71,15 @@ function goodMeasurement(phase: Phase, over: Partial<PhaseMeasurement>): PhaseMe
       sendLagP99Ms: 0.4,
       valid: true,
     },
-    latency: { n, p50: bar * 0.2, p95: bar * 0.5, p99: bar * 0.7, max: bar, p95Ci: [bar * 0.45, bar * 0.6], p95CiRanks: p95ConfidenceRanks(n) },
+    latency: {
+      n,
+      p50: bar * 0.2,
+      p95: bar * 0.5,
+      p99: bar * 0.7,
+      max: bar,
+      p95Ci: [bar * 0.45, bar * 0.6],
+      p95CiRanks: p95ConfidenceRanks(n),
+    },
     distinctEvents: n - redeliveries,
     accepted: n - redeliveries,
     duplicates: redeliveries,
@@ -124,7 +132,14 @@ describe("the SLO catalogue", () => {
     const violations = [{ orderingKey: "repo-1", expected: [1, 2], actual: [2, 1] }];
     const e = evaluatePhase(gate, smoke, good(smoke, { ordering: { ...outOfOrder, violations } }));
     expect(e).toMatchObject({ verdict: "PASS", reason: "all 6 objectives met" });
-    expect(e.slos.map((s) => s.name)).toEqual(["latency_p95", "acceptance", "error_rate", "idempotency_violations", "lost_events", "database_confirmation"]);
+    expect(e.slos.map((s) => s.name)).toEqual([
+      "latency_p95",
+      "acceptance",
+      "error_rate",
+      "idempotency_violations",
+      "lost_events",
+      "database_confirmation",
+    ]);
     const notRun = evaluatePhase(gate, load, good(load, { ran: false, replay: null, latency: null }));
     expect(notRun.slos.map((s) => s.name)).toEqual(["latency_p95", "acceptance", "error_rate", "idempotency_violations", "lost_events"]);
     // The same phase against Gate A, which states it, fails on it.
@@ -158,7 +173,9 @@ describe("latency: the asymmetric rule", () => {
     const e = evaluatePhase(gateA, final, good(final, { latency: latency(118, 112.3, 131.2) }));
     expect(e.verdict).toBe("INCONCLUSIVE");
     expect(sloOf(e, "latency_p95").verdict).toBe("INCONCLUSIVE");
-    expect(e.reason).toMatch(/^latency_p95 INCONCLUSIVE, leaning PASS: P95 118ms is 2ms under the 120ms phase bar, but the upper CI 131\.2ms is over the 120ms phase bar/);
+    expect(e.reason).toMatch(
+      /^latency_p95 INCONCLUSIVE, leaning PASS: P95 118ms is 2ms under the 120ms phase bar, but the upper CI 131\.2ms is over the 120ms phase bar/,
+    );
   });
 
   it("an upper bound exactly at the bar passes", () => {
@@ -168,7 +185,9 @@ describe("latency: the asymmetric rule", () => {
   it("the phase's own bar applies: 35ms is fine for the gate but not for smoke", () => {
     const e = evaluatePhase(gateA, smoke, good(smoke, { latency: latency(30, 26, 35, 1000) }));
     expect(e.verdict).toBe("FAIL");
-    expect(e.reason).toMatch(/^latency_p95 lower CI 26ms, less the driver's own delays \(send lag p99 0\.4ms\), is 25\.6ms > 20ms \(phase bar, over by 5\.6ms\)/);
+    expect(e.reason).toMatch(
+      /^latency_p95 lower CI 26ms, less the driver's own delays \(send lag p99 0\.4ms\), is 25\.6ms > 20ms \(phase bar, over by 5\.6ms\)/,
+    );
   });
 
   it("the gate-wide bar applies too, when it is the tighter", () => {
@@ -182,26 +201,39 @@ describe("latency: the asymmetric rule", () => {
   it("a rate that did not hold cannot PASS, however fast: INCONCLUSIVE, naming the window", () => {
     const m = good(final);
     const why = "the driver offered 951 req/s in the window 10s-15s, under 99% of the 1000 req/s target";
-    const e = evaluatePhase(gateA, final, { ...m, replay: { ...m.replay!, valid: false, invalidReason: why, schedule: held(final, 50, { rateHeld: false, reason: why }) } });
+    const e = evaluatePhase(gateA, final, {
+      ...m,
+      replay: { ...m.replay!, valid: false, invalidReason: why, schedule: held(final, 50, { rateHeld: false, reason: why }) },
+    });
     expect(e.verdict).toBe("INCONCLUSIVE");
-    expect(e.reason).toMatch(/leaning PASS: P95 60ms is 60ms under the 120ms phase bar, but the offered rate did not hold \(the driver offered 951 req\/s in the window 10s-15s/);
+    expect(e.reason).toMatch(
+      /leaning PASS: P95 60ms is 60ms under the 120ms phase bar, but the offered rate did not hold \(the driver offered 951 req\/s in the window 10s-15s/,
+    );
   });
 
   it("a late driver does not save a slow service: FAIL stands when the bound less the driver's lag is over the bar", () => {
     const m = good(final, { latency: latency(900, 850, 950) });
     const e = evaluatePhase(gateA, final, {
       ...m,
-      replay: { ...m.replay!, valid: false, schedule: held(final, 850 - 14.8, { rateHeld: false, sendLagP99Ms: 14.8, lagAboveP99: 300, reason: "slow driver" }) },
+      replay: {
+        ...m.replay!,
+        valid: false,
+        schedule: held(final, 850 - 14.8, { rateHeld: false, sendLagP99Ms: 14.8, lagAboveP99: 300, reason: "slow driver" }),
+      },
     });
     expect(e.verdict).toBe("FAIL");
-    expect(e.reason).toMatch(/^latency_p95 lower CI 850ms, less the driver's own delays \(send lag p99 14\.8ms, and the 300 slowest-sent requests set aside\), is 835\.2ms > 120ms/);
+    expect(e.reason).toMatch(
+      /^latency_p95 lower CI 850ms, less the driver's own delays \(send lag p99 14\.8ms, and the 300 slowest-sent requests set aside\), is 835\.2ms > 120ms/,
+    );
   });
 
   it("a driver lag that could explain the miss makes it INCONCLUSIVE leaning FAIL, not FAIL", () => {
     const m = good(smoke, { latency: latency(24, 22, 27, 1000) });
     const e = evaluatePhase(gateA, smoke, { ...m, replay: { ...m.replay!, schedule: held(smoke, 22 - 6.8, { sendLagP99Ms: 6.8 }) } });
     expect(e.verdict).toBe("INCONCLUSIVE");
-    expect(e.reason).toMatch(/^latency_p95 INCONCLUSIVE, leaning FAIL: P95 24ms is 4ms over the 20ms phase bar, .*send lag p99 6\.8ms\) the lower bound 15\.2ms is within the bar/);
+    expect(e.reason).toMatch(
+      /^latency_p95 INCONCLUSIVE, leaning FAIL: P95 24ms is 4ms over the 20ms phase bar, .*send lag p99 6\.8ms\) the lower bound 15\.2ms is within the bar/,
+    );
   });
 
   it("ten fast samples cannot PASS: too few for an upper bound on P95 (before: the maximum was taken as the bound)", () => {
@@ -260,7 +292,10 @@ describe("acceptance, error rate and counts", () => {
   it("error rate counts non-2xx answers, transport errors and timeouts over requests sent", () => {
     const at = (byStatus: Record<string, number>, timeouts: number, transport: number) =>
       evaluatePhase(gateA, final, good(final, { errors: { byStatus, timeouts, transport } }));
-    expect(sloOf(at({ "500": 20, "200": 999 }, 5, 5), "error_rate")).toMatchObject({ verdict: "PASS", measuredDisplay: "0.10% (30 of 30,000)" });
+    expect(sloOf(at({ "500": 20, "200": 999 }, 5, 5), "error_rate")).toMatchObject({
+      verdict: "PASS",
+      measuredDisplay: "0.10% (30 of 30,000)",
+    });
     const e = at({ "500": 20, "503": 1 }, 5, 5);
     expect(e.verdict).toBe("FAIL");
     expect(e.reason).toBe(
@@ -283,7 +318,9 @@ describe("acceptance, error rate and counts", () => {
       ordering: { ...m.ordering!, violations: [{ orderingKey: "repo-7", expected: [1, 2, 3], actual: [1, 3, 2] }] },
     });
     expect(e.verdict).toBe("FAIL");
-    expect(e.reason).toMatch(/^ordering_violations 1 > 0 \(1 of 500 keys applied out of sequence order; first: key repo-7 applied \[1, 3, 2/);
+    expect(e.reason).toMatch(
+      /^ordering_violations 1 > 0 \(1 of 500 keys applied out of sequence order; first: key repo-7 applied \[1, 3, 2/,
+    );
   });
 
   it("an accepted event missing from the database is a lost event", () => {
@@ -298,7 +335,12 @@ describe("fail closed: no data is never a PASS", () => {
   const cases: [string, Partial<PhaseMeasurement>, string, RegExp][] = [
     ["no latency summary", { latency: null }, "latency_p95", /latency_p95 not measured: no latency samples/],
     ["zero latency samples", { latency: { ...latency(1, 1, 1)!, n: 0 } }, "latency_p95", /no latency samples/],
-    ["an unusable confidence interval", { latency: latency(5, NaN, NaN, 1000) }, "latency_p95", /confidence interval \[NaN, NaN\] is not usable/],
+    [
+      "an unusable confidence interval",
+      { latency: latency(5, NaN, NaN, 1000) },
+      "latency_p95",
+      /confidence interval \[NaN, NaN\] is not usable/,
+    ],
     ["no replay", { replay: null }, "error_rate", /error_rate not measured: no replay was recorded/],
     ["no distinct events", { distinctEvents: 0, accepted: 0 }, "acceptance", /no distinct events were sent/],
     ["impossible counts", { accepted: 5000 }, "acceptance", /is impossible; the counts are wrong/],
@@ -330,14 +372,21 @@ describe("fail closed: no data is never a PASS", () => {
   it("a drain that timed out cannot confirm that nothing was lost", () => {
     const e = evaluatePhase(gateA, smoke, good(smoke, { drainMs: null }));
     expect(e.verdict).toBe("ERROR");
-    expect(e.reason).toBe("lost_events not measured: the queue did not drain within 10000ms, so events still queued cannot be confirmed stored");
+    expect(e.reason).toBe(
+      "lost_events not measured: the queue did not drain within 10000ms, so events still queued cannot be confirmed stored",
+    );
   });
 
   it("a failure measured elsewhere still FAILs a phase whose latency is INCONCLUSIVE, with both reasons", () => {
     const m = good(final);
     const e = evaluatePhase(gateA, final, {
       ...m,
-      replay: { ...m.replay!, valid: false, invalidReason: "slow window", schedule: held(final, 50, { rateHeld: false, reason: "slow window" }) },
+      replay: {
+        ...m.replay!,
+        valid: false,
+        invalidReason: "slow window",
+        schedule: held(final, 50, { rateHeld: false, reason: "slow window" }),
+      },
       errors: { byStatus: { "500": 300 }, timeouts: 0, transport: 0 },
     });
     expect(e.verdict).toBe("FAIL");
@@ -433,7 +482,9 @@ describe("the run's verdict", () => {
   it("is PARTIAL when the phases run all passed but the gate has more: no GO", () => {
     const r = evaluateRun([passed(smoke)], { gatePhases: 3 });
     expect(r.verdict).toBe("PARTIAL");
-    expect(r.reason).toBe("all 1 phase passed: smoke; but this is a partial run (1 of the gate's 3 phases), so it is no GO (the gate's partial_runs is PARTIAL)");
+    expect(r.reason).toBe(
+      "all 1 phase passed: smoke; but this is a partial run (1 of the gate's 3 phases), so it is no GO (the gate's partial_runs is PARTIAL)",
+    );
   });
 
   it("is PASS for a partial run only when the gate file allows partial runs as PASS", () => {
@@ -496,6 +547,8 @@ describe("the error budget", () => {
   it("the early stop uses the corpus's own counts, not the gate's share, when it has them", () => {
     const acceptanceOnly: Gate = { ...gateA, slos: gateA.slos.filter((x) => x.name !== "error_rate") };
     // A recorded corpus without redeliveries: every failed request is an event lost for good.
-    expect(phaseCanStillPass(acceptanceOnly, final, { sent: 100, errors: 31 }, { distinctEvents: 30_000, redeliveries: 0 })).toMatch(/at least 31 events unaccepted/);
+    expect(phaseCanStillPass(acceptanceOnly, final, { sent: 100, errors: 31 }, { distinctEvents: 30_000, redeliveries: 0 })).toMatch(
+      /at least 31 events unaccepted/,
+    );
   });
 });

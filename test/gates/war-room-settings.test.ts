@@ -52,7 +52,7 @@ test("every setting is read into the gate", () => {
       'deadline: "02:00 UTC"',
       'escalation: [Agent3, "@acme/release-captains"]',
       "preflight:",
-      "  redis: { maxmemory_policy: noeviction, aof: required, free_memory: \">= 64MB\" }",
+      '  redis: { maxmemory_policy: noeviction, aof: required, free_memory: ">= 64MB" }',
       '  postgres: { max_connections: ">= 100" }',
       "  secrets: [WEBHOOK_SIGNING_SECRET]",
       "  service_ready: true",
@@ -65,7 +65,12 @@ test("every setting is read into the gate", () => {
   expect(gate.deadline).toEqual({ kind: "time_of_day", hour: 2, minute: 0, zone: "UTC", display: "02:00 UTC" });
   expect(gate.escalation).toEqual(["Agent3", "@acme/release-captains"]);
   expect(gate.preflight).toEqual({
-    redis: { url: "redis://127.0.0.1:6379", maxmemoryPolicy: "noeviction", aof: "required", freeMemory: { bytes: 64 * 1024 * 1024, display: "64MB" } },
+    redis: {
+      url: "redis://127.0.0.1:6379",
+      maxmemoryPolicy: "noeviction",
+      aof: "required",
+      freeMemory: { bytes: 64 * 1024 * 1024, display: "64MB" },
+    },
     // The bundled service's pools: the server's one connection and two per worker.
     postgres: { maxConnections: { min: 100, display: "100" }, poolSize: 1 + 3 * 2 },
     secrets: ["WEBHOOK_SIGNING_SECRET"],
@@ -84,26 +89,34 @@ test("an unknown key names its line and column and the keys allowed", () => {
   expect(problems(["preflight:", "  redis:", "    max_memory_policy: noeviction"])).toEqual([
     `${FIRST + 2}:5: preflight.redis.max_memory_policy: unknown key; expected one of url, maxmemory_policy, aof, free_memory (did you mean "maxmemory_policy"?)`,
   ]);
-  expect(problems(["capacity: { duration: 10s, conections: 50 }"])).toEqual([
-    `${FIRST}:28: capacity.conections: unknown key; expected one of duration, connections (did you mean "connections"?)`,
-    `${FIRST}:1: capacity.connections: missing required key "connections"; expected it in the capacity probe`,
-  ].sort());
+  expect(problems(["capacity: { duration: 10s, conections: 50 }"])).toEqual(
+    [
+      `${FIRST}:28: capacity.conections: unknown key; expected one of duration, connections (did you mean "connections"?)`,
+      `${FIRST}:1: capacity.connections: missing required key "connections"; expected it in the capacity probe`,
+    ].sort(),
+  );
 });
 
 test("wrong types and values say what was expected, at their position", () => {
-  expect(problems(["capacity: { duration: 10s, connections: many }"])).toEqual([`${FIRST}:41: capacity.connections: "many" is not a count; expected a number such as "1000", "30k" or "1.5k"`]);
-  expect(problems(['deadline: "02:00"'])).toEqual([`${FIRST}:11: deadline: "02:00" names no time zone; expected "02:00 UTC" or "02:00 Europe/Berlin"`]);
-  expect(problems(["escalation: [\"not a login!\"]"])).toEqual([
+  expect(problems(["capacity: { duration: 10s, connections: many }"])).toEqual([
+    `${FIRST}:41: capacity.connections: "many" is not a count; expected a number such as "1000", "30k" or "1.5k"`,
+  ]);
+  expect(problems(['deadline: "02:00"'])).toEqual([
+    `${FIRST}:11: deadline: "02:00" names no time zone; expected "02:00 UTC" or "02:00 Europe/Berlin"`,
+  ]);
+  expect(problems(['escalation: ["not a login!"]'])).toEqual([
     `${FIRST}:14: escalation[0]: "not a login!" is not a GitHub login or team; expected a login such as Agent3 or a team such as @acme/release-captains`,
   ]);
   expect(problems(["updates: { every: 10ms }"])).toEqual([`${FIRST}:19: updates.every: "10ms" is too short; expected at least 1000ms`]);
   expect(problems(["preflight:", '  redis: { free_memory: "64MB" }'])).toEqual([
     `${FIRST + 1}:25: preflight.redis.free_memory: "64MB" is not a lower bar; expected ">=" and a value, such as ">= 64MB"`,
   ]);
-  expect(problems(["preflight:", "  secrets: [\"ghp_abc=def\"]"])).toEqual([
+  expect(problems(["preflight:", '  secrets: ["ghp_abc=def"]'])).toEqual([
     `${FIRST + 1}:13: preflight.secrets[0]: "ghp_abc=def" is not an environment variable name; expected a name such as WEBHOOK_SIGNING_SECRET (the name, never the value)`,
   ]);
-  expect(problems(["preflight:", "  service_ready: yes please"])).toEqual([`${FIRST + 1}:18: preflight.service_ready: "yes please" is not true or false; expected service_ready: true`]);
+  expect(problems(["preflight:", "  service_ready: yes please"])).toEqual([
+    `${FIRST + 1}:18: preflight.service_ready: "yes please" is not true or false; expected service_ready: true`,
+  ]);
 });
 
 test("a deployed target's pre-flight must name its Redis and its pool size", () => {
@@ -113,7 +126,11 @@ test("a deployed target's pre-flight must name its Redis and its pool size", () 
   );
   let found: string[] = [];
   try {
-    parseGate(`${deployed}\npreflight:\n  redis: { maxmemory_policy: noeviction }\n  postgres: { max_connections: ">= 100" }\n`, "x.yaml", {});
+    parseGate(
+      `${deployed}\npreflight:\n  redis: { maxmemory_policy: noeviction }\n  postgres: { max_connections: ">= 100" }\n`,
+      "x.yaml",
+      {},
+    );
   } catch (err) {
     found = (err as GateDefinitionError).problems.map((p) => `${p.path}: ${p.message}`);
   }

@@ -94,7 +94,13 @@ describe("the timeline and the decision log", () => {
   it("the timeline is a markdown table like the war room's", () => {
     const text = renderTimeline([
       { time: "2025-11-12T20:00:00Z", milestone: "CEO decision: Gate A DELAYED", owner: "CEO", status: "done", blocker: "" },
-      { time: "2025-11-13T00:30:00Z", milestone: "Smoke test: 1K replay (P95 <= 20ms)", owner: "Engineer", status: "pending", blocker: "Deployment" },
+      {
+        time: "2025-11-13T00:30:00Z",
+        milestone: "Smoke test: 1K replay (P95 <= 20ms)",
+        owner: "Engineer",
+        status: "pending",
+        blocker: "Deployment",
+      },
       { time: "2025-11-13T01:00:00Z", milestone: "Load | 5K", owner: "Engineer", status: "failed", blocker: "P95 56ms" },
     ]);
     expect(text).toBe(
@@ -117,7 +123,13 @@ describe("the timeline and the decision log", () => {
         decision: "NO-GO for production; observer mode and internal canary only",
         rationale: "P95 ≈895ms exceeds ≤120ms SLO by 7.5x",
       },
-      { time: "2025-11-13T03:00:00Z", title: "Gate A verdict", authority: "Agent3 (DRI)", decision: "PASS", rationale: "all 3 phases passed" },
+      {
+        time: "2025-11-13T03:00:00Z",
+        title: "Gate A verdict",
+        authority: "Agent3 (DRI)",
+        decision: "PASS",
+        rationale: "all 3 phases passed",
+      },
     ]);
     expect(text).toBe(
       [
@@ -245,7 +257,11 @@ describe("milestone updates", () => {
   });
 
   it("the verdict comes from the DRI: PASS is GREEN and asks for sign-off, FAIL is RED", () => {
-    const pass = milestoneUpdate(gateA, { kind: "verdict", run: { verdict: "PASS", reason: "all 3 phases passed: smoke, load, final", phases: [] } }, now);
+    const pass = milestoneUpdate(
+      gateA,
+      { kind: "verdict", run: { verdict: "PASS", reason: "all 3 phases passed: smoke, load, final", phases: [] } },
+      now,
+    );
     expect(pass).toMatchObject({
       milestone: "Gate A: Production Promotion: PASS/FAIL decision: PASS",
       status: "GREEN",

@@ -78,7 +78,12 @@ describe.each(catalogue.map((k) => [k.name, k.group]))("%s (%s)", (name) => {
     const r = results.get(name);
     expect(r).toBeDefined();
     // The problems say what the service did wrong; an empty list is the pass.
-    expect({ name, status: r!.status, code: r!.code, problems: r!.problems }).toEqual({ name, status: r!.status, code: r!.code, problems: [] });
+    expect({ name, status: r!.status, code: r!.code, problems: r!.problems }).toEqual({
+      name,
+      status: r!.status,
+      code: r!.code,
+      problems: [],
+    });
   });
 });
 
@@ -102,7 +107,9 @@ test("the server's memory stays within 20% after the catalogue is run 100 times"
   for (let i = 0; i < 100; i++) await runCatalogue(target, { cases: fast, probe: false, checkQueue: false, concurrency: 8 });
   const after = rssKb(pid);
   const afterBearer = rssKb(bearerPid);
-  console.log(`VmRSS after 100 runs: ${after} kB (${((after / before - 1) * 100).toFixed(1)}%), ${afterBearer} kB (${((afterBearer / beforeBearer - 1) * 100).toFixed(1)}%)`);
+  console.log(
+    `VmRSS after 100 runs: ${after} kB (${((after / before - 1) * 100).toFixed(1)}%), ${afterBearer} kB (${((afterBearer / beforeBearer - 1) * 100).toFixed(1)}%)`,
+  );
   expect({ server: after, bearerServer: afterBearer }).toEqual({
     server: after <= before * 1.2 ? after : `over 20%: ${before} kB -> ${after} kB`,
     bearerServer: afterBearer <= beforeBearer * 1.2 ? afterBearer : `over 20%: ${beforeBearer} kB -> ${afterBearer} kB`,

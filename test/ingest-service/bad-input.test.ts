@@ -32,7 +32,11 @@ beforeAll(async () => {
   const namespace = newNamespace();
   store = new Store(namespace);
   server = await startIngestServer(
-    serverOptions(namespace, { insecure: false, auth: { bearerKey: BEARER, signingSecret: SIGNING, githubSecret: GITHUB }, maxBodyBytes: 4096 }),
+    serverOptions(namespace, {
+      insecure: false,
+      auth: { bearerKey: BEARER, signingSecret: SIGNING, githubSecret: GITHUB },
+      maxBodyBytes: 4096,
+    }),
   );
   bearerOnly = await startIngestServer(serverOptions(namespace, { insecure: false, auth: { bearerKey: BEARER } }));
 });
@@ -54,8 +58,7 @@ async function expectRefused(answer: Answer, status: number, code: string): Prom
   expect(await store.rowCount()).toBe(0);
 }
 
-const post = (body: string | Buffer, headers: Record<string, string>, base = server.url) =>
-  send(`${base}/webhooks`, { body, headers });
+const post = (body: string | Buffer, headers: Record<string, string>, base = server.url) => send(`${base}/webhooks`, { body, headers });
 
 test("malformed JSON is 400 malformed_json", async () => {
   const body = '{"action": "opened",';
@@ -127,7 +130,11 @@ test("a signature timestamp outside the 5-minute tolerance is 401 timestamp_out_
 
 test("a bad or missing GitHub signature is 401", async () => {
   const body = '{"a":1}';
-  await expectRefused(await post(body, { ...signed(body), "x-hub-signature-256": `sha256=${"0".repeat(64)}` }), 401, "invalid_github_signature");
+  await expectRefused(
+    await post(body, { ...signed(body), "x-hub-signature-256": `sha256=${"0".repeat(64)}` }),
+    401,
+    "invalid_github_signature",
+  );
   const { "x-hub-signature-256": _, ...headers } = signed(body);
   await expectRefused(await post(body, headers), 401, "missing_github_signature");
 });

@@ -93,21 +93,33 @@ describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => 
   test("a steady stream commits in fewer, larger transactions than a fixed 5 ms linger, each key still in order", async () => {
     await startWorker({ batchLingerMs: 5, batchLingerMaxMs: 5 });
     await stream("fixed", 300, 300);
-    await waitFor("300 stored", () => store.rowCount(), (n) => n === 300);
+    await waitFor(
+      "300 stored",
+      () => store.rowCount(),
+      (n) => n === 300,
+    );
     const fixedBatches = await batches();
     await Promise.all(workers.map((w) => w.close()));
     workers = [];
 
     await startWorker({ batchLingerMs: 5, batchLingerMaxMs: 100 });
     await stream("adaptive", 300, 300);
-    await waitFor("600 stored", () => store.rowCount(), (n) => n === 600);
+    await waitFor(
+      "600 stored",
+      () => store.rowCount(),
+      (n) => n === 600,
+    );
     const adaptiveBatches = (await batches()) - fixedBatches;
 
     // Fewer transactions than the fixed linger, and at least 10 events each on average. (On a quiet
     // machine the fixed linger needs over a hundred; on a saturated one backlogs batch it too.)
     expect(adaptiveBatches).toBeLessThan(fixedBatches);
     expect(adaptiveBatches).toBeLessThanOrEqual(30);
-    const rows = await waitFor("all applied", () => store.events(), (r) => r.every((e) => e.applied));
+    const rows = await waitFor(
+      "all applied",
+      () => store.events(),
+      (r) => r.every((e) => e.applied),
+    );
     expect(new Set(rows.map((r) => r.idempotency_key)).size).toBe(600);
     // Per key, apply order is sequence order.
     const byKey = new Map<string, { seq: number; applyIndex: number }[]>();
@@ -126,7 +138,11 @@ describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => 
   test("a backlog is written in full batches, without lingering", async () => {
     await Promise.all(Array.from({ length: 200 }, (_, i) => postWebhook(server.url, `backlog-${i}`)));
     await startWorker({ batchSize: 50, batchLingerMs: 5, batchLingerMaxMs: 1000 });
-    await waitFor("200 stored", () => store.rowCount(), (n) => n === 200);
+    await waitFor(
+      "200 stored",
+      () => store.rowCount(),
+      (n) => n === 200,
+    );
     expect(await batches()).toBe(4);
   });
 
@@ -134,7 +150,12 @@ describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => 
     await startWorker({ batchLingerMs: 5, batchLingerMaxMs: 5000 });
     const t0 = Date.now();
     await postWebhook(server.url, "alone");
-    await waitFor("1 stored", () => store.rowCount(), (n) => n === 1, 10_000);
+    await waitFor(
+      "1 stored",
+      () => store.rowCount(),
+      (n) => n === 1,
+      10_000,
+    );
     expect(Date.now() - t0).toBeLessThan(1000);
   });
 });

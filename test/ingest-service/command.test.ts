@@ -77,7 +77,11 @@ test("SIGTERM stops a running server cleanly with exit 0", async () => {
     const exited = collect(child);
     let out = "";
     child.stdout!.on("data", (d) => (out += d));
-    await waitFor("the listening line", async () => out, (o) => o.includes("ingest server listening"));
+    await waitFor(
+      "the listening line",
+      async () => out,
+      (o) => o.includes("ingest server listening"),
+    );
     const url = JSON.parse(out.split("\n").find((l) => l.includes("listening"))!).url as string;
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     child.kill("SIGTERM");

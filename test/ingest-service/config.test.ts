@@ -20,7 +20,14 @@ test("defaults are the local ones", () => {
   });
   const w = parseWorkerArgs([], {});
   if (w.ok !== true) throw new Error(JSON.stringify(w));
-  expect(w.options).toMatchObject({ batchSize: 50, batchLingerMs: 5, gapTimeoutMs: 2000, visibilityTimeoutMs: 5000, firstSeq: 1, nice: 10 });
+  expect(w.options).toMatchObject({
+    batchSize: 50,
+    batchLingerMs: 5,
+    gapTimeoutMs: 2000,
+    visibilityTimeoutMs: 5000,
+    firstSeq: 1,
+    nice: 10,
+  });
 });
 
 test("flags override the environment, in both --flag value and --flag=value forms", () => {

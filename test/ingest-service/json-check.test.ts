@@ -16,7 +16,22 @@ test("ordinary webhook JSON passes", () => {
 });
 
 test("malformed JSON is told apart from valid JSON that is not an object", () => {
-  for (const s of ["{", '{"a":}', '{"a":1,}', "{'a':1}", '{"a":01}', '{"a":1.}', '{"a":.5}', '{"a":+1}', '{"a":tru}', '{"a":"x\ny"}', '{"a":"\\x"}', '{"a":1} {}', '{"a" 1}', "   "]) {
+  for (const s of [
+    "{",
+    '{"a":}',
+    '{"a":1,}',
+    "{'a':1}",
+    '{"a":01}',
+    '{"a":1.}',
+    '{"a":.5}',
+    '{"a":+1}',
+    '{"a":tru}',
+    '{"a":"x\ny"}',
+    '{"a":"\\x"}',
+    '{"a":1} {}',
+    '{"a" 1}',
+    "   ",
+  ]) {
     expect([s, code(s)]).toEqual([s, "malformed_json"]);
   }
   for (const s of ["[]", "[1,2]", '"text"', "1", "null", "true"]) {
@@ -51,7 +66,7 @@ test("on ten thousand mutated documents it agrees with JSON.parse about what is 
   ];
   const alphabet = '{}[],:"\\ 0123456789eE+-.tfnulrsa\t\n';
   let s = 1;
-  const rnd = (m: number) => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) % m);
+  const rnd = (m: number) => (s = (Math.imul(s, 1103515245) + 12345) >>> 0) % m;
   let disagreements: string[] = [];
   for (let k = 0; k < 10000; k++) {
     let doc = seeds[k % seeds.length];
@@ -71,7 +86,11 @@ test("on ten thousand mutated documents it agrees with JSON.parse about what is 
     }
     const ours = code(doc);
     if (ours === "unsupported_json") continue; // stopped early on a jsonb limit: says nothing of the rest
-    const expected = !valid ? "malformed_json" : typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? "ok" : "not_an_object";
+    const expected = !valid
+      ? "malformed_json"
+      : typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+        ? "ok"
+        : "not_an_object";
     if (ours !== expected) disagreements.push(`${JSON.stringify(doc)}: ours ${ours}, JSON.parse ${expected}`);
   }
   disagreements = shuffled(disagreements, 1).slice(0, 5);

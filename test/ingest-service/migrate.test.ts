@@ -44,7 +44,17 @@ test("webhook_events has the unique idempotency key and the non-negative sequenc
     [store.namespace],
   );
   expect(rows.map((r) => r.column_name)).toEqual([
-    "id", "idempotency_key", "request_id", "ordering_key", "seq", "payload", "received_at", "persisted_at", "batch_id", "apply_index", "applied_at",
+    "id",
+    "idempotency_key",
+    "request_id",
+    "ordering_key",
+    "seq",
+    "payload",
+    "received_at",
+    "persisted_at",
+    "batch_id",
+    "apply_index",
+    "applied_at",
   ]);
 });
 

@@ -14,7 +14,12 @@ beforeEach(async () => {
   store = new Store(newNamespace());
   logDir = mkdtempSync(join(tmpdir(), "ingest-log-"));
   server = await startIngestServer(
-    serverOptions(store.namespace, { insecure: false, auth: { bearerKey: "top-secret-bearer" }, logLevel: "info", logFile: join(logDir, "serve.log") }),
+    serverOptions(store.namespace, {
+      insecure: false,
+      auth: { bearerKey: "top-secret-bearer" },
+      logLevel: "info",
+      logFile: join(logDir, "serve.log"),
+    }),
   );
 });
 
@@ -97,7 +102,10 @@ test("every accepted event is logged with its request_id, and no secret or body 
   const a = await postWebhook(server.url, "log-1", { secret_field: "body-content-xyz" }, auth);
   const d = await postWebhook(server.url, "log-1", { secret_field: "body-content-xyz" }, auth);
   await server.close();
-  const lines = readFileSync(join(logDir, "serve.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const lines = readFileSync(join(logDir, "serve.log"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
   const enqueued = lines.filter((l) => l.hop === "enqueued");
   expect(enqueued).toHaveLength(1);
   expect(enqueued[0]).toMatchObject({ request_id: a.body.request_id, idempotency_key: "log-1" });

@@ -23,7 +23,12 @@ test("a webhook is stored and committed before the 202, without touching Redis",
   expect(answer.body).toEqual({ request_id: answer.headers["x-request-id"], status: "accepted" });
   const rows = await store.events(); // no waiting: the commit happened before the answer
   expect(rows).toHaveLength(1);
-  expect(rows[0]).toMatchObject({ idempotency_key: "sync-1", request_id: answer.body.request_id, payload: { hello: "world" }, applied: true });
+  expect(rows[0]).toMatchObject({
+    idempotency_key: "sync-1",
+    request_id: answer.body.request_id,
+    payload: { hello: "world" },
+    applied: true,
+  });
   expect(await store.queueLength()).toBe(0);
   expect(await store.idempotencyMarkers()).toBe(0);
 });
@@ -43,8 +48,18 @@ test("order is recorded the same way as in queue mode, gaps included", async () 
   for (const seq of [2, 1, 3, 5]) {
     expect((await postWebhook(server.url, `s-${seq}`, {}, { "x-ordering-key": "k", "x-sequence": String(seq) })).status).toBe(202);
   }
-  expect((await store.events()).map((r) => [r.seq, r.apply_index])).toEqual([[1, 1], [2, 2], [3, 3], [5, null]]);
-  await waitFor("the gap sweep", async () => (await store.events()).filter((r) => r.applied).length, (n) => n === 4, 5000);
+  expect((await store.events()).map((r) => [r.seq, r.apply_index])).toEqual([
+    [1, 1],
+    [2, 2],
+    [3, 3],
+    [5, null],
+  ]);
+  await waitFor(
+    "the gap sweep",
+    async () => (await store.events()).filter((r) => r.applied).length,
+    (n) => n === 4,
+    5000,
+  );
   expect(await store.gaps()).toEqual([{ ordering_key: "k", from_seq: 4, to_seq: 4 }]);
 });
 

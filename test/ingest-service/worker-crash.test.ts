@@ -5,7 +5,16 @@ import type { ChildProcess } from "node:child_process";
 import { startIngestServer, type IngestServer } from "../../src/ingest-service/server.js";
 import { startIngestWorker, type IngestWorker } from "../../src/ingest-service/worker.js";
 import { collect, compiledIngestCommand, spawnIngest } from "./support/compiled-cli.js";
-import { DATABASE_URL, newNamespace, postWebhook, REDIS_URL, serverOptions, Store, waitFor, workerOptions } from "./support/ingest-fixture.js";
+import {
+  DATABASE_URL,
+  newNamespace,
+  postWebhook,
+  REDIS_URL,
+  serverOptions,
+  Store,
+  waitFor,
+  workerOptions,
+} from "./support/ingest-fixture.js";
 
 beforeAll(() => {
   compiledIngestCommand();
@@ -36,7 +45,12 @@ async function spawnWorker(): Promise<ChildProcess> {
   );
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
-  await waitFor("the worker to start", async () => out, (o) => o.includes("ingest worker started"), 20_000);
+  await waitFor(
+    "the worker to start",
+    async () => out,
+    (o) => o.includes("ingest worker started"),
+    20_000,
+  );
   return child;
 }
 
@@ -73,13 +87,23 @@ test("a worker killed while its batch waits inside PostgreSQL loses and duplicat
     await blocker.query(`lock table ${store.schema}.webhook_events in share mode`);
     const keys = ["a", "b", "c"];
     for (let seq = 1; seq <= 20; seq++) {
-      await Promise.all(keys.map((k) => postWebhook(server.url, `${k}-${seq}`, { seq }, { "x-ordering-key": k, "x-sequence": String(seq) })));
+      await Promise.all(
+        keys.map((k) => postWebhook(server.url, `${k}-${seq}`, { seq }, { "x-ordering-key": k, "x-sequence": String(seq) })),
+      );
     }
-    await waitFor("the victim to hold a batch", () => pendingFor("victim"), (n) => n > 0);
+    await waitFor(
+      "the victim to hold a batch",
+      () => pendingFor("victim"),
+      (n) => n > 0,
+    );
     await waitFor(
       "its statement to wait on the lock",
       async () =>
-        (await store.pool.query(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%ingest_events%'`)).rows[0].n,
+        (
+          await store.pool.query(
+            `select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%ingest_events%'`,
+          )
+        ).rows[0].n,
       (n) => n > 0,
     );
     await kill(victim);
@@ -91,7 +115,12 @@ test("a worker killed while its batch waits inside PostgreSQL loses and duplicat
   }
 
   survivor = await startIngestWorker(workerOptions(store.namespace, { visibilityTimeoutMs: 500, consumer: "survivor" }));
-  await waitFor("60 rows and an empty queue", async () => [await store.rowCount(), await store.queueLength()], ([rows, q]) => rows === 60 && q === 0, 15_000);
+  await waitFor(
+    "60 rows and an empty queue",
+    async () => [await store.rowCount(), await store.queueLength()],
+    ([rows, q]) => rows === 60 && q === 0,
+    15_000,
+  );
   expect(await pendingFor("victim")).toBe(0);
   await expectEverythingOnceInOrder(["a", "b", "c"], 20);
 });
@@ -106,6 +135,11 @@ test("a worker killed at an arbitrary point of a steady stream loses and duplica
   }
   await killed;
   survivor = await startIngestWorker(workerOptions(store.namespace, { visibilityTimeoutMs: 500, consumer: "survivor" }));
-  await waitFor("300 rows and an empty queue", async () => [await store.rowCount(), await store.queueLength()], ([rows, q]) => rows === 300 && q === 0, 15_000);
+  await waitFor(
+    "300 rows and an empty queue",
+    async () => [await store.rowCount(), await store.queueLength()],
+    ([rows, q]) => rows === 300 && q === 0,
+    15_000,
+  );
   await expectEverythingOnceInOrder(keys, 30);
 });

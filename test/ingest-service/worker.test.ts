@@ -48,7 +48,11 @@ test("duplicates in one burst and across time give one row each", async () => {
   await store.redis.del(`${store.keys.idem}uniq-3`);
   const afterExpiry = await postWebhook(server.url, "uniq-3");
   expect(afterExpiry.status).toBe(202);
-  await waitFor("queue drained", () => store.queueLength(), (n) => n === 0);
+  await waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
 
   const rows = await store.events();
   expect(rows).toHaveLength(11);
@@ -76,16 +80,19 @@ test("per-key order holds with three workers, shuffled arrival and failing batch
   const order = shuffled(events, 42);
   for (let i = 0; i < order.length; i += 12) {
     await Promise.all(
-      order.slice(i, i + 12).map((e) =>
-        postWebhook(server.url, `${e.key}#${e.seq}`, { seq: e.seq }, { "x-ordering-key": e.key, "x-sequence": String(e.seq) }).then((a) =>
-          expect(a.status).toBe(202),
+      order
+        .slice(i, i + 12)
+        .map((e) =>
+          postWebhook(server.url, `${e.key}#${e.seq}`, { seq: e.seq }, { "x-ordering-key": e.key, "x-sequence": String(e.seq) }).then((a) =>
+            expect(a.status).toBe(202),
+          ),
         ),
-      ),
     );
   }
   await waitFor(
     "all 120 applied",
-    async () => (await store.pool.query(`select count(*)::int as n from ${store.schema}.webhook_events where applied_at is not null`)).rows[0].n,
+    async () =>
+      (await store.pool.query(`select count(*)::int as n from ${store.schema}.webhook_events where applied_at is not null`)).rows[0].n,
     (n) => n === 120,
     15_000,
   );
@@ -126,7 +133,11 @@ test("while PostgreSQL refuses batches nothing is acknowledged; when it recovers
 
   await store.pool.query(`update ${store.schema}.test_switch set fail = false`);
   await waitFor("5 rows", stored, (n) => n === 5);
-  await waitFor("queue drained", () => store.queueLength(), (n) => n === 0);
+  await waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
   expect(Number(await store.redis.hget(store.keys.metrics, "retries"))).toBeGreaterThan(0);
 });
 
@@ -139,12 +150,26 @@ test("a sequence gap is skipped after the gap timeout and recorded; a late arriv
   const early = await store.events();
   expect(early.filter((r) => r.applied).map((r) => r.seq)).toEqual([1, 2]); // 4 and 5 wait for 3
 
-  await waitFor("the gap to be skipped", async () => (await store.events()).filter((r) => r.applied).length, (n) => n === 4, 5000);
-  expect((await store.events()).map((r) => [r.seq, r.apply_index])).toEqual([[1, 1], [2, 2], [4, 3], [5, 4]]);
+  await waitFor(
+    "the gap to be skipped",
+    async () => (await store.events()).filter((r) => r.applied).length,
+    (n) => n === 4,
+    5000,
+  );
+  expect((await store.events()).map((r) => [r.seq, r.apply_index])).toEqual([
+    [1, 1],
+    [2, 2],
+    [4, 3],
+    [5, 4],
+  ]);
   expect(await store.gaps()).toEqual([{ ordering_key: "k", from_seq: 3, to_seq: 3 }]);
 
   await postWebhook(server.url, "gap-3", {}, { "x-ordering-key": "k", "x-sequence": "3" });
-  await waitFor("the late one applied", async () => (await store.events()).filter((r) => r.applied).length, (n) => n === 5);
+  await waitFor(
+    "the late one applied",
+    async () => (await store.events()).filter((r) => r.applied).length,
+    (n) => n === 5,
+  );
   const late = (await store.events()).find((r) => r.seq === 3)!;
   expect(late.apply_index).toBe(5); // applied last: honestly an ordering violation
 });
@@ -154,14 +179,24 @@ test("events without an ordering key are applied when stored", async () => {
   await postWebhook(server.url, "plain-1", { a: [1, { b: null }] });
   await waitFor("stored", stored, (n) => n === 1);
   const [row] = await store.events();
-  expect(row).toMatchObject({ idempotency_key: "plain-1", ordering_key: null, applied: true, apply_index: null, payload: { a: [1, { b: null }] } });
+  expect(row).toMatchObject({
+    idempotency_key: "plain-1",
+    ordering_key: null,
+    applied: true,
+    apply_index: null,
+    payload: { a: [1, { b: null }] },
+  });
 });
 
 test("worker metrics reach the server's /metrics through Redis", async () => {
   await start(2);
   await Promise.all(Array.from({ length: 30 }, (_, i) => postWebhook(server.url, `metric-${i}`)));
   await waitFor("30 stored", stored, (n) => n === 30);
-  await waitFor("queue drained", () => store.queueLength(), (n) => n === 0);
+  await waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
   const text = await (await fetch(`${server.url}/metrics`)).text();
   expect(text).toContain("ingest_events_committed_total 30");
   expect(text).toMatch(/ingest_batch_size_sum 30\n/);
@@ -174,11 +209,29 @@ test("an event PostgreSQL refuses as data goes to dead_letters and does not bloc
   // queued one, so it is put straight into the stream here.
   const poison = `{"a":${"[".repeat(20000)}${"]".repeat(20000)}}`;
   await postWebhook(server.url, "fine-1");
-  await store.redis.xadd(store.keys.events, "*", "request_id", "req-poison", "idempotency_key", "poison", "ordering_key", "", "seq", "",
-    "received_at", new Date().toISOString(), "payload", poison);
+  await store.redis.xadd(
+    store.keys.events,
+    "*",
+    "request_id",
+    "req-poison",
+    "idempotency_key",
+    "poison",
+    "ordering_key",
+    "",
+    "seq",
+    "",
+    "received_at",
+    new Date().toISOString(),
+    "payload",
+    poison,
+  );
   await postWebhook(server.url, "fine-2");
   await start(1, { batchLingerMs: 50 });
-  await waitFor("queue drained", () => store.queueLength(), (n) => n === 0);
+  await waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
   expect((await store.events()).map((r) => r.idempotency_key).sort()).toEqual(["fine-1", "fine-2"]);
   const { rows } = await store.pool.query(`select idempotency_key, request_id, error_code from ${store.schema}.dead_letters`);
   expect(rows).toEqual([{ idempotency_key: "poison", request_id: "req-poison", error_code: "54001" }]);
@@ -190,7 +243,11 @@ test("consumers of dead workers are forgotten once idle with nothing pending; on
   await start(1);
   const finished = workers[0].consumer;
   await postWebhook(server.url, "done");
-  await waitFor("the worker to drain", () => store.queueLength(), (n) => n === 0);
+  await waitFor(
+    "the worker to drain",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
   await Promise.all(workers.map((w) => w.close()));
   workers = [];
   // "ghost" read an event and died before acknowledging it: another worker must still take it over.

@@ -17,18 +17,24 @@ export interface BrowserFacts {
   aptGet: boolean;
 }
 
-export type BrowserPlan =
-  | { action: "ready" }
-  | { action: "install"; notice: string }
-  | { action: "fail"; message: string };
+export type BrowserPlan = { action: "ready" } | { action: "install"; notice: string } | { action: "fail"; message: string };
 
 /** What to do about the browser, from the facts alone. */
 export function planBrowserSetup(f: BrowserFacts): BrowserPlan {
   if (f.present) return { action: "ready" };
-  if (f.root && f.aptGet) return { action: "install", notice: `npm test: ${CHROMIUM_PATH} is missing; installing Debian's chromium for the report test (${INSTALL_COMMAND})` };
+  if (f.root && f.aptGet)
+    return {
+      action: "install",
+      notice: `npm test: ${CHROMIUM_PATH} is missing; installing Debian's chromium for the report test (${INSTALL_COMMAND})`,
+    };
   const why = f.aptGet ? "this user cannot install it (not root)" : "this machine has no apt-get to install it with";
-  const how = f.aptGet ? `sudo sh -c '${INSTALL_COMMAND}'` : "install Chromium from your system's packages so that /usr/bin/chromium exists";
-  return { action: "fail", message: `npm test: ${CHROMIUM_PATH} is missing (the report test opens report.html in it) and ${why}; run: ${how}` };
+  const how = f.aptGet
+    ? `sudo sh -c '${INSTALL_COMMAND}'`
+    : "install Chromium from your system's packages so that /usr/bin/chromium exists";
+  return {
+    action: "fail",
+    message: `npm test: ${CHROMIUM_PATH} is missing (the report test opens report.html in it) and ${why}; run: ${how}`,
+  };
 }
 
 function facts(): BrowserFacts {
@@ -48,7 +54,11 @@ export function ensureBrowser(): number {
     return 1;
   }
   console.error(plan.notice);
-  const install = spawnSync("sh", ["-c", `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null`], { stdio: ["ignore", "ignore", "inherit"] });
+  const install = spawnSync(
+    "sh",
+    ["-c", `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null`],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  );
   if (install.status === 0 && existsSync(CHROMIUM_PATH)) return 0;
   console.error(`npm test: installing chromium failed (exit ${install.status}); run: ${INSTALL_COMMAND}`);
   return 1;

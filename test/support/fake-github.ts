@@ -7,7 +7,13 @@ import type { AddressInfo } from "node:net";
 import { AppAuth } from "./fake-github/app-auth.js";
 import { appRoutes } from "./fake-github/app-routes.js";
 import { checkRoutes } from "./fake-github/check-routes.js";
-import { deploymentBook, deploymentRoutes, startWaitingDeployment, type DeploymentCallback, type WaitingDeployment } from "./fake-github/deployment-routes.js";
+import {
+  deploymentBook,
+  deploymentRoutes,
+  startWaitingDeployment,
+  type DeploymentCallback,
+  type WaitingDeployment,
+} from "./fake-github/deployment-routes.js";
 import { FaultPlan, type FaultMatch, type FaultResponse } from "./fake-github/faults.js";
 import { gitDataRoutes } from "./fake-github/git-data-routes.js";
 import { GitHubApiError, notFound } from "./fake-github/github-errors.js";
@@ -172,7 +178,16 @@ export interface FakeGitHub {
   close(): Promise<void>;
 }
 
-const ROUTES: Route[] = [...appRoutes, ...gitDataRoutes, ...checkRoutes, ...pullRoutes, ...issueRoutes, ...repositoryRoutes, ...archiveRoutes, ...deploymentRoutes];
+const ROUTES: Route[] = [
+  ...appRoutes,
+  ...gitDataRoutes,
+  ...checkRoutes,
+  ...pullRoutes,
+  ...issueRoutes,
+  ...repositoryRoutes,
+  ...archiveRoutes,
+  ...deploymentRoutes,
+];
 const API_PREFIX = "/api/v3";
 /** Larger than any blob GitHub takes through the API (100 MB is its hard cap; the fake stops sooner). */
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
@@ -280,7 +295,10 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         body = parsed as Record<string, unknown>;
       } catch {
         record.body ??= raw.toString("utf8");
-        return { status: 400, body: { message: "Problems parsing JSON", documentation_url: "https://docs.github.com/rest", status: "400" } };
+        return {
+          status: 400,
+          body: { message: "Problems parsing JSON", documentation_url: "https://docs.github.com/rest", status: "400" },
+        };
       }
     }
     if (url.pathname !== API_PREFIX && !url.pathname.startsWith(`${API_PREFIX}/`)) return errorAnswer(notFound());

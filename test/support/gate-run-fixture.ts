@@ -118,7 +118,11 @@ export function fixtureGate(options: { scale?: number; plantSecrets?: boolean } 
       slo("ordering_violations", "==", 0, "0"),
       slo("lost_events", "==", 0, "0"),
     ],
-    phases: [phase("smoke", "1k", 1000, 500, 20, 10000), phase("load", "5k", 5000, 1000, 50, 20000), phase("final", "30k", 30000, 1000, 120, 30000)],
+    phases: [
+      phase("smoke", "1k", 1000, 500, 20, 10000),
+      phase("load", "5k", 5000, 1000, 50, 20000),
+      phase("final", "30k", 30000, 1000, 120, 30000),
+    ],
     corpus: { seed: "gate-a", orderingKeys: 500, redeliveryShare: 0.02 },
     evidence: GATE_A_EVIDENCE,
     signoff: { approvals: 1, approvers: ["Agent3"], permission: "write" },
@@ -215,8 +219,17 @@ function buildPhase(gate: Gate, phase: Phase, rand: () => number, t0: number, fa
       if (fault === "503") Object.assign(sample, { status: 503, outcome: "rejected", requestId: `req_${hex(rand, 16)}` });
       // A careless driver might name the URL it posted to, credentials and all.
       const url = plant ? `http://gate:${FIXTURE_SECRETS.bearerKey}@127.0.0.1:8080/webhooks` : "http://127.0.0.1:8080/webhooks";
-      if (fault === "timeout") Object.assign(sample, { status: 0, outcome: "timeout", requestId: null, latencyMs: 5000, doneAt: dueAt + 5000, error: `no answer within 5000 ms from ${url}` });
-      if (fault === "transport") Object.assign(sample, { status: 0, outcome: "error", requestId: null, error: `socket hang up (ECONNRESET) posting to ${url}` });
+      if (fault === "timeout")
+        Object.assign(sample, {
+          status: 0,
+          outcome: "timeout",
+          requestId: null,
+          latencyMs: 5000,
+          doneAt: dueAt + 5000,
+          error: `no answer within 5000 ms from ${url}`,
+        });
+      if (fault === "transport")
+        Object.assign(sample, { status: 0, outcome: "error", requestId: null, error: `socket hang up (ECONNRESET) posting to ${url}` });
       if (sample.outcome === "accepted") firstSent.push(sample);
     }
     samples.push(sample);
@@ -238,9 +251,30 @@ function buildPhase(gate: Gate, phase: Phase, rand: () => number, t0: number, fa
     rowCount: accepted,
     acceptedCount: accepted,
     constraints: [
-      { name: "webhook_events_idempotency_key_key", definition: "UNIQUE (idempotency_key)", present: true, enforced: true, tested: true, detail: "a second INSERT of a stored idempotency_key was refused with 23505 inside a rolled-back transaction" },
-      { name: "webhook_events_pkey", definition: "PRIMARY KEY (id)", present: true, enforced: true, tested: true, detail: "present in pg_constraint" },
-      { name: "webhook_events_ordering_key_seq_key", definition: "UNIQUE (ordering_key, seq)", present: true, enforced: true, tested: true, detail: "a duplicate (ordering_key, seq) was refused with 23505 inside a rolled-back transaction" },
+      {
+        name: "webhook_events_idempotency_key_key",
+        definition: "UNIQUE (idempotency_key)",
+        present: true,
+        enforced: true,
+        tested: true,
+        detail: "a second INSERT of a stored idempotency_key was refused with 23505 inside a rolled-back transaction",
+      },
+      {
+        name: "webhook_events_pkey",
+        definition: "PRIMARY KEY (id)",
+        present: true,
+        enforced: true,
+        tested: true,
+        detail: "present in pg_constraint",
+      },
+      {
+        name: "webhook_events_ordering_key_seq_key",
+        definition: "UNIQUE (ordering_key, seq)",
+        present: true,
+        enforced: true,
+        tested: true,
+        detail: "a duplicate (ordering_key, seq) was refused with 23505 inside a rolled-back transaction",
+      },
     ],
     lostEvents: [],
   };
@@ -258,8 +292,20 @@ function buildPhase(gate: Gate, phase: Phase, rand: () => number, t0: number, fa
       verdict: latencyPass ? "PASS" : "FAIL",
       detail: `95% CI ${latency.p95Ci[0].toFixed(1)}-${latency.p95Ci[1].toFixed(1)}ms over n=${latency.n}`,
     },
-    { name: "acceptance", measured: acceptance, measuredDisplay: `${(acceptance * 100).toFixed(2)}%`, bar: ">= 99.9%", verdict: acceptance >= 0.999 ? "PASS" : "FAIL" },
-    { name: "error_rate", measured: errorRate, measuredDisplay: `${(errorRate * 100).toFixed(2)}%`, bar: "<= 0.10%", verdict: errorRate <= 0.001 ? "PASS" : "FAIL" },
+    {
+      name: "acceptance",
+      measured: acceptance,
+      measuredDisplay: `${(acceptance * 100).toFixed(2)}%`,
+      bar: ">= 99.9%",
+      verdict: acceptance >= 0.999 ? "PASS" : "FAIL",
+    },
+    {
+      name: "error_rate",
+      measured: errorRate,
+      measuredDisplay: `${(errorRate * 100).toFixed(2)}%`,
+      bar: "<= 0.10%",
+      verdict: errorRate <= 0.001 ? "PASS" : "FAIL",
+    },
     { name: "idempotency_violations", measured: 0, measuredDisplay: "0", bar: "== 0", verdict: "PASS" },
     { name: "ordering_violations", measured: 0, measuredDisplay: "0", bar: "== 0", verdict: "PASS" },
     { name: "lost_events", measured: 0, measuredDisplay: "0", bar: "== 0", verdict: "PASS" },
@@ -290,7 +336,13 @@ function buildPhase(gate: Gate, phase: Phase, rand: () => number, t0: number, fa
       duplicates: redeliveries,
       errors,
       drainMs: 40 + Math.round(rand() * 200),
-      idempotency: { redeliveriesSent: redeliveries, answeredDuplicate: redeliveries, answeredNew: 0, storedMoreThanOnce: 0, violations: [] },
+      idempotency: {
+        redeliveriesSent: redeliveries,
+        answeredDuplicate: redeliveries,
+        answeredNew: 0,
+        storedMoreThanOnce: 0,
+        violations: [],
+      },
       ordering: {
         keysChecked: perKey.length,
         eventsChecked: accepted,
@@ -305,7 +357,6 @@ function buildPhase(gate: Gate, phase: Phase, rand: () => number, t0: number, fa
     },
   };
 }
-
 
 function iso(ms: number): string {
   return new Date(Math.round(ms)).toISOString();
@@ -324,14 +375,31 @@ function serviceLogLines(build: PhaseBuild, plant: boolean): { server: string[];
     role: "serve",
     url: "http://127.0.0.1:8080",
     mode: "queue",
-    database: plant ? `postgres://postgres:${FIXTURE_SECRETS.databasePassword}@127.0.0.1:5432/postgres` : "postgres://postgres@127.0.0.1:5432/postgres",
+    database: plant
+      ? `postgres://postgres:${FIXTURE_SECRETS.databasePassword}@127.0.0.1:5432/postgres`
+      : "postgres://postgres@127.0.0.1:5432/postgres",
     redis: plant ? `redis://:${FIXTURE_SECRETS.redisPassword}@127.0.0.1:6379` : "redis://127.0.0.1:6379",
     msg: "ingest server listening",
   };
   server.push(JSON.stringify(startLine));
   if (plant) {
-    server.push(JSON.stringify({ level: "warn", time: iso(t0 - 800), ...base, role: "serve", headers: { authorization: `Bearer ${FIXTURE_SECRETS.bearerKey}`, "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", "x-hub-signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17" }, msg: "debug: first request headers" }));
-    server.push(`startup env WEBHOOK_SIGNING_SECRET=${FIXTURE_SECRETS.signingSecret} GITHUB_WEBHOOK_SECRET=${FIXTURE_SECRETS.githubSecret}`);
+    server.push(
+      JSON.stringify({
+        level: "warn",
+        time: iso(t0 - 800),
+        ...base,
+        role: "serve",
+        headers: {
+          authorization: `Bearer ${FIXTURE_SECRETS.bearerKey}`,
+          "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+          "x-hub-signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+        },
+        msg: "debug: first request headers",
+      }),
+    );
+    server.push(
+      `startup env WEBHOOK_SIGNING_SECRET=${FIXTURE_SECRETS.signingSecret} GITHUB_WEBHOOK_SECRET=${FIXTURE_SECRETS.githubSecret}`,
+    );
     server.push(`Authorization: Bearer ${FIXTURE_SECRETS.bearerKey}`);
   }
   const batch: string[] = [];
@@ -339,13 +407,39 @@ function serviceLogLines(build: PhaseBuild, plant: boolean): { server: string[];
   const flush = (at: number) => {
     if (batch.length === 0) return;
     batchNo++;
-    worker.push(JSON.stringify({ level: "info", time: iso(at), ...base, role: "worker", hop: "committed", batch_id: `b${String(batchNo).padStart(5, "0")}`, request_ids: [...batch], committed_at: iso(at), events: batch.length, new_rows: batch.length, commit_ms: 1.7 }));
+    worker.push(
+      JSON.stringify({
+        level: "info",
+        time: iso(at),
+        ...base,
+        role: "worker",
+        hop: "committed",
+        batch_id: `b${String(batchNo).padStart(5, "0")}`,
+        request_ids: [...batch],
+        committed_at: iso(at),
+        events: batch.length,
+        new_rows: batch.length,
+        commit_ms: 1.7,
+      }),
+    );
     batch.length = 0;
   };
   for (const s of build.result.replay!.samples) {
     if (s.outcome !== "accepted") continue;
     const received = t0 + s.sentAt;
-    server.push(JSON.stringify({ level: "info", time: iso(t0 + s.doneAt), ...base, role: "serve", hop: "enqueued", request_id: s.requestId, idempotency_key: s.eventId, received_at: iso(received), enqueued_at: iso(t0 + s.doneAt) }));
+    server.push(
+      JSON.stringify({
+        level: "info",
+        time: iso(t0 + s.doneAt),
+        ...base,
+        role: "serve",
+        hop: "enqueued",
+        request_id: s.requestId,
+        idempotency_key: s.eventId,
+        received_at: iso(received),
+        enqueued_at: iso(t0 + s.doneAt),
+      }),
+    );
     batch.push(s.requestId!);
     if (batch.length === 50) flush(t0 + s.doneAt + 6);
   }
@@ -367,7 +461,11 @@ function lineagesFrom(build: PhaseBuild, count: number, rand: () => number, plan
       eventId: s.eventId,
       hops: [
         { hop: "accepted", at: iso(t0 + s.sentAt), detail: `HTTP 202 (server.log)` },
-        { hop: "enqueued", at: iso(t0 + s.doneAt), detail: `queued in Redis (server.log)${plant ? ` via redis://:${FIXTURE_SECRETS.redisPassword}@127.0.0.1:6379` : ""}` },
+        {
+          hop: "enqueued",
+          at: iso(t0 + s.doneAt),
+          detail: `queued in Redis (server.log)${plant ? ` via redis://:${FIXTURE_SECRETS.redisPassword}@127.0.0.1:6379` : ""}`,
+        },
         { hop: "committed", at: iso(t0 + s.doneAt + 6), detail: `batch ${batch} committed (worker-1.log)` },
         {
           hop: "stored",
@@ -388,13 +486,23 @@ function rbacMatrix(plant: boolean): RbacCase[] {
     verdict: expectedStatus === actualStatus ? "PASS" : "FAIL",
   });
   return [
-    c("all_valid", plant ? `every configured credential valid (Bearer ${FIXTURE_SECRETS.bearerKey})` : "every configured credential valid", 202),
+    c(
+      "all_valid",
+      plant ? `every configured credential valid (Bearer ${FIXTURE_SECRETS.bearerKey})` : "every configured credential valid",
+      202,
+    ),
     c("no_credentials", "no Authorization and no signature headers", 401),
     c("bearer_missing", "Authorization header absent", 401),
     c("bearer_wrong", "Authorization: Bearer with a wrong key", 401),
     c("bearer_wrong_scheme", "Authorization: Basic instead of Bearer", 401),
     c("signature_missing", "webhook-signature header absent", 401),
-    c("signature_bad", plant ? `webhook-signature made with another secret than ${FIXTURE_SECRETS.signingSecret}` : "webhook-signature made with another secret", 401),
+    c(
+      "signature_bad",
+      plant
+        ? `webhook-signature made with another secret than ${FIXTURE_SECRETS.signingSecret}`
+        : "webhook-signature made with another secret",
+      401,
+    ),
     c("signature_malformed", "webhook-signature not in v1,<base64> form", 401),
     c("timestamp_stale", "webhook-timestamp 10 minutes old (tolerance 5 minutes)", 401),
     c("timestamp_future", "webhook-timestamp 10 minutes ahead", 401),
@@ -462,7 +570,13 @@ export async function buildGateRun(options: GateRunFixtureOptions = {}): Promise
         blocker: r.verdict === "PASS" ? "" : r.reason,
       };
     }),
-    { time: finishedAt, milestone: "PASS/FAIL decision", owner: gate.dri, status: verdict === "PASS" ? "done" : "failed", blocker: verdict === "PASS" ? "" : reason },
+    {
+      time: finishedAt,
+      milestone: "PASS/FAIL decision",
+      owner: gate.dri,
+      status: verdict === "PASS" ? "done" : "failed",
+      blocker: verdict === "PASS" ? "" : reason,
+    },
   ];
   const update = (time: string, milestone: string, status: WarRoomUpdate["status"], progress: string, next: string): WarRoomUpdate => ({
     time,
@@ -475,8 +589,20 @@ export async function buildGateRun(options: GateRunFixtureOptions = {}): Promise
     owner,
   });
   const updates: WarRoomUpdate[] = [
-    update(at(1500), "Deploy bundled ingest service (queue mode, 2 workers, batch 50)", "GREEN", "target deployed and ready", "start smoke"),
-    update(finishedAt, `Verdict: ${verdict}`, verdict === "PASS" ? "GREEN" : "RED", reason, verdict === "PASS" ? "sign-off on the evidence PR" : "fix and re-run (/gate-a run)"),
+    update(
+      at(1500),
+      "Deploy bundled ingest service (queue mode, 2 workers, batch 50)",
+      "GREEN",
+      "target deployed and ready",
+      "start smoke",
+    ),
+    update(
+      finishedAt,
+      `Verdict: ${verdict}`,
+      verdict === "PASS" ? "GREEN" : "RED",
+      reason,
+      verdict === "PASS" ? "sign-off on the evidence PR" : "fix and re-run (/gate-a run)",
+    ),
   ];
   return {
     id: `gate-a-20251113-020000-${hex(random(`${seed}/id`), 6)}`,
@@ -502,6 +628,12 @@ export async function buildGateRun(options: GateRunFixtureOptions = {}): Promise
     updates,
     approvals: options.approvals ?? [],
     logs,
-    secrets: [FIXTURE_SECRETS.bearerKey, FIXTURE_SECRETS.signingSecret, FIXTURE_SECRETS.githubSecret, FIXTURE_SECRETS.databasePassword, FIXTURE_SECRETS.redisPassword],
+    secrets: [
+      FIXTURE_SECRETS.bearerKey,
+      FIXTURE_SECRETS.signingSecret,
+      FIXTURE_SECRETS.githubSecret,
+      FIXTURE_SECRETS.databasePassword,
+      FIXTURE_SECRETS.redisPassword,
+    ],
   };
 }

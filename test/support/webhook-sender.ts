@@ -226,7 +226,9 @@ export function pullRequestReview(
   const n = options.prNumber;
   const reviewer = webhookUser(options.reviewer);
   const reviewId = options.reviewId ?? stableId(`review-${n}-${options.reviewer}-${options.commitId}`);
-  const pullRequest = options.pullRequest ? structuredClone(options.pullRequest) : examplePullRequest(payload.pull_request as Json, repository, n, options.commitId);
+  const pullRequest = options.pullRequest
+    ? structuredClone(options.pullRequest)
+    : examplePullRequest(payload.pull_request as Json, repository, n, options.commitId);
   const reviewHtml = `${html}/pull/${n}#pullrequestreview-${reviewId}`;
   return {
     action: options.action ?? (options.state === "dismissed" ? "dismissed" : "submitted"),
@@ -292,7 +294,9 @@ export function pullRequestSynchronize(
 
 function examplePullRequest(template: Json, repository: Json, n: number, headSha: string): Json {
   const { api, html } = urls(repository);
-  const text = JSON.stringify(template).replaceAll("https://api.github.com/repos/Codertocat/Hello-World", api).replaceAll("https://github.com/Codertocat/Hello-World", html);
+  const text = JSON.stringify(template)
+    .replaceAll("https://api.github.com/repos/Codertocat/Hello-World", api)
+    .replaceAll("https://github.com/Codertocat/Hello-World", html);
   const pr = JSON.parse(text) as Json;
   pr.number = n;
   pr.url = `${api}/pulls/${n}`;
@@ -390,7 +394,13 @@ export function checkRunRerequested(
     app,
     pull_requests: options.pullRequests ?? [],
   });
-  Object.assign(run.check_suite as Json, { head_sha: c.headSha, after: c.headSha, app, repository, pull_requests: options.pullRequests ?? [] });
+  Object.assign(run.check_suite as Json, {
+    head_sha: c.headSha,
+    after: c.headSha,
+    app,
+    repository,
+    pull_requests: options.pullRequests ?? [],
+  });
   return { ...payload, repository, sender: webhookUser(options.sender), installation: installationFor(options), organization: undefined };
 }
 
@@ -409,5 +419,11 @@ export function mergeGroupChecksRequested(
     base_ref: `refs/heads/${base}`,
   });
   Object.assign(group.head_commit as Json, { id: options.headSha });
-  return { ...payload, repository, sender: webhookUser(options.sender ?? options.owner), installation: installationFor(options), organization: undefined };
+  return {
+    ...payload,
+    repository,
+    sender: webhookUser(options.sender ?? options.owner),
+    installation: installationFor(options),
+    organization: undefined,
+  };
 }

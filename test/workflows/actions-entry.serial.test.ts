@@ -152,7 +152,12 @@ function evidenceOf(fake: FakeGitHub, runId: string) {
 describe("gate ci, as a workflow_dispatch step", () => {
   test("runs up to the dispatched phase, opens the evidence PR in one commit, comments, and reports to the workflow", async () => {
     // --phase is what the workflow passes for events without a choice; the person's dispatch input wins.
-    const { fake, step, exit, sha } = await measuredCi(GATE_A, "workflow_dispatch", { inputs: { phase: "smoke" }, ref: "refs/heads/main" }, ["--phase", "load"]);
+    const { fake, step, exit, sha } = await measuredCi(
+      GATE_A,
+      "workflow_dispatch",
+      { inputs: { phase: "smoke" }, ref: "refs/heads/main" },
+      ["--phase", "load"],
+    );
     const verdict = bundleVerdict(step);
     const v = verdict.verdict;
     // A PASS (the fixture gate takes a partial run as PASS), unless the loaded machine kept the replay
@@ -236,7 +241,9 @@ describe("gate ci, as a scheduled step", () => {
 describe("gate ci refuses what it cannot run", () => {
   test("GitHub refusing the evidence PR fails the step with what to fix, after the evidence is written", async () => {
     const refusal = { status: 403, body: { message: "GitHub Actions is not permitted to create or approve pull requests." } };
-    const { fake, step, exit } = await measuredCi(GATE_A, "workflow_dispatch", { inputs: { phase: "smoke" } }, [], (f) => f.failNext("pulls.create", refusal));
+    const { fake, step, exit } = await measuredCi(GATE_A, "workflow_dispatch", { inputs: { phase: "smoke" } }, [], (f) =>
+      f.failNext("pulls.create", refusal),
+    );
     const verdict = bundleVerdict(step);
     if (verdict.verdict !== "PASS") expect(driverFellBehind(verdict)).toBe(true);
     expect(exit.status).toBe(2);
@@ -290,7 +297,19 @@ describe("gate ci refuses what it cannot run", () => {
     const exit = await gateCi(["--help"], {});
     expect(exit.status).toBe(0);
     expect(exit.stdout).toMatch(/^Usage: gate ci GATE_FILE/);
-    for (const word of ["--out", "--phase", "GITHUB_EVENT_NAME", "GITHUB_EVENT_PATH", "GITHUB_SHA", "GITHUB_REPOSITORY", "GITHUB_TOKEN", "GITHUB_API_URL", "GITHUB_RUN_ID", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY"]) {
+    for (const word of [
+      "--out",
+      "--phase",
+      "GITHUB_EVENT_NAME",
+      "GITHUB_EVENT_PATH",
+      "GITHUB_SHA",
+      "GITHUB_REPOSITORY",
+      "GITHUB_TOKEN",
+      "GITHUB_API_URL",
+      "GITHUB_RUN_ID",
+      "GITHUB_OUTPUT",
+      "GITHUB_STEP_SUMMARY",
+    ]) {
       expect(exit.stdout).toContain(word);
     }
   });

@@ -7,7 +7,10 @@ describe("the test command's browser setup step", () => {
 
   test("root on a Debian machine installs Debian's chromium, with a one-line notice", () => {
     const plan = planBrowserSetup({ present: false, root: true, aptGet: true });
-    expect(plan).toEqual({ action: "install", notice: `npm test: ${CHROMIUM_PATH} is missing; installing Debian's chromium for the report test (apt-get update && apt-get install -y chromium)` });
+    expect(plan).toEqual({
+      action: "install",
+      notice: `npm test: ${CHROMIUM_PATH} is missing; installing Debian's chromium for the report test (apt-get update && apt-get install -y chromium)`,
+    });
     if (plan.action === "install") expect(plan.notice).not.toContain("\n");
   });
 

@@ -48,7 +48,11 @@ export function pageAccess(req: Pick<IncomingMessage, "headers" | "socket">, tok
   if (token) {
     const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (cookie && sameSecret(cookie, sessionValue(token))) return { ok: true };
-    return { ok: false, status: 401, message: "The war-room pages need the dashboard token: open /login?token=<DASHBOARD_TOKEN> once in this browser." };
+    return {
+      ok: false,
+      status: 401,
+      message: "The war-room pages need the dashboard token: open /login?token=<DASHBOARD_TOKEN> once in this browser.",
+    };
   }
   const peer = req.socket.remoteAddress ?? "";
   const relayed = Boolean(req.headers["x-forwarded-for"] || req.headers.forwarded || req.headers["x-real-ip"]);

@@ -20,7 +20,9 @@ function label(value: string): string {
 function family(name: string, type: "gauge" | "counter", help: string, samples: [Record<string, string>, number][]): string {
   const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`];
   for (const [labels, value] of samples) {
-    const l = Object.entries(labels).map(([k, v]) => `${k}="${label(v)}"`).join(",");
+    const l = Object.entries(labels)
+      .map(([k, v]) => `${k}="${label(v)}"`)
+      .join(",");
     lines.push(`${name}${l ? `{${l}}` : ""} ${Number.isFinite(value) ? value : 0}`);
   }
   return lines.join("\n");
@@ -33,10 +35,30 @@ export function renderBotMetrics(m: BotMetrics): string {
       family("release_gate_bot_resident_memory_bytes", "gauge", "Resident set size of the bot process.", [[{}, m.residentBytes]]),
       family("release_gate_bot_heap_used_bytes", "gauge", "V8 heap in use.", [[{}, m.heapUsedBytes]]),
       family("release_gate_bot_redis_up", "gauge", "1 when the bot's Redis answered the last PING.", [[{}, m.redisUp ? 1 : 0]]),
-      family("release_gate_bot_webhooks_total", "counter", "Webhook deliveries answered, by HTTP status class.", Object.entries(m.webhooks).map(([k, v]) => [{ status: k }, v])),
-      family("release_gate_run_queue_jobs", "gauge", "Jobs in the run queue (BullMQ), by state.", Object.entries(m.queue).map(([k, v]) => [{ state: k }, v])),
-      family("release_gate_runs", "gauge", "Recorded runs, by state.", Object.entries(m.runsByState).map(([k, v]) => [{ state: k }, v])),
-      family("release_gate_runs_by_verdict", "gauge", "Recorded runs with a verdict, by verdict.", Object.entries(m.runsByVerdict).map(([k, v]) => [{ verdict: k }, v])),
+      family(
+        "release_gate_bot_webhooks_total",
+        "counter",
+        "Webhook deliveries answered, by HTTP status class.",
+        Object.entries(m.webhooks).map(([k, v]) => [{ status: k }, v]),
+      ),
+      family(
+        "release_gate_run_queue_jobs",
+        "gauge",
+        "Jobs in the run queue (BullMQ), by state.",
+        Object.entries(m.queue).map(([k, v]) => [{ state: k }, v]),
+      ),
+      family(
+        "release_gate_runs",
+        "gauge",
+        "Recorded runs, by state.",
+        Object.entries(m.runsByState).map(([k, v]) => [{ state: k }, v]),
+      ),
+      family(
+        "release_gate_runs_by_verdict",
+        "gauge",
+        "Recorded runs with a verdict, by verdict.",
+        Object.entries(m.runsByVerdict).map(([k, v]) => [{ verdict: k }, v]),
+      ),
       family("release_gate_war_room_streams", "gauge", "War-room pages listening for live updates.", [[{}, m.liveStreams]]),
     ].join("\n") + "\n"
   );

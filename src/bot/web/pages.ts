@@ -65,7 +65,8 @@ export const RUN_STATES = ["queued", "running", "finished", "cancelled", "lost"]
 export const VERDICTS = ["PASS", "FAIL", "ERROR", "none"] as const;
 
 export function readFilters(query: Record<string, unknown>): RunFilters {
-  const pick = (k: string) => (typeof query[k] === "string" && (query[k] as string).trim() !== "" ? (query[k] as string).trim().slice(0, 100) : undefined);
+  const pick = (k: string) =>
+    typeof query[k] === "string" && (query[k] as string).trim() !== "" ? (query[k] as string).trim().slice(0, 100) : undefined;
   return { gate: pick("gate"), repo: pick("repo"), state: pick("state"), verdict: pick("verdict"), who: pick("who") };
 }
 
@@ -96,7 +97,10 @@ function stateBadge(r: RunRecord): string {
 }
 
 function select(name: string, label: string, current: string | undefined, options: readonly string[]): string {
-  const opts = [`<option value="">any</option>`, ...options.map((o) => `<option value="${t(o)}"${o === current ? " selected" : ""}>${t(o)}</option>`)];
+  const opts = [
+    `<option value="">any</option>`,
+    ...options.map((o) => `<option value="${t(o)}"${o === current ? " selected" : ""}>${t(o)}</option>`),
+  ];
   return `<label>${t(label)} <select name="${name}">${opts.join("")}</select></label>`;
 }
 
@@ -127,7 +131,10 @@ ${select("verdict", "verdict", f.verdict, VERDICTS)}
 </form>`;
   const table = `<table id="runs"><thead><tr><th>Gate</th><th>Repository</th><th>PR</th><th>Commit</th><th>Scope</th><th>State</th><th>Verdict</th><th>Started</th><th>Duration</th><th>Asked by</th></tr></thead>
 <tbody>${rows.join("\n") || `<tr><td colspan="10">No run matches.</td></tr>`}</tbody></table>`;
-  return layout("War room: runs", `<h1>Runs</h1>\n${form}\n<p class="muted">${runs.length} of ${all.length} run${all.length === 1 ? "" : "s"}</p>\n${table}`);
+  return layout(
+    "War room: runs",
+    `<h1>Runs</h1>\n${form}\n<p class="muted">${runs.length} of ${all.length} run${all.length === 1 ? "" : "s"}</p>\n${table}`,
+  );
 }
 
 // ---- one run ----------------------------------------------------------------------------------------
@@ -143,7 +150,12 @@ export interface RunView {
 function selectedPhases(v: RunView): { name: string; requests: number; rate: number; barMs: number }[] {
   if (v.gate) {
     try {
-      return phasesUpTo(v.gate, v.record.selector).map((p: Phase) => ({ name: p.name, requests: p.requests, rate: p.rate, barMs: p.latencyP95Ms }));
+      return phasesUpTo(v.gate, v.record.selector).map((p: Phase) => ({
+        name: p.name,
+        requests: p.requests,
+        rate: p.rate,
+        barMs: p.latencyP95Ms,
+      }));
     } catch {
       // A gate file changed since the run: fall back to what the run recorded.
     }
@@ -208,7 +220,9 @@ function charts(v: RunView): string {
 
 function links(r: RunRecord): string {
   const pr = r.warRoomUrl ? r.warRoomUrl.replace(/#.*$/, "") : null;
-  const report = r.evidenceUrl ? r.evidenceUrl.replace(/\/pull\/\d+$/, `/blob/${evidenceBranch(r.gate, r.id)}/evidence/${encodeURIComponent(r.id)}/report.html`) : null;
+  const report = r.evidenceUrl
+    ? r.evidenceUrl.replace(/\/pull\/\d+$/, `/blob/${evidenceBranch(r.gate, r.id)}/evidence/${encodeURIComponent(r.id)}/report.html`)
+    : null;
   const items = [
     pr ? `<a href="${t(pr)}">pull request #${r.pullNumber}</a>` : `pull request #${r.pullNumber}`,
     r.warRoomUrl ? `<a href="${t(r.warRoomUrl)}">war-room comment</a>` : "",
@@ -259,7 +273,9 @@ function signoff(v: RunView): string {
   const state =
     r.phase === "finished" || r.signoff
       ? `<span class="signoff ${PROMOTION_CLASS[promotion]}">${t(promotion)}</span> ${t(PROMOTION_TEXT[promotion])}` +
-        (approvals ? ` <span class="muted">(approved by ${t(approvals)}${r.signoff?.decidedAt ? `, ${when(r.signoff.decidedAt)}` : ""})</span>` : "") +
+        (approvals
+          ? ` <span class="muted">(approved by ${t(approvals)}${r.signoff?.decidedAt ? `, ${when(r.signoff.decidedAt)}` : ""})</span>`
+          : "") +
         (r.evidenceUrl ? "" : ` <span class="muted">(no evidence PR)</span>`)
       : `<span class="muted">after the verdict, on the evidence PR</span>`;
   return `<p id="signoff">${state}${policy ? `<br><span class="muted">Policy: ${t(policy)}</span>` : ""}</p>`;
@@ -273,7 +289,10 @@ function decisions(r: RunRecord): string {
 
 function preflight(r: RunRecord): string {
   if (!r.preflight?.length) return "";
-  const rows = r.preflight.map((c) => `<tr><td>${t(c.check)}</td><td>${t(c.expected)}</td><td>${t(c.actual)}</td><td>${verdictBadge(c.verdict)}</td><td>${t(c.detail ?? "")}</td></tr>`);
+  const rows = r.preflight.map(
+    (c) =>
+      `<tr><td>${t(c.check)}</td><td>${t(c.expected)}</td><td>${t(c.actual)}</td><td>${verdictBadge(c.verdict)}</td><td>${t(c.detail ?? "")}</td></tr>`,
+  );
   return `<h2>Pre-flight</h2><table id="preflight"><thead><tr><th>Check</th><th>Expected</th><th>Found</th><th>Verdict</th><th>Detail</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
@@ -285,7 +304,10 @@ function headroom(r: RunRecord): string {
 function timeline(v: RunView): string {
   const rows = v.gate ? warRoomViewOf(v.gate, v.record).timeline : (v.record.timeline ?? []);
   return `<table id="timeline"><thead><tr><th>Time (UTC)</th><th>Milestone</th><th>Owner</th><th>Status</th><th>Blocker</th></tr></thead><tbody>${rows
-    .map((e) => `<tr class="${t(e.status)}"><td>${e.time ? t(formatUtcDateTime(e.time).slice(11, 16)) : ""}</td><td>${t(e.milestone)}</td><td>${t(e.owner)}</td><td><span class="state ${t(e.status)}">${t(e.status)}</span></td><td>${t(e.blocker || "")}</td></tr>`)
+    .map(
+      (e) =>
+        `<tr class="${t(e.status)}"><td>${e.time ? t(formatUtcDateTime(e.time).slice(11, 16)) : ""}</td><td>${t(e.milestone)}</td><td>${t(e.owner)}</td><td><span class="state ${t(e.status)}">${t(e.status)}</span></td><td>${t(e.blocker || "")}</td></tr>`,
+    )
     .join("")}</tbody></table>`;
 }
 
@@ -333,5 +355,9 @@ export function renderRunPage(v: RunView): string {
   const r = v.record;
   const head = `<h1>${t(v.gate?.title ?? r.gate)}: <code>${t(r.label)}</code> on <code>${t(r.headSha.slice(0, 7))}</code></h1>
 <p class="meta">Run <code>${t(r.id)}</code> · ${t(`${r.owner}/${r.repo}`)} #${r.pullNumber} · asked by @${t(r.requestedBy)} at ${when(r.requestedAt)} · scope ${t(r.scope)}</p>`;
-  return layout(pageTitle(r, v.gate), `${head}\n<section id="live">\n${renderLive(v)}\n</section>`, isLive(r) ? `/runs/${encodeURIComponent(r.id)}/events` : undefined);
+  return layout(
+    pageTitle(r, v.gate),
+    `${head}\n<section id="live">\n${renderLive(v)}\n</section>`,
+    isLive(r) ? `/runs/${encodeURIComponent(r.id)}/events` : undefined,
+  );
 }

@@ -32,7 +32,8 @@ export interface WebDeps {
 }
 
 const SECURITY_HEADERS: Record<string, string> = {
-  "content-security-policy": "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  "content-security-policy":
+    "default-src 'none'; style-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
   "x-frame-options": "DENY",
@@ -69,7 +70,10 @@ export function createWebApp(deps: WebDeps): express.Express {
       await deps.redis.ping();
       res.type("text/plain").send("ready\n");
     } catch (err) {
-      res.status(503).type("text/plain").send(`not ready: Redis does not answer (${(err as Error).message})\n`);
+      res
+        .status(503)
+        .type("text/plain")
+        .send(`not ready: Redis does not answer (${(err as Error).message})\n`);
     }
   });
 
@@ -121,7 +125,10 @@ export function createWebApp(deps: WebDeps): express.Express {
     const token = deps.dashboardToken;
     const given = typeof req.query.token === "string" ? req.query.token : "";
     if (!token) {
-      res.status(404).type("html").send(errorPage(404, "No DASHBOARD_TOKEN is set on this bot: the pages answer only on 127.0.0.1, with no login."));
+      res
+        .status(404)
+        .type("html")
+        .send(errorPage(404, "No DASHBOARD_TOKEN is set on this bot: the pages answer only on 127.0.0.1, with no login."));
       return;
     }
     if (!given || !sameSecret(given, token)) {
@@ -129,7 +136,10 @@ export function createWebApp(deps: WebDeps): express.Express {
       return;
     }
     const secure = req.secure ? "; Secure" : "";
-    res.set("set-cookie", `${SESSION_COOKIE}=${sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${30 * 24 * 3600}${secure}`);
+    res.set(
+      "set-cookie",
+      `${SESSION_COOKIE}=${sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/; Max-Age=${30 * 24 * 3600}${secure}`,
+    );
     res.redirect(303, "/");
   });
 
@@ -160,7 +170,10 @@ export function createWebApp(deps: WebDeps): express.Express {
     try {
       const view = await viewOf(String(req.params.id));
       if (!view) {
-        res.status(404).type("html").send(errorPage(404, `No run "${String(req.params.id)}": runs are kept 90 days; the list at / has the ones there are.`));
+        res
+          .status(404)
+          .type("html")
+          .send(errorPage(404, `No run "${String(req.params.id)}": runs are kept 90 days; the list at / has the ones there are.`));
         return;
       }
       res.type("html").send(renderRunPage(view));
@@ -195,7 +208,9 @@ export function createWebApp(deps: WebDeps): express.Express {
         const html = renderLive(view);
         if (html !== last) {
           last = html;
-          res.write(`event: run\ndata: ${JSON.stringify({ html, title: pageTitle(view.record, view.gate), state: view.record.phase, verdict: view.record.verdict ?? null })}\n\n`);
+          res.write(
+            `event: run\ndata: ${JSON.stringify({ html, title: pageTitle(view.record, view.gate), state: view.record.phase, verdict: view.record.verdict ?? null })}\n\n`,
+          );
           beat = Date.now();
         } else if (Date.now() - beat > 15_000) {
           res.write(": keep-alive\n\n");
@@ -218,7 +233,8 @@ export function createWebApp(deps: WebDeps): express.Express {
   });
   app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
     deps.log.error({ err }, "a war-room page failed");
-    if (!res.headersSent) res.status(500).type("html").send(errorPage(500, "The page could not be rendered; the bot's log has the details."));
+    if (!res.headersSent)
+      res.status(500).type("html").send(errorPage(500, "The page could not be rendered; the bot's log has the details."));
   });
   return app;
 }

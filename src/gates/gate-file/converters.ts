@@ -5,8 +5,11 @@ import { nearest } from "./suggestions.js";
 
 /** A GitHub login or an @org/team. */
 export function githubHandle(raw: unknown): string {
-  if (typeof raw === "string" && /^(@[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+|@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/.test(raw)) return raw.replace(/^@(?!.*\/)/, "");
-  throw new Error(`${JSON.stringify(raw)} is not a GitHub login or team; expected a login such as Agent3 or a team such as @acme/release-captains`);
+  if (typeof raw === "string" && /^(@[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+|@?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/.test(raw))
+    return raw.replace(/^@(?!.*\/)/, "");
+  throw new Error(
+    `${JSON.stringify(raw)} is not a GitHub login or team; expected a login such as Agent3 or a team such as @acme/release-captains`,
+  );
 }
 
 /** `">= 64MB"`: a lower bar, the value parsed by `parse`, kept as written. */
@@ -22,7 +25,9 @@ export function oneOf<T extends string>(choices: readonly T[]): (raw: unknown) =
   return (raw) => {
     if (typeof raw === "string" && (choices as readonly string[]).includes(raw)) return raw as T;
     const near = typeof raw === "string" ? nearest(raw, choices) : undefined;
-    throw new Error(`${JSON.stringify(raw)} is not allowed; expected one of ${choices.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`);
+    throw new Error(
+      `${JSON.stringify(raw)} is not allowed; expected one of ${choices.join(", ")}${near ? ` (did you mean "${near}"?)` : ""}`,
+    );
   };
 }
 
@@ -43,7 +48,8 @@ export function countIn(min: number, max: number): (raw: unknown) => number {
 export function rateIn(maxPerSecond: number): (raw: unknown) => number {
   return (raw) => {
     const r = parseRate(raw);
-    if (r > maxPerSecond) throw new Error(`${JSON.stringify(raw)} is more than one driver can offer; expected at most ${formatRate(maxPerSecond)}`);
+    if (r > maxPerSecond)
+      throw new Error(`${JSON.stringify(raw)} is more than one driver can offer; expected at most ${formatRate(maxPerSecond)}`);
     return r;
   };
 }

@@ -16,7 +16,11 @@ export function readCorpus(r: GateReader, entry: Entry | undefined): CorpusSpec 
     for (const k of ["seed", "ordering_keys", "redelivery_share"]) {
       const e = at(k);
       if (e) {
-        r.problem(e.key, `corpus.${k}`, `applies only to the generated corpus, not to a recorded file; expected either file or seed/ordering_keys/redelivery_share`);
+        r.problem(
+          e.key,
+          `corpus.${k}`,
+          `applies only to the generated corpus, not to a recorded file; expected either file or seed/ordering_keys/redelivery_share`,
+        );
         ok = false;
       }
     }

@@ -21,7 +21,9 @@ export function cron(raw: unknown): string {
       const nums = m ? [m[2], m[3]].filter((x): x is string => x !== undefined).map(Number) : [];
       const bad = !m || nums.some((n) => n < spec.min || n > spec.max) || (m[4] !== undefined && Number(m[4]) < 1);
       if (bad) {
-        throw new Error(`${JSON.stringify(raw)}: the ${spec.name} field "${part}" is not valid; expected *, */N, N, N-M or lists of them, with N from ${spec.min} to ${spec.max}`);
+        throw new Error(
+          `${JSON.stringify(raw)}: the ${spec.name} field "${part}" is not valid; expected *, */N, N, N-M or lists of them, with N from ${spec.min} to ${spec.max}`,
+        );
       }
     }
   });

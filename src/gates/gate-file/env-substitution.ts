@@ -43,7 +43,8 @@ export function substituteEnv(text: string, env: Record<string, string | undefin
       const [, name, fallback] = m as unknown as [string, string, string | undefined];
       const v = env[name];
       if (fallback !== undefined) out += v === undefined || v === "" ? fallback : v;
-      else if (v === undefined) errors.push(`environment variable ${name} is not set and has no default; set ${name}, or write \${${name}:-default}`);
+      else if (v === undefined)
+        errors.push(`environment variable ${name} is not set and has no default; set ${name}, or write \${${name}:-default}`);
       else out += v;
     }
     i = end + 1;
@@ -63,11 +64,19 @@ export function substituteField(
 ): { value: string } | { errors: string[] } {
   const names = referencedEnv(text);
   if (names.length && !ENV_FIELD.test(path)) {
-    return { errors: [`\${${names[0]}} is allowed only in URL, schema and credential fields (url, *_url, schema, *secret, *token, *password, *key); write the value itself here`] };
+    return {
+      errors: [
+        `\${${names[0]}} is allowed only in URL, schema and credential fields (url, *_url, schema, *secret, *token, *password, *key); write the value itself here`,
+      ],
+    };
   }
   const unlisted = names.filter((n) => !allowed.has(n));
   if (unlisted.length) {
-    return { errors: [`\${${unlisted[0]}} is not in the gate file's env: allow-list; add ${unlisted[0]} to env: (a list of variable names at the top level) or write the value itself`] };
+    return {
+      errors: [
+        `\${${unlisted[0]}} is not in the gate file's env: allow-list; add ${unlisted[0]} to env: (a list of variable names at the top level) or write the value itself`,
+      ],
+    };
   }
   return substituteEnv(text, Object.fromEntries([...allowed].map((n) => [n, env[n]])));
 }

@@ -69,7 +69,8 @@ export class GateReader {
   kindOf(node: Node): string {
     if (isMap(node)) return "a mapping";
     if (isSeq(node)) return "a list";
-    if (isScalar(node)) return typeof node.value === "string" ? `the text ${JSON.stringify(node.value)}` : `the ${typeof node.value} ${String(node.value)}`;
+    if (isScalar(node))
+      return typeof node.value === "string" ? `the text ${JSON.stringify(node.value)}` : `the ${typeof node.value} ${String(node.value)}`;
     return "something else";
   }
 
@@ -112,7 +113,8 @@ export class GateReader {
       if (!entries.has(key)) entries.set(key, { key: keyNode!, value: (pair.value as Node | null) ?? null });
     }
     for (const k of keys.required) {
-      if (!entries.has(k)) this.problem(path ? entry.key : node, path ? `${path}.${k}` : k, `missing required key "${k}"; expected it in ${what}`);
+      if (!entries.has(k))
+        this.problem(path ? entry.key : node, path ? `${path}.${k}` : k, `missing required key "${k}"; expected it in ${what}`);
     }
     return { node, entries };
   }

@@ -19,9 +19,7 @@ export class PhaseSelectionError extends Error {
 export function phasesUpTo(gate: Gate, selector: string): Phase[] {
   const wanted = selector.trim().toLowerCase();
   if (wanted === "all") return [...gate.phases];
-  const index = gate.phases.findIndex(
-    (p) => p.name.toLowerCase() === wanted || p.aliases.some((a) => a.toLowerCase() === wanted),
-  );
+  const index = gate.phases.findIndex((p) => p.name.toLowerCase() === wanted || p.aliases.some((a) => a.toLowerCase() === wanted));
   if (index < 0) {
     const choices = gate.phases.map((p) => (p.aliases.length ? `${p.name} (${p.aliases.join(", ")})` : p.name));
     throw new PhaseSelectionError(

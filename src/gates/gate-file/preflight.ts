@@ -19,17 +19,42 @@ export function readPreflight(r: GateReader, entry: Entry, target: Target | unde
     if (!redis) ok = false;
     else {
       const got = (k: string) => redis.entries.get(k);
-      const url_ = got("url") ? r.value(got("url"), "preflight.redis.url", url(["redis:", "rediss:"], "redis://queue.example.com:6379")) : target?.kind === "bundled" ? target.redisUrl : undefined;
+      const url_ = got("url")
+        ? r.value(got("url"), "preflight.redis.url", url(["redis:", "rediss:"], "redis://queue.example.com:6379"))
+        : target?.kind === "bundled"
+          ? target.redisUrl
+          : undefined;
       if (!got("url") && target?.kind === "deployed") {
         r.problem(redisEntry.key, "preflight.redis.url", `a deployed target names no Redis; expected url: the Redis the service queues in`);
         ok = false;
       }
       const policy = got("maxmemory_policy")
-        ? r.value(got("maxmemory_policy"), "preflight.redis.maxmemory_policy", oneOf(["noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl"] as const))
+        ? r.value(
+            got("maxmemory_policy"),
+            "preflight.redis.maxmemory_policy",
+            oneOf([
+              "noeviction",
+              "allkeys-lru",
+              "volatile-lru",
+              "allkeys-lfu",
+              "volatile-lfu",
+              "allkeys-random",
+              "volatile-random",
+              "volatile-ttl",
+            ] as const),
+          )
         : undefined;
       const aof = got("aof") ? r.value(got("aof"), "preflight.redis.aof", oneOf(["required", "any"] as const)) : undefined;
-      const free = got("free_memory") ? r.value(got("free_memory"), "preflight.redis.free_memory", atLeast(parseBytes, `">= 64MB"`)) : undefined;
-      if ((got("url") && url_ === undefined) || (got("maxmemory_policy") && !policy) || (got("aof") && !aof) || (got("free_memory") && !free)) ok = false;
+      const free = got("free_memory")
+        ? r.value(got("free_memory"), "preflight.redis.free_memory", atLeast(parseBytes, `">= 64MB"`))
+        : undefined;
+      if (
+        (got("url") && url_ === undefined) ||
+        (got("maxmemory_policy") && !policy) ||
+        (got("aof") && !aof) ||
+        (got("free_memory") && !free)
+      )
+        ok = false;
       spec.redis = {
         url: url_,
         ...(policy ? { maxmemoryPolicy: policy } : {}),
@@ -44,11 +69,22 @@ export function readPreflight(r: GateReader, entry: Entry, target: Target | unde
     if (!p) ok = false;
     else {
       const got = (k: string) => p.entries.get(k);
-      const max = got("max_connections") ? r.value(got("max_connections"), "preflight.postgres.max_connections", atLeast((raw) => countIn(1, 1_000_000)(raw), `">= 100"`)) : undefined;
+      const max = got("max_connections")
+        ? r.value(
+            got("max_connections"),
+            "preflight.postgres.max_connections",
+            atLeast((raw) => countIn(1, 1_000_000)(raw), `">= 100"`),
+          )
+        : undefined;
       let poolSize = got("pool_size") ? r.value(got("pool_size"), "preflight.postgres.pool_size", countIn(1, 100_000)) : undefined;
-      if (poolSize === undefined && !got("pool_size") && target?.kind === "bundled") poolSize = SERVER_POSTGRES_POOL + target.workers * WORKER_POSTGRES_POOL;
+      if (poolSize === undefined && !got("pool_size") && target?.kind === "bundled")
+        poolSize = SERVER_POSTGRES_POOL + target.workers * WORKER_POSTGRES_POOL;
       if (!got("pool_size") && target?.kind === "deployed") {
-        r.problem(pgEntry.key, "preflight.postgres.pool_size", `a deployed target's pool is unknown; expected pool_size: the PostgreSQL connections the service opens`);
+        r.problem(
+          pgEntry.key,
+          "preflight.postgres.pool_size",
+          `a deployed target's pool is unknown; expected pool_size: the PostgreSQL connections the service opens`,
+        );
         ok = false;
       }
       if ((got("max_connections") && !max) || poolSize === undefined) ok = false;
@@ -63,7 +99,9 @@ export function readPreflight(r: GateReader, entry: Entry, target: Target | unde
     items?.forEach((item, i) => {
       const name = r.value({ key: item, value: item }, `preflight.secrets[${i}]`, (raw) => {
         if (typeof raw === "string" && /^[A-Za-z_][A-Za-z0-9_]*$/.test(raw)) return raw;
-        throw new Error(`${JSON.stringify(raw)} is not an environment variable name; expected a name such as WEBHOOK_SIGNING_SECRET (the name, never the value)`);
+        throw new Error(
+          `${JSON.stringify(raw)} is not an environment variable name; expected a name such as WEBHOOK_SIGNING_SECRET (the name, never the value)`,
+        );
       });
       if (name === undefined) ok = false;
       else spec.secrets!.push(name);

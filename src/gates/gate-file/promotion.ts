@@ -5,7 +5,11 @@ import type { Entry, GateReader } from "./gate-reader.js";
 import { nearest } from "./suggestions.js";
 
 export function readPromotion(r: GateReader, entry: Entry, environments: GuardedEnvironment[] | undefined): string[] | undefined {
-  const items = r.sequence(entry, "promotion", "the promotion stages after GO, in order: environment names such as [canary-10, production]");
+  const items = r.sequence(
+    entry,
+    "promotion",
+    "the promotion stages after GO, in order: environment names such as [canary-10, production]",
+  );
   if (!items) return undefined;
   if (items.length === 0) {
     r.problem(entry.value ?? entry.key, "promotion", "no stages; expected at least one environment name");
@@ -34,7 +38,11 @@ export function readPromotion(r: GateReader, entry: Entry, environments: Guarded
   if (!ok) return undefined;
   const first = environments?.find((e) => e.name === out[0]);
   if (first?.soakMs !== undefined) {
-    r.problem(items[0], "promotion[0]", `the first stage, ${first.name}, has a soak but no stage before it to soak after; expected soak only on later stages`);
+    r.problem(
+      items[0],
+      "promotion[0]",
+      `the first stage, ${first.name}, has a soak but no stage before it to soak after; expected soak only on later stages`,
+    );
     return undefined;
   }
   return out;
@@ -46,7 +54,9 @@ export function readMergeQueue(r: GateReader, entry: Entry, phases: Phase[]): Me
     const s = typeof raw === "number" ? String(raw) : raw;
     if (s === "not_required") return null;
     if (typeof s === "string" && words.some((w) => w.toLowerCase() === s.toLowerCase())) return s;
-    throw new Error(`${JSON.stringify(raw)} is not a phase; expected one of ${words.join(", ")} (what a merge group runs), or not_required`);
+    throw new Error(
+      `${JSON.stringify(raw)} is not a phase; expected one of ${words.join(", ")} (what a merge group runs), or not_required`,
+    );
   });
   return selector === undefined ? undefined : { selector };
 }

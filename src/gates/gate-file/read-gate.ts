@@ -98,7 +98,11 @@ function yamlMessage(code: string, message: string): string {
 /** The gate from the document's root, or undefined when the reader recorded why not. */
 function readTop(r: GateReader, root: Node | null): Gate | undefined {
   if (r.isEmpty(root)) {
-    r.problemAt(0, "", `the file is empty; expected a gate: a mapping with keys ${[...TOP_KEYS.required, ...TOP_KEYS.optional].join(", ")}`);
+    r.problemAt(
+      0,
+      "",
+      `the file is empty; expected a gate: a mapping with keys ${[...TOP_KEYS.required, ...TOP_KEYS.optional].join(", ")}`,
+    );
     return undefined;
   }
   const top = r.mapping({ key: root!, value: root }, "", TOP_KEYS, "the gate file");

@@ -2,11 +2,29 @@
 
 export const TOP_KEYS = {
   required: ["gate", "title", "application", "dri", "target", "objectives", "phases", "corpus", "evidence"],
-  optional: ["status_owner", "signoff", "commands", "schedule", "partial_runs", "environments", "promotion", "merge_queue", "updates", "deadline", "escalation", "preflight", "capacity", "env"],
+  optional: [
+    "status_owner",
+    "signoff",
+    "commands",
+    "schedule",
+    "partial_runs",
+    "environments",
+    "promotion",
+    "merge_queue",
+    "updates",
+    "deadline",
+    "escalation",
+    "preflight",
+    "capacity",
+    "env",
+  ],
 } as const;
 
 export const ENVIRONMENT_KEYS = { required: ["requires"], optional: ["target", "credentials", "phase", "soak"] } as const;
-export const BUNDLED_KEYS = { required: ["redis_url", "database_url"], optional: ["mode", "workers", "batch_size", "batch_linger", "source", "build"] } as const;
+export const BUNDLED_KEYS = {
+  required: ["redis_url", "database_url"],
+  optional: ["mode", "workers", "batch_size", "batch_linger", "source", "build"],
+} as const;
 export const DEPLOYED_KEYS = { required: ["url", "database_url"], optional: ["schema"] } as const;
 export const PHASE_KEYS = { required: ["name", "requests", "rate", "latency_p95"], optional: ["aliases", "drain_timeout"] } as const;
 export const CORPUS_KEYS = { required: [], optional: ["seed", "ordering_keys", "redelivery_share", "file"] } as const;

@@ -15,11 +15,18 @@ export function readSignoff(r: GateReader, entry: Entry | undefined): SignoffPol
   const allowSelf = at("allow_self")
     ? r.value(at("allow_self")!, "signoff.allow_self", (raw) => {
         if (typeof raw === "boolean") return raw;
-        throw new Error(`${JSON.stringify(raw)} is not true or false; expected false (the requester and the PR's authors may not sign off) or true`);
+        throw new Error(
+          `${JSON.stringify(raw)} is not true or false; expected false (the requester and the PR's authors may not sign off) or true`,
+        );
       })
     : false;
   const evidenceBase = at("evidence_base")
-    ? r.text(at("evidence_base"), "signoff.evidence_base", /^(?!\/)(?!.*\.\.)(?!.*\/$)[A-Za-z0-9._/-]{1,200}$/, "a branch name such as release-gate/evidence")
+    ? r.text(
+        at("evidence_base"),
+        "signoff.evidence_base",
+        /^(?!\/)(?!.*\.\.)(?!.*\/$)[A-Za-z0-9._/-]{1,200}$/,
+        "a branch name such as release-gate/evidence",
+      )
     : DEFAULT_EVIDENCE_BASE;
   const permission = at("permission") ? r.value(at("permission")!, "signoff.permission", oneOf(PERMISSIONS)) : "write";
   let approvers: string[] | undefined = [];
@@ -30,18 +37,32 @@ export function readSignoff(r: GateReader, entry: Entry | undefined): SignoffPol
     else {
       items.forEach((item, i) => {
         const who = r.value({ key: item, value: item }, `signoff.approvers[${i}]`, (raw) => {
-          if (typeof raw === "string" && /^(@[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+|[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/.test(raw)) return raw;
-          throw new Error(`${JSON.stringify(raw)} is not a GitHub login or team; expected a login such as Agent3 or a team such as @acme/release-captains`);
+          if (typeof raw === "string" && /^(@[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+|[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))$/.test(raw))
+            return raw;
+          throw new Error(
+            `${JSON.stringify(raw)} is not a GitHub login or team; expected a login such as Agent3 or a team such as @acme/release-captains`,
+          );
         });
         if (who === undefined) approvers = undefined;
         else approvers?.push(who);
       });
     }
   }
-  if (approvals === undefined || permission === undefined || approvers === undefined || allowSelf === undefined || evidenceBase === undefined) return undefined;
+  if (
+    approvals === undefined ||
+    permission === undefined ||
+    approvers === undefined ||
+    allowSelf === undefined ||
+    evidenceBase === undefined
+  )
+    return undefined;
   const list: string[] = approvers;
   if (list.length > 0 && !list.some((a) => a.startsWith("@")) && approvals > list.length) {
-    r.problem(at("approvals")?.value, "signoff.approvals", `${approvals} approvals can never come from ${list.length} approver(s); expected at most ${list.length}, or more approvers`);
+    r.problem(
+      at("approvals")?.value,
+      "signoff.approvals",
+      `${approvals} approvals can never come from ${list.length} approver(s); expected at most ${list.length}, or more approvers`,
+    );
     return undefined;
   }
   return { approvals, approvers: list, permission, allowSelf, evidenceBase };

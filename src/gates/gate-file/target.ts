@@ -69,8 +69,14 @@ export function readDeployed(r: GateReader, entry: Entry | undefined, path: stri
   if (!d) return undefined;
   const at = (k: string) => d.entries.get(k);
   const serviceUrl = r.value(at("url"), `${path}.deployed.url`, url(["http:", "https:"], "https://ingest.example.com"));
-  const databaseUrl = r.value(at("database_url"), `${path}.deployed.database_url`, url(["postgres:", "postgresql:"], "postgres://gate@db.example.com:5432/ingest"));
-  const schema = at("schema") ? r.text(at("schema"), `${path}.deployed.schema`, /^[a-z_][a-z0-9_]{0,62}$/, "a PostgreSQL schema name such as public") : "public";
+  const databaseUrl = r.value(
+    at("database_url"),
+    `${path}.deployed.database_url`,
+    url(["postgres:", "postgresql:"], "postgres://gate@db.example.com:5432/ingest"),
+  );
+  const schema = at("schema")
+    ? r.text(at("schema"), `${path}.deployed.schema`, /^[a-z_][a-z0-9_]{0,62}$/, "a PostgreSQL schema name such as public")
+    : "public";
   if (serviceUrl === undefined || databaseUrl === undefined || schema === undefined) return undefined;
   return { kind: "deployed", url: serviceUrl, databaseUrl, schema };
 }

@@ -50,7 +50,12 @@ export function readWarRoomSettings(r: GateReader, top: Map<string, Entry>, targ
     const durationMs = m ? r.value(m.entries.get("duration"), "capacity.duration", durationIn(1000, 600_000)) : undefined;
     const connections = m ? r.value(m.entries.get("connections"), "capacity.connections", countIn(1, 1000)) : undefined;
     if (durationMs === undefined || connections === undefined) ok = false;
-    else out.capacity = { durationMs, connections, display: { duration: String((r.deref(m!.entries.get("duration")!.value) as { value?: unknown })?.value) } };
+    else
+      out.capacity = {
+        durationMs,
+        connections,
+        display: { duration: String((r.deref(m!.entries.get("duration")!.value) as { value?: unknown })?.value) },
+      };
   }
   return ok ? out : undefined;
 }

@@ -53,7 +53,8 @@ export class PreparedRequests extends ReplayRecord {
     this.orderingHeader = (o.headers?.orderingKey ?? "x-ordering-key").toLowerCase();
     this.sequenceHeader = (o.headers?.sequence ?? "x-sequence").toLowerCase();
     this.bearer = o.credentials.bearerKey !== undefined ? `Bearer ${o.credentials.bearerKey}` : null;
-    this.githubSignatures = o.credentials.githubSecret !== undefined ? events.map((e) => githubSignature(o.credentials.githubSecret!, e.body)) : null;
+    this.githubSignatures =
+      o.credentials.githubSecret !== undefined ? events.map((e) => githubSignature(o.credentials.githubSecret!, e.body)) : null;
     [this.bodyBytes, this.bodyStart] = encodeBodies(events);
     this.lean = (o.driver ?? "lean") === "lean";
     this.signedAtS = new Float64Array(this.lean ? n : 0);
@@ -63,12 +64,18 @@ export class PreparedRequests extends ReplayRecord {
         this.bodies.push(this.bodyBytes.subarray(this.bodyStart[i], this.bodyStart[i + 1]));
         // A flat [name, value, ...] list: the cheapest form for undici to take in. Timestamp at 11, signature at 13.
         const headers = [
-          "content-type", "application/json",
-          "webhook-id", e.id,
-          this.orderingHeader, e.orderingKey,
-          this.sequenceHeader, String(e.seq),
-          "x-github-event", e.eventType,
-          "webhook-timestamp", "",
+          "content-type",
+          "application/json",
+          "webhook-id",
+          e.id,
+          this.orderingHeader,
+          e.orderingKey,
+          this.sequenceHeader,
+          String(e.seq),
+          "x-github-event",
+          e.eventType,
+          "webhook-timestamp",
+          "",
         ];
         if (this.signingKey) headers.push("webhook-signature", "");
         if (this.bearer) headers.push("authorization", this.bearer);

@@ -71,10 +71,14 @@ export class ReplayError extends Error {
 /** The HMAC key of credentials.signingSecret, or a ReplayError saying what is wrong with the secret. */
 export function signingKeyOf(secret: string): Buffer {
   if (!secret.startsWith(SECRET_PREFIX)) {
-    throw new ReplayError("replay_options_invalid", "credentials.signingSecret must be a Standard Webhooks secret starting with whsec_ (check WEBHOOK_SIGNING_SECRET)");
+    throw new ReplayError(
+      "replay_options_invalid",
+      "credentials.signingSecret must be a Standard Webhooks secret starting with whsec_ (check WEBHOOK_SIGNING_SECRET)",
+    );
   }
   const key = signingKey(secret);
-  if (key.length === 0) throw new ReplayError("replay_options_invalid", "credentials.signingSecret has no key bytes after whsec_ (it must be whsec_ + base64)");
+  if (key.length === 0)
+    throw new ReplayError("replay_options_invalid", "credentials.signingSecret has no key bytes after whsec_ (it must be whsec_ + base64)");
   return key;
 }
 
@@ -97,8 +101,10 @@ export function checkOptions(o: ReplayOptions): URL {
   }
   if (!(Number.isFinite(o.rate) && o.rate > 0)) problems.push(`rate must be a positive number of requests per second, got ${o.rate}`);
   if (!Array.isArray(o.events) || o.events.length === 0) problems.push("events must hold at least one event");
-  if (o.connections !== undefined && !(Number.isInteger(o.connections) && o.connections >= 1)) problems.push(`connections must be a whole number >= 1, got ${o.connections}`);
-  if (o.timeoutMs !== undefined && !(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) problems.push(`timeoutMs must be a positive number, got ${o.timeoutMs}`);
+  if (o.connections !== undefined && !(Number.isInteger(o.connections) && o.connections >= 1))
+    problems.push(`connections must be a whole number >= 1, got ${o.connections}`);
+  if (o.timeoutMs !== undefined && !(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0))
+    problems.push(`timeoutMs must be a positive number, got ${o.timeoutMs}`);
   if (problems.length > 0 || !url) throw new ReplayError("replay_options_invalid", `replay: ${problems.join("; ")}`);
   if (o.credentials.signingSecret !== undefined) signingKeyOf(o.credentials.signingSecret);
   return url;

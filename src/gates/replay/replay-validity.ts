@@ -70,12 +70,14 @@ export interface ScheduleInput {
 export function checkSchedule(input: ScheduleInput): ScheduleCheck {
   const { targetRate, dispatched, dispatchedAt } = input;
   const intervalMs = 1000 / targetRate;
-  const achievedRate = dispatched <= 1 ? (dispatched === 1 ? targetRate : 0) : rateOver(dispatched, dispatchedAt[0], dispatchedAt[dispatched - 1]);
+  const achievedRate =
+    dispatched <= 1 ? (dispatched === 1 ? targetRate : 0) : rateOver(dispatched, dispatchedAt[0], dispatchedAt[dispatched - 1]);
 
   // Windows of the schedule: due counts from the schedule, dispatched counts from the clock.
   const windows: RateWindow[] = [];
   const lastDueMs = dispatched > 0 ? (dispatched - 1) * intervalMs : 0;
-  for (let from = 0; dispatched > 0 && from <= lastDueMs; from += RATE_WINDOW_MS) windows.push({ fromMs: from, toMs: from + RATE_WINDOW_MS, due: 0, dispatched: 0, rate: 0 });
+  for (let from = 0; dispatched > 0 && from <= lastDueMs; from += RATE_WINDOW_MS)
+    windows.push({ fromMs: from, toMs: from + RATE_WINDOW_MS, due: 0, dispatched: 0, rate: 0 });
   for (let i = 0; i < dispatched; i++) {
     windows[Math.min(windows.length - 1, Math.floor((i * intervalMs) / RATE_WINDOW_MS))].due++;
     // Everything dispatched after the last window's start belongs to it: the schedule ends there.
@@ -91,7 +93,8 @@ export function checkSchedule(input: ScheduleInput): ScheduleCheck {
   const floor = MIN_ACHIEVED_RATE_SHARE * targetRate;
   let reason: string | undefined;
   if (dispatched === 0) reason = "no request was sent";
-  else if (achievedRate < floor) reason = `the driver offered ${achievedRate.toFixed(0)} req/s over the phase, under ${MIN_ACHIEVED_RATE_SHARE * 100}% of the ${targetRate} req/s target`;
+  else if (achievedRate < floor)
+    reason = `the driver offered ${achievedRate.toFixed(0)} req/s over the phase, under ${MIN_ACHIEVED_RATE_SHARE * 100}% of the ${targetRate} req/s target`;
   else if (slowestWindow && slowestWindow.rate < floor) {
     reason = `the driver offered ${slowestWindow.rate.toFixed(0)} req/s in ${windowName(slowestWindow)}, under ${MIN_ACHIEVED_RATE_SHARE * 100}% of the ${targetRate} req/s target`;
   }
@@ -127,7 +130,10 @@ function windowName(w: RateWindow): string {
  * samples may have lost anything, so they are assumed to be the slowest ones and skipped: the
  * service-only latency at rank l is at least the measured latency at rank l - m, less D.
  */
-export function driverFreeLowerBound(latencies: ArrayLike<number>, ownLags: ArrayLike<number>): { lowerMs: number | null; lagP99Ms: number; lagAboveP99: number } {
+export function driverFreeLowerBound(
+  latencies: ArrayLike<number>,
+  ownLags: ArrayLike<number>,
+): { lowerMs: number | null; lagP99Ms: number; lagAboveP99: number } {
   const lags = sortAscending(ownLags);
   const lagP99Ms = lags.length > 0 ? percentileOfSorted(lags, 99) : 0;
   let lagAboveP99 = 0;
@@ -190,18 +196,28 @@ export function judgeP95(
     );
   }
   if (schedule?.rateHeld && hasUpper && upper <= barMs) {
-    return { verdict: "PASS", detail: `latency_p95 upper CI ${formatMs(upper)} <= ${formatMs(barMs)} (${whose}), driver delays included; the offered rate held` };
+    return {
+      verdict: "PASS",
+      detail: `latency_p95 upper CI ${formatMs(upper)} <= ${formatMs(barMs)} (${whose}), driver delays included; the offered rate held`,
+    };
   }
 
   const leaning = latency.p95 <= barMs ? "PASS" : "FAIL";
   const byMs = Math.abs(latency.p95 - barMs);
-  if (why.length === 0 && !schedule) why.push("the replay has no schedule record, so neither the offered rate nor the driver's delays are known");
+  if (why.length === 0 && !schedule)
+    why.push("the replay has no schedule record, so neither the offered rate nor the driver's delays are known");
   else if (why.length === 0 && schedule) {
     if (!hasUpper) why.push(`${latency.n} samples are too few for a 95% upper bound on P95 (a phase needs at least 72)`);
     else if (upper > barMs) why.push(`the upper CI ${formatMs(upper)} is over the ${formatMs(barMs)} ${whose}`);
-    if (!schedule.rateHeld) why.push(`the offered rate did not hold (${schedule.reason ?? "below target"}), so the service may have seen less load than the phase demands`);
+    if (!schedule.rateHeld)
+      why.push(
+        `the offered rate did not hold (${schedule.reason ?? "below target"}), so the service may have seen less load than the phase demands`,
+      );
     if (freeLower === null) why.push("no lower bound is left once the driver's delays are taken out");
-    else why.push(`with the driver's own delays taken out (send lag p99 ${formatMs(schedule.sendLagP99Ms)}) the lower bound ${formatMs(freeLower)} is within the bar`);
+    else
+      why.push(
+        `with the driver's own delays taken out (send lag p99 ${formatMs(schedule.sendLagP99Ms)}) the lower bound ${formatMs(freeLower)} is within the bar`,
+      );
   }
   return {
     verdict: "INCONCLUSIVE",
@@ -214,7 +230,12 @@ export function judgeP95(
 /** Other work on the host during a phase, in one clause for a verdict's detail; pure. */
 export function contentionClause(c: HostContention): string {
   const seconds = c.contended.reduce((s, x) => s + (x.toMs - x.fromMs), 0) / 1000;
-  const who = c.topForeign.length ? ` (busiest: ${c.topForeign.slice(0, 3).map((p) => `${p.command} ${p.cpuSeconds.toFixed(1)} CPU-s`).join(", ")})` : "";
+  const who = c.topForeign.length
+    ? ` (busiest: ${c.topForeign
+        .slice(0, 3)
+        .map((p) => `${p.command} ${p.cpuSeconds.toFixed(1)} CPU-s`)
+        .join(", ")})`
+    : "";
   return (
     `other work held the machine's CPU: up to ${c.peakForeignCores.toFixed(2)} cores outside this run${who}, ` +
     `over ${c.limitCores} cores for ${seconds.toFixed(0)} s of the phase (${c.requestsInContended} requests due then)`

@@ -193,12 +193,18 @@ export class Replay extends PreparedRequests {
     const ts = this.unixSecond(now);
     // A flat [name, value, ...] list: the cheapest form for undici to take in.
     const headers = [
-      "content-type", "application/json",
-      "webhook-id", e.id,
-      this.orderingHeader, e.orderingKey,
-      this.sequenceHeader, String(e.seq),
-      "x-github-event", e.eventType,
-      "webhook-timestamp", String(ts),
+      "content-type",
+      "application/json",
+      "webhook-id",
+      e.id,
+      this.orderingHeader,
+      e.orderingKey,
+      this.sequenceHeader,
+      String(e.seq),
+      "x-github-event",
+      e.eventType,
+      "webhook-timestamp",
+      String(ts),
     ];
     if (this.signingKey) headers.push("webhook-signature", signStandardWebhook(this.signingKey, e.id, ts, body));
     if (this.bearer) headers.push("authorization", this.bearer);

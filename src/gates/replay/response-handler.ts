@@ -63,7 +63,8 @@ export class ResponseHandler {
 function findHeader(raw: Buffer[], lowercaseName: string): string | null {
   for (let h = 0; h < raw.length; h += 2) {
     const name = raw[h];
-    if (name.length === lowercaseName.length && name.toString("latin1").toLowerCase() === lowercaseName) return raw[h + 1].toString("latin1");
+    if (name.length === lowercaseName.length && name.toString("latin1").toLowerCase() === lowercaseName)
+      return raw[h + 1].toString("latin1");
   }
   return null;
 }

@@ -16,12 +16,14 @@ export async function preconnect(url: URL, count: number): Promise<Socket[]> {
   if (url.protocol !== "http:") return [];
   const port = Number(url.port || 80);
   const host = url.hostname.replace(/^\[|\]$/g, "");
-  const attempts = Array.from({ length: count }, () =>
-    new Promise<Socket | null>((resolve) => {
-      const socket = netConnect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
-      socket.once("connect", () => resolve(socket));
-      socket.once("error", () => resolve(null));
-    }),
+  const attempts = Array.from(
+    { length: count },
+    () =>
+      new Promise<Socket | null>((resolve) => {
+        const socket = netConnect({ host, port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 60_000 });
+        socket.once("connect", () => resolve(socket));
+        socket.once("error", () => resolve(null));
+      }),
   );
   const sockets: Socket[] = [];
   for (const s of await Promise.all(attempts)) {

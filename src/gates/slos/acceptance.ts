@@ -15,7 +15,11 @@ export const acceptance: SloDefinition<"acceptance"> = stated("acceptance", {
     const bar = barText(s);
     if (!(m.distinctEvents > 0)) return unmeasured(s.name, bar, "no distinct events were sent");
     if (m.accepted < 0 || m.accepted > m.distinctEvents) {
-      return unmeasured(s.name, bar, `${formatCount(m.accepted)} accepted of ${formatCount(m.distinctEvents)} distinct events sent is impossible; the counts are wrong`);
+      return unmeasured(
+        s.name,
+        bar,
+        `${formatCount(m.accepted)} accepted of ${formatCount(m.distinctEvents)} distinct events sent is impossible; the counts are wrong`,
+      );
     }
     const ratio = m.accepted / m.distinctEvents;
     const needed = acceptedNeeded(s, m.distinctEvents);

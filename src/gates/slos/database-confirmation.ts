@@ -17,11 +17,33 @@ export function databaseConfirmation(m: PhaseMeasurement): SloResult {
   if (!d) return unmeasured("database_confirmation", bar, "no database confirmation");
   const unique = d.constraints.find((c) => UNIQUE_KEY.test(c.definition) && c.present);
   if (!unique) {
-    return result("database_confirmation", "FAIL", 0, "no UNIQUE (idempotency_key)", bar, "database_confirmation: no UNIQUE constraint on idempotency_key, so nothing in the database stops an event being stored twice");
+    return result(
+      "database_confirmation",
+      "FAIL",
+      0,
+      "no UNIQUE (idempotency_key)",
+      bar,
+      "database_confirmation: no UNIQUE constraint on idempotency_key, so nothing in the database stops an event being stored twice",
+    );
   }
   if (!unique.enforced || unique.tested !== true) {
-    const why = unique.tested !== true ? "it was not tested with a duplicate insert" : `a duplicate insert was not refused (${unique.detail})`;
-    return result("database_confirmation", "FAIL", 0, `${unique.name} not shown enforced`, bar, `database_confirmation: ${unique.name} is declared but not shown to be enforced: ${why}`);
+    const why =
+      unique.tested !== true ? "it was not tested with a duplicate insert" : `a duplicate insert was not refused (${unique.detail})`;
+    return result(
+      "database_confirmation",
+      "FAIL",
+      0,
+      `${unique.name} not shown enforced`,
+      bar,
+      `database_confirmation: ${unique.name} is declared but not shown to be enforced: ${why}`,
+    );
   }
-  return result("database_confirmation", "PASS", 1, `${unique.name} enforced`, bar, `database_confirmation: ${unique.name} refused a duplicate insert`);
+  return result(
+    "database_confirmation",
+    "PASS",
+    1,
+    `${unique.name} enforced`,
+    bar,
+    `database_confirmation: ${unique.name} refused a duplicate insert`,
+  );
 }

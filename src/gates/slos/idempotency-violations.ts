@@ -12,6 +12,10 @@ export const idempotencyViolations: SloDefinition<"idempotency_violations"> = st
       return unmeasured(s.name, barText(s), "no redeliveries were sent, so idempotency was not exercised");
     }
     const count = i.storedMoreThanOnce + i.answeredNew;
-    return countResult(s, count, `${formatCount(i.storedMoreThanOnce)} stored more than once, ${formatCount(i.answeredNew)} redeliveries answered as new`);
+    return countResult(
+      s,
+      count,
+      `${formatCount(i.storedMoreThanOnce)} stored more than once, ${formatCount(i.answeredNew)} redeliveries answered as new`,
+    );
   },
 });

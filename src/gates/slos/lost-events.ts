@@ -12,6 +12,10 @@ export const lostEvents: SloDefinition<"lost_events"> = stated("lost_events", {
     const drained = m.drainMs !== null;
     const timeout = `the queue did not drain within ${formatMs(phase.drainTimeoutMs)}`;
     if (!drained && lost <= s.bar) return unmeasured(s.name, barText(s), `${timeout}, so events still queued cannot be confirmed stored`);
-    return countResult(s, lost, `${formatCount(lost)} accepted events not in the database${drained ? "" : `; ${timeout}`}${lost ? `; first: ${d.lostEvents[0]}` : ""}`);
+    return countResult(
+      s,
+      lost,
+      `${formatCount(lost)} accepted events not in the database${drained ? "" : `; ${timeout}`}${lost ? `; first: ${d.lostEvents[0]}` : ""}`,
+    );
   },
 });

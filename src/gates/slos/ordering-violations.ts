@@ -11,6 +11,10 @@ export const orderingViolations: SloDefinition<"ordering_violations"> = stated("
     if (!(o.eventsChecked > 0)) return unmeasured(s.name, barText(s), "no ordered events were checked");
     const first = o.violations[0];
     const example = first ? `; first: key ${first.orderingKey} applied [${first.actual.slice(0, 5).join(", ")}...]` : "";
-    return countResult(s, o.violations.length, `${formatCount(o.violations.length)} of ${formatCount(o.keysChecked)} keys applied out of sequence order${example}`);
+    return countResult(
+      s,
+      o.violations.length,
+      `${formatCount(o.violations.length)} of ${formatCount(o.keysChecked)} keys applied out of sequence order${example}`,
+    );
   },
 });

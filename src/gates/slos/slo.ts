@@ -57,7 +57,8 @@ export const COUNT_BAR: BarSyntax = {
   example: `"== 0" or "<= 5"`,
   parseBar(display, comparator) {
     const bar = parseCount(display);
-    if (comparator === "==" && bar !== 0) throw new Error(`"== ${display}" would fail with fewer violations; expected "== 0", or "<= ${display}" for an allowance`);
+    if (comparator === "==" && bar !== 0)
+      throw new Error(`"== ${display}" would fail with fewer violations; expected "== 0", or "<= ${display}" for an allowance`);
     return bar;
   },
 };
@@ -83,7 +84,14 @@ export function shareAgainst(ratio: number, bar: number, passed: boolean): strin
   return formatPercent(ratio, 6);
 }
 
-export function result(name: string, verdict: Verdict, measured: number | null, measuredDisplay: string, bar: string, detail: string): SloResult {
+export function result(
+  name: string,
+  verdict: Verdict,
+  measured: number | null,
+  measuredDisplay: string,
+  bar: string,
+  detail: string,
+): SloResult {
   return { name, measured, measuredDisplay, bar, verdict, detail };
 }
 

@@ -9,8 +9,20 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { startBot, type BotHandle, type StartOptions } from "../../../src/bot/bot-command.js";
 import { readBotOptions } from "../../../src/bot/bot-options.js";
-import { startFakeGitHub, type CommentJson, type FakeGitHub, type PermissionLevel, type PullRequestJson } from "../../support/fake-github.js";
-import { issueCommentOnPullRequest, pullRequestReview, pullRequestSynchronize, sendWebhook, type WebhookAnswer } from "../../support/webhook-sender.js";
+import {
+  startFakeGitHub,
+  type CommentJson,
+  type FakeGitHub,
+  type PermissionLevel,
+  type PullRequestJson,
+} from "../../support/fake-github.js";
+import {
+  issueCommentOnPullRequest,
+  pullRequestReview,
+  pullRequestSynchronize,
+  sendWebhook,
+  type WebhookAnswer,
+} from "../../support/webhook-sender.js";
 import { freePort } from "../../../src/process-supervisor.js";
 import type { RunRecord } from "../../../src/bot/run-state.js";
 import { generateSigningKeyPair } from "../../../src/gates/dsse.js";
@@ -32,7 +44,12 @@ export interface BotWorld {
   /** A person's comment on a PR, stored by the fake and delivered as GitHub would. */
   comment(pr: number, user: string, body: string): Promise<{ comment: CommentJson; answer: WebhookAnswer }>;
   /** A person's review, stored by the fake and delivered; `commitId` defaults to the PR's head. */
-  review(pr: number, reviewer: string, state: "approved" | "changes_requested", commitId?: string): Promise<{ reviewId: number; answer: WebhookAnswer }>;
+  review(
+    pr: number,
+    reviewer: string,
+    state: "approved" | "changes_requested",
+    commitId?: string,
+  ): Promise<{ reviewId: number; answer: WebhookAnswer }>;
   dismiss(pr: number, reviewId: number, reviewer: string): Promise<WebhookAnswer>;
   /** New commits on a PR's head branch, delivered as pull_request.synchronize. */
   push(pr: number, files: Record<string, string>): Promise<{ sha: string; answer: WebhookAnswer }>;
@@ -47,8 +64,11 @@ export function newPrefix(name: string): string {
 
 /** An RSA key for the App, made fresh for each world as GitHub makes one per App. */
 export function appKey(): string {
-  return generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs1", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } })
-    .privateKey;
+  return generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  }).privateKey;
 }
 
 export async function deleteKeys(prefix: string, redisUrl = REDIS_URL): Promise<void> {
@@ -152,7 +172,14 @@ export async function startBotWorld(
     publicKeyPem: signing.publicKeyPem,
     async comment(pr, user, body) {
       const comment = fake.addComment({ issueNumber: pr, user, body });
-      const payload = issueCommentOnPullRequest({ ...ctx(), prNumber: pr, commenter: user, body, comment, pullRequest: fake.pullRequestJson(pr) });
+      const payload = issueCommentOnPullRequest({
+        ...ctx(),
+        prNumber: pr,
+        commenter: user,
+        body,
+        comment,
+        pullRequest: fake.pullRequestJson(pr),
+      });
       return { comment, answer: await deliver("issue_comment", payload) };
     },
     async review(pr, reviewer, state, commitId) {
@@ -184,11 +211,20 @@ export async function startBotWorld(
     async push(pr, files) {
       const before = fake.pullRequestJson(pr) as PullRequestJson;
       const { sha } = fake.pushCommit({ branch: before.head.ref, files });
-      const payload = pullRequestSynchronize({ ...ctx(), prNumber: pr, headSha: sha, before: before.head.sha, pullRequest: fake.pullRequestJson(pr) });
+      const payload = pullRequestSynchronize({
+        ...ctx(),
+        prNumber: pr,
+        headSha: sha,
+        before: before.head.sha,
+        pullRequest: fake.pullRequestJson(pr),
+      });
       return { sha, answer: await deliver("pull_request", payload) };
     },
     comments(issue) {
-      return [...fake.state.comments.values()].filter((c) => c.issueNumber === issue).sort((a, b) => a.id - b.id).map((c) => fake.commentJson(c.id));
+      return [...fake.state.comments.values()]
+        .filter((c) => c.issueNumber === issue)
+        .sort((a, b) => a.id - b.id)
+        .map((c) => fake.commentJson(c.id));
     },
     async close() {
       await child?.stop();
@@ -200,7 +236,11 @@ export async function startBotWorld(
 }
 
 /** Polls until `probe` returns something other than undefined/false, or fails naming what it waited for. */
-export async function waitFor<T>(what: string, probe: () => T | undefined | false | null | Promise<T | undefined | false | null>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | undefined | false | null | Promise<T | undefined | false | null>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -211,7 +251,12 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | fals
 }
 
 /** The run of `runId` once the PR has been told its end (check run, comments, evidence PR). */
-export async function reportedRun(world: BotWorld, pr: number, predicate: (r: RunRecord) => boolean = () => true, timeoutMs = 45_000): Promise<RunRecord> {
+export async function reportedRun(
+  world: BotWorld,
+  pr: number,
+  predicate: (r: RunRecord) => boolean = () => true,
+  timeoutMs = 45_000,
+): Promise<RunRecord> {
   return waitFor(
     "a run reported on the PR",
     async () => (await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr)).find((r) => r.reportedAt && predicate(r)),

@@ -41,7 +41,11 @@ export async function deployTo(
   });
   const answer = await sendWebhook(w.bot.webhookUrl, { event: "deployment_protection_rule", payload, secret: w.secret });
   expect(answer.status).toBe(200);
-  const decided = await waitFor(`the App's decision on ${environment}`, () => w.fake.deploymentCallbacks().find((c) => c.runId === d.runId && c.state), o.timeoutMs ?? 30_000);
+  const decided = await waitFor(
+    `the App's decision on ${environment}`,
+    () => w.fake.deploymentCallbacks().find((c) => c.runId === d.runId && c.state),
+    o.timeoutMs ?? 30_000,
+  );
   return { decided, callbacks: w.fake.deploymentCallbacks().filter((c) => c.runId === d.runId), runId: d.runId };
 }
 
@@ -51,7 +55,11 @@ export async function deployTo(
  * `restore()` tears it down and puts the variables back.
  */
 export async function startCanary(): Promise<{ service: Deployment; schema: string; restore(): Promise<void> }> {
-  const saved = { CANARY_URL: process.env.CANARY_URL, CANARY_SCHEMA: process.env.CANARY_SCHEMA, CANARY_SIGNING_SECRET: process.env.CANARY_SIGNING_SECRET };
+  const saved = {
+    CANARY_URL: process.env.CANARY_URL,
+    CANARY_SCHEMA: process.env.CANARY_SCHEMA,
+    CANARY_SIGNING_SECRET: process.env.CANARY_SIGNING_SECRET,
+  };
   const schema = `rg_canary_${randomBytes(3).toString("hex")}`;
   const credentials = { signingSecret: `whsec_${randomBytes(24).toString("base64")}` };
   const service = await deploy(

@@ -57,7 +57,13 @@ export async function finishedRunWithEvidence(
   const github = new Octokit({ auth: "installation-token", baseUrl: world.fake.apiUrl });
   const where = { owner: world.fake.owner, repo: world.fake.repo };
   const evidence = await openEvidencePullRequest(github, where, { gate, bundleDir, sourcePullRequest: `#${o.pull.number}` });
-  await state.update(id, () => ({ phase: "finished", verdict: run.verdict, reason: run.reason, finishedAt: run.finishedAt, reportedAt: new Date().toISOString() }));
+  await state.update(id, () => ({
+    phase: "finished",
+    verdict: run.verdict,
+    reason: run.reason,
+    finishedAt: run.finishedAt,
+    reportedAt: new Date().toISOString(),
+  }));
   const recorded = await recordEvidence(github, where, gate, state, id, evidence, {
     attestationDigest: await attestationDigestOf(bundleDir),
     log: pino({ level: "silent" }),

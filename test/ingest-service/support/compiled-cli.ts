@@ -16,9 +16,7 @@ const SOURCE = join(SRC, "ingest-service");
 const SHARED = [join(SRC, "webhook-signatures.ts")];
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((d) =>
-    d.isDirectory() ? sourceFiles(join(dir, d.name)) : [join(dir, d.name)],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sourceFiles(join(dir, d.name)) : [join(dir, d.name)]));
 }
 
 function serviceFiles(): string[] {

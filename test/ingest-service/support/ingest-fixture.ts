@@ -85,7 +85,16 @@ export class Store {
   }
 
   async events(): Promise<
-    { idempotency_key: string; request_id: string; ordering_key: string | null; seq: number | null; apply_index: number | null; applied: boolean; payload: unknown; batch_id: string }[]
+    {
+      idempotency_key: string;
+      request_id: string;
+      ordering_key: string | null;
+      seq: number | null;
+      apply_index: number | null;
+      applied: boolean;
+      payload: unknown;
+      batch_id: string;
+    }[]
   > {
     const { rows } = await this.pool.query(
       `select idempotency_key, request_id, ordering_key, seq::int as seq, apply_index::int as apply_index,

@@ -65,7 +65,9 @@ export class AppAuth {
     if (header.alg !== "RS256") throw unauthorized(JWT_NOT_DECODED);
     const now = Math.floor(Date.now() / 1000);
     if (typeof payload.exp !== "number" || payload.exp < now) {
-      throw unauthorized("'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires");
+      throw unauthorized(
+        "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires",
+      );
     }
     if (payload.exp > now + 600 + 60) throw unauthorized("'Expiration time' claim ('exp') is too far in the future");
     if (this.#publicKey) {

@@ -31,7 +31,12 @@ export const archiveRoutes: Route[] = [
   route("GET", "/repos/:owner/:repo/tarball/*ref", "repos.downloadTarballArchive", (req) => {
     checkRepository(req);
     const sha = req.state.resolveCommit(req.params.ref);
-    if (!sha) throw new GitHubApiError(404, { message: "Not Found", documentation_url: "https://docs.github.com/rest/repos/contents#download-a-repository-archive-tar", status: "404" });
+    if (!sha)
+      throw new GitHubApiError(404, {
+        message: "Not Found",
+        documentation_url: "https://docs.github.com/rest/repos/contents#download-a-repository-archive-tar",
+        status: "404",
+      });
     const token = randomBytes(16).toString("hex");
     tokensOf(req.state).set(token, { sha, expires: Date.now() + TOKEN_TTL_MS });
     const origin = new URL(req.selfUrl).origin;
@@ -43,7 +48,11 @@ export const archiveRoutes: Route[] = [
 ];
 
 /** The download behind the redirect: 404 without a valid token for that commit, as codeload answers. */
-export function downloadArchive(state: RepositoryState, path: string, token: string | null): { status: number; body: Buffer; headers: Record<string, string> } {
+export function downloadArchive(
+  state: RepositoryState,
+  path: string,
+  token: string | null,
+): { status: number; body: Buffer; headers: Record<string, string> } {
   const m = new RegExp(`^${CODELOAD_PREFIX}/([^/]+)/([^/]+)/legacy\\.tar\\.gz/([0-9a-f]{40})$`).exec(path);
   const grant = token ? tokensOf(state).get(token) : undefined;
   if (!m || m[1] !== state.owner || m[2] !== state.repo || !grant || grant.sha !== m[3] || grant.expires < Date.now()) {
@@ -78,7 +87,9 @@ function tarballOf(state: RepositoryState, sha: string, top: string): Buffer {
       }
     }
     mkdirSync(join(dir, top), { recursive: true });
-    const tar = execFileSync("tar", ["-czf", "-", "--owner=0", "--group=0", "--numeric-owner", "-C", dir, top], { maxBuffer: 512 * 1024 * 1024 });
+    const tar = execFileSync("tar", ["-czf", "-", "--owner=0", "--group=0", "--numeric-owner", "-C", dir, top], {
+      maxBuffer: 512 * 1024 * 1024,
+    });
     cache.set(sha, tar);
     return tar;
   } finally {

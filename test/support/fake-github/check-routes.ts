@@ -65,7 +65,10 @@ export const checkRoutes: Route[] = [
     checkRepository(req);
     const run = req.state.checkRuns.get(intParam(req, "check_run_id"));
     if (!run) throw notFound();
-    return paginate(req, run.annotations.map((a) => ({ ...a, blob_href: "", title: a.title ?? null, raw_details: a.raw_details ?? null })));
+    return paginate(
+      req,
+      run.annotations.map((a) => ({ ...a, blob_href: "", title: a.title ?? null, raw_details: a.raw_details ?? null })),
+    );
   }),
 
   route("GET", `${REPO}/commits/*ref/check-runs`, "checks.listForRef", (req) => {
@@ -104,7 +107,12 @@ export const checkRoutes: Route[] = [
     }
     const description = typeof req.body.description === "string" ? req.body.description : null;
     if (description !== null && [...description].length > STATUS_DESCRIPTION_LIMIT) {
-      errors.push({ resource: "Status", field: "description", code: "custom", message: `description is too long (maximum is ${STATUS_DESCRIPTION_LIMIT} characters)` });
+      errors.push({
+        resource: "Status",
+        field: "description",
+        code: "custom",
+        message: `description is too long (maximum is ${STATUS_DESCRIPTION_LIMIT} characters)`,
+      });
     }
     if (errors.length > 0) throw validationFailed(errors, "https://docs.github.com/rest/commits/statuses#create-a-commit-status");
     const now = isoNow();
@@ -128,7 +136,10 @@ export const checkRoutes: Route[] = [
     const sha = req.state.resolveCommit(req.params.ref);
     if (!sha) throw notFound();
     const list = req.state.statuses.filter((s) => s.sha === sha).reverse();
-    return paginate(req, list.map((s) => req.shapes.status(s)));
+    return paginate(
+      req,
+      list.map((s) => req.shapes.status(s)),
+    );
   }),
 
   route("GET", `${REPO}/commits/*ref/status`, "repos.getCombinedStatusForRef", (req) => {
@@ -170,7 +181,12 @@ function applyCheckFields(req: ApiRequest, run: CheckRunRecord, creating: boolea
     bad("conclusion", `conclusion is not included in the list`);
   }
   if (b.status === "completed" && (b.conclusion === undefined || b.conclusion === null) && run.conclusion === null) {
-    errors.push({ resource: "CheckRun", code: "missing_field", field: "conclusion", message: "conclusion must be given when status is completed" });
+    errors.push({
+      resource: "CheckRun",
+      code: "missing_field",
+      field: "conclusion",
+      message: "conclusion must be given when status is completed",
+    });
   }
 
   let output: { title?: unknown; summary?: unknown; text?: unknown; annotations?: unknown } | undefined;
@@ -193,8 +209,17 @@ function applyCheckFields(req: ApiRequest, run: CheckRunRecord, creating: boolea
         }
         annotations.forEach((a, i) => {
           const x = a as Record<string, unknown>;
-          if (typeof x.path !== "string" || typeof x.start_line !== "number" || typeof x.end_line !== "number" || typeof x.message !== "string" || !["notice", "warning", "failure"].includes(String(x.annotation_level))) {
-            bad(`annotations[${i}]`, "an annotation needs path, start_line, end_line, annotation_level (notice|warning|failure) and message");
+          if (
+            typeof x.path !== "string" ||
+            typeof x.start_line !== "number" ||
+            typeof x.end_line !== "number" ||
+            typeof x.message !== "string" ||
+            !["notice", "warning", "failure"].includes(String(x.annotation_level))
+          ) {
+            bad(
+              `annotations[${i}]`,
+              "an annotation needs path, start_line, end_line, annotation_level (notice|warning|failure) and message",
+            );
           }
         });
       }
@@ -209,8 +234,10 @@ function applyCheckFields(req: ApiRequest, run: CheckRunRecord, creating: boolea
       actions.forEach((a, i) => {
         const x = a as Record<string, unknown>;
         if (typeof x.label !== "string" || x.label.length > 20) bad(`actions[${i}].label`, "label is required, at most 20 characters");
-        if (typeof x.description !== "string" || x.description.length > 40) bad(`actions[${i}].description`, "description is required, at most 40 characters");
-        if (typeof x.identifier !== "string" || x.identifier.length > 20) bad(`actions[${i}].identifier`, "identifier is required, at most 20 characters");
+        if (typeof x.description !== "string" || x.description.length > 40)
+          bad(`actions[${i}].description`, "description is required, at most 40 characters");
+        if (typeof x.identifier !== "string" || x.identifier.length > 20)
+          bad(`actions[${i}].identifier`, "identifier is required, at most 20 characters");
       });
     }
   }
@@ -225,7 +252,7 @@ function applyCheckFields(req: ApiRequest, run: CheckRunRecord, creating: boolea
     run.conclusion = b.conclusion;
     run.status = "completed";
   }
-  if (run.status === "completed") run.completedAt = typeof b.completed_at === "string" ? b.completed_at : run.completedAt ?? isoNow();
+  if (run.status === "completed") run.completedAt = typeof b.completed_at === "string" ? b.completed_at : (run.completedAt ?? isoNow());
   if (output) {
     run.output = {
       title: output.title as string,

@@ -52,7 +52,10 @@ export function deploymentBook(state: RepositoryState): DeploymentBook {
 }
 
 /** A workflow job with `environment: <name>` starts and waits for the App: what GitHub does before it sends the webhook. */
-export function startWaitingDeployment(state: RepositoryState, o: { environment: string; sha: string; ref?: string; creator?: string }): WaitingDeployment {
+export function startWaitingDeployment(
+  state: RepositoryState,
+  o: { environment: string; sha: string; ref?: string; creator?: string },
+): WaitingDeployment {
   if (!state.git.commit(o.sha)) throw new Error(`no commit ${o.sha} in the fake repository`);
   const d: WaitingDeployment = {
     runId: state.newId(),
@@ -72,7 +75,11 @@ export const deploymentRoutes: Route[] = [
   route("POST", `${REPO}/actions/runs/:run_id/deployment_protection_rule`, "actions.reviewCustomGatesForRun", (req) => {
     checkRepository(req);
     if (req.actor.kind !== "installation") {
-      throw new GitHubApiError(403, { message: "Resource not accessible by integration: only the GitHub App of a deployment protection rule may review it", documentation_url: DOC, status: "403" });
+      throw new GitHubApiError(403, {
+        message: "Resource not accessible by integration: only the GitHub App of a deployment protection rule may review it",
+        documentation_url: DOC,
+        status: "403",
+      });
     }
     const book = deploymentBook(req.state);
     const waiting = book.waiting.get(intParam(req, "run_id"));
@@ -84,16 +91,45 @@ export const deploymentRoutes: Route[] = [
       throw validationFailed([{ resource: "DeploymentProtectionRule", field: "state", code: "invalid", value: state }], DOC);
     }
     if (state === undefined && (typeof comment !== "string" || comment === "")) {
-      throw validationFailed([{ resource: "DeploymentProtectionRule", field: "comment", code: "missing_field", message: "comment is required when state is not provided" }], DOC);
+      throw validationFailed(
+        [
+          {
+            resource: "DeploymentProtectionRule",
+            field: "comment",
+            code: "missing_field",
+            message: "comment is required when state is not provided",
+          },
+        ],
+        DOC,
+      );
     }
     if (comment !== undefined && typeof comment !== "string") {
       throw validationFailed([{ resource: "DeploymentProtectionRule", field: "comment", code: "invalid" }], DOC);
     }
     if (environment !== waiting.environment) {
-      throw validationFailed([{ resource: "DeploymentProtectionRule", field: "environment_name", code: "invalid", message: `the workflow run waits on ${waiting.environment}, not ${environment}` }], DOC);
+      throw validationFailed(
+        [
+          {
+            resource: "DeploymentProtectionRule",
+            field: "environment_name",
+            code: "invalid",
+            message: `the workflow run waits on ${waiting.environment}, not ${environment}`,
+          },
+        ],
+        DOC,
+      );
     }
     if (waiting.state !== "waiting") {
-      throw validationFailed([{ resource: "DeploymentProtectionRule", code: "unprocessable", message: `the deployment protection rule for ${environment} was already ${waiting.state}` }], DOC);
+      throw validationFailed(
+        [
+          {
+            resource: "DeploymentProtectionRule",
+            code: "unprocessable",
+            message: `the deployment protection rule for ${environment} was already ${waiting.state}`,
+          },
+        ],
+        DOC,
+      );
     }
     if (state) waiting.state = state;
     book.callbacks.push({

@@ -10,10 +10,7 @@ export interface FaultResponse {
 /** What a fault applies to: an Octokit route name ("issues.createComment"), a "METHOD /path" or
  *  "/path" (path below /api/v3, percent-decoded; a trailing * matches a prefix), a RegExp tested
  *  against "METHOD /path", or a predicate. */
-export type FaultMatch =
-  | string
-  | RegExp
-  | ((request: { method: string; path: string; route: string | null }) => boolean);
+export type FaultMatch = string | RegExp | ((request: { method: string; path: string; route: string | null }) => boolean);
 
 interface Fault {
   match: FaultMatch;

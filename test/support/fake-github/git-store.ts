@@ -78,10 +78,7 @@ export class GitStore {
     const sorted = [...entries].sort(compareTreeEntries);
     const body = Buffer.concat(
       sorted.map((e) =>
-        Buffer.concat([
-          Buffer.from(`${e.mode === "040000" ? "40000" : e.mode} ${e.name}\0`, "utf8"),
-          Buffer.from(e.sha, "hex"),
-        ]),
+        Buffer.concat([Buffer.from(`${e.mode === "040000" ? "40000" : e.mode} ${e.name}\0`, "utf8"), Buffer.from(e.sha, "hex")]),
       ),
     );
     const sha = objectSha("tree", body);
@@ -133,7 +130,10 @@ export class GitStore {
 
   /** Builds the nested trees for a flat path map, bottom up, and returns the root tree. */
   buildTree(files: Map<string, FlatEntry>): TreeObject {
-    interface Dir { files: Map<string, FlatEntry>; dirs: Map<string, Dir> }
+    interface Dir {
+      files: Map<string, FlatEntry>;
+      dirs: Map<string, Dir>;
+    }
     const root: Dir = { files: new Map(), dirs: new Map() };
     for (const [path, entry] of files) {
       const parts = path.split("/");

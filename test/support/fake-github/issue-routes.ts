@@ -42,7 +42,10 @@ export const issueRoutes: Route[] = [
     req.state.commentOrThrow(id);
     const content = req.query.get("content");
     const list = req.state.reactionsOn(id).filter((r) => !content || r.content === content);
-    return paginate(req, list.map((r) => req.shapes.reaction(r)));
+    return paginate(
+      req,
+      list.map((r) => req.shapes.reaction(r)),
+    );
   }),
 
   route("DELETE", `${ISSUES}/comments/:comment_id/reactions/:reaction_id`, "reactions.deleteForIssueComment", (req) => {
@@ -71,7 +74,10 @@ export const issueRoutes: Route[] = [
   route("GET", `${ISSUES}/:issue_number/comments`, "issues.listComments", (req) => {
     checkRepository(req);
     const n = req.state.issueOrThrow(intParam(req, "issue_number")).number;
-    return paginate(req, req.state.commentsOn(n).map((c) => req.shapes.comment(c)));
+    return paginate(
+      req,
+      req.state.commentsOn(n).map((c) => req.shapes.comment(c)),
+    );
   }),
 
   route("POST", `${ISSUES}/:issue_number/comments`, "issues.createComment", (req) => {

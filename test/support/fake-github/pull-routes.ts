@@ -110,7 +110,10 @@ export const pullRoutes: Route[] = [
     checkRepository(req);
     const n = req.state.pullOrThrow(intParam(req, "pull_number")).number;
     const list = [...req.state.reviews.values()].filter((r) => r.pullNumber === n && r.state !== "PENDING");
-    return paginate(req, list.map((r) => req.shapes.review(r)));
+    return paginate(
+      req,
+      list.map((r) => req.shapes.review(r)),
+    );
   }),
 
   route("GET", `${PULLS}/:pull_number/reviews/:review_id`, "pulls.getReview", (req) => {
@@ -169,7 +172,10 @@ export const pullRoutes: Route[] = [
     for (let sha: string | undefined = pr.headSha; sha && !onBase.has(sha); sha = git.commit(sha)?.parents[0]) {
       chain.push(git.commit(sha)!);
     }
-    return paginate(req, chain.reverse().map((c) => req.shapes.repoCommit(c)));
+    return paginate(
+      req,
+      chain.reverse().map((c) => req.shapes.repoCommit(c)),
+    );
   }),
 ];
 

@@ -35,7 +35,10 @@ export const repositoryRoutes: Route[] = [
         name: req.params.branch,
         commit: req.shapes.repoCommit(req.state.git.commit(sha)!),
         protected: false,
-        _links: { self: `${req.shapes.repoApi}/branches/${encodePath(req.params.branch)}`, html: `${req.shapes.repoHtml}/tree/${req.params.branch}` },
+        _links: {
+          self: `${req.shapes.repoApi}/branches/${encodePath(req.params.branch)}`,
+          html: `${req.shapes.repoHtml}/tree/${req.params.branch}`,
+        },
       },
     };
   }),

@@ -29,9 +29,7 @@ export interface InstallationRecord {
 
 /** Who made a request, from its Authorization header. */
 export type Actor =
-  | { kind: "app"; appId: string }
-  | { kind: "installation"; installationId: number; login: string }
-  | { kind: "user"; login: string };
+  { kind: "app"; appId: string } | { kind: "installation"; installationId: number; login: string } | { kind: "user"; login: string };
 
 export interface IssueRecord {
   number: number;
@@ -289,17 +287,13 @@ export class RepositoryState {
   /** Resolves a branch, tag, full ref, full sha or unique sha prefix (>= 7) to a commit sha. */
   resolveCommit(ref: string): string | undefined {
     if (/^[0-9a-f]{40}$/i.test(ref)) return this.git.commit(ref.toLowerCase()) ? ref.toLowerCase() : undefined;
-    const candidates = ref.startsWith("refs/")
-      ? [ref]
-      : [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/${ref}`];
+    const candidates = ref.startsWith("refs/") ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`, `refs/${ref}`];
     for (const c of candidates) {
       const sha = this.refs.get(c);
       if (sha) return sha;
     }
     if (/^[0-9a-f]{7,39}$/i.test(ref)) {
-      const matches = [...this.git.objects.values()].filter(
-        (o) => o.kind === "commit" && o.sha.startsWith(ref.toLowerCase()),
-      );
+      const matches = [...this.git.objects.values()].filter((o) => o.kind === "commit" && o.sha.startsWith(ref.toLowerCase()));
       if (matches.length === 1) return matches[0].sha;
     }
     return undefined;
@@ -372,18 +366,14 @@ export class RepositoryState {
     /** Start the branch from this commit instead of its current head (force push). */
     parent?: string;
   }): CommitObject {
-    const parent =
-      options.parent ?? this.branchSha(options.branch) ?? this.branchSha(this.defaultBranch);
+    const parent = options.parent ?? this.branchSha(options.branch) ?? this.branchSha(this.defaultBranch);
     if (!parent) throw new Error(`cannot push to ${options.branch}: no parent commit`);
     const base = this.git.flatten(this.commitOrThrow(parent).tree);
     const changes: TreeChange[] = Object.entries(options.files).map(([path, content]) => ({
       path,
       mode: "100644",
       type: "blob",
-      sha:
-        content === null
-          ? null
-          : this.git.putBlob(typeof content === "string" ? Buffer.from(content, "utf8") : content).sha,
+      sha: content === null ? null : this.git.putBlob(typeof content === "string" ? Buffer.from(content, "utf8") : content).sha,
     }));
     const tree = this.git.buildTree(this.git.applyChanges(base, changes));
     const author = this.person(options.author ?? this.owner);
@@ -457,10 +447,7 @@ export class RepositoryState {
       }
     }
     if (this.git.isAncestor(headSha, baseSha)) {
-      throw validationFailed(
-        [{ resource: "PullRequest", code: "custom", message: `No commits between ${options.base} and ${head}` }],
-        doc,
-      );
+      throw validationFailed([{ resource: "PullRequest", code: "custom", message: `No commits between ${options.base} and ${head}` }], doc);
     }
     checkIssueBody(options.body ?? null, "PullRequest");
     const issue = this.createIssue({ title: options.title, body: options.body ?? null, user: options.user });
@@ -548,7 +535,9 @@ export class RepositoryState {
   }
 
   /** Files changed between the merge base and the head, as the pull request's files tab shows. */
-  pullFiles(n: number): { filename: string; status: "added" | "modified" | "removed"; sha: string; additions: number; deletions: number }[] {
+  pullFiles(
+    n: number,
+  ): { filename: string; status: "added" | "modified" | "removed"; sha: string; additions: number; deletions: number }[] {
     const pr = this.pullOrThrow(n);
     const base = this.git.mergeBase(pr.baseSha, pr.headSha) ?? pr.baseSha;
     const before = this.git.flatten(this.git.commit(base)!.tree);
@@ -688,12 +677,18 @@ function checkCommentBody(body: unknown, docAnchor: string): asserts body is str
   const length = [...body].length;
   if (length > COMMENT_BODY_LIMIT) {
     throw validationFailed(
-      [{ resource: "IssueComment", code: "unprocessable", field: "data", message: `Body is too long (maximum is ${COMMENT_BODY_LIMIT} characters)` }],
+      [
+        {
+          resource: "IssueComment",
+          code: "unprocessable",
+          field: "data",
+          message: `Body is too long (maximum is ${COMMENT_BODY_LIMIT} characters)`,
+        },
+      ],
       doc,
     );
   }
 }
-
 
 // The reviews endpoint answers refusals with a bare list of strings, not Validation Failed objects.
 function reviewRefused(reason: string): GitHubApiError {

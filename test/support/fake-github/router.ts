@@ -75,11 +75,7 @@ export function route(
   };
 }
 
-export function matchRoute(
-  routes: Route[],
-  method: string,
-  path: string,
-): { route: Route; params: Record<string, string> } | null {
+export function matchRoute(routes: Route[], method: string, path: string): { route: Route; params: Record<string, string> } | null {
   for (const r of routes) {
     if (r.method !== method) continue;
     const m = r.regex.exec(path);
@@ -143,4 +139,3 @@ export function intParam(req: ApiRequest, key: string): number {
   if (!Number.isInteger(v) || v <= 0) throw notFound();
   return v;
 }
-
