@@ -60,30 +60,39 @@ export class PreparedRequests extends ReplayRecord {
     this.signedAtS = new Float64Array(this.lean ? n : 0);
     if (this.lean) {
       for (let i = 0; i < n; i++) {
-        const e = events[i];
         this.bodies.push(this.bodyBytes.subarray(this.bodyStart[i], this.bodyStart[i + 1]));
-        // A flat [name, value, ...] list: the cheapest form for undici to take in. Timestamp at 11, signature at 13.
-        const headers = [
-          "content-type",
-          "application/json",
-          "webhook-id",
-          e.id,
-          this.orderingHeader,
-          e.orderingKey,
-          this.sequenceHeader,
-          String(e.seq),
-          "x-github-event",
-          e.eventType,
-          "webhook-timestamp",
-          "",
-        ];
-        if (this.signingKey) headers.push("webhook-signature", "");
-        if (this.bearer) headers.push("authorization", this.bearer);
-        if (this.githubSignatures) headers.push("x-hub-signature-256", this.githubSignatures[i]);
+        // Timestamp at 11 and signature at 13, filled in ahead of the due time (signAhead).
+        const headers = this.headerList(i, "", this.signingKey ? "" : null);
         this.headerLists.push(headers);
       }
       this.signAhead(SIGN_BEFORE_T0_S * o.rate);
     }
+  }
+
+  /**
+   * Request i's headers as a flat [name, value, ...] list, the cheapest form for undici to take in:
+   * the timestamp at index 11, the signature (null: none) at 13.
+   */
+  protected headerList(i: number, timestamp: string, signature: string | null): string[] {
+    const e = this.o.events[i];
+    const headers = [
+      "content-type",
+      "application/json",
+      "webhook-id",
+      e.id,
+      this.orderingHeader,
+      e.orderingKey,
+      this.sequenceHeader,
+      String(e.seq),
+      "x-github-event",
+      e.eventType,
+      "webhook-timestamp",
+      timestamp,
+    ];
+    if (signature !== null) headers.push("webhook-signature", signature);
+    if (this.bearer) headers.push("authorization", this.bearer);
+    if (this.githubSignatures) headers.push("x-hub-signature-256", this.githubSignatures[i]);
+    return headers;
   }
 
   /**

@@ -191,24 +191,7 @@ export class Replay extends PreparedRequests {
     const e = this.o.events[i];
     const body = this.bodyBytes.subarray(this.bodyStart[i], this.bodyStart[i + 1]);
     const ts = this.unixSecond(now);
-    // A flat [name, value, ...] list: the cheapest form for undici to take in.
-    const headers = [
-      "content-type",
-      "application/json",
-      "webhook-id",
-      e.id,
-      this.orderingHeader,
-      e.orderingKey,
-      this.sequenceHeader,
-      String(e.seq),
-      "x-github-event",
-      e.eventType,
-      "webhook-timestamp",
-      String(ts),
-    ];
-    if (this.signingKey) headers.push("webhook-signature", signStandardWebhook(this.signingKey, e.id, ts, body));
-    if (this.bearer) headers.push("authorization", this.bearer);
-    if (this.githubSignatures) headers.push("x-hub-signature-256", this.githubSignatures[i]);
+    const headers = this.headerList(i, String(ts), this.signingKey ? signStandardWebhook(this.signingKey, e.id, ts, body) : null);
     this.pool.dispatch(
       { origin: this.origin, path: this.path, method: "POST", headers, body },
       new ResponseHandler(this, i, false) as unknown as Dispatcher.DispatchHandler,
