@@ -4,7 +4,7 @@
 // lockfile digest and build command, so a second run of the same commit starts in seconds.
 // Code from a pull request runs here: nothing of the runner's environment reaches it but an allow-list.
 
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
 import { lstat, mkdir, mkdtemp, open, readdir, readFile, readlink, rename, rm, writeFile } from "node:fs/promises";
@@ -136,6 +136,7 @@ export async function prepareService(o: ServiceSourceOptions): Promise<BuiltServ
       // what the next run of this commit starts from.
       await copyTree(join(cached, "tree"), tree);
       await rm(top, { recursive: true, force: true });
+      await flushWrites();
       const evidence: ServiceSourceEvidence = {
         ...base,
         exitCode: recorded.exitCode,
@@ -177,6 +178,7 @@ export async function prepareService(o: ServiceSourceOptions): Promise<BuiltServ
       throw new ServiceSourceError("build_output_missing", "build", why, ran.exitCode, tail, evidence);
     }
     await storeInCache(o.cacheDir, cached, tree, evidence).catch(() => {});
+    await flushWrites();
     return { dir: tree, cli: join(tree, TREE_CLI), env, evidence, dispose };
   } catch (err) {
     await dispose();
@@ -262,6 +264,16 @@ interface CacheRecord {
   durationMs: number;
   builtAt: string;
   log: string;
+}
+
+/**
+ * Put the build's (or the copy's) writes on the disk before the service is measured: their writeback
+ * would otherwise go on during the first phase, and a process writing a file (the service's logs, its
+ * database) blocks while the kernel throttles dirty pages. (A load phase that began right after a build
+ * once measured a P95 of 102 ms where 10-20 ms is the norm.) Errors are ignored: this only waits.
+ */
+function flushWrites(): Promise<void> {
+  return new Promise((resolve) => execFile("sync", [], { timeout: 120_000 }, () => resolve()));
 }
 
 async function readRecord(cached: string): Promise<CacheRecord | null> {
