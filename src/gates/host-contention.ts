@@ -7,7 +7,7 @@
 // clears) are contended; a FAIL must then stand on the requests due outside them, else the phase is INCONCLUSIVE.
 // A PASS is never affected: other work can only make the service look slower.
 
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { cpuTicksOfStat, clockTicksPerSecond } from "./process-cpu.js";
 import { driverFreeLowerBound } from "./replay/replay-validity.js";
@@ -130,15 +130,15 @@ interface ProcessTicks {
 export class HostWatch {
   private readonly ticksPerSecond = clockTicksPerSecond();
   private readonly ours: Set<number>;
-  private readonly start: Map<number, ProcessTicks>;
-  private last: { atWallMs: number; procs: Map<number, ProcessTicks>; steal: number };
-  private pending: Promise<void> | null = null;
+  /** The first reading (the baseline), and the latest; null until the first pass over /proc is done. */
+  private start: Map<number, ProcessTicks> | null = null;
+  private last: { atWallMs: number; procs: Map<number, ProcessTicks>; steal: number } | null = null;
+  private pending: Promise<void> | null;
   readonly samples: HostSample[] = [];
 
   constructor(runPids: number[]) {
     this.ours = new Set([process.pid, ...runPids]);
-    this.start = processTicksSync();
-    this.last = { atWallMs: Date.now(), procs: this.start, steal: stealTicks() };
+    this.pending = this.read().finally(() => (this.pending = null));
   }
 
   /** Take one sample; call once a second. A sample still reading /proc is not queued behind by another. */
@@ -150,6 +150,7 @@ export class HostWatch {
   /** The busiest processes outside the run since the watch began, at most `limit` of them. */
   topForeign(limit = NAMED_PROCESSES): ForeignProcess[] {
     const spent: ForeignProcess[] = [];
+    if (!this.start || !this.last) return spent;
     for (const [pid, p] of this.last.procs) {
       if (this.isOurs(pid, p)) continue;
       const ticks = p.ticks - startOf(this.start, pid, p);
@@ -168,6 +169,11 @@ export class HostWatch {
     const procs = await processTicks();
     if (procs.size === 0) return; // no /proc: no contention record
     const now = { atWallMs: Date.now(), procs, steal: stealTicks() };
+    if (!this.last) {
+      this.start = procs;
+      this.last = now;
+      return;
+    }
     const seconds = (now.atWallMs - this.last.atWallMs) / 1000;
     if (seconds > 0.2) {
       let foreign = Math.max(0, now.steal - this.last.steal);
@@ -200,26 +206,6 @@ export function processOfStat(stat: string): ProcessTicks | null {
   if (open < 0 || close < open || ticks === null) return null;
   const ppid = Number(stat.slice(close + 2).split(" ", 3)[1]);
   return { command: stat.slice(open + 1, close), ticks, kernel: ppid === 2 || ppid === 0 };
-}
-
-function processTicksSync(): Map<number, ProcessTicks> {
-  const all = new Map<number, ProcessTicks>();
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return all;
-  }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const p = processOfStat(readFileSync(`/proc/${e}/stat`, "utf8"));
-      if (p) all.set(Number(e), p);
-    } catch {
-      // gone since the listing
-    }
-  }
-  return all;
 }
 
 async function processTicks(): Promise<Map<number, ProcessTicks>> {
