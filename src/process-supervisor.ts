@@ -26,6 +26,8 @@ export interface SpawnOptions {
    * SIGKILL from this process's exit handler, for children that cannot watch their stdin.
    */
   lifeline: "stdin" | "exit-hook";
+  /** Descriptors of this process the child gets as fd 3, 4, ... (a listening socket for socket activation). */
+  passFds?: number[];
 }
 
 /** A readiness check: null when ready, otherwise what it saw (for the error message). */
@@ -53,7 +55,11 @@ export class SupervisedProcess {
     }
     let child: ChildProcess;
     try {
-      child = spawn(o.command, o.args, { cwd: o.cwd, env: o.env, stdio: [o.lifeline === "stdin" ? "pipe" : "ignore", log, log] });
+      child = spawn(o.command, o.args, {
+        cwd: o.cwd,
+        env: o.env,
+        stdio: [o.lifeline === "stdin" ? "pipe" : "ignore", log, log, ...(o.passFds ?? [])],
+      });
     } finally {
       // The child has its own copy of the descriptor.
       if (log !== "ignore") closeSync(log);

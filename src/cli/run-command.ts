@@ -17,7 +17,7 @@ import { verdictDocument } from "../gates/evidence-bundle.js";
 import { checkServices } from "../gates/service-check.js";
 import { exitCodeFor } from "../gates/verdict-meaning.js";
 
-const HELP = `Usage: gate run FILE [--phase smoke|load|final|all] [--out DIR] [--json] [--commit SHA]
+const HELP = `Usage: gate run FILE [--phase smoke|load|final|all] [--out DIR] [--json] [--commit SHA] [--seal]
 
 Deploys the gate's target, replays each phase up to --phase (each earlier phase first, and only
 while every earlier phase passed), checks every SLO against what was measured, and writes the
@@ -28,6 +28,9 @@ Options:
   --out DIR      where to write the evidence bundle (default evidence/<run-id>)
   --json         print the verdict as one JSON document on stdout (progress goes to stderr)
   --commit SHA   the commit under test (default: $GITHUB_SHA, else git HEAD, else "unknown")
+  --seal         run the bundled service in a sealed room, as every run of a pull request's code is:
+                 a user of its own, a network namespace holding its own Redis and PostgreSQL, a
+                 control group killed whole at the end (needs root; says what is missing otherwise)
 
 A --phase short of the last phase is a partial run: its phases are judged as usual, but when they
 all pass the run's verdict is PARTIAL (no GO), unless the gate file says partial_runs: PASS.
@@ -108,6 +111,7 @@ export async function runCommand(args: string[]): Promise<number> {
       out: { type: "string" },
       json: { type: "boolean", default: false },
       commit: { type: "string" },
+      seal: { type: "boolean", default: false },
     },
     HELP,
     "one gate file, e.g. `gate run gates/gate-a.yaml`",
@@ -124,7 +128,13 @@ export async function runCommand(args: string[]): Promise<number> {
     else console.error(`gate run: ${(err as Error).message}`);
     return 2;
   }
-  if (gate.target.kind === "bundled") {
+  if (values.seal && gate.target.kind !== "bundled") {
+    console.error(
+      `gate run: --seal runs the bundled service in a sealed room; ${file}'s target is deployed (${gate.target.url}), which this run does not start`,
+    );
+    return 2;
+  }
+  if (gate.target.kind === "bundled" && !values.seal) {
     const problem = await checkServices(gate.target.redisUrl, gate.target.databaseUrl);
     if (problem) {
       console.error(`gate run: ${problem}`);
@@ -143,6 +153,7 @@ export async function runCommand(args: string[]): Promise<number> {
     runId,
     out,
     observer: observer(values.json!),
+    seal: values.seal,
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify(verdictDocument(run, out), null, 2)}\n`);

@@ -7,8 +7,10 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { Redis } from "ioredis";
+import { createServer } from "node:net";
 import { answers2xx, freePort, SupervisedProcess } from "../process-supervisor.js";
 import type { Target } from "./gate.js";
+import type { RoomData, SealedRoom } from "./room/index.js";
 
 export interface Credentials {
   bearerKey?: string;
@@ -29,6 +31,8 @@ export interface Deployment {
   pids?: { server: number | null; workers: number[] };
   /** The bundled service's stream of accepted events (`<namespace>:events`), for its queue depth. */
   queue?: { redisUrl: string; stream: string };
+  /** The sealed room the service runs in: every process in it is the run's own (host-contention.ts). */
+  room?: { pids(): Promise<number[]> };
   /** Stops the processes and removes the run's namespace; safe to call twice. */
   teardown(): Promise<void>;
 }
@@ -110,6 +114,27 @@ export interface DeployOptions {
    * CLI. Its processes get `env` (an allow-list) in place of this process's environment.
    */
   service?: { cli: string; cwd: string; env: Record<string, string> };
+  /**
+   * Run the service in this sealed room, on the room's own Redis and PostgreSQL: it gets a listening socket
+   * of the runner's (socket activation) and reaches nothing else.
+   */
+  room?: { room: SealedRoom; data: RoomData };
+}
+
+/**
+ * A listening socket on the host's loopback, for socket activation: the sealed service accepts on it from
+ * inside a network namespace where nothing of the host can be reached. `close` drops this process's copy.
+ */
+async function listeningSocket(): Promise<{ fd: number; port: number; close(): void }> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ port: 0, host: "127.0.0.1", backlog: 511 }, () => resolve());
+  });
+  const fd = (server as unknown as { _handle: { fd: number } })._handle.fd;
+  if (typeof fd !== "number" || fd < 0)
+    throw new DeploymentError("no descriptor for the service's listening socket (socket activation needs Linux)");
+  return { fd, port: (server.address() as { port: number }).port, close: () => server.close() };
 }
 
 export async function deploy(target: Target, o: DeployOptions): Promise<Deployment> {
@@ -127,22 +152,30 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
   }
   mkdirSync(o.logDir, { recursive: true });
   const cli = o.service?.cli ?? cliPath();
-  const port = await freePort();
-  const env = ingestEnv({ ...(o.service ? o.service.env : process.env), ...o.env }, { ...target, credentials: o.credentials });
+  const sealed = o.room;
+  if (sealed && !o.service) throw new DeploymentError("a sealed room runs a built tree: pass the service built for it");
+  const socket = sealed ? await listeningSocket() : null;
+  const port = socket ? socket.port : await freePort();
+  const data = sealed ? sealed.data.service : target;
+  const env = ingestEnv({ ...(o.service ? o.service.env : process.env), ...o.env }, { ...data, credentials: o.credentials });
 
   const processes = new Map<string, SupervisedProcess>();
   const logs: Record<string, string> = {};
   const start = (name: string, args: string[]) => {
     logs[name] = join(o.logDir, `${name}.log`);
     // The stdin lifeline: if this process dies, even by SIGKILL, the service shuts down instead of running on as an orphan.
-    const p = SupervisedProcess.spawn({
-      command: process.execPath,
-      args: [cli, "ingest", ...args],
-      cwd: o.service?.cwd,
-      env: { ...env, INGEST_STOP_WITH_STDIN: "1" },
-      logFile: logs[name],
-      lifeline: "stdin",
-    });
+    const spawn = { command: process.execPath, args: [cli, "ingest", ...args], cwd: o.service?.cwd, logFile: logs[name] };
+    const p = sealed
+      ? sealed.room.spawn({
+          ...spawn,
+          as: "service",
+          env: { ...(env as Record<string, string>), INGEST_STOP_WITH_STDIN: "1" },
+          lifeline: "stdin",
+          listenFd: name === "server" ? socket!.fd : undefined,
+        })
+      : SupervisedProcess.spawn({ ...spawn, env: { ...env, INGEST_STOP_WITH_STDIN: "1" }, lifeline: "stdin" });
+    // The service holds its own copy of the listening socket now; this process must not accept on it.
+    if (name === "server") socket?.close();
     processes.set(name, p);
     return p;
   };
@@ -155,7 +188,8 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
     const server = processes.get("server");
     await server?.stop(3000);
     await Promise.all([...processes.values()].filter((p) => p !== server).map((p) => p.stop(5000)));
-    if (!o.keepData) await dropNamespace(target.redisUrl, target.databaseUrl, o.namespace).catch(() => {});
+    // A room's Redis and PostgreSQL go with the room.
+    if (!o.keepData && !sealed) await dropNamespace(target.redisUrl, target.databaseUrl, o.namespace).catch(() => {});
   };
 
   try {
@@ -188,15 +222,17 @@ export async function deploy(target: Target, o: DeployOptions): Promise<Deployme
         detail,
       );
     }
+    const runnerSide = sealed ? sealed.data.runner : target;
     return {
       webhookUrl: `${baseUrl}/webhooks`,
       baseUrl,
-      databaseUrl: target.databaseUrl,
+      databaseUrl: runnerSide.databaseUrl,
       schema: o.namespace,
       credentials: o.credentials,
       logs,
       pids: { server: server.pid, workers: [...processes].flatMap(([name, p]) => (name.startsWith("worker-") && p.pid ? [p.pid] : [])) },
-      queue: target.mode === "queue" ? { redisUrl: target.redisUrl, stream: `${o.namespace}:events` } : undefined,
+      queue: target.mode === "queue" ? { redisUrl: runnerSide.redisUrl, stream: `${o.namespace}:events` } : undefined,
+      room: sealed ? { pids: () => sealed.room.pids() } : undefined,
       teardown,
     };
   } catch (err) {

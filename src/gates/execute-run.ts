@@ -5,11 +5,12 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Gate, Phase } from "./gate.js";
-import type { Decision, GateRun, PhaseResult, TimelineEntry, WarRoomUpdate } from "./gate-run.js";
+import type { Decision, GateRun, PhaseResult, RoomRecord, TimelineEntry, WarRoomUpdate } from "./gate-run.js";
 import { deploy, DeploymentError, type Credentials, type Deployment } from "./deployment.js";
-import { logTail, prepareService, ServiceSourceError, type BuiltService } from "./service-source.js";
+import { isolatedEnv, logTail, prepareService, ServiceSourceError, TREE_CLI, type BuiltService } from "./service-source.js";
 import { EventStore, type StoredEvent } from "./event-store.js";
 import { auditTrail } from "./audit-trail.js";
 import { probeRbac } from "./rbac-probe.js";
@@ -24,6 +25,7 @@ import { PREFLIGHT_CHECK_NAMES, PREFLIGHT_CHECKS, preflightFailure, runPreflight
 import { capacityLine, CAPACITY_LABEL, probeCapacity } from "./capacity-probe.js";
 import { SERVER_POSTGRES_POOL, WORKER_POSTGRES_POOL } from "../ingest-service/postgres-pools.js";
 import { formatMs as formatLatency } from "./units.js";
+import { DEFAULT_ROOM_LIMITS, RoomBuilder, SealedRoom, stageOwnTree, startRoomData, type RoomData } from "./room/index.js";
 
 export interface RunObserver {
   /** A war-room update at each milestone (deploy, phase start and end, verdict). */
@@ -64,6 +66,13 @@ export interface RunOptions {
   requestedAt?: string;
   /** The environment pre-flight's `secrets` are looked up in (default process.env plus serviceEnv). */
   env?: Record<string, string | undefined>;
+  /**
+   * Build and run the bundled service in a sealed room (room/). Always so for a commit's source (code
+   * that is not the runner's own), whatever this says; `gate run --seal` asks for it on the runner's own.
+   */
+  seal?: boolean;
+  /** Folders the sealed room must not see, besides the runner's own code (its state, its keys' folder). */
+  hide?: string[];
 }
 
 export function newRunId(gate: Gate, now = new Date()): string {
@@ -197,12 +206,15 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
 
   let deployment: Deployment | null = null;
   let service: BuiltService | null = null;
+  let room: SealedRoom | null = null;
   let store: EventStore | null = null;
   const runTag = runTagOf(gate, runId);
   let lineageSource: { phase: PhaseResult; stored: StoredEvent[]; seed: string } | null = null;
   try {
     mark(0, "running");
     await publish({ kind: "deploy", phases: o.phases });
+    const sealed = gate.target.kind === "bundled" && (o.seal === true || o.source !== undefined);
+    if (sealed) room = await SealedRoom.open({ hide: [packageRoot(), ...(o.hide ?? [])], limits: DEFAULT_ROOM_LIMITS });
     if (o.source && gate.target.kind === "bundled") {
       const archive = typeof o.source.archive === "string" ? o.source.archive : await o.source.archive();
       service = await prepareService({
@@ -212,11 +224,39 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
         cacheDir: o.source.cacheDir,
         baseEnv: o.source.baseEnv,
         signal: o.signal,
+        ...(room
+          ? { scratchDir: join(room.dir, "service", "source"), builder: new RoomBuilder(room, join(o.source.cacheDir, "npm")) }
+          : {}),
       });
       run.source = service.evidence;
     }
-    const built = service ? { cli: service.cli, cwd: service.dir, env: service.env } : undefined;
-    deployment = await deploy(gate.target, { namespace, credentials, logDir, env: o.serviceEnv, keepData: o.keepData, service: built });
+    let built = service ? { cli: service.cli, cwd: service.dir, env: service.env } : undefined;
+    let roomData: RoomData | undefined;
+    if (room) {
+      if (!built) {
+        await stageOwnTree(packageRoot(), room.tree);
+        built = { cli: join(room.tree, TREE_CLI), cwd: room.tree, env: isolatedEnv(process.env, room.home, join(room.home, ".npm")) };
+      }
+      roomData = await startRoomData(room, namespace, logDir, o.signal);
+      run.secrets.push(...roomData.secrets);
+      run.room = roomRecord(room, roomData, [packageRoot(), ...(o.hide ?? [])]);
+      await publish({
+        kind: "check",
+        title: "Sealed room ready",
+        status: "GREEN",
+        progress: roomLine(run.room),
+        next: "deploy the service in it, then warm up",
+      });
+    }
+    deployment = await deploy(gate.target, {
+      namespace,
+      credentials,
+      logDir,
+      env: o.serviceEnv,
+      keepData: o.keepData,
+      service: built,
+      room: room && roomData ? { room, data: roomData } : undefined,
+    });
     run.logs = deployment.logs;
     store = EventStore.connect(deployment.databaseUrl, deployment.schema);
     await warmUp(gate, deployment, o.signal, runTag);
@@ -336,6 +376,8 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
     if (cadence) clearInterval(cadence);
     await store?.close().catch(() => {});
     await deployment?.teardown().catch(() => {});
+    // Whatever the service or its build started, daemons included, ends with the room.
+    await room?.close().catch(() => {});
     await service?.dispose().catch(() => {});
   }
 
@@ -372,4 +414,34 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
   run.decisions.push(decision);
   await publish({ kind: "verdict", run });
   return run;
+}
+
+/** The runner's own package (its code): hidden from every sealed room. */
+function packageRoot(): string {
+  // src/gates/execute-run.ts, or dist/src/gates/execute-run.js
+  const here = dirname(fileURLToPath(import.meta.url));
+  const up = here.includes(`${join("dist", "src")}`) ? "../../.." : "../..";
+  return resolve(here, up);
+}
+
+function roomRecord(room: SealedRoom, data: RoomData, hidden: string[]): RoomRecord {
+  return {
+    id: room.id,
+    uid: room.uid,
+    network:
+      "a namespace of its own: its loopback only (its Redis, its PostgreSQL, the service); the replay reaches the service through a listening socket the runner passed in",
+    cgroup: room.cgroup.layout.version,
+    limits: { ...DEFAULT_ROOM_LIMITS },
+    hidden,
+    setupMs: { room: room.openedInMs, data: data.startedInMs },
+  };
+}
+
+/** The room in one line, for the war room. */
+export function roomLine(r: RoomRecord): string {
+  return (
+    `user ${r.uid} (not root, not the runner's), own network namespace (loopback only), cgroup ${r.cgroup} ` +
+    `(pids ≤ ${r.limits.pids}, memory ≤ ${Math.round(r.limits.memoryBytes / 1024 ** 3)} GiB), runner's code hidden; ` +
+    `set up in ${((r.setupMs.room + r.setupMs.data) / 1000).toFixed(1)} s (room ${r.setupMs.room} ms, its Redis and PostgreSQL ${r.setupMs.data} ms)`
+  );
 }

@@ -245,8 +245,24 @@ export interface GateRun {
   source?: ServiceSourceEvidence;
   /** Why the service could not be built: the step, its exit code and the end of its log. */
   sourceFailure?: { step: string; code: string; exitCode: number | null; logTail: string[] };
+  /** The sealed room the service was built and run in; absent when it ran as the runner's own code. */
+  room?: RoomRecord;
   /** Pre-flight results, when the gate asks for pre-flight checks. */
   preflight?: PreflightResult[];
   /** The closed-loop capacity probe (headroom), when the gate asks for one; never part of the verdict. */
   capacity?: CapacityResult;
+}
+
+/** The sealed room of a run, for the evidence: what sealed it, and what making it cost. */
+export interface RoomRecord {
+  id: string;
+  /** The room's user (a number with no account: neither root nor the runner's user). */
+  uid: number;
+  network: string;
+  cgroup: "v1" | "v2";
+  limits: { pids: number; memoryBytes: number };
+  /** The runner's folders laid over with an empty one inside the room. */
+  hidden: string[];
+  /** Making the room, and starting its Redis and PostgreSQL, ms. */
+  setupMs: { room: number; data: number };
 }

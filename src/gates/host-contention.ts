@@ -60,6 +60,11 @@ export interface HostContention {
   cleanFreeP95LowerMs: number | null;
   cleanRequests: number;
   topForeign: ForeignProcess[];
+  /**
+   * Set when the watch cannot tell the target's processes from other work (a deployed target on this
+   * host): the record is kept, but other work can then never excuse a FAIL.
+   */
+  unattributable?: string;
 }
 
 /** The contended spans and the clean lower bound: pure. `t0WallMs` is the replay's t0. */
@@ -136,7 +141,13 @@ export class HostWatch {
   private pending: Promise<void> | null;
   readonly samples: HostSample[] = [];
 
-  constructor(runPids: number[]) {
+  /** Processes of the sealed room, read at each pass: whatever the service started is its own CPU. */
+  private roomPids = new Set<number>();
+
+  constructor(
+    runPids: number[],
+    private readonly room?: { pids(): Promise<number[]> },
+  ) {
     this.ours = new Set([process.pid, ...runPids]);
     this.pending = this.read().finally(() => (this.pending = null));
   }
@@ -162,10 +173,11 @@ export class HostWatch {
   }
 
   private isOurs(pid: number, p: ProcessTicks): boolean {
-    return p.kernel || this.ours.has(pid) || /^(redis-server|postgres)/.test(p.command);
+    return p.kernel || this.ours.has(pid) || this.roomPids.has(pid) || /^(redis-server|postgres)/.test(p.command);
   }
 
   private async read(): Promise<void> {
+    if (this.room) this.roomPids = new Set(await this.room.pids().catch(() => [...this.roomPids]));
     const procs = await processTicks();
     if (procs.size === 0) return; // no /proc: no contention record
     const now = { atWallMs: Date.now(), procs, steal: stealTicks() };

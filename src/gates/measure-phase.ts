@@ -20,6 +20,7 @@ import { generateCorpus, readCorpus, type CorpusEvent } from "./corpus.js";
 import { replay, type ReplayProgress } from "./replay/index.js";
 import { summarizeLatency } from "./statistics.js";
 import { evaluatePhase, phaseCanStillPass } from "./verdict.js";
+import { networkInterfaces } from "node:os";
 import { judgeContention } from "./host-contention.js";
 import { phaseResources, startPhaseMonitor } from "./phase-monitor.js";
 
@@ -136,9 +137,15 @@ export async function measurePhase(
   const drainMs = await waitForDrain(store, acknowledged, replayEnd, phase.drainTimeoutMs, o.signal).catch(stopMonitor);
   const readings = await monitor.stop();
   const resources = phaseResources(readings, result, acknowledged.length);
-  const contention = readings.host
+  const judged = readings.host
     ? judgeContention(readings.host.samples, Date.parse(result.startedAt), samples, readings.host.topForeign)
     : undefined;
+  // A deployed target on this machine: its processes look like any other work, so none may excuse a FAIL.
+  const local = !deployment.pids && isLoopback(deployment.baseUrl);
+  const contention =
+    judged && local
+      ? { ...judged, unattributable: "the target is deployed on this machine: its processes cannot be told from other work" }
+      : judged;
   const stored = await store.events([...distinctIds(samples)]);
   const constraints = await store.constraints();
   const unique = constraints.find((c) => /^UNIQUE \(idempotency_key\)$/i.test(c.definition));
@@ -188,4 +195,15 @@ export async function measurePhase(
   };
   const decided = evaluatePhase(gate, phase, measured);
   return { result: { ...measured, ...decided, resources }, stored, replay: result };
+}
+
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+    if (host === "localhost" || host === "::1" || host.startsWith("127.") || host === "0.0.0.0") return true;
+    // This machine's own addresses are as local as its loopback.
+    return Object.values(networkInterfaces()).some((list) => list?.some((a) => a.address === host));
+  } catch {
+    return false;
+  }
 }

@@ -11,6 +11,8 @@ import { cpuSpent, processCpuUs } from "./process-cpu.js";
 export interface MonitoredTarget {
   pids?: { server: number | null; workers: number[] };
   queue?: { redisUrl: string; stream: string };
+  /** The sealed room the service runs in: all of its processes are the service's. */
+  room?: { pids(): Promise<number[]> };
 }
 
 export interface PhaseResources {
@@ -56,7 +58,7 @@ export function startPhaseMonitor(target: MonitoredTarget, sampleMs = QUEUE_SAMP
   const workerPids = target.pids?.workers ?? [];
   const serverBefore = serverPids.map(processCpuUs);
   const workersBefore = workerPids.map(processCpuUs);
-  const host = new HostWatch([...serverPids, ...workerPids]);
+  const host = new HostWatch([...serverPids, ...workerPids], target.room);
   const hostTimer = setInterval(() => void host.sample(), HOST_SAMPLE_MS);
 
   const queue: { atWallMs: number; depth: number }[] = [];

@@ -30,7 +30,10 @@ export async function migrate(pool: pg.Pool, namespace: string): Promise<string[
   try {
     await client.query("select pg_advisory_lock(hashtext($1))", [`release-gate-ingest-migrate:${namespace}`]);
     try {
-      await client.query(`create schema if not exists ${schema}`);
+      // A schema made for the service beforehand (the sealed room's role owns it and may create
+      // nothing else) is used as it is: CREATE SCHEMA IF NOT EXISTS would still ask for the right.
+      const exists = await client.query("select 1 from pg_namespace where nspname = $1", [namespace]);
+      if (exists.rowCount === 0) await client.query(`create schema ${schema}`);
       await client.query(
         `create table if not exists ${schema}.schema_migrations (version text primary key, applied_at timestamptz not null default now())`,
       );

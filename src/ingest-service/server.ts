@@ -141,13 +141,16 @@ async function listen(
         ),
       ),
     );
-    server.listen(options.port, options.host, () => resolve());
+    if (options.listenFd !== undefined) server.listen({ fd: options.listenFd }, () => resolve());
+    else server.listen(options.port, options.host, () => resolve());
   }).catch(async (err) => {
     await sweeper?.stop();
     throw err;
   });
-  const port = (server.address() as AddressInfo).port;
-  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  const address = server.address() as AddressInfo;
+  const port = address.port;
+  const listening = options.listenFd === undefined ? options.host : address.address;
+  const host = listening.includes(":") ? `[${listening}]` : listening;
   const url = `http://${host}:${port}`;
   log.info(
     { url, mode: options.mode, auth: Object.keys(options.auth).filter((k) => options.auth[k as keyof typeof options.auth]) },

@@ -16,6 +16,8 @@ export const REPLAY_LOG_FILES = {
   /** Where the build of the service under test is recorded. */
   serviceBuild: `${FOLDER}/service-build.json`,
   serviceBuildLog: `${FOLDER}/service-build.log`,
+  /** The sealed room the service was built and run in, and what making it cost. */
+  room: `${FOLDER}/room.json`,
 } as const;
 
 export function samplesFile(phaseName: string, compressed: boolean): string {
@@ -59,7 +61,7 @@ export const replayLogs = {
   title: "Replay execution logs",
   path: FOLDER,
   layout:
-    "`01-replay-logs/<phase>.samples.ndjson[.gz]` (one JSON object per request sent; gzip-compressed when large), `01-replay-logs/service/<name>.log[.gz]` (the service's structured logs), `01-replay-logs/index.json`, `01-replay-logs/cpu.json` (CPU per request of driver, server and workers), `01-replay-logs/machine.json` (CPU, load, CPU pressure, idle event-loop jitter)",
+    "`01-replay-logs/<phase>.samples.ndjson[.gz]` (one JSON object per request sent; gzip-compressed when large), `01-replay-logs/service/<name>.log[.gz]` (the service's structured logs), `01-replay-logs/index.json`, `01-replay-logs/cpu.json` (CPU per request of driver, server and workers), `01-replay-logs/machine.json` (CPU, load, CPU pressure, idle event-loop jitter), `01-replay-logs/room.json` (the sealed room, when the service ran in one)",
   async write(ctx) {
     const { run, bundle, gzipOverBytes } = ctx;
     const sampleFiles = new Map<string, string>();
@@ -80,5 +82,6 @@ export const replayLogs = {
       await bundle.text(REPLAY_LOG_FILES.serviceBuild, jsonFile({ ...built, failure, log: REPLAY_LOG_FILES.serviceBuildLog }));
       await bundle.text(REPLAY_LOG_FILES.serviceBuildLog, log);
     }
+    if (run.room) await bundle.text(REPLAY_LOG_FILES.room, jsonFile(run.room));
   },
 } as const satisfies EvidenceItem;

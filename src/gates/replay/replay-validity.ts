@@ -178,7 +178,7 @@ export function judgeP95(
       `latency_p95 lower CI ${formatMs(lower)}, less the driver's own delays (send lag p99 ${formatMs(schedule.sendLagP99Ms)}` +
       `${schedule.lagAboveP99 ? `, and the ${schedule.lagAboveP99} slowest-sent requests set aside` : ""}), is ${formatMs(freeLower)} > ${formatMs(barMs)} (${whose}, over by ${formatMs(freeLower - barMs)})`;
     // Other work on the host can only slow the service: a FAIL must also stand without the seconds it held the CPU.
-    const busy = contention && contention.contended.length > 0 ? contention : null;
+    const busy = contention && contention.contended.length > 0 && !contention.unattributable ? contention : null;
     if (!busy) return { verdict: "FAIL", detail: fail };
     const clean = busy.cleanFreeP95LowerMs;
     if (clean !== null && clean > barMs) {

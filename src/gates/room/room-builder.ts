@@ -1,0 +1,130 @@
+// Builds a tree inside the sealed room. The room has no network, so npm packages are fetched first, with no
+// code of the tree running: npm alone, scripts off, from a folder holding only package.json and the
+// lockfile, into an npm cache of the room's own (seeded from the runner's, which is refreshed from it only
+// at that point, before the tree's code has run). Then the build command runs sealed, offline.
+
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { copyFile, lstat, mkdir, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { chownTree, type SealedRoom } from "./sealed-room.js";
+
+/** Changes when the way a room builds changes: part of the build cache's key. */
+export const ROOM_BUILDER_VERSION = `room/1 node ${process.version}`;
+
+export interface BuildStep {
+  exitCode: number | null;
+  log: string;
+  killed?: "timeout" | "abort";
+}
+
+export class RoomBuilder {
+  readonly version = ROOM_BUILDER_VERSION;
+
+  constructor(
+    private readonly room: SealedRoom,
+    /** The runner's npm cache for rooms (kept with the build cache, one per installation). */
+    private readonly npmCache: string,
+  ) {}
+
+  /** The tree and the build's HOME become the room user's. */
+  async prepare(dirs: { tree: string; home: string }): Promise<void> {
+    await chownTree(dirs.tree, this.room.uid, this.room.uid);
+    await chownTree(dirs.home, this.room.uid, this.room.uid);
+  }
+
+  async run(
+    command: string,
+    o: { cwd: string; env: Record<string, string>; logFile: string; timeoutMs: number; signal?: AbortSignal },
+  ): Promise<BuildStep> {
+    const deadline = Date.now() + o.timeoutMs;
+    const roomCache = join(this.room.dir, "service", "npm-cache");
+    const env = { ...o.env, npm_config_cache: roomCache, npm_config_update_notifier: "false" };
+    const fetched = await this.fetchDependencies(o.cwd, roomCache, env, o.logFile, o.timeoutMs, o.signal);
+    if (fetched && (fetched.killed || fetched.exitCode !== 0)) return fetched;
+    const built = await this.room.run({
+      command: "/bin/sh",
+      args: ["-c", command],
+      as: "service",
+      cwd: o.cwd,
+      env: { ...env, npm_config_offline: "true" },
+      logFile: `${o.logFile}.build`,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+      signal: o.signal,
+    });
+    return { ...built, log: `${fetched?.log ?? ""}${built.log}` };
+  }
+
+  /**
+   * npm's packages for the tree's lockfile, into the room's cache, on the host's network (the room has
+   * none): null when the tree has no lockfile (the build then has only what it brings).
+   */
+  private async fetchDependencies(
+    tree: string,
+    roomCache: string,
+    env: Record<string, string>,
+    logFile: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<BuildStep | null> {
+    const lockfile = join(tree, "package-lock.json");
+    const manifest = join(tree, "package.json");
+    // Read without following links: a link could point anywhere on the runner's disk.
+    if (!(await isRegularFile(lockfile)) || !(await isRegularFile(manifest))) return null;
+    const deps = join(this.room.dir, "service", "dependencies");
+    await mkdir(deps, { recursive: true });
+    await copyFile(manifest, join(deps, "package.json"));
+    await copyFile(lockfile, join(deps, "package-lock.json"));
+    if (existsSync(this.npmCache)) await copyTree(this.npmCache, roomCache);
+    await chownTree(join(this.room.dir, "service"), this.room.uid, this.room.uid);
+    const step = await this.room.run({
+      command: "npm",
+      args: ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"],
+      as: "service",
+      cwd: deps,
+      env,
+      logFile: `${logFile}.dependencies`,
+      timeoutMs,
+      signal,
+      sealedNetwork: false,
+    });
+    await rm(deps, { recursive: true, force: true });
+    const log = `--- dependencies (npm ci --ignore-scripts, before the tree's code runs)\n${step.log}--- build\n`;
+    if (step.killed || step.exitCode !== 0) return { ...step, log };
+    await this.keepCache(roomCache);
+    return { ...step, log };
+  }
+
+  /** The room's cache, filled by npm alone, becomes the runner's: a copy under a new name, then a rename. */
+  private async keepCache(roomCache: string): Promise<void> {
+    const staging = `${this.npmCache}.staging-${randomBytes(4).toString("hex")}`;
+    try {
+      await copyTree(roomCache, staging);
+      await chownTree(staging, 0, 0);
+      const old = `${this.npmCache}.old-${randomBytes(4).toString("hex")}`;
+      if (existsSync(this.npmCache)) await rename(this.npmCache, old);
+      await rename(staging, this.npmCache);
+      await rm(old, { recursive: true, force: true });
+    } catch {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+}
+
+async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function copyTree(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  return new Promise((done, fail) =>
+    execFile("cp", ["-a", `${from}/.`, to], { timeout: 300_000 }, (err, _o, stderr) =>
+      err ? fail(new Error(`copying ${from}: ${String(stderr).trim() || err.message}`)) : done(),
+    ),
+  );
+}
