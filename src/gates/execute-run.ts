@@ -25,7 +25,7 @@ import { PREFLIGHT_CHECK_NAMES, PREFLIGHT_CHECKS, preflightFailure, runPreflight
 import { capacityLine, CAPACITY_LABEL, probeCapacity } from "./capacity-probe.js";
 import { SERVER_POSTGRES_POOL, WORKER_POSTGRES_POOL } from "../ingest-service/postgres-pools.js";
 import { formatMs as formatLatency } from "./units.js";
-import { DEFAULT_ROOM_LIMITS, RoomBuilder, SealedRoom, stageOwnTree, startRoomData, type RoomData } from "./room/index.js";
+import { RoomBuilder, SealedRoom, stageOwnTree, startRoomData, type RoomData, type RoomOptions } from "./room/index.js";
 
 export interface RunObserver {
   /** A war-room update at each milestone (deploy, phase start and end, verdict). */
@@ -71,8 +71,8 @@ export interface RunOptions {
    * that is not the runner's own), whatever this says; `gate run --seal` asks for it on the runner's own.
    */
   seal?: boolean;
-  /** Folders the sealed room must not see, besides the runner's own code (its state, its keys' folder). */
-  hide?: string[];
+  /** How the sealed room is made: `hide` lists folders it must not see besides the runner's own code (its state, its keys). */
+  room?: RoomOptions;
 }
 
 export function newRunId(gate: Gate, now = new Date()): string {
@@ -214,7 +214,8 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
     mark(0, "running");
     await publish({ kind: "deploy", phases: o.phases });
     const sealed = gate.target.kind === "bundled" && (o.seal === true || o.source !== undefined);
-    if (sealed) room = await SealedRoom.open({ hide: [packageRoot(), ...(o.hide ?? [])], limits: DEFAULT_ROOM_LIMITS });
+    const hidden = [packageRoot(), ...(o.room?.hide ?? [])];
+    if (sealed) room = await SealedRoom.open({ ...o.room, hide: hidden });
     if (o.source && gate.target.kind === "bundled") {
       const archive = typeof o.source.archive === "string" ? o.source.archive : await o.source.archive();
       service = await prepareService({
@@ -239,7 +240,7 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
       }
       roomData = await startRoomData(room, namespace, logDir, o.signal);
       run.secrets.push(...roomData.secrets);
-      run.room = roomRecord(room, roomData, [packageRoot(), ...(o.hide ?? [])]);
+      run.room = roomRecord(room, roomData, hidden);
       await publish({
         kind: "check",
         title: "Sealed room ready",
@@ -431,7 +432,7 @@ function roomRecord(room: SealedRoom, data: RoomData, hidden: string[]): RoomRec
     network:
       "a namespace of its own: its loopback only (its Redis, its PostgreSQL, the service); the replay reaches the service through a listening socket the runner passed in",
     cgroup: room.cgroup.layout.version,
-    limits: { ...DEFAULT_ROOM_LIMITS },
+    limits: { ...room.limits },
     hidden,
     setupMs: { room: room.openedInMs, data: data.startedInMs },
   };

@@ -8,7 +8,7 @@
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { chown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { SupervisedProcess } from "../../process-supervisor.js";
@@ -18,6 +18,8 @@ export const DEFAULT_ROOM_LIMITS: CgroupLimits = { pids: 2048, memoryBytes: 8 * 
 /** Room users are numbers with no name, far above any account a machine has: one per room. */
 const ROOM_UID_BASE = 2_000_000_000;
 const NETNS_DIR = "/run/netns";
+/** Every open room, by id: its runner's pid and its folder (sweepForgottenRooms). */
+const REGISTRY = "/run/release-gate-rooms";
 
 export class RoomUnavailableError extends Error {
   readonly code = "ROOM_UNAVAILABLE";
@@ -32,6 +34,8 @@ export interface RoomOptions {
   hide?: string[];
   /** Where rooms' folders are made (default: release-gate-rooms in the temp folder). */
   baseDir?: string;
+  /** Where the machine's control groups are mounted (default /sys/fs/cgroup). */
+  cgroupRoot?: string;
 }
 
 /** Who a process of the room runs as. */
@@ -52,14 +56,14 @@ export interface RoomSpawnOptions {
 }
 
 /** What is missing on this machine for a room; empty when one can be made. */
-export function roomSupport(): { layout: CgroupLayout | null; missing: string[] } {
+export function roomSupport(cgroupRoot?: string): { layout: CgroupLayout | null; missing: string[] } {
   const missing: string[] = [];
   if (process.getuid?.() !== 0)
     missing.push("the runner is not root (it needs root to make network namespaces, control groups and users): run it as root");
   for (const tool of ["ip", "nsenter", "unshare", "setpriv", "mount"]) {
     if (!onPath(tool)) missing.push(`\`${tool}\` is not installed (Debian: apt-get install ${tool === "ip" ? "iproute2" : "util-linux"})`);
   }
-  const layout = cgroupLayout();
+  const layout = cgroupLayout(cgroupRoot);
   if ("missing" in layout) missing.push(layout.missing);
   if (!existsSync("/proc/self/ns/net")) missing.push("the kernel has no network namespaces (CONFIG_NET_NS)");
   return { layout: "missing" in layout ? null : layout, missing };
@@ -76,6 +80,7 @@ export class SealedRoom {
     readonly uid: number,
     readonly cgroup: RoomCgroup,
     readonly netns: string,
+    readonly limits: CgroupLimits,
     private readonly hide: string[],
     /** How long making the room took, ms. */
     readonly openedInMs: number,
@@ -96,17 +101,21 @@ export class SealedRoom {
 
   static async open(o: RoomOptions = {}): Promise<SealedRoom> {
     const started = Date.now();
-    const support = roomSupport();
+    const support = roomSupport(o.cgroupRoot);
     if (support.missing.length || !support.layout) throw new RoomUnavailableError(support.missing);
     const baseDir = o.baseDir ?? join(tmpdir(), "release-gate-rooms");
     await mkdir(baseDir, { recursive: true, mode: 0o711 });
-    await sweepForgottenRooms(baseDir, support.layout);
+    // The room's users must pass through it to their folders (and only that: no listing).
+    await chmod(baseDir, 0o711);
+    await sweepForgottenRooms(support.layout);
 
     const id = randomBytes(5).toString("hex");
     const uid = ROOM_UID_BASE + (randomBytes(4).readUInt32BE() % 100_000_000) * 2;
     const dir = join(baseDir, id);
     await mkdir(dir, { mode: 0o711 });
     await writeFile(join(dir, "owner"), String(process.pid));
+    await mkdir(REGISTRY, { recursive: true, mode: 0o700 });
+    await writeFile(join(REGISTRY, id), JSON.stringify({ owner: process.pid, dir }));
     const service = join(dir, "service");
     await mkdir(join(service, "home", "tmp"), { recursive: true, mode: 0o700 });
     await mkdir(join(service, "tree"), { mode: 0o700 });
@@ -128,7 +137,7 @@ export class SealedRoom {
       throw new RoomUnavailableError([`making the room failed: ${(err as Error).message}`]);
     }
     const hide = (o.hide ?? []).map((p) => resolve(p)).filter((p) => existsSync(p) && !`${dir}${sep}`.startsWith(`${p}${sep}`));
-    return new SealedRoom(id, dir, uid, cgroup, netns, hide, Date.now() - started);
+    return new SealedRoom(id, dir, uid, cgroup, netns, limits, hide, Date.now() - started);
   }
 
   /** Starts a process in the room: in its control group, network and mount namespace, as one of its users. */
@@ -197,6 +206,7 @@ export class SealedRoom {
     await this.cgroup.remove();
     await run("ip", ["netns", "del", this.netns]).catch(() => {});
     await rm(this.dir, { recursive: true, force: true });
+    await rm(join(REGISTRY, this.id), { force: true });
   }
 
   private idsOf(user: RoomUser): [number, number] {
@@ -209,16 +219,25 @@ export class SealedRoom {
   }
 }
 
-/** Rooms whose runner died (SIGKILL, power cut): their processes are killed and their traces removed. */
-async function sweepForgottenRooms(baseDir: string, layout: CgroupLayout): Promise<void> {
-  for (const id of await readdir(baseDir).catch(() => [] as string[])) {
-    const owner = Number(await readFile(join(baseDir, id, "owner"), "utf8").catch(() => "0"));
-    if (owner > 0 && alive(owner)) continue;
+/**
+ * Rooms whose runner died (SIGKILL, power cut): their processes are killed and their traces removed. Every
+ * room is registered in one place, wherever its folder is, so none is forgotten.
+ */
+async function sweepForgottenRooms(layout: CgroupLayout): Promise<void> {
+  for (const id of await readdir(REGISTRY).catch(() => [] as string[])) {
+    let entry: { owner: number; dir: string };
+    try {
+      entry = JSON.parse(await readFile(join(REGISTRY, id), "utf8")) as { owner: number; dir: string };
+    } catch {
+      continue;
+    }
+    if (entry.owner > 0 && alive(entry.owner)) continue;
     const group = RoomCgroup.forgotten(layout, id);
     await group.kill().catch(() => {});
     await group.remove();
     await run("ip", ["netns", "del", `release-gate-${id}`]).catch(() => {});
-    await rm(join(baseDir, id), { recursive: true, force: true });
+    await rm(entry.dir, { recursive: true, force: true });
+    await rm(join(REGISTRY, id), { force: true });
   }
 }
 
