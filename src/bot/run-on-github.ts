@@ -238,10 +238,18 @@ function commitSource(deps: RunOnGitHubDeps, github: GitHub, gate: Gate, record:
   return {
     archive: async () => {
       const file = join(workDir, "source.tar.gz");
-      await fetchSourceArchive(github, whereOf(record), record.headSha, file);
+      await fetchSourceArchive(
+        github,
+        whereOf(record),
+        record.headSha,
+        file,
+        gate.target.kind === "bundled" ? gate.target.sourceLimits?.archive : undefined,
+      );
       return file;
     },
-    cacheDir: deps.buildCacheDir ?? join(tmpdir(), "release-gate-builds"),
+    // One cache per installation: no installation's runs can be handed another's builds.
+    cacheDir: join(deps.buildCacheDir ?? join(tmpdir(), "release-gate-builds"), String(record.installationId)),
+    repository: `${whereOf(record).owner}/${whereOf(record).repo}`,
     build: gate.target.build,
   };
 }

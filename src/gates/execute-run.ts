@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Gate, Phase } from "./gate.js";
 import type { Decision, GateRun, PhaseResult, TimelineEntry, WarRoomUpdate } from "./gate-run.js";
 import { deploy, DeploymentError, type Credentials, type Deployment } from "./deployment.js";
-import { logTail, prepareService, ServiceSourceError, type BuiltService } from "./service-source.js";
+import { logTail, prepareService, ServiceSourceError, type Builder, type BuiltService } from "./service-source/index.js";
 import { EventStore, type StoredEvent } from "./event-store.js";
 import { auditTrail } from "./audit-trail.js";
 import { probeRbac } from "./rbac-probe.js";
@@ -57,8 +57,12 @@ export interface RunOptions {
     /** The archive's path, or how to fetch it (the fetch is the run's first step, and can fail as one). */
     archive: string | (() => Promise<string>);
     cacheDir: string;
+    /** `owner/repo` of the commit, part of the build cache's key (default "local": the CLI's own archive). */
+    repository?: string;
     build?: string;
     baseEnv?: NodeJS.ProcessEnv;
+    /** Runs the build (default: the host's own process group; see service-source/builder.ts). */
+    builder?: Builder;
   };
   /** When the run was asked for (the PR command): a deadline given as a duration counts from here. Default: the start. */
   requestedAt?: string;
@@ -210,6 +214,9 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
         commit: o.commit,
         build: o.source.build ?? gate.target.build,
         cacheDir: o.source.cacheDir,
+        repository: o.source.repository ?? "local",
+        limits: gate.target.sourceLimits,
+        builder: o.source.builder,
         baseEnv: o.source.baseEnv,
         signal: o.signal,
       });
