@@ -60,8 +60,9 @@ const WHOLE_FILE_BYTES = 8 * 1024 * 1024;
 /**
  * A sorted manifest of every member (kind, permission bits including set-id, size, the SHA-256 of its
  * content or its link target, path) and the SHA-256 of that manifest. Unlike gitTreeSha it covers
- * empty folders and every mode bit, and reads files READERS at a time: this repository's built tree
- * (13,900 files, 235 MB) takes about 1 s where gitTreeSha, one file at a time, takes 2-3 s.
+ * empty folders, FIFOs and sockets (gitTreeSha skips them) and every mode bit including set-id, and
+ * reads files READERS at a time. Measured on this repository's built tree (13,869 files, 195 MB, on a
+ * shared 2-core machine): 1.4-2.5 s, where gitTreeSha takes 1.7-2.9 s; reading the bytes is the cost.
  */
 export async function treeDigest(dir: string): Promise<TreeDigest> {
   const lines: { path: string; text: string }[] = [];
