@@ -1,5 +1,5 @@
 // Building the service under test from a commit's source archive: the tree SHA is git's, a build is
-// cached by tree + lockfile + command, a failed build says where and shows its log tail, and nothing
+// cached (see build-cache.test.ts), a failed build says where and shows its log tail, and nothing
 // secret of the runner reaches the build or the service started from it.
 
 import { execFileSync } from "node:child_process";
