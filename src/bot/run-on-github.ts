@@ -235,13 +235,17 @@ export async function runOnGitHub(
  */
 function commitSource(deps: RunOnGitHubDeps, github: GitHub, gate: Gate, record: RunRecord, workDir: string): RunOptions["source"] {
   if (gate.target.kind !== "bundled" || (gate.target.source ?? "commit") !== "commit") return undefined;
+  const where = whereOf(record);
+  const archiveLimit = gate.target.sourceLimits?.archive;
   return {
     archive: async () => {
       const file = join(workDir, "source.tar.gz");
-      await fetchSourceArchive(github, whereOf(record), record.headSha, file);
+      await fetchSourceArchive(github, where, record.headSha, file, archiveLimit);
       return file;
     },
-    cacheDir: deps.buildCacheDir ?? join(tmpdir(), "release-gate-builds"),
+    // One cache per installation: no installation's runs can be handed another's builds.
+    cacheDir: join(deps.buildCacheDir ?? join(tmpdir(), "release-gate-builds"), String(record.installationId)),
+    repository: `${where.owner}/${where.repo}`,
     build: gate.target.build,
   };
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { Gate, Phase } from "./gate.js";
 import type { Decision, GateRun, PhaseResult, RoomRecord, TimelineEntry, WarRoomUpdate } from "./gate-run.js";
 import { deploy, DeploymentError, type Credentials, type Deployment } from "./deployment.js";
-import { isolatedEnv, logTail, prepareService, ServiceSourceError, TREE_CLI, type BuiltService } from "./service-source.js";
+import { isolatedEnv, logTail, prepareService, ServiceSourceError, TREE_CLI, type BuiltService } from "./service-source/index.js";
 import { EventStore, type StoredEvent } from "./event-store.js";
 import { auditTrail } from "./audit-trail.js";
 import { probeRbac } from "./rbac-probe.js";
@@ -25,7 +25,7 @@ import { PREFLIGHT_CHECK_NAMES, PREFLIGHT_CHECKS, preflightFailure, runPreflight
 import { capacityLine, CAPACITY_LABEL, probeCapacity } from "./capacity-probe.js";
 import { SERVER_POSTGRES_POOL, WORKER_POSTGRES_POOL } from "../ingest-service/postgres-pools.js";
 import { formatMs as formatLatency } from "./units.js";
-import { RoomBuilder, SealedRoom, stageOwnTree, startRoomData, type RoomData, type RoomOptions } from "./room/index.js";
+import { chownTree, RoomBuilder, SealedRoom, stageOwnTree, startRoomData, type RoomData, type RoomOptions } from "./room/index.js";
 
 export interface RunObserver {
   /** A war-room update at each milestone (deploy, phase start and end, verdict). */
@@ -59,6 +59,8 @@ export interface RunOptions {
     /** The archive's path, or how to fetch it (the fetch is the run's first step, and can fail as one). */
     archive: string | (() => Promise<string>);
     cacheDir: string;
+    /** `owner/repo` of the commit, part of the build cache's key (default "local": the CLI's own archive). */
+    repository?: string;
     build?: string;
     baseEnv?: NodeJS.ProcessEnv;
   };
@@ -223,13 +225,18 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
         commit: o.commit,
         build: o.source.build ?? gate.target.build,
         cacheDir: o.source.cacheDir,
+        repository: o.source.repository ?? "local",
+        limits: gate.target.sourceLimits,
         baseEnv: o.source.baseEnv,
         signal: o.signal,
+        // Always in the room (`sealed` holds for every source): the build, and the tree it runs from.
         ...(room
           ? { scratchDir: join(room.dir, "service", "source"), builder: new RoomBuilder(room, join(o.source.cacheDir, "npm")) }
           : {}),
       });
       run.source = service.evidence;
+      // A tree from the cache was built by another room's user: it becomes this room's.
+      if (room) for (const dir of [service.dir, service.env.HOME!]) await chownTree(dir, room.uid, room.uid);
     }
     let built = service ? { cli: service.cli, cwd: service.dir, env: service.env } : undefined;
     let roomData: RoomData | undefined;

@@ -7,7 +7,7 @@ import type { ScheduleCheck } from "./replay/index.js";
 import type { MachineRecord } from "./machine-record.js";
 import type { HostContention } from "./host-contention.js";
 import type { PhaseResources } from "./phase-monitor.js";
-import type { ServiceSourceEvidence } from "./service-source.js";
+import type { ServiceSourceEvidence } from "./service-source/index.js";
 import type { PreflightResult } from "./preflight.js";
 
 /**

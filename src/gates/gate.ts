@@ -51,7 +51,26 @@ export interface BundledTarget {
   source?: "commit" | "installed";
   /** The build of a commit's tree (default: npm ci --no-audit --no-fund && npm run build). */
   build?: string;
+  /** How big a commit's source archive may be, downloaded and unpacked (default DEFAULT_SOURCE_LIMITS). */
+  sourceLimits?: SourceLimits;
 }
+
+/** A cap on a commit's source archive, with the text the gate file gave it (quoted when it is hit). */
+export interface SourceLimits {
+  /** The gzipped archive as downloaded. */
+  archive: { bytes: number; display: string };
+  /** The sum of the sizes of its files once unpacked. */
+  unpacked: { bytes: number; display: string };
+  /** How many members (files, folders, symbolic links) it may hold. */
+  files: { count: number; display: string };
+}
+
+/** Roomy for a service repository, far below what fills a runner's disk (a 510 KB archive once unpacked to 512 MiB). */
+export const DEFAULT_SOURCE_LIMITS: SourceLimits = {
+  archive: { bytes: 100 * 1024 ** 2, display: "100MB" },
+  unpacked: { bytes: 1024 ** 3, display: "1GB" },
+  files: { count: 100_000, display: "100000" },
+};
 
 export interface DeployedTarget {
   kind: "deployed";

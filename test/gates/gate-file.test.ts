@@ -197,7 +197,7 @@ describe("schema errors name the file, line and column", () => {
     const ps = problems(withLine(7, "    worker: 2", '    redis_url: "redis://127.0.0.1:6379"'));
     expect(brief(ps)).toEqual(["7:5 target.bundled.worker"]);
     expect(ps[0]!.message).toBe(
-      'unknown key; expected one of redis_url, database_url, mode, workers, batch_size, batch_linger, source, build (did you mean "workers"?)',
+      'unknown key; expected one of redis_url, database_url, mode, workers, batch_size, batch_linger, source, build, source_limits (did you mean "workers"?)',
     );
   });
 

@@ -1,12 +1,12 @@
 // Building the service under test from a commit's source archive: the tree SHA is git's, a build is
-// cached by tree + lockfile + command, a failed build says where and shows its log tail, and nothing
+// cached (see build-cache.test.ts), a failed build says where and shows its log tail, and nothing
 // secret of the runner reaches the build or the service started from it.
 
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gitTreeSha, prepareService, ServiceSourceError, LOG_TAIL_LINES } from "../../src/gates/service-source.js";
+import { gitTreeSha, prepareService, ServiceSourceError, LOG_TAIL_LINES } from "../../src/gates/service-source/index.js";
 import { deploy } from "../../src/gates/deployment.js";
 import type { BundledTarget } from "../../src/gates/gate.js";
 import { loadGate } from "../../src/gates/gate-file/index.js";
@@ -84,7 +84,7 @@ const target: BundledTarget = {
 describe("the service under test, built from a commit's archive", () => {
   test("the tree SHA it computes is the one git gives the commit", async () => {
     const { archive, commit, tree } = archiveOf({ "a.txt": "a\n", "src/b.ts": "export {};\n", "src/deep/c.json": "{}\n", "z-last": "z" });
-    const built = await prepareService({ archive, commit, build: "true", cacheDir: join(work, "cache") }).catch(
+    const built = await prepareService({ archive, commit, repository: "acme/service", build: "true", cacheDir: join(work, "cache") }).catch(
       (e: ServiceSourceError) => e,
     );
     // "true" leaves no dist/src/cli.js: the build is refused, and its evidence still names the exact tree.
@@ -103,7 +103,14 @@ describe("the service under test, built from a commit's archive", () => {
   test("neither the build nor the service started from the tree can read the runner's secrets", async () => {
     const { archive, commit } = archiveOf(SNOOPING_SERVICE);
     const baseEnv = { ...process.env, ...SECRETS };
-    const service = await prepareService({ archive, commit, build: "node build.js", cacheDir: join(work, "cache"), baseEnv });
+    const service = await prepareService({
+      archive,
+      commit,
+      repository: "acme/service",
+      build: "node build.js",
+      cacheDir: join(work, "cache"),
+      baseEnv,
+    });
     try {
       for (const k of Object.keys(SECRETS)) expect(service.evidence.log).toContain(`build sees ${k}=<unset>`);
       expect(service.env).not.toHaveProperty("PRIVATE_KEY");
@@ -142,10 +149,10 @@ describe("the service under test, built from a commit's archive", () => {
       "build.js": `${SNOOPING_SERVICE["build.js"]}\nconsole.log("built at " + Date.now());`,
     });
     const cacheDir = join(work, "cache");
-    const first = await prepareService({ archive, commit, build: "node build.js && sleep 1", cacheDir });
+    const first = await prepareService({ archive, commit, repository: "acme/service", build: "node build.js && sleep 1", cacheDir });
     await first.dispose();
     const started = Date.now();
-    const second = await prepareService({ archive, commit, build: "node build.js && sleep 1", cacheDir });
+    const second = await prepareService({ archive, commit, repository: "acme/service", build: "node build.js && sleep 1", cacheDir });
     const tookMs = Date.now() - started;
     try {
       expect(first.evidence.cached).toBe(false);
@@ -155,7 +162,7 @@ describe("the service under test, built from a commit's archive", () => {
       expect(tookMs).toBeLessThan(first.evidence.durationMs);
       expect(existsSync(second.cli)).toBe(true);
       // Another build command is another build.
-      const third = await prepareService({ archive, commit, build: "node build.js", cacheDir });
+      const third = await prepareService({ archive, commit, repository: "acme/service", build: "node build.js", cacheDir });
       expect(third.evidence.cached).toBe(false);
       await third.dispose();
     } finally {
@@ -166,9 +173,13 @@ describe("the service under test, built from a commit's archive", () => {
   test("a failing build ends with the step, its exit code and the last 40 lines of its log", async () => {
     const lines = Array.from({ length: 100 }, (_, i) => `console.log("line ${i + 1}");`).join("\n");
     const { archive, commit } = archiveOf({ "build.js": `${lines}\nconsole.error("tsc: error TS2322"); process.exit(3);\n` });
-    const err = (await prepareService({ archive, commit, build: "node build.js", cacheDir: join(work, "cache") }).catch(
-      (e: unknown) => e,
-    )) as ServiceSourceError;
+    const err = (await prepareService({
+      archive,
+      commit,
+      repository: "acme/service",
+      build: "node build.js",
+      cacheDir: join(work, "cache"),
+    }).catch((e: unknown) => e)) as ServiceSourceError;
     expect(err).toBeInstanceOf(ServiceSourceError);
     expect(err).toMatchObject({ code: "build_failed", step: "build", exitCode: 3 });
     expect(err.message).toBe("the build `node build.js` exited with code 3");
@@ -182,11 +193,14 @@ describe("the service under test, built from a commit's archive", () => {
   test("an archive that is not a tarball of one commit is refused at the unpack step", async () => {
     const bogus = join(work, "bogus.tar.gz");
     writeFileSync(bogus, "<html>not a tarball</html>");
-    const err = (await prepareService({ archive: bogus, commit: "f".repeat(40), cacheDir: join(work, "cache") }).catch(
-      (e: unknown) => e,
-    )) as ServiceSourceError;
+    const err = (await prepareService({
+      archive: bogus,
+      commit: "f".repeat(40),
+      repository: "acme/service",
+      cacheDir: join(work, "cache"),
+    }).catch((e: unknown) => e)) as ServiceSourceError;
     expect(err).toMatchObject({ code: "archive_invalid", step: "unpack" });
-    expect(err.message).toMatch(/could not be unpacked: tar exited with code 2/);
+    expect(err.message).toMatch(/was refused: not a gzipped tar archive \(incorrect header check\)/);
   });
 
   test("a service built from the commit that never becomes ready ends the run as ERROR with its exit code and log tail", async () => {

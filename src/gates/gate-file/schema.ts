@@ -23,8 +23,9 @@ export const TOP_KEYS = {
 export const ENVIRONMENT_KEYS = { required: ["requires"], optional: ["target", "credentials", "phase", "soak"] } as const;
 export const BUNDLED_KEYS = {
   required: ["redis_url", "database_url"],
-  optional: ["mode", "workers", "batch_size", "batch_linger", "source", "build"],
+  optional: ["mode", "workers", "batch_size", "batch_linger", "source", "build", "source_limits"],
 } as const;
+export const SOURCE_LIMIT_KEYS = { required: [], optional: ["archive", "unpacked", "files"] } as const;
 export const DEPLOYED_KEYS = { required: ["url", "database_url"], optional: ["schema"] } as const;
 export const PHASE_KEYS = { required: ["name", "requests", "rate", "latency_p95"], optional: ["aliases", "drain_timeout"] } as const;
 export const CORPUS_KEYS = { required: [], optional: ["seed", "ordering_keys", "redelivery_share", "file"] } as const;

@@ -1,9 +1,10 @@
 // `target:` what the gate measures: the bundled ingest service started locally, or a deployed one by URL.
 
-import type { BundledTarget, DeployedTarget, Target } from "../gate.js";
+import { DEFAULT_SOURCE_LIMITS, type BundledTarget, type DeployedTarget, type SourceLimits, type Target } from "../gate.js";
+import { parseBytes } from "../preflight.js";
 import { countIn, durationIn, oneOf, url } from "./converters.js";
 import type { Entry, GateReader } from "./gate-reader.js";
-import { BUNDLED_KEYS, DEPLOYED_KEYS } from "./schema.js";
+import { BUNDLED_KEYS, DEPLOYED_KEYS, SOURCE_LIMIT_KEYS } from "./schema.js";
 
 export function readTarget(r: GateReader, entry: Entry | undefined): Target | undefined {
   const m = r.mapping(entry, "target", { required: [], optional: ["bundled", "deployed"] }, "the target");
@@ -58,6 +59,11 @@ export function readTarget(r: GateReader, entry: Entry | undefined): Target | un
       if (build === undefined) return undefined;
       t.build = build;
     }
+    if (at("source_limits")) {
+      const limits = readSourceLimits(r, at("source_limits")!);
+      if (!limits) return undefined;
+      t.sourceLimits = limits;
+    }
     return t;
   }
   return readDeployed(r, deployed, "target");
@@ -79,4 +85,35 @@ export function readDeployed(r: GateReader, entry: Entry | undefined, path: stri
     : "public";
   if (serviceUrl === undefined || databaseUrl === undefined || schema === undefined) return undefined;
   return { kind: "deployed", url: serviceUrl, databaseUrl, schema };
+}
+
+/**
+ * `source_limits: { archive: 100MB, unpacked: 1GB, files: 100000 }`: how big a commit's source may be,
+ * each key optional (DEFAULT_SOURCE_LIMITS for the others). A cap is what stops a small hostile archive
+ * from filling the runner's disk, so a cap of nothing or of a whole disk is refused too.
+ */
+function readSourceLimits(r: GateReader, entry: Entry): SourceLimits | undefined {
+  const path = "target.bundled.source_limits";
+  const m = r.mapping(entry, path, SOURCE_LIMIT_KEYS, "the source archive's limits");
+  if (!m) return undefined;
+  const at = (k: string) => m.entries.get(k);
+  const archive = at("archive") ? r.value(at("archive"), `${path}.archive`, sizeIn(1024, 10 * 1024 ** 3)) : DEFAULT_SOURCE_LIMITS.archive;
+  const unpacked = at("unpacked")
+    ? r.value(at("unpacked"), `${path}.unpacked`, sizeIn(1024, 100 * 1024 ** 3))
+    : DEFAULT_SOURCE_LIMITS.unpacked;
+  const files = at("files")
+    ? r.value(at("files"), `${path}.files`, (raw) => ({ count: countIn(1, 10_000_000)(raw), display: String(raw) }))
+    : DEFAULT_SOURCE_LIMITS.files;
+  if (!archive || !unpacked || !files) return undefined;
+  return { archive, unpacked, files };
+}
+
+/** A size such as 100MB between two bounds, kept as written. */
+function sizeIn(min: number, max: number): (raw: unknown) => { bytes: number; display: string } {
+  return (raw) => {
+    const bytes = parseBytes(raw);
+    if (bytes < min) throw new Error(`${JSON.stringify(raw)} is too small; expected at least 1KB`);
+    if (bytes > max) throw new Error(`${JSON.stringify(raw)} is too large; expected at most ${Math.round(max / 1024 ** 3)}GB`);
+    return { bytes, display: String(raw).trim() };
+  };
 }

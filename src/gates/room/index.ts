@@ -4,6 +4,7 @@
 
 export {
   SealedRoom,
+  chownTree,
   RoomUnavailableError,
   roomSupport,
   DEFAULT_ROOM_LIMITS,

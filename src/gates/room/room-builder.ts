@@ -8,18 +8,15 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { copyFile, lstat, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import type { BuildOutcome, BuildRun, Builder } from "../service-source/index.js";
 import { chownTree, type SealedRoom } from "./sealed-room.js";
 
 /** Changes when the way a room builds changes: part of the build cache's key. */
 export const ROOM_BUILDER_VERSION = `room/1 node ${process.version}`;
 
-export interface BuildStep {
-  exitCode: number | null;
-  log: string;
-  killed?: "timeout" | "abort";
-}
+type BuildStep = BuildOutcome;
 
-export class RoomBuilder {
+export class RoomBuilder implements Builder {
   readonly version = ROOM_BUILDER_VERSION;
 
   constructor(
@@ -34,10 +31,7 @@ export class RoomBuilder {
     await chownTree(dirs.home, this.room.uid, this.room.uid);
   }
 
-  async run(
-    command: string,
-    o: { cwd: string; env: Record<string, string>; logFile: string; timeoutMs: number; signal?: AbortSignal },
-  ): Promise<BuildStep> {
+  async run(command: string, o: BuildRun): Promise<BuildStep> {
     const deadline = Date.now() + o.timeoutMs;
     const roomCache = join(this.room.dir, "service", "npm-cache");
     const env = { ...o.env, npm_config_cache: roomCache, npm_config_update_notifier: "false" };
