@@ -81,7 +81,8 @@ async function connect(options: RunnerEnvOptions, log: Logger): Promise<Shared> 
       { code: "redis_unreachable", message: `cannot reach Redis at REDIS_URL=${options.redisUrl} (${(err as Error).message})` },
     ]);
   }
-  return { log, redis, catalog, queue: new RunQueue(redis, options.prefix) };
+  const trust = { seal: options.runStateSeal, approvalKey: options.signingKey, log };
+  return { log, redis, catalog, queue: new RunQueue(redis, options.prefix, trust) };
 }
 
 /** Knobs a caller (tests, an operator embedding the bot) may set beyond the environment. */
@@ -181,8 +182,8 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
       gates: catalog,
       queue,
       signingKey: options.signingKey,
-      forkApprovals: new ForkApprovals(redis, options.prefix),
-      promotions: new PromotionLedger(redis, `${options.prefix}:bot`),
+      forkApprovals: new ForkApprovals(redis, options.prefix, options.runStateSeal),
+      promotions: new PromotionLedger(redis, `${options.prefix}:bot`, { seal: options.runStateSeal, log }),
       deploymentRunTimeoutMs: start.deploymentRunTimeoutMs,
     }),
     { probot, webhooksPath: options.webhookPath },
