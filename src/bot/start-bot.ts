@@ -15,6 +15,7 @@ import { ForkApprovals } from "./fork-approval.js";
 import { PromotionLedger } from "./promotion-stages.js";
 import { Runner, type RunnerDeps } from "./runner.js";
 import { guardForGitHub } from "./redact-for-github.js";
+import { registerOwnSecrets } from "../gates/redaction.js";
 import { createWebApp } from "./web/web-server.js";
 import { startQueueCadence } from "./queue-cadence.js";
 
@@ -64,6 +65,8 @@ export class BotStartError extends Error {
 }
 
 async function connect(options: RunnerEnvOptions, log: Logger): Promise<Shared> {
+  // Once, before anything is written: no evidence file or GitHub text may carry the bot's own secrets.
+  registerOwnSecrets(options.ownSecrets);
   let catalog: GateCatalog;
   try {
     catalog = loadGateCatalog(options.gatesDir);
