@@ -1,13 +1,14 @@
 // The bot's configuration, read once at the edge from the standard Probot environment (APP_ID,
 // PRIVATE_KEY / PRIVATE_KEY_PATH, WEBHOOK_SECRET, WEBHOOK_PATH, LOG_LEVEL, PORT, HOST, GHE_HOST,
 // GHE_PROTOCOL) plus REDIS_URL, GATES_DIR, RELEASE_GATE_PREFIX, GITHUB_THROTTLE and the evidence signing
-// key (EVIDENCE_SIGNING_KEY / EVIDENCE_SIGNING_KEY_PATH), and passed down as
-// typed options.
+// key (EVIDENCE_SIGNING_KEY / EVIDENCE_SIGNING_KEY_PATH) and the run-state key (RUN_STATE_KEY, else derived
+// from the App's private key), and passed down as typed options.
 
 import type { KeyObject } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { readSigningKey } from "../gates/dsse.js";
+import { RunStateSeal } from "./run-state-seal.js";
 
 /** The environment as plain strings (Probot narrows NodeJS.ProcessEnv's LOG_LEVEL; a wrong value must reach us). */
 export type Env = Record<string, string | undefined>;
@@ -36,6 +37,13 @@ export interface RunnerEnvOptions extends GitHubAppOptions {
   throttle: boolean;
   /** Where builds of commits under test are cached (BUILD_CACHE_DIR; default: release-gate-builds in the temp folder). */
   buildCacheDir?: string;
+  /** Seals the run records in Redis (RUN_STATE_KEY, or HKDF of the App's private key). */
+  runStateSeal: RunStateSeal;
+  /**
+   * The exact values of the bot's own secrets found in the environment (App key, webhook secret, dashboard
+   * token, evidence signing key, run-state key): redacted from everything the bot writes (redaction.ts).
+   */
+  ownSecrets: string[];
 }
 
 export interface BotOptions extends RunnerEnvOptions {
@@ -113,6 +121,43 @@ export function readEvidenceSigningKey(env: Env, cwd = process.cwd()): KeyObject
   }
 }
 
+/**
+ * The seal of the run records: RUN_STATE_KEY (at least 32 bytes: 64 hex digits, or base64, or plain text of
+ * 32+ characters) when set, so records survive a rotation of the App key; else derived from the App key.
+ */
+export function readRunStateSeal(env: Env, privateKey: string): RunStateSeal | OptionProblem {
+  const given = env.RUN_STATE_KEY?.trim();
+  if (given) {
+    const bytes = /^[0-9a-f]{64,}$/i.test(given)
+      ? Buffer.from(given, "hex")
+      : isBase64(given) && Buffer.from(given, "base64").length >= 32
+        ? Buffer.from(given, "base64")
+        : Buffer.from(given, "utf8");
+    if (bytes.length < 32)
+      return {
+        code: "weak_run_state_key",
+        message: `RUN_STATE_KEY must hold at least 32 bytes (it seals the bot's run records), got ${bytes.length}; e.g. \`openssl rand -hex 32\``,
+      };
+    return RunStateSeal.fromKey(bytes);
+  }
+  try {
+    return RunStateSeal.fromAppKey(privateKey);
+  } catch (err) {
+    return {
+      code: "bad_private_key",
+      message: `the App's private key cannot be read as a key (${(err as Error).message}), so the run-state key cannot be derived from it; set RUN_STATE_KEY or fix PRIVATE_KEY`,
+    };
+  }
+}
+
+/** The secrets the environment gives the bot, as the exact texts that must never appear in anything it writes. */
+function ownSecretsOf(env: Env, privateKey: string | undefined): string[] {
+  const values = [privateKey, env.PRIVATE_KEY, env.WEBHOOK_SECRET, env.DASHBOARD_TOKEN, env.EVIDENCE_SIGNING_KEY, env.RUN_STATE_KEY];
+  const keyFile = env.EVIDENCE_SIGNING_KEY_PATH ? resolve(env.EVIDENCE_SIGNING_KEY_PATH) : undefined;
+  if (keyFile && existsSync(keyFile)) values.push(readFileSync(keyFile, "utf8"));
+  return [...new Set(values.map((v) => v?.trim()).filter((v): v is string => !!v))];
+}
+
 /** What a runner needs: the App credentials (for installation tokens), Redis and the gate files. */
 export function readRunnerOptions(env: Env): RunnerEnvOptions | OptionProblem[] {
   const problems: OptionProblem[] = [];
@@ -137,6 +182,8 @@ export function readRunnerOptions(env: Env): RunnerEnvOptions | OptionProblem[] 
     problems.push({ code: "bad_throttle", message: `GITHUB_THROTTLE must be "on" or "off", got "${env.GITHUB_THROTTLE}"` });
   const signingKey = readEvidenceSigningKey(env);
   if (signingKey && "code" in signingKey) problems.push(signingKey);
+  const seal = typeof privateKey === "string" ? readRunStateSeal(env, privateKey) : undefined;
+  if (seal && !(seal instanceof RunStateSeal)) problems.push(seal);
   if (problems.length) return problems;
   return {
     ...(signingKey ? { signingKey: signingKey as KeyObject } : {}),
@@ -149,6 +196,8 @@ export function readRunnerOptions(env: Env): RunnerEnvOptions | OptionProblem[] 
     prefix,
     logLevel,
     ...(env.BUILD_CACHE_DIR ? { buildCacheDir: resolve(env.BUILD_CACHE_DIR) } : {}),
+    runStateSeal: seal as RunStateSeal,
+    ownSecrets: ownSecretsOf(env, privateKey as string),
   };
 }
 

@@ -4,6 +4,7 @@
 // or a run of the gate now against the environment itself. Whatever goes wrong, the answer is a
 // rejection naming the reason: a deployment is never let through by an error.
 
+import type { KeyObject } from "node:crypto";
 import type { Gate, GuardedEnvironment } from "../gates/gate.js";
 import { runForDeployment, runTarget } from "./environment-run.js";
 import type { BotLog } from "./bot-log.js";
@@ -31,6 +32,8 @@ export interface ProtectionRuleEvent {
   } | null;
   pull_requests?: { number: number }[];
   sender?: { login: string } | null;
+  /** The App installation the event came through: only its own runs can vouch for the deployment. */
+  installation?: { id: number } | null;
 }
 
 export interface ProtectionDeps {
@@ -113,6 +116,15 @@ function approversOf(gate: Gate): string {
   return s.approvers.length ? s.approvers.join(", ") : `anyone with ${s.permission} permission`;
 }
 
+/** How a decision reads the records: the key their sign-off chains are checked with, and what it ignored. */
+export interface RecordTrust {
+  /** The bot's evidence signing key (undefined when it has none). */
+  approvalKey: KeyObject | undefined;
+  pullNumber?: number;
+  /** Runs listed for the commit whose records failed their check or belong elsewhere: ignored, and said so. */
+  rejected?: string[];
+}
+
 /**
  * What the bot's record says about `sha` for a `signoff` or `pass` rule: pure, so every wording is
  * tested without servers. `runs` are the gate's runs on the commit, newest first.
@@ -123,10 +135,28 @@ export function decideFromRecord(
   sha: string,
   runs: RunRecord[],
   gateFile: string,
-  pullNumber?: number,
+  trust: RecordTrust,
+): { approved: boolean; line: string; backing?: RunRecord; evidenceUrl?: string } {
+  const decided = decideFromTrusted(gate, environment, sha, runs, gateFile, trust);
+  if (!trust.rejected?.length) return decided;
+  const ids = trust.rejected.map((id) => `\`${id}\``).join(", ");
+  return {
+    ...decided,
+    line: `${decided.line} (Ignored the record${trust.rejected.length === 1 ? "" : "s"} of ${ids}: ${trust.rejected.length === 1 ? "it fails" : "they fail"} the bot's integrity check or belong${trust.rejected.length === 1 ? "s" : ""} to another repository, installation or commit; the bot's log has details.)`,
+  };
+}
+
+function decideFromTrusted(
+  gate: Gate,
+  environment: GuardedEnvironment,
+  sha: string,
+  runs: RunRecord[],
+  gateFile: string,
+  { approvalKey, pullNumber }: RecordTrust,
 ): { approved: boolean; line: string; backing?: RunRecord; evidenceUrl?: string } {
   const needsSignoff = environment.requires === "signoff";
-  const ok = runs.find((r) => promotionState(r) === "go" || (!needsSignoff && promotionState(r) === "pending"));
+  const stateOf = (r: RunRecord) => promotionState(r, approvalKey);
+  const ok = runs.find((r) => stateOf(r) === "go" || (!needsSignoff && stateOf(r) === "pending"));
   const command = `${gate.command.prefix} replay all`;
   const where = pullNumber ? ` on pull request #${pullNumber}` : " on the pull request of that commit";
   // A newer measurement of the same commit that failed outweighs an older GO: fail closed.
@@ -165,7 +195,7 @@ export function decideFromRecord(
     : `comment \`${command}\`${where}, then re-run this deployment`;
   if (!latest)
     return missing(`no ${needsSignoff ? "signed-off " : ""}full PASS of ${short(sha)}: no run measured this commit. To get one, ${get}.`);
-  const state = promotionState(latest);
+  const state = stateOf(latest);
   switch (state) {
     case "unfinished":
       return missing(
@@ -179,6 +209,10 @@ export function decideFromRecord(
       );
     case "superseded":
       return missing(`run \`${latest.id}\` was superseded by a newer run; ${get}.`);
+    case "unverified":
+      return missing(
+        `run \`${latest.id}\` of ${short(sha)} is recorded as signed off, but its signed approval chain does not back that, so it is no GO. ${needsSignoff ? `Its evidence must be approved again: ${get}.` : get}`,
+      );
     default: {
       const withdrawn = latest.signoff?.status === "withdrawn";
       const pr = latest.evidenceUrl ? `evidence PR ${latest.evidenceUrl}` : "its evidence PR";
@@ -311,12 +345,26 @@ async function decide(
   const order = stageProblem(gate, environment, decisions, sha, new Date());
   if (order) return no(order);
   const gateFile = deps.gates.fileOf(gate);
-  const runs = await deps.state.runsForCommit(where.owner, where.repo, gate.name, sha);
+  const checked = await deps.state.checkedRunsForCommit(where.owner, where.repo, gate.name, sha);
+  // A run of another installation never vouches here, whatever its repository name says.
+  const installation = event.installation?.id;
+  const foreign = checked.runs.filter((r) => installation === undefined || r.installationId !== installation);
+  for (const r of foreign)
+    deps.log.error(
+      { runId: r.id, installation },
+      `run ${r.id} belongs to installation ${r.installationId}, not this deployment's: ignored`,
+    );
+  const runs = checked.runs.filter((r) => !foreign.includes(r));
   const pullNumber = event.pull_requests?.[0]?.number;
+  const trust: RecordTrust = {
+    approvalKey: deps.state.approvalKey,
+    pullNumber,
+    rejected: [...checked.rejected, ...foreign.map((r) => r.id)],
+  };
   if (environment.requires !== "run") {
     // A promotion stage comes after GO, whatever else it asks for.
     const asStage = gate.promotion?.includes(environment.name) ? { ...environment, requires: "signoff" as const } : environment;
-    return { gate, environment, ...decideFromRecord(gate, asStage, sha, runs, gateFile, pullNumber) };
+    return { gate, environment, ...decideFromRecord(gate, asStage, sha, runs, gateFile, trust) };
   }
   const resolved = runTarget(environment, event.deployment?.payload);
   if ("problem" in resolved) return no(resolved.problem);
@@ -326,7 +374,7 @@ async function decide(
     );
   }
   if (gate.promotion?.includes(environment.name)) {
-    const go = decideFromRecord(gate, { ...environment, requires: "signoff" }, sha, runs, gateFile, pullNumber);
+    const go = decideFromRecord(gate, { ...environment, requires: "signoff" }, sha, runs, gateFile, trust);
     if (!go.approved)
       return no(`${environment.name} is a promotion stage, which comes after GO: ${go.line.replace(/^[^:]+: /, "")}`, {
         backing: go.backing,
@@ -339,6 +387,7 @@ async function decide(
     sha,
     pullNumber,
     runs,
+    approvalKey: deps.state.approvalKey,
     ledger: deps.ledger,
     timeoutMs: deps.runTimeoutMs ?? 30 * 60_000,
   });

@@ -2,6 +2,7 @@
 // credentials), its evidence published, and whether it approves the deployment. One run at a time per
 // gate and environment (the ledger's lock); past the deadline the run is stopped and nothing is approved.
 
+import type { KeyObject } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,6 +56,8 @@ export async function runForDeployment(
     pullNumber?: number;
     /** The gate's runs on the commit, newest first: the GO that backs the deployment, if any. */
     runs: RunRecord[];
+    /** The key the backing run's signed sign-off is checked with. */
+    approvalKey: KeyObject | undefined;
     ledger: PromotionLedger;
     timeoutMs: number;
   },
@@ -90,7 +93,7 @@ export async function runForDeployment(
             .map((p) => ` (${p.reason})`)
             .join("");
     const line = `run \`${run.id}\` (${phase.name}: ${phase.requests} requests @ ${phase.rate}/s against ${o.target.url}) on ${sha.slice(0, 7)} is ${run.verdict}: ${run.reason}${why}.`;
-    const backing = o.runs.find((r) => promotionState(r) === "go");
+    const backing = o.runs.find((r) => promotionState(r, o.approvalKey) === "go");
     if (run.verdict !== "PASS") return no(line, { evidenceUrl, backing });
     if (!evidenceUrl)
       return no(

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import type { Gate } from "../gates/gate.js";
 import type { Verdict } from "../gates/gate-run.js";
 import { BUNDLE_FILES } from "../gates/evidence-layout.js";
-import { MANIFEST_FILE, listBundleFiles } from "../gates/manifest.js";
+import { MANIFEST_FILE } from "../gates/manifest.js";
+import { readManifestedFiles } from "../gates/manifested-files.js";
 import type { VerdictDocument } from "../gates/verdict-document.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { httpStatus } from "./github.js";
@@ -86,10 +87,26 @@ export interface FileChange {
   content: Buffer | null;
 }
 
-/** Every file of a bundle on disk, under `prefix` in the repository (the manifest included). */
-export async function bundleFiles(dir: string, prefix: string): Promise<FileChange[]> {
-  const paths = [...(await listBundleFiles(dir)), MANIFEST_FILE];
-  return Promise.all(paths.map(async (p) => ({ path: `${prefix}/${p}`, content: await readFile(join(dir, ...p.split("/"))) })));
+/**
+ * The files of a bundle on disk that its manifest lists (and the manifest), under `prefix` in the
+ * repository, each checked against its digest; and the files in the folder it does not list, left out.
+ * Throws (code "bundle_inconsistent") when a listed file is missing or altered: nothing is published then.
+ */
+export async function bundleFiles(dir: string, prefix: string): Promise<{ changes: FileChange[]; stray: string[] }> {
+  const { files, stray } = await readManifestedFiles(dir);
+  return { changes: files.map((f) => ({ path: `${prefix}/${f.path}`, content: f.bytes })), stray };
+}
+
+/** What the evidence PR is told about files found in the bundle folder that its manifest does not list. */
+export function strayFilesNote(stray: readonly string[]): string {
+  const named = stray
+    .slice(0, 10)
+    .map((f) => `\`${f}\``)
+    .join(", ");
+  return (
+    `${stray.length} file${stray.length === 1 ? " was" : "s were"} found in the bundle folder but ${stray.length === 1 ? "is" : "are"} not in ${MANIFEST_FILE}, ` +
+    `so ${stray.length === 1 ? "it was" : "they were"} not committed: ${named}${stray.length > 10 ? ", …" : ""}. Something other than the gate wrote into the bundle folder.`
+  );
 }
 
 /**
@@ -134,6 +151,8 @@ export interface EvidencePullRequest {
   reviewers: string[];
   /** Why reviewers could not be requested, when GitHub refused. */
   reviewerProblem?: string;
+  /** Files in the bundle folder its manifest does not list, left out of the commit. */
+  strayFiles?: string[];
 }
 
 /** Logins and @org/team entries of a sign-off policy, as the review request wants them. */
@@ -178,14 +197,16 @@ export async function openEvidencePullRequest(
   );
 
   let commitSha: string;
+  let strayFiles: string[] = [];
   const existing = await findBranch(github, where, branch);
   if (existing) {
     commitSha = existing;
   } else {
     const baseSha = await ensureEvidenceBase(github, where, base);
     const files = await bundleFiles(o.bundleDir, evidencePath(runId));
+    strayFiles = files.stray;
     const message = `${title}\n\nEvidence bundle of run ${runId} (${verdict.verdict}) for commit ${verdict.commit}.\n${verdict.reason}\n`;
-    ({ commitSha } = await commitChanges(github, where, baseSha, files, message));
+    ({ commitSha } = await commitChanges(github, where, baseSha, files.changes, message));
     try {
       await github.rest.git.createRef({ ...where, ref: `refs/heads/${branch}`, sha: commitSha });
     } catch (err) {
@@ -226,6 +247,7 @@ export async function openEvidencePullRequest(
     commitSha,
     reviewers: [...request.reviewers, ...request.team_reviewers.map((t) => `${where.owner}/${t}`)],
     reviewerProblem,
+    ...(strayFiles.length ? { strayFiles } : {}),
   };
 }
 

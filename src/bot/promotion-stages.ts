@@ -5,6 +5,8 @@
 import type { Redis } from "ioredis";
 import type { Gate, GuardedEnvironment } from "../gates/gate.js";
 import { formatDuration } from "../gates/units.js";
+import type { BotLog } from "./bot-log.js";
+import type { RunStateSeal } from "./run-state-seal.js";
 
 /** One decision on one stage (a deployment to an environment) of one commit. */
 export interface StageRow {
@@ -22,12 +24,16 @@ export interface StageRow {
 
 const TTL_SECONDS = 90 * 24 * 3600;
 
-/** Stage decisions per gate and commit, and the lock that keeps two gate runs off one environment. */
+/**
+ * Stage decisions per gate and commit, and the lock that keeps two gate runs off one environment. Each
+ * decision is sealed like a run record: a forged "canary approved" must not open production.
+ */
 export class PromotionLedger {
   constructor(
     private readonly redis: Redis,
     /** Key prefix, e.g. "release-gate:bot"; tests use one of their own. */
     private readonly prefix: string,
+    private readonly trust: { seal: RunStateSeal; log?: Pick<BotLog, "error"> },
   ) {}
 
   private key(owner: string, repo: string, gate: string, sha: string) {
@@ -39,13 +45,23 @@ export class PromotionLedger {
 
   /** The decisions on `sha`, oldest first. */
   async decisions(owner: string, repo: string, gate: string, sha: string): Promise<StageRow[]> {
-    const raw = await this.redis.lrange(this.key(owner, repo, gate, sha), 0, -1);
-    return raw.map((r) => JSON.parse(r) as StageRow);
+    const key = this.key(owner, repo, gate, sha);
+    const rows: StageRow[] = [];
+    for (const stored of await this.redis.lrange(key, 0, -1)) {
+      const opened = this.trust.seal.open(key, stored);
+      if (opened.ok) rows.push(JSON.parse(opened.text) as StageRow);
+      else this.trust.log?.error({ key }, `a stage decision failed its integrity check (${opened.problem}): ignored`);
+    }
+    return rows;
   }
 
   async record(owner: string, repo: string, gate: string, sha: string, row: StageRow): Promise<StageRow[]> {
     const key = this.key(owner, repo, gate, sha);
-    await this.redis.multi().rpush(key, JSON.stringify(row)).expire(key, TTL_SECONDS).exec();
+    await this.redis
+      .multi()
+      .rpush(key, this.trust.seal.seal(key, JSON.stringify(row)))
+      .expire(key, TTL_SECONDS)
+      .exec();
     return this.decisions(owner, repo, gate, sha);
   }
 

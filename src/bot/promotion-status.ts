@@ -1,6 +1,7 @@
 // The promotion status: one commit status per gate, `release-gate/<gate>`, set only by the App from its
 // own run record. Its context never changes with the command's label, so branch protection can require it.
 
+import type { KeyObject } from "node:crypto";
 import type { Gate } from "../gates/gate.js";
 import type { GitHub, RepoRef } from "./github.js";
 import { promotionState } from "./promotion.js";
@@ -27,8 +28,13 @@ export interface PromotionStatus {
  * What the promotion status says for a run, or null when the run must not set it at all (a partial run,
  * an unfinished one). Success only for a GO; a FAIL or ERROR is red whoever acknowledges it.
  */
-export function promotionStatusFor(run: RunRecord, gate: Gate, withdrawnBy?: string): PromotionStatus | null {
-  const state = promotionState(run);
+export function promotionStatusFor(
+  run: RunRecord,
+  gate: Gate,
+  approvalKey: KeyObject | undefined,
+  withdrawnBy?: string,
+): PromotionStatus | null {
+  const state = promotionState(run, approvalKey);
   const who = (run.signoff?.approvals ?? []).map((a) => `@${a.login}`).join(", ");
   const count = `${run.signoff?.approvals.length ?? 0} of ${requiredApprovals(gate)} approval${requiredApprovals(gate) === 1 ? "" : "s"}`;
   switch (state) {
@@ -49,6 +55,11 @@ export function promotionStatusFor(run: RunRecord, gate: Gate, withdrawnBy?: str
       };
     case "superseded":
       return { state: "pending", description: `run ${run.id} was superseded by run ${run.signoff?.supersededBy ?? "a newer run"}` };
+    case "unverified":
+      return {
+        state: "failure",
+        description: `NO-GO: the sign-off of run ${run.id} is not backed by its signed approvals; the bot's log has why`,
+      };
     case "partial":
     case "unfinished":
       return null;
@@ -60,11 +71,13 @@ export async function setPromotionStatus(
   where: RepoRef,
   gate: Gate,
   run: RunRecord,
-  o: { targetUrl?: string; withdrawnBy?: string } = {},
+  o: { approvalKey: KeyObject | undefined; targetUrl?: string; withdrawnBy?: string },
 ): Promise<PromotionStatus | null> {
-  const status = promotionStatusFor(run, gate, o.withdrawnBy);
-  // The status belongs to the commit the run measured; a run of an unknown commit has nowhere to put it.
+  const status = promotionStatusFor(run, gate, o.approvalKey, o.withdrawnBy);
+  // The status belongs to the commit the run measured; a run of an unknown commit has nowhere to put it,
+  // and a record of another repository never speaks for this one.
   if (!status || !/^[0-9a-f]{40}$/i.test(run.headSha)) return null;
+  if (run.owner.toLowerCase() !== where.owner.toLowerCase() || run.repo.toLowerCase() !== where.repo.toLowerCase()) return null;
   await github.rest.repos.createCommitStatus({
     ...where,
     sha: run.headSha,

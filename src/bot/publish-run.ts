@@ -6,7 +6,7 @@
 
 import type { Gate } from "../gates/gate.js";
 import type { GitHub, RepoRef } from "./github.js";
-import { openEvidencePullRequest, readBundleFacts, type EvidencePullRequest } from "./evidence-pr.js";
+import { openEvidencePullRequest, readBundleFacts, strayFilesNote, type EvidencePullRequest } from "./evidence-pr.js";
 import { completeCheckRun, conclusionFor, createCompletedCheckRun, type CheckConclusion } from "./check-run.js";
 import { findMarkedComment, latestUpdateFromSummary, renderPublishedComment, upsertComment, warRoomMarker } from "./war-room-comment.js";
 
@@ -60,6 +60,14 @@ export async function publishRun(github: GitHub, where: RepoRef, p: Publication)
     evidenceProblem = p.withoutEvidence(err);
   }
   const problems = evidence?.reviewerProblem ? [evidence.reviewerProblem] : [];
+  if (evidence?.strayFiles) {
+    // Left out of the commit already; the reviewers must hear that someone wrote into the bundle folder.
+    const note = strayFilesNote(evidence.strayFiles);
+    problems.push(note);
+    await github.rest.issues
+      .createComment({ ...where, issue_number: evidence.number, body: `⚠️ ${note}` })
+      .catch((err: unknown) => problems.push(`could not tell the evidence PR about stray files (${(err as Error).message})`));
+  }
   await p.recordEvidence?.(evidence);
   let checkRunUrl: string | null = null;
   if (p.check) {

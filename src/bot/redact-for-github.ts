@@ -1,18 +1,12 @@
-// Everything the bot posts to GitHub passes through here: credential shapes (bearer keys, GitHub tokens,
-// PEM blocks, passwords in URLs, webhook signatures) and the run's own secrets are redacted, and text a
-// user wrote is echoed with its @-mentions neutralised, so a command cannot make the bot ping anyone.
+// Everything the bot posts to GitHub passes through here: the one redaction evidence gets too
+// (src/gates/redaction.ts: credential shapes, the bot's own secrets, the run's), and text a user wrote is
+// echoed with its @-mentions neutralised, so a command cannot make the bot ping anyone.
 
-import { createRedactor, REDACTED } from "../gates/redaction.js";
+import { createRedactor } from "../gates/redaction.js";
 
-const GITHUB_TOKEN = /\b(?:gh[opsur]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g;
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(?:-----END \1-----|$)/g;
-
-/** The text with every credential shape and each of `secrets` replaced by [REDACTED]. */
+/** The text with every credential shape, the bot's own secrets and each of `secrets` replaced by [REDACTED]. */
 export function redactForGitHub(text: string, secrets: readonly string[] = []): string {
-  const shaped = text
-    .replace(PEM_BLOCK, (_all, kind: string) => `-----BEGIN ${kind}----- ${REDACTED} -----END ${kind}-----`)
-    .replace(GITHUB_TOKEN, REDACTED);
-  return createRedactor([...secrets])(shaped);
+  return createRedactor(secrets)(text);
 }
 
 /** User text as the bot echoes it: `@name` becomes `@\u200bname`, which GitHub does not turn into a mention. */

@@ -48,7 +48,10 @@ export async function recordEvidence(
     evidenceUrl: evidence.url,
     evidenceBase: evidence.base,
     evidenceCommits: [...new Set([...(r.evidenceCommits ?? []), evidence.commitSha])],
-    signoff: r.signoff ?? { status: "pending", approvals: [] },
+    // A fresh sign-off with this evidence, always: one already in the record (put there by anyone) never carries over.
+    signoff: { status: "pending", approvals: [] },
+    signoffLog: [],
+    signoffWritten: 0,
     ...(o.attestationDigest ? { attestationDigest: o.attestationDigest } : {}),
   }));
   if (!run) return null;
@@ -75,6 +78,6 @@ export async function recordEvidence(
       o.log.warn({ err, runId: old.id }, "could not close a superseded evidence PR");
     }
   }
-  await setPromotionStatus(github, where, gate, run, { targetUrl: evidence.url });
+  await setPromotionStatus(github, where, gate, run, { approvalKey: state.approvalKey, targetUrl: evidence.url });
   return run;
 }

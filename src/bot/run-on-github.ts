@@ -170,7 +170,10 @@ export async function runOnGitHub(
       bundleDir,
       sourcePullRequest: `#${record.pullNumber}`,
       withoutEvidence: (err) => {
-        log.warn({ err, runId }, "could not open the evidence PR");
+        // A bundle that does not match its manifest was tampered with: an incident, not a hiccup.
+        if ((err as { code?: string }).code === "bundle_inconsistent")
+          log.error({ err, runId }, "the evidence bundle does not match its manifest");
+        else log.warn({ err, runId }, "could not open the evidence PR");
         return evidenceFailure(err, gate.name, runId);
       },
       recordEvidence: async (evidence) => {

@@ -4,7 +4,7 @@
 
 import { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { RunState, type ClaimOutcome, type RunRecord } from "./run-state.js";
+import { RunState, type ClaimOutcome, type RunRecord, type RunTrust } from "./run-state.js";
 import { RunProgress } from "./run-progress.js";
 
 export const RUN_QUEUE_NAME = "gate-runs";
@@ -26,8 +26,9 @@ export class RunQueue {
   constructor(
     connection: Redis,
     readonly prefix: string,
+    trust: RunTrust,
   ) {
-    this.state = new RunState(connection, `${prefix}:bot`);
+    this.state = new RunState(connection, `${prefix}:bot`, trust);
     this.progress = new RunProgress(connection, `${prefix}:bot`);
     // BullMQ gets a connection of its own so its commands never interleave with run-state's WATCH sections.
     this.queueConnection = connection.duplicate();

@@ -1,130 +1,16 @@
 // The bot's record of runs, in Redis: each run (who asked, which commit, where its comment and check run
 // are, how it ended), the one-run-at-a-time slot per gate and repository (the active run and at most one
 // waiting), and the runs of each PR (for status and stale marking). Shared by the app and every runner.
+// Every record and sign-off link is sealed (run-state-seal.ts) and checked on every read: a value the bot
+// did not write under that key is reported and treated as lost, never believed.
 
+import type { KeyObject } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { Decision, TimelineEntry, Verdict, WarRoomUpdate } from "../gates/gate-run.js";
-import type { PreflightResult } from "../gates/preflight.js";
-import type { CapacityResult } from "../gates/capacity-probe.js";
-import type { PinnedGateFile } from "./repository-gates.js";
-import type { StageRow } from "./promotion-stages.js";
+import type { BotLog } from "./bot-log.js";
+import type { RunStateSeal } from "./run-state-seal.js";
+import type { RunRecord } from "./run-record.js";
 
-export type RunPhase =
-  | "queued"
-  | "running"
-  | "finished"
-  /** Dropped before it started: replaced by a newer command, or aborted while waiting. */
-  | "cancelled"
-  /** Its runner died mid-run. */
-  | "lost";
-
-export interface RunRecord {
-  id: string;
-  gate: string;
-  owner: string;
-  repo: string;
-  installationId: number;
-  pullNumber: number;
-  /** The PR head commit the run was requested for: the commit under test. */
-  headSha: string;
-  /** "5k", "all" ... and the label shown everywhere ("replay 5k"). */
-  selector: string;
-  /** The phases it runs ("smoke+load"): "5k" and "all" may be the same run. */
-  scope: string;
-  label: string;
-  requestedBy: string;
-  requestedAt: string;
-  phase: RunPhase;
-  startedAt?: string;
-  finishedAt?: string;
-  runner?: string;
-  verdict?: Verdict;
-  reason?: string;
-  aborted?: boolean;
-  abortRequestedBy?: string;
-  /** Why the run was stopped when no person aborted it (the runner shut down, or lost its lock). */
-  stoppedBecause?: string;
-  /** The comment that asked for the run (reactions go on it). */
-  commandCommentId?: number;
-  /** The run holding the slot when this one was queued behind it. */
-  waitingBehind?: { id: string; requestedBy: string; label: string; pullNumber: number };
-  cancelledBecause?: string;
-  /** Set when commits were pushed to the PR after the commit this run measured. */
-  staleSince?: { headSha: string; at: string };
-  warRoomCommentId?: number;
-  warRoomUrl?: string;
-  checkRunId?: number;
-  checkRunUrl?: string;
-  /** When the PR was last told about the end of the run (check run, comments, evidence PR): the run is done. */
-  reportedAt?: string;
-  evidencePullNumber?: number;
-  evidenceUrl?: string;
-  /** The gate file read from the repository's default branch when the command arrived (repository-gates.ts). */
-  gateFile?: PinnedGateFile;
-  /** Set when that gate file differs on the PR: its changes apply after merge. */
-  gateFileNote?: string;
-  /** The repository the PR's head comes from, when it is a fork ("owner/repo"). */
-  headRepo?: string;
-  /** Why the service under test could not be fetched or built: the step, exit code and log tail. */
-  sourceFailure?: { step: string; code: string; exitCode: number | null; logTail: string[] };
-  /** The latest war-room update and timeline, so the comment can be re-rendered by any process. */
-  lastUpdate?: WarRoomUpdate;
-  timeline?: TimelineEntry[];
-  /** The run included every phase of its gate: only such a run can be a promotion decision. */
-  full: boolean;
-  /** The sign-off of this run's evidence, as the bot recorded it (never read back from a branch). */
-  signoff?: RunSignoff;
-  /** The evidence PR's base branch, and every commit the bot made on its evidence branch (approvals count only on these). */
-  evidenceBase?: string;
-  evidenceCommits?: string[];
-  /** SHA-256 of the bundle's signed attestation envelope: the first link of the signed sign-off chain. */
-  attestationDigest?: string;
-  /** The signed sign-off entries (DSSE envelopes, one JSON line each), in the order recorded. */
-  signoffLog?: string[];
-  /** How many of signoffLog the bundle on the evidence branch already holds. */
-  signoffWritten?: number;
-  /** The promotion stages this run backs (deployment protection rule decisions), for the war room. */
-  stages?: StageRow[];
-  /** Each phase's outcome so far (the war-room page's phase table). */
-  phases?: PhaseSummary[];
-  preflight?: PreflightResult[];
-  capacity?: CapacityResult;
-  /** When the escalation list was mentioned (at most once per run). */
-  escalatedAt?: string;
-  /** The run's decision log as the engine wrote it. */
-  decisions?: Decision[];
-}
-
-export interface SignoffApproval {
-  login: string;
-  at: string;
-  reviewId: number;
-  /** The evidence-branch commit the review approved. */
-  commitId: string;
-}
-
-export interface RunSignoff {
-  /** "superseded": a newer run on the same commit replaced this one's evidence. */
-  status: "pending" | "complete" | "withdrawn" | "superseded";
-  approvals: SignoffApproval[];
-  decidedAt?: string;
-  supersededBy?: string;
-}
-
-/** A phase as the war-room page shows it once it has ended. */
-export interface PhaseSummary {
-  name: string;
-  requests: number;
-  rate: number;
-  barMs: number;
-  ran: boolean;
-  sent: number;
-  accepted: number;
-  errors: number;
-  p95Ms: number | null;
-  verdict: Verdict;
-  reason: string;
-}
+export type { PhaseSummary, RunPhase, RunRecord, RunSignoff, SignoffApproval } from "./run-record.js";
 
 export type ClaimOutcome =
   | { outcome: "start" }
@@ -138,19 +24,101 @@ export interface Slot {
 
 const RECORD_TTL_SECONDS = 90 * 24 * 3600;
 
+function sameRepo(r: RunRecord, owner: string, repo: string): boolean {
+  return r.owner.toLowerCase() === owner.toLowerCase() && r.repo.toLowerCase() === repo.toLowerCase();
+}
+
 export function isTerminal(r: RunRecord): boolean {
   return r.phase === "finished" || r.phase === "cancelled" || r.phase === "lost";
+}
+
+/** What makes the store trustworthy: the seal on its values, and the key the sign-off chain is signed with. */
+export interface RunTrust {
+  seal: RunStateSeal;
+  /** The bot's evidence signing key (EVIDENCE_SIGNING_KEY): a GO needs approvals signed with it. */
+  approvalKey?: KeyObject;
+  /** Where a value that fails its seal is reported (at error level). */
+  log?: Pick<BotLog, "error">;
+}
+
+/** A run list read from an index, and the ids whose records failed their check there (reported, then ignored). */
+export interface CheckedRuns {
+  runs: RunRecord[];
+  rejected: string[];
 }
 
 export class RunState {
   /** WATCH is per connection: sections on this connection take turns, other processes are caught by WATCH. */
   private turn: Promise<unknown> = Promise.resolve();
+  private readonly seal: RunStateSeal;
+  /** The key the signed sign-off entries are verified with (undefined: the bot signs nothing). */
+  readonly approvalKey: KeyObject | undefined;
+  private readonly log: Pick<BotLog, "error"> | undefined;
 
   constructor(
     private readonly redis: Redis,
     /** Key prefix, e.g. "release-gate"; tests use one of their own. */
     private readonly prefix: string,
-  ) {}
+    trust: RunTrust,
+  ) {
+    this.seal = trust.seal;
+    this.approvalKey = trust.approvalKey;
+    this.log = trust.log;
+  }
+
+  /** A run record sealed under its own key. */
+  private sealRecord(record: RunRecord): string {
+    return this.seal.seal(this.runKey(record.id), JSON.stringify(record));
+  }
+
+  /**
+   * The record stored for `id`, or null when there is none or it fails its check: no seal, a wrong one, or
+   * a valid record of another run copied under this id. A failure is reported with the id, every time.
+   */
+  private openRecord(id: string, stored: string | null): RunRecord | null {
+    if (stored === null) return null;
+    const key = this.runKey(id);
+    const opened = this.seal.open(key, stored);
+    let problem = opened.ok ? null : opened.problem;
+    let record: RunRecord | null = null;
+    if (opened.ok) {
+      try {
+        record = JSON.parse(opened.text) as RunRecord;
+        if (record.id !== id) problem = `it is the record of run ${record.id}`;
+      } catch {
+        problem = "it is not JSON";
+      }
+    }
+    if (problem === null) return record;
+    this.reportForgery(id, key, problem);
+    return null;
+  }
+
+  private reportForgery(id: string, key: string, problem: string): void {
+    this.log?.error(
+      { runId: id, key },
+      `run record ${id} failed its integrity check (${problem}): it is treated as lost; someone other than the bot wrote the bot's Redis`,
+    );
+  }
+
+  /** The records of `ids` that pass their check and belong where the index says (`belongs`); the others are rejected. */
+  private async checkedRuns(ids: string[], belongs: (r: RunRecord) => boolean, index: string): Promise<CheckedRuns> {
+    if (!ids.length) return { runs: [], rejected: [] };
+    const stored = await this.redis.mget(ids.map((id) => this.runKey(id)));
+    const runs: RunRecord[] = [];
+    const rejected: string[] = [];
+    ids.forEach((id, i) => {
+      if (stored[i] === null) return;
+      const record = this.openRecord(id, stored[i]!);
+      if (record && belongs(record)) runs.push(record);
+      else {
+        rejected.push(id);
+        // A genuine record listed under an index it does not belong to: moved there by someone else.
+        if (record) this.reportForgery(id, index, `it is listed under ${index}, which is not its own`);
+      }
+    });
+    return { runs, rejected };
+  }
 
   private runKey(id: string) {
     return `${this.prefix}:run:${id}`;
@@ -175,9 +143,9 @@ export class RunState {
     return result;
   }
 
+  /** The run's record, or null when it is gone or fails its check (then reported). */
   async get(id: string): Promise<RunRecord | null> {
-    const raw = await this.redis.get(this.runKey(id));
-    return raw ? (JSON.parse(raw) as RunRecord) : null;
+    return this.openRecord(id, await this.redis.get(this.runKey(id)));
   }
 
   /** Read-modify-write of one record, retried when another process wrote it in between. */
@@ -186,19 +154,19 @@ export class RunState {
       const key = this.runKey(id);
       for (let attempt = 0; attempt < 50; attempt++) {
         await this.redis.watch(key);
-        const raw = await this.redis.get(key);
-        if (!raw) {
+        // A record failing its check is never rewritten: sealing it would bless the forgery.
+        const current = this.openRecord(id, await this.redis.get(key));
+        if (!current) {
           await this.redis.unwatch();
           return null;
         }
-        const current = JSON.parse(raw) as RunRecord;
         const patch = change(current);
         if (!patch) {
           await this.redis.unwatch();
           return current;
         }
-        const next = { ...current, ...patch };
-        const done = await this.redis.multi().set(key, JSON.stringify(next), "EX", RECORD_TTL_SECONDS).exec();
+        const next = { ...current, ...patch, id };
+        const done = await this.redis.multi().set(key, this.sealRecord(next), "EX", RECORD_TTL_SECONDS).exec();
         if (done) return next;
       }
       throw new Error(`run ${id}: too many concurrent updates to ${key}`);
@@ -207,8 +175,14 @@ export class RunState {
 
   async slot(owner: string, repo: string, gate: string): Promise<Slot> {
     const ids = await this.redis.hmget(this.slotKey(owner, repo, gate), "active", "waiting");
-    const [active, waiting] = await Promise.all(ids.map((id) => (id ? this.get(id) : null)));
+    const [active, waiting] = await Promise.all(ids.map((id) => (id ? this.slotHolder(id, owner, repo, gate) : null)));
     return { active, waiting };
+  }
+
+  /** The record a slot names, only when it is a genuine run of that gate on that repository. */
+  private async slotHolder(id: string, owner: string, repo: string, gate: string): Promise<RunRecord | null> {
+    const r = await this.get(id);
+    return r && sameRepo(r, owner, repo) && r.gate === gate ? r : null;
   }
 
   /**
@@ -222,10 +196,10 @@ export class RunState {
       for (let attempt = 0; attempt < 50; attempt++) {
         await this.redis.watch(slotKey);
         const [activeId, waitingId] = await this.redis.hmget(slotKey, "active", "waiting");
-        let active = activeId ? await this.get(activeId) : null;
-        // A record that ended (or expired) without releasing the slot does not hold it.
+        let active = activeId ? await this.slotHolder(activeId, record.owner, record.repo, record.gate) : null;
+        // A record that ended (or expired, or failed its check) without releasing the slot does not hold it.
         if (active && isTerminal(active)) active = null;
-        const waiting = waitingId ? await this.get(waitingId) : null;
+        const waiting = waitingId ? await this.slotHolder(waitingId, record.owner, record.repo, record.gate) : null;
         const same = (r: RunRecord | null) =>
           r !== null && r.pullNumber === record.pullNumber && r.headSha === record.headSha && r.scope === record.scope;
         const tx = this.redis.multi();
@@ -247,7 +221,7 @@ export class RunState {
           if (waiting) {
             tx.set(
               this.runKey(waiting.id),
-              JSON.stringify({
+              this.sealRecord({
                 ...waiting,
                 phase: "cancelled",
                 cancelledBecause: `replaced by @${record.requestedBy}'s \`${record.label}\``,
@@ -258,7 +232,7 @@ export class RunState {
           }
           outcome = { outcome: "queued", holder: active, replaced: waiting };
         }
-        tx.set(this.runKey(record.id), JSON.stringify(record), "EX", RECORD_TTL_SECONDS);
+        tx.set(this.runKey(record.id), this.sealRecord(record), "EX", RECORD_TTL_SECONDS);
         tx.zadd(this.pullKey(record.owner, record.repo, record.pullNumber), Date.now(), record.id);
         tx.expire(this.pullKey(record.owner, record.repo, record.pullNumber), RECORD_TTL_SECONDS);
         const commitKey = this.commitKey(record.owner, record.repo, record.gate, record.headSha);
@@ -284,7 +258,7 @@ export class RunState {
           await this.redis.unwatch();
           return null;
         }
-        const waiting = waitingId ? await this.get(waitingId) : null;
+        const waiting = waitingId ? await this.slotHolder(waitingId, record.owner, record.repo, record.gate) : null;
         const next = waiting && waiting.phase === "queued" ? waiting : null;
         const tx = this.redis.multi().hdel(slotKey, "waiting");
         if (next) tx.hset(slotKey, "active", next.id);
@@ -302,7 +276,7 @@ export class RunState {
       for (let attempt = 0; attempt < 50; attempt++) {
         await this.redis.watch(slotKey);
         const waitingId = await this.redis.hget(slotKey, "waiting");
-        const waiting = waitingId ? await this.get(waitingId) : null;
+        const waiting = waitingId ? await this.slotHolder(waitingId, owner, repo, gate) : null;
         if (!waiting) {
           await this.redis.unwatch();
           return null;
@@ -311,7 +285,7 @@ export class RunState {
         const tx = this.redis
           .multi()
           .hdel(slotKey, "waiting")
-          .set(this.runKey(waiting.id), JSON.stringify(dropped), "EX", RECORD_TTL_SECONDS);
+          .set(this.runKey(waiting.id), this.sealRecord(dropped), "EX", RECORD_TTL_SECONDS);
         if (await tx.exec()) return dropped;
       }
       throw new Error(`too many concurrent changes to ${slotKey}`);
@@ -321,24 +295,34 @@ export class RunState {
   /** The latest runs, newest first (records that expired are left out and their ids dropped). */
   async recentRuns(limit = 200): Promise<RunRecord[]> {
     const ids = await this.redis.zrevrange(this.indexKey(), 0, limit - 1);
-    const records = await Promise.all(ids.map((id) => this.get(id)));
-    const gone = ids.filter((_, i) => records[i] === null);
+    const { runs } = await this.checkedRuns(ids, () => true, this.indexKey());
+    const kept = new Set(runs.map((r) => r.id));
+    // Expired records leave the list; ones failing their check too (they were reported as they were read).
+    const gone = ids.filter((id) => !kept.has(id));
     if (gone.length) await this.redis.zrem(this.indexKey(), ...gone);
-    return records.filter((r): r is RunRecord => r !== null);
+    return runs;
   }
 
   /** Runs requested on a PR, oldest first. */
   async runsForPull(owner: string, repo: string, pull: number): Promise<RunRecord[]> {
-    const ids = await this.redis.zrange(this.pullKey(owner, repo, pull), "0", "-1");
-    const records = await Promise.all(ids.map((id) => this.get(id)));
-    return records.filter((r): r is RunRecord => r !== null);
+    const key = this.pullKey(owner, repo, pull);
+    const ids = await this.redis.zrange(key, "0", "-1");
+    return (await this.checkedRuns(ids, (r) => sameRepo(r, owner, repo) && r.pullNumber === pull, key)).runs;
   }
 
   /** Runs of `gate` requested for commit `sha`, newest first (what a promotion decision is read from). */
   async runsForCommit(owner: string, repo: string, gate: string, sha: string): Promise<RunRecord[]> {
-    const ids = await this.redis.zrevrange(this.commitKey(owner, repo, gate, sha), 0, -1);
-    const records = await Promise.all(ids.map((id) => this.get(id)));
-    return records.filter((r): r is RunRecord => r !== null);
+    return (await this.checkedRunsForCommit(owner, repo, gate, sha)).runs;
+  }
+
+  /**
+   * The same, with the ids whose records failed their check or belong to another repository, gate or
+   * commit, so a decision can say that it ignored them.
+   */
+  async checkedRunsForCommit(owner: string, repo: string, gate: string, sha: string): Promise<CheckedRuns> {
+    const key = this.commitKey(owner, repo, gate, sha);
+    const ids = await this.redis.zrevrange(key, 0, -1);
+    return this.checkedRuns(ids, (r) => sameRepo(r, owner, repo) && r.gate === gate && r.headSha.toLowerCase() === sha.toLowerCase(), key);
   }
 
   private signoffKey(owner: string, repo: string, branch: string) {
@@ -348,7 +332,11 @@ export class RunState {
   /** Remembers that the bot's sign-off commit `sha` sits on `parent` and changed only the sign-off records. */
   async recordSignoffCommit(owner: string, repo: string, branch: string, sha: string, parent: string): Promise<void> {
     const key = this.signoffKey(owner, repo, branch);
-    await this.redis.multi().hset(key, sha, parent).expire(key, RECORD_TTL_SECONDS).exec();
+    await this.redis
+      .multi()
+      .hset(key, sha, this.seal.seal(`${key}\n${sha}`, parent))
+      .expire(key, RECORD_TTL_SECONDS)
+      .exec();
   }
 
   /**
@@ -356,7 +344,14 @@ export class RunState {
    * under a chain of the bot's own sign-off commits (which change the sign-off records, not the evidence).
    */
   async reviewableCommits(owner: string, repo: string, branch: string, head: string): Promise<string[]> {
-    const parents = await this.redis.hgetall(this.signoffKey(owner, repo, branch));
+    const key = this.signoffKey(owner, repo, branch);
+    const parents: Record<string, string> = {};
+    // Only links the bot sealed under this branch count: a forged link would make a stranger's commit reviewable.
+    for (const [sha, stored] of Object.entries(await this.redis.hgetall(key))) {
+      const opened = this.seal.open(`${key}\n${sha}`, stored);
+      if (opened.ok) parents[sha] = opened.text;
+      else this.log?.error({ key, sha }, `sign-off commit link ${sha} failed its integrity check (${opened.problem}): ignored`);
+    }
     const out = [head];
     for (let sha = head; parents[sha] && !out.includes(parents[sha]); sha = parents[sha]) out.push(parents[sha]);
     return out;

@@ -37,6 +37,8 @@ export interface ReviewEvent {
     head: { ref: string; sha: string; repo?: { full_name: string } | null };
     base: { ref?: string; repo: { full_name: string } };
   };
+  /** The App installation the review came through: it must be the run's own. */
+  installation?: { id: number } | null;
 }
 
 export type SignoffOutcome =
@@ -158,6 +160,9 @@ export async function handleReview(github: GitHub, where: RepoRef, event: Review
       `the bot has no record of run \`${branch.runId}\` on this repository, so this PR is not evidence of a run it made (evidence from \`gate publish\` or \`gate ci\` is reviewed, but never a promotion decision)`,
     );
   }
+  if (event.installation && event.installation.id !== run.installationId) {
+    return refuse(`run \`${run.id}\` belongs to another installation of the App than this repository's, so this PR cannot sign it off`);
+  }
   if (run.evidencePullNumber !== pr.number) {
     return refuse(
       `this is not the evidence PR of run \`${run.id}\`${run.evidencePullNumber ? ` (that is #${run.evidencePullNumber})` : ""}`,
@@ -259,9 +264,9 @@ export async function handleReview(github: GitHub, where: RepoRef, event: Review
           pr.html_url,
         )
       : undefined;
-  await setPromotionStatus(github, where, gate, recorded, { targetUrl: pr.html_url });
+  await setPromotionStatus(github, where, gate, recorded, { approvalKey: deps.state.approvalKey, targetUrl: pr.html_url });
   if (decision) await writeSignoffToBranch(github, where, deps.state, recorded.id, pr, decision);
-  await reply(signoffReply(gate, reviewer, "approved", recorded, decision, !deps.signingKey));
+  await reply(signoffReply(gate, reviewer, "approved", recorded, decision, deps.state.approvalKey));
   return { kind: "recorded", state: "approved", run: recorded };
 }
 
@@ -306,11 +311,15 @@ async function withdraw(
   if (!recorded || recorded.signoffLog?.length === run.signoffLog?.length)
     return { kind: "ignored", why: `@${reviewer} had no recorded approval to withdraw` };
   const withdrawn = wasComplete && recorded.signoff?.status === "withdrawn";
-  await setPromotionStatus(github, where, gate, recorded, { targetUrl: event.pull_request.html_url, withdrawnBy: reviewer });
+  await setPromotionStatus(github, where, gate, recorded, {
+    approvalKey: deps.state.approvalKey,
+    targetUrl: event.pull_request.html_url,
+    withdrawnBy: reviewer,
+  });
   const decision =
     withdrawn && recorded.verdict === "PASS" ? withdrawalDecision(gate.title, reviewer, at, event.pull_request.html_url) : undefined;
   if (withdrawn) await writeSignoffToBranch(github, where, deps.state, recorded.id, event.pull_request, decision);
-  await reply(signoffReply(gate, reviewer, "dismissed", recorded, decision, !deps.signingKey));
+  await reply(signoffReply(gate, reviewer, "dismissed", recorded, decision, deps.state.approvalKey));
   return { kind: "recorded", state: "dismissed", run: recorded };
 }
 
@@ -320,8 +329,10 @@ export function signoffReply(
   state: "approved" | "dismissed",
   run: RunRecord,
   decision: Decision | undefined,
-  unsigned: boolean,
+  /** The key entries are signed and checked with; undefined: recorded unsigned. */
+  approvalKey: KeyObject | undefined,
 ): string {
+  const unsigned = !approvalKey;
   const required = requiredApprovals(gate);
   const have = run.signoff?.approvals.length ?? 0;
   const count = `${have} of ${required} required approval${required === 1 ? "" : "s"}`;
@@ -331,7 +342,7 @@ export function signoffReply(
     state === "approved"
       ? `Recorded @${reviewer}'s approval of run \`${run.id}\` (${count}).${signed}`
       : `Recorded the dismissal of @${reviewer}'s approval (${count} remain).${signed}`;
-  const verdict = promotionState(run);
+  const verdict = promotionState(run, approvalKey);
   if (verdict === "go")
     return `${recorded}\n\n✅ **${decision?.title ?? `${gate.title} GO`}: GO for production promotion.** ${context} on ${run.headSha.slice(0, 7)} is green.`;
   if (verdict === "no-go" && run.signoff?.status === "complete") {

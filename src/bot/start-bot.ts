@@ -15,6 +15,7 @@ import { ForkApprovals } from "./fork-approval.js";
 import { PromotionLedger } from "./promotion-stages.js";
 import { Runner, type RunnerDeps } from "./runner.js";
 import { guardForGitHub } from "./redact-for-github.js";
+import { registerOwnSecrets } from "../gates/redaction.js";
 import { createWebApp } from "./web/web-server.js";
 import { startQueueCadence } from "./queue-cadence.js";
 
@@ -64,6 +65,8 @@ export class BotStartError extends Error {
 }
 
 async function connect(options: RunnerEnvOptions, log: Logger): Promise<Shared> {
+  // Once, before anything is written: no evidence file or GitHub text may carry the bot's own secrets.
+  registerOwnSecrets(options.ownSecrets);
   let catalog: GateCatalog;
   try {
     catalog = loadGateCatalog(options.gatesDir);
@@ -81,7 +84,8 @@ async function connect(options: RunnerEnvOptions, log: Logger): Promise<Shared> 
       { code: "redis_unreachable", message: `cannot reach Redis at REDIS_URL=${options.redisUrl} (${(err as Error).message})` },
     ]);
   }
-  return { log, redis, catalog, queue: new RunQueue(redis, options.prefix) };
+  const trust = { seal: options.runStateSeal, approvalKey: options.signingKey, log };
+  return { log, redis, catalog, queue: new RunQueue(redis, options.prefix, trust) };
 }
 
 /** Knobs a caller (tests, an operator embedding the bot) may set beyond the environment. */
@@ -181,8 +185,8 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
       gates: catalog,
       queue,
       signingKey: options.signingKey,
-      forkApprovals: new ForkApprovals(redis, options.prefix),
-      promotions: new PromotionLedger(redis, `${options.prefix}:bot`),
+      forkApprovals: new ForkApprovals(redis, options.prefix, options.runStateSeal),
+      promotions: new PromotionLedger(redis, `${options.prefix}:bot`, { seal: options.runStateSeal, log }),
       deploymentRunTimeoutMs: start.deploymentRunTimeoutMs,
     }),
     { probot, webhooksPath: options.webhookPath },

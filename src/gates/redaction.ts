@@ -1,5 +1,6 @@
-// The one redaction every byte of an evidence bundle passes through: the run's own secrets, in every
-// spelling they could be written in, and the shapes of credentials (bearer keys, webhook signatures, passwords in URLs).
+// The one redaction every byte of an evidence bundle and every text posted to GitHub passes through: the
+// run's own secrets and the bot's (registered once at start), in every spelling they could be written in,
+// and the shapes of credentials (PEM blocks, GitHub tokens, bearer keys, webhook signatures, passwords in URLs).
 
 /** What a redacted value is replaced with. */
 export const REDACTED = "[REDACTED]";
@@ -50,6 +51,13 @@ function looksLikeCredential(token: string): boolean {
 
 /** Credential shapes that are secret whatever key (if any) they are written under. */
 const SHAPES: [RegExp, string | ((...groups: string[]) => string)][] = [
+  // PEM blocks (private keys, certificates), first so no other shape eats into one; an unterminated block to the end.
+  [
+    /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?(?:-----END \1-----|$)/g,
+    (_all: string, kind: string) => `-----BEGIN ${kind}----- ${REDACTED} -----END ${kind}-----`,
+  ],
+  // GitHub tokens: personal, OAuth, user-to-server, installation (ghs_), refresh, fine-grained.
+  [/\b(?:gh[opsur]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})\b/g, REDACTED],
   // Standard Webhooks secrets.
   [/whsec_[A-Za-z0-9+/=_-]+/g, `whsec_${REDACTED}`],
   // Bearer and basic credentials outside a header. Case-sensitive, and only credential-like words, so that prose
@@ -122,16 +130,46 @@ function redactKeyedValues(text: string): string {
   return out + text.slice(last);
 }
 
+/** The exact secrets of the process (the bot's keys and tokens), redacted from everything besides a run's own. */
+const ownSecrets = new Set<string>();
+let ownVersion = 0;
+
+/**
+ * Registers the bot's own secrets, once at start (from its options): every redactor made before or after
+ * removes them too. A PEM's body lines count on their own, so a key printed in part is still caught.
+ */
+export function registerOwnSecrets(secrets: readonly string[]): void {
+  for (const secret of secrets) {
+    const value = secret.trim();
+    if (!value) continue;
+    ownSecrets.add(value);
+    if (value.includes("-----BEGIN"))
+      for (const line of value.split(/\r?\n|\\n/)) if (line.trim().length >= 32 && !line.includes("-----")) ownSecrets.add(line.trim());
+  }
+  ownVersion++;
+}
+
+/** Every spelling of `secrets`, longest first so that a secret containing another is not left half-visible. */
+function literalsOf(secrets: readonly string[]): string[] {
+  return [...new Set(secrets.filter((s) => s.length > 0).flatMap(spellings))].sort(
+    (a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0),
+  );
+}
+
 /**
  * A redactor for one run. Every non-empty secret is removed in all its spellings, longest first so that a
  * secret containing another is not left half-visible; then the credential shapes are removed. Short secrets
  * are redacted too: an over-redacted bundle is ugly, a leaked key is an incident.
  */
 export function createRedactor(secrets: readonly string[]): Redactor {
-  const literals = [...new Set(secrets.filter((s) => s.length > 0).flatMap(spellings))].sort(
-    (a, b) => b.length - a.length || (a < b ? -1 : a > b ? 1 : 0),
-  );
+  let version = -1;
+  let literals: string[] = [];
   return (text: string): string => {
+    // Rebuilt only when the bot's own secrets were registered since: the common case is one comparison.
+    if (version !== ownVersion) {
+      literals = literalsOf([...secrets, ...ownSecrets]);
+      version = ownVersion;
+    }
     let out = text;
     for (const literal of literals) if (out.includes(literal)) out = out.split(literal).join(REDACTED);
     out = redactKeyedValues(out);

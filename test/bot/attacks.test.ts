@@ -108,12 +108,12 @@ describe("attacks on the sign-off", () => {
     world = await startBotWorld("attack-partial");
     const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
     const { run, evidence } = await finishedRunWithEvidence(world, { pull: source, full: false });
-    expect(promotionState(run)).toBe("partial");
+    expect(promotionState(run, world.bot.queue.state.approvalKey)).toBe("partial");
     await world.review(evidence, "dri-alice", "approved");
     const reply = await refusalOf(evidence, "dri-alice");
     expect(reply.body).toContain("partial: not a promotion decision");
     expect(allStatuses(source.head.sha)).toEqual([]);
-    expect(promotionState((await world.bot.queue.state.get(run.id))!)).toBe("partial");
+    expect(promotionState((await world.bot.queue.state.get(run.id))!, world.bot.queue.state.approvalKey)).toBe("partial");
   });
 
   test("an older PASS is superseded by a newer FAIL on the same commit: its PR is commented and closed, approving it is refused", async () => {
@@ -129,7 +129,7 @@ describe("attacks on the sign-off", () => {
     expect(appStatuses(source.head.sha).at(-1)).toMatchObject({ state: "failure" });
     expect(appStatuses(source.head.sha).some((s) => s.state === "success")).toBe(false);
     const runs = await world.bot.queue.state.runsForCommit(world.fake.owner, world.fake.repo, "gate-a", source.head.sha);
-    expect(runs.map((r) => [r.id, promotionState(r)])).toEqual([
+    expect(runs.map((r) => [r.id, promotionState(r, world.bot.queue.state.approvalKey)])).toEqual([
       [newer.run.id, "no-go"],
       [older.run.id, "superseded"],
     ]);
@@ -204,7 +204,7 @@ describe("attacks on the sign-off", () => {
       state: "pending",
       description: "approval withdrawn by @dri-alice: 0 of 1 approval",
     });
-    expect(promotionState((await world.bot.queue.state.get(run.id))!)).toBe("pending");
+    expect(promotionState((await world.bot.queue.state.get(run.id))!, world.bot.queue.state.approvalKey)).toBe("pending");
   });
 
   test("a status set by someone else does not count, and a re-run sets the App's own; gate publish never sets one", async () => {
@@ -223,7 +223,7 @@ describe("attacks on the sign-off", () => {
 
     const { run } = await finishedRunWithEvidence(world, { pull: source });
     expect(appStatuses(source.head.sha).map((s) => s.state)).toEqual(["pending"]);
-    expect(promotionState((await world.bot.queue.state.get(run.id))!)).toBe("pending");
+    expect(promotionState((await world.bot.queue.state.get(run.id))!, world.bot.queue.state.approvalKey)).toBe("pending");
 
     // gate publish of a local bundle (whatever its approval log says) opens a PR and a check run only.
     const before = world.fake.state.statuses.length;

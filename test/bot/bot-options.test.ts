@@ -48,4 +48,32 @@ describe("the bot's environment", () => {
     // A runner needs no webhook settings.
     expect(readRunnerOptions({ APP_ID: "7", PRIVATE_KEY: key })).toMatchObject({ appId: 7 });
   });
+
+  test("the run-state key is RUN_STATE_KEY when set, else derived from the App key: the bot and its runners agree", () => {
+    const env = { APP_ID: "42", PRIVATE_KEY: key, WEBHOOK_SECRET: "s" };
+    const sealOf = (e: Record<string, string>) => {
+      const o = readRunnerOptions(e);
+      if (Array.isArray(o)) throw new Error(o.map((p) => p.message).join("; "));
+      return o.runStateSeal;
+    };
+    const sealed = sealOf(env).seal("k", "v");
+    // The same App key, spelled as base64, derives the same key; another App key does not.
+    expect(sealOf({ ...env, PRIVATE_KEY: Buffer.from(key).toString("base64") }).open("k", sealed)).toEqual({ ok: true, text: "v" });
+    expect(sealOf({ ...env, PRIVATE_KEY: appKey() }).open("k", sealed).ok).toBe(false);
+    const given = { ...env, RUN_STATE_KEY: "ab".repeat(32) };
+    expect(sealOf(given).open("k", sealOf(given).seal("k", "v")).ok).toBe(true);
+    expect(sealOf(given).open("k", sealed).ok).toBe(false);
+    expect(readRunnerOptions({ ...env, RUN_STATE_KEY: "short" })).toEqual([expect.objectContaining({ code: "weak_run_state_key" })]);
+  });
+
+  test("the bot's own secrets are collected once, to be redacted from everything it writes", () => {
+    const options = readBotOptions({
+      APP_ID: "42",
+      PRIVATE_KEY: key,
+      WEBHOOK_SECRET: "whs-1234",
+      DASHBOARD_TOKEN: "dash-0123456789abcdef",
+    });
+    if (Array.isArray(options)) throw new Error("options refused");
+    expect(options.ownSecrets).toEqual(expect.arrayContaining([key.trim(), "whs-1234", "dash-0123456789abcdef"]));
+  });
 });

@@ -8,6 +8,7 @@ import { runTarget } from "../../src/bot/environment-run.js";
 import { renderStages, stageProblem, type StageRow } from "../../src/bot/promotion-stages.js";
 import { promotionState } from "../../src/bot/promotion.js";
 import type { RunRecord } from "../../src/bot/run-state.js";
+import { approvalKey, withSignedChain } from "./support/signed-signoff.js";
 
 const gateA: Gate = loadGate(new URL("./fixtures/deploy-gates/gate-a.yaml", import.meta.url).pathname);
 const gateP: Gate = loadGate(new URL("./fixtures/deploy-gates/gate-p.yaml", import.meta.url).pathname, {
@@ -16,8 +17,14 @@ const gateP: Gate = loadGate(new URL("./fixtures/deploy-gates/gate-p.yaml", impo
 const production = gateA.environments!.find((e) => e.name === "production")!;
 const staging = gateA.environments!.find((e) => e.name === "staging")!;
 const SHA = "a".repeat(40);
+const KEY = approvalKey();
 
+/** A record as the bot keeps it: its approvals backed by entries signed with KEY. */
 function run(patch: Partial<RunRecord>): RunRecord {
+  return withSignedChain(raw(patch), KEY);
+}
+
+function raw(patch: Partial<RunRecord>): RunRecord {
   return {
     id: "gate-a-20261129-050000-abcdef",
     gate: "gate-a",
@@ -47,57 +54,65 @@ const complete = {
 
 describe("a deployment decided from the bot's record", () => {
   test("promotion state: GO only for a finished, full, signed-off PASS", () => {
-    expect(promotionState(run({ signoff: complete }))).toBe("go");
-    expect(promotionState(run({}))).toBe("pending");
-    expect(promotionState(run({ full: false, signoff: complete }))).toBe("partial");
-    expect(promotionState(run({ verdict: "FAIL", signoff: complete }))).toBe("no-go");
-    expect(promotionState(run({ aborted: true, signoff: complete }))).toBe("no-go");
-    expect(promotionState(run({ phase: "running", verdict: undefined }))).toBe("unfinished");
-    expect(promotionState(run({ signoff: { ...complete, status: "superseded" } }))).toBe("superseded");
+    expect(promotionState(run({ signoff: complete }), KEY)).toBe("go");
+    expect(promotionState(run({}), KEY)).toBe("pending");
+    expect(promotionState(run({ full: false, signoff: complete }), KEY)).toBe("partial");
+    expect(promotionState(run({ verdict: "FAIL", signoff: complete }), KEY)).toBe("no-go");
+    expect(promotionState(run({ aborted: true, signoff: complete }), KEY)).toBe("no-go");
+    expect(promotionState(run({ phase: "running", verdict: undefined }), KEY)).toBe("unfinished");
+    expect(promotionState(run({ signoff: { ...complete, status: "superseded" } }), KEY)).toBe("superseded");
   });
 
   test("signoff approves a signed-off full PASS, naming the run and who signed off", () => {
-    const d = decideFromRecord(gateA, production, SHA, [run({ signoff: complete })], "gates/gate-a.yaml", 7);
+    const d = decideFromRecord(gateA, production, SHA, [run({ signoff: complete })], "gates/gate-a.yaml", {
+      approvalKey: KEY,
+      pullNumber: 7,
+    });
     expect(d).toMatchObject({ approved: true, evidenceUrl: "https://github.com/acme/service/pull/8" });
     expect(d.line).toBe("Gate A: run `gate-a-20261129-050000-abcdef` on aaaaaaa PASSed every phase and was signed off by @dri-alice.");
   });
 
   test("signoff rejects every shortfall with what is missing and how to get it", () => {
-    const none = decideFromRecord(gateA, production, SHA, [], "gates/gate-a.yaml", 7);
+    const none = decideFromRecord(gateA, production, SHA, [], "gates/gate-a.yaml", { approvalKey: KEY, pullNumber: 7 });
     expect(none.approved).toBe(false);
     expect(none.line).toBe(
       "Gate A: no signed-off full PASS of aaaaaaa: no run measured this commit. To get one, comment `/gate-a replay all` on pull request #7, then dri-alice approves its evidence PR (signoff: in gates/gate-a.yaml), then re-run this deployment.",
     );
-    expect(decideFromRecord(gateA, production, SHA, [run({})], "gates/gate-a.yaml").line).toContain(
+    expect(decideFromRecord(gateA, production, SHA, [run({})], "gates/gate-a.yaml", { approvalKey: KEY }).line).toContain(
       "PASSed every phase of aaaaaaa, but its sign-off is missing: 1 approval(s) from dri-alice on evidence PR https://github.com/acme/service/pull/8",
     );
-    expect(decideFromRecord(gateA, production, SHA, [run({ signoff: { ...complete, status: "withdrawn" } })], "g.yaml").line).toContain(
-      "its sign-off is withdrawn",
-    );
-    expect(decideFromRecord(gateA, production, SHA, [run({ full: false, scope: "smoke" })], "g.yaml").line).toContain(
+    expect(
+      decideFromRecord(gateA, production, SHA, [run({ signoff: { ...complete, status: "withdrawn" } })], "g.yaml", { approvalKey: KEY })
+        .line,
+    ).toContain("its sign-off is withdrawn");
+    expect(decideFromRecord(gateA, production, SHA, [run({ full: false, scope: "smoke" })], "g.yaml", { approvalKey: KEY }).line).toContain(
       "PASSed only smoke, not every phase",
     );
     expect(
-      decideFromRecord(gateA, production, SHA, [run({ verdict: "FAIL", reason: "latency_p95 over its bar" })], "g.yaml").line,
+      decideFromRecord(gateA, production, SHA, [run({ verdict: "FAIL", reason: "latency_p95 over its bar" })], "g.yaml", {
+        approvalKey: KEY,
+      }).line,
     ).toContain("the latest run of aaaaaaa, `gate-a-20261129-050000-abcdef`, is FAIL (latency_p95 over its bar)");
-    expect(decideFromRecord(gateA, production, SHA, [run({ phase: "running", verdict: undefined })], "g.yaml").line).toContain(
-      "has not finished",
-    );
+    expect(
+      decideFromRecord(gateA, production, SHA, [run({ phase: "running", verdict: undefined })], "g.yaml", { approvalKey: KEY }).line,
+    ).toContain("has not finished");
   });
 
   test("a newer failed run of the same commit outweighs an older signed-off PASS; an aborted one does not; pass needs no sign-off", () => {
     const older = run({ id: "older", signoff: complete });
     const newer = run({ id: "newer", verdict: "FAIL", reason: "ordering_violations 3" });
-    const refused = decideFromRecord(gateA, production, SHA, [newer, older], "g.yaml");
+    const refused = decideFromRecord(gateA, production, SHA, [newer, older], "g.yaml", { approvalKey: KEY });
     expect(refused.approved).toBe(false);
     expect(refused.line).toContain(
       "run `older` of aaaaaaa PASSed, but the newer run `newer` of the same commit is FAIL (ordering_violations 3)",
     );
     expect(
-      decideFromRecord(gateA, production, SHA, [run({ id: "stopped", verdict: "ERROR", aborted: true }), older], "g.yaml"),
+      decideFromRecord(gateA, production, SHA, [run({ id: "stopped", verdict: "ERROR", aborted: true }), older], "g.yaml", {
+        approvalKey: KEY,
+      }),
     ).toMatchObject({ approved: true, backing: older });
-    expect(decideFromRecord(gateA, staging, SHA, [run({})], "g.yaml")).toMatchObject({ approved: true });
-    expect(decideFromRecord(gateA, staging, SHA, [run({ full: false })], "g.yaml").approved).toBe(false);
+    expect(decideFromRecord(gateA, staging, SHA, [run({})], "g.yaml", { approvalKey: KEY })).toMatchObject({ approved: true });
+    expect(decideFromRecord(gateA, staging, SHA, [run({ full: false })], "g.yaml", { approvalKey: KEY }).approved).toBe(false);
   });
 
   test("only gates that name the environment guard it", () => {

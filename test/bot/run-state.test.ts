@@ -3,18 +3,22 @@
 
 import { Redis } from "ioredis";
 import { RunState, type RunRecord } from "../../src/bot/run-state.js";
+import { RunStateSeal } from "../../src/bot/run-state-seal.js";
 import { deleteKeys, newPrefix, REDIS_URL } from "./support/bot-world.js";
 
 let prefix: string;
 let redis: Redis;
 let other: Redis;
 let state: RunState;
+/** Every process of the bot derives the same key; tests share one per test. */
+let seal: RunStateSeal;
 
 beforeEach(() => {
   prefix = newPrefix("state");
   redis = new Redis(REDIS_URL);
   other = new Redis(REDIS_URL);
-  state = new RunState(redis, prefix);
+  seal = RunStateSeal.random();
+  state = new RunState(redis, prefix, { seal });
 });
 
 afterEach(async () => {
@@ -109,7 +113,7 @@ describe("the run slot of a gate on a repository", () => {
   });
 
   test("commands arriving at once from two processes start exactly one run", async () => {
-    const two = new RunState(other, prefix);
+    const two = new RunState(other, prefix, { seal });
     const records = Array.from({ length: 8 }, (_, i) => record({ pullNumber: 10 + i }));
     const outcomes = await Promise.all(records.map((r, i) => (i % 2 ? two : state).claim(r)));
     expect(outcomes.filter((o) => o.outcome === "start")).toHaveLength(1);
@@ -123,7 +127,7 @@ describe("the run slot of a gate on a repository", () => {
   });
 
   test("updates from two processes are not lost", async () => {
-    const two = new RunState(other, prefix);
+    const two = new RunState(other, prefix, { seal });
     const a = record();
     await state.claim(a);
     await Promise.all([
@@ -156,5 +160,69 @@ describe("the run slot of a gate on a repository", () => {
     const runs = await state.runsForCommit("acme", "service", "gate-a", sha);
     expect(runs.map((r) => r.id)).toEqual([newer.id, older.id]);
     expect(await state.runsForCommit("acme", "service", "gate-a", "e".repeat(40))).toEqual([]);
+  });
+});
+
+describe("a store that cannot be forged", () => {
+  /** The log lines at error level, as the bot's logger would get them. */
+  function watched(): { state: RunState; errors: { obj: unknown; msg?: string }[] } {
+    const errors: { obj: unknown; msg?: string }[] = [];
+    return { state: new RunState(redis, prefix, { seal, log: { error: (obj, msg) => errors.push({ obj, msg }) } }), errors };
+  }
+
+  test("a record SET by anyone but the bot is reported and treated as lost, and is never sealed by an update", async () => {
+    const { state: s, errors } = watched();
+    const forged = record({ phase: "finished", verdict: "PASS", full: true, signoff: { status: "complete", approvals: [] } });
+    await redis.set(`${prefix}:run:${forged.id}`, JSON.stringify(forged));
+    expect(await s.get(forged.id)).toBeNull();
+    expect(errors[0]).toMatchObject({ obj: { runId: forged.id } });
+    expect(errors[0]!.msg).toMatch(/failed its integrity check \(it carries no seal/);
+    expect(await s.update(forged.id, () => ({ checkRunId: 1 }))).toBeNull();
+    expect(await redis.get(`${prefix}:run:${forged.id}`)).toBe(JSON.stringify(forged));
+  });
+
+  test("a sealed record with one field changed fails its check", async () => {
+    const { state: s, errors } = watched();
+    const a = record();
+    await s.claim(a);
+    const stored = (await redis.get(`${prefix}:run:${a.id}`))!;
+    await redis.set(`${prefix}:run:${a.id}`, stored.replace('"phase":"queued"', '"phase":"finished","verdict":"PASS"'));
+    expect(await s.get(a.id)).toBeNull();
+    expect(errors[0]!.msg).toMatch(/seal does not match/);
+  });
+
+  test("a genuine record copied under another id, or listed under another commit, pull or repository, is rejected", async () => {
+    const { state: s, errors } = watched();
+    const pass = record({ headSha: "f".repeat(40), pullNumber: 11 });
+    await s.claim(pass);
+    await s.update(pass.id, () => ({ phase: "finished", verdict: "PASS" }));
+    const stored = (await redis.get(`${prefix}:run:${pass.id}`))!;
+    await redis.set(`${prefix}:run:gate-a-copied`, stored);
+    expect(await s.get("gate-a-copied")).toBeNull();
+    const never = "0".repeat(40);
+    await redis.zadd(`${prefix}:commit:acme/service:gate-a@${never}`, Date.now(), pass.id);
+    await redis.zadd(`${prefix}:commit:other/repo:gate-a@${pass.headSha}`, Date.now(), pass.id);
+    await redis.zadd(`${prefix}:pull:acme/service#12`, Date.now(), pass.id);
+    expect(await s.checkedRunsForCommit("acme", "service", "gate-a", never)).toEqual({ runs: [], rejected: [pass.id] });
+    expect(await s.runsForCommit("other", "repo", "gate-a", pass.headSha)).toEqual([]);
+    expect(await s.runsForPull("acme", "service", 12)).toEqual([]);
+    expect((await s.runsForCommit("acme", "service", "gate-a", pass.headSha)).map((r) => r.id)).toEqual([pass.id]);
+    expect(errors.map((e) => (e.obj as { runId: string }).runId)).toEqual(["gate-a-copied", pass.id, pass.id, pass.id]);
+  });
+
+  test("a record sealed with another key (another bot, an old key) fails its check", async () => {
+    const a = record();
+    await new RunState(other, prefix, { seal: RunStateSeal.random() }).claim(a);
+    expect(await state.get(a.id)).toBeNull();
+    expect(await state.runsForPull("acme", "service", a.pullNumber)).toEqual([]);
+  });
+
+  test("a forged link between sign-off commits makes no stranger's commit reviewable", async () => {
+    const { state: s, errors } = watched();
+    await s.recordSignoffCommit("acme", "service", "gate-a/evidence/r2", "c2", "c1");
+    await redis.hset(`${prefix}:signoff:acme/service:gate-a/evidence/r2`, "x9", "c2");
+    expect(await s.reviewableCommits("acme", "service", "gate-a/evidence/r2", "x9")).toEqual(["x9"]);
+    expect(await s.reviewableCommits("acme", "service", "gate-a/evidence/r2", "c2")).toEqual(["c2", "c1"]);
+    expect(errors[0]!.msg).toMatch(/sign-off commit link x9 failed its integrity check/);
   });
 });

@@ -64,7 +64,7 @@ describe("sign-off on an evidence PR", () => {
     expect(statuses(source.head.sha).at(-1)!.description).toContain("signed off by @dri-alice");
 
     const recorded = (await world.bot.queue.state.get(run.id))!;
-    expect(promotionState(recorded)).toBe("go");
+    expect(promotionState(recorded, world.bot.queue.state.approvalKey)).toBe("go");
     expect(recorded.signoff?.approvals).toEqual([expect.objectContaining({ login: "dri-alice", commitId: evidenceHead })]);
     expect(recorded.signoffLog).toHaveLength(1);
 

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { createServer, type Server } from "node:http";
 import { Redis } from "ioredis";
 import { pino } from "pino";
+import { RunStateSeal } from "../../src/bot/run-state-seal.js";
 import { RunQueue } from "../../src/bot/run-queue.js";
 import type { RunRecord } from "../../src/bot/run-state.js";
 import { loadGateCatalog } from "../../src/bot/gate-catalog.js";
@@ -45,7 +46,7 @@ function record(id: string, extra: Partial<RunRecord> = {}): RunRecord {
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
   prefix = newPrefix("web");
-  queue = new RunQueue(redis, prefix);
+  queue = new RunQueue(redis, prefix, { seal: RunStateSeal.random() });
   await queue.state.claim(record("gate-a-run-1"));
   await queue.state.update("gate-a-run-1", () => ({
     phase: "finished",

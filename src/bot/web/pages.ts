@@ -3,6 +3,7 @@
 // small script (both served by us, no build step, no CDN). Every text from a run passes the same
 // redaction as the evidence before it is escaped, so nothing secret reaches a page.
 
+import type { KeyObject } from "node:crypto";
 import { promotionState, type PromotionState } from "../promotion.js";
 import type { Gate, Phase } from "../../gates/gate.js";
 import { phasesUpTo } from "../../gates/gate-file/index.js";
@@ -145,6 +146,8 @@ export interface RunView {
   gate: Gate | null;
   progress: Record<string, PhaseProgress>;
   now?: Date;
+  /** The bot's evidence signing key, which the sign-off chain is checked with (undefined: it has none). */
+  approvalKey: KeyObject | undefined;
 }
 
 function selectedPhases(v: RunView): { name: string; requests: number; rate: number; barMs: number }[] {
@@ -249,6 +252,7 @@ const PROMOTION_CLASS: Record<PromotionState, "success" | "pending" | "failure">
   "no-go": "failure",
   partial: "failure",
   superseded: "failure",
+  unverified: "failure",
 };
 
 const PROMOTION_TEXT: Record<PromotionState, string> = {
@@ -258,6 +262,7 @@ const PROMOTION_TEXT: Record<PromotionState, string> = {
   "no-go": "not a PASS: no promotion",
   partial: "partial: not a promotion decision",
   superseded: "superseded by a newer run of the same commit",
+  unverified: "NO-GO: the sign-off in the record is not backed by its signed approval chain",
 };
 
 function signoff(v: RunView): string {
@@ -268,7 +273,7 @@ function signoff(v: RunView): string {
       : `${v.gate.signoff.approvals} approval${v.gate.signoff.approvals === 1 ? "" : "s"} from ${v.gate.signoff.approvers.length ? v.gate.signoff.approvers.join(", ") : `anyone with ${v.gate.signoff.permission} permission`}`
     : "";
   // Where the promotion stands, from the bot's own record of the run and its sign-off.
-  const promotion = promotionState(r);
+  const promotion = promotionState(r, v.approvalKey);
   const approvals = r.signoff?.approvals.map((a) => a.login).join(", ");
   const state =
     r.phase === "finished" || r.signoff

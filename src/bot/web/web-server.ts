@@ -163,7 +163,8 @@ export function createWebApp(deps: WebDeps): express.Express {
     const record = await deps.queue.state.get(id);
     if (!record) return null;
     const progress = await deps.queue.progress.get(id);
-    return { record, gate: deps.catalog.byName(record.gate) ?? null, progress, now: new Date() };
+    const approvalKey = deps.queue.state.approvalKey;
+    return { record, gate: deps.catalog.byName(record.gate) ?? null, progress, now: new Date(), approvalKey };
   };
 
   app.get("/runs/:id", guard, async (req, res, next) => {
