@@ -11,6 +11,7 @@ import { promotionState } from "../../src/bot/promotion.js";
 import { readGateFileAt } from "../../src/bot/repository-gates.js";
 import { issueCommentOnPullRequest, pullRequestReview, sendWebhook } from "../support/webhook-sender.js";
 import { FIXTURE_GATES, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
+import { deployTo } from "./support/deployments.js";
 import { finishedRunWithEvidence } from "./support/finished-run.js";
 
 jest.setTimeout(90_000);
@@ -107,11 +108,11 @@ describe("sign-off follows GitHub's reviews", () => {
     expect(world.fake.state.reviews.get(late.id)!.state).toBe("DISMISSED");
   });
 
-  test("the policy pinned for the run decides (2 approvals), not the bot's GATES_DIR copy (1)", async () => {
+  test("the policy pinned for the run decides (2 approvals, production guarded), not the bot's GATES_DIR copy (1, nothing guarded)", async () => {
     const local = readFileSync(join(FIXTURE_GATES, "gate-a.yaml"), "utf8");
     const pinned = local.replace(
       /signoff:\n(?: {2}.*\n)+/,
-      "signoff:\n  approvals: 2\n  approvers: [dri-alice, carol]\n  permission: write\n",
+      "signoff:\n  approvals: 2\n  approvers: [dri-alice, carol]\n  permission: write\n\nenvironments:\n  production:\n    requires: signoff\n",
     );
     expect(pinned).not.toBe(local);
     world = await startBotWorld("truth-policy", { files: { "gates/gate-a.yaml": pinned }, permissions: { carol: "write" } });
@@ -131,10 +132,15 @@ describe("sign-off follows GitHub's reviews", () => {
       description: `awaiting sign-off of run ${run.id}: 1 of 2 approvals`,
     });
     expect(appStatuses(source.head.sha).some((s) => s.state === "success")).toBe(false);
+    const early = await deployTo(world, "production", source.head.sha, { pr: source.number });
+    expect(early.decided.state).toBe("rejected");
+    expect(early.decided.comment).toContain("2 approval(s) from dri-alice, carol");
+    expect(early.decided.comment).toContain("gates/gate-a.yaml (blob");
 
     await world.review(evidence, "carol", "approved");
     await waitFor("the GO", () => appStatuses(source.head.sha).find((s) => s.state === "success"));
     expect(appStatuses(source.head.sha).at(-1)!.description).toContain("signed off by @dri-alice, @carol");
+    expect((await deployTo(world, "production", source.head.sha, { pr: source.number })).decided.state).toBe("approved");
   });
 
   test("a co-author (Co-authored-by) of a measured commit cannot sign off; the reply names the commit", async () => {
