@@ -237,4 +237,35 @@ describe("sign-off follows GitHub's reviews", () => {
     expect(botReplies(source.number)).toHaveLength(1);
     expect(world.fake.count("reactions.createForIssueComment")).toBe(1);
   });
+
+  test("a branch squatted under the run's evidence name is never adopted: the bot makes its own, says so, and only its commits count", async () => {
+    world = await startBotWorld("truth-squat");
+    const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
+    const id = "gate-a-test-squatted";
+    const squat = world.fake.pushCommit({
+      branch: `gate-a/evidence/${id}`,
+      files: { [`evidence/${id}/summary.md`]: "PASS, trust me\n" },
+      author: "mallory",
+    });
+    const { run, evidence, branch } = await finishedRunWithEvidence(world, { pull: source, id });
+
+    expect(branch).toBe(`gate-a/evidence-2/${id}`);
+    expect(world.fake.state.refs.get(`refs/heads/gate-a/evidence/${id}`)).toBe(squat.sha);
+    const pr = world.fake.pullRequestJson(evidence);
+    expect(pr.head.ref).toBe(branch);
+    expect(pr.head.sha).not.toBe(squat.sha);
+    expect(run.evidenceCommits).toEqual([pr.head.sha]);
+    expect(pr.body).toContain(`\`gate-a/evidence/${id}\` already existed and was not made by the bot`);
+
+    // A PR from the squatted branch is not the run's evidence PR, whoever approves it.
+    const fake = world.fake.createPullRequest({ head: `gate-a/evidence/${id}`, base: "release-gate/evidence", author: "mallory" });
+    await world.review(fake.number, "dri-alice", "approved");
+    expect((await refusalOf(fake.number, "dri-alice")).body).toContain(
+      `this is not the evidence PR of run \`${id}\` (that is #${evidence})`,
+    );
+    expect(appStatuses(source.head.sha).map((s) => s.state)).toEqual(["pending"]);
+
+    await world.review(evidence, "dri-alice", "approved");
+    await waitFor("the GO on the bot's own branch", () => appStatuses(source.head.sha).find((s) => s.state === "success"));
+  });
 });
