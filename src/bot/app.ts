@@ -241,7 +241,12 @@ export function releaseGateApp(deps: AppDeps): ApplicationFunction {
     app.on(
       "check_run.rerequested",
       once(deps, async (context: Context<"check_run.rerequested">) => {
-        const rerunDeps = { gates: deps.gates, queue: deps.queue, log: context.log as unknown as BotLog };
+        const rerunDeps = {
+          gates: deps.gates,
+          queue: deps.queue,
+          log: context.log as unknown as BotLog,
+          forkApprovals: deps.forkApprovals,
+        };
         const outcome = await handleCheckRunRerequested(
           context.octokit as unknown as GitHub,
           context.repo(),
@@ -254,7 +259,12 @@ export function releaseGateApp(deps: AppDeps): ApplicationFunction {
     app.on(
       "merge_group.checks_requested",
       once(deps, async (context: Context<"merge_group.checks_requested">) => {
-        const rerunDeps = { gates: deps.gates, queue: deps.queue, log: context.log as unknown as BotLog };
+        const rerunDeps = {
+          gates: deps.gates,
+          queue: deps.queue,
+          log: context.log as unknown as BotLog,
+          forkApprovals: deps.forkApprovals,
+        };
         await handleMergeGroup(
           context.octokit as unknown as GitHub,
           context.repo(),

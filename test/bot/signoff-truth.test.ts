@@ -9,9 +9,9 @@ import { join } from "node:path";
 import { Octokit } from "@octokit/rest";
 import { promotionState } from "../../src/bot/promotion.js";
 import { readGateFileAt } from "../../src/bot/repository-gates.js";
-import { issueCommentOnPullRequest, pullRequestReview, sendWebhook } from "../support/webhook-sender.js";
+import { issueCommentOnPullRequest, mergeGroupChecksRequested, pullRequestReview, sendWebhook } from "../support/webhook-sender.js";
 import { FIXTURE_GATES, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
-import { deployTo } from "./support/deployments.js";
+import { DEPLOY_GATES, deployTo } from "./support/deployments.js";
 import { finishedRunWithEvidence } from "./support/finished-run.js";
 
 jest.setTimeout(90_000);
@@ -267,5 +267,26 @@ describe("sign-off follows GitHub's reviews", () => {
 
     await world.review(evidence, "dri-alice", "approved");
     await waitFor("the GO on the bot's own branch", () => appStatuses(source.head.sha).find((s) => s.state === "success"));
+  });
+
+  test("a merge group holding a fork PR's code runs nothing without /gate-a approve-run of that head", async () => {
+    world = await startBotWorld("truth-fork-queue", { gatesDir: DEPLOY_GATES });
+    const pr = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" }, fork: "mallory/service" });
+    const base = world.fake.state.refs.get("refs/heads/main")!;
+    const group = world.fake.pushCommit({ branch: `gh-readonly-queue/main/pr-${pr.number}-${base}`, files: { "src/a.ts": "a\n" } });
+    const payload = mergeGroupChecksRequested({
+      ...world.fake.webhookContext(),
+      headSha: group.sha,
+      baseSha: base,
+      prNumber: pr.number,
+      sender: "octocat",
+    });
+    expect((await sendWebhook(world.bot.webhookUrl, { event: "merge_group", payload, secret: world.secret })).status).toBe(200);
+    const check = await waitFor("Gate A's refusal", () =>
+      [...world.fake.state.checkRuns.values()].find((c) => c.headSha === group.sha && c.name === "Gate A"),
+    );
+    expect(check).toMatchObject({ status: "completed", conclusion: "action_required" });
+    expect(check.output.summary).toContain("`/gate-a approve-run`");
+    expect(await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr.number)).toEqual([]);
   });
 });
