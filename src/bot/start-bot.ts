@@ -197,6 +197,7 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
     webhooks,
     webhookPath: options.webhookPath,
     dashboardToken: options.dashboardToken,
+    dashboardOpen: options.dashboardOpen,
     log,
     livePollMs: start.livePollMs,
   });
