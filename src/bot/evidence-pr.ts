@@ -186,7 +186,7 @@ export async function openEvidencePullRequest(
   const files = await bundleFiles(o.bundleDir, evidencePath(runId));
   const message = `${title}\n\nEvidence bundle of run ${runId} (${verdict.verdict}) for commit ${verdict.commit}.\n${verdict.reason}\n`;
   const { commitSha } = await commitChanges(github, where, baseSha, files, message);
-  let branch = evidenceBranch(o.gate.name, runId);
+  let branch: string;
   const taken: string[] = [];
   for (let attempt = 1; ; attempt++) {
     branch = evidenceBranch(o.gate.name, runId, attempt);
