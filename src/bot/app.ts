@@ -18,6 +18,7 @@ import { handleReview, type ReviewEvent } from "./signoff.js";
 import type { KeyObject } from "node:crypto";
 import { guardForGitHub } from "./redact-for-github.js";
 import type { ForkApprovals } from "./fork-approval.js";
+import type { DeliveryLedger, RunLock } from "./delivery-ledger.js";
 import { gateOfRecord, readRepositoryGates, RepositoryGateError, type RepositoryGates } from "./repository-gates.js";
 import { handleProtectionRule, type ProtectionRuleEvent } from "./deployment-protection.js";
 import type { PromotionLedger } from "./promotion-stages.js";
@@ -34,6 +35,10 @@ export interface AppDeps {
   promotions: PromotionLedger;
   /** Longest a deployment's `requires: run` may take before it is rejected, ms. */
   deploymentRunTimeoutMs?: number;
+  /** Deliveries and command comments already handled (each is handled once). */
+  deliveries: DeliveryLedger;
+  /** One sign-off at a time per run. */
+  runLock: RunLock;
 }
 
 /** How long a non-collaborator on a public repository gets no second reply. */
@@ -48,6 +53,11 @@ async function handleCommand(context: CommentContext, deps: AppDeps): Promise<vo
   if (context.isBot || comment.user?.type === "Bot") return;
   // Most comments are conversation: only one that starts like a command costs GitHub calls.
   if (!/^\s*\//.test(comment.body ?? "")) return;
+  // A command comment is an order once: a redelivery, or the same comment under another delivery id, runs nothing.
+  if (!(await deps.deliveries.first("comment", comment.id))) {
+    context.log.info({ comment: comment.id }, "command comment already handled");
+    return;
+  }
   const github = guardForGitHub(context.octokit) as unknown as GitHub;
   const where: RepoRef = context.repo();
   const user = comment.user?.login ?? context.payload.sender.login;
@@ -162,55 +172,106 @@ async function markStale(context: Context<"pull_request.synchronize">, deps: App
   }
 }
 
+/**
+ * Every handler runs once per X-GitHub-Delivery: a delivery replayed (by GitHub's "Redeliver", or by
+ * whoever captured it) is a fact already known. A handler that failed forgets its delivery, so that
+ * GitHub's redelivery of it is handled.
+ */
+function once<C extends { id: string; log: { info(o: object, m: string): void } }>(
+  deps: AppDeps,
+  handler: (context: C) => Promise<unknown>,
+): (context: C) => Promise<void> {
+  return async (context) => {
+    if (!(await deps.deliveries.first("delivery", context.id))) {
+      context.log.info({ delivery: context.id }, "delivery already handled");
+      return;
+    }
+    try {
+      await handler(context);
+    } catch (err) {
+      await deps.deliveries.forget("delivery", context.id).catch(() => {});
+      throw err;
+    }
+  };
+}
+
 export function releaseGateApp(deps: AppDeps): ApplicationFunction {
   return (app: Probot) => {
-    app.on("issue_comment.created", (context) => handleCommand(context, deps));
-    app.on("pull_request.synchronize", (context) => markStale(context, deps));
-    app.on(["pull_request_review.submitted", "pull_request_review.dismissed"], async (context) => {
-      if (context.isBot) return;
-      const outcome = await handleReview(
-        guardForGitHub(context.octokit) as unknown as GitHub,
-        context.repo(),
-        context.payload as unknown as ReviewEvent,
-        { gates: deps.gates, state: deps.queue.state, signingKey: deps.signingKey },
-      );
-      context.log.info({ outcome: outcome.kind, why: "why" in outcome ? outcome.why : undefined }, "review handled");
-    });
-    app.on("deployment_protection_rule.requested", async (context) => {
-      const outcome = await handleProtectionRule(
-        context.octokit as unknown as GitHub,
-        context.repo(),
-        context.payload as unknown as ProtectionRuleEvent,
-        {
+    app.on(
+      "issue_comment.created",
+      once(deps, (context: CommentContext) => handleCommand(context, deps)),
+    );
+    app.on(
+      "pull_request.synchronize",
+      once(deps, (context: Context<"pull_request.synchronize">) => markStale(context, deps)),
+    );
+    app.on(
+      ["pull_request_review.submitted", "pull_request_review.dismissed"],
+      once(deps, async (context: Context<"pull_request_review">) => {
+        if (context.isBot) return;
+        const outcome = await handleReview(
+          guardForGitHub(context.octokit) as unknown as GitHub,
+          context.repo(),
+          context.payload as unknown as ReviewEvent,
+          { gates: deps.gates, state: deps.queue.state, lock: deps.runLock, signingKey: deps.signingKey },
+        );
+        context.log.info({ outcome: outcome.kind, why: "why" in outcome ? outcome.why : undefined }, "review handled");
+      }),
+    );
+    app.on(
+      "deployment_protection_rule.requested",
+      once(deps, async (context: Context<"deployment_protection_rule.requested">) => {
+        const outcome = await handleProtectionRule(
+          context.octokit as unknown as GitHub,
+          context.repo(),
+          context.payload as unknown as ProtectionRuleEvent,
+          {
+            gates: deps.gates,
+            state: deps.queue.state,
+            ledger: deps.promotions,
+            log: context.log as unknown as BotLog,
+            runTimeoutMs: deps.deploymentRunTimeoutMs,
+            // A run against the environment takes minutes; the webhook is answered now and GitHub later.
+            background: (task) => void task(),
+          },
+        );
+        context.log.info({ outcome: outcome.kind }, "deployment protection rule handled");
+      }),
+    );
+    app.on(
+      "check_run.rerequested",
+      once(deps, async (context: Context<"check_run.rerequested">) => {
+        const rerunDeps = {
           gates: deps.gates,
-          state: deps.queue.state,
-          ledger: deps.promotions,
+          queue: deps.queue,
           log: context.log as unknown as BotLog,
-          runTimeoutMs: deps.deploymentRunTimeoutMs,
-          // A run against the environment takes minutes; the webhook is answered now and GitHub later.
-          background: (task) => void task(),
-        },
-      );
-      context.log.info({ outcome: outcome.kind }, "deployment protection rule handled");
-    });
-    app.on("check_run.rerequested", async (context) => {
-      const rerunDeps = { gates: deps.gates, queue: deps.queue, log: context.log as unknown as BotLog };
-      const outcome = await handleCheckRunRerequested(
-        context.octokit as unknown as GitHub,
-        context.repo(),
-        context.payload as unknown as CheckRunRerequestedEvent,
-        rerunDeps,
-      );
-      context.log.info({ outcome: outcome.kind }, "check run re-run handled");
-    });
-    app.on("merge_group.checks_requested", async (context) => {
-      const rerunDeps = { gates: deps.gates, queue: deps.queue, log: context.log as unknown as BotLog };
-      await handleMergeGroup(
-        context.octokit as unknown as GitHub,
-        context.repo(),
-        context.payload as unknown as MergeGroupEvent,
-        rerunDeps,
-      );
-    });
+          forkApprovals: deps.forkApprovals,
+        };
+        const outcome = await handleCheckRunRerequested(
+          context.octokit as unknown as GitHub,
+          context.repo(),
+          context.payload as unknown as CheckRunRerequestedEvent,
+          rerunDeps,
+        );
+        context.log.info({ outcome: outcome.kind }, "check run re-run handled");
+      }),
+    );
+    app.on(
+      "merge_group.checks_requested",
+      once(deps, async (context: Context<"merge_group.checks_requested">) => {
+        const rerunDeps = {
+          gates: deps.gates,
+          queue: deps.queue,
+          log: context.log as unknown as BotLog,
+          forkApprovals: deps.forkApprovals,
+        };
+        await handleMergeGroup(
+          context.octokit as unknown as GitHub,
+          context.repo(),
+          context.payload as unknown as MergeGroupEvent,
+          rerunDeps,
+        );
+      }),
+    );
   };
 }

@@ -19,7 +19,8 @@ const ENV_HELP = `Environment (the standard Probot variables, read once at start
   WEBHOOK_PATH         default /api/github/webhooks               (gate bot only)
   PORT, HOST           default 3000, localhost (HOST=0.0.0.0 in a container)  (gate bot only)
   DASHBOARD_TOKEN      read-only token for the war-room pages (/login?token=...); without it the
-                       pages answer only to requests made on 127.0.0.1 itself  (gate bot only)
+                       pages are closed, unless \`gate bot --dashboard open\` (a laptop: binds
+                       127.0.0.1 and answers requests made there without a token)  (gate bot only)
   GHE_HOST             GitHub Enterprise Server host (API at \${GHE_PROTOCOL}://\${GHE_HOST}/api/v3)
   GHE_PROTOCOL         default https
   LOG_LEVEL            trace|debug|info|warn|error|fatal|silent, default info
@@ -159,10 +160,25 @@ function superviseRunner(stopping: () => boolean): RunnerProcess {
 }
 
 export async function botCommand(args: string[]): Promise<number> {
-  const asked = helpRequested("bot", args, BOT_HELP);
+  const dashboard = args.indexOf("--dashboard");
+  const open = dashboard >= 0 ? args[dashboard + 1] : undefined;
+  if (dashboard >= 0 && open !== "open") {
+    console.error(
+      `gate bot: --dashboard takes one word, open (got ${JSON.stringify(open ?? "")}); without it the pages need DASHBOARD_TOKEN`,
+    );
+    return 2;
+  }
+  const rest = dashboard >= 0 ? [...args.slice(0, dashboard), ...args.slice(dashboard + 2)] : args;
+  const asked = helpRequested("bot", rest, BOT_HELP);
   if (asked !== null) return asked;
-  const options = readBotOptions(process.env);
-  if (Array.isArray(options)) return printProblems("bot", options);
+  const read = readBotOptions(process.env);
+  if (Array.isArray(read)) return printProblems("bot", read);
+  // An open dashboard trusts local requests: it listens on 127.0.0.1 only, whatever HOST says, and says so.
+  const options = open ? { ...read, dashboardOpen: true, host: "127.0.0.1" } : read;
+  if (open && !options.dashboardToken)
+    console.error(
+      "gate bot: --dashboard open: the war-room pages answer requests made on 127.0.0.1 without a token; listening on 127.0.0.1 only",
+    );
   return serve("bot", () => startBot(options, { runner: false }), superviseRunner);
 }
 

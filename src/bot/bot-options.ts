@@ -50,6 +50,8 @@ export interface BotOptions extends RunnerEnvOptions {
   webhookSecret: string;
   /** Read-only token for the war-room pages; without one they answer only on 127.0.0.1. */
   dashboardToken?: string;
+  /** `gate bot --dashboard open`: the pages answer local requests without a token; the bot binds 127.0.0.1. */
+  dashboardOpen?: boolean;
   webhookPath: string;
   host: string;
   port: number;

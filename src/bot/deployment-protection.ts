@@ -13,6 +13,7 @@ import type { GitHub, RepoRef } from "./github.js";
 import { promotionState } from "./promotion.js";
 import { stageProblem, type PromotionLedger, type StageRow } from "./promotion-stages.js";
 import type { RunRecord, RunState } from "./run-state.js";
+import { gateOfRecord } from "./repository-gates.js";
 import { findMarkedComment, refreshWarRoom, upsertComment } from "./war-room-comment.js";
 import { renderStages } from "./promotion-stages.js";
 
@@ -100,6 +101,24 @@ export function callbackRunId(
     return bad(`belongs to ${m[1]}/${m[2]}, not to ${where.owner}/${where.repo}, where the deployment is`);
   }
   return { runId: Number(m[3]) };
+}
+
+/**
+ * Each gate as pinned for the latest run of `sha` (its `environments:` and `signoff:` are the ones that run is
+ * judged by), else the bot's GATES_DIR copy for a commit no pinned run measured.
+ */
+async function gatesPinnedFor(where: RepoRef, sha: string, deps: ProtectionDeps): Promise<Gate[]> {
+  const out: Gate[] = [];
+  for (const local of deps.gates.gates) {
+    const [latest] = await deps.state.runsForCommit(where.owner, where.repo, local.name, sha);
+    out.push(latest?.gateFile ? (gateOfRecord(latest, deps.gates) ?? local) : local);
+  }
+  return out;
+}
+
+/** Where a gate's policy is written: the repository path of a pinned file, else the GATES_DIR file. */
+function policyFile(gate: Gate, deps: ProtectionDeps): string {
+  return gate.source.blobSha ? `${gate.source.file} (blob ${gate.source.blobSha.slice(0, 7)})` : deps.gates.fileOf(gate);
 }
 
 /** The gates that guard `environment`, each with its rule. */
@@ -260,7 +279,7 @@ export async function handleProtectionRule(
   const sha = event.deployment?.sha ?? "";
   if (!environmentName || !/^[0-9a-f]{40}$/i.test(sha))
     return rejectFor("the event names no environment or no deployment commit, so no gate can vouch for it.");
-  const guards = guardsOf(deps.gates.gates, environmentName);
+  const guards = guardsOf(await gatesPinnedFor(where, sha, deps), environmentName);
   if (guards.length === 0) {
     return rejectFor(
       `no gate guards the environment "${environmentName}". Add it to a gate file (environments: { ${environmentName}: { requires: signoff } }), or remove release-gate from ${environmentName}'s deployment protection rules.`,
@@ -344,7 +363,7 @@ async function decide(
   const decisions = await deps.ledger.decisions(where.owner, where.repo, gate.name, sha);
   const order = stageProblem(gate, environment, decisions, sha, new Date());
   if (order) return no(order);
-  const gateFile = deps.gates.fileOf(gate);
+  const gateFile = policyFile(gate, deps);
   const checked = await deps.state.checkedRunsForCommit(where.owner, where.repo, gate.name, sha);
   // A run of another installation never vouches here, whatever its repository name says.
   const installation = event.installation?.id;

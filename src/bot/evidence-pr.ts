@@ -18,15 +18,19 @@ import { DEFAULT_EVIDENCE_BASE } from "../gates/gate-file/index.js";
 /** GitHub rejects a pull request body longer than this (characters). */
 export const PULL_BODY_LIMIT = 65_536;
 
-export function evidenceBranch(gateName: string, runId: string): string {
-  return `${gateName}/evidence/${runId}`;
+/** `<gate>/evidence/<run-id>`, or `<gate>/evidence-<n>/<run-id>` when the bot found the first names taken. */
+export function evidenceBranch(gateName: string, runId: string, attempt = 1): string {
+  return `${gateName}/evidence${attempt > 1 ? `-${attempt}` : ""}/${runId}`;
 }
 
 /** The gate and run an evidence branch belongs to, or null for any other branch. */
 export function parseEvidenceBranch(branch: string): { gate: string; runId: string } | null {
-  const m = /^([a-z0-9][a-z0-9-]*)\/evidence\/([A-Za-z0-9._-]+)$/.exec(branch);
+  const m = /^([a-z0-9][a-z0-9-]*)\/evidence(?:-\d{1,2})?\/([A-Za-z0-9._-]+)$/.exec(branch);
   return m ? { gate: m[1], runId: m[2] } : null;
 }
+
+/** How many names the bot tries before it gives up on a repository where someone squats them all. */
+const BRANCH_ATTEMPTS = 5;
 
 /** Where a run's bundle lives in the repository. */
 export function evidencePath(runId: string): string {
@@ -169,7 +173,7 @@ export function reviewerRequest(approvers: readonly string[]): { reviewers: stri
 
 /**
  * Commits the bundle in `dir` as `evidence/<run-id>/` on a new branch from the evidence base (never the
- * default branch) and opens the evidence PR against it, so its diff is the bundle and nothing else. Publishing the same run twice finds the branch and PR already there and returns them.
+ * default branch) and opens the evidence PR against it, so its diff is the bundle and nothing else. The branch is always one the bot just created; a name someone else took is skipped, and the PR says so.
  */
 export async function openEvidencePullRequest(
   github: GitHub,
@@ -178,7 +182,6 @@ export async function openEvidencePullRequest(
 ): Promise<EvidencePullRequest> {
   const { verdict, summary } = await readBundleFacts(o.bundleDir);
   const runId = verdict.run_id;
-  const branch = evidenceBranch(o.gate.name, runId);
   const { data: repository } = await github.rest.repos.get(where);
   const base = o.gate.signoff.evidenceBase ?? DEFAULT_EVIDENCE_BASE;
   if (base === repository.default_branch) {
@@ -196,26 +199,28 @@ export async function openEvidencePullRequest(
     verdict.finished_at,
   );
 
-  let commitSha: string;
-  let strayFiles: string[] = [];
-  const existing = await findBranch(github, where, branch);
-  if (existing) {
-    commitSha = existing;
-  } else {
-    const baseSha = await ensureEvidenceBase(github, where, base);
-    const files = await bundleFiles(o.bundleDir, evidencePath(runId));
-    strayFiles = files.stray;
-    const message = `${title}\n\nEvidence bundle of run ${runId} (${verdict.verdict}) for commit ${verdict.commit}.\n${verdict.reason}\n`;
-    ({ commitSha } = await commitChanges(github, where, baseSha, files.changes, message));
+  // The bot's branches are the bot's: it creates the ref itself and never adopts a head it finds there
+  // (someone who created `<gate>/evidence/<run-id>` first would otherwise have their files approved).
+  const baseSha = await ensureEvidenceBase(github, where, base);
+  const files = await bundleFiles(o.bundleDir, evidencePath(runId));
+  const strayFiles = files.stray;
+  const message = `${title}\n\nEvidence bundle of run ${runId} (${verdict.verdict}) for commit ${verdict.commit}.\n${verdict.reason}\n`;
+  const { commitSha } = await commitChanges(github, where, baseSha, files.changes, message);
+  let branch: string;
+  const taken: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    branch = evidenceBranch(o.gate.name, runId, attempt);
     try {
       await github.rest.git.createRef({ ...where, ref: `refs/heads/${branch}`, sha: commitSha });
+      break;
     } catch (err) {
-      // Another publisher won the race for this run's branch: use theirs.
-      const theirs = httpStatus(err) === 422 ? await findBranch(github, where, branch) : null;
-      if (!theirs) throw err;
-      commitSha = theirs;
+      if (httpStatus(err) !== 422 || attempt >= BRANCH_ATTEMPTS) throw err;
+      taken.push(branch);
     }
   }
+  const squatted = taken.length
+    ? `⚠️ \`${taken.join("`, `")}\` already existed and ${taken.length === 1 ? "was" : "were"} not made by the bot, so this evidence is on \`${branch}\` instead; nothing on ${taken.length === 1 ? "that branch" : "those branches"} counts as evidence.\n\n`
+    : "";
 
   const open = await github.rest.pulls.list({ ...where, head: `${where.owner}:${branch}`, state: "open", per_page: 1 });
   let pull: { number: number; html_url: string };
@@ -223,7 +228,13 @@ export async function openEvidencePullRequest(
     pull = open.data[0];
   } else {
     const source = o.sourcePullRequest ? `Requested on ${o.sourcePullRequest}.\n\n` : "";
-    const { data } = await github.rest.pulls.create({ ...where, title, head: branch, base, body: fitPullBody(`${source}${summary}`) });
+    const { data } = await github.rest.pulls.create({
+      ...where,
+      title,
+      head: branch,
+      base,
+      body: fitPullBody(`${squatted}${source}${summary}`),
+    });
     pull = data;
   }
 

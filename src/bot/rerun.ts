@@ -15,11 +15,33 @@ import { collaboratorPermission, hasPermission, refusal } from "./permission.js"
 import type { RunQueue } from "./run-queue.js";
 import type { RunRecord } from "./run-state.js";
 import { refreshWarRoom, renderWarRoomComment, warRoomViewOf } from "./war-room-comment.js";
+import { forkOf } from "./commands/approve-run.js";
+import { forkRefusal } from "./commands/replay.js";
+import type { ForkApprovals } from "./fork-approval.js";
 
 export interface RerunDeps {
   gates: GateCatalog;
   queue: RunQueue;
   log: BotLog;
+  /** Maintainers' `/gate-a approve-run` of fork heads; without it, fork code runs only where the gate allows forks. */
+  forkApprovals?: Pick<ForkApprovals, "approvedBy">;
+}
+
+/**
+ * Why fork code may not run for this re-run or merge group, or null: the same rule as a PR command, so
+ * no button or queue runs code from a fork that no maintainer approved (`/gate-a approve-run` of that head).
+ */
+async function forkProblem(
+  where: RepoRef,
+  gate: Gate,
+  pr: { number: number; head: { sha: string; repo?: { full_name?: string } | null } },
+  sha: string,
+  deps: RerunDeps,
+): Promise<{ fork: string; why: string } | null> {
+  const fork = forkOf(pr, where);
+  if (!fork || gate.command.allowForks) return null;
+  if (await deps.forkApprovals?.approvedBy(where.owner, where.repo, pr.number, sha)) return null;
+  return { fork, why: forkRefusal(gate, fork, sha, deps.gates.fileOf(gate)) };
 }
 
 /** The parts of a check_run.rerequested webhook read here. */
@@ -120,6 +142,11 @@ export async function handleCheckRunRerequested(
     await reply(`@${user}, ${gate.title} was not re-run: ${why}.`);
     return { kind: "refused", why };
   }
+  const fork = await forkProblem(where, gate, pr, earlier.headSha, deps);
+  if (fork) {
+    await reply(`@${user}, ${gate.title} was not re-run. ${fork.why}`);
+    return { kind: "refused", why: fork.why };
+  }
   const record: RunRecord = {
     id: newRunId(gate),
     gate: gate.name,
@@ -135,6 +162,7 @@ export async function handleCheckRunRerequested(
     requestedAt: new Date().toISOString(),
     phase: "queued",
     full: isFull(gate, earlier.scope),
+    ...(forkOf(pr, where) ? { headRepo: forkOf(pr, where)! } : {}),
   };
   return requestRun(github, where, gate, record, deps);
 }
@@ -175,6 +203,19 @@ export async function handleMergeGroup(github: GitHub, where: RepoRef, event: Me
         summary: `${why}; the merge group is not approved by ${gate.title}.`,
       });
       out.push({ kind: "refused", why });
+      continue;
+    }
+    const { data: pr } = await github.rest.pulls.get({ ...where, pull_number: pullNumber });
+    const fork = await forkProblem(where, gate, pr, pr.head.sha, deps);
+    if (fork) {
+      await createCompletedCheckRun(github, where, {
+        name: gate.title,
+        headSha: group.head_sha,
+        conclusion: "action_required",
+        title: `${gate.title}: fork code not approved for this merge group`,
+        summary: `The merge group holds pull request #${pullNumber}. ${fork.why}`,
+      });
+      out.push({ kind: "refused", why: fork.why });
       continue;
     }
     const phases = phasesUpTo(gate, selector);

@@ -12,6 +12,7 @@ import { GateCatalogError, loadGateCatalog, type GateCatalog } from "./gate-cata
 import type { GitHub } from "./github.js";
 import { RunQueue } from "./run-queue.js";
 import { ForkApprovals } from "./fork-approval.js";
+import { DeliveryLedger, RunLock } from "./delivery-ledger.js";
 import { PromotionLedger } from "./promotion-stages.js";
 import { Runner, type RunnerDeps } from "./runner.js";
 import { guardForGitHub } from "./redact-for-github.js";
@@ -188,6 +189,8 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
       forkApprovals: new ForkApprovals(redis, options.prefix, options.runStateSeal),
       promotions: new PromotionLedger(redis, `${options.prefix}:bot`, { seal: options.runStateSeal, log }),
       deploymentRunTimeoutMs: start.deploymentRunTimeoutMs,
+      deliveries: new DeliveryLedger(redis, options.prefix),
+      runLock: new RunLock(redis, options.prefix),
     }),
     { probot, webhooksPath: options.webhookPath },
   );
@@ -198,6 +201,7 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
     webhooks,
     webhookPath: options.webhookPath,
     dashboardToken: options.dashboardToken,
+    dashboardOpen: options.dashboardOpen,
     log,
     livePollMs: start.livePollMs,
   });

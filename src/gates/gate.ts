@@ -106,6 +106,11 @@ export interface SignoffPolicy {
   allowSelf?: boolean;
   /** The branch evidence PRs target (`evidence_base`, default release-gate/evidence); never the default branch. */
   evidenceBase?: string;
+  /**
+   * An author, committer or `Co-authored-by` of a measured commit whose email is linked to no GitHub account
+   * could be the approver under another name: "refuse" (the default) counts no approval while one is there.
+   */
+  unlinkedIdentities?: "refuse" | "allow";
 }
 
 export interface CommandPolicy {

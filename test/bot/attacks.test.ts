@@ -149,7 +149,9 @@ describe("attacks on the sign-off", () => {
     await world.review(evidence, "dev-bob", "approved");
     expect((await refusalOf(evidence, "dev-bob")).body).toContain("opened the gated pull request");
     await world.review(evidence, "dev-carl", "approved");
-    expect((await refusalOf(evidence, "dev-carl")).body).toMatch(/authored commit [0-9a-f]{7} of the gated pull request/);
+    expect((await refusalOf(evidence, "dev-carl")).body).toMatch(
+      /@dev-carl is the author of commit [0-9a-f]{7} \(one of the 2 commit\(s\) measured/,
+    );
     // A bot's approval is not even answered (no reply loops between bots), and never counted.
     world.fake.setPermission("helper[bot]", "write");
     await world.review(evidence, "helper[bot]", "approved");

@@ -118,7 +118,7 @@ describe("sign-off on an evidence PR", () => {
   });
 
   test("a member of an @org/team named by the policy may approve", async () => {
-    world = await startBotWorld("signoff-team");
+    world = await startBotWorld("signoff-team", { permissions: { carol: "write", dave: "write" } });
     world.fake.setTeamMembers("acme/release-captains", ["carol"]);
     const gate = world.bot.catalog.byName("gate-a")!;
     const policy = gate.signoff;

@@ -66,7 +66,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function serve(host: string, token?: string): Promise<{ host: string; port: number }> {
+async function serve(host: string, token?: string, open = false): Promise<{ host: string; port: number }> {
   const app = createWebApp({
     queue,
     catalog: loadGateCatalog(FIXTURE_GATES),
@@ -75,6 +75,7 @@ async function serve(host: string, token?: string): Promise<{ host: string; port
     webhooks: (_req, _res, next) => next?.(),
     webhookPath: "/hooks",
     dashboardToken: token,
+    dashboardOpen: open,
     log: pino({ level: "silent" }),
   });
   const server = createServer(app);
@@ -108,8 +109,30 @@ function get(
 }
 
 describe("without DASHBOARD_TOKEN", () => {
-  test("pages answer a request made on 127.0.0.1 and list the runs", async () => {
+  test("the dashboard is closed: no page, stream or API answers, whatever a proxy or a forged header says", async () => {
     const at = await serve("127.0.0.1");
+    // Direct, from 127.0.0.1 naming localhost: still no implicit trust.
+    const direct = await get(at, "/", { from: "127.0.0.1", headers: { host: "localhost" } });
+    expect(direct.status).toBe(403);
+    expect(direct.body).toContain("The dashboard is closed");
+    expect(direct.body).not.toContain("gate-a-run-1");
+    // A default reverse proxy: Host rewritten to the upstream, no X-Forwarded-For.
+    for (const path of ["/", "/runs/gate-a-run-1", "/runs/gate-a-run-1/events"])
+      expect((await get(at, path, { from: "127.0.0.1", headers: { host: `127.0.0.1:${at.port}` } })).status).toBe(403);
+    // An empty or a forged forwarding header.
+    expect((await get(at, "/", { from: "127.0.0.1", headers: { "x-forwarded-for": "" } })).status).toBe(403);
+    expect((await get(at, "/", { from: "127.0.0.1", headers: { "x-forwarded-for": "127.0.0.1" } })).status).toBe(403);
+  });
+
+  test("opened with --dashboard open, an empty forwarding header still counts as relayed", async () => {
+    const at = await serve("127.0.0.1", undefined, true);
+    expect((await get(at, "/", { from: "127.0.0.1" })).status).toBe(200);
+    expect((await get(at, "/", { from: "127.0.0.1", headers: { "x-forwarded-for": "" } })).status).toBe(403);
+    expect((await get(at, "/", { from: "127.0.0.1", headers: { via: "1.1 proxy" } })).status).toBe(403);
+  });
+
+  test("opened, pages answer a request made on 127.0.0.1 and list the runs", async () => {
+    const at = await serve("127.0.0.1", undefined, true);
     const list = await get(at, "/", { from: "127.0.0.1" });
     expect(list.status).toBe(200);
     expect(list.body).toContain('data-run="gate-a-run-1"');
@@ -123,16 +146,16 @@ describe("without DASHBOARD_TOKEN", () => {
     expect(byWho.body).not.toContain('data-run="gate-a-run-1"');
   });
 
-  test("a request from 127.0.0.2 is refused, as is one naming another host or relayed by a proxy", async () => {
-    const other = await serve("127.0.0.2");
+  test("opened, a request from 127.0.0.2 is refused, as is one naming another host or relayed by a proxy", async () => {
+    const other = await serve("127.0.0.2", undefined, true);
     const refused = await get(other, "/", { from: "127.0.0.2" });
     expect(refused.status).toBe(403);
-    expect(refused.body).toContain("No DASHBOARD_TOKEN is set");
+    expect(refused.body).toContain("answers only to requests made on 127.0.0.1 itself");
     expect(refused.body).not.toContain("gate-a-run-1");
     expect((await get(other, "/runs/gate-a-run-1", { from: "127.0.0.2" })).status).toBe(403);
     expect((await get(other, "/runs/gate-a-run-1/events", { from: "127.0.0.2" })).status).toBe(403);
 
-    const local = await serve("127.0.0.1");
+    const local = await serve("127.0.0.1", undefined, true);
     // DNS rebinding: a page on evil.example resolving to 127.0.0.1 sends its own Host.
     expect((await get(local, "/", { from: "127.0.0.1", headers: { host: "evil.example" } })).status).toBe(403);
     // A reverse proxy on this machine makes every visitor local: a forwarded request is refused.

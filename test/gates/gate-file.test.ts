@@ -129,6 +129,7 @@ describe("gates/gate-a.yaml", () => {
       permission: "write",
       allowSelf: false,
       evidenceBase: "release-gate/evidence",
+      unlinkedIdentities: "refuse",
     });
     expect(gate.command).toEqual({ prefix: "/gate-a", permission: "write" });
     expect(gate.schedule).toBe("0 2 * * *");
@@ -156,6 +157,7 @@ describe("gates/gate-b.yaml", () => {
       permission: "admin",
       allowSelf: false,
       evidenceBase: "release-gate/evidence",
+      unlinkedIdentities: "refuse",
     });
     expect(b.schedule).toBeUndefined();
     expect(phasesUpTo(b, "2k").map((p) => p.name)).toEqual(["smoke", "canary"]);
@@ -174,6 +176,7 @@ describe("a valid gate", () => {
       permission: "write",
       allowSelf: false,
       evidenceBase: "release-gate/evidence",
+      unlinkedIdentities: "refuse",
     });
     expect(g.command).toEqual({ prefix: "/gate-x", permission: "write" });
   });
@@ -505,6 +508,13 @@ describe("other rules", () => {
       allowSelf: true,
       evidenceBase: "gates/evidence",
     });
+  });
+
+  it("unlinked_identities is refuse (the default) or allow, and a wrong word says both", () => {
+    const ps = problems(BASE + "signoff:\n  unlinked_identities: maybe\n");
+    expect(brief(ps)).toEqual(["27:24 signoff.unlinked_identities"]);
+    expect(ps[0]!.message).toContain('"maybe" is not one of refuse, allow');
+    expect(parseGate(BASE + "signoff:\n  unlinked_identities: allow\n", "x.yaml", {}).signoff.unlinkedIdentities).toBe("allow");
   });
 
   it("a schedule must be a five-field cron in range", () => {

@@ -138,7 +138,16 @@ export interface FakeGitHub {
   tokenFor(login: string): string;
   /** A contributor's push: commits files (null deletes) on a branch, creating it from the
    *  default branch if needed, and moves the branch (open pull requests follow). */
-  pushCommit(options: { branch: string; files: Record<string, string | Buffer | null>; message?: string; author?: string }): {
+  pushCommit(options: {
+    branch: string;
+    files: Record<string, string | Buffer | null>;
+    message?: string;
+    /** A login (linked through its noreply email), or a name and an email no account has. */
+    author?: string | { name: string; email: string };
+    committer?: string | { name: string; email: string };
+    /** Start from this commit instead of the branch's head: a force push. */
+    parent?: string;
+  }): {
     sha: string;
     tree: string;
   };

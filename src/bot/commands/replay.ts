@@ -117,7 +117,7 @@ export function phaseSelectors(gate: Gate): string[] {
   return [...gate.phases.flatMap((p) => [...p.aliases, p.name]), "all"];
 }
 
-function forkRefusal(gate: Gate, fork: string, sha: string, gateFile: string): string {
+export function forkRefusal(gate: Gate, fork: string, sha: string, gateFile: string): string {
   return (
     `This pull request comes from a fork (\`${fork}\`): ${gate.title} builds and runs the PR's own code, so it does not run code from a fork until a maintainer has looked at it. ` +
     `A maintainer can comment \`${gate.command.prefix} approve-run\` to allow runs of the current head (${sha.slice(0, 7)}; a later push needs a new approval), ` +

@@ -1,7 +1,8 @@
 // Who may read the war-room pages. With DASHBOARD_TOKEN set: whoever presents it, once, at
 // /login?token=…, and then carries the cookie it sets (a keyed digest of the token, never the token
-// itself). Without a token: only requests made on this machine's 127.0.0.1 (or ::1), addressed to
-// localhost by name, and not relayed by a proxy. The pages are read-only either way.
+// itself). Without a token the dashboard is closed: no page, stream or API answers, because nothing in a
+// request proves it was not relayed (a reverse proxy rewrites Host and need not add X-Forwarded-For).
+// Only a bot started with `--dashboard open` (bound to 127.0.0.1, and logged) trusts local requests.
 
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -40,11 +41,11 @@ function hostName(hostHeader: string | undefined): string {
 }
 
 /**
- * The decision for one page request. Without a token, a request must come from 127.0.0.1 or ::1 itself,
- * name a local host (a page on another site cannot reach us through DNS rebinding), and carry no
- * forwarding header (a reverse proxy on this machine would make every visitor look local).
+ * The decision for one page request. With a token: its cookie. Without one, only when the operator opened
+ * the dashboard (`--dashboard open`): a request from 127.0.0.1 or ::1 itself, naming a local host (a page on
+ * another site cannot reach us through DNS rebinding), with no forwarding header at all (even an empty one).
  */
-export function pageAccess(req: Pick<IncomingMessage, "headers" | "socket">, token: string | undefined): Access {
+export function pageAccess(req: Pick<IncomingMessage, "headers" | "socket">, token: string | undefined, open = false): Access {
   if (token) {
     const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (cookie && sameSecret(cookie, sessionValue(token))) return { ok: true };
@@ -54,14 +55,23 @@ export function pageAccess(req: Pick<IncomingMessage, "headers" | "socket">, tok
       message: "The war-room pages need the dashboard token: open /login?token=<DASHBOARD_TOKEN> once in this browser.",
     };
   }
+  if (!open) {
+    return {
+      ok: false,
+      status: 403,
+      message:
+        "The dashboard is closed: no DASHBOARD_TOKEN is set. Set DASHBOARD_TOKEN on the bot and open /login?token=<DASHBOARD_TOKEN>, " +
+        "or, on a laptop, start it with `gate bot --dashboard open` (it then listens on 127.0.0.1 only).",
+    };
+  }
   const peer = req.socket.remoteAddress ?? "";
-  const relayed = Boolean(req.headers["x-forwarded-for"] || req.headers.forwarded || req.headers["x-real-ip"]);
+  const relayed = ["x-forwarded-for", "forwarded", "x-real-ip", "x-forwarded-host", "via"].some((h) => h in req.headers);
   if (LOOPBACK_PEERS.has(peer) && !relayed && LOCAL_HOST_NAMES.has(hostName(req.headers.host))) return { ok: true };
   return {
     ok: false,
     status: 403,
     message:
-      "No DASHBOARD_TOKEN is set, so the war-room pages answer only to requests made on 127.0.0.1 itself (not through a proxy). " +
+      "The dashboard was opened with --dashboard open, so it answers only to requests made on 127.0.0.1 itself (not through a proxy). " +
       "Set DASHBOARD_TOKEN on the bot and open /login?token=<DASHBOARD_TOKEN>.",
   };
 }

@@ -22,8 +22,10 @@ export interface WebDeps {
   /** Probot's createNodeMiddleware: answers POST <webhookPath>, passes everything else on. */
   webhooks: NodeMiddleware;
   webhookPath: string;
-  /** DASHBOARD_TOKEN; without it the pages answer only on 127.0.0.1. */
+  /** DASHBOARD_TOKEN; without it the pages are closed, unless `dashboardOpen`. */
   dashboardToken?: string;
+  /** `gate bot --dashboard open`: without a token, requests made on 127.0.0.1 itself are let in. */
+  dashboardOpen?: boolean;
   log: BotLog;
   /** How often an open war-room page's stream looks for changes, ms (default 1000). */
   livePollMs?: number;
@@ -128,7 +130,12 @@ export function createWebApp(deps: WebDeps): express.Express {
       res
         .status(404)
         .type("html")
-        .send(errorPage(404, "No DASHBOARD_TOKEN is set on this bot: the pages answer only on 127.0.0.1, with no login."));
+        .send(
+          errorPage(
+            404,
+            "No DASHBOARD_TOKEN is set on this bot, so there is no login: set DASHBOARD_TOKEN, or start it with `gate bot --dashboard open` on a laptop.",
+          ),
+        );
       return;
     }
     if (!given || !sameSecret(given, token)) {
@@ -144,7 +151,7 @@ export function createWebApp(deps: WebDeps): express.Express {
   });
 
   const guard = (req: Request, res: Response, next: NextFunction) => {
-    const access = pageAccess(req, deps.dashboardToken);
+    const access = pageAccess(req, deps.dashboardToken, deps.dashboardOpen);
     if (access.ok) return next();
     res.status(access.status).type("html").send(errorPage(access.status, access.message));
   };

@@ -31,11 +31,16 @@ export const PHASE_KEYS = { required: ["name", "requests", "rate", "latency_p95"
 export const CORPUS_KEYS = { required: [], optional: ["seed", "ordering_keys", "redelivery_share", "file"] } as const;
 /** Where evidence PRs go when the gate file names no branch: never the default branch, so approving evidence merges no code. */
 export const DEFAULT_EVIDENCE_BASE = "release-gate/evidence";
-export const SIGNOFF_KEYS = { required: [], optional: ["approvals", "approvers", "permission", "allow_self", "evidence_base"] } as const;
+export const SIGNOFF_KEYS = {
+  required: [],
+  optional: ["approvals", "approvers", "permission", "allow_self", "evidence_base", "unlinked_identities"],
+} as const;
 export const COMMAND_KEYS = { required: [], optional: ["prefix", "permission", "allow_forks"] } as const;
 export const PREFLIGHT_KEYS = { required: [], optional: ["redis", "postgres", "secrets", "service_ready"] } as const;
 export const PREFLIGHT_REDIS_KEYS = { required: [], optional: ["url", "maxmemory_policy", "aof", "free_memory"] } as const;
 export const PREFLIGHT_POSTGRES_KEYS = { required: [], optional: ["max_connections", "pool_size"] } as const;
 
 export const PERMISSIONS = ["admin", "write", "read"] as const;
+/** What an author, committer or co-author not linked to a GitHub account does to an approval. */
+export const UNLINKED_IDENTITIES = ["refuse", "allow"] as const;
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;

@@ -3,10 +3,18 @@
 import type { SignoffPolicy } from "../gate.js";
 import { countIn, oneOf } from "./converters.js";
 import type { Entry, GateReader } from "./gate-reader.js";
-import { DEFAULT_EVIDENCE_BASE, PERMISSIONS, SIGNOFF_KEYS } from "./schema.js";
+import { DEFAULT_EVIDENCE_BASE, PERMISSIONS, SIGNOFF_KEYS, UNLINKED_IDENTITIES } from "./schema.js";
 
 export function readSignoff(r: GateReader, entry: Entry | undefined): SignoffPolicy | undefined {
-  if (!entry) return { approvals: 1, approvers: [], permission: "write", allowSelf: false, evidenceBase: DEFAULT_EVIDENCE_BASE };
+  if (!entry)
+    return {
+      approvals: 1,
+      approvers: [],
+      permission: "write",
+      allowSelf: false,
+      evidenceBase: DEFAULT_EVIDENCE_BASE,
+      unlinkedIdentities: "refuse",
+    };
   const m = r.mapping(entry, "signoff", SIGNOFF_KEYS, "the sign-off policy");
   if (!m) return undefined;
   const at = (k: string) => m.entries.get(k);
@@ -28,6 +36,14 @@ export function readSignoff(r: GateReader, entry: Entry | undefined): SignoffPol
         "a branch name such as release-gate/evidence",
       )
     : DEFAULT_EVIDENCE_BASE;
+  const unlinkedIdentities = at("unlinked_identities")
+    ? r.value(at("unlinked_identities")!, "signoff.unlinked_identities", (raw) => {
+        if (raw === "refuse" || raw === "allow") return raw;
+        throw new Error(
+          `${JSON.stringify(raw)} is not one of ${UNLINKED_IDENTITIES.join(", ")}; expected refuse (an approval does not count while a measured commit's author, committer or co-author is linked to no GitHub account) or allow`,
+        );
+      })
+    : "refuse";
   const permission = at("permission") ? r.value(at("permission")!, "signoff.permission", oneOf(PERMISSIONS)) : "write";
   let approvers: string[] | undefined = [];
   const listEntry = at("approvers");
@@ -53,7 +69,8 @@ export function readSignoff(r: GateReader, entry: Entry | undefined): SignoffPol
     permission === undefined ||
     approvers === undefined ||
     allowSelf === undefined ||
-    evidenceBase === undefined
+    evidenceBase === undefined ||
+    unlinkedIdentities === undefined
   )
     return undefined;
   const list: string[] = approvers;
@@ -65,5 +82,5 @@ export function readSignoff(r: GateReader, entry: Entry | undefined): SignoffPol
     );
     return undefined;
   }
-  return { approvals, approvers: list, permission, allowSelf, evidenceBase };
+  return { approvals, approvers: list, permission, allowSelf, evidenceBase, unlinkedIdentities };
 }

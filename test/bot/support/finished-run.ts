@@ -11,6 +11,7 @@ import { pino } from "pino";
 import { openEvidencePullRequest } from "../../../src/bot/evidence-pr.js";
 import { attestationDigestOf, recordEvidence } from "../../../src/bot/run-evidence.js";
 import type { RunRecord } from "../../../src/bot/run-state.js";
+import { gateOfFile, type PinnedGateFile } from "../../../src/bot/repository-gates.js";
 import { readSigningKey } from "../../../src/gates/dsse.js";
 import { writeEvidenceBundle } from "../../../src/gates/evidence-bundle.js";
 import { buildGateRun } from "../../support/gate-run-fixture.js";
@@ -27,13 +28,23 @@ export interface FinishedRun {
 
 export async function finishedRunWithEvidence(
   world: BotWorld,
-  o: { pull: PullRequestJson; requestedBy?: string; full?: boolean; fail?: boolean; gate?: string },
+  o: {
+    pull: PullRequestJson;
+    requestedBy?: string;
+    full?: boolean;
+    fail?: boolean;
+    gate?: string;
+    /** The gate file pinned for the run from the repository's default branch (its policy, not GATES_DIR's). */
+    gateFile?: PinnedGateFile;
+    /** The run's id (default: a fresh one). */
+    id?: string;
+  },
 ): Promise<FinishedRun> {
-  const gate = world.bot.catalog.byName(o.gate ?? "gate-a")!;
+  const gate = o.gateFile ? gateOfFile(o.gateFile) : world.bot.catalog.byName(o.gate ?? "gate-a")!;
   const state = world.bot.queue.state;
   const full = o.full ?? true;
   const fixture = await buildGateRun({ scale: 0.01, commit: o.pull.head.sha, ...(o.fail ? { failLatencyIn: "load" } : {}) });
-  const id = `${gate.name}-test-${randomBytes(4).toString("hex")}`;
+  const id = o.id ?? `${gate.name}-test-${randomBytes(4).toString("hex")}`;
   const run = { ...fixture, id, gate, commit: o.pull.head.sha };
   const record: RunRecord = {
     id,
@@ -50,6 +61,7 @@ export async function finishedRunWithEvidence(
     requestedBy: o.requestedBy ?? "octocat",
     requestedAt: new Date().toISOString(),
     phase: "queued",
+    ...(o.gateFile ? { gateFile: o.gateFile } : {}),
   };
   await state.claim(record);
   const bundleDir = join(mkdtempSync(join(tmpdir(), "bot-finished-run-")), "bundle");

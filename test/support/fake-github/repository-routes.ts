@@ -4,7 +4,7 @@
 import type { FlatEntry, TreeObject } from "./git-store.js";
 import { conflict, GitHubApiError, invalidRequest, notFound } from "./github-errors.js";
 import type { PermissionLevel } from "./repository-state.js";
-import { checkRepository, route, type ApiRequest, type Route } from "./router.js";
+import { checkRepository, paginate, route, type ApiRequest, type Route } from "./router.js";
 import { encodePath, type Json } from "./rest-shapes.js";
 
 const REPO = "/repos/:owner/:repo";
@@ -48,6 +48,48 @@ export const repositoryRoutes: Route[] = [
     const commit = req.state.resolveCommit(req.params.ref);
     if (!commit) throw new GitHubApiError(422, { message: `No commit found for SHA: ${req.params.ref}`, status: "422" });
     return { status: 200, body: req.shapes.repoCommit(req.state.git.commit(commit)!) };
+  }),
+
+  // Commits reachable from head and not from base (from their merge base), oldest first. Without page or
+  // per_page GitHub answers at most 250 commits; with them it paginates (per_page at most 100).
+  route("GET", `${REPO}/compare/*basehead`, "repos.compareCommitsWithBasehead", (req) => {
+    checkRepository(req);
+    const [baseRef, headRef, extra] = req.params.basehead.split("...");
+    if (!baseRef || !headRef || extra !== undefined) throw notFound();
+    const base = req.state.resolveCommit(baseRef);
+    const head = req.state.resolveCommit(headRef);
+    if (!base || !head) throw notFound();
+    const git = req.state.git;
+    const fromBase = git.ancestors(base);
+    const order: string[] = [];
+    const seen = new Set<string>();
+    const visit = (sha: string) => {
+      const stack = [sha];
+      while (stack.length) {
+        const s = stack.pop()!;
+        if (seen.has(s) || fromBase.has(s)) continue;
+        seen.add(s);
+        order.push(s);
+        stack.push(...(git.commit(s)?.parents ?? []));
+      }
+    };
+    visit(head);
+    const commits = order.reverse().map((sha) => req.shapes.repoCommit(git.commit(sha)!));
+    const mergeBase = git.mergeBase(base, head);
+    const behind = [...fromBase].filter((s) => !git.ancestors(head).has(s)).length;
+    const wrap = (page: unknown[]) => ({
+      url: `${req.shapes.repoApi}/compare/${req.params.basehead}`,
+      status: behind === 0 ? (commits.length ? "ahead" : "identical") : commits.length ? "diverged" : "behind",
+      ahead_by: commits.length,
+      behind_by: behind,
+      total_commits: commits.length,
+      merge_base_commit: mergeBase ? req.shapes.repoCommit(git.commit(mergeBase)!) : null,
+      base_commit: req.shapes.repoCommit(git.commit(base)!),
+      commits: page,
+      files: [],
+    });
+    if (!req.query.has("page") && !req.query.has("per_page")) return { status: 200, body: wrap(commits.slice(0, 250)) };
+    return paginate(req, commits, wrap);
   }),
 
   route("GET", `${REPO}/contents`, "repos.getContent", (req) => getContent(req, "")),

@@ -252,6 +252,22 @@ export class RepositoryState {
     return { name: login, email: `${u.id}+${login}@users.noreply.github.com`, date };
   }
 
+  /**
+   * The account a commit email belongs to, as GitHub links it: an account's noreply address
+   * (`<id>+<login>@users.noreply.github.com`) or an email it verified; null for any other email.
+   */
+  accountOfEmail(email: string): string | null {
+    const noreply = /^(\d+)\+([A-Za-z0-9-]+(?:\[bot\])?)@users\.noreply\.github\.com$/i.exec(email);
+    if (noreply) {
+      const u = this.users.get(noreply[2]!.toLowerCase());
+      return u && String(u.id) === noreply[1] ? u.login : null;
+    }
+    return this.verifiedEmails.get(email.toLowerCase()) ?? null;
+  }
+
+  /** Emails people verified on their accounts (a commit with one is linked to that account). */
+  readonly verifiedEmails = new Map<string, string>();
+
   actorLogin(actor: Actor): string {
     if (actor.kind === "app") return this.botLogin;
     return actor.login;
@@ -362,7 +378,10 @@ export class RepositoryState {
     branch: string;
     files: Record<string, string | Buffer | null>;
     message?: string;
-    author?: string;
+    /** A login (its account's noreply email, so linked), or a name and an email linked to no account. */
+    author?: string | { name: string; email: string };
+    /** Who committed it; the author when absent. */
+    committer?: string | { name: string; email: string };
     /** Start the branch from this commit instead of its current head (force push). */
     parent?: string;
   }): CommitObject {
@@ -376,13 +395,15 @@ export class RepositoryState {
       sha: content === null ? null : this.git.putBlob(typeof content === "string" ? Buffer.from(content, "utf8") : content).sha,
     }));
     const tree = this.git.buildTree(this.git.applyChanges(base, changes));
-    const author = this.person(options.author ?? this.owner);
+    const identity = (who: string | { name: string; email: string }) =>
+      typeof who === "string" ? this.person(who) : { ...who, date: isoNow() };
+    const author = identity(options.author ?? this.owner);
     const commit = this.git.putCommit({
       tree: tree.sha,
       parents: [parent],
       message: options.message ?? `Update ${Object.keys(options.files).join(", ")}`,
       author,
-      committer: author,
+      committer: options.committer ? identity(options.committer) : author,
     });
     this.setRef(`refs/heads/${options.branch}`, commit.sha);
     return commit;

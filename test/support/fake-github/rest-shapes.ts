@@ -36,6 +36,11 @@ export class RestShapes {
     return Buffer.from(`0${type.length}:${type}${id}`).toString("base64");
   }
 
+  linkedUser(email: string): Json | null {
+    const login = this.state.accountOfEmail(email);
+    return login ? this.user(login) : null;
+  }
+
   user(login: string): Json {
     const u = this.state.user(login);
     return {
@@ -196,8 +201,9 @@ export class RestShapes {
         comment_count: 0,
         verification: g.verification,
       },
-      author: this.user(c.author.name),
-      committer: this.user(c.committer.name),
+      // GitHub links a commit to accounts by email: null when no account has it.
+      author: this.linkedUser(c.author.email),
+      committer: this.linkedUser(c.committer.email),
       parents: g.parents,
     };
   }
