@@ -227,17 +227,21 @@ describe("attacks on the sign-off", () => {
     expect(appStatuses(source.head.sha).map((s) => s.state)).toEqual(["pending"]);
     expect(promotionState((await world.bot.queue.state.get(run.id))!, world.bot.queue.state.approvalKey)).toBe("pending");
 
-    // gate publish of a local bundle (whatever its approval log says) opens a PR and a check run only.
+    // gate publish of a local bundle opens a PR and a check run only; one whose approval log was edited
+    // after it was sealed publishes nothing at all.
     const before = world.fake.state.statuses.length;
     const { bundleDir } = await finishedRunWithEvidence(world, { pull: source });
     const statusesAfterRun = world.fake.state.statuses.length;
     expect(statusesAfterRun).toBe(before + 1);
-    const approvalLog = join(bundleDir, "09-approvals/approval-log.json");
-    writeFileSync(approvalLog, readFileSync(approvalLog, "utf8").replace(/"required": 1/, '"required": 0'));
     const gate = world.bot.catalog.byName("gate-a")!;
     const github = new Octokit({ auth: world.fake.tokenFor("octocat"), baseUrl: world.fake.apiUrl });
-    const published = await publishBundle(github, { owner: world.fake.owner, repo: world.fake.repo }, { gate, bundleDir });
+    const where = { owner: world.fake.owner, repo: world.fake.repo };
+    const published = await publishBundle(github, where, { gate, bundleDir });
     expect(published.evidencePullRequest.number).toBeGreaterThan(0);
+    expect(world.fake.state.statuses.length).toBe(statusesAfterRun);
+    const approvalLog = join(bundleDir, "09-approvals/approval-log.json");
+    writeFileSync(approvalLog, readFileSync(approvalLog, "utf8").replace(/"required":\s*1/, '"required": 0'));
+    await expect(publishBundle(github, where, { gate, bundleDir })).rejects.toThrow(/does not match its SHA256SUMS/);
     expect(world.fake.state.statuses.length).toBe(statusesAfterRun);
     expect([...world.fake.state.checkRuns.values()].map((c) => c.name)).toContain("Gate A (gate publish)");
   });
