@@ -247,7 +247,7 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
       }
       roomData = await startRoomData(room, namespace, logDir, o.signal);
       run.secrets.push(...roomData.secrets);
-      run.room = roomRecord(room, roomData, hidden);
+      run.room = roomRecord(room, roomData);
       await publish({
         kind: "check",
         title: "Sealed room ready",
@@ -432,7 +432,7 @@ function packageRoot(): string {
   return resolve(here, up);
 }
 
-function roomRecord(room: SealedRoom, data: RoomData, hidden: string[]): RoomRecord {
+function roomRecord(room: SealedRoom, data: RoomData): RoomRecord {
   return {
     id: room.id,
     uid: room.uid,
@@ -440,7 +440,8 @@ function roomRecord(room: SealedRoom, data: RoomData, hidden: string[]): RoomRec
       "a namespace of its own: its loopback only (its Redis, its PostgreSQL, the service); the replay reaches the service through a listening socket the runner passed in",
     cgroup: room.cgroup.layout.version,
     limits: { ...room.limits },
-    hidden,
+    hidden: room.folders.hidden,
+    privateFolders: room.folders.private,
     setupMs: { room: room.openedInMs, data: data.startedInMs },
   };
 }

@@ -261,8 +261,10 @@ export interface RoomRecord {
   network: string;
   cgroup: "v1" | "v2";
   limits: { pids: number; memoryBytes: number };
-  /** The runner's folders laid over with an empty one inside the room. */
+  /** The runner's folders (and /run, the machine's sockets) laid over with an empty one inside the room. */
   hidden: string[];
+  /** Folders the room has a private, empty copy of (/tmp ...). */
+  privateFolders: string[];
   /** Making the room, and starting its Redis and PostgreSQL, ms. */
   setupMs: { room: number; data: number };
 }

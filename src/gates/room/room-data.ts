@@ -46,6 +46,7 @@ export async function startRoomData(room: SealedRoom, namespace: string, logDir:
   const superPassword = randomBytes(18).toString("hex");
   const servicePassword = randomBytes(18).toString("hex");
   const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" };
+  await mkdir(logDir, { recursive: true });
 
   const pgDir = join(room.dir, "postgres");
   const pgData = join(pgDir, "data");

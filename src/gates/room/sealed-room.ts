@@ -9,7 +9,6 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join, resolve, sep } from "node:path";
 import { SupervisedProcess } from "../../process-supervisor.js";
 import { cgroupLayout, RoomCgroup, type CgroupLayout, type CgroupLimits } from "./cgroup.js";
@@ -18,6 +17,18 @@ export const DEFAULT_ROOM_LIMITS: CgroupLimits = { pids: 2048, memoryBytes: 8 * 
 /** Room users are numbers with no name, far above any account a machine has: one per room. */
 const ROOM_UID_BASE = 2_000_000_000;
 const NETNS_DIR = "/run/netns";
+/**
+ * Folders of the machine every room gets a private, empty and writable copy of (tmpfs): other runs' and
+ * the runner's temporary files are not there to read or plant.
+ */
+const PRIVATE_FOLDERS = ["/tmp", "/var/tmp", "/dev/shm"];
+/**
+ * Folders hidden from every room: /run holds the machine's Unix sockets (PostgreSQL's, with its trust
+ * authentication, reaches the runner's database from any network namespace) and the rooms' registry.
+ */
+const HIDDEN_FOLDERS = ["/run"];
+/** Where rooms live by default: outside every folder a room gets a private copy of. */
+export const DEFAULT_ROOMS_DIR = "/var/lib/release-gate/rooms";
 /** Every open room, by id: its runner's pid and its folder (sweepForgottenRooms). */
 const REGISTRY = "/run/release-gate-rooms";
 
@@ -32,7 +43,7 @@ export interface RoomOptions {
   limits?: Partial<CgroupLimits>;
   /** Folders the room's processes must not see (the runner's code and state): an empty folder is laid over each. */
   hide?: string[];
-  /** Where rooms' folders are made (default: release-gate-rooms in the temp folder). */
+  /** Where rooms' folders are made (default /var/lib/release-gate/rooms). */
   baseDir?: string;
   /** Where the machine's control groups are mounted (default /sys/fs/cgroup). */
   cgroupRoot?: string;
@@ -81,7 +92,8 @@ export class SealedRoom {
     readonly cgroup: RoomCgroup,
     readonly netns: string,
     readonly limits: CgroupLimits,
-    private readonly hide: string[],
+    /** What the room's mount namespace lays over the machine's folders: empty and unreadable, or private and empty. */
+    readonly folders: { hidden: string[]; private: string[] },
     /** How long making the room took, ms. */
     readonly openedInMs: number,
   ) {}
@@ -103,7 +115,7 @@ export class SealedRoom {
     const started = Date.now();
     const support = roomSupport(o.cgroupRoot);
     if (support.missing.length || !support.layout) throw new RoomUnavailableError(support.missing);
-    const baseDir = o.baseDir ?? join(tmpdir(), "release-gate-rooms");
+    const baseDir = o.baseDir ?? DEFAULT_ROOMS_DIR;
     await mkdir(baseDir, { recursive: true, mode: 0o711 });
     // The room's users must pass through it to their folders (and only that: no listing).
     await chmod(baseDir, 0o711);
@@ -136,8 +148,11 @@ export class SealedRoom {
       await rm(dir, { recursive: true, force: true });
       throw new RoomUnavailableError([`making the room failed: ${(err as Error).message}`]);
     }
-    const hide = (o.hide ?? []).map((p) => resolve(p)).filter((p) => existsSync(p) && !`${dir}${sep}`.startsWith(`${p}${sep}`));
-    return new SealedRoom(id, dir, uid, cgroup, netns, limits, hide, Date.now() - started);
+    // A folder holding the room's own cannot be laid over (a test's rooms in a temp folder, say).
+    const outsideRoom = (p: string) => existsSync(p) && !`${dir}${sep}`.startsWith(`${p === "/" ? "" : p}${sep}`);
+    const hide = [...(o.hide ?? []).map((p) => resolve(p)), ...HIDDEN_FOLDERS].filter(outsideRoom);
+    const fresh = PRIVATE_FOLDERS.filter(outsideRoom);
+    return new SealedRoom(id, dir, uid, cgroup, netns, limits, { hidden: hide, private: fresh }, Date.now() - started);
   }
 
   /** Starts a process in the room: in its control group, network and mount namespace, as one of its users. */
@@ -145,7 +160,10 @@ export class SealedRoom {
     if (this.closed) throw new Error(`room ${this.id} is closed`);
     const [uid, gid] = this.idsOf(o.as);
     const joins = this.cgroup.joinFiles.map((f) => `echo $$ > ${sq(f)} || exit 97`).join("; ");
-    const mounts = this.hide.map((p) => `mount -t tmpfs -o size=4k,mode=000,ro release-gate-hidden ${sq(p)} || exit 96`);
+    const mounts = [
+      ...this.folders.hidden.map((p) => `mount -t tmpfs -o size=4k,mode=000,ro release-gate-hidden ${sq(p)} || exit 96`),
+      ...this.folders.private.map((p) => `mount -t tmpfs -o size=2g,mode=1777 release-gate-private ${sq(p)} || exit 96`),
+    ];
     // unshare --mount makes the new namespace's mounts private: nothing laid here shows outside.
     const inner = [
       ...mounts,
