@@ -124,6 +124,13 @@ export async function commitChanges(
   changes: FileChange[],
   message: string,
 ): Promise<{ commitSha: string; treeSha: string }> {
+  const treeSha = await treeWithChanges(github, where, parentSha, changes);
+  const { data: commit } = await github.rest.git.createCommit({ ...where, message, tree: treeSha, parents: [parentSha] });
+  return { commitSha: commit.sha, treeSha };
+}
+
+/** The tree of `parentSha` with `changes` applied (blobs and tree are content-addressed: asking twice makes nothing new). */
+async function treeWithChanges(github: GitHub, where: RepoRef, parentSha: string, changes: FileChange[]): Promise<string> {
   const { data: parent } = await github.rest.git.getCommit({ ...where, commit_sha: parentSha });
   const entries: { path: string; mode: "100644"; type: "blob"; sha: string | null }[] = [];
   const queue = [...changes];
@@ -140,8 +147,7 @@ export async function commitChanges(
   await Promise.all([upload(), upload(), upload(), upload()]);
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const { data: tree } = await github.rest.git.createTree({ ...where, base_tree: parent.tree.sha, tree: entries });
-  const { data: commit } = await github.rest.git.createCommit({ ...where, message, tree: tree.sha, parents: [parentSha] });
-  return { commitSha: commit.sha, treeSha: tree.sha };
+  return tree.sha;
 }
 
 export interface EvidencePullRequest {
@@ -205,18 +211,34 @@ export async function openEvidencePullRequest(
   const files = await bundleFiles(o.bundleDir, evidencePath(runId));
   const strayFiles = files.stray;
   const message = `${title}\n\nEvidence bundle of run ${runId} (${verdict.verdict}) for commit ${verdict.commit}.\n${verdict.reason}\n`;
-  const { commitSha } = await commitChanges(github, where, baseSha, files.changes, message);
+  // The same bundle published again (a retried workflow) finds its branch holding exactly this evidence's
+  // tree, and reuses it: same content, whoever made the commit. Any other head on that name is someone
+  // else's, and the evidence goes to a new name.
+  const treeSha = await treeWithChanges(github, where, baseSha, files.changes);
+  let commitSha: string | null = null;
   let branch: string;
   const taken: string[] = [];
   for (let attempt = 1; ; attempt++) {
     branch = evidenceBranch(o.gate.name, runId, attempt);
-    try {
-      await github.rest.git.createRef({ ...where, ref: `refs/heads/${branch}`, sha: commitSha });
-      break;
-    } catch (err) {
-      if (httpStatus(err) !== 422 || attempt >= BRANCH_ATTEMPTS) throw err;
-      taken.push(branch);
+    const head = await findBranch(github, where, branch);
+    if (head) {
+      const { data: existing } = await github.rest.git.getCommit({ ...where, commit_sha: head });
+      if (existing.tree.sha === treeSha) {
+        commitSha = head;
+        break;
+      }
+    } else {
+      commitSha ??= (await github.rest.git.createCommit({ ...where, message, tree: treeSha, parents: [baseSha] })).data.sha;
+      try {
+        await github.rest.git.createRef({ ...where, ref: `refs/heads/${branch}`, sha: commitSha });
+        break;
+      } catch (err) {
+        if (httpStatus(err) !== 422) throw err;
+      }
     }
+    if (attempt >= BRANCH_ATTEMPTS)
+      throw new Error(`the evidence branches ${evidenceBranch(o.gate.name, runId, 1)} .. ${branch} are all taken by others`);
+    taken.push(branch);
   }
   const squatted = taken.length
     ? `⚠️ \`${taken.join("`, `")}\` already existed and ${taken.length === 1 ? "was" : "were"} not made by the bot, so this evidence is on \`${branch}\` instead; nothing on ${taken.length === 1 ? "that branch" : "those branches"} counts as evidence.\n\n`
