@@ -2,8 +2,12 @@
 // built from an earlier commit (git archive, built like a PR's commit) and against this checkout's
 // own build, in the order after, before, before, after, so a machine whose load drifts favours
 // neither. Prints P95, CPU per request of server and driver, and workers per event, and the ratios.
+// A commit's build always runs in a sealed room, so this checkout's runs do too: like for like.
+// With --seal instead of --before: this checkout's build in the sealed room ("after") against the same
+// build run as the runner's own ("before"), to show what the room costs the measurement.
 //
 //   npm run compare -- --before <commit> [--gate gates/gate-a.yaml] [--phase load]
+//   npm run compare -- --seal [--gate gates/gate-a.yaml] [--phase load]
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -47,26 +51,34 @@ const fmt = (x: number | null, unit: string) => (x === null ? "n/a" : `${x.toFix
 async function main(argv: string[]): Promise<number> {
   const at = (flag: string, fallback?: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : fallback);
   const before = at("--before");
-  if (!before) {
-    console.error("usage: compare-builds --before <commit> [--gate FILE] [--phase NAME]");
+  const sealVsOpen = argv.includes("--seal");
+  if (!before === !sealVsOpen) {
+    console.error("usage: compare-builds --before <commit> | --seal [--gate FILE] [--phase NAME]");
     return 2;
   }
   const gate = loadGate(at("--gate", join(ROOT, "gates/gate-a.yaml"))!);
   const phase = phasesUpTo(gate, at("--phase", "load")!).at(-1)!;
-  const sha = execFileSync("git", ["rev-parse", before], { cwd: ROOT, encoding: "utf8" }).trim();
   const scratch = mkdtempSync(join(tmpdir(), "compare-builds-"));
   const archive = join(scratch, "before.tar.gz");
-  execFileSync("git", ["archive", "--format=tar.gz", `--prefix=before-${sha.slice(0, 7)}/`, "-o", archive, sha], { cwd: ROOT });
-  console.log(
-    `before: ${sha} (built from its tree); after: this checkout; phase ${phase.name}, ${phase.requests} requests at ${phase.rate}/s`,
-  );
+  const sha = before ? execFileSync("git", ["rev-parse", before], { cwd: ROOT, encoding: "utf8" }).trim() : "unknown";
+  if (before) {
+    execFileSync("git", ["archive", "--format=tar.gz", `--prefix=before-${sha.slice(0, 7)}/`, "-o", archive, sha], { cwd: ROOT });
+    console.log(
+      `before: ${sha} (built from its tree); after: this checkout; both in a sealed room; phase ${phase.name}, ${phase.requests} requests at ${phase.rate}/s`,
+    );
+  } else {
+    console.log(
+      `before: this checkout as the runner's own; after: the same in a sealed room; phase ${phase.name}, ${phase.requests} requests at ${phase.rate}/s`,
+    );
+  }
 
   const rows: Measured[] = [];
   const runOf = (build: Measured["build"], phases = [phase]) =>
     executeRun(gate, {
       phases,
       commit: build === "before" ? sha : "unknown",
-      ...(build === "before" ? { source: { archive, cacheDir: join(scratch, "cache") } } : {}),
+      ...(build === "before" && before ? { source: { archive, cacheDir: join(scratch, "cache") } } : {}),
+      seal: build === "after",
     });
   // Not reported: the before tree's build (its writes flushed) and a first smoke phase on each build.
   for (const build of ["before", "after"] as const) await runOf(build, [gate.phases[0]]);

@@ -100,7 +100,10 @@ sealable("a pull request whose code is hostile", () => {
       runnerCode: ROOT,
       dashboardPort: Number(world.env.PORT),
     };
-    const attack = readFileSync(join(ROOT, "test/security/fixtures/attack.cjs"), "utf8").replace("TARGETS", JSON.stringify(targets));
+    const attack = readFileSync(join(ROOT, "test/security/fixtures/attack.cjs"), "utf8").replace(
+      "const T = TARGETS;",
+      `const T = ${JSON.stringify(targets)};`,
+    );
     const pkg = JSON.parse(files["package.json"]!.toString());
     pkg.scripts = { preinstall: "node hostile/attack.cjs build", ...pkg.scripts };
     const handle = "  function handle(req: IncomingMessage, res: ServerResponse, started: number, receivedMs: number): void {\n";
@@ -130,6 +133,7 @@ sealable("a pull request whose code is hostile", () => {
     for (; tries < 3 && run?.verdict !== "FAIL"; tries++)
       ({ run } = await measuredRun(world, pr.number, "octocat", "/gate-a replay 1k", 1, BUILD_MS));
     console.log(`hostile PR: ${run!.verdict} after ${tries} tr${tries === 1 ? "y" : "ies"}: ${run!.reason}`);
+    if (run!.sourceFailure) console.log(`the build's last lines:\n${run!.sourceFailure.logTail.join("\n")}`);
     expect(`${run!.verdict}: ${run!.reason}`).toMatch(/^FAIL: .*latency_p95/);
 
     const bundle = bundleOnBranch(world.fake, `gate-a/evidence/${run!.id}`, run!.id);
