@@ -3,6 +3,7 @@
 
 import { signingSecretProblem } from "../webhook-signatures.js";
 import type { AuthSettings } from "./authenticate.js";
+import { socketActivation } from "./socket-activation.js";
 
 export type IngestMode = "queue" | "sync";
 
@@ -21,11 +22,7 @@ export interface ServerOptions extends ConnectionOptions {
   host: string;
   /** 0 picks a free port (the started server reports it). */
   port: number;
-  /**
-   * A listening socket handed over by whoever started the service (systemd's socket activation:
-   * LISTEN_FDS=1 for this LISTEN_PID means fd 3). Host and port are then the socket's, not ours. The
-   * gate's sealed room starts the service this way: the socket lives outside the room's network.
-   */
+  /** A listening socket handed over by whoever started the service (socket-activation.ts). */
   listenFd?: number;
   mode: IngestMode;
   /** Accept unauthenticated webhooks (only when no scheme is configured). */
@@ -385,20 +382,6 @@ export function parseServeArgs(args: string[], env: Record<string, string | unde
   // A secret and --insecure together: the secret wins; --insecure only ever means "none configured".
   if (configured) o.insecure = false;
   return parsed;
-}
-
-/** The socket passed by socket activation (fd 3), null when none was passed to this process. */
-function socketActivation(env: Record<string, string | undefined>): { fd: number } | ConfigError | null {
-  if (env.LISTEN_FDS === undefined) return null;
-  // LISTEN_PID names the process the sockets are for: a child that inherited the variables is not it.
-  if (env.LISTEN_PID !== undefined && env.LISTEN_PID !== String(process.pid)) return null;
-  if (env.LISTEN_FDS !== "1") {
-    return {
-      code: "bad_socket_activation",
-      message: `LISTEN_FDS=${env.LISTEN_FDS}: the service listens on exactly one socket; pass one (LISTEN_FDS=1, the socket as fd 3)`,
-    };
-  }
-  return { fd: 3 };
 }
 
 export function parseWorkerArgs(args: string[], env: Record<string, string | undefined>): Parsed<WorkerOptions> {

@@ -79,3 +79,19 @@ test("an unknown option and a flag without its value are errors, --help is help"
   expect(help.ok === "help" && help.text).toContain("--max-body-bytes");
   expect(help.ok === "help" && help.text).toContain("GITHUB_WEBHOOK_SECRET");
 });
+
+describe("socket activation (the gate's sealed room starts the service on a socket of its own)", () => {
+  test("LISTEN_FDS=1 for this process listens on fd 3 instead of --host/--port", () => {
+    const p = parseServeArgs(["--port", "9000"], { ...SECRET, LISTEN_FDS: "1", LISTEN_PID: String(process.pid) });
+    expect(p.ok === true && p.options.listenFd).toBe(3);
+  });
+  test("variables meant for another process (a parent that passed them on) are ignored", () => {
+    const p = parseServeArgs([], { ...SECRET, LISTEN_FDS: "1", LISTEN_PID: String(process.pid + 1) });
+    expect(p.ok === true && p.options.listenFd).toBeUndefined();
+  });
+  test("more than one socket is refused, saying how many it takes", () => {
+    const p = parseServeArgs([], { ...SECRET, LISTEN_FDS: "2", LISTEN_PID: String(process.pid) });
+    expect(p.ok).toBe(false);
+    expect(p.ok === false && p.error.message).toMatch(/LISTEN_FDS=2: the service listens on exactly one socket/);
+  });
+});
