@@ -5,12 +5,11 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { Gate, Phase } from "./gate.js";
-import type { Decision, GateRun, PhaseResult, RoomRecord, TimelineEntry, WarRoomUpdate } from "./gate-run.js";
+import type { Decision, GateRun, PhaseResult, TimelineEntry, WarRoomUpdate } from "./gate-run.js";
 import { deploy, DeploymentError, type Credentials, type Deployment } from "./deployment.js";
-import { isolatedEnv, logTail, prepareService, ServiceSourceError, TREE_CLI, type BuiltService } from "./service-source/index.js";
+import { logTail, ServiceSourceError } from "./service-source/index.js";
 import { EventStore, type StoredEvent } from "./event-store.js";
 import { auditTrail } from "./audit-trail.js";
 import { probeRbac } from "./rbac-probe.js";
@@ -25,7 +24,8 @@ import { PREFLIGHT_CHECK_NAMES, PREFLIGHT_CHECKS, preflightFailure, runPreflight
 import { capacityLine, CAPACITY_LABEL, probeCapacity } from "./capacity-probe.js";
 import { SERVER_POSTGRES_POOL, WORKER_POSTGRES_POOL } from "../ingest-service/postgres-pools.js";
 import { formatMs as formatLatency } from "./units.js";
-import { chownTree, RoomBuilder, SealedRoom, stageOwnTree, startRoomData, type RoomData, type RoomOptions } from "./room/index.js";
+import type { RoomOptions } from "./room/index.js";
+import { prepareTarget, roomLine, type CommitSource, type PreparedTarget } from "./target-service.js";
 
 export interface RunObserver {
   /** A war-room update at each milestone (deploy, phase start and end, verdict). */
@@ -55,15 +55,8 @@ export interface RunOptions {
    * Build the bundled service from the commit under test (a tarball of `commit`) and deploy it from
    * that tree instead of the installed copy; see service-source.ts.
    */
-  source?: {
-    /** The archive's path, or how to fetch it (the fetch is the run's first step, and can fail as one). */
-    archive: string | (() => Promise<string>);
-    cacheDir: string;
-    /** `owner/repo` of the commit, part of the build cache's key (default "local": the CLI's own archive). */
-    repository?: string;
-    build?: string;
-    baseEnv?: NodeJS.ProcessEnv;
-  };
+  source?: CommitSource;
+
   /** When the run was asked for (the PR command): a deadline given as a duration counts from here. Default: the start. */
   requestedAt?: string;
   /** The environment pre-flight's `secrets` are looked up in (default process.env plus serviceEnv). */
@@ -207,63 +200,38 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
   cadence?.unref();
 
   let deployment: Deployment | null = null;
-  let service: BuiltService | null = null;
-  let room: SealedRoom | null = null;
+  let target: PreparedTarget | null = null;
   let store: EventStore | null = null;
   const runTag = runTagOf(gate, runId);
   let lineageSource: { phase: PhaseResult; stored: StoredEvent[]; seed: string } | null = null;
   try {
     mark(0, "running");
     await publish({ kind: "deploy", phases: o.phases });
-    const sealed = gate.target.kind === "bundled" && (o.seal === true || o.source !== undefined);
-    const hidden = [packageRoot(), ...(o.room?.hide ?? [])];
-    if (sealed) room = await SealedRoom.open({ ...o.room, hide: hidden });
-    if (o.source && gate.target.kind === "bundled") {
-      const archive = typeof o.source.archive === "string" ? o.source.archive : await o.source.archive();
-      service = await prepareService({
-        archive,
-        commit: o.commit,
-        build: o.source.build ?? gate.target.build,
-        cacheDir: o.source.cacheDir,
-        repository: o.source.repository ?? "local",
-        limits: gate.target.sourceLimits,
-        baseEnv: o.source.baseEnv,
-        signal: o.signal,
-        // Always in the room (`sealed` holds for every source): the build, and the tree it runs from.
-        ...(room
-          ? { scratchDir: join(room.dir, "service", "source"), builder: new RoomBuilder(room, join(o.source.cacheDir, "npm")) }
-          : {}),
-      });
-      run.source = service.evidence;
-      // A tree from the cache was built by another room's user: it becomes this room's.
-      if (room) for (const dir of [service.dir, service.env.HOME!]) await chownTree(dir, room.uid, room.uid);
-    }
-    let built = service ? { cli: service.cli, cwd: service.dir, env: service.env } : undefined;
-    let roomData: RoomData | undefined;
-    if (room) {
-      if (!built) {
-        await stageOwnTree(packageRoot(), room.tree);
-        built = { cli: join(room.tree, TREE_CLI), cwd: room.tree, env: isolatedEnv(process.env, room.home, join(room.home, ".npm")) };
-      }
-      roomData = await startRoomData(room, namespace, logDir, o.signal);
-      run.secrets.push(...roomData.secrets);
-      run.room = roomRecord(room, roomData);
-      await publish({
-        kind: "check",
-        title: "Sealed room ready",
-        status: "GREEN",
-        progress: roomLine(run.room),
-        next: "deploy the service in it, then warm up",
-      });
-    }
+    target = await prepareTarget(
+      gate,
+      { commit: o.commit, source: o.source, seal: o.seal, room: o.room, namespace, logDir, signal: o.signal },
+      {
+        built: (evidence) => (run.source = evidence),
+        sealed: async (room) => {
+          run.room = room;
+          await publish({
+            kind: "check",
+            title: "Sealed room ready",
+            status: "GREEN",
+            progress: roomLine(room),
+            next: "deploy the service in it, then warm up",
+          });
+        },
+      },
+    );
+    run.secrets.push(...target.secrets);
     deployment = await deploy(gate.target, {
       namespace,
       credentials,
       logDir,
       env: o.serviceEnv,
       keepData: o.keepData,
-      service: built,
-      room: room && roomData ? { room, data: roomData } : undefined,
+      ...target.deploy,
     });
     run.logs = deployment.logs;
     store = EventStore.connect(deployment.databaseUrl, deployment.schema);
@@ -370,7 +338,7 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
       if (err.evidence) run.source = err.evidence;
       run.sourceFailure = { step: err.step, code: err.code, exitCode: err.exitCode, logTail: err.logTail };
       run.reason = `could not run: ${err.step} failed: ${err.message}`;
-    } else if (err instanceof DeploymentError && service && err.detail.logFile) {
+    } else if (err instanceof DeploymentError && target?.service && err.detail.logFile) {
       // A service built from the commit under test that never came up: its own log says why.
       const log = await readFile(err.detail.logFile, "utf8").catch(() => "");
       run.sourceFailure = { step: "deploy", code: err.code, exitCode: err.detail.exitCode ?? null, logTail: logTail(log) };
@@ -384,9 +352,7 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
     if (cadence) clearInterval(cadence);
     await store?.close().catch(() => {});
     await deployment?.teardown().catch(() => {});
-    // Whatever the service or its build started, daemons included, ends with the room.
-    await room?.close().catch(() => {});
-    await service?.dispose().catch(() => {});
+    await target?.dispose();
   }
 
   if (lineageSource) {
@@ -422,35 +388,4 @@ export async function executeRun(gate: Gate, o: RunOptions): Promise<GateRun> {
   run.decisions.push(decision);
   await publish({ kind: "verdict", run });
   return run;
-}
-
-/** The runner's own package (its code): hidden from every sealed room. */
-function packageRoot(): string {
-  // src/gates/execute-run.ts, or dist/src/gates/execute-run.js
-  const here = dirname(fileURLToPath(import.meta.url));
-  const up = here.includes(`${join("dist", "src")}`) ? "../../.." : "../..";
-  return resolve(here, up);
-}
-
-function roomRecord(room: SealedRoom, data: RoomData): RoomRecord {
-  return {
-    id: room.id,
-    uid: room.uid,
-    network:
-      "a namespace of its own: its loopback only (its Redis, its PostgreSQL, the service); the replay reaches the service through a listening socket the runner passed in",
-    cgroup: room.cgroup.layout.version,
-    limits: { ...room.limits },
-    hidden: room.folders.hidden,
-    privateFolders: room.folders.private,
-    setupMs: { room: room.openedInMs, data: data.startedInMs },
-  };
-}
-
-/** The room in one line, for the war room. */
-export function roomLine(r: RoomRecord): string {
-  return (
-    `user ${r.uid} (not root, not the runner's), own network namespace (loopback only), cgroup ${r.cgroup} ` +
-    `(pids ≤ ${r.limits.pids}, memory ≤ ${Math.round(r.limits.memoryBytes / 1024 ** 3)} GiB), runner's code hidden; ` +
-    `set up in ${((r.setupMs.room + r.setupMs.data) / 1000).toFixed(1)} s (room ${r.setupMs.room} ms, its Redis and PostgreSQL ${r.setupMs.data} ms)`
-  );
 }
