@@ -3,7 +3,8 @@
 
 import { loadGate } from "../../src/gates/gate-file/index.js";
 import type { Gate } from "../../src/gates/gate.js";
-import { callbackRunId, decideFromRecord, guardsOf } from "../../src/bot/deployment-protection.js";
+import { callbackRunId, guardsOf } from "../../src/bot/deployment-protection.js";
+import { decideFromRecord } from "../../src/bot/protection-decision.js";
 import { runTarget } from "../../src/bot/environment-run.js";
 import { renderStages, stageProblem, type StageRow } from "../../src/bot/promotion-stages.js";
 import { promotionState } from "../../src/bot/promotion.js";
