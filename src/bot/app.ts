@@ -241,12 +241,7 @@ export function releaseGateApp(deps: AppDeps): ApplicationFunction {
     app.on(
       "check_run.rerequested",
       once(deps, async (context: Context<"check_run.rerequested">) => {
-        const rerunDeps = {
-          gates: deps.gates,
-          queue: deps.queue,
-          log: context.log as unknown as BotLog,
-          forkApprovals: deps.forkApprovals,
-        };
+        const rerunDeps = rerunDepsOf(deps, context.log as unknown as BotLog);
         const outcome = await handleCheckRunRerequested(
           context.octokit as unknown as GitHub,
           context.repo(),
@@ -259,12 +254,7 @@ export function releaseGateApp(deps: AppDeps): ApplicationFunction {
     app.on(
       "merge_group.checks_requested",
       once(deps, async (context: Context<"merge_group.checks_requested">) => {
-        const rerunDeps = {
-          gates: deps.gates,
-          queue: deps.queue,
-          log: context.log as unknown as BotLog,
-          forkApprovals: deps.forkApprovals,
-        };
+        const rerunDeps = rerunDepsOf(deps, context.log as unknown as BotLog);
         await handleMergeGroup(
           context.octokit as unknown as GitHub,
           context.repo(),
@@ -274,4 +264,9 @@ export function releaseGateApp(deps: AppDeps): ApplicationFunction {
       }),
     );
   };
+}
+
+/** What a re-run (a check run's Re-run, a merge group) needs of the app. */
+function rerunDepsOf(deps: AppDeps, log: BotLog) {
+  return { gates: deps.gates, queue: deps.queue, log, forkApprovals: deps.forkApprovals };
 }

@@ -1,11 +1,11 @@
 // The build cache only the runner writes: keyed by repository, tree, lockfile, command and builder;
 // each reuse checked against the tree digest recorded when it was stored; folders 0700; bounded.
 
-import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cacheKey, hostBuilder, prepareService, type Builder, type ServiceSourceOptions } from "../../src/gates/service-source/index.js";
+import { commitArchive } from "../support/commit-archive.js";
 
 let work: string;
 beforeEach(() => {
@@ -13,29 +13,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
-/** A commit of `files` and its archive as GitHub serves it (one top folder), with its git tree SHA. */
-function archiveOf(files: Record<string, string>): { archive: string; commit: string; tree: string } {
-  const repo = join(work, `repo-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(repo, { recursive: true });
-  const git = (...args: string[]) =>
-    execFileSync("git", args, {
-      cwd: repo,
-      env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" },
-    })
-      .toString()
-      .trim();
-  git("init", "-q");
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(repo, path, ".."), { recursive: true });
-    writeFileSync(join(repo, path), content);
-  }
-  git("add", "-A");
-  git("commit", "-q", "-m", "c");
-  const commit = git("rev-parse", "HEAD");
-  const archive = join(work, `${commit}.tar.gz`);
-  git("archive", "--format=tar.gz", `--prefix=acme-service-${commit.slice(0, 7)}/`, "-o", archive, "HEAD");
-  return { archive, commit, tree: git("rev-parse", "HEAD^{tree}") };
-}
+const archiveOf = (files: Record<string, string>) => commitArchive(work, files, "acme-service");
 
 /** A service whose build copies service.js to the CLI and says so in its log. */
 const service = (says: string) => ({

@@ -11,6 +11,7 @@ import { deploy } from "../../src/gates/deployment.js";
 import type { BundledTarget } from "../../src/gates/gate.js";
 import { loadGate } from "../../src/gates/gate-file/index.js";
 import { executeRun } from "../../src/gates/execute-run.js";
+import { commitArchive } from "../support/commit-archive.js";
 
 const SECRETS = {
   PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----secret-app-key",
@@ -25,29 +26,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(work, { recursive: true, force: true }));
 
-/** A commit of `files` in a fresh git repository and its archive as GitHub serves it (one top folder). */
-function archiveOf(files: Record<string, string>): { archive: string; commit: string; tree: string } {
-  const repo = join(work, `repo-${Math.random().toString(36).slice(2)}`);
-  mkdirSync(repo, { recursive: true });
-  const git = (...args: string[]) =>
-    execFileSync("git", args, {
-      cwd: repo,
-      env: { ...process.env, GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@e", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@e" },
-    })
-      .toString()
-      .trim();
-  git("init", "-q");
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(repo, path, ".."), { recursive: true });
-    writeFileSync(join(repo, path), content);
-  }
-  git("add", "-A");
-  git("commit", "-q", "-m", "c");
-  const commit = git("rev-parse", "HEAD");
-  const archive = join(work, `${commit}.tar.gz`);
-  git("archive", "--format=tar.gz", `--prefix=octo-service-${commit.slice(0, 7)}/`, "-o", archive, "HEAD");
-  return { archive, commit, tree: git("rev-parse", "HEAD^{tree}") };
-}
+const archiveOf = (files: Record<string, string>) => commitArchive(work, files, "octo-service");
 
 /** A service tree whose "build" writes a CLI that reports the environment it was given, and answers /readyz. */
 const SNOOPING_SERVICE = {
