@@ -112,6 +112,34 @@ describe("a latency FAIL on a busy host", () => {
     expect(j.detail).toContain("rerun on a quiet machine");
   });
 
+  test("stays a FAIL for a deployed target on this machine: its processes cannot be told from other work", () => {
+    const samples = quiet(t0);
+    for (let s = 5; s < 8; s++) samples[s].foreignCores = 1.8;
+    const c = {
+      ...judgeContention(samples, t0, slowWhileBusy, [{ pid: 4242, command: "node service.js", cpuSeconds: 5.2 }]),
+      unattributable: "the target is deployed on this machine: its processes cannot be told from other work",
+    };
+    expect(judgeP95(latency, 20, schedule, "phase bar", c).verdict).toBe("FAIL");
+  });
+
+  test("counts every process of the sealed room as the run's own, whatever it is called", async () => {
+    const busy = spawn(process.execPath, ["-e", "const end = Date.now() + 2500; while (Date.now() < end);"]);
+    try {
+      const watch = new HostWatch([], { pids: async () => [busy.pid!] });
+      await watch.sample();
+      await new Promise((r) => setTimeout(r, 1200));
+      await watch.sample();
+      expect(watch.topForeign().map((p) => p.pid)).not.toContain(busy.pid);
+      const blind = new HostWatch([]);
+      await blind.sample();
+      await new Promise((r) => setTimeout(r, 1200));
+      await blind.sample();
+      expect(blind.topForeign().map((p) => p.pid)).toContain(busy.pid);
+    } finally {
+      busy.kill("SIGKILL");
+    }
+  });
+
   test("stays a FAIL when the service is slow in the clean seconds too", () => {
     const slowThroughout = requests(() => 300);
     const samples = quiet(t0);
