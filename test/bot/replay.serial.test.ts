@@ -282,7 +282,7 @@ describe("approval of a FAIL", () => {
     const refused = await waitFor("the refusal", () =>
       botReplies(evidence.number).find((c) => c.body.includes("@visitor, your approval is not recorded")),
     );
-    expect(refused.body).toContain("needs **write** permission on this repository and @visitor has **read**");
+    expect(refused.body).toContain("needs **write** permission on this repository (`signoff.permission`) and @visitor has **read**");
 
     // @octocat asked for the run, so does not sign it off; @mallory (write) may.
     await world.review(evidence.number, "octocat", "approved");

@@ -43,6 +43,8 @@ beforeAll(async () => {
   });
 });
 
+const DASHBOARD_TOKEN = `war-room-web-${Date.now().toString(36)}-token`;
+
 afterAll(async () => {
   await browser?.close();
   await world?.close();
@@ -52,7 +54,7 @@ test("/runs/:id shows the phases advancing while the run is in progress, then th
   world = await startBotWorld("war-room-web", {
     childRunner: true,
     gatesDir: WAR_ROOM_GATES,
-    env: { RG_WAR_ROOM_TEST_SECRET: SECRET_VALUE },
+    env: { RG_WAR_ROOM_TEST_SECRET: SECRET_VALUE, DASHBOARD_TOKEN },
     start: { livePollMs: 200 },
   });
   const pr = world.fake.createPullRequest({ head: "feature", files: { "src/ingest.ts": "export const fast = true;\n" } });
@@ -76,6 +78,8 @@ test("/runs/:id shows the phases advancing while the run is in progress, then th
   page.on("request", (r) => {
     if (!r.url().startsWith(world.bot.webUrl)) foreign.push(r.url());
   });
+  // Signed in the way a machine is: the token once, then the cookie.
+  await page.goto(`${world.bot.webUrl}/login?token=${DASHBOARD_TOKEN}`, { waitUntil: "load" });
   await page.goto(url, { waitUntil: "load" });
   // A mark on this document: if the page reloaded, it would be gone.
   await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));

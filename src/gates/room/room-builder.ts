@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { copyFile, lstat, mkdir, rename, rm } from "node:fs/promises";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import type { BuildOutcome, BuildRun, Builder } from "../service-source/index.js";
 import { chownTree, type SealedRoom } from "./sealed-room.js";
@@ -23,6 +24,11 @@ export class RoomBuilder implements Builder {
     private readonly room: SealedRoom,
     /** The runner's npm cache for rooms (kept with the build cache, one per installation). */
     private readonly npmCache: string,
+    /**
+     * Where a first room's cache is seeded from: the runner's own npm cache (its packages were checked
+     * against their lockfiles' hashes when npm put them there, as they will be again in the room).
+     */
+    private readonly seed: string = process.env.npm_config_cache || join(homedir(), ".npm"),
   ) {}
 
   /** The tree and the build's HOME become the room user's. */
@@ -70,7 +76,9 @@ export class RoomBuilder implements Builder {
     await mkdir(deps, { recursive: true });
     await copyFile(manifest, join(deps, "package.json"));
     await copyFile(lockfile, join(deps, "package-lock.json"));
+    // Only npm's content-addressed store of the runner's cache, never its logs.
     if (existsSync(this.npmCache)) await copyTree(this.npmCache, roomCache);
+    else if (existsSync(join(this.seed, "_cacache"))) await copyTree(join(this.seed, "_cacache"), join(roomCache, "_cacache"));
     await chownTree(join(this.room.dir, "service"), this.room.uid, this.room.uid);
     const step = await this.room.run({
       command: "npm",
