@@ -51,7 +51,9 @@ describe("the bot's environment", () => {
 
   test("sign-in with GitHub needs the App's client id and secret together; DASHBOARD_URL is an origin", () => {
     expect(readDashboardSignIn({})).toBeUndefined();
-    expect(readDashboardSignIn({ GITHUB_CLIENT_ID: "Iv1.abc", GITHUB_CLIENT_SECRET: "shh", DASHBOARD_URL: "https://gate.example.com" })).toEqual({
+    expect(
+      readDashboardSignIn({ GITHUB_CLIENT_ID: "Iv1.abc", GITHUB_CLIENT_SECRET: "shh", DASHBOARD_URL: "https://gate.example.com" }),
+    ).toEqual({
       clientId: "Iv1.abc",
       clientSecret: "shh",
       publicUrl: "https://gate.example.com",
@@ -59,10 +61,12 @@ describe("the bot's environment", () => {
     expect(readDashboardSignIn({ GITHUB_CLIENT_ID: "Iv1.abc" })).toEqual([
       { code: "missing_client_secret", message: expect.stringContaining("generate a client secret in the GitHub App's settings") },
     ]);
-    expect(readDashboardSignIn({ GITHUB_CLIENT_SECRET: "shh" })).toEqual([{ code: "missing_client_id", message: expect.stringContaining("Client ID") }]);
-    expect(readDashboardSignIn({ GITHUB_CLIENT_ID: "a", GITHUB_CLIENT_SECRET: "b", DASHBOARD_URL: "https://gate.example.com/war-room" })).toEqual([
-      { code: "bad_dashboard_url", message: expect.stringContaining("<DASHBOARD_URL>/auth/callback") },
+    expect(readDashboardSignIn({ GITHUB_CLIENT_SECRET: "shh" })).toEqual([
+      { code: "missing_client_id", message: expect.stringContaining("Client ID") },
     ]);
+    expect(
+      readDashboardSignIn({ GITHUB_CLIENT_ID: "a", GITHUB_CLIENT_SECRET: "b", DASHBOARD_URL: "https://gate.example.com/war-room" }),
+    ).toEqual([{ code: "bad_dashboard_url", message: expect.stringContaining("<DASHBOARD_URL>/auth/callback") }]);
     // The bot refuses to start on half a configuration, and keeps the secret out of everything it writes.
     const base = { APP_ID: "42", PRIVATE_KEY: key, WEBHOOK_SECRET: "s" };
     const half = readBotOptions({ ...base, GITHUB_CLIENT_ID: "Iv1.abc" });

@@ -8,7 +8,7 @@ import { Octokit } from "@octokit/rest";
 /** A sign-in that did not work, in words for the person in front of the browser. */
 export class SignInError extends Error {
   constructor(
-    readonly code: "bad_code" | "github_unreachable" | "listing_failed",
+    readonly code: "bad_code" | "bad_client" | "github_unreachable" | "listing_failed",
     message: string,
   ) {
     super(message);
@@ -54,10 +54,16 @@ export class GitHubSignIn {
       token = (await this.#app.createToken({ code, redirectUrl })).authentication.token;
     } catch (err) {
       const status = (err as { status?: number }).status;
+      const message = (err as Error).message;
+      if (status === 400 && message.includes("incorrect_client_credentials"))
+        throw new SignInError(
+          "bad_client",
+          "GitHub refused the App's client credentials: whoever runs the bot should check GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET against the App's settings (General > Client secrets).",
+        );
       if (status === 400)
         throw new SignInError(
           "bad_code",
-          `GitHub did not accept the sign-in code (${(err as Error).message}): codes work once and for ten minutes. Sign in again at /login.`,
+          `GitHub did not accept the sign-in code (${message}): codes work once and for ten minutes. Sign in again at /login.`,
         );
       throw new SignInError(
         "github_unreachable",
