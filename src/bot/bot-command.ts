@@ -21,6 +21,11 @@ const ENV_HELP = `Environment (the standard Probot variables, read once at start
   DASHBOARD_TOKEN      read-only token for the war-room pages (/login?token=...); without it the
                        pages are closed, unless \`gate bot --dashboard open\` (a laptop: binds
                        127.0.0.1 and answers requests made there without a token)  (gate bot only)
+  GITHUB_CLIENT_ID     the App's Client ID and a client secret (App settings > General): people
+  GITHUB_CLIENT_SECRET sign in with GitHub at /login and see the runs of repositories they can read
+                       through the App (sessions of 8 hours, in Redis); both or neither  (gate bot only)
+  DASHBOARD_URL        the bot's public origin, e.g. https://gate.example.com; the App's callback URL
+                       is <DASHBOARD_URL>/auth/callback (default: the address the browser used)
   GHE_HOST             GitHub Enterprise Server host (API at \${GHE_PROTOCOL}://\${GHE_HOST}/api/v3)
   GHE_PROTOCOL         default https
   LOG_LEVEL            trace|debug|info|warn|error|fatal|silent, default info

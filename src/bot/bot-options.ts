@@ -2,7 +2,8 @@
 // PRIVATE_KEY / PRIVATE_KEY_PATH, WEBHOOK_SECRET, WEBHOOK_PATH, LOG_LEVEL, PORT, HOST, GHE_HOST,
 // GHE_PROTOCOL) plus REDIS_URL, GATES_DIR, RELEASE_GATE_PREFIX, GITHUB_THROTTLE and the evidence signing
 // key (EVIDENCE_SIGNING_KEY / EVIDENCE_SIGNING_KEY_PATH) and the run-state key (RUN_STATE_KEY, else derived
-// from the App's private key), and passed down as typed options.
+// from the App's private key), the dashboard's DASHBOARD_TOKEN and sign-in with GitHub (GITHUB_CLIENT_ID,
+// GITHUB_CLIENT_SECRET, DASHBOARD_URL), and passed down as typed options.
 
 import type { KeyObject } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
@@ -46,8 +47,19 @@ export interface RunnerEnvOptions extends GitHubAppOptions {
   ownSecrets: string[];
 }
 
+/** Sign-in with GitHub for the war-room pages: the App's own OAuth client (App settings > General). */
+export interface DashboardSignInOptions {
+  clientId: string;
+  clientSecret: string;
+  /** The bot's public address (DASHBOARD_URL, an origin); the callback is `${publicUrl}/auth/callback`.
+   *  Without it, the address the browser used. */
+  publicUrl?: string;
+}
+
 export interface BotOptions extends RunnerEnvOptions {
   webhookSecret: string;
+  /** GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET: people sign in with GitHub and see the runs of repositories they can read. */
+  dashboardSignIn?: DashboardSignInOptions;
   /** Read-only token for the war-room pages; without one they answer only on 127.0.0.1. */
   dashboardToken?: string;
   /** `gate bot --dashboard open`: the pages answer local requests without a token; the bot binds 127.0.0.1. */
@@ -154,7 +166,15 @@ export function readRunStateSeal(env: Env, privateKey: string): RunStateSeal | O
 
 /** The secrets the environment gives the bot, as the exact texts that must never appear in anything it writes. */
 function ownSecretsOf(env: Env, privateKey: string | undefined): string[] {
-  const values = [privateKey, env.PRIVATE_KEY, env.WEBHOOK_SECRET, env.DASHBOARD_TOKEN, env.EVIDENCE_SIGNING_KEY, env.RUN_STATE_KEY];
+  const values = [
+    privateKey,
+    env.PRIVATE_KEY,
+    env.WEBHOOK_SECRET,
+    env.DASHBOARD_TOKEN,
+    env.GITHUB_CLIENT_SECRET,
+    env.EVIDENCE_SIGNING_KEY,
+    env.RUN_STATE_KEY,
+  ];
   const keyFile = env.EVIDENCE_SIGNING_KEY_PATH ? resolve(env.EVIDENCE_SIGNING_KEY_PATH) : undefined;
   if (keyFile && existsSync(keyFile)) values.push(readFileSync(keyFile, "utf8"));
   return [...new Set(values.map((v) => v?.trim()).filter((v): v is string => !!v))];
@@ -203,6 +223,46 @@ export function readRunnerOptions(env: Env): RunnerEnvOptions | OptionProblem[] 
   };
 }
 
+/**
+ * Sign-in with GitHub: both GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET, or neither (then only DASHBOARD_TOKEN
+ * opens the pages). DASHBOARD_URL, when set, is the origin GitHub sends people back to.
+ */
+export function readDashboardSignIn(env: Env): DashboardSignInOptions | OptionProblem[] | undefined {
+  const clientId = env.GITHUB_CLIENT_ID?.trim() || undefined;
+  const clientSecret = env.GITHUB_CLIENT_SECRET?.trim() || undefined;
+  const problems: OptionProblem[] = [];
+  if (clientId && !clientSecret)
+    problems.push({
+      code: "missing_client_secret",
+      message:
+        "GITHUB_CLIENT_ID is set but GITHUB_CLIENT_SECRET is not: sign-in with GitHub needs both; generate a client secret in the GitHub App's settings (General > Client secrets), or unset GITHUB_CLIENT_ID",
+    });
+  if (clientSecret && !clientId)
+    problems.push({
+      code: "missing_client_id",
+      message:
+        "GITHUB_CLIENT_SECRET is set but GITHUB_CLIENT_ID is not: copy the Client ID from the GitHub App's settings (General > About), or unset GITHUB_CLIENT_SECRET",
+    });
+  let publicUrl: string | undefined;
+  if (env.DASHBOARD_URL) {
+    let url: URL | undefined;
+    try {
+      url = new URL(env.DASHBOARD_URL);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || url.pathname !== "/" || url.search || url.hash)
+      problems.push({
+        code: "bad_dashboard_url",
+        message: `DASHBOARD_URL must be the bot's public origin, like https://gate.example.com (no path), got "${env.DASHBOARD_URL}"; the App's callback URL is then <DASHBOARD_URL>/auth/callback`,
+      });
+    else publicUrl = url.origin;
+  }
+  if (problems.length) return problems;
+  if (!clientId || !clientSecret) return undefined;
+  return { clientId, clientSecret, ...(publicUrl ? { publicUrl } : {}) };
+}
+
 /** What `gate bot` needs: a runner's options plus the webhook server's. */
 export function readBotOptions(env: Env): BotOptions | OptionProblem[] {
   const runner = readRunnerOptions(env);
@@ -226,7 +286,9 @@ export function readBotOptions(env: Env): BotOptions | OptionProblem[] {
       message: `DASHBOARD_TOKEN must be at least 16 characters (it guards the war-room pages), got ${dashboardToken.length}; e.g. \`openssl rand -hex 24\``,
     });
   }
-  if (problems.length || Array.isArray(runner)) return problems;
+  const signIn = readDashboardSignIn(env);
+  if (Array.isArray(signIn)) problems.push(...signIn);
+  if (problems.length || Array.isArray(runner) || Array.isArray(signIn)) return problems;
   // Probot's default host: set HOST=0.0.0.0 to accept webhooks from outside (containers).
   return {
     ...runner,
@@ -235,5 +297,6 @@ export function readBotOptions(env: Env): BotOptions | OptionProblem[] {
     host: env.HOST || "localhost",
     port,
     ...(dashboardToken ? { dashboardToken } : {}),
+    ...(signIn ? { dashboardSignIn: signIn } : {}),
   };
 }

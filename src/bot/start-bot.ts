@@ -18,6 +18,8 @@ import { Runner, type RunnerDeps } from "./runner.js";
 import { guardForGitHub } from "./redact-for-github.js";
 import { registerOwnSecrets } from "../gates/redaction.js";
 import { createWebApp } from "./web/web-server.js";
+import { DashboardSessions } from "./web/dashboard-sessions.js";
+import { GitHubSignIn } from "./web/github-sign-in.js";
 import { startQueueCadence } from "./queue-cadence.js";
 
 /**
@@ -202,6 +204,15 @@ export async function startBot(options: BotOptions, start: StartOptions = {}): P
     webhookPath: options.webhookPath,
     dashboardToken: options.dashboardToken,
     dashboardOpen: options.dashboardOpen,
+    ...(options.dashboardSignIn
+      ? {
+          signIn: {
+            github: new GitHubSignIn({ ...options.dashboardSignIn, apiBaseUrl: options.baseUrl }),
+            sessions: new DashboardSessions(redis, options.prefix, options.dashboardSignIn.clientSecret),
+            publicUrl: options.dashboardSignIn.publicUrl,
+          },
+        }
+      : {}),
     log,
     livePollMs: start.livePollMs,
   });

@@ -2,7 +2,7 @@
 // wrong setting is named with what to set.
 
 import { appKey } from "./support/bot-world.js";
-import { apiBaseUrl, readBotOptions, readPrivateKey, readRunnerOptions } from "../../src/bot/bot-options.js";
+import { apiBaseUrl, readBotOptions, readDashboardSignIn, readPrivateKey, readRunnerOptions } from "../../src/bot/bot-options.js";
 
 const key = appKey();
 
@@ -47,6 +47,34 @@ describe("the bot's environment", () => {
     );
     // A runner needs no webhook settings.
     expect(readRunnerOptions({ APP_ID: "7", PRIVATE_KEY: key })).toMatchObject({ appId: 7 });
+  });
+
+  test("sign-in with GitHub needs the App's client id and secret together; DASHBOARD_URL is an origin", () => {
+    expect(readDashboardSignIn({})).toBeUndefined();
+    expect(
+      readDashboardSignIn({ GITHUB_CLIENT_ID: "Iv1.abc", GITHUB_CLIENT_SECRET: "shh", DASHBOARD_URL: "https://gate.example.com" }),
+    ).toEqual({
+      clientId: "Iv1.abc",
+      clientSecret: "shh",
+      publicUrl: "https://gate.example.com",
+    });
+    expect(readDashboardSignIn({ GITHUB_CLIENT_ID: "Iv1.abc" })).toEqual([
+      { code: "missing_client_secret", message: expect.stringContaining("generate a client secret in the GitHub App's settings") },
+    ]);
+    expect(readDashboardSignIn({ GITHUB_CLIENT_SECRET: "shh" })).toEqual([
+      { code: "missing_client_id", message: expect.stringContaining("Client ID") },
+    ]);
+    expect(
+      readDashboardSignIn({ GITHUB_CLIENT_ID: "a", GITHUB_CLIENT_SECRET: "b", DASHBOARD_URL: "https://gate.example.com/war-room" }),
+    ).toEqual([{ code: "bad_dashboard_url", message: expect.stringContaining("<DASHBOARD_URL>/auth/callback") }]);
+    // The bot refuses to start on half a configuration, and keeps the secret out of everything it writes.
+    const base = { APP_ID: "42", PRIVATE_KEY: key, WEBHOOK_SECRET: "s" };
+    const half = readBotOptions({ ...base, GITHUB_CLIENT_ID: "Iv1.abc" });
+    expect(Array.isArray(half) && half.map((p) => p.code)).toEqual(["missing_client_secret"]);
+    const whole = readBotOptions({ ...base, GITHUB_CLIENT_ID: "Iv1.abc", GITHUB_CLIENT_SECRET: "client-secret-value" });
+    if (Array.isArray(whole)) throw new Error(whole.map((p) => p.message).join("; "));
+    expect(whole.dashboardSignIn).toEqual({ clientId: "Iv1.abc", clientSecret: "client-secret-value" });
+    expect(whole.ownSecrets).toContain("client-secret-value");
   });
 
   test("the run-state key is RUN_STATE_KEY when set, else derived from the App key: the bot and its runners agree", () => {

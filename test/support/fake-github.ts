@@ -24,6 +24,7 @@ import { repositoryRoutes } from "./fake-github/repository-routes.js";
 import { archiveRoutes, CODELOAD_PREFIX, downloadArchive } from "./fake-github/archive-routes.js";
 import { RestShapes, type Json } from "./fake-github/rest-shapes.js";
 import { matchRoute, type ApiAnswer, type Route } from "./fake-github/router.js";
+import { FakeOAuth, userRoutes } from "./fake-github/oauth-routes.js";
 
 export { githubFaults, type FaultMatch, type FaultResponse } from "./fake-github/faults.js";
 export type { DeploymentCallback, WaitingDeployment } from "./fake-github/deployment-routes.js";
@@ -47,6 +48,8 @@ export interface FakeGitHubOptions {
   installationId?: number;
   /** Reject tokens the fake did not issue. Default false: any token acts as the app's bot. */
   strictTokens?: boolean;
+  /** The App's OAuth client (sign-in with GitHub). Defaults: "Iv1.fake<app id>" and a random secret. */
+  oauth?: { clientId?: string; clientSecret?: string };
 }
 
 export interface RecordedRequest {
@@ -136,6 +139,12 @@ export interface FakeGitHub {
   setTeamMembers(team: string, members: string[]): void;
   /** A personal token whose requests act as `login` (e.g. a human approving through the API). */
   tokenFor(login: string): string;
+  /** The App's OAuth client id and secret, for GITHUB_CLIENT_ID / GITHUB_CLIENT_SECRET. */
+  oauth: { clientId: string; clientSecret: string };
+  /** Who is signed in on the fake github.com: /login/oauth/authorize signs them into the App (null: nobody). */
+  signInAs(login: string | null): void;
+  /** The OAuth codes issued so far, by code. */
+  oauthCodes(): ReadonlyMap<string, { login: string; used: boolean; expiresAt: number }>;
   /** A contributor's push: commits files (null deletes) on a branch, creating it from the
    *  default branch if needed, and moves the branch (open pull requests follow). */
   pushCommit(options: {
@@ -196,6 +205,7 @@ const ROUTES: Route[] = [
   ...repositoryRoutes,
   ...archiveRoutes,
   ...deploymentRoutes,
+  ...userRoutes,
 ];
 const API_PREFIX = "/api/v3";
 /** Larger than any blob GitHub takes through the API (100 MB is its hard cap; the fake stops sooner). */
@@ -227,6 +237,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   });
   const auth = new AppAuth(state, { appKey: options.app?.privateKey, strictTokens: options.strictTokens });
   const faults = new FaultPlan();
+  const oauth = new FakeOAuth(
+    state,
+    options.oauth?.clientId ?? `Iv1.fake${state.app.id}`,
+    options.oauth?.clientSecret ?? randomUUID().replace(/-/g, ""),
+  );
   const requests: RecordedRequest[] = [];
   // eslint-disable-next-line prefer-const -- the handler above closes over it; it is set once the server listens
   let shapes: RestShapes | undefined;
@@ -260,6 +275,13 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       record.route = "codeload.download";
       record.status = download.status;
       res.writeHead(download.status, { ...download.headers, "content-length": String(download.body.length) }).end(download.body);
+      return;
+    }
+    if (url.pathname.startsWith("/login/oauth/")) {
+      const web = oauth.answer(method, url, method === "POST" ? await readBody(req) : Buffer.alloc(0), req.headers);
+      record.route = `oauth.${url.pathname.slice("/login/oauth/".length)}`;
+      record.status = web.status;
+      res.writeHead(web.status, { ...web.headers, "content-length": String(Buffer.byteLength(web.body)) }).end(web.body);
       return;
     }
     const answer = await answerFor(req, url, method, record);
@@ -386,6 +408,11 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       state.userTokens.set(token, state.user(login).login);
       return token;
     },
+    oauth: { clientId: oauth.clientId, clientSecret: oauth.clientSecret },
+    signInAs(login) {
+      oauth.signedIn = login === null ? null : state.user(login).login;
+    },
+    oauthCodes: () => oauth.codes,
     pushCommit(o) {
       const commit = state.pushCommit(o);
       return { sha: commit.sha, tree: commit.tree };

@@ -3,6 +3,7 @@
 // itself). Without a token the dashboard is closed: no page, stream or API answers, because nothing in a
 // request proves it was not relayed (a reverse proxy rewrites Host and need not add X-Forwarded-For).
 // Only a bot started with `--dashboard open` (bound to 127.0.0.1, and logged) trusts local requests.
+// People who signed in with GitHub (sign-in-routes.ts) are readers of some repositories only.
 
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
@@ -10,6 +11,25 @@ import type { IncomingMessage } from "node:http";
 export const SESSION_COOKIE = "rg_war_room";
 
 export type Access = { ok: true } | { ok: false; status: 401 | 403; message: string };
+
+/** Who is reading: a machine or an operator (every run), or a person signed in with GitHub (their repositories' runs). */
+export type Reader = { sees: "all" } | { sees: "repositories"; login: string; repositories: ReadonlySet<string> };
+
+export const READS_ALL: Reader = { sees: "all" };
+
+/** Whether the reader may see a run of owner/repo; the pages answer 404 otherwise, so existence does not leak. */
+export function canRead(reader: Reader, run: { owner: string; repo: string }): boolean {
+  return reader.sees === "all" || reader.repositories.has(`${run.owner}/${run.repo}`.toLowerCase());
+}
+
+export interface AccessOptions {
+  /** DASHBOARD_TOKEN. */
+  token?: string;
+  /** Sign-in with GitHub is configured: a request without a cookie is told to sign in. */
+  signIn?: boolean;
+  /** `gate bot --dashboard open`. */
+  open?: boolean;
+}
 
 /** The cookie value for a token: an HMAC, so a leaked cookie jar does not hand out the token itself. */
 export function sessionValue(token: string): string {
@@ -45,7 +65,13 @@ function hostName(hostHeader: string | undefined): string {
  * the dashboard (`--dashboard open`): a request from 127.0.0.1 or ::1 itself, naming a local host (a page on
  * another site cannot reach us through DNS rebinding), with no forwarding header at all (even an empty one).
  */
-export function pageAccess(req: Pick<IncomingMessage, "headers" | "socket">, token: string | undefined, open = false): Access {
+export function pageAccess(req: Pick<IncomingMessage, "headers" | "socket">, o: AccessOptions): Access {
+  const { token, signIn, open } = o;
+  if (signIn && !open) {
+    const cookie = token ? readCookie(req.headers.cookie, SESSION_COOKIE) : null;
+    if (token && cookie && sameSecret(cookie, sessionValue(token))) return { ok: true };
+    return { ok: false, status: 401, message: "Sign in to see the war-room pages: open /login and choose Sign in with GitHub." };
+  }
   if (token) {
     const cookie = readCookie(req.headers.cookie, SESSION_COOKIE);
     if (cookie && sameSecret(cookie, sessionValue(token))) return { ok: true };

@@ -1,5 +1,23 @@
 // The war-room pages' stylesheet and script: small, served by the bot itself (no build step, no CDN).
 
+import type { Verdict } from "../../gates/gate-run.js";
+
+/**
+ * Each verdict's badge colour, white text on it at 4.5:1 or more (WCAG AA). A verdict missing here fails to
+ * compile; the plain .badge rule behind them keeps any other word readable too.
+ */
+export const VERDICT_BADGE_COLOURS = {
+  PASS: "#217a36",
+  FAIL: "#c92a2a",
+  ERROR: "#b35c00",
+  PARTIAL: "#1864ab",
+  INCONCLUSIVE: "#5f3dc4",
+} as const satisfies Record<Verdict, string>;
+
+const verdictBadgeRules = Object.entries(VERDICT_BADGE_COLOURS)
+  .map(([verdict, colour]) => `.badge.${verdict} { background: ${colour}; }`)
+  .join("\n");
+
 export const STYLESHEET = `:root { color-scheme: light; }
 * { box-sizing: border-box; }
 body { font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif; margin: 0; color: #212529; background: #f1f3f5; line-height: 1.4; }
@@ -15,8 +33,8 @@ code, pre { font-family: "DejaVu Sans Mono", monospace; font-size: 12.5px; }
 pre { background: #f8f9fa; border: 1px solid #dee2e6; padding: 8px; white-space: pre-wrap; overflow-wrap: anywhere; }
 progress { width: 120px; vertical-align: middle; }
 .meta, .muted { color: #6c757d; }
-.badge { color: #fff; padding: 1px 8px; border-radius: 4px; font-weight: bold; font-size: 12.5px; }
-.badge.PASS { background: #2b8a3e; } .badge.FAIL { background: #c92a2a; } .badge.ERROR { background: #e67700; }
+.badge { color: #fff; background: #495057; padding: 1px 8px; border-radius: 4px; font-weight: bold; font-size: 12.5px; }
+${verdictBadgeRules}
 .state { padding: 0 6px; border-radius: 3px; font-size: 12px; background: #f1f3f5; }
 .state.running { background: #d0ebff; color: #1864ab; } .state.queued, .state.pending { background: #fff3bf; color: #8a6d00; }
 .state.done, .state.finished { background: #d3f9d8; color: #2b8a3e; } .state.failed, .state.lost { background: #ffe3e3; color: #c92a2a; }

@@ -63,7 +63,7 @@ export interface RunFilters {
 }
 
 export const RUN_STATES = ["queued", "running", "finished", "cancelled", "lost"] as const;
-export const VERDICTS = ["PASS", "FAIL", "ERROR", "none"] as const;
+export const VERDICTS = ["PASS", "FAIL", "ERROR", "PARTIAL", "INCONCLUSIVE", "none"] as const;
 
 export function readFilters(query: Record<string, unknown>): RunFilters {
   const pick = (k: string) =>

@@ -8,9 +8,10 @@ import type { Redis } from "ioredis";
 import type { GateCatalog } from "../gate-catalog.js";
 import type { RunQueue } from "../run-queue.js";
 import type { BotLog } from "../bot-log.js";
-import { pageAccess, sameSecret, SESSION_COOKIE, sessionValue } from "./access.js";
+import { canRead, pageAccess, READS_ALL, sameSecret, SESSION_COOKIE, sessionValue, type Reader } from "./access.js";
 import { SCRIPT, STYLESHEET } from "./assets.js";
 import { renderBotMetrics } from "./metrics.js";
+import { sessionReader, signInPage, signInRoutes, type SignInDeps } from "./sign-in-routes.js";
 import { errorPage, filterRuns, isLive, pageTitle, readFilters, renderLive, renderRunList, renderRunPage, type RunView } from "./pages.js";
 
 export type NodeMiddleware = (req: IncomingMessage, res: ServerResponse, next?: (err?: Error) => void) => unknown;
@@ -26,6 +27,8 @@ export interface WebDeps {
   dashboardToken?: string;
   /** `gate bot --dashboard open`: without a token, requests made on 127.0.0.1 itself are let in. */
   dashboardOpen?: boolean;
+  /** Sign-in with GitHub (GITHUB_CLIENT_ID/SECRET): people see the runs of repositories they can read. */
+  signIn?: Omit<SignInDeps, "log">;
   log: BotLog;
   /** How often an open war-room page's stream looks for changes, ms (default 1000). */
   livePollMs?: number;
@@ -123,9 +126,15 @@ export function createWebApp(deps: WebDeps): express.Express {
     res.status(204).end();
   });
 
+  if (deps.signIn) app.use(signInRoutes({ ...deps.signIn, log: deps.log }));
+
   app.get("/login", (req, res) => {
     const token = deps.dashboardToken;
     const given = typeof req.query.token === "string" ? req.query.token : "";
+    if (deps.signIn && req.query.token === undefined) {
+      res.type("html").send(signInPage(!!token));
+      return;
+    }
     if (!token) {
       res
         .status(404)
@@ -150,15 +159,27 @@ export function createWebApp(deps: WebDeps): express.Express {
     res.redirect(303, "/");
   });
 
-  const guard = (req: Request, res: Response, next: NextFunction) => {
-    const access = pageAccess(req, deps.dashboardToken, deps.dashboardOpen);
-    if (access.ok) return next();
-    res.status(access.status).type("html").send(errorPage(access.status, access.message));
+  // Lets a request in with its reader in res.locals.reader: the token or an open dashboard read every run,
+  // a person signed in with GitHub the runs of their repositories.
+  const guard = async (req: Request, res: Response, next: NextFunction) => {
+    try {
+      const access = pageAccess(req, { token: deps.dashboardToken, signIn: !!deps.signIn, open: deps.dashboardOpen });
+      const reader = access.ok ? READS_ALL : deps.signIn ? await sessionReader(deps.signIn.sessions, req) : null;
+      if (reader) {
+        res.locals.reader = reader;
+        return next();
+      }
+      if (!access.ok) res.status(access.status).type("html").send(errorPage(access.status, access.message));
+    } catch (err) {
+      next(err);
+    }
   };
+  const readerOf = (res: Response): Reader => res.locals.reader as Reader;
 
   app.get("/", guard, async (req, res, next) => {
     try {
-      const all = await deps.queue.state.recentRuns(500);
+      const reader = readerOf(res);
+      const all = (await deps.queue.state.recentRuns(500)).filter((r) => canRead(reader, r));
       const filters = readFilters(req.query as Record<string, unknown>);
       res.type("html").send(renderRunList(filterRuns(all, filters), all, filters));
     } catch (err) {
@@ -166,9 +187,10 @@ export function createWebApp(deps: WebDeps): express.Express {
     }
   });
 
-  const viewOf = async (id: string): Promise<RunView | null> => {
+  /** The run as the reader may see it: null when there is none or it is of a repository they cannot read. */
+  const viewOf = async (id: string, reader: Reader): Promise<RunView | null> => {
     const record = await deps.queue.state.get(id);
-    if (!record) return null;
+    if (!record || !canRead(reader, record)) return null;
     const progress = await deps.queue.progress.get(id);
     const approvalKey = deps.queue.state.approvalKey;
     return { record, gate: deps.catalog.byName(record.gate) ?? null, progress, now: new Date(), approvalKey };
@@ -176,7 +198,7 @@ export function createWebApp(deps: WebDeps): express.Express {
 
   app.get("/runs/:id", guard, async (req, res, next) => {
     try {
-      const view = await viewOf(String(req.params.id));
+      const view = await viewOf(String(req.params.id), readerOf(res));
       if (!view) {
         res
           .status(404)
@@ -192,6 +214,12 @@ export function createWebApp(deps: WebDeps): express.Express {
 
   app.get("/runs/:id/events", guard, async (req, res) => {
     const id = String(req.params.id);
+    const reader = readerOf(res);
+    // Like the page: a run the reader may not see is not there (404, never 403).
+    if (!(await viewOf(id, reader).catch(() => null))) {
+      res.status(404).type("text/plain").send(`No run "${id}".\n`);
+      return;
+    }
     if (streams >= maxStreams) {
       res.status(503).set("retry-after", "10").type("text/plain").send("too many live pages open; try again shortly\n");
       return;
@@ -208,7 +236,7 @@ export function createWebApp(deps: WebDeps): express.Express {
     try {
       res.write("retry: 2000\n\n");
       while (!closed) {
-        const view = await viewOf(id).catch(() => null);
+        const view = await viewOf(id, reader).catch(() => null);
         if (!view) {
           res.write(`event: end\ndata: {}\n\n`);
           break;
