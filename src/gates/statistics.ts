@@ -38,7 +38,7 @@ export function percentile(values: ArrayLike<number>, p: number): number | null 
  * 1-based ranks bounding a 95% confidence interval for the P95 of n samples, exact: the number of
  * samples below the true P95 is Binomial(n, 0.95), so the sample at rank u is at or above the true
  * P95 with probability P(B <= u-1). The upper rank is the smallest u with P(B <= u-1) >= 0.975, the
- * lower the largest l with P(B <= l-1) <= 0.025 (two one-sided 97.5% bounds). n = 1000 gives 937..963.
+ * lower the largest l with P(B <= l-1) <= 0.025 (two one-sided 97.5% bounds). n = 1000 gives 936..964.
  *
  * A bound may lie outside the sample: the upper rank is n + 1 when even the largest of n samples is
  * under the true P95 more than 2.5% of the time (n < 72), and the lower rank is 0 when the smallest

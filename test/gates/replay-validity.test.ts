@@ -113,4 +113,22 @@ describe("judging a P95 against its bar", () => {
     const k = judgeP95(slow, 1040, on(1030));
     expect(k).toMatchObject({ verdict: "INCONCLUSIVE", leaning: "FAIL" });
   });
+
+  // The edges of the rule, each one a mutant a weaker test let live.
+  test("the exact 95% interval of 1,000 samples is ranks 936..964 (two one-sided 97.5% bounds, not 95%)", () => {
+    expect(fast.p95CiRanks).toEqual([936, 964]);
+  });
+
+  test("a point estimate within the bar is not a PASS while the upper bound is over it", () => {
+    const [, upper] = fast.p95Ci;
+    const bar = (fast.p95 + upper) / 2;
+    expect(fast.p95).toBeLessThan(bar);
+    expect(judgeP95(fast, bar, on(fast.p95Ci[0] - 0.3)).verdict).toBe("INCONCLUSIVE");
+    expect(judgeP95(fast, upper, on(fast.p95Ci[0] - 0.3)).verdict).toBe("PASS");
+  });
+
+  test("a driver-free lower bound exactly at the bar is not a FAIL: FAIL needs it over the bar", () => {
+    expect(judgeP95(slow, 1030, on(1030)).verdict).toBe("INCONCLUSIVE");
+    expect(judgeP95(slow, 1029.99, on(1030)).verdict).toBe("FAIL");
+  });
 });
