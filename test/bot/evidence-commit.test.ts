@@ -12,7 +12,7 @@ import { publishRun } from "../../src/bot/publish-run.js";
 import { guardForGitHub } from "../../src/bot/redact-for-github.js";
 import type { GitHub } from "../../src/bot/github.js";
 import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
-import { buildGateRun } from "../support/gate-run-fixture.js";
+import { buildGateRun, builtSource } from "../support/gate-run-fixture.js";
 import { startBotWorld, type BotWorld } from "./support/bot-world.js";
 import { bundleOnBranch, sha256sumCheck } from "./support/evidence-checks.js";
 
@@ -35,21 +35,7 @@ async function bundle(o: { log?: string } = {}): Promise<{ dir: string; runId: s
   const run = o.log
     ? {
         ...fixture,
-        source: {
-          commit: fixture.commit,
-          tarballSha256: "0".repeat(64),
-          treeSha: "1".repeat(40),
-          lockfileSha256: null,
-          repository: "acme/widgets",
-          builder: "room/1 test",
-          cache: { decision: "miss" as const, key: "k" },
-          buildCommand: "npm ci",
-          exitCode: 0,
-          durationMs: 1,
-          builtAt: fixture.startedAt,
-          cached: false,
-          log: o.log,
-        },
+        source: builtSource(fixture, o.log),
       }
     : fixture;
   const dir = join(mkdtempSync(join(tmpdir(), "bot-evidence-commit-")), "bundle");

@@ -10,11 +10,11 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { RunStateSeal } from "../../src/bot/run-state-seal.js";
 import { RunQueue } from "../../src/bot/run-queue.js";
-import type { RunRecord } from "../../src/bot/run-state.js";
 import { loadGateCatalog } from "../../src/bot/gate-catalog.js";
 import { createWebApp } from "../../src/bot/web/web-server.js";
 import { SESSION_COOKIE } from "../../src/bot/web/access.js";
 import { deleteKeys, FIXTURE_GATES, newPrefix, REDIS_URL } from "./support/bot-world.js";
+import { queuedRun } from "./support/queued-run.js";
 
 const TOKEN = "war-room-token-0123456789abcdef";
 
@@ -23,31 +23,11 @@ let queue: RunQueue;
 let prefix: string;
 const servers: Server[] = [];
 
-function record(id: string, extra: Partial<RunRecord> = {}): RunRecord {
-  return {
-    id,
-    full: true,
-    gate: "gate-a",
-    owner: "acme",
-    repo: "service",
-    installationId: 1,
-    pullNumber: 7,
-    headSha: "a".repeat(40),
-    selector: "1k",
-    scope: "smoke",
-    label: "replay 1k",
-    requestedBy: "octocat",
-    requestedAt: new Date().toISOString(),
-    phase: "queued",
-    ...extra,
-  };
-}
-
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
   prefix = newPrefix("web");
   queue = new RunQueue(redis, prefix, { seal: RunStateSeal.random() });
-  await queue.state.claim(record("gate-a-run-1"));
+  await queue.state.claim(queuedRun("gate-a-run-1"));
   await queue.state.update("gate-a-run-1", () => ({
     phase: "finished",
     reportedAt: new Date().toISOString(),
@@ -56,7 +36,7 @@ beforeAll(async () => {
     reason:
       "could not run: connect to postgres://gate:hunter2-secret@db.internal:5432/x failed; Authorization: Bearer rg_0123456789abcdef0123456789abcdef",
   }));
-  await queue.state.claim({ ...record("gate-s-run-2"), gate: "gate-s", owner: "other", repo: "thing", requestedBy: "mallory" });
+  await queue.state.claim({ ...queuedRun("gate-s-run-2"), gate: "gate-s", owner: "other", repo: "thing", requestedBy: "mallory" });
 });
 
 afterAll(async () => {

@@ -10,7 +10,6 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { RunStateSeal } from "../../src/bot/run-state-seal.js";
 import { RunQueue } from "../../src/bot/run-queue.js";
-import type { RunRecord } from "../../src/bot/run-state.js";
 import { loadGateCatalog } from "../../src/bot/gate-catalog.js";
 import { createWebApp } from "../../src/bot/web/web-server.js";
 import { DashboardSessions } from "../../src/bot/web/dashboard-sessions.js";
@@ -19,6 +18,7 @@ import type { Verdict } from "../../src/gates/gate-run.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 import { CHROMIUM_PATH } from "../support/browser-setup.js";
 import { deleteKeys, FIXTURE_GATES, newPrefix, REDIS_URL } from "./support/bot-world.js";
+import { queuedRun } from "./support/queued-run.js";
 
 let redis: Redis;
 let queue: RunQueue;
@@ -37,25 +37,6 @@ const RUNS: [string, string, string, Verdict][] = [
   ["other-pass", "other", "thing", "PASS"],
 ];
 
-function record(id: string, owner: string, repo: string): RunRecord {
-  return {
-    id,
-    full: true,
-    gate: "gate-a",
-    owner,
-    repo,
-    installationId: 31337,
-    pullNumber: 7,
-    headSha: "b".repeat(40),
-    selector: "1k",
-    scope: "smoke",
-    label: "replay 1k",
-    requestedBy: "octocat",
-    requestedAt: new Date().toISOString(),
-    phase: "queued",
-  };
-}
-
 beforeAll(async () => {
   if (!existsSync(CHROMIUM_PATH))
     throw new Error(
@@ -65,7 +46,7 @@ beforeAll(async () => {
   prefix = newPrefix("oauth-browser");
   queue = new RunQueue(redis, prefix, { seal: RunStateSeal.random() });
   for (const [id, owner, repo, verdict] of RUNS) {
-    await queue.state.claim(record(id, owner, repo));
+    await queue.state.claim(queuedRun(id, { owner, repo, installationId: 31337, headSha: "b".repeat(40) }));
     await queue.state.update(id, () => ({ phase: "finished", reportedAt: new Date().toISOString(), verdict }));
   }
   gh = await startFakeGitHub({ permissions: { alice: "read" } });

@@ -8,13 +8,13 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { RunStateSeal } from "../../src/bot/run-state-seal.js";
 import { RunQueue } from "../../src/bot/run-queue.js";
-import type { RunRecord } from "../../src/bot/run-state.js";
 import { loadGateCatalog } from "../../src/bot/gate-catalog.js";
 import { createWebApp } from "../../src/bot/web/web-server.js";
 import { DashboardSessions, SIGN_IN_COOKIE } from "../../src/bot/web/dashboard-sessions.js";
 import { GitHubSignIn } from "../../src/bot/web/github-sign-in.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 import { deleteKeys, FIXTURE_GATES, newPrefix, REDIS_URL } from "./support/bot-world.js";
+import { queuedRun } from "./support/queued-run.js";
 
 const TOKEN = "war-room-token-0123456789abcdef";
 
@@ -23,25 +23,6 @@ let queue: RunQueue;
 let prefix: string;
 let gh: FakeGitHub;
 const servers: Server[] = [];
-
-function record(id: string, owner: string, repo: string): RunRecord {
-  return {
-    id,
-    full: true,
-    gate: "gate-a",
-    owner,
-    repo,
-    installationId: 31337,
-    pullNumber: 7,
-    headSha: "a".repeat(40),
-    selector: "1k",
-    scope: "smoke",
-    label: "replay 1k",
-    requestedBy: "octocat",
-    requestedAt: new Date().toISOString(),
-    phase: "queued",
-  };
-}
 
 beforeAll(async () => {
   redis = new Redis(REDIS_URL);
@@ -53,7 +34,7 @@ beforeAll(async () => {
     ["acme-run-1", "acme", "service"],
     ["other-run-2", "other", "thing"],
   ] as const) {
-    await queue.state.claim(record(id, owner, repo));
+    await queue.state.claim(queuedRun(id, { owner, repo, installationId: 31337 }));
     await queue.state.update(id, () => ({ phase: "finished", reportedAt: new Date().toISOString(), verdict: "PASS" }));
   }
 });

@@ -10,7 +10,7 @@ import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
 import { listBundleFiles } from "../../src/gates/manifest.js";
 import { readManifestedFiles } from "../../src/gates/manifested-files.js";
 import { createRedactor, REDACTED, registerOwnSecrets } from "../../src/gates/redaction.js";
-import { buildGateRun } from "../support/gate-run-fixture.js";
+import { buildGateRun, builtSource } from "../support/gate-run-fixture.js";
 
 const PEM = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 const TOKEN = `ghs_${"A1b2C3d4".repeat(5)}`;
@@ -54,21 +54,7 @@ describe("one redaction rule", () => {
     const fixture = await buildGateRun({ scale: 0.01 });
     const run = {
       ...fixture,
-      source: {
-        commit: fixture.commit,
-        tarballSha256: "0".repeat(64),
-        treeSha: "1".repeat(40),
-        lockfileSha256: null,
-        repository: "acme/widgets",
-        builder: "room/1 test",
-        cache: { decision: "miss" as const, key: "k" },
-        buildCommand: "npm ci",
-        exitCode: 0,
-        durationMs: 2100,
-        builtAt: fixture.startedAt,
-        cached: false,
-        log: BUILD_LOG,
-      },
+      source: builtSource(fixture, BUILD_LOG),
     };
     await writeEvidenceBundle(join(dir, "b"), run);
     const files = await listBundleFiles(join(dir, "b"));

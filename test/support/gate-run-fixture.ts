@@ -637,3 +637,22 @@ export async function buildGateRun(options: GateRunFixtureOptions = {}): Promise
     ],
   };
 }
+
+/** What a run built from a commit records of its build (service-source), with `log` as the build's output. */
+export function builtSource(run: GateRun, log: string): NonNullable<GateRun["source"]> {
+  return {
+    commit: run.commit,
+    tarballSha256: "0".repeat(64),
+    treeSha: "1".repeat(40),
+    lockfileSha256: null,
+    repository: "acme/widgets",
+    builder: "room/1 test",
+    cache: { decision: "miss", key: "k" },
+    buildCommand: "npm ci",
+    exitCode: 0,
+    durationMs: 2100,
+    builtAt: run.startedAt,
+    cached: false,
+    log,
+  };
+}
