@@ -7,7 +7,8 @@ import type { ScheduleCheck } from "./replay/index.js";
 import type { MachineRecord } from "./machine-record.js";
 import type { HostContention } from "./host-contention.js";
 import type { PhaseResources } from "./phase-monitor.js";
-import type { ServiceSourceEvidence } from "./service-source/index.js";
+// The record type alone, not the folder's door: the door leads to the gate file's types and back here.
+import type { ServiceSourceEvidence } from "./service-source/source-evidence.js";
 import type { PreflightResult } from "./preflight.js";
 
 /**
