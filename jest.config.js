@@ -19,4 +19,6 @@ export default {
   testTimeout: 60000,
   maxWorkers: serial ? 1 : 2,
   globalSetup: "<rootDir>/test/support/browser-setup.ts",
+  // After the run: how many tries each end-to-end test needed for its verdict (test/support/until-verdict.ts).
+  reporters: ["default", "<rootDir>/test/support/tries-reporter.js"],
 };

@@ -6,7 +6,20 @@ import { fmtMs, type BenchRun } from "./bench-report.js";
 
 const us = (x: number | null | undefined): string => (x === null || x === undefined ? "-" : `${x.toFixed(0)} µs`);
 
-/** One line per run that measured CPU: driver, server and workers per request, with the run's P95 and validity. */
+/** Cores of this machine class: the ceiling is what they could do if requests cost only `sum` each. */
+export const CORES = 2;
+
+/** Requests per second every process together could serve on CORES cores at `sumUs` CPU per request. */
+export function coLocatedCeiling(sumUs: number | null | undefined): number | null {
+  return sumUs === null || sumUs === undefined || !(sumUs > 0) ? null : (CORES * 1e6) / sumUs;
+}
+
+const ceiling = (sumUs: number | null | undefined): string => {
+  const c = coLocatedCeiling(sumUs);
+  return c === null ? "-" : `${Math.round(c).toLocaleString("en-US")}/s`;
+};
+
+/** One line per run that measured CPU: every process per request and their sum, with the run's P95 and validity. */
 export function renderCpuTable(runs: BenchRun[]): string {
   const header = [
     "system",
@@ -18,6 +31,10 @@ export function renderCpuTable(runs: BenchRun[]): string {
     "driver CPU/req",
     "server CPU/req",
     "workers CPU/event",
+    "redis CPU/req",
+    "postgres CPU/req",
+    "sum CPU/req",
+    "co-located ceiling",
     "load",
     "note",
   ];
@@ -33,11 +50,15 @@ export function renderCpuTable(runs: BenchRun[]): string {
       us(r.cpu_us!.driver),
       us(r.cpu_us!.server),
       us(r.cpu_us!.workers),
+      us(r.cpu_us!.redis),
+      us(r.cpu_us!.postgres),
+      us(r.cpu_us!.sum),
+      ceiling(r.cpu_us!.sum),
       r.load_avg_1m.toFixed(1),
       [r.purpose === "driver" ? "driver comparison" : "", r.valid ? "" : "INVALID (driver)"].filter(Boolean).join("; "),
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const numeric = new Set([2, 4, 5, 6, 7, 8, 9]);
+  const numeric = new Set([2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
   const line = (cells: string[]) =>
     cells
       .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i])))

@@ -44,7 +44,19 @@ export interface BenchRun {
   /** Which replay driver sent it (bench-cpu.ts compares them); "lean" unless said. */
   driver?: "lean" | "baseline";
   /** CPU µs per request of the driver, the HTTP server and (per event accepted) the workers; null where not measured. */
-  cpu_us?: { driver: number | null; server: number | null; workers: number | null };
+  /**
+   * CPU µs per request of each process: driver, server, Redis and PostgreSQL per request sent, workers
+   * per event accepted; `sum` is every process's CPU over the run ÷ requests sent (what one request
+   * costs the machine), absent processes counting 0.
+   */
+  cpu_us?: {
+    driver: number | null;
+    server: number | null;
+    workers: number | null;
+    redis?: number | null;
+    postgres?: number | null;
+    sum?: number | null;
+  };
 }
 
 export interface MaxRate {

@@ -12,15 +12,17 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { generateCorpus } from "../src/gates/corpus.js";
-import { deploy, type Deployment } from "../src/gates/deployment.js";
-import type { BundledTarget } from "../src/gates/gate.js";
-import type { LatencySummary, ReplayResult } from "../src/gates/gate-run.js";
-import { judgeP95, replay, type DriverVariant, type ReplayProgress, type ScheduleCheck } from "../src/gates/replay/index.js";
-import { processCpuUs } from "../src/gates/process-cpu.js";
-import { machineLine, machineRecord, machineSnapshot, measureEventLoopJitter } from "../src/gates/machine-record.js";
-import { checkServices } from "../src/gates/service-check.js";
-import { summarizeLatency } from "../src/gates/statistics.js";
+import { generateCorpus } from "../src/gates/measure/corpus/replay-corpus.js";
+import { deploy, type Deployment } from "../src/gates/target/deployment.js";
+import type { BundledTarget } from "../src/gates/model/gate.js";
+import type { LatencySummary, ReplayResult } from "../src/gates/model/gate-run-record.js";
+import { replay, type DriverVariant, type ReplayProgress } from "../src/gates/measure/replay/index.js";
+import { judgeP95, type ScheduleCheck } from "../src/gates/verdict/replay-validity.js";
+import { processCpuUs } from "../src/gates/measure/process-cpu.js";
+import { machineRecord, machineSnapshot, measureEventLoopJitter } from "../src/gates/run/machine-record.js";
+import { machineLine } from "../src/gates/evidence/report/resources-report.js";
+import { checkServices } from "../src/gates/run/service-check.js";
+import { summarizeLatency } from "../src/gates/verdict/statistics.js";
 import {
   checkTargets,
   P95_RULE_MS,
@@ -31,7 +33,8 @@ import {
   type BenchSystem,
   type MaxRate,
 } from "./bench-report.js";
-import { driverComparisons, renderCpuTable, renderDriverComparisons } from "./bench-cpu.js";
+import { CORES, coLocatedCeiling, driverComparisons, renderCpuTable, renderDriverComparisons } from "./bench-cpu.js";
+import { cpuDelta, cpuOf, postgresPids, redisServerPid } from "./store-cpu.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -134,6 +137,8 @@ interface Session {
   credentials: { signingSecret?: string };
   /** Distinct event ids answered 202 so far in this session (the rows the table should reach). */
   acceptedIds: Set<string>;
+  /** redis-server's pid (queue mode only) and the PostgreSQL processes working for the session, found after its warm-up. */
+  storePids: { redis: number | null; postgres: number[] };
   close: () => Promise<void>;
 }
 
@@ -150,6 +155,7 @@ async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: numb
       namespace: null,
       credentials: {},
       acceptedIds: new Set(),
+      storePids: { redis: null, postgres: [] },
       close: raw.stop,
     };
   }
@@ -178,6 +184,7 @@ async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: numb
     namespace,
     credentials,
     acceptedIds: new Set(),
+    storePids: { redis: system === "ingest" ? await redisServerPid(REDIS_URL) : null, postgres: [] },
     close: () => deployment.teardown(),
   };
 }
@@ -242,6 +249,9 @@ async function benchRun(
   // CPU of the server and the workers over the replay and the drain (the driver measures its own).
   const serverCpuBefore = session.serverPid === null ? null : processCpuUs(session.serverPid);
   const workersCpuBefore = session.workerPids.map(processCpuUs);
+  const redisPids = session.storePids.redis === null ? [] : [session.storePids.redis];
+  const redisCpuBefore = cpuOf(redisPids);
+  const postgresCpuBefore = cpuOf(session.storePids.postgres);
   const events = generateCorpus({ seed: `bench/${session.system}/${session.dbRttMs}/${rate}/${++runCounter}`, requests, ...CORPUS });
   let rss: number | null = null;
   let workerRss: number | null = null;
@@ -286,7 +296,13 @@ async function benchRun(
     session.workerPids.length === 0 || [...workersCpuBefore, ...workersCpuAfter].some((x) => x === null)
       ? null
       : workersCpuAfter.reduce((sum: number, x, i) => sum + x! - workersCpuBefore[i]!, 0);
+  const redisCpu = cpuDelta(redisCpuBefore, cpuOf(redisPids));
+  const postgresCpu = cpuDelta(postgresCpuBefore, cpuOf(session.storePids.postgres));
   const acceptedInRun = result.samples.filter((s) => s.outcome === "accepted").length;
+  const sumCpu = [result.driverCpuUs, serverCpu, workersCpu, redisCpu, postgresCpu].reduce<number>(
+    (sum, x) => sum + (x === null || x === undefined || !Number.isFinite(x) ? 0 : x),
+    0,
+  );
   const perRequest = (x: number | null | undefined, n: number) =>
     x === null || x === undefined || !Number.isFinite(x) || n <= 0 ? null : round(x / n);
   const latency = summarizeLatency(result.samples.map((s) => s.latencyMs));
@@ -315,6 +331,9 @@ async function benchRun(
       driver: perRequest(result.driverCpuUs, result.samples.length),
       server: perRequest(serverCpu, result.samples.length),
       workers: perRequest(workersCpu, acceptedInRun),
+      redis: perRequest(redisCpu, result.samples.length),
+      postgres: perRequest(postgresCpu, result.samples.length),
+      sum: perRequest(sumCpu, result.samples.length),
     },
   };
   if (result.invalidReason) run.invalid_reason = result.invalidReason;
@@ -323,7 +342,7 @@ async function benchRun(
   if (session.system === "ingest") run.worker_rss_mb = workerRss === null ? null : Math.round(workerRss);
   if (!quiet) {
     const cpu = run.cpu_us!;
-    const cpuText = `CPU/request driver ${cpu.driver ?? "-"} µs, server ${cpu.server ?? "-"} µs${session.workerPids.length ? `, workers ${cpu.workers ?? "-"} µs/event` : ""}`;
+    const cpuText = `CPU/request driver ${cpu.driver ?? "-"} µs, server ${cpu.server ?? "-"} µs${session.workerPids.length ? `, workers ${cpu.workers ?? "-"} µs/event` : ""}${cpu.redis != null ? `, redis ${cpu.redis} µs` : ""}${cpu.postgres != null ? `, postgres ${cpu.postgres} µs` : ""}, sum ${cpu.sum ?? "-"} µs`;
     log(
       `  ${label}: P50 ${run.p50_ms} ms, P95 ${run.p95_ms} ms, P99 ${run.p99_ms} ms, ${run.errors} errors, achieved ${run.achieved_rate}/s` +
         `${run.drain_ms !== null ? `, drain ${run.drain_ms} ms` : ""}, lag p99 ${run.send_lag_p99_ms} ms, rule ${run.rule ?? "-"}; ${cpuText}${run.valid ? "" : ` — rate not held: ${run.invalid_reason}`}${run.stopped ? ` — stopped: ${run.stopped}` : ""}`,
@@ -456,6 +475,8 @@ async function main(): Promise<number> {
     const session = await openSession(step.system, step.db, proxy.port, logDir);
     try {
       await warmUp(session, db);
+      // Now the session's PostgreSQL backends have run a statement naming its schema.
+      if (session.namespace) session.storePids.postgres = await postgresPids(db, session.namespace);
       const sessionRuns: BenchRun[] = [];
       for (const [rate, requests] of step.fixed) {
         if (abort.signal.aborted) break;
@@ -493,7 +514,16 @@ async function main(): Promise<number> {
   log(`\nHighest rate with P95 <= 20 ms (database local):`);
   for (const system of ["raw", "express", "sync", "ingest"] as BenchSystem[]) {
     const m = maxRates[system];
-    if (m) log(`  ${system.padEnd(6)} ${m.rate === null ? "none" : `${m.rate}/s`}   (next: ${m.limitedBy})`);
+    if (!m) continue;
+    // What a request cost every process together at that rate, and the ceiling that implies.
+    const at = runs.find((r) => r.system === system && r.db_rtt_ms === 0 && r.rate === m.rate && r.purpose !== "driver");
+    const sum = at?.cpu_us?.sum;
+    const ceiling = coLocatedCeiling(sum);
+    const cost =
+      sum == null
+        ? ""
+        : `; CPU ${sum} µs per request summed over every process, co-located ceiling ${ceiling === null ? "-" : Math.round(ceiling)}/s on ${CORES} cores`;
+    log(`  ${system.padEnd(6)} ${m.rate === null ? "none" : `${m.rate}/s`}   (next: ${m.limitedBy})${cost}`);
   }
   const checks = checkTargets(runs, maxRates);
   log(`\nIssue 2's numbers:\n${renderChecks(checks)}`);

@@ -15,8 +15,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadGate, phasesUpTo } from "../src/gates/gate-file/index.js";
-import { executeRun } from "../src/gates/execute-run.js";
-import type { GateRun } from "../src/gates/gate-run.js";
+import { executeRun } from "../src/gates/run/execute-run.js";
+import type { GateRun } from "../src/gates/model/gate-run-record.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 

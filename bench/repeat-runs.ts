@@ -10,8 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { exitCodeFor } from "../src/gates/verdict-meaning.js";
-import type { Verdict } from "../src/gates/gate-run.js";
+import { exitCodeFor } from "../src/gates/verdict/verdict-meaning.js";
+import type { Verdict } from "../src/gates/model/gate-run-record.js";
 
 const GATE_BIN = fileURLToPath(new URL("../../bin/gate.js", import.meta.url));
 

@@ -3,7 +3,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { cliPath, ingestEnv, type Credentials } from "../src/gates/deployment.js";
+import { cliPath, ingestEnv, type Credentials } from "../src/gates/target/deployment.js";
 import { answers2xx, freePort, httpGet, SupervisedProcess } from "../src/process-supervisor.js";
 
 export interface IngestProcessOptions {

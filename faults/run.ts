@@ -6,6 +6,7 @@ import { cpus, tmpdir } from "node:os";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import { runBadInputSuite, type BadInputSummary } from "./bad-input-run.js";
 import { runScenario, type ScenarioResult, type SuiteSize } from "./scenario-runner.js";
 import { scenarios } from "./scenarios.js";
@@ -33,32 +34,38 @@ interface Args {
   out: string | null;
 }
 
-function parseArgs(argv: string[]): Args | { error: string } | "help" {
-  const a: Args = { only: null, size: "full", badInput: true, iterations: 100, keepLogs: false, out: null };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const value = () => argv[++i];
-    if (arg === "--help" || arg === "-h") return "help";
-    else if (arg === "--only") a.only = (value() ?? "").split(",").filter(Boolean);
-    else if (arg === "--size") {
-      const v = value();
-      if (v !== "full" && v !== "ci") return { error: `--size must be full or ci, got ${JSON.stringify(v)}` };
-      a.size = v;
-    } else if (arg === "--no-bad-input") a.badInput = false;
-    else if (arg === "--iterations") {
-      const n = Number(value());
-      if (!Number.isInteger(n) || n < 1) return { error: "--iterations must be a whole number >= 1" };
-      a.iterations = n;
-    } else if (arg === "--keep-logs") a.keepLogs = true;
-    else if (arg === "--out") a.out = value() ?? null;
-    else return { error: `unknown option ${JSON.stringify(arg)}; see npm run faults -- --help` };
+function readArgs(argv: string[]): Args | { error: string } | "help" {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        help: { type: "boolean", short: "h" },
+        only: { type: "string" },
+        size: { type: "string", default: "full" },
+        "bad-input": { type: "boolean", default: true },
+        iterations: { type: "string", default: "100" },
+        "keep-logs": { type: "boolean", default: false },
+        out: { type: "string" },
+      },
+      allowNegative: true,
+    }));
+  } catch (err) {
+    // parseArgs names the flag and what was wrong (an unknown option, a missing value).
+    return { error: `${(err as Error).message}; see npm run faults -- --help` };
   }
-  if (a.only) {
-    const unknown = a.only.filter((n) => !scenarios.some((s) => s.name === n) && n !== "bad-input");
+  if (values.help) return "help";
+  const size = values.size;
+  if (size !== "full" && size !== "ci") return { error: `--size must be full or ci, got ${JSON.stringify(size)}` };
+  const iterations = Number(values.iterations);
+  if (!Number.isInteger(iterations) || iterations < 1) return { error: "--iterations must be a whole number >= 1" };
+  const only = values.only === undefined ? null : values.only.split(",").filter(Boolean);
+  if (only) {
+    const unknown = only.filter((n) => !scenarios.some((s) => s.name === n) && n !== "bad-input");
     if (unknown.length)
       return { error: `unknown scenario ${unknown.join(", ")}; known: ${scenarios.map((s) => s.name).join(", ")}, bad-input` };
   }
-  return a;
+  return { only, size, badInput: values["bad-input"], iterations, keepLogs: values["keep-logs"], out: values.out ?? null };
 }
 
 /** The project folder: the nearest parent of this file holding package.json (dist/faults -> the root). */
@@ -82,7 +89,7 @@ export function renderTable(results: ScenarioResult[]): string {
 }
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
+  const args = readArgs(process.argv.slice(2));
   if (args === "help") {
     console.log(HELP);
     return 0;

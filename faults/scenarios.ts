@@ -1,7 +1,7 @@
-// The seven faults of issue 7, each injected into a running replay: what is broken, when, for how
+// The fault scenarios (issue 7's seven first), each injected into a running replay: what is broken, when, for how
 // long, and what "recovered" means for it. The runner (scenario-runner.ts) does everything else.
 
-import { MIN_ACHIEVED_RATE_SHARE as MIN_ACHIEVED_SHARE } from "../src/gates/replay/index.js";
+import { MIN_ACHIEVED_RATE_SHARE as MIN_ACHIEVED_SHARE } from "../src/gates/verdict/replay-validity.js";
 import { standardWebhookSignature } from "../src/webhook-signatures.js";
 import { firstAcknowledgedAfter, p95Between, type FaultContext, type Scenario, type SuiteSize } from "./scenario-runner.js";
 
@@ -302,7 +302,7 @@ const duplicateStorm: Scenario = {
   recovery: ({ drainMs }) => drainMs,
 };
 
-/** In issue 7's order. */
+/** Issue 7's in its order, then any added since. */
 export const scenarios: Scenario[] = [
   workerSigkill,
   serverSigkill,

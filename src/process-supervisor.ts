@@ -1,7 +1,7 @@
-// Service processes under supervision, written once for the gate's deployment, the fault suite's
-// ingest processes and its private Redis servers: spawn with the output going straight to a log
-// file, wait until ready, signal, stop with SIGTERM then SIGKILL, and never leave one running
-// after this process.
+// Processes under supervision, written once for the gate's deployment, the fault suite's ingest
+// processes and its private Redis servers, and a commit's build: spawn with the output going
+// straight to a log file, wait until ready (or until it exits), signal, stop with SIGTERM then
+// SIGKILL, and never leave one running after this process.
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync, closeSync, openSync } from "node:fs";
@@ -17,6 +17,8 @@ export interface SpawnOptions {
    * process (which may be running a replay that must keep its schedule). Without it, both are dropped.
    */
   logFile?: string;
+  /** Empty the log file first instead of appending to it (a build whose log is read back whole). */
+  freshLog?: boolean;
   /** Written to the log file as "--- <time> <logHeader>" before the child starts (for logs appended across restarts). */
   logHeader?: string;
   /**
@@ -28,6 +30,11 @@ export interface SpawnOptions {
   lifeline: "stdin" | "exit-hook";
   /** Descriptors of this process the child gets as fd 3, 4, ... (a listening socket for socket activation). */
   passFds?: number[];
+  /**
+   * The child leads a process group of its own and every signal goes to the whole group, so a build's
+   * timeout stops everything the build started, not only its shell.
+   */
+  processGroup?: boolean;
 }
 
 /** A readiness check: null when ready, otherwise what it saw (for the error message). */
@@ -37,21 +44,38 @@ export type ReadinessCheck = () => Promise<string | null>;
 export type Readiness = { ready: true } | { ready: false; exited: boolean; last: string };
 
 // Last resort when the process ends without its finally blocks: no "exit-hook" child outlives it.
-const killOnExit = new Set<ChildProcess>();
+const killOnExit = new Set<SupervisedProcess>();
 let exitHookInstalled = false;
 
 export class SupervisedProcess {
+  #spawnError: Error | null = null;
+  /** Resolves once the process is gone (or could not be started: see spawnError). */
+  readonly exited: Promise<void>;
+
   private constructor(
     private readonly child: ChildProcess,
-    /** Resolves once the process is gone. */
-    readonly exited: Promise<void>,
-  ) {}
+    private readonly group: boolean,
+  ) {
+    this.exited = new Promise<void>((resolve) => {
+      const gone = () => {
+        killOnExit.delete(this);
+        resolve();
+      };
+      child.once("exit", gone);
+      child.once("error", (err) => {
+        // Only a failed start ends the process here; a failed kill of a live one does not.
+        if (child.pid !== undefined) return;
+        this.#spawnError = err;
+        gone();
+      });
+    });
+  }
 
   static spawn(o: SpawnOptions): SupervisedProcess {
     let log: number | "ignore" = "ignore";
     if (o.logFile) {
       if (o.logHeader) appendFileSync(o.logFile, `--- ${new Date().toISOString()} ${o.logHeader}\n`);
-      log = openSync(o.logFile, "a");
+      log = openSync(o.logFile, o.freshLog ? "w" : "a");
     }
     let child: ChildProcess;
     try {
@@ -59,27 +83,41 @@ export class SupervisedProcess {
         cwd: o.cwd,
         env: o.env,
         stdio: [o.lifeline === "stdin" ? "pipe" : "ignore", log, log, ...(o.passFds ?? [])],
+        detached: o.processGroup === true,
       });
     } finally {
       // The child has its own copy of the descriptor.
       if (log !== "ignore") closeSync(log);
     }
-    if (o.lifeline === "exit-hook") {
-      killOnExit.add(child);
+    const p = new SupervisedProcess(child, o.processGroup === true);
+    if (o.lifeline === "exit-hook" && child.pid !== undefined) {
+      killOnExit.add(p);
       if (!exitHookInstalled) {
         exitHookInstalled = true;
         process.once("exit", () => {
-          for (const c of killOnExit) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+          for (const c of killOnExit) c.signal("SIGKILL");
         });
       }
     }
-    const exited = new Promise<void>((resolve) =>
-      child.once("exit", () => {
-        killOnExit.delete(child);
-        resolve();
-      }),
-    );
-    return new SupervisedProcess(child, exited);
+    return p;
+  }
+
+  /** Why the process could not be started (e.g. ENOENT), or null. */
+  get spawnError(): Error | null {
+    return this.#spawnError;
+  }
+
+  /** To the child, or to its whole process group. */
+  #send(signal: NodeJS.Signals): void {
+    if (!this.group) {
+      this.child.kill(signal);
+      return;
+    }
+    try {
+      process.kill(-this.child.pid!, signal);
+    } catch {
+      /* already gone */
+    }
   }
 
   get pid(): number | null {
@@ -87,7 +125,7 @@ export class SupervisedProcess {
   }
 
   get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return this.#spawnError === null && this.child.pid !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** The exit code, null while running or after a signal. */
@@ -102,21 +140,41 @@ export class SupervisedProcess {
 
   /** Sends a signal without waiting (SIGSTOP and SIGCONT freeze and thaw it); nothing once it is gone. */
   signal(signal: NodeJS.Signals): void {
-    if (this.running) this.child.kill(signal);
+    if (this.running) this.#send(signal);
   }
 
   /** Sends a signal and waits until the process is gone (SIGKILL: no shutdown at all). */
   async kill(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     if (!this.running) return;
-    this.child.kill(signal);
+    this.#send(signal);
     await this.exited;
+  }
+
+  /**
+   * Waits until the process exits, calling `kill` when `timeoutMs` (if any) passes or `signal` aborts first: a build
+   * step that must end. Says which did, when one did. `kill` decides how much dies (the process, or a whole room).
+   */
+  async exitWithin(o: { timeoutMs?: number; signal?: AbortSignal }, kill: () => void): Promise<"timeout" | "abort" | undefined> {
+    let killed: "timeout" | "abort" | undefined;
+    const end = (why: "timeout" | "abort") => {
+      killed ??= why;
+      kill();
+    };
+    const timer = o.timeoutMs ? setTimeout(() => end("timeout"), o.timeoutMs) : undefined;
+    const onAbort = () => end("abort");
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    if (o.signal?.aborted) onAbort();
+    await this.exited;
+    clearTimeout(timer);
+    o.signal?.removeEventListener("abort", onAbort);
+    return killed;
   }
 
   /** SIGTERM, then SIGKILL if it is still there after the grace time; resolves once it is gone. */
   async stop(graceMs: number): Promise<void> {
     if (!this.running) return;
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), graceMs);
-    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.#send("SIGKILL"), graceMs);
+    this.#send("SIGTERM");
     await this.exited;
     clearTimeout(timer);
   }

@@ -1,7 +1,7 @@
 // The one process supervisor: logs written by the child itself, readiness, SIGTERM then SIGKILL.
-// (That a "stdin" child stops when its supervisor is SIGKILLed is test/gates/deployment.test.ts.)
+// (That a "stdin" child stops when its supervisor is SIGKILLed is test/gates/target/deployment.test.ts.)
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,4 +76,40 @@ test("freePort gives a port nothing listens on, which can then be listened on", 
   const server = createServer();
   await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, "127.0.0.1", resolve));
   await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+/** Running: in /proc and not a zombie (a container's init may not reap orphans). */
+const alive = (pid: number) => {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+};
+
+test("a process-group child is stopped with everything it started; a fresh log holds only this run", async () => {
+  const logFile = join(dir, "group.log");
+  writeFileSync(logFile, "an earlier build's log\n");
+  // The shell starts a grandchild that would outlive a signal sent to the shell alone.
+  const p = SupervisedProcess.spawn({
+    command: "/bin/sh",
+    args: ["-c", `${process.execPath} -e "console.log(process.pid); setInterval(() => {}, 1000)" & wait`],
+    logFile,
+    freshLog: true,
+    lifeline: "exit-hook",
+    processGroup: true,
+  });
+  let grandchild = 0;
+  await p.waitReady(async () => ((grandchild = Number(readFileSync(logFile, "utf8").trim())) > 0 ? null : "no pid yet"), 5000);
+  expect(readFileSync(logFile, "utf8")).not.toContain("earlier");
+  await p.stop(2000);
+  await new Promise((r) => setTimeout(r, 100));
+  expect(alive(grandchild)).toBe(false);
+});
+
+test("a command that cannot be started ends at once with its spawn error", async () => {
+  const p = SupervisedProcess.spawn({ command: join(dir, "no-such-program"), args: [], lifeline: "exit-hook" });
+  await p.exited;
+  expect(p.running).toBe(false);
+  expect(p.spawnError).toMatchObject({ code: "ENOENT" });
 });

@@ -4,18 +4,16 @@
 import { appendFile, readFile } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { parseCommandLine } from "./command-line.js";
-import { Octokit } from "@octokit/rest";
-import type { Gate, Phase } from "../gates/gate.js";
-import type { GateRun, Verdict } from "../gates/gate-run.js";
+import { createGitHubClient } from "../bot/github/github-client.js";
+import type { Gate, Phase, GateRun, Verdict } from "../gates/model/index.js";
+import { newRunId, checkServices } from "../gates/run/index.js";
+import { renderPlainVerdictTable, renderVerdictTable } from "../gates/war-room/index.js";
+import { VERDICT_MEANING, exitCodeFor } from "../gates/verdict/index.js";
 import { GateDefinitionError, PhaseSelectionError, loadGate, phasesUpTo } from "../gates/gate-file/index.js";
-import { newRunId } from "../gates/execute-run.js";
 import { commitUnderTest, observer, runInTerminal } from "./run-command.js";
-import { renderPlainVerdictTable, renderVerdictTable } from "../gates/war-room.js";
-import { checkServices } from "../gates/service-check.js";
 import { manifestMismatch, readPublishEnv, type PublishEnv } from "./publish-command.js";
-import { publishBundle, type PublishResult } from "../bot/publish-run.js";
-import { VERDICT_MEANING, exitCodeFor } from "../gates/verdict-meaning.js";
-import { gateOfFile, readGateFileAt } from "../bot/repository-gates.js";
+import { publishBundle, type PublishResult } from "../bot/github/publish-run.js";
+import { gateOfFile, readGateFileAt } from "../bot/events/repository-gates.js";
 
 export const ACTIONS_HELP = `Usage: gate ci GATE_FILE [--out DIR] [--phase P]
 
@@ -41,6 +39,7 @@ Environment (set by GitHub Actions):
                        (pass \`env: GITHUB_TOKEN: \${{ secrets.GITHUB_TOKEN }}\` to the step)
   GITHUB_API_URL       default https://api.github.com
   GITHUB_SERVER_URL, GITHUB_RUN_ID   for a link back to the workflow run
+  GITHUB_WORKFLOW_REF  the workflow file, named in the war room's NEXT (default .github/workflows/gate-a.yml)
   GITHUB_OUTPUT        when set, gets verdict=PASS|FAIL|ERROR|INCONCLUSIVE|PARTIAL, run_id, bundle and evidence_pr
   GITHUB_STEP_SUMMARY  when set, gets the verdict table in Markdown
 
@@ -63,6 +62,14 @@ export interface ActionsEnv {
   summaryFile: string | null;
   /** True inside GitHub Actions: workflow commands (::error::) are understood. */
   actions: boolean;
+  /** The workflow's file (".github/workflows/gate-a.yml"), from GITHUB_WORKFLOW_REF; null when not set. */
+  workflow: string | null;
+}
+
+/** ".github/workflows/gate-a.yml" from GITHUB_WORKFLOW_REF ("owner/repo/.github/workflows/gate-a.yml@refs/heads/main"). */
+export function workflowFileOf(ref: string | undefined): string | null {
+  const m = /^[^/]+\/[^/]+\/(.+?)(?:@.*)?$/.exec(ref ?? "");
+  return m ? m[1]! : null;
 }
 
 export interface ActionsProblem {
@@ -122,6 +129,7 @@ export async function readActionsEnv(env: NodeJS.ProcessEnv): Promise<ActionsEnv
     outputFile: env.GITHUB_OUTPUT || null,
     summaryFile: env.GITHUB_STEP_SUMMARY || null,
     actions: env.GITHUB_ACTIONS === "true",
+    workflow: workflowFileOf(env.GITHUB_WORKFLOW_REF),
   };
 }
 
@@ -194,7 +202,7 @@ async function appendIfSet(file: string | null, text: string, what: string): Pro
 async function publish(gate: Gate, bundleDir: string, env: PublishEnv): Promise<PublishResult | string> {
   const mismatch = await manifestMismatch(bundleDir);
   if (mismatch) return `${mismatch}; nothing was published`;
-  const github = new Octokit({ auth: env.token, baseUrl: env.apiUrl, userAgent: "release-gate ci" });
+  const github = createGitHubClient({ auth: env.token, baseUrl: env.apiUrl, userAgent: "release-gate ci" });
   try {
     return await publishBundle(github, env.repository, { gate, bundleDir });
   } catch (err) {
@@ -223,7 +231,7 @@ export async function gateForEvent(
     return { gate: loadGate(file), note: null };
   }
   const path = relative(process.cwd(), resolve(file)).split(sep).join("/");
-  const github = new Octokit({ auth: env.publish.token, baseUrl: env.publish.apiUrl, userAgent: "release-gate ci" });
+  const github = createGitHubClient({ auth: env.publish.token, baseUrl: env.publish.apiUrl, userAgent: "release-gate ci" });
   const pinned = await readGateFileAt(github, env.publish.repository, path, defaultBranch);
   if (!pinned) {
     throw new Error(
@@ -310,7 +318,14 @@ export async function actionsCommand(args: string[]): Promise<number> {
   console.log(
     `${gate.title}: ${env.event} run ${runId} of ${phases.map((p) => p.name).join(", ")} on ${env.sha ?? "the checked-out commit"}${env.runUrl ? ` (${env.runUrl})` : ""}`,
   );
-  const run = await runInTerminal("gate ci", gate, { phases, commit: commitUnderTest(env.sha), runId, out, observer: observer(true) });
+  const run = await runInTerminal("gate ci", gate, {
+    phases,
+    commit: commitUnderTest(env.sha),
+    runId,
+    out,
+    observer: observer(true),
+    origin: { kind: "actions", workflow: env.workflow ?? `.github/workflows/${gate.name}.yml` },
+  });
   console.log(`\n${renderPlainVerdictTable(run)}\n`);
   console.log(`Evidence bundle: ${out}`);
 

@@ -4,7 +4,7 @@
 const HELP = `gate: release gates that prove, with evidence, that a service is ready for production
 
 Usage:
-  gate run FILE [--phase smoke|load|final|all] [--out DIR] [--json]
+  gate run FILE [--phase smoke|load|final|all] [--out DIR] [--json] [--baseline DIR] [--runners N]
                                   deploy the target, replay in phases, decide PASS/FAIL, write evidence
   gate validate FILE              check a gate file against the schema without running anything
   gate verify DIR [--key PUB.pem] check an evidence bundle against its SHA256SUMS manifest (and its signatures)
@@ -13,6 +13,8 @@ Usage:
   gate ingest worker [options]    run an ingest worker (queue -> PostgreSQL in batches)
   gate bot                        run the GitHub App with one runner (same as npm start)
   gate runner                     run one more gate runner for the bot's run queue
+  gate runner --replay [--redis URL] [--concurrency N]
+                                  run a replay runner: drives shards of phases for \`gate run --runners N\`
   gate publish DIR                open the evidence PR for a bundle (GitHub Actions)
   gate ci FILE [--out DIR]        run a gate in a GitHub Actions workflow, publish its evidence
 
@@ -26,9 +28,13 @@ const commands: Record<string, () => Promise<Command>> = {
   validate: async () => (await import("./validate-command.js")).validateCommand,
   verify: async () => (await import("./verify-command.js")).verifyCommand,
   keygen: async () => (await import("./keygen-command.js")).keygenCommand,
-  ingest: async () => (await import("../ingest-service/command.js")).ingestCommand,
-  bot: async () => (await import("../bot/bot-command.js")).botCommand,
-  runner: async () => (await import("../bot/bot-command.js")).runnerCommand,
+  ingest: async () => (await import("../ingest-service/ingest-command.js")).ingestCommand,
+  bot: async () => (await import("../bot/boot/bot-and-runner.js")).botCommand,
+  // `gate runner --replay` drives shards of phases; plain `gate runner` takes the bot's runs.
+  runner: async () => async (args) =>
+    args.includes("--replay")
+      ? (await import("./replay-runner-command.js")).replayRunnerCommand(args)
+      : (await import("../bot/boot/bot-and-runner.js")).runnerCommand(args),
   publish: async () => (await import("./publish-command.js")).publishCommand,
   ci: async () => (await import("./actions-command.js")).actionsCommand,
 };

@@ -2,7 +2,7 @@
 // bot (EVIDENCE_SIGNING_KEY or EVIDENCE_SIGNING_KEY_PATH); the public key is published for `gate verify --key`.
 
 import { writeFile } from "node:fs/promises";
-import { generateSigningKeyPair } from "../gates/dsse.js";
+import { generateSigningKeyPair } from "../gates/evidence/index.js";
 
 const HELP = `gate keygen [--out PREFIX]
 

@@ -1,18 +1,18 @@
 // `gate publish DIR`: what the bot does after a run, for a run that happened elsewhere (the scheduled or
 // manually dispatched GitHub Actions workflow): the evidence PR in one commit, the war-room comment and a
-// check run on the gated commit, through the bot's own publishing (src/bot/publish-run.ts) and the
+// check run on the gated commit, through the bot's own publishing (src/bot/github/publish-run.ts) and the
 // workflow's GITHUB_TOKEN.
 
 import { parseCommandLine } from "./command-line.js";
-import { Octokit } from "@octokit/rest";
-import type { Gate } from "../gates/gate.js";
+import { createGitHubClient } from "../bot/github/github-client.js";
+import type { Gate } from "../gates/model/index.js";
+import { verifyBundle } from "../gates/evidence/index.js";
 import { GateDefinitionError, loadGate } from "../gates/gate-file/index.js";
-import { verifyBundle } from "../gates/evidence-bundle.js";
 import { resolve } from "node:path";
-import { GateCatalogError, loadGateCatalog } from "../bot/gate-catalog.js";
-import type { RepoRef } from "../bot/github.js";
-import { readBundleFacts } from "../bot/evidence-pr.js";
-import { publishBundle, type PublishResult } from "../bot/publish-run.js";
+import { GateCatalogError, loadGateCatalog } from "../bot/boot/gate-catalog.js";
+import type { RepoRef } from "../bot/github/github.js";
+import { readBundleFacts } from "../bot/github/evidence-pr.js";
+import { publishBundle, type PublishResult } from "../bot/github/publish-run.js";
 
 export const PUBLISH_HELP = `Usage: gate publish DIR [--gate FILE] [--pr NUMBER] [--json]
 
@@ -121,7 +121,7 @@ export async function publishCommand(args: string[]): Promise<number> {
     console.error(`gate publish: ${message}`);
     return 2;
   }
-  const github = new Octokit({ auth: env.token, baseUrl: env.apiUrl, userAgent: "release-gate publish" });
+  const github = createGitHubClient({ auth: env.token, baseUrl: env.apiUrl, userAgent: "release-gate publish" });
   let result: PublishResult;
   try {
     result = await publishBundle(github, env.repository, { gate, bundleDir, pullRequest });

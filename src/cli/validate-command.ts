@@ -2,8 +2,7 @@
 // broken gate is caught in review (or CI) rather than at 02:00 when the replay should start.
 
 import { formatProblem, GateDefinitionError, loadGate } from "../gates/gate-file/index.js";
-import type { Gate } from "../gates/gate.js";
-import { formatCountShort, formatRate } from "../gates/units.js";
+import { type Gate, formatCountShort, formatRate } from "../gates/model/index.js";
 
 const HELP = `gate validate FILE...: check gate files against the schema without running anything
 

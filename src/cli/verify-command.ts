@@ -3,20 +3,28 @@
 
 import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { verifyBundle } from "../gates/evidence-bundle.js";
-import { MANIFEST_FILE, parseManifest } from "../gates/manifest.js";
-import { readVerifyKey } from "../gates/dsse.js";
-import { ATTESTATION_DSSE_FILE, SIGNED_APPROVALS_FILE, verifySignedEvidence } from "../gates/signed-evidence.js";
+import {
+  verifyBundle,
+  MANIFEST_FILE,
+  parseManifest,
+  readVerifyKey,
+  ATTESTATION_DSSE_FILE,
+  SIGNED_APPROVALS_FILE,
+  verifySignedEvidence,
+} from "../gates/evidence/index.js";
 
 const HELP = `gate verify DIR [--key PUB.pem] [--json]
 
 Check an evidence bundle against its ${MANIFEST_FILE} manifest: every listed file must be there with the same
-bytes, no file may have been added, and the chain of earlier manifests (manifest-history.txt) must hold.
+bytes, no file may have been added, the chain of earlier manifests (manifest-history.txt) must hold, and
+so must the ledger of attempts on the commit (attempt-ledger.jsonl, when the bot wrote one): each entry
+linked to the one before it, about this gate and commit, the last one this run with its verdict.
 The same check without this tool, inside DIR: sha256sum -c --strict ${MANIFEST_FILE}
 
   --key PUB.pem  also check the signatures, offline, with the bot's public key (gate keygen printed it):
                  ${ATTESTATION_DSSE_FILE} (the signed in-toto statement) and the chain of signed sign-off
-                 entries in ${SIGNED_APPROVALS_FILE}, which the approval log must agree with. A manifest
+                 entries in ${SIGNED_APPROVALS_FILE}, which the approval log must agree with, and every
+                 entry of the attempt ledger. A manifest
                  anyone can regenerate; these signatures only the bot's key can make.
   --json         print the result as one JSON document
 Exit codes: 0 intact, 1 changed/missing/added files or a broken manifest, 2 DIR is not an evidence bundle.`;

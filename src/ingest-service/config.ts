@@ -1,6 +1,7 @@
 // Settings of `gate ingest serve` and `gate ingest worker`: read once from flags and environment
 // into typed options (flags win), so nothing deeper in the service ever looks at process.env.
 
+import { parseArgs } from "node:util";
 import { signingSecretProblem } from "../webhook-signatures.js";
 import type { AuthSettings } from "./authenticate.js";
 import { socketActivation } from "./socket-activation.js";
@@ -39,6 +40,8 @@ export interface ServerOptions extends ConnectionOptions {
   gapTimeoutMs: number;
   /** A request (headers and body) must arrive within this; silent connections are closed after it. */
   requestTimeoutMs: number;
+  /** Each 202 is held back this long, ms: a slower build on purpose, for calibration (0: off, no timer). */
+  addedLatencyMs: number;
 }
 
 export interface WorkerOptions extends ConnectionOptions {
@@ -87,6 +90,7 @@ export function defaultServerOptions(): ServerOptions {
     firstSeq: 1,
     gapTimeoutMs: 2000,
     requestTimeoutMs: 5_000,
+    addedLatencyMs: 0,
   };
 }
 
@@ -133,6 +137,20 @@ function text<T>(key: keyof T & string, check?: (v: string) => string | null) {
     (options as Record<string, unknown>)[key] = value;
     return null;
   };
+}
+
+/** "2ms", "1s", "0": whole milliseconds (timers have no finer resolution), at most 10 s. */
+function addedLatency(options: ServerOptions, value: string, source: string): ConfigError | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s)?$/.exec(value.trim());
+  const ms = m ? Number(m[1]) * (m[2] === "s" ? 1000 : 1) : NaN;
+  if (!m || (m[2] === undefined && ms !== 0) || !Number.isInteger(ms) || ms > 10_000) {
+    return {
+      code: "bad_value",
+      message: `${source} must be a delay in whole milliseconds such as 2ms or 1s, at most 10s, or 0 (off), got "${value}"`,
+    };
+  }
+  options.addedLatencyMs = ms;
+  return null;
 }
 
 const headerName = (v: string) => (/^[a-z0-9!#$%&'*+.^_`|~-]+$/i.test(v) ? null : "must be an HTTP header name");
@@ -212,6 +230,13 @@ const serverSettings: Setting<ServerOptions>[] = [
     env: "INGEST_REQUEST_TIMEOUT_MS",
     help: "close senders slower than this to send headers and body (default 5000)",
     apply: integer("requestTimeoutMs", 100, 600_000),
+  },
+  {
+    flag: "--added-latency",
+    arg: "DURATION",
+    env: "INGEST_ADDED_LATENCY",
+    help: "hold each 202 back this long, e.g. 2ms: a slower build on purpose, for calibration (default 0, off)",
+    apply: addedLatency,
   },
   {
     flag: "--idempotency-ttl-s",
@@ -317,22 +342,22 @@ function parse<T>(args: string[], env: Record<string, string | undefined>, setti
     const problem = s.apply(options, value, s.env!);
     if (problem) return { ok: false, error: problem };
   }
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--help" || arg === "-h") return { ok: "help", text: help };
-    const eq = arg.indexOf("=");
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const s = settings.find((x) => x.flag === flag);
-    if (!s) {
-      return { ok: false, error: { code: "bad_option", message: `unknown option "${arg}"; see --help for the list` } };
-    }
-    let value = "";
-    if (!s.boolean) {
-      if (eq > 0) value = arg.slice(eq + 1);
-      else if (i + 1 < args.length) value = args[++i];
-      else return { ok: false, error: { code: "bad_value", message: `${flag} needs a value` } };
-    }
-    const problem = s.apply(options, value, flag);
+  let tokens;
+  try {
+    const flags = settings.map((x) => [x.flag.slice(2), { type: x.boolean ? "boolean" : "string" }] as const);
+    const parsed = parseArgs({ args, options: { ...Object.fromEntries(flags), help: { type: "boolean", short: "h" } }, tokens: true });
+    if (parsed.values.help) return { ok: "help", text: help };
+    tokens = parsed.tokens;
+  } catch (err) {
+    // parseArgs names the flag: unknown, missing its value, or a value given to a flag that takes none.
+    const code = (err as { code?: string }).code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" ? "bad_value" : "bad_option";
+    return { ok: false, error: { code, message: `${(err as Error).message}; see --help for the list` } };
+  }
+  // In the order given, so the first wrong value is the one reported.
+  for (const t of tokens) {
+    if (t.kind !== "option") continue;
+    const s = settings.find((x) => x.flag === `--${t.name}`)!;
+    const problem = s.apply(options, t.value ?? "", t.rawName);
     if (problem) return { ok: false, error: problem };
   }
   return { ok: true, options };

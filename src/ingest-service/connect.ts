@@ -37,7 +37,9 @@ export async function openRedis(url: string, role: RedisRole, log: Logger): Prom
   const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
-    enableAutoPipelining: role.kind === "accept",
+    // The accept path batches a turn's events into one script call itself (queue-sink.ts, measured
+    // cheaper than auto-pipelining one call per event: bench/accept-writes.ts).
+    enableAutoPipelining: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 1000,
     commandTimeout: role.kind === "accept" ? 500 : (role.blockMs ?? 0) + 5000,

@@ -20,6 +20,12 @@ const BACKSLASH = 0x5c;
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 16777619;
 
+/** 1 for the bytes a string value's fast scan stops at: the quote, the backslash and control characters. */
+const STRING_STOP = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1;
+STRING_STOP[QUOTE] = 1;
+STRING_STOP[BACKSLASH] = 1;
+
 // Results of scanString, kept outside so the hot loop allocates nothing (JavaScript is single-threaded).
 let scannedHash = 0;
 let scannedPlain = true;
@@ -58,19 +64,13 @@ function scanString(b: Buffer, i: number, hash: boolean): number {
   let plain = true;
   i++;
   if (!hash) {
-    // Values (most of a webhook's bytes): jump to the closing quote natively, then only look for
-    // control characters and escapes in between; the byte-by-byte loop below handles escapes.
-    const quote = b.indexOf(QUOTE, i);
-    if (quote < 0) return malformed("it ends inside a string");
+    // Values (most of a webhook's bytes): one pass to the first byte that ends or escapes the string
+    // or is a control character (one table lookup per byte); the loop below handles the rest.
     let k = i;
-    while (k < quote) {
-      const c = b[k];
-      if (c < 0x20 || c === BACKSLASH) break;
-      k++;
-    }
-    if (k === quote) {
+    while (k < n && STRING_STOP[b[k]] === 0) k++;
+    if (k < n && b[k] === QUOTE) {
       scannedPlain = false;
-      return quote + 1;
+      return k + 1;
     }
     i = k;
     plain = false;
@@ -218,14 +218,9 @@ export function checkJsonObject(b: Buffer): JsonProblem | null {
         bigObjects.push(null);
         mode = c === 0x7b ? FIRST_KEY : VALUE;
         if (c === 0x5b) {
+          // An empty array: the "]" closes it as it closes any container, below.
           while (i < n && (b[i] === 0x20 || b[i] === 0x0a || b[i] === 0x0d || b[i] === 0x09)) i++;
-          if (b[i] === 0x5d /* ] */) {
-            i++;
-            kinds.pop();
-            keyCount = firstKey.pop()!;
-            bigObjects.pop();
-            mode = AFTER;
-          }
+          if (b[i] === 0x5d /* ] */) mode = AFTER;
         }
         continue;
       }
@@ -241,10 +236,7 @@ export function checkJsonObject(b: Buffer): JsonProblem | null {
     }
     if (mode === FIRST_KEY || mode === KEY) {
       if (mode === FIRST_KEY && c === 0x7d /* } */) {
-        i++;
-        kinds.pop();
-        keyCount = firstKey.pop()!;
-        bigObjects.pop();
+        // An empty object: the "}" closes it as it closes any container, below.
         mode = AFTER;
         continue;
       }

@@ -21,6 +21,7 @@ import { QueueSink } from "./queue-sink.js";
 import { probeRoutes } from "./routes/probes.js";
 import { sendRefusal, type Refusal, type Route } from "./routes/route.js";
 import { WebhookAnswers } from "./routes/webhook-answers.js";
+import { DelayedAnswers } from "./routes/delayed-answers.js";
 import { webhookRoute } from "./routes/webhooks.js";
 import { SyncSink } from "./sync-sink.js";
 
@@ -71,7 +72,8 @@ async function listen(
   pool: pg.Pool,
 ): Promise<IngestServer> {
   const metrics = new ServerMetrics();
-  const answers = new WebhookAnswers(metrics, log);
+  // --added-latency: only a service slowed on purpose has a timer on its accept path.
+  const answers = options.addedLatencyMs > 0 ? new DelayedAnswers(metrics, log, options.addedLatencyMs) : new WebhookAnswers(metrics, log);
   const sink: EventSink = redis
     ? new QueueSink(redis, options.namespace, options.idempotencyTtlS, answers)
     : new SyncSink(pool, options.namespace, options.firstSeq, answers);

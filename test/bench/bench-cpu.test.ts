@@ -1,4 +1,4 @@
-import { driverComparisons, renderCpuTable, renderDriverComparisons } from "../../bench/bench-cpu.js";
+import { coLocatedCeiling, driverComparisons, renderCpuTable, renderDriverComparisons } from "../../bench/bench-cpu.js";
 import type { BenchRun } from "../../bench/bench-report.js";
 
 function run(over: Partial<BenchRun>): BenchRun {
@@ -67,4 +67,15 @@ test("the CPU table has a line per measured run (not the ladder's steps), invali
   expect(table).toHaveLength(4);
   expect(table[2]).toMatch(/^ingest .* 120 µs +181 µs +88 µs/);
   expect(table[3]).toMatch(/^raw .* 130 µs +40 µs +- .*INVALID \(driver\)$/);
+});
+
+test("the CPU table shows Redis, PostgreSQL, their sum with the rest, and the ceiling that sum implies on 2 cores", () => {
+  const table = renderCpuTable([run({ cpu_us: { driver: 100, server: 150, workers: 60, redis: 40, postgres: 150, sum: 500 } })]).split(
+    "\n",
+  );
+  expect(table[0]).toMatch(/redis CPU\/req +postgres CPU\/req +sum CPU\/req +co-located ceiling/);
+  expect(table[2]).toMatch(/100 µs +150 µs +60 µs +40 µs +150 µs +500 µs +4,000\/s/);
+  expect(coLocatedCeiling(250)).toBe(8000);
+  expect(coLocatedCeiling(null)).toBeNull();
+  expect(coLocatedCeiling(0)).toBeNull();
 });

@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Octokit } from "@octokit/rest";
-import { promotionState } from "../../src/bot/promotion.js";
-import { publishBundle } from "../../src/bot/publish-run.js";
-import { guardForGitHub } from "../../src/bot/redact-for-github.js";
-import { generateSigningKeyPair, signEnvelope, IN_TOTO_PAYLOAD_TYPE } from "../../src/gates/dsse.js";
+import { promotionState } from "../../src/bot/signoff/promotion.js";
+import { publishBundle } from "../../src/bot/github/publish-run.js";
+import { guardForGitHub } from "../../src/bot/github/redact-for-github.js";
+import { generateSigningKeyPair, signEnvelope, IN_TOTO_PAYLOAD_TYPE } from "../../src/gates/evidence/dsse.js";
 import { verifyCommand } from "../../src/cli/verify-command.js";
 import { issueCommentOnPullRequest, sendWebhook } from "../support/webhook-sender.js";
 import { startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";

@@ -6,11 +6,11 @@
 // may end a replay ERROR).
 
 import { DEFAULT_EVIDENCE_BASE } from "../../src/gates/gate-file/index.js";
-import { conclusionFor } from "../../src/bot/check-run.js";
+import { conclusionFor } from "../../src/bot/github/check-run.js";
 import { jest } from "@jest/globals";
 import { githubFaults, type RecordedRequest } from "../support/fake-github.js";
-import { warRoomMarker } from "../../src/bot/war-room-comment.js";
-import type { RunRecord } from "../../src/bot/run-state.js";
+import { warRoomMarker } from "../../src/bot/github/war-room-comment.js";
+import type { RunRecord } from "../../src/bot/runs/run-state.js";
 import { RedisInstance } from "../../faults/instances.js";
 import { reportedRun, startBotWorld, waitFor, type BotWorld } from "./support/bot-world.js";
 

@@ -3,7 +3,7 @@
 import { mkdir, mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { writeEvidenceBundle } from "../../src/gates/evidence-bundle.js";
+import { writeEvidenceBundle } from "../../src/gates/evidence/evidence-bundle.js";
 import { verifyCommand } from "../../src/cli/verify-command.js";
 import { buildGateRun } from "../support/gate-run-fixture.js";
 

@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dropNamespace } from "../../src/gates/deployment.js";
+import { dropNamespace } from "../../src/gates/target/deployment.js";
 import {
   badInputCatalogue,
   checkStoredNothing,

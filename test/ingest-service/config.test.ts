@@ -80,6 +80,24 @@ test("an unknown option and a flag without its value are errors, --help is help"
   expect(help.ok === "help" && help.text).toContain("GITHUB_WEBHOOK_SECRET");
 });
 
+test("flag errors name the flag and what is wrong with it; --flag=value and a later flag winning both work", () => {
+  const unknown = parseWorkerArgs(["--batchsize", "5"], {});
+  expect(unknown.ok === false && unknown.error).toMatchObject({ code: "bad_option", message: expect.stringContaining("--batchsize") });
+  const missing = parseWorkerArgs(["--batch-size"], {});
+  expect(missing.ok === false && missing.error.message).toMatch(/--batch-size <value>.*argument missing/);
+  const flagWithValue = parseServeArgs(["--insecure=yes"], {});
+  expect(flagWithValue.ok === false && flagWithValue.error).toMatchObject({
+    code: "bad_value",
+    message: expect.stringContaining("--insecure"),
+  });
+  const range = parseWorkerArgs(["--batch-size=0"], {});
+  expect(range.ok === false && range.error.message).toMatch(/^--batch-size must be an integer from 1 to/);
+  const stray = parseWorkerArgs(["extra"], {});
+  expect(stray.ok === false && stray.error.message).toContain("extra");
+  const later = parseWorkerArgs(["--batch-size", "5", "--batch-size=7"], {});
+  expect(later.ok === true && later.options.batchSize).toBe(7);
+});
+
 describe("socket activation (the gate's sealed room starts the service on a socket of its own)", () => {
   test("LISTEN_FDS=1 for this process listens on fd 3 instead of --host/--port", () => {
     const p = parseServeArgs(["--port", "9000"], { ...SECRET, LISTEN_FDS: "1", LISTEN_PID: String(process.pid) });

@@ -15,12 +15,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { measuredRun, startBotWorld, type BotWorld } from "../bot/support/bot-world.js";
+import { decidedRun, startBotWorld, type BotWorld } from "../bot/support/bot-world.js";
 import { bundleOnBranch } from "../bot/support/evidence-checks.js";
 import { deployTo } from "../bot/support/deployments.js";
-import type { RunRecord } from "../../src/bot/run-state.js";
-import { roomSupport } from "../../src/gates/room/index.js";
-import { generateSigningKeyPair } from "../../src/gates/dsse.js";
+import { roomSupport } from "../../src/gates/target/room/index.js";
+import { generateSigningKeyPair } from "../../src/gates/evidence/dsse.js";
 
 jest.setTimeout(900_000);
 
@@ -114,7 +113,7 @@ sealable("a pull request whose code is hostile", () => {
       handle,
       `${handle}    setTimeout(() => handleNow(req, res, started, receivedMs), 40);\n  }\n${handle.replace("handle(", "handleNow(")}`,
     );
-    const command = "src/ingest-service/command.ts";
+    const command = "src/ingest-service/ingest-command.ts";
     const serveStart = "export async function ingestCommand(args: string[]): Promise<number> {\n";
     const starting = edited(
       files,
@@ -127,16 +126,15 @@ sealable("a pull request whose code is hostile", () => {
       files: { "hostile/attack.cjs": attack, "package.json": `${JSON.stringify(pkg, null, 2)}\n`, [webhooks]: slow, [command]: starting },
     });
 
-    // Until a try FAILs (the machine's noise can make one INCONCLUSIVE; the build comes from the cache after the first).
-    let run: RunRecord | undefined;
-    let tries = 0;
-    for (; tries < 3 && run?.verdict !== "FAIL"; tries++)
-      ({ run } = await measuredRun(world, pr.number, "octocat", "/gate-a replay 1k", 1, BUILD_MS));
-    console.log(`hostile PR: ${run!.verdict} after ${tries} tr${tries === 1 ? "y" : "ies"}: ${run!.reason}`);
-    if (run!.sourceFailure) console.log(`the build's last lines:\n${run!.sourceFailure.logTail.join("\n")}`);
-    expect(`${run!.verdict}: ${run!.reason}`).toMatch(/^FAIL: .*latency_p95/);
+    // Until a try FAILs, at most three (the machine's noise can make one INCONCLUSIVE; the build comes from the cache after the first).
+    const { run } = await decidedRun(world, pr.number, "octocat", "/gate-a replay 1k", "FAIL", {
+      timeoutMs: BUILD_MS,
+      retryOn: ["INCONCLUSIVE", "ERROR"],
+    });
+    if (run.sourceFailure) console.log(`the build's last lines:\n${run.sourceFailure.logTail.join("\n")}`);
+    expect(`${run.verdict}: ${run.reason}`).toMatch(/^FAIL: .*latency_p95/);
 
-    const bundle = bundleOnBranch(world.fake, `gate-a/evidence/${run!.id}`, run!.id);
+    const bundle = bundleOnBranch(world.fake, `gate-a/evidence/${run.id}`, run.id);
     const buildLog = text(bundle, /01-replay-logs\/service-build\.log$/);
     const serviceLog = text(bundle, /01-replay-logs\/service\/server\.log/);
     const outcome = (log: string, mode: string, name: string) => new RegExp(`ATTACK ${mode} ${name}: ([^"\\n\\\\]*)`).exec(log)?.[1];

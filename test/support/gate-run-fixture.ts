@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Gate, Phase, Slo } from "../../src/gates/gate.js";
+import type { Gate, Phase, Slo } from "../../src/gates/model/gate.js";
 import type {
   Approval,
   DatabaseConfirmation,
@@ -20,10 +20,10 @@ import type {
   TimelineEntry,
   Verdict,
   WarRoomUpdate,
-} from "../../src/gates/gate-run.js";
+} from "../../src/gates/model/gate-run-record.js";
 import { loadGate } from "../../src/gates/gate-file/index.js";
-import { summarizeLatency } from "../../src/gates/statistics.js";
-import { notRun } from "../../src/gates/measure-phase.js";
+import { summarizeLatency } from "../../src/gates/verdict/statistics.js";
+import { notRun } from "../../src/gates/measure/measure-phase.js";
 
 /** Credentials a run used. With plantSecrets they are written into logs, URLs, lineage details and prose. */
 export const FIXTURE_SECRETS = {
@@ -601,7 +601,7 @@ export async function buildGateRun(options: GateRunFixtureOptions = {}): Promise
       `Verdict: ${verdict}`,
       verdict === "PASS" ? "GREEN" : "RED",
       reason,
-      verdict === "PASS" ? "sign-off on the evidence PR" : "fix and re-run (/gate-a run)",
+      verdict === "PASS" ? "sign-off on the evidence PR" : "fix and re-run (`/gate-a replay all`)",
     ),
   ];
   return {

@@ -92,8 +92,18 @@ describe("the gate commands the workflows call", () => {
     }
   }
 
-  test("the workflows call gate validate and gate ci", () => {
-    expect(new Set(calls.map((c) => c.command))).toEqual(new Set(["validate", "ci"]));
+  test("the workflows call gate validate and gate ci, and the distributed one gate runner --replay and gate run --runners", () => {
+    expect(new Set(calls.filter((c) => c.file !== "gate-a-distributed.yml").map((c) => c.command))).toEqual(new Set(["validate", "ci"]));
+    const distributed = calls.filter((c) => c.file === "gate-a-distributed.yml");
+    expect(distributed.find((c) => c.command === "runner")?.flags).toEqual(expect.arrayContaining(["--replay", "--redis"]));
+    expect(distributed.find((c) => c.command === "run")?.flags).toEqual(expect.arrayContaining(["--runners", "--external-runners"]));
+  });
+
+  test("the distributed workflow is a matrix of runner jobs and one coordinator job with a Redis service", () => {
+    const wf = YAML.parse(readFileSync(join(dir, "gate-a-distributed.yml"), "utf8"));
+    expect(wf.jobs.runner.strategy.matrix.index.length).toBeGreaterThanOrEqual(3);
+    expect(wf.jobs.coordinator.services.redis.image).toMatch(/^redis/);
+    expect(wf.on.workflow_dispatch.inputs.runners.options).toContain("3");
   });
 
   for (const call of calls) {

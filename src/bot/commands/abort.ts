@@ -1,7 +1,7 @@
 // `/gate-a abort`: stop the running replay, or drop the waiting run when nothing is running.
 
-import { refreshWarRoom } from "../war-room-comment.js";
-import { noArguments, type CommandDefinition, type NoArguments } from "./command.js";
+import { refreshWarRoom } from "../github/war-room-comment.js";
+import { noArguments, type CommandDefinition, type NoArguments } from "./pr-command.js";
 
 export const abort: CommandDefinition<"abort", NoArguments> = {
   verb: "abort",

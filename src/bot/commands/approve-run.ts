@@ -1,8 +1,8 @@
 // `/gate-a approve-run`: a maintainer lets the gate build and run a fork PR's current head commit
 // (a later push needs a new approval).
 
-import type { RepoRef } from "../github.js";
-import { noArguments, type CommandDefinition, type NoArguments } from "./command.js";
+import type { RepoRef } from "../github/github.js";
+import { noArguments, type CommandDefinition, type NoArguments } from "./pr-command.js";
 
 export const approveRun: CommandDefinition<"approve-run", NoArguments> = {
   verb: "approve-run",

@@ -1,8 +1,8 @@
 // `/gate-a help`: every command, what it does and who may run it. Also the answer to a comment that was
 // not understood, led by what was wrong.
 
-import { neutraliseMentions } from "../redact-for-github.js";
-import { noArguments, type CommandDefinition } from "./command.js";
+import { neutraliseMentions } from "../github/redact-for-github.js";
+import { noArguments, type CommandDefinition } from "./pr-command.js";
 
 export const help: CommandDefinition<"help", { problem?: string }> = {
   verb: "help",

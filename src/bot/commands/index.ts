@@ -1,10 +1,10 @@
 // The PR comment commands, in the order the help reply lists them. A new command is one module in this
-// folder and one line here; a module missing a piece (its parse, help text, permission rule or handler)
-// fails to compile.
+// folder, one line here and its example in test/bot/support/command-examples.ts; a module missing a piece
+// (its parse, help text, permission rule or handler) fails to compile.
 
 import { abort } from "./abort.js";
 import { approveRun } from "./approve-run.js";
-import type { CommandDefinition } from "./command.js";
+import type { CommandDefinition } from "./pr-command.js";
 import { help } from "./help.js";
 import { replay } from "./replay.js";
 import { status } from "./status.js";

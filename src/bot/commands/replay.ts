@@ -1,14 +1,15 @@
 // `/gate-a replay <phase>`: run the gate on this PR's head commit, every phase up to and including the
 // selected one. The head commit is pinned when the command arrives; a runner takes the run from the queue.
 
-import type { Gate, Phase } from "../../gates/gate.js";
+import type { Gate, Phase } from "../../gates/model/index.js";
+import { newRunId } from "../../gates/run/index.js";
 import { phasesUpTo } from "../../gates/gate-file/index.js";
-import { newRunId } from "../../gates/execute-run.js";
-import { gateFileChangeOnPull, pinnedFileOf } from "../repository-gates.js";
-import type { RunRecord } from "../run-state.js";
-import { refreshWarRoom, renderWarRoomComment, warRoomViewOf } from "../war-room-comment.js";
+import { gateFileChangeOnPull, pinnedFileOf } from "../events/repository-gates.js";
+import type { RunRecord } from "../runs/run-state.js";
+import { refreshWarRoom, renderWarRoomComment, warRoomViewOf } from "../github/war-room-comment.js";
 import { forkOf } from "./approve-run.js";
-import { ArgumentProblem, quote, type CommandDefinition } from "./command.js";
+import { attemptRefusalText } from "../runs/run-attempt.js";
+import { ArgumentProblem, quote, type CommandDefinition } from "./pr-command.js";
 
 export const replay: CommandDefinition<"replay", { selector: string; phases: Phase[] }> = {
   verb: "replay",
@@ -48,6 +49,17 @@ export const replay: CommandDefinition<"replay", { selector: string; phases: Pha
         await reply(forkRefusal(gate, fork, pr.head.sha, catalog.fileOf(gate)));
         return;
       }
+    }
+    // The retry rule declared in advance: past `max` attempts on this commit, no further run.
+    const noAttempt = await attemptRefusalText(gate, queue.state, queue.attempts, {
+      owner: where.owner,
+      repo: where.repo,
+      gate: gate.name,
+      headSha: pr.head.sha,
+    });
+    if (noAttempt) {
+      await reply(`⛔ ${noAttempt}`);
+      return;
     }
     const gateFile = repoGates ? pinnedFileOf(repoGates, gate) : undefined;
     const gateFileNote = gateFile ? await gateFileChangeOnPull(github, where, gateFile, pr.head.sha) : null;

@@ -1,7 +1,7 @@
 // `/gate-a status`: the current or last run on this PR, and what is queued. Open to anyone.
 
-import { renderStatus } from "../run-status.js";
-import { noArguments, type CommandDefinition, type NoArguments } from "./command.js";
+import { renderStatus } from "./run-status.js";
+import { noArguments, type CommandDefinition, type NoArguments } from "./pr-command.js";
 
 export const status: CommandDefinition<"status", NoArguments> = {
   verb: "status",

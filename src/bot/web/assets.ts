@@ -1,6 +1,6 @@
 // The war-room pages' stylesheet and script: small, served by the bot itself (no build step, no CDN).
 
-import type { Verdict } from "../../gates/gate-run.js";
+import type { Verdict } from "../../gates/model/index.js";
 
 /**
  * Each verdict's badge colour, white text on it at 4.5:1 or more (WCAG AA). A verdict missing here fails to

@@ -3,7 +3,7 @@
 // who signed in can read through the App. The user's token is used here and dropped: nothing keeps it.
 
 import { OAuthApp } from "@octokit/oauth-app";
-import { Octokit } from "@octokit/rest";
+import { gitHubClientClass, type RetryingOctokit } from "../github/github-client.js";
 
 /** A sign-in that did not work, in words for the person in front of the browser. */
 export class SignInError extends Error {
@@ -29,11 +29,11 @@ export interface GitHubSignInOptions {
 }
 
 export class GitHubSignIn {
-  readonly #app: OAuthApp<{ clientType: "github-app"; Octokit: typeof Octokit }>;
-  readonly #UserOctokit: typeof Octokit;
+  readonly #app: OAuthApp<{ clientType: "github-app"; Octokit: typeof RetryingOctokit }>;
+  readonly #UserOctokit: typeof RetryingOctokit;
 
   constructor(o: GitHubSignInOptions) {
-    this.#UserOctokit = Octokit.defaults({ baseUrl: o.apiBaseUrl, userAgent: "release-gate-dashboard" });
+    this.#UserOctokit = gitHubClientClass({ baseUrl: o.apiBaseUrl, userAgent: "release-gate-dashboard" });
     this.#app = new OAuthApp({
       clientType: "github-app",
       clientId: o.clientId,

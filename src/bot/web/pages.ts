@@ -4,18 +4,16 @@
 // redaction as the evidence before it is escaped, so nothing secret reaches a page.
 
 import type { KeyObject } from "node:crypto";
-import { promotionState, type PromotionState } from "../promotion.js";
-import type { Gate, Phase } from "../../gates/gate.js";
+import { promotionState, type PromotionState } from "../signoff/promotion.js";
+import { type Gate, type Phase, formatDuration, formatMs } from "../../gates/model/index.js";
+import { createRedactor, escapeHtml, formatUtcDateTime } from "../../gates/evidence/index.js";
+import { renderWarRoomUpdate } from "../../gates/war-room/index.js";
+import { capacityLine, CAPACITY_LABEL } from "../../gates/measure/index.js";
 import { phasesUpTo } from "../../gates/gate-file/index.js";
-import { createRedactor } from "../../gates/redaction.js";
-import { escapeHtml, formatUtcDateTime } from "../../gates/report-format.js";
-import { formatDuration, formatMs } from "../../gates/units.js";
-import { renderWarRoomUpdate } from "../../gates/war-room.js";
-import { capacityLine, CAPACITY_LABEL } from "../../gates/capacity-probe.js";
-import { evidenceBranch } from "../evidence-pr.js";
-import type { PhaseProgress, ProgressPoint } from "../run-progress.js";
-import type { RunRecord } from "../run-state.js";
-import { warRoomViewOf } from "../war-room-comment.js";
+import { evidenceBranch } from "../github/evidence-pr.js";
+import type { PhaseProgress, ProgressPoint } from "../runs/run-progress.js";
+import type { RunRecord } from "../runs/run-state.js";
+import { warRoomViewOf } from "../github/war-room-comment.js";
 
 const redact = createRedactor([]);
 
@@ -253,6 +251,7 @@ const PROMOTION_CLASS: Record<PromotionState, "success" | "pending" | "failure">
   partial: "failure",
   superseded: "failure",
   unverified: "failure",
+  withheld: "pending",
 };
 
 const PROMOTION_TEXT: Record<PromotionState, string> = {
@@ -262,7 +261,9 @@ const PROMOTION_TEXT: Record<PromotionState, string> = {
   "no-go": "not a PASS: no promotion",
   partial: "partial: not a promotion decision",
   superseded: "superseded by a newer run of the same commit",
-  unverified: "NO-GO: the sign-off in the record is not backed by its signed approval chain",
+  unverified:
+    "NO-GO: the sign-off in the record is not backed by its signed approval chain, or its commit's attempt ledger failed its check",
+  withheld: "a PASS the gate's retry rule does not count as a GO (yet)",
 };
 
 function signoff(v: RunView): string {

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { Request, Response, Router } from "express";
 import express from "express";
-import type { BotLog } from "../bot-log.js";
+import type { BotLog } from "../boot/bot-log.js";
 import { readCookie, sameSecret, SESSION_COOKIE, type Reader } from "./access.js";
 import { DashboardSessions, SIGN_IN_COOKIE } from "./dashboard-sessions.js";
 import { GitHubSignIn, SignInError } from "./github-sign-in.js";

@@ -5,12 +5,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Redis } from "ioredis";
-import type { GateCatalog } from "../gate-catalog.js";
-import type { RunQueue } from "../run-queue.js";
-import type { BotLog } from "../bot-log.js";
+import type { GateCatalog } from "../boot/gate-catalog.js";
+import type { RunQueue } from "../runs/run-queue.js";
+import type { BotLog } from "../boot/bot-log.js";
 import { canRead, pageAccess, READS_ALL, sameSecret, SESSION_COOKIE, sessionValue, type Reader } from "./access.js";
 import { SCRIPT, STYLESHEET } from "./assets.js";
-import { renderBotMetrics } from "./metrics.js";
+import { BotMetrics } from "./metrics.js";
 import { sessionReader, signInPage, signInRoutes, type SignInDeps } from "./sign-in-routes.js";
 import { errorPage, filterRuns, isLive, pageTitle, readFilters, renderLive, renderRunList, renderRunPage, type RunView } from "./pages.js";
 
@@ -51,17 +51,14 @@ export function createWebApp(deps: WebDeps): express.Express {
   app.disable("x-powered-by");
   app.set("etag", false);
   const started = Date.now();
-  const webhooks: Record<string, number> = {};
+  const metrics = new BotMetrics();
   let streams = 0;
   const maxStreams = deps.maxStreams ?? 100;
 
   // Webhooks first, untouched: Probot verifies the signature over the raw body, so nothing may parse it before.
   app.use((req, res, next) => {
     if (req.path === deps.webhookPath) {
-      res.once("finish", () => {
-        const k = `${Math.floor(res.statusCode / 100)}xx`;
-        webhooks[k] = (webhooks[k] ?? 0) + 1;
-      });
+      res.once("finish", () => metrics.webhookAnswered(res.statusCode));
     }
     void Promise.resolve(deps.webhooks(req, res, next)).catch(next);
   });
@@ -94,19 +91,18 @@ export function createWebApp(deps: WebDeps): express.Express {
     }
     const count = (keys: string[]) => keys.reduce<Record<string, number>>((m, k) => ((m[k] = (m[k] ?? 0) + 1), m), {});
     const mem = process.memoryUsage();
-    res.type("text/plain; version=0.0.4").send(
-      renderBotMetrics({
-        uptimeSeconds: (Date.now() - started) / 1000,
-        residentBytes: mem.rss,
-        heapUsedBytes: mem.heapUsed,
-        redisUp,
-        webhooks,
-        queue,
-        runsByState: count(runs.map((r) => r.phase)),
-        runsByVerdict: count(runs.flatMap((r) => (r.verdict ? [r.verdict] : []))),
-        liveStreams: streams,
-      }),
-    );
+    metrics.refresh({
+      uptimeSeconds: (Date.now() - started) / 1000,
+      residentBytes: mem.rss,
+      heapUsedBytes: mem.heapUsed,
+      redisUp,
+      queue,
+      runsByState: count(runs.map((r) => r.phase)),
+      runsByVerdict: count(runs.flatMap((r) => (r.verdict ? [r.verdict] : []))),
+      liveStreams: streams,
+    });
+    const { contentType, text } = await metrics.render();
+    res.type(contentType).send(text);
   });
 
   // Everything below is a page: security headers, and only for who may read them.

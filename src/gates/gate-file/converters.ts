@@ -1,6 +1,6 @@
 // Converters: a raw YAML scalar in, a typed value out, or an Error saying what was expected instead.
 
-import { formatCountShort, formatRate, parseCount, parseRate, parseDuration } from "../units.js";
+import { formatCountShort, formatRate, parseCount, parseRate, parseDuration } from "../model/index.js";
 import { nearest } from "./suggestions.js";
 
 /** A GitHub login or an @org/team. */

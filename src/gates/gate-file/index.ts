@@ -3,6 +3,6 @@
 
 export { DEFAULT_EVIDENCE_BASE } from "./schema.js";
 export { referencedEnv, substituteEnv } from "./env-substitution.js";
-export { PhaseSelectionError, phasesUpTo } from "./phases.js";
+export { PhaseSelectionError, phasesUpTo } from "./sections/phases.js";
 export { formatProblem, GateDefinitionError, type GateProblem } from "./problems.js";
 export { loadGate, MAX_GATE_FILE_BYTES, parseGate } from "./read-gate.js";

@@ -5,22 +5,25 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { LineCounter, parseDocument, type Node } from "yaml";
-import type { Gate, Slo } from "../gate.js";
-import { comparison, SLO_NAMES } from "../slos/index.js";
-import { readCommands } from "./commands.js";
+import type { Gate, Slo } from "../model/index.js";
+import { comparison, SLO_NAMES } from "../verdict/index.js";
+import { readBaseline } from "./sections/baseline.js";
+import { readCommands } from "./sections/commands.js";
 import { oneOf } from "./converters.js";
-import { readCorpus } from "./corpus.js";
+import { readCorpus } from "./sections/corpus.js";
 import { cron } from "./cron.js";
-import { readEnvironments } from "./environments.js";
-import { readEvidence } from "./evidence.js";
+import { readEnvironments } from "./sections/environments.js";
+import { readEvidence } from "./sections/evidence.js";
 import { GateReader, type Entry } from "./gate-reader.js";
-import { readPhases } from "./phases.js";
+import { readPhases } from "./sections/phases.js";
 import { GateDefinitionError, type GateProblem } from "./problems.js";
-import { readMergeQueue, readPromotion } from "./promotion.js";
+import { readMergeQueue, readPromotion } from "./sections/promotion.js";
 import { TOP_KEYS } from "./schema.js";
-import { readSignoff } from "./signoff.js";
-import { readTarget } from "./target.js";
-import { readWarRoomSettings } from "./war-room.js";
+import { readReplay } from "./sections/replay.js";
+import { readSignoff } from "./sections/signoff.js";
+import { readTarget } from "./sections/target.js";
+import { readWarRoomSettings } from "./sections/war-room.js";
+import { readAttempts } from "./sections/attempts.js";
 
 /** Gate files are a page or two; anything bigger is a mistake or an attack. */
 export const MAX_GATE_FILE_BYTES = 256 * 1024;
@@ -118,6 +121,7 @@ function readTop(r: GateReader, root: Node | null): Gate | undefined {
   const statusOwner = get("status_owner") ? str("status_owner") : dri;
   const target = readTarget(r, get("target"));
   const slos = readObjectives(r, get("objectives"));
+  const baseline = readBaseline(r, get("baseline"), slos, get("objectives"));
   const phases = readPhases(r, get("phases"));
   const corpus = readCorpus(r, get("corpus"));
   const evidence = readEvidence(r, get("evidence"));
@@ -126,6 +130,7 @@ function readTop(r: GateReader, root: Node | null): Gate | undefined {
   const schedule = get("schedule") ? r.value(get("schedule")!, "schedule", cron) : undefined;
   const partialRuns = get("partial_runs") ? r.value(get("partial_runs")!, "partial_runs", oneOf(["PARTIAL", "PASS"] as const)) : undefined;
   const warRoom = readWarRoomSettings(r, top.entries, target);
+  const attempts = get("attempts") ? readAttempts(r, get("attempts")!) : undefined;
 
   if (
     name === undefined ||
@@ -142,6 +147,8 @@ function readTop(r: GateReader, root: Node | null): Gate | undefined {
     !command ||
     (get("schedule") && schedule === undefined) ||
     (get("partial_runs") && partialRuns === undefined) ||
+    (get("attempts") && attempts === undefined) ||
+    (get("baseline") && baseline === undefined) ||
     !warRoom
   ) {
     return undefined;
@@ -163,10 +170,20 @@ function readTop(r: GateReader, root: Node | null): Gate | undefined {
   };
   if (schedule !== undefined) gate.schedule = schedule;
   if (partialRuns !== undefined) gate.partialRuns = partialRuns;
+  if (attempts) gate.attempts = attempts;
+  if (baseline !== undefined) gate.baseline = baseline;
   const environments = get("environments") ? readEnvironments(r, get("environments")!, target) : undefined;
   const promotion = get("promotion") ? readPromotion(r, get("promotion")!, environments) : undefined;
   const mergeQueue = get("merge_queue") ? readMergeQueue(r, get("merge_queue")!, phases) : undefined;
-  if ((get("environments") && !environments) || (get("promotion") && !promotion) || (get("merge_queue") && !mergeQueue)) return undefined;
+  const replay = get("replay") ? readReplay(r, get("replay")!) : undefined;
+  if (
+    (get("environments") && !environments) ||
+    (get("promotion") && !promotion) ||
+    (get("merge_queue") && !mergeQueue) ||
+    (get("replay") && !replay)
+  )
+    return undefined;
+  if (replay) gate.replay = replay;
   if (environments) gate.environments = environments;
   if (promotion) gate.promotion = promotion;
   if (mergeQueue) gate.mergeQueue = mergeQueue;

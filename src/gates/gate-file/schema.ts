@@ -16,7 +16,10 @@ export const TOP_KEYS = {
     "escalation",
     "preflight",
     "capacity",
+    "attempts",
+    "replay",
     "env",
+    "baseline",
   ],
 } as const;
 
@@ -28,6 +31,7 @@ export const BUNDLED_KEYS = {
 export const SOURCE_LIMIT_KEYS = { required: [], optional: ["archive", "unpacked", "files"] } as const;
 export const DEPLOYED_KEYS = { required: ["url", "database_url"], optional: ["schema"] } as const;
 export const PHASE_KEYS = { required: ["name", "requests", "rate", "latency_p95"], optional: ["aliases", "drain_timeout"] } as const;
+export const REPLAY_KEYS = { required: ["runners"], optional: ["lead", "clock_bound"] } as const;
 export const CORPUS_KEYS = { required: [], optional: ["seed", "ordering_keys", "redelivery_share", "file"] } as const;
 /** Where evidence PRs go when the gate file names no branch: never the default branch, so approving evidence merges no code. */
 export const DEFAULT_EVIDENCE_BASE = "release-gate/evidence";

@@ -7,8 +7,8 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { startBot, type BotHandle, type StartOptions } from "../../../src/bot/bot-command.js";
-import { readBotOptions } from "../../../src/bot/bot-options.js";
+import { startBot, type BotHandle, type StartOptions } from "../../../src/bot/boot/bot-and-runner.js";
+import { readBotOptions } from "../../../src/bot/boot/bot-options.js";
 import {
   startFakeGitHub,
   type CommentJson,
@@ -24,8 +24,9 @@ import {
   type WebhookAnswer,
 } from "../../support/webhook-sender.js";
 import { freePort } from "../../../src/process-supervisor.js";
-import type { RunRecord } from "../../../src/bot/run-state.js";
-import { generateSigningKeyPair } from "../../../src/gates/dsse.js";
+import type { RunRecord } from "../../../src/bot/runs/run-state.js";
+import { generateSigningKeyPair } from "../../../src/gates/evidence/dsse.js";
+import { untilVerdict } from "../../support/until-verdict.js";
 
 export const FIXTURE_GATES = fileURLToPath(new URL("../fixtures/gates/", import.meta.url));
 export const GATE_BIN = fileURLToPath(new URL("../../../bin/gate.js", import.meta.url));
@@ -269,26 +270,41 @@ export function driverFellBehind(run: RunRecord): boolean {
   return run.verdict === "INCONCLUSIVE";
 }
 
-/**
- * Requests a run and waits for its report. On a shared 2-core machine the replay driver sometimes falls
- * behind its schedule, and the gate then (rightly) refuses to judge latency: such a run is requested
- * again, up to `attempts` times, so the test is about the bot rather than the machine's load.
- */
+/** Requests a run and waits for its report: one try, whatever its verdict. */
 export async function measuredRun(
   world: BotWorld,
   pr: number,
   user: string,
   command: string,
-  attempts = 3,
   timeoutMs = 45_000,
-): Promise<{ run: RunRecord; attempts: number; commentId: number; answeredInMs: number }> {
-  for (let i = 1; ; i++) {
-    const before = new Set((await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr)).map((r) => r.id));
-    const sent = Date.now();
-    const { comment, answer } = await world.comment(pr, user, command);
-    const answeredInMs = Date.now() - sent;
-    if (answer.status !== 200) throw new Error(`the webhook for "${command}" was answered ${answer.status}: ${answer.body}`);
-    const run = await reportedRun(world, pr, (r) => !before.has(r.id), timeoutMs);
-    if (!driverFellBehind(run) || i >= attempts) return { run, attempts: i, commentId: comment.id, answeredInMs };
-  }
+): Promise<{ run: RunRecord; commentId: number; answeredInMs: number }> {
+  const before = new Set((await world.bot.queue.state.runsForPull(world.fake.owner, world.fake.repo, pr)).map((r) => r.id));
+  const sent = Date.now();
+  const { comment, answer } = await world.comment(pr, user, command);
+  const answeredInMs = Date.now() - sent;
+  if (answer.status !== 200) throw new Error(`the webhook for "${command}" was answered ${answer.status}: ${answer.body}`);
+  const run = await reportedRun(world, pr, (r) => !before.has(r.id), timeoutMs);
+  return { run, commentId: comment.id, answeredInMs };
+}
+
+/**
+ * Requests a run until it ends in `expected`. On a shared 2-core machine the replay driver sometimes
+ * falls behind its schedule, and the gate then (rightly) refuses to judge latency: INCONCLUSIVE. Such a
+ * run is requested again, up to `tries` times, so the test is about the bot rather than the machine's
+ * load; but only `expected` passes (untilVerdict), and the tries it took are reported.
+ */
+export async function decidedRun(
+  world: BotWorld,
+  pr: number,
+  user: string,
+  command: string,
+  expected: NonNullable<RunRecord["verdict"]>,
+  { tries = 3, timeoutMs = 45_000, retryOn }: { tries?: number; timeoutMs?: number; retryOn?: string[] } = {},
+): Promise<{ run: RunRecord; tries: number; commentId: number; answeredInMs: number }> {
+  const { result, tries: took } = await untilVerdict(expected, tries, () => measuredRun(world, pr, user, command, timeoutMs), {
+    verdictOf: (r) => r.run.verdict,
+    reasonOf: (r) => r.run.reason,
+    retryOn,
+  });
+  return { ...result, tries: took };
 }

@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { deploy, type Deployment } from "../../../src/gates/deployment.js";
+import { deploy, type Deployment } from "../../../src/gates/target/deployment.js";
 import type { DeploymentCallback } from "../../support/fake-github.js";
 import { deploymentProtectionRuleRequested, sendWebhook } from "../../support/webhook-sender.js";
 import { REDIS_URL, waitFor, type BotWorld } from "./bot-world.js";

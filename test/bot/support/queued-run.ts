@@ -1,7 +1,7 @@
 // A run record as the bot writes it when a `/gate-a replay 1k` is queued: the starting point of tests that
 // need runs in the bot's state without running one.
 
-import type { RunRecord } from "../../../src/bot/run-state.js";
+import type { RunRecord } from "../../../src/bot/runs/run-state.js";
 
 export function queuedRun(id: string, extra: Partial<RunRecord> = {}): RunRecord {
   return {

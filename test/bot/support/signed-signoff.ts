@@ -2,8 +2,8 @@
 // for tests of what a GO is, without replaying reviews through webhooks.
 
 import { generateKeyPairSync, type KeyObject } from "node:crypto";
-import type { RunRecord } from "../../../src/bot/run-state.js";
-import { appendEntry } from "../../../src/bot/signoff-record.js";
+import type { RunRecord } from "../../../src/bot/runs/run-state.js";
+import { appendEntry } from "../../../src/bot/signoff/signoff-record.js";
 
 /** An Ed25519 key standing for the bot's EVIDENCE_SIGNING_KEY. */
 export function approvalKey(): KeyObject {

@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const SRC = join(ROOT, "src");
 const SOURCE = join(SRC, "ingest-service");
 /** Modules outside src/ingest-service that the service imports (shared with the gate). */
-const SHARED = [join(SRC, "webhook-signatures.ts")];
+const SHARED = [join(SRC, "webhook-signatures.ts"), join(SRC, "retry.ts")];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => (d.isDirectory() ? sourceFiles(join(dir, d.name)) : [join(dir, d.name)]));
@@ -23,12 +23,12 @@ function serviceFiles(): string[] {
   return [...sourceFiles(SOURCE), ...SHARED];
 }
 
-/** Path of a module to import in a child process: command.js exporting ingestCommand. */
+/** Path of a module to import in a child process: ingest-command.js exporting ingestCommand. */
 export function compiledIngestCommand(): string {
   const hash = createHash("sha256");
   for (const f of serviceFiles().sort()) hash.update(f).update(readFileSync(f));
   const out = join(ROOT, "node_modules/.cache/release-gate-ingest-test", hash.digest("hex").slice(0, 16));
-  const entry = join(out, "ingest-service/command.js");
+  const entry = join(out, "ingest-service/ingest-command.js");
   if (existsSync(join(out, "ready"))) return entry;
 
   const tmp = `${out}.tmp-${process.pid}`;

@@ -1,0 +1,164 @@
+// Where the accept path's CPU goes, for one build: deploys the ingest service (this checkout's, or
+// another build's CLI with --cli) under a CPU profiler and a GC counter (profiled-cli.ts), replays a warm-up and
+// then a measured run of the gate's corpus open loop, and prints CPU per request of every process
+// (server, workers, Redis, PostgreSQL), the server's garbage collections per 1,000 requests, and the
+// top functions by self time in the server's CPU profile. Run it for the before and the after build.
+//
+//   node dist/bench/profile-accept.js [--cli PATH/dist/src/cli.js] [--rate 1000] [--requests 10000] [--out DIR] [--no-profile]
+//
+// --no-profile: the same run without the profiler (whose sampling costs CPU of its own), for the
+// CPU per request alone, split into user and system time.
+
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { generateCorpus } from "../src/gates/measure/corpus/replay-corpus.js";
+import { deploy, cliPath } from "../src/gates/target/deployment.js";
+import { processCpuUs } from "../src/gates/measure/process-cpu.js";
+import { replay } from "../src/gates/measure/replay/index.js";
+import { summarizeLatency } from "../src/gates/verdict/statistics.js";
+import { cpuDelta, cpuOf, postgresPids, redisServerPid } from "./store-cpu.js";
+
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+/** Self time share by function (name and file:line), from a .cpuprofile; "(idle)" left out of the total. */
+export function topSelf(profile: { nodes: ProfileNode[]; samples: number[] }, n: number): { busy: number; rows: [string, number][] } {
+  const byId = new Map(profile.nodes.map((x) => [x.id, x]));
+  const counts = new Map<string, number>();
+  let busy = 0;
+  for (const id of profile.samples) {
+    const f = byId.get(id)!.callFrame;
+    if (f.functionName === "(idle)") continue;
+    busy++;
+    const file = f.url.split("/").slice(-2).join("/");
+    const name = `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  const rows = [...counts].sort((a, b) => b[1] - a[1]).slice(0, n);
+  return { busy, rows: rows.map(([k, v]) => [k, v / busy]) };
+}
+
+/** [utime, stime] in µs from /proc/<pid>/stat. */
+function userSys(pid: number): [number, number] {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return [(Number(f[11]) * 1e6) / 100, (Number(f[12]) * 1e6) / 100];
+  } catch {
+    return [NaN, NaN];
+  }
+}
+
+function gcCounts(dir: string, pid: number): { scavenges: number; markCompacts: number } {
+  try {
+    const gc = JSON.parse(readFileSync(join(dir, `${pid}.gc.json`), "utf8")) as Record<string, number>;
+    return { scavenges: gc.minor ?? 0, markCompacts: gc.major ?? 0 };
+  } catch {
+    return { scavenges: NaN, markCompacts: NaN };
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const at = (flag: string, fallback: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : fallback);
+  const cli = resolve(at("--cli", cliPath()));
+  const rate = Number(at("--rate", "1000"));
+  const requests = Number(at("--requests", "10000"));
+  const profiled = !argv.includes("--no-profile");
+  const out = resolve(at("--out", `/tmp/profile-accept-${Date.now()}`));
+  const profDir = join(out, "cpu");
+  mkdirSync(profDir, { recursive: true });
+  const namespace = `prof_${randomBytes(3).toString("hex")}`;
+  const credentials = { signingSecret: `whsec_${randomBytes(32).toString("base64")}` };
+  const root = dirname(dirname(dirname(cli)));
+  const deployment = await deploy(
+    { kind: "bundled", mode: "queue", workers: 2, batchSize: 50, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL },
+    {
+      namespace,
+      credentials,
+      logDir: join(out, "logs"),
+      service: {
+        cli: profiled ? join(dirname(fileURLToPath(import.meta.url)), "profiled-cli.js") : cli,
+        cwd: root,
+        env: { PATH: process.env.PATH ?? "", PROFILE_CLI: cli, PROFILE_DIR: profDir },
+      },
+    },
+  );
+  const db = new pg.Client({ connectionString: DATABASE_URL });
+  await db.connect();
+  try {
+    const url = deployment.webhookUrl;
+    const warm = generateCorpus({ seed: `profile/warm/${namespace}`, requests: 3000, orderingKeys: 500, redeliveryShare: 0.02 });
+    await replay({ url, rate: 1000, events: warm, credentials });
+    await new Promise((r) => setTimeout(r, 1500));
+    const serverPid = deployment.pids!.server!;
+    const workerPids = deployment.pids!.workers;
+    const redisPid = await redisServerPid(REDIS_URL);
+    const pgPids = await postgresPids(db, namespace);
+    await new Promise((r) => setTimeout(r, 300));
+    const gc0 = gcCounts(profDir, serverPid);
+    const s0 = processCpuUs(serverPid)!;
+    const split0 = [serverPid, ...workerPids].map(userSys);
+    const w0 = cpuOf(workerPids);
+    const r0 = cpuOf(redisPid === null ? [] : [redisPid]);
+    const p0 = cpuOf(pgPids);
+    const events = generateCorpus({ seed: `profile/run/${namespace}`, requests, orderingKeys: 500, redeliveryShare: 0.02 });
+    const result = await replay({ url, rate, events, credentials });
+    await new Promise((r) => setTimeout(r, 1500)); // the drain, and a fresh GC count
+    const gc1 = gcCounts(profDir, serverPid);
+    const split1 = [serverPid, ...workerPids].map(userSys);
+    const n = result.samples.length;
+    const per = (x: number | null) => (x === null ? "-" : `${Math.round(x / n)} µs`);
+    const latency = summarizeLatency(result.samples.map((s) => s.latencyMs));
+    const server = processCpuUs(serverPid)! - s0;
+    const workers = cpuDelta(w0, cpuOf(workerPids));
+    const redisCpu = cpuDelta(r0, cpuOf(redisPid === null ? [] : [redisPid]));
+    const pgCpu = cpuDelta(p0, cpuOf(pgPids));
+    console.log(`build ${root}; ${n} requests at ${rate}/s (achieved ${Math.round(result.achievedRate)}/s, valid ${result.valid})`);
+    console.log(`P50 ${latency?.p50.toFixed(2)} ms, P95 ${latency?.p95.toFixed(2)} ms, P99 ${latency?.p99.toFixed(2)} ms`);
+    console.log(
+      `CPU per request: server ${per(server)}, workers ${per(workers)}, redis ${per(redisCpu)}, postgres ${per(pgCpu)} (${pgPids.length} processes), driver ${per(result.driverCpuUs ?? null)}`,
+    );
+    const split = (from: number, to: number) => {
+      let user = 0;
+      let sys = 0;
+      for (let i = from; i < to; i++) {
+        user += split1[i][0] - split0[i][0];
+        sys += split1[i][1] - split0[i][1];
+      }
+      return `${Math.round(user / n)} user + ${Math.round(sys / n)} system µs`;
+    };
+    console.log(`user/system per request: server ${split(0, 1)}, workers ${split(1, split0.length)}`);
+    console.log(
+      `server GC during the run: ${gc1.scavenges - gc0.scavenges} scavenges, ${gc1.markCompacts - gc0.markCompacts} mark-compacts (${(((gc1.scavenges - gc0.scavenges) * 1000) / n).toFixed(2)} scavenges per 1,000 requests)`,
+    );
+  } finally {
+    await db.end();
+    await deployment.teardown();
+  }
+  if (!profiled) return;
+  const serverProfile = readdirSync(profDir)
+    .filter((f) => f.endsWith(".cpuprofile"))
+    .map((f) => join(profDir, f))
+    .find((f) => f.endsWith(`${deployment.pids!.server}.cpuprofile`));
+  if (!serverProfile) {
+    console.log(`no server profile in ${profDir}`);
+    return;
+  }
+  const { busy, rows } = topSelf(JSON.parse(readFileSync(serverProfile, "utf8")), 15);
+  console.log(`server CPU profile (${serverProfile}, warm-up and run, ${busy} busy samples), top self time:`);
+  for (const [name, share] of rows) console.log(`  ${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  console.error(`profile-accept: ${(err as Error).message}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,332 @@
+// An ingest worker: reads the namespace's Redis stream as one consumer of the "workers" group,
+// writes batches with the BatchWriter, and only after COMMIT acknowledges and deletes the entries.
+// Entries a dead worker held are taken over after the visibility timeout (XAUTOCLAIM); the unique
+// idempotency key makes the re-run write nothing twice. Also sweeps for sequence gaps.
+
+import { randomBytes } from "node:crypto";
+import { hostname, setPriority } from "node:os";
+import type { Redis } from "ioredis";
+import type pg from "pg";
+import type { Logger } from "pino";
+import { BatchLinger } from "./batch-linger.js";
+import { BatchWriter, type QueuedEvent, type RetryPolicy } from "./batch-writer.js";
+import type { WorkerOptions } from "../config.js";
+import { openPostgres, openRedis, redactUrl, IngestStartError } from "../connect.js";
+import { WORKER_POSTGRES_POOL } from "../postgres-pools.js";
+import { createServiceLog } from "../logger.js";
+import { startGapSweeper } from "../gap-sweeper.js";
+import { batchMetricFields } from "../metrics.js";
+import { migrate } from "../migrate.js";
+import { queueKeys } from "../queue-keys.js";
+import { Backoff, sleep } from "../../retry.js";
+
+export interface IngestWorker {
+  consumer: string;
+  /** Finishes (and acks) the batch in hand, stops reading, closes connections, flushes the log. */
+  close(): Promise<void>;
+}
+
+/** How long one XREADGROUP blocks when the stream is empty: bounds how long close() waits. */
+const BLOCK_MS = 250;
+
+/** Entries come back as bytes (the *Buffer commands): payloads are never decoded in the worker. */
+type StreamEntry = [id: Buffer, fields: Buffer[] | null];
+
+export async function startIngestWorker(options: WorkerOptions, retry?: RetryPolicy): Promise<IngestWorker> {
+  const { log, flush } = createServiceLog(options, "worker");
+  // Batches can wait a few milliseconds; a webhook answer should not, when both share a machine.
+  if (options.nice > 0) {
+    try {
+      setPriority(process.pid, options.nice);
+    } catch (err) {
+      log.warn({ error: (err as Error).message }, "could not lower the worker's scheduling priority");
+    }
+  }
+  const consumer = options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const keys = queueKeys(options.namespace);
+  let redis: Redis | undefined;
+  let pool: pg.Pool | undefined;
+  try {
+    redis = await openRedis(options.redisUrl, { kind: "worker", blockMs: BLOCK_MS }, log);
+    // Two connections: batches on one, the gap sweep on the other, so neither waits for the other.
+    pool = await openPostgres(options.databaseUrl, WORKER_POSTGRES_POOL, log);
+    try {
+      await migrate(pool, options.namespace);
+    } catch (err) {
+      throw new IngestStartError("migration_failed", `${(err as Error).message} (database ${redactUrl(options.databaseUrl)})`);
+    }
+    try {
+      // From "0": events accepted before any worker ever started are read too.
+      await redis.xgroup("CREATE", keys.events, keys.group, "0", "MKSTREAM");
+    } catch (err) {
+      if (!String((err as Error).message).includes("BUSYGROUP")) throw err;
+    }
+  } catch (err) {
+    redis?.disconnect();
+    await pool?.end().catch(() => {});
+    await flush();
+    throw err;
+  }
+  return run(options, consumer, keys, redis, pool, log, flush, retry);
+}
+
+/**
+ * Forgets consumers of dead workers once nothing is pending on them and they have been idle for
+ * `minIdleMs`, so the group does not list every process that ever ran. A live consumer removed by
+ * mistake reappears on its next read. Returns the names removed.
+ */
+export async function forgetDeadConsumers(redis: Redis, namespace: string, self: string, minIdleMs: number): Promise<string[]> {
+  const keys = queueKeys(namespace);
+  const consumers = (await redis.xinfo("CONSUMERS", keys.events, keys.group)) as (string | number)[][];
+  const removed: string[] = [];
+  for (const c of consumers) {
+    const info: Record<string, string | number> = {};
+    for (let i = 0; i + 1 < c.length; i += 2) info[String(c[i])] = c[i + 1];
+    const name = String(info.name);
+    if (name !== self && Number(info.pending) === 0 && Number(info.idle) >= minIdleMs) {
+      await redis.xgroup("DELCONSUMER", keys.events, keys.group, name);
+      removed.push(name);
+    }
+  }
+  return removed;
+}
+
+function run(
+  options: WorkerOptions,
+  consumer: string,
+  keys: ReturnType<typeof queueKeys>,
+  redis: Redis,
+  pool: pg.Pool,
+  log: Logger,
+  flush: () => Promise<void>,
+  retry: RetryPolicy | undefined,
+): IngestWorker {
+  const writer = new BatchWriter(pool, options.namespace, options.firstSeq, log, retry);
+  const batchSize = options.batchSize;
+  let stopping = false;
+  let batchCounter = 0;
+  const batchPrefix = `${consumer}-${Date.now().toString(36)}`;
+
+  // The ack of the last committed batch (XACK + XDEL and its metrics), sent with the next read in one
+  // round trip instead of one of its own: Redis runs it before the read, so a quiet stream is acked
+  // at once, and a busy one within the linger. Until then the entries are pending on this consumer:
+  // were it to die, they would be taken over and re-written, which writes nothing (the UNIQUE key).
+  let unsentAck: { batchId: string; ids: string[]; metrics: [string, number][] } | null = null;
+
+  function takeAck(tx: ReturnType<Redis["pipeline"]>): string | null {
+    if (!unsentAck) return null;
+    const { batchId, ids, metrics } = unsentAck;
+    unsentAck = null;
+    tx.xack(keys.events, keys.group, ...ids).xdel(keys.events, ...ids);
+    for (const [field, n] of metrics) tx.hincrby(keys.metrics, field, n);
+    return batchId;
+  }
+
+  /** Runs the pipeline; warns when the ack in it failed; returns the last command's reply, or throws its error. */
+  async function execWithAck(tx: ReturnType<Redis["pipeline"]>, ackedBatch: string | null): Promise<unknown> {
+    let replies: [Error | null, unknown][] | null;
+    try {
+      replies = await tx.exec();
+    } catch (err) {
+      if (ackedBatch) ackFailed(ackedBatch, err as Error);
+      throw err;
+    }
+    if (!replies) throw new Error("the Redis pipeline was discarded");
+    const failedAck = replies.slice(0, -1).find(([err]) => err)?.[0];
+    if (ackedBatch && failedAck) ackFailed(ackedBatch, failedAck);
+    const [err, reply] = replies[replies.length - 1];
+    if (err) throw err;
+    return reply;
+  }
+
+  function ackFailed(batchId: string, err: Error): void {
+    // Committed but not acked: the entries will be reclaimed and re-written, which writes nothing.
+    log.warn({ batch_id: batchId, error: err.message }, "ack failed after commit");
+  }
+
+  async function flushAck(): Promise<void> {
+    const tx = redis.pipeline();
+    const batchId = takeAck(tx);
+    if (batchId) await execWithAck(tx.ping(), batchId).catch(() => {});
+  }
+
+  async function read(count: number, blockMs: number | null): Promise<StreamEntry[]> {
+    const tx = redis.pipeline();
+    const ackedBatch = takeAck(tx);
+    if (blockMs === null) tx.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "STREAMS", keys.events, ">");
+    else tx.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", keys.events, ">");
+    const reply = (await execWithAck(tx, ackedBatch)) as [Buffer, StreamEntry[]][] | null;
+    return reply?.[0]?.[1] ?? [];
+  }
+
+  /** Entries other consumers have held longer than the visibility timeout, now ours. */
+  async function reclaim(): Promise<StreamEntry[]> {
+    await flushAck();
+    const reply = (await redis.callBuffer(
+      "XAUTOCLAIM",
+      keys.events,
+      keys.group,
+      consumer,
+      options.visibilityTimeoutMs,
+      "0-0",
+      "COUNT",
+      batchSize,
+    )) as [Buffer, StreamEntry[], Buffer[]?];
+    const entries = reply[1] ?? [];
+    if (entries.length) log.info({ hop: "reclaimed", consumer, entries: entries.length }, "took over events from a silent worker");
+    return entries;
+  }
+
+  function decode(entries: StreamEntry[]): { events: QueuedEvent[]; unreadable: string[] } {
+    const events: QueuedEvent[] = [];
+    const unreadable: string[] = [];
+    for (const [id, fields] of entries) {
+      const entryId = id.toString("latin1");
+      if (!fields) {
+        unreadable.push(entryId);
+        continue;
+      }
+      const f: Record<string, string> = {};
+      let payload: Buffer | undefined;
+      for (let i = 0; i + 1 < fields.length; i += 2) {
+        const name = fields[i].toString("latin1");
+        if (name === "payload") payload = fields[i + 1];
+        else f[name] = fields[i + 1].toString("utf8");
+      }
+      // seq goes into the batch's JSON unquoted: anything but digits would corrupt the whole batch.
+      if (!f.idempotency_key || !f.request_id || payload === undefined || (f.seq && !/^\d{1,15}$/.test(f.seq))) {
+        unreadable.push(entryId);
+        continue;
+      }
+      events.push({
+        entryId,
+        requestId: f.request_id,
+        idempotencyKey: f.idempotency_key,
+        orderingKey: f.ordering_key || null,
+        seq: f.seq || null,
+        receivedAt: f.received_at || new Date().toISOString(),
+        payload,
+      });
+    }
+    return { events, unreadable };
+  }
+
+  async function processEntries(entries: StreamEntry[]): Promise<void> {
+    const { events, unreadable } = decode(entries);
+    if (unreadable.length) log.error({ entries: unreadable }, "stream entries without an event; acknowledged and dropped");
+    const batchId = `${batchPrefix}-${++batchCounter}`;
+    const result = events.length ? await writer.write(events, batchId, () => stopping) : null;
+    if (events.length && !result) return; // Stopped while the database was failing: leave them pending.
+    const ids = entries.map(([id]) => id.toString("latin1"));
+    const metrics: [string, number][] = [];
+    if (result) {
+      metrics.push(...batchMetricFields(events.length, result.inserted, result.commitMs, result.retries));
+      if (result.deadLettered.length) metrics.push(["dead_letters", result.deadLettered.length]);
+      log.info({
+        hop: "committed",
+        batch_id: batchId,
+        request_ids: events.map((e) => e.requestId),
+        committed_at: new Date().toISOString(),
+        events: events.length,
+        new_rows: result.inserted,
+        commit_ms: Math.round(result.commitMs * 100) / 100,
+        retries: result.retries,
+      });
+    }
+    unsentAck = { batchId, ids, metrics };
+  }
+
+  const reclaimEveryMs = Math.max(100, Math.min(1000, Math.floor(options.visibilityTimeoutMs / 2)));
+  const linger = new BatchLinger({ batchSize, minMs: options.batchLingerMs, maxMs: options.batchLingerMaxMs });
+  const loop = (async () => {
+    let lastReadAt = performance.now();
+    let lastReadFull = false;
+    let nextReclaim = 0;
+    let nextForget = Date.now() + 60_000;
+    const redisBackoff = new Backoff({ firstDelayMs: 100, maxDelayMs: 2000 });
+    while (!stopping) {
+      try {
+        let entries: StreamEntry[] = [];
+        if (Date.now() >= nextReclaim) {
+          entries = await reclaim();
+          nextReclaim = Date.now() + reclaimEveryMs;
+        }
+        if (Date.now() >= nextForget) {
+          nextForget = Date.now() + 60_000;
+          const minIdleMs = Math.max(60_000, 10 * options.visibilityTimeoutMs);
+          await forgetDeadConsumers(redis, options.namespace, consumer, minIdleMs).catch((err: Error) =>
+            log.warn({ error: err.message }, "could not tidy the consumer group"),
+          );
+        }
+        // Lingering lets a stream of events share one transaction instead of a few each: on a busy
+        // stream by waiting before the read, else by waiting after the first event arrived.
+        // A read that came back full may have left a backlog behind it: read again at once.
+        let waited = 0;
+        if (entries.length === 0) {
+          waited = stopping || lastReadFull ? 0 : linger.waitBeforeReadMs(performance.now() - lastReadAt);
+          if (waited > 0) await sleep(waited);
+          entries = await read(batchSize, BLOCK_MS);
+        }
+        redisBackoff.reset();
+        if (entries.length === 0) {
+          lastReadAt = performance.now();
+          lastReadFull = false;
+          continue;
+        }
+        const wait = stopping || waited > 0 ? 0 : linger.waitMs(entries.length);
+        if (wait > 0) {
+          await new Promise((r) => setTimeout(r, wait));
+          entries = entries.concat(await read(batchSize - entries.length, null));
+        }
+        const readAt = performance.now();
+        linger.observe(entries.length, readAt - lastReadAt);
+        lastReadAt = readAt;
+        lastReadFull = entries.length >= batchSize;
+        await processEntries(entries);
+      } catch (err) {
+        const message = (err as Error).message;
+        if (message.includes("NOGROUP")) {
+          // Redis lost the group (a restart without its data, FLUSHALL, failover to an empty replica):
+          // recreate it instead of retrying a read that can never succeed.
+          await redis.xgroup("CREATE", keys.events, keys.group, "0", "MKSTREAM").catch(() => {});
+          log.error({ error: message }, "the consumer group was gone; recreated it");
+          continue;
+        }
+        const delay = redisBackoff.next();
+        log.warn({ error: message }, `queue read failed, retrying in ${delay} ms`);
+        await sleep(delay);
+      }
+    }
+  })();
+
+  const sweeper = startGapSweeper(pool, options.namespace, options.gapTimeoutMs, log);
+
+  log.info(
+    {
+      consumer,
+      batch_size: batchSize,
+      batch_linger_ms: options.batchLingerMs,
+      batch_linger_max_ms: options.batchLingerMaxMs,
+      gap_timeout_ms: options.gapTimeoutMs,
+      visibility_timeout_ms: options.visibilityTimeoutMs,
+    },
+    "ingest worker started",
+  );
+
+  let closing: Promise<void> | undefined;
+  return {
+    consumer,
+    close: () =>
+      (closing ??= (async () => {
+        stopping = true;
+        const swept = sweeper.stop();
+        await loop;
+        await flushAck();
+        await swept;
+        await redis.quit().catch(() => redis.disconnect());
+        await pool.end().catch(() => {});
+        log.info({ consumer }, "ingest worker stopped");
+        await flush();
+      })()),
+  };
+}

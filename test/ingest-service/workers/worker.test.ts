@@ -1,0 +1,273 @@
+// Queue mode end to end: server, workers, Redis and PostgreSQL all real. Exactly-once effect,
+// per-key order under several workers and failing batches, gaps, and no ack before commit.
+
+import { startIngestServer, type IngestServer } from "../../../src/ingest-service/server.js";
+import { startIngestWorker, type IngestWorker } from "../../../src/ingest-service/workers/worker.js";
+import type { WorkerOptions } from "../../../src/ingest-service/config.js";
+import { newNamespace, postWebhook, serverOptions, shuffled, Store, waitFor, workerOptions } from "../support/ingest-fixture.js";
+
+const FAST_RETRY = { firstDelayMs: 10, maxDelayMs: 50 };
+
+let store: Store;
+let server: IngestServer;
+let workers: IngestWorker[];
+
+async function start(workerCount: number, overrides: Partial<WorkerOptions> = {}): Promise<void> {
+  for (let i = 0; i < workerCount; i++) {
+    workers.push(await startIngestWorker(workerOptions(store.namespace, { batchLingerMs: 2, ...overrides }), FAST_RETRY));
+  }
+}
+
+beforeEach(async () => {
+  store = new Store(newNamespace());
+  workers = [];
+  server = await startIngestServer(serverOptions(store.namespace));
+});
+
+afterEach(async () => {
+  await Promise.all(workers.map((w) => w.close()));
+  await server.close();
+  await store.drop();
+});
+
+const stored = () => store.rowCount();
+
+test("duplicates in one burst and across time give one row each", async () => {
+  await start(1);
+  const burst = await Promise.all([
+    ...Array.from({ length: 20 }, () => postWebhook(server.url, "dup-a")),
+    ...Array.from({ length: 10 }, (_, i) => postWebhook(server.url, `uniq-${i}`)),
+  ]);
+  expect(burst.filter((a) => a.status === 202)).toHaveLength(11);
+  await waitFor("11 rows", stored, (n) => n === 11);
+
+  // Later: Redis still remembers, so the sender hears "duplicate".
+  const later = await postWebhook(server.url, "dup-a");
+  expect(later.status).toBe(200);
+  // Much later: Redis has forgotten (its marker expired); the event is queued again, stored once.
+  await store.redis.del(`${store.keys.idem}uniq-3`);
+  const afterExpiry = await postWebhook(server.url, "uniq-3");
+  expect(afterExpiry.status).toBe(202);
+  await waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
+
+  const rows = await store.events();
+  expect(rows).toHaveLength(11);
+  expect(new Set(rows.map((r) => r.idempotency_key)).size).toBe(11);
+  // The row keeps the first delivery's request_id, not the re-sent one's.
+  expect(rows.find((r) => r.idempotency_key === "uniq-3")!.request_id).toBe(burst[23].body.request_id);
+  expect(afterExpiry.body.request_id).not.toBe(burst[23].body.request_id);
+});
+
+test("per-key order holds with three workers, shuffled arrival and failing batches", async () => {
+  // The first four batch statements fail, whichever worker runs them (a sequence is not rolled back).
+  await store.pool.query(`
+    create sequence ${store.schema}.forced_failures;
+    create function ${store.schema}.fail_first_batches() returns trigger language plpgsql as $$
+    begin
+      if nextval('${store.schema}.forced_failures') <= 4 then raise exception 'forced failure for the test'; end if;
+      return null;
+    end $$;
+    create trigger fail_first_batches after insert on ${store.schema}.webhook_events
+      for each statement execute function ${store.schema}.fail_first_batches();`);
+  await start(3, { batchSize: 4, gapTimeoutMs: 60_000 });
+
+  const keys = Array.from({ length: 8 }, (_, k) => `repo-${k}`);
+  const events = keys.flatMap((key) => Array.from({ length: 15 }, (_, s) => ({ key, seq: s + 1 })));
+  const order = shuffled(events, 42);
+  for (let i = 0; i < order.length; i += 12) {
+    await Promise.all(
+      order
+        .slice(i, i + 12)
+        .map((e) =>
+          postWebhook(server.url, `${e.key}#${e.seq}`, { seq: e.seq }, { "x-ordering-key": e.key, "x-sequence": String(e.seq) }).then((a) =>
+            expect(a.status).toBe(202),
+          ),
+        ),
+    );
+  }
+  await waitFor(
+    "all 120 applied",
+    async () =>
+      (await store.pool.query(`select count(*)::int as n from ${store.schema}.webhook_events where applied_at is not null`)).rows[0].n,
+    (n) => n === 120,
+    15_000,
+  );
+
+  const rows = await store.events();
+  for (const key of keys) {
+    const applied = rows.filter((r) => r.ordering_key === key);
+    expect(applied.map((r) => r.seq)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(applied.map((r) => r.apply_index)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+  }
+  expect(await store.gaps()).toEqual([]);
+  const failures = (await store.pool.query(`select last_value::int as n from ${store.schema}.forced_failures`)).rows[0].n;
+  expect(failures).toBeGreaterThan(4); // the failures happened, and batches after them committed
+  const retries = Number(await store.redis.hget(store.keys.metrics, "retries"));
+  expect(retries).toBe(4);
+});
+
+test("while PostgreSQL refuses batches nothing is acknowledged; when it recovers everything lands", async () => {
+  await store.pool.query(`
+    create table ${store.schema}.test_switch (fail boolean not null);
+    insert into ${store.schema}.test_switch values (true);
+    create function ${store.schema}.refuse() returns trigger language plpgsql as $$
+    begin
+      if (select fail from ${store.schema}.test_switch) then raise exception 'database refusing writes for the test'; end if;
+      return null;
+    end $$;
+    create trigger refuse after insert on ${store.schema}.webhook_events for each statement execute function ${store.schema}.refuse();`);
+  await start(1);
+  for (let i = 0; i < 5; i++) expect((await postWebhook(server.url, `outage-${i}`)).status).toBe(202);
+
+  // The worker holds its batch (read, not acknowledged) and retries it; the rest wait in the stream.
+  const held = () => store.redis.xpending(store.keys.events, store.keys.group).then((r) => Number((r as [number])[0]));
+  await waitFor("the worker to hold a batch", held, (n) => n > 0);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await held()).toBeGreaterThan(0);
+  expect(await store.queueLength()).toBe(5);
+  expect(await stored()).toBe(0);
+
+  await store.pool.query(`update ${store.schema}.test_switch set fail = false`);
+  await waitFor("5 rows", stored, (n) => n === 5);
+  await waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
+  expect(Number(await store.redis.hget(store.keys.metrics, "retries"))).toBeGreaterThan(0);
+});
+
+test("a sequence gap is skipped after the gap timeout and recorded; a late arrival is applied at once", async () => {
+  await start(1, { gapTimeoutMs: 300 });
+  for (const seq of [1, 2, 4, 5]) {
+    expect((await postWebhook(server.url, `gap-${seq}`, {}, { "x-ordering-key": "k", "x-sequence": String(seq) })).status).toBe(202);
+  }
+  await waitFor("4 stored", stored, (n) => n === 4);
+  const early = await store.events();
+  expect(early.filter((r) => r.applied).map((r) => r.seq)).toEqual([1, 2]); // 4 and 5 wait for 3
+
+  await waitFor(
+    "the gap to be skipped",
+    async () => (await store.events()).filter((r) => r.applied).length,
+    (n) => n === 4,
+    5000,
+  );
+  expect((await store.events()).map((r) => [r.seq, r.apply_index])).toEqual([
+    [1, 1],
+    [2, 2],
+    [4, 3],
+    [5, 4],
+  ]);
+  expect(await store.gaps()).toEqual([{ ordering_key: "k", from_seq: 3, to_seq: 3 }]);
+
+  await postWebhook(server.url, "gap-3", {}, { "x-ordering-key": "k", "x-sequence": "3" });
+  await waitFor(
+    "the late one applied",
+    async () => (await store.events()).filter((r) => r.applied).length,
+    (n) => n === 5,
+  );
+  const late = (await store.events()).find((r) => r.seq === 3)!;
+  expect(late.apply_index).toBe(5); // applied last: honestly an ordering violation
+});
+
+test("events without an ordering key are applied when stored", async () => {
+  await start(1);
+  await postWebhook(server.url, "plain-1", { a: [1, { b: null }] });
+  await waitFor("stored", stored, (n) => n === 1);
+  const [row] = await store.events();
+  expect(row).toMatchObject({
+    idempotency_key: "plain-1",
+    ordering_key: null,
+    applied: true,
+    apply_index: null,
+    payload: { a: [1, { b: null }] },
+  });
+});
+
+test("worker metrics reach the server's /metrics through Redis", async () => {
+  await start(2);
+  await Promise.all(Array.from({ length: 30 }, (_, i) => postWebhook(server.url, `metric-${i}`)));
+  await waitFor("30 stored", stored, (n) => n === 30);
+  await waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  expect(text).toContain("ingest_events_committed_total 30");
+  expect(text).toMatch(/ingest_batch_size_sum 30\n/);
+  expect(text).toContain("ingest_queue_depth 0");
+  expect(text).toMatch(/ingest_commit_duration_seconds_count [1-9]/);
+});
+
+test("an event PostgreSQL refuses as data goes to dead_letters and does not block the rest", async () => {
+  // The accept path refuses such bodies now; an older server (or another producer) may still have
+  // queued one, so it is put straight into the stream here.
+  const poison = `{"a":${"[".repeat(20000)}${"]".repeat(20000)}}`;
+  await postWebhook(server.url, "fine-1");
+  await store.redis.xadd(
+    store.keys.events,
+    "*",
+    "request_id",
+    "req-poison",
+    "idempotency_key",
+    "poison",
+    "ordering_key",
+    "",
+    "seq",
+    "",
+    "received_at",
+    new Date().toISOString(),
+    "payload",
+    poison,
+  );
+  await postWebhook(server.url, "fine-2");
+  await start(1, { batchLingerMs: 50 });
+  await waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
+  expect((await store.events()).map((r) => r.idempotency_key).sort()).toEqual(["fine-1", "fine-2"]);
+  const { rows } = await store.pool.query(`select idempotency_key, request_id, error_code from ${store.schema}.dead_letters`);
+  expect(rows).toEqual([{ idempotency_key: "poison", request_id: "req-poison", error_code: "54001" }]);
+  expect(Number(await store.redis.hget(store.keys.metrics, "dead_letters"))).toBe(1);
+});
+
+test("consumers of dead workers are forgotten once idle with nothing pending; ones holding events are kept", async () => {
+  const { forgetDeadConsumers } = await import("../../../src/ingest-service/workers/worker.js");
+  await start(1);
+  const finished = workers[0].consumer;
+  await postWebhook(server.url, "done");
+  await waitFor(
+    "the worker to drain",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
+  await Promise.all(workers.map((w) => w.close()));
+  workers = [];
+  // "ghost" read an event and died before acknowledging it: another worker must still take it over.
+  await postWebhook(server.url, "held");
+  await store.redis.xreadgroup("GROUP", store.keys.group, "ghost", "COUNT", 10, "STREAMS", store.keys.events, ">");
+  await new Promise((r) => setTimeout(r, 60));
+
+  expect(await forgetDeadConsumers(store.redis, store.namespace, finished, 50)).toEqual([]); // never itself
+  expect(await forgetDeadConsumers(store.redis, store.namespace, "someone-else", 60_000)).toEqual([]); // not idle long enough
+  expect(await forgetDeadConsumers(store.redis, store.namespace, "someone-else", 50)).toEqual([finished]);
+  const left = ((await store.redis.xinfo("CONSUMERS", store.keys.events, store.keys.group)) as unknown[][]).map((c) => c[1]);
+  expect(left).toEqual(["ghost"]);
+});
+
+test("a worker whose consumer group Redis lost recreates it and keeps draining", async () => {
+  await start(1);
+  expect((await postWebhook(server.url, "before-loss")).status).toBe(202);
+  await waitFor("first row", stored, (n) => n === 1);
+  // As after a Redis restart without its data: the stream and its consumer group are gone.
+  await store.redis.del(store.keys.events);
+  expect((await postWebhook(server.url, "after-loss")).status).toBe(202);
+  await waitFor("the event accepted after the loss is stored", stored, (n) => n === 2);
+});
