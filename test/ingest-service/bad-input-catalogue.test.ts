@@ -1,9 +1,9 @@
 // Every hostile or broken request of the catalogue gets a 4xx with a clear JSON error (or a closed
-// connection for a protocol violation), stores nothing, and leaves the server answering; memory stays
-// flat when the catalogue is run 100 times. Real Redis and PostgreSQL, a namespace of this test's own.
+// connection for a protocol violation), stores nothing, and leaves the server answering; the heap the
+// servers keep alive stays flat when the catalogue is run 100 times. Real Redis and PostgreSQL, a namespace of this test's own.
 
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dropNamespace } from "../../src/gates/target/deployment.js";
@@ -15,6 +15,7 @@ import {
   type CatalogueTarget,
 } from "../../faults/bad-input-catalogue.js";
 import { IngestProcesses } from "../../faults/ingest-processes.js";
+import { heapSnapshotFlags, retainedHeapBytes } from "../support/retained-heap.js";
 
 const REDIS_URL = "redis://127.0.0.1:6379";
 const DATABASE_URL = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -35,19 +36,14 @@ const results = new Map<string, CaseResult>();
 let probeIds: string[] = [];
 const logDir = join(tmpdir(), `rg-${namespace}`);
 
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(m[1]);
-}
-
 beforeAll(async () => {
   const common = { namespace, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL, logDir };
   const serverArgs = ["--request-timeout-ms", String(REQUEST_TIMEOUT_MS)];
-  signed = await IngestProcesses.start({ ...common, credentials: { bearerKey, signingSecret, githubSecret }, serverArgs }, 1);
+  const nodeArgs = heapSnapshotFlags(logDir);
+  signed = await IngestProcesses.start({ ...common, credentials: { bearerKey, signingSecret, githubSecret }, serverArgs, nodeArgs }, 1);
   // A second front door, bearer only, so the idempotency-key checks are reachable (with Standard
   // Webhooks on, a request without webhook-id already fails authentication).
-  bearer = await IngestProcesses.start({ ...common, credentials: { bearerKey }, serverArgs }, 0);
+  bearer = await IngestProcesses.start({ ...common, credentials: { bearerKey }, serverArgs, nodeArgs }, 0);
   target = {
     namespace,
     redisUrl: REDIS_URL,
@@ -92,27 +88,31 @@ test("after the catalogue the events table holds exactly the valid probes, and n
   expect(await checkStoredNothing(target, probeIds)).toEqual([]);
 });
 
-test("the server's memory stays within 20% after the catalogue is run 100 times", async () => {
+test("the heap the servers keep alive grows by at most 5% when the catalogue is run 100 times", async () => {
   const fast = catalogue.filter((k) => !k.slow);
-  const pid = signed.serverPid!;
-  expect(pid).toBeGreaterThan(0);
-  const bearerPid = bearer.serverPid!;
-  // Warm up until the heap has grown to its working size (JIT, buffers, pools, V8 sizing its young
-  // and old spaces: measured to level off within 20-50 runs and stay flat over 500), then measure:
-  // a leak keeps growing after that, a working set does not.
+  const servers = { signed, bearer };
+  const retained = async () => {
+    const bytes: Record<string, number> = {};
+    for (const [name, p] of Object.entries(servers)) {
+      bytes[name] = await retainedHeapBytes(p.serverPid!, logDir, async () => (await p.readiness()).status === 200);
+    }
+    return bytes;
+  };
+  // The retained heap, not RSS: RSS follows V8's sizing of its spaces and when it returns pages, and
+  // grew by 20.4% in one CI run with nothing leaking. The retained heap is measured after a full
+  // collection: after 40 warm-up runs (JIT, pools) it grew by 1.2-1.6% over the next 100 runs in
+  // four runs of this test, and stayed flat from run 100 to run 300. One run is 96 requests, so a
+  // leak of 100 bytes per request would add about 9%.
   for (let i = 0; i < 40; i++) await runCatalogue(target, { cases: fast, probe: false, checkQueue: false, concurrency: 8 });
-  const before = rssKb(pid);
-  const beforeBearer = rssKb(bearerPid);
-  console.log(`VmRSS after 40 warm-up runs: ${before} kB (signed server), ${beforeBearer} kB (bearer server)`);
+  const before = await retained();
   for (let i = 0; i < 100; i++) await runCatalogue(target, { cases: fast, probe: false, checkQueue: false, concurrency: 8 });
-  const after = rssKb(pid);
-  const afterBearer = rssKb(bearerPid);
+  const after = await retained();
+  const report = (name: string) =>
+    `${(before[name] / 1e6).toFixed(2)} MB -> ${(after[name] / 1e6).toFixed(2)} MB (${((after[name] / before[name] - 1) * 100).toFixed(1)}%)`;
   console.log(
-    `VmRSS after 100 runs: ${after} kB (${((after / before - 1) * 100).toFixed(1)}%), ${afterBearer} kB (${((afterBearer / beforeBearer - 1) * 100).toFixed(1)}%)`,
+    `${fast.length} requests per run; retained heap after 40 warm-up runs and after 100 more: signed server ${report("signed")}, bearer server ${report("bearer")}`,
   );
-  expect({ server: after, bearerServer: afterBearer }).toEqual({
-    server: after <= before * 1.2 ? after : `over 20%: ${before} kB -> ${after} kB`,
-    bearerServer: afterBearer <= beforeBearer * 1.2 ? afterBearer : `over 20%: ${beforeBearer} kB -> ${afterBearer} kB`,
-  });
+  const within = (name: string) => (after[name] <= before[name] * 1.05 ? "within 5%" : `over 5%: ${report(name)}`);
+  expect({ signed: within("signed"), bearer: within("bearer") }).toEqual({ signed: "within 5%", bearer: "within 5%" });
   expect((await signed.readiness()).status).toBe(200);
 }, 300_000);
