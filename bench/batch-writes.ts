@@ -1,11 +1,15 @@
-// How a worker should hand a batch to PostgreSQL, measured: the current single statement (the batch as
-// one jsonb array, `ingest_events`, 002) against COPY (pg-copy-streams, binary format: no escaping)
-// into a temporary staging table followed by the same steps as a function over that table. Same
-// corpus, same batch size, same database; CPU per event of this process (the worker's side) and of
-// its PostgreSQL backend (/proc/<pid>/stat), and wall time per batch. Alternating rounds, so drift
-// favours neither.
+// How a worker should hand a batch to PostgreSQL, measured. Arms:
+//   statement        the current single statement (the batch as one jsonb array, `ingest_events`, 002):
+//                    every ordered event is stored waiting, then apply_ready updates those whose turn it is
+//   apply-on-insert  bench/apply-on-insert.sql: the same, but an event next in line for a key with
+//                    nothing waiting is stored applied (one row version instead of two)
+//   copy             COPY (pg-copy-streams, binary format: no escaping) into a temporary staging table,
+//                    then 002's steps as a function over that table
+// Same corpus, same batch size, same database; CPU per event of this process (the worker's side) and
+// of its PostgreSQL backend (/proc/<pid>/stat), and wall time per batch. The arms take turns in ABBA
+// order round by round, so drift favours none.
 //
-//   node dist/bench/batch-writes.js [--batch 50] [--batches 200] [--rounds 4]
+//   node dist/bench/batch-writes.js [--batch 50] [--batches 200] [--rounds 4] [--arms statement,apply-on-insert,copy]
 
 import { randomBytes, randomUUID } from "node:crypto";
 import { pipeline } from "node:stream/promises";
@@ -13,6 +17,7 @@ import { Readable } from "node:stream";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import pino from "pino";
+import { readFileSync } from "node:fs";
 import { generateCorpus } from "../src/gates/measure/corpus/replay-corpus.js";
 import { processCpuUs } from "../src/gates/measure/process-cpu.js";
 import { BatchWriter, type QueuedEvent } from "../src/ingest-service/workers/batch-writer.js";
@@ -127,14 +132,25 @@ function batches(count: number, size: number, tag: string): QueuedEvent[][] {
   return out;
 }
 
+const ARMS = ["statement", "apply-on-insert", "copy"] as const;
+type Arm = (typeof ARMS)[number];
+
 async function main(argv: string[]): Promise<void> {
   const at = (flag: string, fallback: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : fallback);
   const size = Number(at("--batch", "50"));
   const count = Number(at("--batches", "200"));
   const rounds = Number(at("--rounds", "4"));
-  const schema = `bw_${randomBytes(3).toString("hex")}`;
+  const arms = at("--arms", ARMS.join(",")).split(",") as Arm[];
+  const unknown = arms.filter((a) => !ARMS.includes(a));
+  if (unknown.length) throw new Error(`unknown arm ${unknown.join(", ")}: choose from ${ARMS.join(", ")}`);
+  const id = randomBytes(3).toString("hex");
+  const schema = `bw_${id}`;
+  const applied = `bw_${id}_aoi`; // ingest_events replaced by bench/apply-on-insert.sql
   const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1, idleTimeoutMillis: 0 });
   await migrate(pool, schema);
+  await migrate(pool, applied);
+  const aoi = readFileSync(new URL("../../bench/apply-on-insert.sql", import.meta.url), "utf8");
+  await pool.query(`set search_path to "${applied}"; ${aoi}`);
   await pool.query(`set search_path to "${schema}"; ${STAGED_FUNCTION}`);
   const client = await pool.connect();
   await client.query(`set search_path to "${schema}"`);
@@ -143,11 +159,15 @@ async function main(argv: string[]): Promise<void> {
   );
   const backend = (await client.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0].pid;
   client.release();
-  const writer = new BatchWriter(pool, schema, 1, pino({ level: "silent" }));
-  const totals = { statement: { node: 0, pg: 0, wall: 0, events: 0 }, copy: { node: 0, pg: 0, wall: 0, events: 0 } };
-  const order = ["statement", "copy", "copy", "statement"] as const;
+  const writers = {
+    statement: new BatchWriter(pool, schema, 1, pino({ level: "silent" })),
+    "apply-on-insert": new BatchWriter(pool, applied, 1, pino({ level: "silent" })),
+  };
+  const totals = Object.fromEntries(arms.map((a) => [a, { node: 0, pg: 0, wall: 0, events: 0 }]));
+  // ABBA over the arms: A B C C B A A B C ...
+  const order = [...arms, ...[...arms].reverse()];
   try {
-    for (let round = 0; round < rounds; round++) {
+    for (let round = 0; round < rounds * arms.length; round++) {
       const how = order[round % order.length];
       const work = batches(count, size, `${how}${round}`);
       // One connection (max 1), so `backend` is the process doing the work either way.
@@ -157,7 +177,7 @@ async function main(argv: string[]): Promise<void> {
       const t0 = performance.now();
       let inserted = 0;
       for (const [i, b] of work.entries()) {
-        inserted += how === "statement" ? await writer.writeOnce(b, `r${round}-${i}`) : await copyWrite(c!, schema, b, `r${round}-${i}`);
+        inserted += how === "copy" ? await copyWrite(c!, schema, b, `r${round}-${i}`) : await writers[how].writeOnce(b, `r${round}-${i}`);
       }
       const wall = performance.now() - t0;
       const node = process.cpuUsage(n0);
@@ -169,17 +189,16 @@ async function main(argv: string[]): Promise<void> {
       t.wall += wall;
       t.events += count * size;
       console.log(
-        `round ${round + 1} ${how.padEnd(9)}: ${inserted} rows, node ${((node.user + node.system) / (count * size)).toFixed(1)} µs/event, postgres ${(pgUs / (count * size)).toFixed(1)} µs/event, ${(wall / count).toFixed(2)} ms/batch`,
+        `round ${round + 1} ${how.padEnd(16)}: ${inserted} rows, node ${((node.user + node.system) / (count * size)).toFixed(1)} µs/event, postgres ${(pgUs / (count * size)).toFixed(1)} µs/event, ${(wall / count).toFixed(2)} ms/batch`,
       );
     }
     for (const [how, t] of Object.entries(totals)) {
-      if (!t.events) continue;
       console.log(
-        `${how.padEnd(9)} batch ${size}: node ${(t.node / t.events).toFixed(1)} µs/event + postgres ${(t.pg / t.events).toFixed(1)} µs/event = ${((t.node + t.pg) / t.events).toFixed(1)} µs/event; ${((t.wall / t.events) * size).toFixed(2)} ms/batch`,
+        `${how.padEnd(16)} batch ${size}: node ${(t.node / t.events).toFixed(1)} µs/event + postgres ${(t.pg / t.events).toFixed(1)} µs/event = ${((t.node + t.pg) / t.events).toFixed(1)} µs/event; ${((t.wall / t.events) * size).toFixed(2)} ms/batch`,
       );
     }
   } finally {
-    await pool.query(`drop schema "${schema}" cascade`).catch(() => {});
+    await pool.query(`drop schema "${schema}" cascade; drop schema "${applied}" cascade`).catch(() => {});
     await pool.end();
   }
 }
