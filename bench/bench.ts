@@ -3,7 +3,8 @@
 // sync (the seed's design) and (c) the ingest service with its workers; (b) and (c) with PostgreSQL
 // local and 10 ms away. Every run reports CPU per request of the driver, the server and the
 // workers, and the lean replay driver is compared with its baseline on the same systems.
-// Prints tables and writes bench/results/latest.json. Options: --quick (shorter runs, to try it).
+// Prints tables and writes bench/results/latest.json. Options: --quick (shorter runs, to try it);
+// --only SYSTEM (raw, express, ingest or sync: that system's rows alone, for a change to one of them).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -34,11 +35,12 @@ import {
   type MaxRate,
 } from "./bench-report.js";
 import { CORES, coLocatedCeiling, driverComparisons, renderCpuTable, renderDriverComparisons } from "./bench-cpu.js";
-import { cpuDelta, cpuOf, postgresPids, redisServerPid } from "./store-cpu.js";
+import { cpuDelta, cpuOf, postgresCpuMeter, redisServerPid } from "./store-cpu.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const QUICK = process.argv.includes("--quick");
+const ONLY = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1] : undefined;
 
 /** The gate's corpus settings (gates/gate-a.yaml), so the bench replays what the gate replays. */
 const CORPUS = { orderingKeys: 500, redeliveryShare: 0.02 };
@@ -138,7 +140,7 @@ interface Session {
   /** Distinct event ids answered 202 so far in this session (the rows the table should reach). */
   acceptedIds: Set<string>;
   /** redis-server's pid (queue mode only) and the PostgreSQL processes working for the session, found after its warm-up. */
-  storePids: { redis: number | null; postgres: number[] };
+  storePids: { redis: number | null };
   close: () => Promise<void>;
 }
 
@@ -155,7 +157,7 @@ async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: numb
       namespace: null,
       credentials: {},
       acceptedIds: new Set(),
-      storePids: { redis: null, postgres: [] },
+      storePids: { redis: null },
       close: raw.stop,
     };
   }
@@ -184,7 +186,7 @@ async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: numb
     namespace,
     credentials,
     acceptedIds: new Set(),
-    storePids: { redis: system === "ingest" ? await redisServerPid(REDIS_URL) : null, postgres: [] },
+    storePids: { redis: system === "ingest" ? await redisServerPid(REDIS_URL) : null },
     close: () => deployment.teardown(),
   };
 }
@@ -251,7 +253,7 @@ async function benchRun(
   const workersCpuBefore = session.workerPids.map(processCpuUs);
   const redisPids = session.storePids.redis === null ? [] : [session.storePids.redis];
   const redisCpuBefore = cpuOf(redisPids);
-  const postgresCpuBefore = cpuOf(session.storePids.postgres);
+  const postgresCpu0 = session.namespace ? await postgresCpuMeter(db, session.namespace) : null;
   const events = generateCorpus({ seed: `bench/${session.system}/${session.dbRttMs}/${rate}/${++runCounter}`, requests, ...CORPUS });
   let rss: number | null = null;
   let workerRss: number | null = null;
@@ -297,7 +299,7 @@ async function benchRun(
       ? null
       : workersCpuAfter.reduce((sum: number, x, i) => sum + x! - workersCpuBefore[i]!, 0);
   const redisCpu = cpuDelta(redisCpuBefore, cpuOf(redisPids));
-  const postgresCpu = cpuDelta(postgresCpuBefore, cpuOf(session.storePids.postgres));
+  const postgresCpu = postgresCpu0 ? (await postgresCpu0()).cpuUs : null;
   const acceptedInRun = result.samples.filter((s) => s.outcome === "accepted").length;
   const sumCpu = [result.driverCpuUs, serverCpu, workersCpu, redisCpu, postgresCpu].reduce<number>(
     (sum, x) => sum + (x === null || x === undefined || !Number.isFinite(x) ? 0 : x),
@@ -405,6 +407,11 @@ async function findMaxRate(session: Session, db: pg.Client, done: BenchRun[]): P
 // ---- The bench ---------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
+  const systems: BenchSystem[] = ["raw", "express", "ingest", "sync"];
+  if (ONLY !== undefined && !systems.includes(ONLY as BenchSystem)) {
+    console.error(`bench: --only takes one of ${systems.join(", ")}, got ${JSON.stringify(ONLY ?? "")}`);
+    return 2;
+  }
   const problem = await checkServices(REDIS_URL, DATABASE_URL);
   if (problem) {
     console.error(`bench: ${problem}`);
@@ -469,14 +476,12 @@ async function main(): Promise<number> {
     },
     { system: "sync", db: 10, fixed: [[500, FIXED_500_REQUESTS]], ladder: false },
   ];
-  for (const step of plan) {
+  for (const step of plan.filter((p) => ONLY === undefined || p.system === ONLY)) {
     if (abort.signal.aborted) break;
     log(`\n${step.system}, database ${step.db} ms away${step.system === "raw" ? " (no database)" : ""}:`);
     const session = await openSession(step.system, step.db, proxy.port, logDir);
     try {
       await warmUp(session, db);
-      // Now the session's PostgreSQL backends have run a statement naming its schema.
-      if (session.namespace) session.storePids.postgres = await postgresPids(db, session.namespace);
       const sessionRuns: BenchRun[] = [];
       for (const [rate, requests] of step.fixed) {
         if (abort.signal.aborted) break;
@@ -553,7 +558,8 @@ async function main(): Promise<number> {
   }
   const outDir = join(sourceBenchDir, "results");
   mkdirSync(outDir, { recursive: true });
-  const out = join(outDir, "latest.json");
+  // A bench of one system must not replace the last complete one either.
+  const out = join(outDir, ONLY === undefined ? "latest.json" : `latest-${ONLY}.json`);
   writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
   log(`\nwrote ${out}`);
   return 0;

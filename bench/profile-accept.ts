@@ -19,7 +19,7 @@ import { deploy, cliPath } from "../src/gates/target/deployment.js";
 import { processCpuUs } from "../src/gates/measure/process-cpu.js";
 import { replay } from "../src/gates/measure/replay/index.js";
 import { summarizeLatency } from "../src/gates/verdict/statistics.js";
-import { cpuDelta, cpuOf, postgresPids, redisServerPid } from "./store-cpu.js";
+import { cpuDelta, cpuOf, postgresCpuMeter, redisServerPid } from "./store-cpu.js";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -102,14 +102,13 @@ async function main(argv: string[]): Promise<void> {
     const serverPid = deployment.pids!.server!;
     const workerPids = deployment.pids!.workers;
     const redisPid = await redisServerPid(REDIS_URL);
-    const pgPids = await postgresPids(db, namespace);
     await new Promise((r) => setTimeout(r, 300));
     const gc0 = gcCounts(profDir, serverPid);
     const s0 = processCpuUs(serverPid)!;
     const split0 = [serverPid, ...workerPids].map(userSys);
     const w0 = cpuOf(workerPids);
     const r0 = cpuOf(redisPid === null ? [] : [redisPid]);
-    const p0 = cpuOf(pgPids);
+    const pgMeter = await postgresCpuMeter(db, namespace);
     const events = generateCorpus({ seed: `profile/run/${namespace}`, requests, orderingKeys: 500, redeliveryShare: 0.02 });
     const result = await replay({ url, rate, events, credentials });
     await new Promise((r) => setTimeout(r, 1500)); // the drain, and a fresh GC count
@@ -121,11 +120,11 @@ async function main(argv: string[]): Promise<void> {
     const server = processCpuUs(serverPid)! - s0;
     const workers = cpuDelta(w0, cpuOf(workerPids));
     const redisCpu = cpuDelta(r0, cpuOf(redisPid === null ? [] : [redisPid]));
-    const pgCpu = cpuDelta(p0, cpuOf(pgPids));
+    const { cpuUs: pgCpu, processes: pgProcesses } = await pgMeter();
     console.log(`build ${root}; ${n} requests at ${rate}/s (achieved ${Math.round(result.achievedRate)}/s, valid ${result.valid})`);
     console.log(`P50 ${latency?.p50.toFixed(2)} ms, P95 ${latency?.p95.toFixed(2)} ms, P99 ${latency?.p99.toFixed(2)} ms`);
     console.log(
-      `CPU per request: server ${per(server)}, workers ${per(workers)}, redis ${per(redisCpu)}, postgres ${per(pgCpu)} (${pgPids.length} processes), driver ${per(result.driverCpuUs ?? null)}`,
+      `CPU per request: server ${per(server)}, workers ${per(workers)}, redis ${per(redisCpu)}, postgres ${per(pgCpu)} (${pgProcesses} processes), driver ${per(result.driverCpuUs ?? null)}`,
     );
     const split = (from: number, to: number) => {
       let user = 0;

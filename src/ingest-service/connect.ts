@@ -79,8 +79,18 @@ export async function openRedis(url: string, role: RedisRole, log: Logger): Prom
   return redis;
 }
 
-export async function openPostgres(url: string, max: number, log: Logger): Promise<pg.Pool> {
-  const pool = new pg.Pool({ connectionString: url, max, connectionTimeoutMillis: 2000, idleTimeoutMillis: 0 });
+/**
+ * `applicationName` names the connections in pg_stat_activity (`ingest serve NS`, `ingest worker NS`),
+ * so an operator, or a bench counting PostgreSQL's CPU per request, can tell whose backends they are.
+ */
+export async function openPostgres(url: string, max: number, log: Logger, applicationName: string): Promise<pg.Pool> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    connectionTimeoutMillis: 2000,
+    idleTimeoutMillis: 0,
+    application_name: applicationName,
+  });
   // An idle client losing its connection must not crash the process; the next query reports it.
   pool.on("error", (err) => log.warn({ error: err.message }, `PostgreSQL connection lost at ${redactUrl(url)}`));
   try {

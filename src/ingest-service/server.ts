@@ -13,7 +13,7 @@ import type { ServerOptions } from "./config.js";
 import { IngestStartError, openPostgres, openRedis, redactUrl } from "./connect.js";
 import type { EventSink } from "./event-sink.js";
 import { startGapSweeper } from "./gap-sweeper.js";
-import { SERVER_POSTGRES_POOL } from "./postgres-pools.js";
+import { postgresApplicationName, SERVER_POSTGRES_POOL } from "./postgres-pools.js";
 import { createServiceLog } from "./logger.js";
 import { ServerMetrics } from "./metrics.js";
 import { migrate } from "./migrate.js";
@@ -48,7 +48,7 @@ export async function startIngestServer(options: ServerOptions): Promise<IngestS
   try {
     if (options.mode === "queue") redis = await openRedis(options.redisUrl, { kind: "accept" }, log);
     // Sync mode: ONE connection for every request, so commits are serialised as the seed had them.
-    pool = await openPostgres(options.databaseUrl, SERVER_POSTGRES_POOL, log);
+    pool = await openPostgres(options.databaseUrl, SERVER_POSTGRES_POOL, log, postgresApplicationName("serve", options.namespace));
     try {
       const applied = await migrate(pool, options.namespace);
       if (applied.length) log.info({ applied }, "schema migrated");

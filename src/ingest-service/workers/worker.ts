@@ -12,7 +12,7 @@ import { BatchLinger } from "./batch-linger.js";
 import { BatchWriter, type QueuedEvent, type RetryPolicy } from "./batch-writer.js";
 import type { WorkerOptions } from "../config.js";
 import { openPostgres, openRedis, redactUrl, IngestStartError } from "../connect.js";
-import { WORKER_POSTGRES_POOL } from "../postgres-pools.js";
+import { postgresApplicationName, WORKER_POSTGRES_POOL } from "../postgres-pools.js";
 import { createServiceLog } from "../logger.js";
 import { startGapSweeper } from "../gap-sweeper.js";
 import { batchMetricFields } from "../metrics.js";
@@ -49,7 +49,7 @@ export async function startIngestWorker(options: WorkerOptions, retry?: RetryPol
   try {
     redis = await openRedis(options.redisUrl, { kind: "worker", blockMs: BLOCK_MS }, log);
     // Two connections: batches on one, the gap sweep on the other, so neither waits for the other.
-    pool = await openPostgres(options.databaseUrl, WORKER_POSTGRES_POOL, log);
+    pool = await openPostgres(options.databaseUrl, WORKER_POSTGRES_POOL, log, postgresApplicationName("worker", options.namespace));
     try {
       await migrate(pool, options.namespace);
     } catch (err) {
