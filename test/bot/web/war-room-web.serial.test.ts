@@ -4,16 +4,15 @@
 // links appear. The list page shows the run. Screenshots go to test/artifacts/.
 
 import { jest } from "@jest/globals";
-import { existsSync } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "../../support/chromium.js";
 import { driverFellBehind, startBotWorld, waitFor, type BotWorld } from "../support/bot-world.js";
 
 jest.setTimeout(150_000);
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = resolve("test/artifacts");
 const WAR_ROOM_GATES = fileURLToPath(new URL("../fixtures/war-room-gates/", import.meta.url));
 const SECRET_VALUE = "rg-war-room-secret-value-never-shown";
@@ -22,25 +21,8 @@ let world: BotWorld;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; .ci/run does it). This test never downloads a browser.`,
-    );
-  }
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 const DASHBOARD_TOKEN = `war-room-web-${Date.now().toString(36)}-token`;

@@ -2,10 +2,9 @@
 // the OAuth flow on the fake GitHub and sees only the runs of the repository they can read, and every
 // verdict's badge is readable (its colour stands out from the text and the page, at 4.5:1 or more).
 
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { RunStateSeal } from "../../../src/bot/runs/run-state-seal.js";
@@ -16,7 +15,7 @@ import { DashboardSessions } from "../../../src/bot/web/dashboard-sessions.js";
 import { GitHubSignIn } from "../../../src/bot/web/github-sign-in.js";
 import type { Verdict } from "../../../src/gates/model/gate-run-record.js";
 import { startFakeGitHub, type FakeGitHub } from "../../support/fake-github.js";
-import { CHROMIUM_PATH } from "../../support/browser-setup.js";
+import { launchChromium } from "../../support/chromium.js";
 import { deleteKeys, FIXTURE_GATES, newPrefix, REDIS_URL } from "../support/bot-world.js";
 import { queuedRun } from "../support/queued-run.js";
 
@@ -38,10 +37,6 @@ const RUNS: [string, string, string, Verdict][] = [
 ];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM_PATH))
-    throw new Error(
-      `${CHROMIUM_PATH} is missing: install Debian's chromium (apt-get install -y chromium). This test never downloads a browser.`,
-    );
   redis = new Redis(REDIS_URL);
   prefix = newPrefix("oauth-browser");
   queue = new RunQueue(redis, prefix, { seal: RunStateSeal.random() });
@@ -65,10 +60,7 @@ beforeAll(async () => {
   server = createServer(app);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   bot = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -1,43 +1,25 @@
 // report.html in a real headless browser (Debian's chromium, never a downloaded one): it renders with no console
 // errors and no fetches, shows the verdict, the latency over time and one histogram per phase; a screenshot is kept in test/artifacts/.
 
-import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
+import { launchChromium } from "../../../support/chromium.js";
 import { writeEvidenceBundle } from "../../../../src/gates/evidence/evidence-bundle.js";
 import { machineRecord } from "../../../../src/gates/run/machine-record.js";
 import { buildGateRun } from "../../../support/gate-run-fixture.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = resolve("test/artifacts");
 
 let root: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium; npm test does it as root). This test never downloads a browser.`,
-    );
-  }
   root = await mkdtemp(join(tmpdir(), "evidence-report-"));
   await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {
