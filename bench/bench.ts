@@ -139,8 +139,8 @@ interface Session {
   credentials: { signingSecret?: string };
   /** Distinct event ids answered 202 so far in this session (the rows the table should reach). */
   acceptedIds: Set<string>;
-  /** redis-server's pid (queue mode only) and the PostgreSQL processes working for the session, found after its warm-up. */
-  storePids: { redis: number | null };
+  /** redis-server's pid (queue mode only); PostgreSQL's processes are found per run (postgresCpuMeter). */
+  redisPid: number | null;
   close: () => Promise<void>;
 }
 
@@ -157,7 +157,7 @@ async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: numb
       namespace: null,
       credentials: {},
       acceptedIds: new Set(),
-      storePids: { redis: null },
+      redisPid: null,
       close: raw.stop,
     };
   }
@@ -186,7 +186,7 @@ async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: numb
     namespace,
     credentials,
     acceptedIds: new Set(),
-    storePids: { redis: system === "ingest" ? await redisServerPid(REDIS_URL) : null },
+    redisPid: system === "ingest" ? await redisServerPid(REDIS_URL) : null,
     close: () => deployment.teardown(),
   };
 }
@@ -251,9 +251,9 @@ async function benchRun(
   // CPU of the server and the workers over the replay and the drain (the driver measures its own).
   const serverCpuBefore = session.serverPid === null ? null : processCpuUs(session.serverPid);
   const workersCpuBefore = session.workerPids.map(processCpuUs);
-  const redisPids = session.storePids.redis === null ? [] : [session.storePids.redis];
+  const redisPids = session.redisPid === null ? [] : [session.redisPid];
   const redisCpuBefore = cpuOf(redisPids);
-  const postgresCpu0 = session.namespace ? await postgresCpuMeter(db, session.namespace) : null;
+  const postgresMeter = session.namespace ? await postgresCpuMeter(db, session.namespace) : null;
   const events = generateCorpus({ seed: `bench/${session.system}/${session.dbRttMs}/${rate}/${++runCounter}`, requests, ...CORPUS });
   let rss: number | null = null;
   let workerRss: number | null = null;
@@ -299,7 +299,7 @@ async function benchRun(
       ? null
       : workersCpuAfter.reduce((sum: number, x, i) => sum + x! - workersCpuBefore[i]!, 0);
   const redisCpu = cpuDelta(redisCpuBefore, cpuOf(redisPids));
-  const postgresCpu = postgresCpu0 ? (await postgresCpu0()).cpuUs : null;
+  const postgresCpu = postgresMeter ? (await postgresMeter()).cpuUs : null;
   const acceptedInRun = result.samples.filter((s) => s.outcome === "accepted").length;
   const sumCpu = [result.driverCpuUs, serverCpu, workersCpu, redisCpu, postgresCpu].reduce<number>(
     (sum, x) => sum + (x === null || x === undefined || !Number.isFinite(x) ? 0 : x),

@@ -2,18 +2,13 @@
 // counted beside the service's: redis-server (INFO's process_id) and, of PostgreSQL, the backends of
 // the session's server and workers (found by the application_name they connect with, at the start
 // and again at the end of each run) plus the shared processes that write for them (WAL writer,
-// background writer, checkpointer). Both
-// servers are shared with whatever else runs on the machine: their deltas include that work too.
+// background writer, checkpointer). Both servers are shared with whatever else runs on the machine:
+// their deltas include that work too.
 
 import type pg from "pg";
 import { Redis } from "ioredis";
 import { processCpuUs } from "../src/gates/measure/process-cpu.js";
 import { postgresApplicationName } from "../src/ingest-service/postgres-pools.js";
-
-export interface StorePids {
-  redis: number | null;
-  postgres: number[];
-}
 
 export async function redisServerPid(redisUrl: string): Promise<number | null> {
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
