@@ -18,6 +18,7 @@ import type { EventSink, IncomingEvent } from "../src/ingest-service/event-sink.
 import { ServerMetrics } from "../src/ingest-service/metrics.js";
 import { QueueSink } from "../src/ingest-service/queue-sink.js";
 import { queueKeys } from "../src/ingest-service/queue-keys.js";
+import { eventHead } from "../src/ingest-service/queued-event.js";
 import { WebhookAnswers } from "../src/ingest-service/routes/webhook-answers.js";
 import { redisServerPid } from "./store-cpu.js";
 import { readFileSync } from "node:fs";
@@ -47,10 +48,7 @@ class AutoPipelinedSink implements EventSink {
       this.keys.idem + e.idempotencyKey,
       86400,
       e.requestId,
-      e.idempotencyKey,
-      e.orderingKey,
-      e.seq,
-      e.receivedAt,
+      eventHead(e.requestId, e.idempotencyKey, e.orderingKey, e.seq, e.receivedAt),
       e.payload,
     ).then(
       (r) =>

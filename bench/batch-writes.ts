@@ -22,6 +22,7 @@ import { generateCorpus } from "../src/gates/measure/corpus/replay-corpus.js";
 import { processCpuUs } from "../src/gates/measure/process-cpu.js";
 import { BatchWriter, type QueuedEvent } from "../src/ingest-service/workers/batch-writer.js";
 import { migrate } from "../src/ingest-service/migrate.js";
+import { eventHead, type EventDetails } from "../src/ingest-service/queued-event.js";
 
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
@@ -69,7 +70,7 @@ const JSONB_V1 = Buffer.from([1]);
 const PG_EPOCH_MS = Date.UTC(2000, 0, 1);
 
 /** The batch in COPY BINARY format: n, k, r, o, s, t, p (jsonb version 1 + the payload's bytes as sent). */
-function copyBinary(events: QueuedEvent[]): Buffer {
+function copyBinary(events: BenchEvent[]): Buffer {
   const parts: Buffer[] = [COPY_SIGNATURE, int32(0), int32(0)];
   events.forEach((e, i) => {
     parts.push(int16(7));
@@ -98,7 +99,7 @@ function copyBinary(events: QueuedEvent[]): Buffer {
   return Buffer.concat(parts);
 }
 
-async function copyWrite(client: pg.PoolClient, schema: string, events: QueuedEvent[], batchId: string): Promise<number> {
+async function copyWrite(client: pg.PoolClient, schema: string, events: BenchEvent[], batchId: string): Promise<number> {
   await client.query("begin");
   try {
     const stream = client.query(copyFrom("copy pg_temp.ingest_stage (n, k, r, o, s, t, p) from stdin (format binary)"));
@@ -116,18 +117,23 @@ async function copyWrite(client: pg.PoolClient, schema: string, events: QueuedEv
   }
 }
 
-function batches(count: number, size: number, tag: string): QueuedEvent[][] {
+/** An event as a worker holds it (head and payload, for the statement arms) and decoded (for COPY's columns). */
+type BenchEvent = QueuedEvent & EventDetails;
+
+function batches(count: number, size: number, tag: string): BenchEvent[][] {
   const corpus = generateCorpus({ seed: `batch-writes/${tag}`, requests: count * size, orderingKeys: 500, redeliveryShare: 0.02 });
-  const events: QueuedEvent[] = corpus.map((c, i) => ({
-    entryId: `${i}-0`,
-    requestId: randomUUID(),
-    idempotencyKey: `${tag}:${c.id}`,
-    orderingKey: `${tag}:${c.orderingKey}`,
-    seq: String(c.seq),
-    receivedAt: new Date().toISOString(),
-    payload: Buffer.from(c.body),
-  }));
-  const out: QueuedEvent[][] = [];
+  const events: BenchEvent[] = corpus.map((c, i) => {
+    const d = {
+      requestId: randomUUID(),
+      idempotencyKey: `${tag}:${c.id}`,
+      orderingKey: `${tag}:${c.orderingKey}`,
+      seq: String(c.seq),
+      receivedAt: new Date().toISOString(),
+    };
+    const head = Buffer.from(eventHead(d.requestId, d.idempotencyKey, d.orderingKey, d.seq, d.receivedAt));
+    return { ...d, entryId: `${i}-0`, head, payload: Buffer.from(c.body) };
+  });
+  const out: BenchEvent[][] = [];
   for (let i = 0; i < events.length; i += size) out.push(events.slice(i, i + size));
   return out;
 }

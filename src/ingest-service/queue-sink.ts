@@ -3,7 +3,8 @@
 // setImmediate, so it leaves before the loop turns again and no request waits for a timer. The script
 // decides "new or duplicate" and enqueues each event atomically; each request is answered from its
 // own entry of the reply, once the call has returned, i.e. once its event is in the stream. A failed
-// call answers 503 to the requests of that call and to no others.
+// call answers 503 to the requests of that call and to no others. An event goes into the stream as
+// its head and its payload (queued-event.ts).
 
 import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
@@ -11,6 +12,7 @@ import type { Redis } from "ioredis";
 import { assetFile } from "./asset-file.js";
 import type { EventSink, IncomingEvent } from "./event-sink.js";
 import { queueKeys } from "./queue-keys.js";
+import { eventHead } from "./queued-event.js";
 import { RETRY_SOON } from "./routes/route.js";
 import type { WebhookAnswers } from "./routes/webhook-answers.js";
 
@@ -80,7 +82,7 @@ export class QueueSink implements EventSink {
 
   private send(events: IncomingEvent[], responses: ServerResponse[], starts: number[], from: number, to: number): void {
     const n = to - from;
-    const args: (string | number | Buffer)[] = new Array(2 + n + 1 + 6 * n);
+    const args: (string | number | Buffer)[] = new Array(2 + n + 1 + 3 * n);
     args[0] = n + 1;
     args[1] = this.stream;
     let a = 2 + n;
@@ -89,10 +91,7 @@ export class QueueSink implements EventSink {
       const e = events[i];
       args[2 + i - from] = this.idemPrefix + e.idempotencyKey;
       args[a++] = e.requestId;
-      args[a++] = e.idempotencyKey;
-      args[a++] = e.orderingKey;
-      args[a++] = e.seq;
-      args[a++] = e.receivedAt;
+      args[a++] = eventHead(e.requestId, e.idempotencyKey, e.orderingKey, e.seq, e.receivedAt);
       args[a++] = e.payload;
     }
     this.call(...args).then(

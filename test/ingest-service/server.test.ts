@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readHead } from "../../src/ingest-service/queued-event.js";
 import { startIngestServer, type IngestServer } from "../../src/ingest-service/server.js";
 import { newNamespace, postWebhook, send, serverOptions, Store } from "./support/ingest-fixture.js";
 
@@ -38,19 +39,15 @@ test("an accepted webhook answers 202 with its request id and is queued once, ra
   const requestId = answer.headers["x-request-id"];
   expect(answer.body).toEqual({ request_id: requestId, status: "accepted" });
 
-  const entries = await store.redis.xrange(store.keys.events, "-", "+");
+  const entries = await store.redis.xrangeBuffer(store.keys.events, "-", "+");
   expect(entries).toHaveLength(1);
-  const fields = Object.fromEntries(
-    entries[0][1].reduce<[string, string][]>((acc, v, i, a) => (i % 2 ? acc : [...acc, [v, a[i + 1]]]), []),
-  );
-  expect(fields).toMatchObject({
-    request_id: requestId,
-    idempotency_key: "delivery-1",
-    ordering_key: "repo/a",
-    seq: "3",
-    payload: JSON.stringify(payload),
-  });
-  expect(Date.parse(fields.received_at)).toBeGreaterThan(Date.now() - 10_000);
+  const [names, head, , queued] = entries[0][1];
+  expect([names.toString(), entries[0][1][2].toString()]).toEqual(["head", "payload"]);
+  // The payload is queued raw, byte for byte; the head says the rest.
+  expect(queued.toString("utf8")).toBe(JSON.stringify(payload));
+  const details = readHead(head);
+  expect(details).toMatchObject({ requestId, idempotencyKey: "delivery-1", orderingKey: "repo/a", seq: "3" });
+  expect(Date.parse(details!.receivedAt)).toBeGreaterThan(Date.now() - 10_000);
   expect(await store.redis.get(`${store.keys.idem}delivery-1`)).toBe(requestId);
   expect(await store.redis.ttl(`${store.keys.idem}delivery-1`)).toBeGreaterThan(86000);
 });

@@ -8,9 +8,8 @@
   KEYS[1+i]  {ns}:idem:<idempotency key>     of event i (1..n)
 
   ARGV[1]    idempotency TTL, seconds
-  then six per event i, from ARGV[2 + 6(i-1)]:
-    request_id, idempotency_key, ordering_key ("" when none), seq ("" when none),
-    received_at (ISO 8601), payload (the raw JSON body)
+  then three per event i, from ARGV[2 + 3(i-1)]:
+    request_id, head (the event's JSON up to its payload: queued-event.ts), payload (the raw JSON body)
 
   Returns one reply per event, in order: 0 when accepted, else the request_id of the first delivery.
 ]]
@@ -18,15 +17,9 @@ local stream = KEYS[1]
 local ttl = ARGV[1]
 local out = {}
 for i = 2, #KEYS do
-  local a = 2 + (i - 2) * 6
+  local a = 2 + (i - 2) * 3
   if redis.call("SET", KEYS[i], ARGV[a], "NX", "EX", ttl) then
-    redis.call("XADD", stream, "*",
-      "request_id", ARGV[a],
-      "idempotency_key", ARGV[a + 1],
-      "ordering_key", ARGV[a + 2],
-      "seq", ARGV[a + 3],
-      "received_at", ARGV[a + 4],
-      "payload", ARGV[a + 5])
+    redis.call("XADD", stream, "*", "head", ARGV[a + 1], "payload", ARGV[a + 2])
     out[i - 1] = 0
   else
     out[i - 1] = redis.call("GET", KEYS[i])

@@ -6,15 +6,14 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import { Backoff, sleep, type BackoffPolicy } from "../../retry.js";
+import { readHead } from "../queued-event.js";
 
 export interface QueuedEvent {
   /** Redis stream entry id, for the ack. */
   entryId: string;
   requestId: string;
-  idempotencyKey: string;
-  orderingKey: string | null;
-  seq: string | null;
-  receivedAt: string;
+  /** The event's JSON up to its payload, as the accept path wrote it (queued-event.ts). */
+  head: Buffer;
   /** The raw JSON body as the accept path queued it (kept as bytes: never decoded on the way). */
   payload: Buffer;
 }
@@ -40,28 +39,15 @@ const JSONB_VERSION = 1;
 const OPEN_BRACKET = 0x5b; // "["
 const CLOSE_BRACE = 0x7d; // "}"
 const CLOSE_BRACKET = 0x5d; // "]"
-
-/** The JSON text an event's payload is spliced into, up to its "p": key. */
-function eventHead(e: QueuedEvent, first: boolean): string {
-  return (
-    (first ? '{"k":' : ',{"k":') +
-    JSON.stringify(e.idempotencyKey) +
-    ',"r":' +
-    JSON.stringify(e.requestId) +
-    ',"o":' +
-    (e.orderingKey === null ? "null" : JSON.stringify(e.orderingKey)) +
-    ',"s":' +
-    (e.seq === null ? "null" : e.seq) +
-    ',"t":' +
-    JSON.stringify(e.receivedAt) +
-    ',"p":'
-  );
-}
+const COMMA = 0x2c; // ","
+/** Between an event's head and its payload. */
+const PAYLOAD_KEY = Buffer.from(',"p":');
 
 /**
- * The batch as one jsonb value (binary format) for ingest_events (002). Payloads go in as the bytes
- * they arrived as: the accept path checked each is a JSON object jsonb can store, so splicing them into
- * the array is valid JSON, and nothing is decoded, escaped or re-encoded on the way. One buffer serves
+ * The batch as one jsonb value (binary format) for ingest_events (002). Heads and payloads go in as
+ * the bytes the accept path queued: it built each head and checked each payload is a JSON object jsonb
+ * can store, so splicing them into the array is valid JSON, and nothing is decoded, escaped or
+ * re-encoded on the way. One buffer serves
  * every batch of a writer (grown when a batch needs more) instead of a new ~300 KB one per batch,
  * whose external memory drove V8 to a full collection every thousand events or so.
  */
@@ -70,19 +56,17 @@ export class BatchJsonb {
 
   /** The batch's bytes: a view of this encoder's buffer, valid until the next encode(). */
   encode(events: QueuedEvent[]): Buffer {
-    const heads: string[] = new Array(events.length);
-    let size = 3; // version, "[" and "]"
-    for (let i = 0; i < events.length; i++) {
-      heads[i] = eventHead(events[i], i === 0);
-      size += Buffer.byteLength(heads[i]) + events[i].payload.length + 1;
-    }
+    let size = 2 + events.length; // "[", "]", a comma between events and each event's closing brace
+    for (let i = 0; i < events.length; i++) size += events[i].head.length + PAYLOAD_KEY.length + events[i].payload.length + 1;
     if (this.buffer.length < size) this.buffer = Buffer.allocUnsafeSlow(size + (size >> 2));
     const out = this.buffer;
     out[0] = JSONB_VERSION;
     out[1] = OPEN_BRACKET;
     let at = 2;
     for (let i = 0; i < events.length; i++) {
-      at += out.write(heads[i], at);
+      if (i > 0) out[at++] = COMMA;
+      at += events[i].head.copy(out, at);
+      at += PAYLOAD_KEY.copy(out, at);
       at += events[i].payload.copy(out, at);
       out[at++] = CLOSE_BRACE;
     }
@@ -171,13 +155,15 @@ export class BatchWriter {
       } catch (err) {
         if (!refusedAsData(err)) throw err;
         const x = err as { code: string; message: string };
+        // A head that does not read is kept whole in payload_text, so nothing of the entry is lost.
+        const d = readHead(e.head);
         await this.pool.query(this.deadLetterSql, [
-          e.idempotencyKey,
-          e.requestId,
-          e.orderingKey,
-          e.seq,
-          e.payload.toString("utf8"),
-          e.receivedAt,
+          d?.idempotencyKey ?? "",
+          d?.requestId ?? e.requestId,
+          d?.orderingKey ?? null,
+          d?.seq ?? null,
+          d ? e.payload.toString("utf8") : `${e.head.toString("utf8")} ${e.payload.toString("utf8")}`,
+          d?.receivedAt ?? null,
           x.code,
           x.message,
         ]);
@@ -187,7 +173,7 @@ export class BatchWriter {
             hop: "dead_lettered",
             batch_id: batchId,
             request_id: e.requestId,
-            idempotency_key: e.idempotencyKey,
+            idempotency_key: d?.idempotencyKey,
             code: x.code,
             error: x.message,
           },

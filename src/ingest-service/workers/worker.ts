@@ -18,6 +18,7 @@ import { startGapSweeper } from "../gap-sweeper.js";
 import { batchMetricFields } from "../metrics.js";
 import { migrate } from "../migrate.js";
 import { queueKeys } from "../queue-keys.js";
+import { eventHead, HEAD_FIELD, PAYLOAD_FIELD, requestIdOf } from "../queued-event.js";
 import { Backoff, sleep } from "../../retry.js";
 
 export interface IngestWorker {
@@ -89,6 +90,30 @@ export async function forgetDeadConsumers(redis: Redis, namespace: string, self:
     }
   }
   return removed;
+}
+
+/** An entry as the accept path writes it: head and payload (queued-event.ts); null if it is not one. */
+function queuedEvent(entryId: string, fields: Buffer[]): QueuedEvent | null {
+  if (fields[0].toString("latin1") !== HEAD_FIELD || fields[2].toString("latin1") !== PAYLOAD_FIELD) return null;
+  const requestId = requestIdOf(fields[1]);
+  return requestId === null ? null : { entryId, requestId, head: fields[1], payload: fields[3] };
+}
+
+/** An entry of earlier releases, one field per detail: its head is built here instead. */
+function olderQueuedEvent(entryId: string, fields: Buffer[]): QueuedEvent | null {
+  const f: Record<string, string> = {};
+  let payload: Buffer | undefined;
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i].toString("latin1");
+    if (name === "payload") payload = fields[i + 1];
+    else f[name] = fields[i + 1].toString("utf8");
+  }
+  // seq goes into the batch's JSON unquoted: anything but digits would corrupt the whole batch.
+  if (!f.idempotency_key || !f.request_id || payload === undefined || (f.seq && !/^\d{1,15}$/.test(f.seq))) return null;
+  // The head carries the request id as it is (the accept path's are UUIDs): nothing that needs escaping.
+  if (!/^[\w.:-]{1,128}$/.test(f.request_id)) return null;
+  const head = eventHead(f.request_id, f.idempotency_key, f.ordering_key ?? "", f.seq ?? "", f.received_at || new Date().toISOString());
+  return { entryId, requestId: f.request_id, head: Buffer.from(head), payload };
 }
 
 function run(
@@ -182,31 +207,9 @@ function run(
     const unreadable: string[] = [];
     for (const [id, fields] of entries) {
       const entryId = id.toString("latin1");
-      if (!fields) {
-        unreadable.push(entryId);
-        continue;
-      }
-      const f: Record<string, string> = {};
-      let payload: Buffer | undefined;
-      for (let i = 0; i + 1 < fields.length; i += 2) {
-        const name = fields[i].toString("latin1");
-        if (name === "payload") payload = fields[i + 1];
-        else f[name] = fields[i + 1].toString("utf8");
-      }
-      // seq goes into the batch's JSON unquoted: anything but digits would corrupt the whole batch.
-      if (!f.idempotency_key || !f.request_id || payload === undefined || (f.seq && !/^\d{1,15}$/.test(f.seq))) {
-        unreadable.push(entryId);
-        continue;
-      }
-      events.push({
-        entryId,
-        requestId: f.request_id,
-        idempotencyKey: f.idempotency_key,
-        orderingKey: f.ordering_key || null,
-        seq: f.seq || null,
-        receivedAt: f.received_at || new Date().toISOString(),
-        payload,
-      });
+      const event = fields && (fields.length === 4 ? queuedEvent(entryId, fields) : olderQueuedEvent(entryId, fields));
+      if (event) events.push(event);
+      else unreadable.push(entryId);
     }
     return { events, unreadable };
   }

@@ -271,3 +271,82 @@ test("a worker whose consumer group Redis lost recreates it and keeps draining",
   expect((await postWebhook(server.url, "after-loss")).status).toBe(202);
   await waitFor("the event accepted after the loss is stored", stored, (n) => n === 2);
 });
+
+test("a sequence number with leading zeros is stored as its number and applied in order", async () => {
+  await start(1);
+  const key = { "x-ordering-key": "zeros/a" };
+  await postWebhook(server.url, "z-1", { n: 1 }, { ...key, "x-sequence": "001" });
+  await postWebhook(server.url, "z-2", { n: 2 }, { ...key, "x-sequence": "0002" });
+  await waitFor("stored", stored, (n) => n === 2);
+  const rows = (await store.events()).map((r) => [r.idempotency_key, r.seq, r.applied, r.apply_index]);
+  expect(rows.sort()).toEqual([
+    ["z-1", 1, true, 1],
+    ["z-2", 2, true, 2],
+  ]);
+  const { rows: dead } = await store.pool.query(`select count(*)::int as n from ${store.schema}.dead_letters`);
+  expect(dead[0].n).toBe(0);
+});
+
+test("idempotency and ordering keys that JSON must escape arrive as sent", async () => {
+  await start(1);
+  const id = 'quote"back\\slash';
+  const ordering = 'key "with" \\ marks';
+  await postWebhook(server.url, id, { n: 1 }, { "x-ordering-key": ordering, "x-sequence": "1" });
+  await waitFor("stored", stored, (n) => n === 1);
+  const [row] = await store.events();
+  expect(row).toMatchObject({ idempotency_key: id, ordering_key: ordering, seq: 1, applied: true, payload: { n: 1 } });
+});
+
+test("entries an earlier release queued (one field per detail) are still stored, in order", async () => {
+  const older = (id: string, seq: string, payload: unknown) =>
+    store.redis.xadd(
+      store.keys.events,
+      "*",
+      "request_id",
+      `req-${id}`,
+      "idempotency_key",
+      id,
+      "ordering_key",
+      "older/a",
+      "seq",
+      seq,
+      "received_at",
+      new Date().toISOString(),
+      "payload",
+      JSON.stringify(payload),
+    );
+  await older("old-2", "2", { n: 2 });
+  await older("old-1", "1", { n: 1 });
+  await postWebhook(server.url, "new-3", { n: 3 }, { "x-ordering-key": "older/a", "x-sequence": "3" });
+  await start(1);
+  await waitFor("stored", stored, (n) => n === 3);
+  const rows = (await store.events()).sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+  expect(rows.map((r) => [r.idempotency_key, r.request_id.startsWith("req-old") || r.idempotency_key === "new-3", r.apply_index])).toEqual([
+    ["old-1", true, 1],
+    ["old-2", true, 2],
+    ["new-3", true, 3],
+  ]);
+  expect(rows.map((r) => r.payload)).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+});
+
+test("an entry that is not an event is dropped with an error; one whose head does not read goes to dead_letters whole", async () => {
+  await store.redis.xadd(store.keys.events, "*", "head", "not a head", "payload", "{}");
+  await store.redis.xadd(store.keys.events, "*", "head", '{"r":"req-broken","k":"broken","o":null,"s":,"t":"x"', "payload", '{"a":1}');
+  await postWebhook(server.url, "fine-after");
+  await start(1, { batchLingerMs: 50 });
+  await waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
+  expect((await store.events()).map((r) => r.idempotency_key)).toEqual(["fine-after"]);
+  const { rows } = await store.pool.query(`select idempotency_key, request_id, payload_text, error_code from ${store.schema}.dead_letters`);
+  expect(rows).toEqual([
+    {
+      idempotency_key: "",
+      request_id: "req-broken",
+      payload_text: '{"r":"req-broken","k":"broken","o":null,"s":,"t":"x" {"a":1}',
+      error_code: "22P02",
+    },
+  ]);
+});
