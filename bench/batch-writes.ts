@@ -118,7 +118,7 @@ async function copyWrite(client: pg.PoolClient, schema: string, events: BenchEve
 }
 
 /** An event as a worker holds it (head and payload, for the statement arms) and decoded (for COPY's columns). */
-type BenchEvent = QueuedEvent & EventDetails;
+type BenchEvent = QueuedEvent & EventDetails & { payload: Buffer };
 
 function batches(count: number, size: number, tag: string): BenchEvent[][] {
   const corpus = generateCorpus({ seed: `batch-writes/${tag}`, requests: count * size, orderingKeys: 500, redeliveryShare: 0.02 });
@@ -130,8 +130,9 @@ function batches(count: number, size: number, tag: string): BenchEvent[][] {
       seq: String(c.seq),
       receivedAt: new Date().toISOString(),
     };
-    const head = Buffer.from(eventHead(d.requestId, d.idempotencyKey, d.orderingKey, d.seq, d.receivedAt));
-    return { ...d, entryId: `${i}-0`, head, payload: Buffer.from(c.body) };
+    const payload = Buffer.from(c.body);
+    const json = Buffer.concat([Buffer.from(eventHead(d.requestId, d.idempotencyKey, d.orderingKey, d.seq, d.receivedAt)), payload]);
+    return { ...d, entryId: `${i}-0`, json, payload };
   });
   const out: BenchEvent[][] = [];
   for (let i = 0; i < events.length; i += size) out.push(events.slice(i, i + size));

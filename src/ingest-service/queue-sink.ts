@@ -4,7 +4,7 @@
 // decides "new or duplicate" and enqueues each event atomically; each request is answered from its
 // own entry of the reply, once the call has returned, i.e. once its event is in the stream. A failed
 // call answers 503 to the requests of that call and to no others. An event goes into the stream as
-// its head and its payload (queued-event.ts).
+// one field, its head and payload (queued-event.ts).
 
 import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";

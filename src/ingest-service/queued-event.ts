@@ -1,11 +1,11 @@
-// A queued event as it travels in the Redis stream, from the accept path to a worker: two fields,
-// "head" and "payload". head is the event's JSON object up to its payload,
-//   {"r":"<request id>","k":<idempotency key>,"o":<ordering key or null>,"s":<seq or null>,"t":"<received at>"
-// built once by the accept path, so a worker splices head, ',"p":', the payload and '}' into its
-// batch without decoding anything (batch-writer.ts). Fewer fields also mean less for Redis to store
-// and for the worker to parse: the six fields of earlier releases cost the worker about a third of
-// its CPU per event. Entries in that older form are still read (a stream can hold both during an
-// upgrade).
+// A queued event as it travels in the Redis stream, from the accept path to a worker: ONE field,
+// "event", holding the event as the JSON object a worker's batch wants, without its closing brace:
+//   {"r":"<request id>","k":<idempotency key>,"o":<ordering key or null>,"s":<seq or null>,"t":"<received at>","p":<payload>
+// The accept path builds the head (everything before the payload) and accept-batch.lua appends the
+// payload as received, so a worker splices the entry and a "}" into its batch without decoding
+// anything (batch-writer.ts). Earlier releases wrote six fields, one per detail; parsing those replies
+// and building the JSON cost the worker about a third of its CPU per event. Entries in that older form
+// are still read (a stream can hold both during an upgrade).
 
 /** What an event's head says, as the accept path took it. */
 export interface EventDetails {
@@ -19,16 +19,17 @@ export interface EventDetails {
   receivedAt: string;
 }
 
-/** The stream entry's field names. */
-export const HEAD_FIELD = "head";
-export const PAYLOAD_FIELD = "payload";
+/** The stream entry's one field. */
+export const EVENT_FIELD = "event";
 
 const HEAD_START = '{"r":"';
+/** Where the head ends and the payload starts. Inside the head's strings a quote is always escaped, so the first match is this one. */
+const PAYLOAD_KEY = ',"p":';
 const QUOTE = 0x22;
 const SEQUENCE = /^\d{1,15}$/;
 
 /**
- * The head of an event; `seq` must be 1 to 15 digits (the accept path checked it) or "", `orderingKey`
+ * The head of an event, up to and with its payload's key; `seq` must be 1 to 15 digits (the accept path checked it) or "", `orderingKey`
  * "" for none. A sequence number goes in as a JSON number, so leading zeros are dropped ("007" is 7).
  */
 export function eventHead(requestId: string, idempotencyKey: string, orderingKey: string, seq: string, receivedAt: string): string {
@@ -43,26 +44,31 @@ export function eventHead(requestId: string, idempotencyKey: string, orderingKey
     (seq === "" ? "null" : seq.charCodeAt(0) === 0x30 ? String(Number(seq)) : seq) +
     ',"t":"' +
     receivedAt +
-    '"'
+    '"' +
+    PAYLOAD_KEY
   );
 }
 
 /**
- * The request id of a head, read from its fixed start without decoding the rest; null when the bytes
- * do not start as a head does (then the entry is not one the accept path wrote).
+ * The request id of a queued event, read from its fixed start without decoding the rest; null when
+ * the bytes do not start as the accept path writes them.
  */
-export function requestIdOf(head: Buffer): string | null {
-  if (head.length < HEAD_START.length + 2 || head.toString("latin1", 0, HEAD_START.length) !== HEAD_START) return null;
-  const end = head.indexOf(QUOTE, HEAD_START.length);
-  if (end <= HEAD_START.length || head[head.length - 1] !== QUOTE) return null;
-  return head.toString("latin1", HEAD_START.length, end);
+export function requestIdOf(event: Buffer): string | null {
+  if (event.length < HEAD_START.length + 2 || event.toString("latin1", 0, HEAD_START.length) !== HEAD_START) return null;
+  const end = event.indexOf(QUOTE, HEAD_START.length);
+  return end <= HEAD_START.length ? null : event.toString("latin1", HEAD_START.length, end);
 }
 
-/** Everything a head says, decoded: for the rare paths that need it (dead letters). null if it is not a head. */
-export function readHead(head: Buffer): EventDetails | null {
+/**
+ * A queued event's details and payload, decoded: for the rare paths that need them (dead letters).
+ * null if the head does not read.
+ */
+export function readEvent(event: Buffer): { details: EventDetails; payload: Buffer } | null {
+  const at = event.indexOf(PAYLOAD_KEY);
+  if (at < 0) return null;
   let o: unknown;
   try {
-    o = JSON.parse(head.toString("utf8") + "}");
+    o = JSON.parse(event.toString("utf8", 0, at) + "}");
   } catch {
     return null;
   }
@@ -70,5 +76,8 @@ export function readHead(head: Buffer): EventDetails | null {
   if (typeof r !== "string" || typeof k !== "string" || typeof t !== "string") return null;
   if (key !== null && typeof key !== "string") return null;
   if (s !== null && !(typeof s === "number" && SEQUENCE.test(String(s)))) return null;
-  return { requestId: r, idempotencyKey: k, orderingKey: key, seq: s === null ? null : String(s), receivedAt: t };
+  return {
+    details: { requestId: r, idempotencyKey: k, orderingKey: key, seq: s === null ? null : String(s), receivedAt: t },
+    payload: event.subarray(at + PAYLOAD_KEY.length),
+  };
 }

@@ -3,7 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readHead } from "../../src/ingest-service/queued-event.js";
+import { readEvent } from "../../src/ingest-service/queued-event.js";
 import { startIngestServer, type IngestServer } from "../../src/ingest-service/server.js";
 import { newNamespace, postWebhook, send, serverOptions, Store } from "./support/ingest-fixture.js";
 
@@ -41,13 +41,16 @@ test("an accepted webhook answers 202 with its request id and is queued once, ra
 
   const entries = await store.redis.xrangeBuffer(store.keys.events, "-", "+");
   expect(entries).toHaveLength(1);
-  const [names, head, , queued] = entries[0][1];
-  expect([names.toString(), entries[0][1][2].toString()]).toEqual(["head", "payload"]);
-  // The payload is queued raw, byte for byte; the head says the rest.
-  expect(queued.toString("utf8")).toBe(JSON.stringify(payload));
-  const details = readHead(head);
-  expect(details).toMatchObject({ requestId, idempotencyKey: "delivery-1", orderingKey: "repo/a", seq: "3" });
-  expect(Date.parse(details!.receivedAt)).toBeGreaterThan(Date.now() - 10_000);
+  const [name, event] = entries[0][1];
+  expect(entries[0][1]).toHaveLength(2);
+  expect(name.toString()).toBe("event");
+  // The payload is queued raw, byte for byte, after the head that says the rest.
+  const read = readEvent(event);
+  expect(read?.payload.toString("utf8")).toBe(JSON.stringify(payload));
+  expect(read?.details).toMatchObject({ requestId, idempotencyKey: "delivery-1", orderingKey: "repo/a", seq: "3" });
+  expect(Date.parse(read!.details.receivedAt)).toBeGreaterThan(Date.now() - 10_000);
+  // With a closing brace it is the event's JSON object, as a worker splices it into its batch.
+  expect(JSON.parse(event.toString("utf8") + "}")).toMatchObject({ r: requestId, k: "delivery-1", p: payload });
   expect(await store.redis.get(`${store.keys.idem}delivery-1`)).toBe(requestId);
   expect(await store.redis.ttl(`${store.keys.idem}delivery-1`)).toBeGreaterThan(86000);
 });

@@ -9,7 +9,8 @@
 
   ARGV[1]    idempotency TTL, seconds
   then three per event i, from ARGV[2 + 3(i-1)]:
-    request_id, head (the event's JSON up to its payload: queued-event.ts), payload (the raw JSON body)
+    request_id, head (the event's JSON up to its payload: queued-event.ts), payload (the raw JSON body);
+    the stream entry's one field, "event", is the head followed by the payload
 
   Returns one reply per event, in order: 0 when accepted, else the request_id of the first delivery.
 ]]
@@ -19,7 +20,7 @@ local out = {}
 for i = 2, #KEYS do
   local a = 2 + (i - 2) * 3
   if redis.call("SET", KEYS[i], ARGV[a], "NX", "EX", ttl) then
-    redis.call("XADD", stream, "*", "head", ARGV[a + 1], "payload", ARGV[a + 2])
+    redis.call("XADD", stream, "*", "event", ARGV[a + 1] .. ARGV[a + 2])
     out[i - 1] = 0
   else
     out[i - 1] = redis.call("GET", KEYS[i])

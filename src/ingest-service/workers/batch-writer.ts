@@ -6,16 +6,17 @@
 import type pg from "pg";
 import type { Logger } from "pino";
 import { Backoff, sleep, type BackoffPolicy } from "../../retry.js";
-import { readHead } from "../queued-event.js";
+import { readEvent } from "../queued-event.js";
 
 export interface QueuedEvent {
   /** Redis stream entry id, for the ack. */
   entryId: string;
   requestId: string;
-  /** The event's JSON up to its payload, as the accept path wrote it (queued-event.ts). */
-  head: Buffer;
-  /** The raw JSON body as the accept path queued it (kept as bytes: never decoded on the way). */
-  payload: Buffer;
+  /**
+   * The event as the accept path queued it (queued-event.ts): its JSON object without the closing
+   * brace, the raw body last (kept as bytes: never decoded on the way).
+   */
+  json: Buffer;
 }
 
 export interface BatchResult {
@@ -40,13 +41,11 @@ const OPEN_BRACKET = 0x5b; // "["
 const CLOSE_BRACE = 0x7d; // "}"
 const CLOSE_BRACKET = 0x5d; // "]"
 const COMMA = 0x2c; // ","
-/** Between an event's head and its payload. */
-const PAYLOAD_KEY = Buffer.from(',"p":');
 
 /**
- * The batch as one jsonb value (binary format) for ingest_events (002). Heads and payloads go in as
- * the bytes the accept path queued: it built each head and checked each payload is a JSON object jsonb
- * can store, so splicing them into the array is valid JSON, and nothing is decoded, escaped or
+ * The batch as one jsonb value (binary format) for ingest_events (002). Events go in as the bytes
+ * the accept path queued: it built each head and checked each payload is a JSON object jsonb can
+ * store, so splicing them into the array is valid JSON, and nothing is decoded, escaped or
  * re-encoded on the way. One buffer serves
  * every batch of a writer (grown when a batch needs more) instead of a new ~300 KB one per batch,
  * whose external memory drove V8 to a full collection every thousand events or so.
@@ -57,7 +56,7 @@ export class BatchJsonb {
   /** The batch's bytes: a view of this encoder's buffer, valid until the next encode(). */
   encode(events: QueuedEvent[]): Buffer {
     let size = 2 + events.length; // "[", "]", a comma between events and each event's closing brace
-    for (let i = 0; i < events.length; i++) size += events[i].head.length + PAYLOAD_KEY.length + events[i].payload.length + 1;
+    for (let i = 0; i < events.length; i++) size += events[i].json.length;
     if (this.buffer.length < size) this.buffer = Buffer.allocUnsafeSlow(size + (size >> 2));
     const out = this.buffer;
     out[0] = JSONB_VERSION;
@@ -65,9 +64,7 @@ export class BatchJsonb {
     let at = 2;
     for (let i = 0; i < events.length; i++) {
       if (i > 0) out[at++] = COMMA;
-      at += events[i].head.copy(out, at);
-      at += PAYLOAD_KEY.copy(out, at);
-      at += events[i].payload.copy(out, at);
+      at += events[i].json.copy(out, at);
       out[at++] = CLOSE_BRACE;
     }
     out[at++] = CLOSE_BRACKET;
@@ -155,14 +152,15 @@ export class BatchWriter {
       } catch (err) {
         if (!refusedAsData(err)) throw err;
         const x = err as { code: string; message: string };
-        // A head that does not read is kept whole in payload_text, so nothing of the entry is lost.
-        const d = readHead(e.head);
+        // An entry whose head does not read is kept whole in payload_text, so nothing of it is lost.
+        const read = readEvent(e.json);
+        const d = read?.details;
         await this.pool.query(this.deadLetterSql, [
           d?.idempotencyKey ?? "",
           d?.requestId ?? e.requestId,
           d?.orderingKey ?? null,
           d?.seq ?? null,
-          d ? e.payload.toString("utf8") : `${e.head.toString("utf8")} ${e.payload.toString("utf8")}`,
+          (read?.payload ?? e.json).toString("utf8"),
           d?.receivedAt ?? null,
           x.code,
           x.message,

@@ -18,7 +18,7 @@ import { startGapSweeper } from "../gap-sweeper.js";
 import { batchMetricFields } from "../metrics.js";
 import { migrate } from "../migrate.js";
 import { queueKeys } from "../queue-keys.js";
-import { eventHead, HEAD_FIELD, PAYLOAD_FIELD, requestIdOf } from "../queued-event.js";
+import { EVENT_FIELD, eventHead, requestIdOf } from "../queued-event.js";
 import { Backoff, sleep } from "../../retry.js";
 
 export interface IngestWorker {
@@ -92,11 +92,28 @@ export async function forgetDeadConsumers(redis: Redis, namespace: string, self:
   return removed;
 }
 
-/** An entry as the accept path writes it: head and payload (queued-event.ts); null if it is not one. */
+/** The group's count of entries read and its consumers, from an XINFO GROUPS reply; null if not there (Redis before 7). */
+export function groupState(reply: unknown, name: string): { entriesRead: number; consumers: number } | null {
+  if (!Array.isArray(reply)) return null;
+  for (const g of reply) {
+    if (!Array.isArray(g)) continue;
+    const info: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1];
+    if (String(info.name) !== name) continue;
+    const entriesRead = Number(info["entries-read"]);
+    const consumers = Number(info.consumers);
+    return info["entries-read"] === null || !Number.isFinite(entriesRead) || !Number.isFinite(consumers)
+      ? null
+      : { entriesRead, consumers };
+  }
+  return null;
+}
+
+/** An entry as the accept path writes it: one field, the event (queued-event.ts); null if it is not one. */
 function queuedEvent(entryId: string, fields: Buffer[]): QueuedEvent | null {
-  if (fields[0].toString("latin1") !== HEAD_FIELD || fields[2].toString("latin1") !== PAYLOAD_FIELD) return null;
+  if (fields[0].toString("latin1") !== EVENT_FIELD) return null;
   const requestId = requestIdOf(fields[1]);
-  return requestId === null ? null : { entryId, requestId, head: fields[1], payload: fields[3] };
+  return requestId === null ? null : { entryId, requestId, json: fields[1] };
 }
 
 /** An entry of earlier releases, one field per detail: its head is built here instead. */
@@ -113,7 +130,7 @@ function olderQueuedEvent(entryId: string, fields: Buffer[]): QueuedEvent | null
   // The head carries the request id as it is (the accept path's are UUIDs): nothing that needs escaping.
   if (!/^[\w.:-]{1,128}$/.test(f.request_id)) return null;
   const head = eventHead(f.request_id, f.idempotency_key, f.ordering_key ?? "", f.seq ?? "", f.received_at || new Date().toISOString());
-  return { entryId, requestId: f.request_id, head: Buffer.from(head), payload };
+  return { entryId, requestId: f.request_id, json: Buffer.concat([Buffer.from(head), payload]) };
 }
 
 function run(
@@ -128,6 +145,7 @@ function run(
 ): IngestWorker {
   const writer = new BatchWriter(pool, options.namespace, options.firstSeq, log, retry);
   const batchSize = options.batchSize;
+  const linger = new BatchLinger({ batchSize, minMs: options.batchLingerMs, maxMs: options.batchLingerMaxMs });
   let stopping = false;
   let batchCounter = 0;
   const batchPrefix = `${consumer}-${Date.now().toString(36)}`;
@@ -147,8 +165,8 @@ function run(
     return batchId;
   }
 
-  /** Runs the pipeline; warns when the ack in it failed; returns the last command's reply, or throws its error. */
-  async function execWithAck(tx: ReturnType<Redis["pipeline"]>, ackedBatch: string | null): Promise<unknown> {
+  /** Runs the pipeline; warns when the ack in it failed; returns the last `n` commands' replies, or throws the first of their errors. */
+  async function execWithAck(tx: ReturnType<Redis["pipeline"]>, ackedBatch: string | null, n = 1): Promise<unknown[]> {
     let replies: [Error | null, unknown][] | null;
     try {
       replies = await tx.exec();
@@ -157,11 +175,12 @@ function run(
       throw err;
     }
     if (!replies) throw new Error("the Redis pipeline was discarded");
-    const failedAck = replies.slice(0, -1).find(([err]) => err)?.[0];
+    const failedAck = replies.slice(0, -n).find(([err]) => err)?.[0];
     if (ackedBatch && failedAck) ackFailed(ackedBatch, failedAck);
-    const [err, reply] = replies[replies.length - 1];
-    if (err) throw err;
-    return reply;
+    const wanted = replies.slice(-n);
+    const failed = wanted.find(([err]) => err)?.[0];
+    if (failed) throw failed;
+    return wanted.map(([, reply]) => reply);
   }
 
   function ackFailed(batchId: string, err: Error): void {
@@ -180,7 +199,11 @@ function run(
     const ackedBatch = takeAck(tx);
     if (blockMs === null) tx.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "STREAMS", keys.events, ">");
     else tx.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", keys.events, ">");
-    const reply = (await execWithAck(tx, ackedBatch)) as [Buffer, StreamEntry[]][] | null;
+    // The group's count of entries read, right after this read: the stream's rate, for the linger.
+    tx.xinfo("GROUPS", keys.events);
+    const [reply, groups] = (await execWithAck(tx, ackedBatch, 2)) as [[Buffer, StreamEntry[]][] | null, unknown];
+    const group = groupState(groups, keys.group);
+    if (group) linger.observeGroup(group.entriesRead, group.consumers, performance.now());
     return reply?.[0]?.[1] ?? [];
   }
 
@@ -207,7 +230,7 @@ function run(
     const unreadable: string[] = [];
     for (const [id, fields] of entries) {
       const entryId = id.toString("latin1");
-      const event = fields && (fields.length === 4 ? queuedEvent(entryId, fields) : olderQueuedEvent(entryId, fields));
+      const event = fields && (fields.length === 2 ? queuedEvent(entryId, fields) : olderQueuedEvent(entryId, fields));
       if (event) events.push(event);
       else unreadable.push(entryId);
     }
@@ -240,7 +263,6 @@ function run(
   }
 
   const reclaimEveryMs = Math.max(100, Math.min(1000, Math.floor(options.visibilityTimeoutMs / 2)));
-  const linger = new BatchLinger({ batchSize, minMs: options.batchLingerMs, maxMs: options.batchLingerMaxMs });
   const loop = (async () => {
     let lastReadAt = performance.now();
     let lastReadFull = false;
@@ -276,7 +298,12 @@ function run(
           lastReadFull = false;
           continue;
         }
-        const wait = stopping || waited > 0 ? 0 : linger.waitMs(entries.length);
+        // Short of a batch: after a blocking read, the first events of a quiet stream, which may wait
+        // for company; after a wait, a read that came right after another worker's, which keeps
+        // collecting instead of writing a few events (and no longer reads in step with it).
+        const short = waited > 0 ? entries.length < batchSize / 2 : entries.length < batchSize;
+        const heldMs = waited > 0 ? performance.now() - lastReadAt : 0;
+        const wait = stopping || !short ? 0 : linger.waitMs(entries.length, heldMs);
         if (wait > 0) {
           await new Promise((r) => setTimeout(r, wait));
           entries = entries.concat(await read(batchSize - entries.length, null));

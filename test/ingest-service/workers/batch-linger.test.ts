@@ -81,6 +81,65 @@ describe("the wait before a read (a busy stream's batch in one read)", () => {
   });
 });
 
+describe("the stream's rate, shared among the group's readers", () => {
+  const settings = { batchSize: 50, minMs: 5, maxMs: 100 };
+
+  test("two workers that got different shares wait the same: the stream's rate over its readers, not their own", () => {
+    const greedy = new BatchLinger(settings);
+    const starved = new BatchLinger(settings);
+    greedy.observe(44, 54);
+    starved.observe(17, 100);
+    // Both see the group read 1,000 events/s over two readers: 500/s each, 45 events in 90 ms.
+    for (const l of [greedy, starved]) {
+      l.observeGroup(1000, 2, 0);
+      l.observeGroup(1100, 2, 100);
+      expect(l.ratePerS).toBeCloseTo(1000);
+      expect(l.waitBeforeReadMs(0)).toBeCloseTo(90);
+    }
+    // Without the group's count (Redis before 7), each falls back on its own rate, and they differ.
+    const a = new BatchLinger(settings);
+    const b = new BatchLinger(settings);
+    a.observe(44, 54);
+    b.observe(17, 100);
+    expect(a.waitBeforeReadMs(0)).toBeLessThan(b.waitBeforeReadMs(0));
+  });
+
+  test("reads a few ms apart do not move the rate; a count that went back (the group recreated) starts it afresh", () => {
+    const l = new BatchLinger(settings);
+    l.observeGroup(0, 1, 0);
+    l.observeGroup(100, 1, 100); // 1 per ms
+    l.observeGroup(150, 1, 102); // 2 ms later: too short a span to say anything
+    expect(l.ratePerS).toBeCloseTo(1000);
+    l.observeGroup(200, 1, 150); // over 50 ms since 100: 2 per ms, smoothed with 1
+    expect(l.ratePerS).toBeCloseTo(1500);
+    l.observeGroup(5, 1, 200);
+    expect(l.ratePerS).toBe(0);
+  });
+
+  test("a short read keeps collecting at the stream's rate, and never past the ceiling for what it holds", () => {
+    const l = new BatchLinger(settings);
+    l.observeGroup(0, 2, 0);
+    l.observeGroup(100, 2, 100); // 1 per ms
+    expect(l.waitMs(10)).toBeCloseTo(40);
+    expect(l.waitMs(10, 80)).toBeCloseTo(20);
+    expect(l.waitMs(10, 100)).toBe(0);
+    expect(l.waitMs(50, 0)).toBe(0);
+  });
+
+  test("the group's count is read from an XINFO GROUPS reply, and nothing is made up when it is missing", async () => {
+    const { groupState } = await import("../../../src/ingest-service/workers/worker.js");
+    const reply = [
+      ["name", "other", "consumers", 5, "pending", 0, "last-delivered-id", "0-0", "entries-read", 9, "lag", 0],
+      ["name", "workers", "consumers", 2, "pending", 3, "last-delivered-id", "1-0", "entries-read", 1234, "lag", 0],
+    ];
+    expect(groupState(reply, "workers")).toEqual({ entriesRead: 1234, consumers: 2 });
+    expect(groupState(reply, "absent")).toBeNull();
+    expect(groupState([["name", "workers", "consumers", 2, "entries-read", null]], "workers")).toBeNull();
+    expect(groupState([["name", "workers", "consumers", 2]], "workers")).toBeNull();
+    expect(groupState("ERR", "workers")).toBeNull();
+  });
+});
+
 describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => {
   let store: Store;
   let server: IngestServer;
