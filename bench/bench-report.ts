@@ -1,7 +1,7 @@
 // What `npm run bench` prints and writes: the results table, the per-system maximum rate under
 // the P95 rule, and issue 2's numbers checked against what was measured. Pure: data in, text out.
 
-export type BenchSystem = "raw" | "express" | "sync" | "ingest";
+export type BenchSystem = "raw" | "floor" | "express" | "sync" | "ingest";
 
 /** One replay of the bench: the fields of bench/results/latest.json's `runs`. */
 export interface BenchRun {

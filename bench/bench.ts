@@ -1,10 +1,12 @@
 // `npm run bench`: the same corpus, side by side in one run on this machine, against (a) a bare
-// node:http server (the limit), (a') express 5 doing the same, (b) the ingest service in --mode
+// node:http server (the limit), (a') the same plus one Redis XADD per request before its answer (the
+// floor of any design that answers once the event is durable), (a'') express 5 doing what (a) does,
+// (b) the ingest service in --mode
 // sync (the seed's design) and (c) the ingest service with its workers; (b) and (c) with PostgreSQL
 // local and 10 ms away. Every run reports CPU per request of the driver, the server and the
 // workers, and the lean replay driver is compared with its baseline on the same systems.
 // Prints tables and writes bench/results/latest.json. Options: --quick (shorter runs, to try it);
-// --only SYSTEM (raw, express, ingest or sync: that system's rows alone, for a change to one of them).
+// --only SYSTEM (raw, floor, express, ingest or sync: that system's rows alone, for a change to one of them).
 
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -145,8 +147,8 @@ interface Session {
 }
 
 async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: number, logDir: string): Promise<Session> {
-  if (system === "raw" || system === "express") {
-    const raw = await startScript(`${system}-server.js`, []);
+  if (system === "raw" || system === "floor" || system === "express") {
+    const raw = await startScript(system === "express" ? "express-server.js" : "raw-server.js", system === "floor" ? ["--redis", REDIS_URL] : []);
     cleanups.push(raw.stop);
     return {
       system,
@@ -157,7 +159,7 @@ async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: numb
       namespace: null,
       credentials: {},
       acceptedIds: new Set(),
-      redisPid: null,
+      redisPid: system === "floor" ? await redisServerPid(REDIS_URL) : null,
       close: raw.stop,
     };
   }
@@ -407,7 +409,7 @@ async function findMaxRate(session: Session, db: pg.Client, done: BenchRun[]): P
 // ---- The bench ---------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  const systems: BenchSystem[] = ["raw", "express", "ingest", "sync"];
+  const systems: BenchSystem[] = ["raw", "floor", "express", "ingest", "sync"];
   if (ONLY !== undefined && !systems.includes(ONLY as BenchSystem)) {
     console.error(`bench: --only takes one of ${systems.join(", ")}, got ${JSON.stringify(ONLY ?? "")}`);
     return 2;
@@ -453,6 +455,8 @@ async function main(): Promise<number> {
       ladder: true,
       drivers: [1000],
     },
+    // The floor at the rate the compare measures: what node:http and one Redis round trip cost a request.
+    { system: "floor", db: 0, fixed: [[1000, FIXED_1K_REQUESTS]], ladder: false },
     { system: "express", db: 0, fixed: [[1000, FIXED_500_REQUESTS]], ladder: true },
     {
       system: "ingest",
@@ -478,7 +482,8 @@ async function main(): Promise<number> {
   ];
   for (const step of plan.filter((p) => ONLY === undefined || p.system === ONLY)) {
     if (abort.signal.aborted) break;
-    log(`\n${step.system}, database ${step.db} ms away${step.system === "raw" ? " (no database)" : ""}:`);
+    const noDatabase = step.system === "raw" ? " (no database)" : step.system === "floor" ? " (Redis, no database)" : "";
+    log(`\n${step.system}, database ${step.db} ms away${noDatabase}:`);
     const session = await openSession(step.system, step.db, proxy.port, logDir);
     try {
       await warmUp(session, db);
