@@ -148,7 +148,10 @@ interface Session {
 
 async function openSession(system: BenchSystem, dbRttMs: 0 | 10, proxyPort: number, logDir: string): Promise<Session> {
   if (system === "raw" || system === "floor" || system === "express") {
-    const raw = await startScript(system === "express" ? "express-server.js" : "raw-server.js", system === "floor" ? ["--redis", REDIS_URL] : []);
+    const raw = await startScript(
+      system === "express" ? "express-server.js" : "raw-server.js",
+      system === "floor" ? ["--redis", REDIS_URL] : [],
+    );
     cleanups.push(raw.stop);
     return {
       system,

@@ -6,8 +6,11 @@
 // With --seal instead of --before: this checkout's build in the sealed room ("after") against the same
 // build run as the runner's own ("before"), to show what the room costs the measurement.
 //
-//   npm run compare -- --before <commit> [--gate gates/gate-a.yaml] [--phase load]
-//   npm run compare -- --seal [--gate gates/gate-a.yaml] [--phase load]
+// --rounds N repeats the four runs N times; each round's ratio is printed too, so the spread of the
+// machine's noise stands beside the mean.
+//
+//   npm run compare -- --before <commit> [--gate gates/gate-a.yaml] [--phase load] [--rounds 1]
+//   npm run compare -- --seal [--gate gates/gate-a.yaml] [--phase load] [--rounds 1]
 
 import { execFileSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
@@ -22,6 +25,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 interface Measured {
   build: "before" | "after";
+  round: number;
   verdict: string;
   p95Ms: number | null;
   serverUs: number | null;
@@ -29,11 +33,12 @@ interface Measured {
   workersUs: number | null;
 }
 
-function measured(build: Measured["build"], run: GateRun): Measured {
+function measured(build: Measured["build"], round: number, run: GateRun): Measured {
   const p = run.phases[run.phases.length - 1];
   const c = p?.resources?.cpu;
   return {
     build,
+    round,
     verdict: p?.verdict ?? run.verdict,
     p95Ms: p?.latency?.p95 ?? null,
     serverUs: c?.serverUsPerRequest ?? null,
@@ -41,6 +46,8 @@ function measured(build: Measured["build"], run: GateRun): Measured {
     workersUs: c?.workersUsPerEvent ?? null,
   };
 }
+
+type Metric = "p95Ms" | "serverUs" | "driverUs" | "workersUs";
 
 const mean = (xs: (number | null)[]) => {
   const ok = xs.filter((x): x is number => x !== null);
@@ -53,7 +60,12 @@ async function main(argv: string[]): Promise<number> {
   const before = at("--before");
   const sealVsOpen = argv.includes("--seal");
   if (!before === !sealVsOpen) {
-    console.error("usage: compare-builds --before <commit> | --seal [--gate FILE] [--phase NAME]");
+    console.error("usage: compare-builds --before <commit> | --seal [--gate FILE] [--phase NAME] [--rounds N]");
+    return 2;
+  }
+  const rounds = Number(at("--rounds", "1"));
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) {
+    console.error(`compare-builds: --rounds takes a whole number from 1 to 20, got ${JSON.stringify(at("--rounds"))}`);
     return 2;
   }
   const gate = loadGate(at("--gate", join(ROOT, "gates/gate-a.yaml"))!);
@@ -82,17 +94,19 @@ async function main(argv: string[]): Promise<number> {
     });
   // Not reported: the before tree's build (its writes flushed) and a first smoke phase on each build.
   for (const build of ["before", "after"] as const) await runOf(build, [gate.phases[0]]);
-  for (const build of ["after", "before", "before", "after"] as const) {
-    const run = await runOf(build);
-    if (run.reason.startsWith("could not run")) throw new Error(`${build}: ${run.reason}`);
-    const m = measured(build, run);
-    rows.push(m);
-    console.log(
-      `  ${build.padEnd(6)} ${m.verdict.padEnd(12)} P95 ${fmt(m.p95Ms, "ms")}, server ${fmt(m.serverUs, "µs")}/request, driver ${fmt(m.driverUs, "µs")}/request, workers ${fmt(m.workersUs, "µs")}/event`,
-    );
+  for (let round = 1; round <= rounds; round++) {
+    for (const build of ["after", "before", "before", "after"] as const) {
+      const run = await runOf(build);
+      if (run.reason.startsWith("could not run")) throw new Error(`${build}: ${run.reason}`);
+      const m = measured(build, round, run);
+      rows.push(m);
+      console.log(
+        `  ${rounds > 1 ? `round ${round} ` : ""}${build.padEnd(6)} ${m.verdict.padEnd(12)} P95 ${fmt(m.p95Ms, "ms")}, server ${fmt(m.serverUs, "µs")}/request, driver ${fmt(m.driverUs, "µs")}/request, workers ${fmt(m.workersUs, "µs")}/event`,
+      );
+    }
   }
-  const of = (b: Measured["build"], k: keyof Omit<Measured, "build" | "verdict">) =>
-    mean(rows.filter((r) => r.build === b).map((r) => r[k]));
+  const of = (b: Measured["build"], k: Metric, round?: number) =>
+    mean(rows.filter((r) => r.build === b && (round === undefined || r.round === round)).map((r) => r[k]));
   for (const [k, unit] of [
     ["p95Ms", "ms"],
     ["serverUs", "µs"],
@@ -100,8 +114,14 @@ async function main(argv: string[]): Promise<number> {
   ] as const) {
     const a = of("after", k);
     const b = of("before", k);
+    const perRound = Array.from({ length: rounds }, (_, i) => {
+      const ra = of("after", k, i + 1);
+      const rb = of("before", k, i + 1);
+      return ra !== null && rb ? ra / rb : null;
+    }).filter((x): x is number => x !== null);
+    const spread = rounds > 1 && perRound.length ? `; by round ${perRound.map((x) => `${x.toFixed(2)}x`).join(", ")}` : "";
     console.log(
-      `${k}: after ${fmt(a, unit)}, before ${fmt(b, unit)}: after ÷ before = ${a !== null && b ? (a / b).toFixed(2) : "n/a"}x (mean of 2 runs each)`,
+      `${k}: after ${fmt(a, unit)}, before ${fmt(b, unit)}: after ÷ before = ${a !== null && b ? (a / b).toFixed(2) : "n/a"}x (mean of ${2 * rounds} runs each${spread})`,
     );
   }
   return 0;
