@@ -23,14 +23,15 @@ export interface EventDetails {
 export const EVENT_FIELD = "event";
 
 const HEAD_START = '{"r":"';
-/** Where the head ends and the payload starts. Inside the head's strings a quote is always escaped, so the first match is this one. */
+/** Where the head ends and the payload starts: inside the head's strings a quote is always escaped, so the first match is this. */
 const PAYLOAD_KEY = ',"p":';
 const QUOTE = 0x22;
 const SEQUENCE = /^\d{1,15}$/;
 
 /**
- * The head of an event, up to and with its payload's key; `seq` must be 1 to 15 digits (the accept path checked it) or "", `orderingKey`
- * "" for none. A sequence number goes in as a JSON number, so leading zeros are dropped ("007" is 7).
+ * The head of an event, up to and with its payload's key. `seq` is 1 to 15 digits (the accept path
+ * checked it) or "" for none, `orderingKey` "" for none. A sequence number goes in as a JSON number,
+ * so leading zeros are dropped ("007" is 7).
  */
 export function eventHead(requestId: string, idempotencyKey: string, orderingKey: string, seq: string, receivedAt: string): string {
   return (

@@ -46,9 +46,9 @@ const COMMA = 0x2c; // ","
  * The batch as one jsonb value (binary format) for ingest_events (002). Events go in as the bytes
  * the accept path queued: it built each head and checked each payload is a JSON object jsonb can
  * store, so splicing them into the array is valid JSON, and nothing is decoded, escaped or
- * re-encoded on the way. One buffer serves
- * every batch of a writer (grown when a batch needs more) instead of a new ~300 KB one per batch,
- * whose external memory drove V8 to a full collection every thousand events or so.
+ * re-encoded on the way. One buffer serves every batch of a writer (grown when a batch needs more)
+ * instead of a new ~300 KB one per batch, whose external memory drove V8 to a full collection every
+ * thousand events or so.
  */
 export class BatchJsonb {
   private buffer = Buffer.allocUnsafeSlow(0);

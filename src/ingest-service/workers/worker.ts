@@ -127,9 +127,11 @@ function olderQueuedEvent(entryId: string, fields: Buffer[]): QueuedEvent | null
   }
   // seq goes into the batch's JSON unquoted: anything but digits would corrupt the whole batch.
   if (!f.idempotency_key || !f.request_id || payload === undefined || (f.seq && !/^\d{1,15}$/.test(f.seq))) return null;
-  // The head carries the request id as it is (the accept path's are UUIDs): nothing that needs escaping.
+  // The head carries the request id and the time as they are (the accept path's are a UUID and an ISO
+  // 8601 time): nothing that would need escaping gets in.
   if (!/^[\w.:-]{1,128}$/.test(f.request_id)) return null;
-  const head = eventHead(f.request_id, f.idempotency_key, f.ordering_key ?? "", f.seq ?? "", f.received_at || new Date().toISOString());
+  const receivedAt = f.received_at && /^[\d:.TZ+-]{10,40}$/.test(f.received_at) ? f.received_at : new Date().toISOString();
+  const head = eventHead(f.request_id, f.idempotency_key, f.ordering_key ?? "", f.seq ?? "", receivedAt);
   return { entryId, requestId: f.request_id, json: Buffer.concat([Buffer.from(head), payload]) };
 }
 
