@@ -26,7 +26,8 @@ const HEAD_START = '{"r":"';
 /** Where the head ends and the payload starts: inside the head's strings a quote is always escaped, so the first match is this. */
 const PAYLOAD_KEY = ',"p":';
 const QUOTE = 0x22;
-const SEQUENCE = /^\d{1,15}$/;
+/** A sequence number as the accept path takes it: 1 to 15 decimal digits (an exact JSON number, a bigint). */
+export const SEQUENCE = /^\d{1,15}$/;
 
 /**
  * The head of an event, up to and with its payload's key. `seq` is 1 to 15 digits (the accept path

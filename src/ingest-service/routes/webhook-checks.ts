@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import { createAuthenticator } from "../authenticate.js";
 import type { ServerOptions } from "../config.js";
 import { checkJsonObject } from "../json-check.js";
+import { SEQUENCE } from "../queued-event.js";
 import { JSON_TYPE, type Refusal } from "./route.js";
 
 export type WebhookCheck = (h: IncomingHttpHeaders, body: Buffer) => Refusal | null;
@@ -24,7 +25,6 @@ export function idempotencyKeyOf(h: IncomingHttpHeaders): string | string[] | un
   return h["webhook-id"] ?? h["x-github-delivery"] ?? h["idempotency-key"];
 }
 
-const SEQUENCE = /^\d{1,15}$/;
 const EMPTY_BODY: Refusal = { status: 400, code: "empty_body", message: "the request body is empty; send a JSON object" };
 const MISSING_KEY: Refusal = {
   status: 400,

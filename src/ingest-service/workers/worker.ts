@@ -18,7 +18,7 @@ import { startGapSweeper } from "../gap-sweeper.js";
 import { batchMetricFields } from "../metrics.js";
 import { migrate } from "../migrate.js";
 import { queueKeys } from "../queue-keys.js";
-import { EVENT_FIELD, eventHead, requestIdOf } from "../queued-event.js";
+import { EVENT_FIELD, eventHead, requestIdOf, SEQUENCE } from "../queued-event.js";
 import { Backoff, sleep } from "../../retry.js";
 
 export interface IngestWorker {
@@ -126,7 +126,7 @@ function olderQueuedEvent(entryId: string, fields: Buffer[]): QueuedEvent | null
     else f[name] = fields[i + 1].toString("utf8");
   }
   // seq goes into the batch's JSON unquoted: anything but digits would corrupt the whole batch.
-  if (!f.idempotency_key || !f.request_id || payload === undefined || (f.seq && !/^\d{1,15}$/.test(f.seq))) return null;
+  if (!f.idempotency_key || !f.request_id || payload === undefined || (f.seq && !SEQUENCE.test(f.seq))) return null;
   // The head carries the request id and the time as they are (the accept path's are a UUID and an ISO
   // 8601 time): nothing that would need escaping gets in.
   if (!/^[\w.:-]{1,128}$/.test(f.request_id)) return null;

@@ -260,15 +260,20 @@ describe("approval of a FAIL", () => {
     world = await startBotWorld("signoff-fail", { childRunner: true });
     const source = world.fake.createPullRequest({ head: "feature", files: { "src/a.ts": "a\n" } });
     // A FAIL within three tries (a loaded machine may keep the replay from proving it: INCONCLUSIVE, tried again).
-    const { run } = await decidedRun(world, source.number, "octocat", "/gate-f replay 1k", "FAIL");
+    const { run, tries } = await decidedRun(world, source.number, "octocat", "/gate-f replay 1k", "FAIL");
     const v = run.verdict!;
+    // Each try is an attempt on this commit: a FAIL on the second try is attempt 2, after the INCONCLUSIVE.
+    expect(run.attempt).toMatchObject({ number: tries, max: 3 });
+    const earlier = run.attempt!.earlier.map((e) => e.verdict);
+    expect(earlier).toEqual(Array(tries - 1).fill("INCONCLUSIVE"));
+    const attempt = `attempt ${tries} of 3 on this commit${earlier.length ? `, after ${earlier.join(", ")}` : ""}`;
     const evidence = world.fake.pullRequestJson(run.evidencePullNumber!);
     expect(evidence.title).toMatch(new RegExp(`^Gate F ${v}: 1K replay evidence, \\d{4}-\\d{2}-\\d{2}$`));
     // Gate F has one phase: `replay 1k` is a full run, a promotion decision (a NO-GO).
     expect(run.full).toBe(true);
     expect(statuses(source.head.sha, "release-gate/gate-f").at(-1)).toMatchObject({
       state: "failure",
-      description: `NO-GO (attempt 1 of 3 on this commit): run ${run.id} ended ${v}`,
+      description: `NO-GO (${attempt}): run ${run.id} ended ${v}`,
       creator: world.fake.botLogin,
     });
     const check = [...world.fake.state.checkRuns.values()].find((c) => c.id === run.checkRunId);
@@ -302,7 +307,7 @@ describe("approval of a FAIL", () => {
     const all = statuses(source.head.sha, "release-gate/gate-f");
     expect(all.at(-1)).toMatchObject({
       state: "failure",
-      description: `NO-GO (${v}) (attempt 1 of 3 on this commit) acknowledged by @mallory`,
+      description: `NO-GO (${v}) (${attempt}) acknowledged by @mallory`,
     });
     expect(all.some((s) => s.state === "success")).toBe(false);
   });
