@@ -1,12 +1,14 @@
 // Builds a tree inside the sealed room. The room has no network, so npm packages are fetched first, with no
 // code of the tree running: npm alone, scripts off, from a folder holding only package.json and the
 // lockfile, into an npm cache of the room's own (seeded from the runner's, which is refreshed from it only
-// at that point, before the tree's code has run). Then the build command runs sealed, offline.
+// at that point, before the tree's code has run). Then the build command runs sealed, offline. A lockfile
+// whose packages the runner's cache already took in full is not fetched again: its digest is noted in
+// the cache when the fetch that filled it succeeds.
 
 import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, lstat, mkdir, rename, rm } from "node:fs/promises";
+import { copyFile, lstat, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { BuildOutcome, BuildRun, Builder } from "../service-source/index.js";
@@ -16,6 +18,9 @@ import { chownTree, type SealedRoom } from "./sealed-room.js";
 export const ROOM_BUILDER_VERSION = `room/1 node ${process.version}`;
 
 type BuildStep = BuildOutcome;
+
+/** In the runner's npm cache: one empty file per lockfile (its sha256) whose every package the cache holds. */
+const FETCHED_LOCKFILES = "release-gate-fetched-lockfiles";
 
 export class RoomBuilder implements Builder {
   readonly version = ROOM_BUILDER_VERSION;
@@ -72,6 +77,19 @@ export class RoomBuilder implements Builder {
     const manifest = join(tree, "package.json");
     // Read without following links: a link could point anywhere on the runner's disk.
     if (!(await isRegularFile(lockfile)) || !(await isRegularFile(manifest))) return null;
+    const digest = createHash("sha256")
+      .update(await readFile(lockfile))
+      .digest("hex");
+    const fetchedMark = join(this.npmCache, FETCHED_LOCKFILES, digest);
+    if (existsSync(fetchedMark)) {
+      // Fetched before in full: the build's offline install finds every package in the room's copy.
+      await copyTree(this.npmCache, roomCache);
+      await chownTree(join(this.room.dir, "service"), this.room.uid, this.room.uid);
+      return {
+        exitCode: 0,
+        log: `--- dependencies: every package of this lockfile (sha256 ${digest}) is in the runner's npm cache; not fetched again\n--- build\n`,
+      };
+    }
     const deps = join(this.room.dir, "service", "dependencies");
     await mkdir(deps, { recursive: true });
     await copyFile(manifest, join(deps, "package.json"));
@@ -94,15 +112,20 @@ export class RoomBuilder implements Builder {
     await rm(deps, { recursive: true, force: true });
     const log = `--- dependencies (npm ci --ignore-scripts, before the tree's code runs)\n${step.log}--- build\n`;
     if (step.killed || step.exitCode !== 0) return { ...step, log };
-    await this.keepCache(roomCache);
+    await this.keepCache(roomCache, digest);
     return { ...step, log };
   }
 
-  /** The room's cache, filled by npm alone, becomes the runner's: a copy under a new name, then a rename. */
-  private async keepCache(roomCache: string): Promise<void> {
+  /**
+   * The room's cache, filled by npm alone, becomes the runner's: a copy under a new name, then a rename;
+   * the lockfile it was filled for (`digest`) is noted in it as fetched.
+   */
+  private async keepCache(roomCache: string, digest: string): Promise<void> {
     const staging = `${this.npmCache}.staging-${randomBytes(4).toString("hex")}`;
     try {
       await copyTree(roomCache, staging);
+      await mkdir(join(staging, FETCHED_LOCKFILES), { recursive: true });
+      await writeFile(join(staging, FETCHED_LOCKFILES, digest), "");
       await chownTree(staging, 0, 0);
       const old = `${this.npmCache}.old-${randomBytes(4).toString("hex")}`;
       if (existsSync(this.npmCache)) await rename(this.npmCache, old);
