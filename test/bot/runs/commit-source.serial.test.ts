@@ -191,12 +191,14 @@ describe("the PR's own commit is built and gated", () => {
   });
 
   test("(5) a fork PR is refused with how to allow it, and runs once a maintainer approves its head", async () => {
+    // Its own commit with main's tree: the run takes (1)'s build from the cache instead of building again.
     const pr = world.fake.createPullRequest({
       head: "from-fork",
       fork: "fork-author",
       author: "fork-author",
-      files: { "README.md": "# from a fork\n" },
+      files: { "README.md": files["README.md"] },
     });
+    expect(pr.head.sha).not.toBe(world.fake.state.branchSha("main"));
     const before = world.comments(pr.number).length;
     await world.comment(pr.number, "octocat", "/gate-a replay 1k");
     const refusal = await waitFor("the refusal", () =>
