@@ -1,6 +1,7 @@
 // The room's build fetches a lockfile's packages once: a second build with the same lockfile finds the
 // runner's cache noted as holding them all and goes straight to the sealed, offline build, which installs
-// them from the room's copy. Another lockfile is fetched as ever. Runs in a real sealed room.
+// them from the room's copy. Another lockfile is fetched as ever. Runs in real sealed rooms, in the serial
+// pass: its builds copy the runner's npm cache and run npm, which would starve the suites beside it.
 
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
