@@ -2,8 +2,8 @@
 // "event", holding the event as the JSON object a worker's batch wants, without its closing brace:
 //   {"r":"<request id>","k":<idempotency key>,"o":<ordering key or null>,"s":<seq or null>,"t":"<received at>","p":<payload>
 // The accept path builds the head (everything before the payload) and accept-batch.lua appends the
-// payload as received, so a worker splices the entry and a "}" into its batch without decoding
-// anything (batch-writer.ts). Earlier releases wrote six fields, one per detail; parsing those replies
+// payload as received, so a worker cuts the entry at the payload's key, the head into its batch's heads
+// and the payload into its bodies, without decoding anything (batch-writer.ts). Earlier releases wrote six fields, one per detail; parsing those replies
 // and building the JSON cost the worker about a third of its CPU per event. Entries in that older form
 // are still read (a stream can hold both during an upgrade).
 
@@ -25,6 +25,7 @@ export const EVENT_FIELD = "event";
 const HEAD_START = '{"r":"';
 /** Where the head ends and the payload starts: inside the head's strings a quote is always escaped, so the first match is this. */
 const PAYLOAD_KEY = ',"p":';
+export const PAYLOAD_KEY_LENGTH = PAYLOAD_KEY.length;
 const QUOTE = 0x22;
 /** A sequence number as the accept path takes it: 1 to 15 decimal digits (an exact JSON number, a bigint). */
 export const SEQUENCE = /^\d{1,15}$/;
@@ -51,6 +52,12 @@ export function eventHead(requestId: string, idempotencyKey: string, orderingKey
   );
 }
 
+/** Where a queued event's payload starts (just after its key), or -1 when the head does not end as the accept path writes it. */
+export function payloadStart(event: Buffer): number {
+  const at = event.indexOf(PAYLOAD_KEY);
+  return at < 0 ? -1 : at + PAYLOAD_KEY.length;
+}
+
 /**
  * The request id of a queued event, read from its fixed start without decoding the rest; null when
  * the bytes do not start as the accept path writes them.
@@ -66,8 +73,9 @@ export function requestIdOf(event: Buffer): string | null {
  * null if the head does not read.
  */
 export function readEvent(event: Buffer): { details: EventDetails; payload: Buffer } | null {
-  const at = event.indexOf(PAYLOAD_KEY);
-  if (at < 0) return null;
+  const start = payloadStart(event);
+  if (start < 0) return null;
+  const at = start - PAYLOAD_KEY.length;
   let o: unknown;
   try {
     o = JSON.parse(event.toString("utf8", 0, at) + "}");
@@ -80,6 +88,6 @@ export function readEvent(event: Buffer): { details: EventDetails; payload: Buff
   if (s !== null && !(typeof s === "number" && SEQUENCE.test(String(s)))) return null;
   return {
     details: { requestId: r, idempotencyKey: k, orderingKey: key, seq: s === null ? null : String(s), receivedAt: t },
-    payload: event.subarray(at + PAYLOAD_KEY.length),
+    payload: event.subarray(start),
   };
 }

@@ -33,6 +33,17 @@ test("a webhook is stored and committed before the 202, without touching Redis",
   expect(await store.idempotencyMarkers()).toBe(0);
 });
 
+test("the payload is stored as sent, byte for byte", async () => {
+  const body = '{"b": 2,  "a":[1.50, 1e2, "\\u00e9"]}';
+  const answer = await send(`${server.url}/webhooks`, {
+    body,
+    headers: { "content-type": "application/json", "webhook-id": "sync-as-sent" },
+  });
+  expect(answer.status).toBe(202);
+  const { rows } = await store.pool.query(`select payload::text as text from ${store.schema}.webhook_events`);
+  expect(rows).toEqual([{ text: body }]);
+});
+
 test("a redelivery answers 200 duplicate with the first request id, in a burst too, and is stored once", async () => {
   const answers = await Promise.all(Array.from({ length: 15 }, () => postWebhook(server.url, "sync-dup")));
   const accepted = answers.filter((a) => a.status === 202);

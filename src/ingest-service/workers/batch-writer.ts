@@ -1,12 +1,12 @@
 // Writes one batch of queued events to PostgreSQL: one transaction, one statement (the
-// ingest_batch function stores, dedupes and applies per-key order). Retries outages with capped
+// ingest_events function stores, dedupes and applies per-key order). Retries outages with capped
 // backoff (full jitter) and never reports success before COMMIT; data PostgreSQL refuses goes to dead_letters
 // instead of blocking the queue for ever.
 
 import type pg from "pg";
 import type { Logger } from "pino";
 import { Backoff, sleep, type BackoffPolicy } from "../../retry.js";
-import { readEvent } from "../queued-event.js";
+import { PAYLOAD_KEY_LENGTH, payloadStart, readEvent } from "../queued-event.js";
 
 export interface QueuedEvent {
   /** Redis stream entry id, for the ack. */
@@ -38,37 +38,59 @@ export const DEFAULT_RETRY: RetryPolicy = { firstDelayMs: 50, maxDelayMs: 2000 }
 // jsonb's binary input format is a version byte (1) followed by the JSON text.
 const JSONB_VERSION = 1;
 const OPEN_BRACKET = 0x5b; // "["
-const CLOSE_BRACE = 0x7d; // "}"
 const CLOSE_BRACKET = 0x5d; // "]"
 const COMMA = 0x2c; // ","
 
-/**
- * The batch as one jsonb value (binary format) for ingest_events (002). Events go in as the bytes
- * the accept path queued: it built each head and checked each payload is a JSON object jsonb can
- * store, so splicing them into the array is valid JSON, and nothing is decoded, escaped or
- * re-encoded on the way. One buffer serves every batch of a writer (grown when a batch needs more)
- * instead of a new ~300 KB one per batch, whose external memory drove V8 to a full collection every
- * thousand events or so.
- */
-export class BatchJsonb {
-  private buffer = Buffer.allocUnsafeSlow(0);
+/** A batch as ingest_events (004) takes it: both views of its encoder's buffers, valid until the next encode(). */
+export interface EncodedBatch {
+  /** jsonb, binary format: [{"r","k","o","s","t","b","l"}, ...], each event's head with where its body is. */
+  heads: Buffer;
+  /** bytea: the bodies one after another, event i's being l bytes from offset b. */
+  bodies: Buffer;
+}
 
-  /** The batch's bytes: a view of this encoder's buffer, valid until the next encode(). */
-  encode(events: QueuedEvent[]): Buffer {
-    let size = 2 + events.length; // "[", "]", a comma between events and each event's closing brace
-    for (let i = 0; i < events.length; i++) size += events[i].json.length;
-    if (this.buffer.length < size) this.buffer = Buffer.allocUnsafeSlow(size + (size >> 2));
-    const out = this.buffer;
-    out[0] = JSONB_VERSION;
-    out[1] = OPEN_BRACKET;
-    let at = 2;
+/**
+ * The batch for ingest_events (004). Events go in as the bytes the accept path queued, cut at the
+ * payload's key: the heads (which the accept path built) into one jsonb array, each closed with its
+ * body's offset and length, and the payloads (which it checked are JSON objects jsonb could hold) into
+ * one bytea, stored as sent. Nothing is decoded, escaped or re-encoded on the way. Each buffer serves
+ * every batch of a writer (grown when a batch needs more) instead of new ones per batch, whose
+ * external memory drove V8 to a full collection every thousand events or so.
+ */
+export class BatchEncoder {
+  private heads = Buffer.allocUnsafeSlow(0);
+  private bodies = Buffer.allocUnsafeSlow(0);
+
+  encode(events: QueuedEvent[]): EncodedBatch {
+    // Per event at most: the head, ',"b":' and ',"l":' with two numbers of up to 10 digits, "}" and a comma.
+    let size = 3;
+    let bodySize = 0;
     for (let i = 0; i < events.length; i++) {
-      if (i > 0) out[at++] = COMMA;
-      at += events[i].json.copy(out, at);
-      out[at++] = CLOSE_BRACE;
+      size += events[i].json.length + 32;
+      bodySize += events[i].json.length;
     }
-    out[at++] = CLOSE_BRACKET;
-    return out.subarray(0, at);
+    if (this.heads.length < size) this.heads = Buffer.allocUnsafeSlow(size + (size >> 2));
+    if (this.bodies.length < bodySize) this.bodies = Buffer.allocUnsafeSlow(bodySize + (bodySize >> 2));
+    const heads = this.heads;
+    const bodies = this.bodies;
+    heads[0] = JSONB_VERSION;
+    heads[1] = OPEN_BRACKET;
+    let at = 2;
+    let body = 0;
+    for (let i = 0; i < events.length; i++) {
+      const json = events[i].json;
+      // An entry whose head does not end as written goes in whole, without a body: PostgreSQL refuses
+      // it as data, and the writer sends it to dead_letters.
+      const start = payloadStart(json);
+      const headEnd = start < 0 ? json.length : start - PAYLOAD_KEY_LENGTH;
+      const length = start < 0 ? 0 : json.length - start;
+      if (i > 0) heads[at++] = COMMA;
+      at += json.copy(heads, at, 0, headEnd);
+      at += heads.write(`,"b":${body},"l":${length}}`, at, "latin1");
+      if (length > 0) body += json.copy(bodies, body, start);
+    }
+    heads[at++] = CLOSE_BRACKET;
+    return { heads: heads.subarray(0, at), bodies: bodies.subarray(0, body) };
   }
 }
 
@@ -82,7 +104,7 @@ export class BatchWriter {
   private readonly statement: pg.QueryConfig;
   private readonly deadLetterSql: string;
   /** One batch at a time: each attempt is awaited before the next is encoded. */
-  private readonly batchJsonb = new BatchJsonb();
+  private readonly encoder = new BatchEncoder();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -95,7 +117,7 @@ export class BatchWriter {
     this.statement = {
       // Named: parsed once per connection, then only bound and executed.
       name: `${namespace}_ingest_events`,
-      text: `select ${schema}.ingest_events($1::jsonb, $2, $3) as inserted`,
+      text: `select ${schema}.ingest_events($1::jsonb, $2::bytea, $3, $4) as inserted`,
     };
     this.deadLetterSql = `insert into ${schema}.dead_letters
       (idempotency_key, request_id, ordering_key, seq, payload_text, received_at, error_code, error_message)
@@ -104,10 +126,11 @@ export class BatchWriter {
 
   /** One attempt: resolves after COMMIT with the number of new rows, rejects with PostgreSQL's error. */
   async writeOnce(events: QueuedEvent[], batchId: string): Promise<number> {
-    // A Buffer parameter travels in binary format: jsonb_recv reads it without a text round trip.
-    // Safe to reuse: this writer awaits each attempt before it encodes the next, and pg copies the
-    // parameter into its Bind message when it sends the query.
-    const { rows } = await this.pool.query({ ...this.statement, values: [this.batchJsonb.encode(events), batchId, this.firstSeq] });
+    // Buffer parameters travel in binary format: jsonb_recv and bytearecv read them without a text round
+    // trip. Safe to reuse: this writer awaits each attempt before it encodes the next, and pg copies the
+    // parameters into its Bind message when it sends the query.
+    const { heads, bodies } = this.encoder.encode(events);
+    const { rows } = await this.pool.query({ ...this.statement, values: [heads, bodies, batchId, this.firstSeq] });
     return Number(rows[0].inserted);
   }
 

@@ -4,7 +4,7 @@
 import { startIngestServer, type IngestServer } from "../../../src/ingest-service/server.js";
 import { startIngestWorker, type IngestWorker } from "../../../src/ingest-service/workers/worker.js";
 import type { WorkerOptions } from "../../../src/ingest-service/config.js";
-import { newNamespace, postWebhook, serverOptions, shuffled, Store, waitFor, workerOptions } from "../support/ingest-fixture.js";
+import { newNamespace, postWebhook, send, serverOptions, shuffled, Store, waitFor, workerOptions } from "../support/ingest-fixture.js";
 
 const FAST_RETRY = { firstDelayMs: 10, maxDelayMs: 50 };
 
@@ -186,6 +186,37 @@ test("events without an ordering key are applied when stored", async () => {
     apply_index: null,
     payload: { a: [1, { b: null }] },
   });
+});
+
+// What the signature was made over is what is kept: jsonb would reorder the keys, drop the spacing
+// and rewrite the escapes and numbers.
+const AS_SENT = '{"zeta": "last",\n  "alpha": [2, 3.10, 1e2], "caf\u00e9":"\\u00e9\\n", "é": "é"}';
+
+test("a payload is stored as sent, byte for byte, in a batch with others", async () => {
+  const answers = await Promise.all([
+    send(`${server.url}/webhooks`, { body: AS_SENT, headers: { "content-type": "application/json", "webhook-id": "as-sent" } }),
+    postWebhook(server.url, "beside-1", { n: 1 }, { "x-ordering-key": "as-sent/a", "x-sequence": "1" }),
+    postWebhook(server.url, "beside-2", { n: 2 }, { "x-ordering-key": "as-sent/a", "x-sequence": "2" }),
+  ]);
+  expect(answers.map((a) => a.status)).toEqual([202, 202, 202]);
+  await start(1, { batchLingerMs: 50 });
+  await waitFor("stored", stored, (n) => n === 3);
+  const { rows } = await store.pool.query(
+    `select idempotency_key as key, payload::text as text, payload::jsonb->>'zeta' as zeta from ${store.schema}.webhook_events order by idempotency_key`,
+  );
+  expect(rows).toEqual([
+    { key: "as-sent", text: AS_SENT, zeta: "last" },
+    { key: "beside-1", text: '{"n":1}', zeta: null },
+    { key: "beside-2", text: '{"n":2}', zeta: null },
+  ]);
+});
+
+test("a worker of the release before keeps storing during an upgrade (ingest_events with the whole batch as jsonb)", async () => {
+  await start(1); // migrates the namespace
+  const batch = [{ r: "req-old", k: "old-release", o: null, s: null, t: new Date().toISOString(), p: { a: [1, { b: null }] } }];
+  await store.pool.query(`select ${store.schema}.ingest_events($1::jsonb, 'old-batch', 1)`, [JSON.stringify(batch)]);
+  const [row] = await store.events();
+  expect(row).toMatchObject({ idempotency_key: "old-release", applied: true, payload: { a: [1, { b: null }] } });
 });
 
 test("worker metrics reach the server's /metrics through Redis", async () => {
