@@ -52,7 +52,8 @@ begin
   return v_inserted;
 end $$;
 
--- The synchronous design's batch (001), storing its payloads as sent too.
+-- The synchronous design's batch (001) is 004's ingest_events over its arrays, so it stores payloads as
+-- sent too and the steps of storing a batch are written once.
 create or replace function ingest_batch(
   p_idempotency_keys text[],
   p_request_ids      text[],
@@ -63,34 +64,18 @@ create or replace function ingest_batch(
   p_batch_id         text,
   p_first_seq        bigint
 ) returns integer
-language plpgsql set search_path from current as $$
-declare
-  v_keys     text[];
-  v_inserted integer;
-begin
-  with locked as (
-    insert into ordering_keys as k (ordering_key, next_seq)
-    select ordering_key, least(p_first_seq, min(seq))
-      from unnest(p_ordering_keys, p_seqs) as t(ordering_key, seq)
-     where ordering_key is not null
-     group by ordering_key
-     order by ordering_key
-    on conflict (ordering_key) do update set next_seq = k.next_seq
-    returning k.ordering_key
+language sql set search_path from current as $$
+  with events as (
+    select u.k, u.r, u.o, u.s, u.t, u.n, convert_to(u.p, 'UTF8') as body
+      from unnest(p_idempotency_keys, p_request_ids, p_ordering_keys, p_seqs, p_payloads, p_received_at)
+           with ordinality as u(k, r, o, s, p, t, n)
+  ), placed as (
+    select *, coalesce(sum(octet_length(body)) over (order by n rows between unbounded preceding and 1 preceding), 0) as b
+      from events
   )
-  select array_agg(ordering_key) into v_keys from locked;
-
-  insert into webhook_events
-    (idempotency_key, request_id, ordering_key, seq, payload, received_at, batch_id, applied_at)
-  select u.idempotency_key, u.request_id, u.ordering_key, u.seq, u.payload::json, u.received_at, p_batch_id,
-         case when u.ordering_key is null then now() end
-    from unnest(p_idempotency_keys, p_request_ids, p_ordering_keys, p_seqs, p_payloads, p_received_at)
-         as u(idempotency_key, request_id, ordering_key, seq, payload, received_at)
-  on conflict (idempotency_key) do nothing;
-  get diagnostics v_inserted = row_count;
-
-  if v_keys is not null then
-    perform apply_ready(v_keys);
-  end if;
-  return v_inserted;
-end $$;
+  select coalesce(ingest_events(
+           jsonb_agg(jsonb_build_object('k', k, 'r', r, 'o', o, 's', s, 't', t, 'b', b, 'l', octet_length(body)) order by n),
+           string_agg(body, ''::bytea order by n),
+           p_batch_id, p_first_seq), 0)
+    from placed
+$$;
