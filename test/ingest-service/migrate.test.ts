@@ -61,3 +61,47 @@ test("webhook_events has the unique idempotency key and the non-negative sequenc
 test("a namespace that is not a safe schema name is refused before any SQL", async () => {
   await expect(migrate(store.pool, 'x"; drop table y; --')).rejects.toThrow("must match");
 });
+
+test("upgrading a namespace that holds events to payloads as sent (004) keeps every event and its payload", async () => {
+  // The namespace as the release before 004 left it: 001-003 applied, events stored as jsonb.
+  const before = migrations().filter((m) => m.version < "004");
+  await store.pool.query(`create schema ${store.schema}`);
+  await store.pool.query(
+    `create table ${store.schema}.schema_migrations (version text primary key, applied_at timestamptz not null default now())`,
+  );
+  for (const m of before) {
+    await store.pool.query(`set search_path to ${store.schema}; ${m.sql}; reset search_path`);
+    await store.pool.query(`insert into ${store.schema}.schema_migrations (version) values ($1)`, [m.version]);
+  }
+  const batch = [
+    { r: "req-1", k: "stored-before", o: "repo/a", s: 1, t: "2026-12-01T00:00:00.000Z", p: { zeta: 1, alpha: [2, 3.1] } },
+    { r: "req-2", k: "waiting-before", o: "repo/a", s: 3, t: "2026-12-01T00:00:01.000Z", p: { n: 3 } },
+  ];
+  await store.pool.query(`select ${store.schema}.ingest_events($1::jsonb, 'before', 1)`, [JSON.stringify(batch)]);
+
+  expect(await migrate(store.pool, store.namespace)).toEqual(
+    migrations()
+      .filter((m) => m.version >= "004")
+      .map((m) => m.version),
+  );
+
+  const { rows } = await store.pool.query(
+    `select idempotency_key as key, pg_typeof(payload)::text as type, payload::jsonb as payload, apply_index, applied_at is not null as applied
+       from ${store.schema}.webhook_events order by idempotency_key`,
+  );
+  expect(rows).toEqual([
+    { key: "stored-before", type: "json", payload: { zeta: 1, alpha: [2, 3.1] }, apply_index: "1", applied: true },
+    { key: "waiting-before", type: "json", payload: { n: 3 }, apply_index: null, applied: false },
+  ]);
+  // The waiting event still waits for seq 2, and takes its turn when it comes (through 004's ingest_events).
+  const heads = Buffer.from(`\u0001[{"r":"req-3","k":"arrives-after","o":"repo/a","s":2,"t":"2026-12-01T00:00:02.000Z","b":0,"l":7}]`);
+  await store.pool.query(`select ${store.schema}.ingest_events($1::jsonb, $2::bytea, 'after', 1)`, [heads, Buffer.from('{"n":2}')]);
+  const applied = await store.pool.query(
+    `select idempotency_key as key, apply_index from ${store.schema}.webhook_events where ordering_key = 'repo/a' order by apply_index`,
+  );
+  expect(applied.rows).toEqual([
+    { key: "stored-before", apply_index: "1" },
+    { key: "arrives-after", apply_index: "2" },
+    { key: "waiting-before", apply_index: "3" },
+  ]);
+});

@@ -3,7 +3,9 @@
 -- (bench/batch-writes.ts: 102-124 µs per event against 46 for json), and it rewrote the body: keys
 -- reordered, duplicates dropped, whitespace gone, so the stored payload no longer matched the bytes
 -- the signature was made over. The accept path still refuses what jsonb could not hold, so
--- payload::jsonb works on every stored row.
+-- payload::jsonb works on every stored row. Rows stored before keep jsonb's text of their payload.
+-- The type change rewrites the table under an exclusive lock: writers wait for it (workers retry), so
+-- on a large table run it when the queue may grow for that long.
 alter table webhook_events alter column payload type json using payload::json;
 
 do $$
