@@ -94,10 +94,15 @@ export class BatchEncoder {
   }
 }
 
-/** SQLSTATE classes that mean "this data", not "this outage": 22 data exception, 54 program limit. */
+/**
+ * SQLSTATEs that mean "this data", not "this outage": class 22 data exception, class 54 program limit,
+ * and the table's own rules on an event's details, 23502 (no idempotency key, request id or received
+ * time) and 23514 (a negative sequence number, an ordering key without one). Retrying those would
+ * block the queue behind one entry for ever.
+ */
 function refusedAsData(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
-  return typeof code === "string" && (code.startsWith("22") || code.startsWith("54"));
+  return typeof code === "string" && (code.startsWith("22") || code.startsWith("54") || code === "23502" || code === "23514");
 }
 
 export class BatchWriter {

@@ -376,3 +376,27 @@ test("an entry that is not an event is dropped with an error; one whose head doe
   const { rows } = await store.pool.query(`select idempotency_key, request_id, payload_text, error_code from ${store.schema}.dead_letters`);
   expect(rows).toEqual([{ idempotency_key: "", request_id: "req-broken", payload_text: broken, error_code: "22P02" }]);
 });
+
+test("entries whose details break the table's rules (no idempotency key, an ordering key without a sequence) go to dead_letters and do not block the rest", async () => {
+  // Not what the accept path writes; what any other producer with access to the stream might.
+  const keyless = '{"r":"req-keyless","k":null,"o":null,"s":null,"t":"2026-12-07T00:00:00.000Z","p":{"a":1}';
+  const unsequenced = '{"r":"req-unsequenced","k":"unsequenced","o":"repo/x","s":null,"t":"2026-12-07T00:00:00.000Z","p":{"a":2}';
+  await postWebhook(server.url, "fine-before");
+  await store.redis.xadd(store.keys.events, "*", "event", keyless);
+  await store.redis.xadd(store.keys.events, "*", "event", unsequenced);
+  await postWebhook(server.url, "fine-after");
+  await start(1, { batchLingerMs: 50 });
+  await waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
+  expect((await store.events()).map((r) => r.idempotency_key).sort()).toEqual(["fine-after", "fine-before"]);
+  const { rows } = await store.pool.query(
+    `select request_id, payload_text, error_code from ${store.schema}.dead_letters order by request_id`,
+  );
+  expect(rows).toEqual([
+    { request_id: "req-keyless", payload_text: keyless, error_code: "23502" },
+    { request_id: "req-unsequenced", payload_text: '{"a":2}', error_code: "23514" },
+  ]);
+});
