@@ -3,7 +3,7 @@
 -- (bench/payload-types.ts: 63.5 µs per event against 25.0 for json), and it rewrote the body: keys
 -- reordered, duplicates dropped, whitespace gone, so the stored payload no longer matched the bytes
 -- the signature was made over. The accept path still refuses what jsonb could not hold, so
--- payload::jsonb works on every stored row. Rows stored before keep jsonb's text of their payload.
+-- payload::jsonb works on every row it took. Rows stored before keep jsonb's text of their payload.
 -- The type change rewrites the table under an exclusive lock: writers wait for it (workers retry), so
 -- on a large table run it when the queue may grow for that long.
 alter table webhook_events alter column payload type json using payload::json;
