@@ -83,8 +83,7 @@ export class RoomBuilder implements Builder {
     const fetchedMark = join(this.npmCache, FETCHED_LOCKFILES, digest);
     if (existsSync(fetchedMark)) {
       // Fetched before in full: the build's offline install finds every package in the room's copy.
-      await copyTree(this.npmCache, roomCache);
-      await chownTree(join(this.room.dir, "service"), this.room.uid, this.room.uid);
+      await this.seedRoomCache(roomCache);
       return {
         exitCode: 0,
         log: `--- dependencies: every package of this lockfile (sha256 ${digest}) is in the runner's npm cache; not fetched again\n--- build\n`,
@@ -94,10 +93,7 @@ export class RoomBuilder implements Builder {
     await mkdir(deps, { recursive: true });
     await copyFile(manifest, join(deps, "package.json"));
     await copyFile(lockfile, join(deps, "package-lock.json"));
-    // Only npm's content-addressed store of the runner's cache, never its logs.
-    if (existsSync(this.npmCache)) await copyTree(this.npmCache, roomCache);
-    else if (existsSync(join(this.seed, "_cacache"))) await copyTree(join(this.seed, "_cacache"), join(roomCache, "_cacache"));
-    await chownTree(join(this.room.dir, "service"), this.room.uid, this.room.uid);
+    await this.seedRoomCache(roomCache);
     const step = await this.room.run({
       command: "npm",
       args: ["ci", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"],
@@ -114,6 +110,17 @@ export class RoomBuilder implements Builder {
     if (step.killed || step.exitCode !== 0) return { ...step, log };
     await this.keepCache(roomCache, digest);
     return { ...step, log };
+  }
+
+  /**
+   * The room's npm cache: a copy of the runner's for rooms, or for the first room only npm's
+   * content-addressed store of the runner's own cache, never its logs. Then everything the room's
+   * service user works in is its own.
+   */
+  private async seedRoomCache(roomCache: string): Promise<void> {
+    if (existsSync(this.npmCache)) await copyTree(this.npmCache, roomCache);
+    else if (existsSync(join(this.seed, "_cacache"))) await copyTree(join(this.seed, "_cacache"), join(roomCache, "_cacache"));
+    await chownTree(join(this.room.dir, "service"), this.room.uid, this.room.uid);
   }
 
   /**
