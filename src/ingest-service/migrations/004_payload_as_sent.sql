@@ -8,6 +8,7 @@
 -- on a large table run it when the queue may grow for that long.
 alter table webhook_events alter column payload type json using payload::json;
 
+-- A type change resets the column's compression: lz4 again, as in 003.
 do $$
 begin
   alter table webhook_events alter column payload set compression lz4;
