@@ -93,6 +93,11 @@ test("upgrading a namespace that holds events to payloads as sent (004) keeps ev
     { key: "stored-before", type: "json", payload: { zeta: 1, alpha: [2, 3.1] }, apply_index: "1", applied: true },
     { key: "waiting-before", type: "json", payload: { n: 3 }, apply_index: null, applied: false },
   ]);
+  // The type change reset the column's compression; 004 sets lz4 again (this PostgreSQL has it).
+  const compression = await store.pool.query(
+    `select attcompression from pg_attribute where attrelid = '${store.schema}.webhook_events'::regclass and attname = 'payload'`,
+  );
+  expect(compression.rows).toEqual([{ attcompression: "l" }]);
   // The waiting event still waits for seq 2, and takes its turn when it comes (through 004's ingest_events).
   const heads = Buffer.from(`\u0001[{"r":"req-3","k":"arrives-after","o":"repo/a","s":2,"t":"2026-12-01T00:00:02.000Z","b":0,"l":7}]`);
   await store.pool.query(`select ${store.schema}.ingest_events($1::jsonb, $2::bytea, 'after', 1)`, [heads, Buffer.from('{"n":2}')]);
