@@ -31,6 +31,12 @@ afterEach(async () => {
 });
 
 const stored = () => store.rowCount();
+const drained = () =>
+  waitFor(
+    "queue drained",
+    () => store.queueLength(),
+    (n) => n === 0,
+  );
 
 test("duplicates in one burst and across time give one row each", async () => {
   await start(1);
@@ -48,11 +54,7 @@ test("duplicates in one burst and across time give one row each", async () => {
   await store.redis.del(`${store.keys.idem}uniq-3`);
   const afterExpiry = await postWebhook(server.url, "uniq-3");
   expect(afterExpiry.status).toBe(202);
-  await waitFor(
-    "queue drained",
-    () => store.queueLength(),
-    (n) => n === 0,
-  );
+  await drained();
 
   const rows = await store.events();
   expect(rows).toHaveLength(11);
@@ -133,11 +135,7 @@ test("while PostgreSQL refuses batches nothing is acknowledged; when it recovers
 
   await store.pool.query(`update ${store.schema}.test_switch set fail = false`);
   await waitFor("5 rows", stored, (n) => n === 5);
-  await waitFor(
-    "queue drained",
-    () => store.queueLength(),
-    (n) => n === 0,
-  );
+  await drained();
   expect(Number(await store.redis.hget(store.keys.metrics, "retries"))).toBeGreaterThan(0);
 });
 
@@ -223,11 +221,7 @@ test("worker metrics reach the server's /metrics through Redis", async () => {
   await start(2);
   await Promise.all(Array.from({ length: 30 }, (_, i) => postWebhook(server.url, `metric-${i}`)));
   await waitFor("30 stored", stored, (n) => n === 30);
-  await waitFor(
-    "queue drained",
-    () => store.queueLength(),
-    (n) => n === 0,
-  );
+  await drained();
   const text = await (await fetch(`${server.url}/metrics`)).text();
   expect(text).toContain("ingest_events_committed_total 30");
   expect(text).toMatch(/ingest_batch_size_sum 30\n/);
@@ -258,11 +252,7 @@ test("an event PostgreSQL refuses as data goes to dead_letters and does not bloc
   );
   await postWebhook(server.url, "fine-2");
   await start(1, { batchLingerMs: 50 });
-  await waitFor(
-    "queue drained",
-    () => store.queueLength(),
-    (n) => n === 0,
-  );
+  await drained();
   expect((await store.events()).map((r) => r.idempotency_key).sort()).toEqual(["fine-1", "fine-2"]);
   const { rows } = await store.pool.query(`select idempotency_key, request_id, error_code from ${store.schema}.dead_letters`);
   expect(rows).toEqual([{ idempotency_key: "poison", request_id: "req-poison", error_code: "54001" }]);
@@ -367,11 +357,7 @@ test("an entry that is not an event is dropped with an error; one whose head doe
   await store.redis.xadd(store.keys.events, "*", "event", broken);
   await postWebhook(server.url, "fine-after");
   await start(1, { batchLingerMs: 50 });
-  await waitFor(
-    "queue drained",
-    () => store.queueLength(),
-    (n) => n === 0,
-  );
+  await drained();
   expect((await store.events()).map((r) => r.idempotency_key)).toEqual(["fine-after"]);
   const { rows } = await store.pool.query(`select idempotency_key, request_id, payload_text, error_code from ${store.schema}.dead_letters`);
   expect(rows).toEqual([{ idempotency_key: "", request_id: "req-broken", payload_text: broken, error_code: "22P02" }]);
@@ -386,11 +372,7 @@ test("entries whose details break the table's rules (no idempotency key, an orde
   await store.redis.xadd(store.keys.events, "*", "event", unsequenced);
   await postWebhook(server.url, "fine-after");
   await start(1, { batchLingerMs: 50 });
-  await waitFor(
-    "queue drained",
-    () => store.queueLength(),
-    (n) => n === 0,
-  );
+  await drained();
   expect((await store.events()).map((r) => r.idempotency_key).sort()).toEqual(["fine-after", "fine-before"]);
   const { rows } = await store.pool.query(
     `select request_id, payload_text, error_code from ${store.schema}.dead_letters order by request_id`,
