@@ -4,7 +4,7 @@
 // (server, workers, Redis, PostgreSQL), the server's garbage collections per 1,000 requests, and the
 // top functions by self time in the server's CPU profile. Run it for the before and the after build.
 //
-//   node dist/bench/profile-accept.js [--cli PATH/dist/src/cli.js] [--rate 1000] [--requests 10000] [--batch-size 50] [--out DIR] [--no-profile]
+//   node dist/bench/profile-accept.js [--cli PATH/dist/src/cli.js] [--rate 1000] [--requests 10000] [--batch-size 50] [--workers 2] [--out DIR] [--no-profile]
 //
 // --no-profile: the same run without the profiler (whose sampling costs CPU of its own), for the
 // CPU per request alone, split into user and system time.
@@ -73,6 +73,7 @@ async function main(argv: string[]): Promise<void> {
   const rate = Number(at("--rate", "1000"));
   const requests = Number(at("--requests", "10000"));
   const batchSize = Number(at("--batch-size", "50"));
+  const workers = Number(at("--workers", "2"));
   const profiled = !argv.includes("--no-profile");
   const out = resolve(at("--out", `/tmp/profile-accept-${Date.now()}`));
   const profDir = join(out, "cpu");
@@ -81,7 +82,7 @@ async function main(argv: string[]): Promise<void> {
   const credentials = { signingSecret: `whsec_${randomBytes(32).toString("base64")}` };
   const root = dirname(dirname(dirname(cli)));
   const deployment = await deploy(
-    { kind: "bundled", mode: "queue", workers: 2, batchSize, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL },
+    { kind: "bundled", mode: "queue", workers, batchSize, batchLingerMs: 5, redisUrl: REDIS_URL, databaseUrl: DATABASE_URL },
     {
       namespace,
       credentials,

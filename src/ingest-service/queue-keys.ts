@@ -9,6 +9,8 @@ export interface QueueKeys {
   group: string;
   /** Hash of counters the workers publish and /metrics reads. */
   metrics: string;
+  /** Who holds the workers' collecting turn (take-turn.lua). */
+  turn: string;
 }
 
 export function queueKeys(namespace: string): QueueKeys {
@@ -17,5 +19,6 @@ export function queueKeys(namespace: string): QueueKeys {
     idem: `${namespace}:idem:`,
     group: "workers",
     metrics: `${namespace}:metrics`,
+    turn: `${namespace}:turn`,
   };
 }
