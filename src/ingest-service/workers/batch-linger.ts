@@ -5,10 +5,9 @@
 // once in full batches, a steady stream in few large ones, and a lone event does not wait for company
 // that is not coming.
 //
-// The rate is the stream's, shared among the group's readers (observeGroup, from Redis's own count of
-// entries the group has read), not the rate this worker happened to get. With the latter, two workers
-// on one stream drifted apart and stayed so: the one that read more often saw a higher rate, waited
-// less and took more, and the other was left with a third of the events in batches of 17 or so.
+// The rate is the stream's (observeGroup, from Redis's own count of entries the group has read), not
+// the rate this worker happened to get: one worker collects at a time (the turn, worker.ts), so the
+// whole stream fills its batch, and a worker that has just taken the turn knows the rate at once.
 
 export interface LingerSettings {
   batchSize: number;
@@ -32,8 +31,6 @@ export class BatchLinger {
   private perMs = 0;
   /** Events per millisecond the whole group has been reading (the stream's rate), smoothed; 0 while unknown. */
   private groupPerMs = 0;
-  /** Consumers of the group, this worker included. */
-  private readers = 1;
   private lastGroupRead: { entriesRead: number; atMs: number } | null = null;
 
   constructor(readonly settings: LingerSettings) {}
@@ -45,11 +42,6 @@ export class BatchLinger {
 
   private streamPerMs(): number {
     return this.groupPerMs > 0 ? this.groupPerMs : this.perMs;
-  }
-
-  /** The share of the stream this worker can expect between two of its reads. */
-  private sharePerMs(): number {
-    return this.groupPerMs > 0 ? this.groupPerMs / this.readers : this.perMs;
   }
 
   /**
@@ -80,18 +72,17 @@ export class BatchLinger {
   waitBeforeReadMs(sinceReadMs: number): number {
     const { batchSize, minMs, maxMs } = this.settings;
     const ceiling = Math.max(minMs, maxMs);
-    const share = this.sharePerMs();
-    if (minMs <= 0 || share * ceiling < 1) return 0;
-    return Math.max(0, Math.min(ceiling, (batchSize * BEFORE_READ_FILL) / share) - sinceReadMs);
+    const rate = this.streamPerMs();
+    if (minMs <= 0 || rate * ceiling < 1) return 0;
+    return Math.max(0, Math.min(ceiling, (batchSize * BEFORE_READ_FILL) / rate) - sinceReadMs);
   }
 
   /**
    * Record the group's state after a read: `entriesRead`, Redis's count of entries delivered to the
-   * group (XINFO GROUPS), and its number of consumers, at `atMs` (performance.now()). A count that went
-   * back (the group was recreated) starts the rate afresh.
+   * group (XINFO GROUPS), at `atMs` (performance.now()). A count that went back (the group was
+   * recreated) starts the rate afresh.
    */
-  observeGroup(entriesRead: number, consumers: number, atMs: number): void {
-    this.readers = Math.max(1, consumers);
+  observeGroup(entriesRead: number, atMs: number): void {
     const last = this.lastGroupRead;
     if (!last || entriesRead < last.entriesRead) {
       this.lastGroupRead = { entriesRead, atMs };

@@ -103,8 +103,8 @@ export async function forgetDeadConsumers(redis: Redis, namespace: string, self:
   return removed;
 }
 
-/** The group's count of entries read and its consumers, from an XINFO GROUPS reply; null if not there (Redis before 7). */
-export function groupState(reply: unknown, name: string): { entriesRead: number; consumers: number } | null {
+/** The group's count of entries read, from an XINFO GROUPS reply; null if not there (Redis before 7). */
+export function groupState(reply: unknown, name: string): { entriesRead: number } | null {
   if (!Array.isArray(reply)) return null;
   for (const g of reply) {
     if (!Array.isArray(g)) continue;
@@ -112,10 +112,7 @@ export function groupState(reply: unknown, name: string): { entriesRead: number;
     for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1];
     if (String(info.name) !== name) continue;
     const entriesRead = Number(info["entries-read"]);
-    const consumers = Number(info.consumers);
-    return info["entries-read"] === null || !Number.isFinite(entriesRead) || !Number.isFinite(consumers)
-      ? null
-      : { entriesRead, consumers };
+    return info["entries-read"] === null || !Number.isFinite(entriesRead) ? null : { entriesRead };
   }
   return null;
 }
@@ -261,8 +258,7 @@ function run(
     if (renewing) holdingTurn = replies.shift() === 1;
     const [reply, groups] = replies as [[Buffer, StreamEntry[]][] | null, unknown];
     const group = groupState(groups, keys.group);
-    // One worker lingers at a time (the turn): the whole stream's rate fills its batch.
-    if (group) linger.observeGroup(group.entriesRead, 1, performance.now());
+    if (group) linger.observeGroup(group.entriesRead, performance.now());
     return reply?.[0]?.[1] ?? [];
   }
 

@@ -81,20 +81,21 @@ describe("the wait before a read (a busy stream's batch in one read)", () => {
   });
 });
 
-describe("the stream's rate, shared among the group's readers", () => {
+describe("the stream's rate", () => {
   const settings = { batchSize: 50, minMs: 5, maxMs: 100 };
 
-  test("two workers that got different shares wait the same: the stream's rate over its readers, not their own", () => {
+  test("a worker waits on the stream's rate, not on what it happened to read itself", () => {
     const greedy = new BatchLinger(settings);
     const starved = new BatchLinger(settings);
     greedy.observe(44, 54);
     starved.observe(17, 100);
-    // Both see the group read 1,000 events/s over two readers: 500/s each, 45 events in 90 ms.
+    // Both see the group read 1,000 events/s: 45 events in 45 ms, for whichever holds the turn.
     for (const l of [greedy, starved]) {
-      l.observeGroup(1000, 2, 0);
-      l.observeGroup(1100, 2, 100);
+      l.observeGroup(1000, 0);
+      l.observeGroup(1100, 100);
       expect(l.ratePerS).toBeCloseTo(1000);
-      expect(l.waitBeforeReadMs(0)).toBeCloseTo(90);
+      expect(l.waitBeforeReadMs(0)).toBeCloseTo(45);
+      expect(l.waitBeforeReadMs(30)).toBeCloseTo(15);
     }
     // Without the group's count (Redis before 7), each falls back on its own rate, and they differ.
     const a = new BatchLinger(settings);
@@ -106,20 +107,20 @@ describe("the stream's rate, shared among the group's readers", () => {
 
   test("reads a few ms apart do not move the rate; a count that went back (the group recreated) starts it afresh", () => {
     const l = new BatchLinger(settings);
-    l.observeGroup(0, 1, 0);
-    l.observeGroup(100, 1, 100); // 1 per ms
-    l.observeGroup(150, 1, 102); // 2 ms later: too short a span to say anything
+    l.observeGroup(0, 0);
+    l.observeGroup(100, 100); // 1 per ms
+    l.observeGroup(150, 102); // 2 ms later: too short a span to say anything
     expect(l.ratePerS).toBeCloseTo(1000);
-    l.observeGroup(200, 1, 150); // over 50 ms since 100: 2 per ms, smoothed with 1
+    l.observeGroup(200, 150); // over 50 ms since 100: 2 per ms, smoothed with 1
     expect(l.ratePerS).toBeCloseTo(1500);
-    l.observeGroup(5, 1, 200);
+    l.observeGroup(5, 200);
     expect(l.ratePerS).toBe(0);
   });
 
   test("a short read keeps collecting at the stream's rate, and never past the ceiling for what it holds", () => {
     const l = new BatchLinger(settings);
-    l.observeGroup(0, 2, 0);
-    l.observeGroup(100, 2, 100); // 1 per ms
+    l.observeGroup(0, 0);
+    l.observeGroup(100, 100); // 1 per ms
     expect(l.waitMs(10)).toBeCloseTo(40);
     expect(l.waitMs(10, 80)).toBeCloseTo(20);
     expect(l.waitMs(10, 100)).toBe(0);
@@ -132,7 +133,7 @@ describe("the stream's rate, shared among the group's readers", () => {
       ["name", "other", "consumers", 5, "pending", 0, "last-delivered-id", "0-0", "entries-read", 9, "lag", 0],
       ["name", "workers", "consumers", 2, "pending", 3, "last-delivered-id", "1-0", "entries-read", 1234, "lag", 0],
     ];
-    expect(groupState(reply, "workers")).toEqual({ entriesRead: 1234, consumers: 2 });
+    expect(groupState(reply, "workers")).toEqual({ entriesRead: 1234 });
     expect(groupState(reply, "absent")).toBeNull();
     expect(groupState([["name", "workers", "consumers", 2, "entries-read", null]], "workers")).toBeNull();
     expect(groupState([["name", "workers", "consumers", 2]], "workers")).toBeNull();
