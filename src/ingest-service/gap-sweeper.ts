@@ -10,13 +10,14 @@ export interface GapSweeper {
   stop(): Promise<void>;
 }
 
-export function startGapSweeper(pool: pg.Pool, namespace: string, gapTimeoutMs: number, log: Logger): GapSweeper {
+/** Sweeps every half gap timeout (at most every second), whenever `active()` says this process should. */
+export function startGapSweeper(pool: pg.Pool, namespace: string, gapTimeoutMs: number, log: Logger, active = () => true): GapSweeper {
   const sql = `select "${namespace}".apply_gaps($1) as gaps`;
   let sweeping: Promise<unknown> | null = null;
   const timer = setInterval(
     () => {
       // One at a time: a slow sweep must not hold a second connection (in a worker, the batches').
-      if (sweeping) return;
+      if (sweeping || !active()) return;
       sweeping = pool
         .query(sql, [gapTimeoutMs])
         .then(({ rows }) => {

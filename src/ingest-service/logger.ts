@@ -17,8 +17,17 @@ export function createServiceLog(options: ConnectionOptions, role: "serve" | "wo
   // Buffer up to 16 KiB: at thousands of events per second one write per line would cost a syscall
   // each (expensive here: ~50-100 us measured under load on this machine).
   const destination = pino.destination({ dest: options.logFile ?? 1, sync: false, minLength: 16384, maxWrite: 65536, mkdir: true });
+  // Whether a line was logged since the last timed flush: an idle process's flush would still write
+  // (nothing) on the thread pool and wake the process twice a second.
+  let unflushed = false;
   const log = pino(
     {
+      hooks: {
+        streamWrite: (line) => {
+          unflushed = true;
+          return line;
+        },
+      },
       level: options.logLevel,
       base: { service: "ingest", role, namespace: options.namespace, pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
@@ -28,6 +37,8 @@ export function createServiceLog(options: ConnectionOptions, role: "serve" | "wo
   );
   // Buffered lines still reach the file within half a second when traffic is light.
   const timer = setInterval(() => {
+    if (!unflushed) return;
+    unflushed = false;
     try {
       destination.flush();
     } catch {

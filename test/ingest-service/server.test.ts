@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readEvent } from "../../src/ingest-service/queued-event.js";
 import { startIngestServer, type IngestServer } from "../../src/ingest-service/server.js";
-import { newNamespace, postWebhook, send, serverOptions, Store } from "./support/ingest-fixture.js";
+import { newNamespace, postWebhook, send, serverOptions, Store, waitFor } from "./support/ingest-fixture.js";
 
 let store: Store;
 let server: IngestServer;
@@ -53,6 +53,21 @@ test("an accepted webhook answers 202 with its request id and is queued once, ra
   expect(JSON.parse(event.toString("utf8") + "}")).toMatchObject({ r: requestId, k: "delivery-1", p: payload });
   expect(await store.redis.get(`${store.keys.idem}delivery-1`)).toBe(requestId);
   expect(await store.redis.ttl(`${store.keys.idem}delivery-1`)).toBeGreaterThan(86000);
+});
+
+test("a log line reaches the file within a second while the server runs on, again after an idle spell", async () => {
+  const logged = (requestId: string) =>
+    waitFor(
+      `${requestId} in the log`,
+      async () => readFileSync(join(logDir, "serve.log"), "utf8"),
+      (text) => text.includes(requestId),
+      1500,
+    );
+  const first = await postWebhook(server.url, "logged-1", { n: 1 }, auth);
+  await logged(first.body.request_id);
+  await new Promise((r) => setTimeout(r, 1200)); // timed flushes with nothing to write
+  const second = await postWebhook(server.url, "logged-2", { n: 2 }, auth);
+  await logged(second.body.request_id);
 });
 
 test("a redelivered webhook in one concurrent burst is accepted once; the rest get the original id", async () => {

@@ -38,6 +38,12 @@ const BLOCK_MS = 250;
  */
 const TURN_TTL_MS = 1000;
 
+/**
+ * How often a worker waiting for the turn asks for it. Each ask wakes a process that is otherwise
+ * idle: at 250 ms a waiting worker cost 7 ms of CPU per second, as much as 7 µs per event at 1,000/s.
+ */
+const TURN_ASK_MS = TURN_TTL_MS;
+
 type TakeTurn = (turnKey: string, consumer: string, ttlMs: number) => Promise<number>;
 let takeTurnScript: string | undefined;
 
@@ -214,6 +220,8 @@ function run(
   if (!("takeTurn" in redis)) redis.defineCommand("takeTurn", { lua: takeTurnScript, numberOfKeys: 1 });
   const turnCommand = (redis as unknown as { takeTurn: TakeTurn }).takeTurn.bind(redis);
   let holdingTurn = false;
+  /** This worker's last read came back full: a backlog, read again at once, turn or not. */
+  let lastReadFull = false;
   let wake: (() => void) | null = null;
 
   /** Waits `ms`, or less if close() comes first. */
@@ -320,7 +328,6 @@ function run(
   const reclaimEveryMs = Math.max(100, Math.min(1000, Math.floor(options.visibilityTimeoutMs / 2)));
   const loop = (async () => {
     let lastReadAt = performance.now();
-    let lastReadFull = false;
     let nextReclaim = 0;
     let nextForget = Date.now() + 60_000;
     const redisBackoff = new Backoff({ firstDelayMs: 100, maxDelayMs: 2000 });
@@ -329,7 +336,7 @@ function run(
         let entries: StreamEntry[] = [];
         // Not backlogged and not this worker's turn: wait for it (the holder died, or gave it up).
         if (!lastReadFull && !holdingTurn && !(await takeTurn())) {
-          await stopOrSleep(BLOCK_MS);
+          await stopOrSleep(TURN_ASK_MS);
           continue;
         }
         if (Date.now() >= nextReclaim) {
@@ -390,7 +397,8 @@ function run(
     }
   })();
 
-  const sweeper = startGapSweeper(pool, options.namespace, options.gapTimeoutMs, log);
+  // One worker sweeps, the one at work: the holder of the turn, or a worker draining a backlog.
+  const sweeper = startGapSweeper(pool, options.namespace, options.gapTimeoutMs, log, () => holdingTurn || lastReadFull);
 
   log.info(
     {
