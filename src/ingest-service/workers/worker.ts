@@ -109,8 +109,11 @@ export async function forgetDeadConsumers(redis: Redis, namespace: string, self:
   return removed;
 }
 
-/** The group's count of entries read, from an XINFO GROUPS reply; null if not there (Redis before 7). */
-export function groupState(reply: unknown, name: string): { entriesRead: number } | null {
+/**
+ * The group's count of entries read and its lag (entries not yet delivered to any consumer; null when
+ * Redis cannot tell), from an XINFO GROUPS reply; null if the count is not there (Redis before 7).
+ */
+export function groupState(reply: unknown, name: string): { entriesRead: number; lag: number | null } | null {
   if (!Array.isArray(reply)) return null;
   for (const g of reply) {
     if (!Array.isArray(g)) continue;
@@ -118,7 +121,8 @@ export function groupState(reply: unknown, name: string): { entriesRead: number 
     for (let i = 0; i + 1 < g.length; i += 2) info[String(g[i])] = g[i + 1];
     if (String(info.name) !== name) continue;
     const entriesRead = Number(info["entries-read"]);
-    return info["entries-read"] === null || !Number.isFinite(entriesRead) ? null : { entriesRead };
+    const lag = info.lag === null || info.lag === undefined || !Number.isFinite(Number(info.lag)) ? null : Number(info.lag);
+    return info["entries-read"] === null || !Number.isFinite(entriesRead) ? null : { entriesRead, lag };
   }
   return null;
 }
@@ -214,14 +218,19 @@ function run(
   // holder alone, in batches as full as the linger allows, while the other workers wait, idle: two
   // workers that each lingered over it took half of it each, and a worker at work costs more per event
   // than its share of the events (at 1,000/s, two busy workers 72-80 µs of CPU per event, one 55-63).
-  // A worker whose last read came back full reads again without the turn, so a backlog is drained by
-  // every worker; the holder gives the turn up when its read comes back full, so a waiting worker joins.
+  // A backlog (a full batch or more still waiting after a read) is read without the turn, so it is
+  // drained by every worker; the holder gives the turn up when it sees one, so a waiting worker joins.
   takeTurnScript ??= readFileSync(assetFile("commands/take-turn.lua"), "utf8");
   if (!("takeTurn" in redis)) redis.defineCommand("takeTurn", { lua: takeTurnScript, numberOfKeys: 1 });
   const turnCommand = (redis as unknown as { takeTurn: TakeTurn }).takeTurn.bind(redis);
   let holdingTurn = false;
-  /** This worker's last read came back full: a backlog, read again at once, turn or not. */
-  let lastReadFull = false;
+  /**
+   * A backlog: a full batch or more was still waiting after this worker's last batch (the group's lag;
+   * without it, the read came back full). Read again at once, turn or not.
+   */
+  let backlogged = false;
+  /** The group's lag after the last read; null while unknown. */
+  let lagAfterRead: number | null = null;
   let wake: (() => void) | null = null;
 
   /** Waits `ms`, or less if close() comes first. */
@@ -267,6 +276,7 @@ function run(
     const [reply, groups] = replies as [[Buffer, StreamEntry[]][] | null, unknown];
     const group = groupState(groups, keys.group);
     if (group) linger.observeGroup(group.entriesRead, performance.now());
+    lagAfterRead = group ? group.lag : null;
     return reply?.[0]?.[1] ?? [];
   }
 
@@ -335,7 +345,7 @@ function run(
       try {
         let entries: StreamEntry[] = [];
         // Not backlogged and not this worker's turn: wait for it (the holder died, or gave it up).
-        if (!lastReadFull && !holdingTurn && !(await takeTurn())) {
+        if (!backlogged && !holdingTurn && !(await takeTurn())) {
           await stopOrSleep(TURN_ASK_MS);
           continue;
         }
@@ -352,17 +362,17 @@ function run(
         }
         // Lingering lets a stream of events share one transaction instead of a few each: on a busy
         // stream by waiting before the read, else by waiting after the first event arrived.
-        // A read that came back full may have left a backlog behind it: read again at once.
+        // A backlog is read at once.
         let waited = 0;
         if (entries.length === 0) {
-          waited = stopping || lastReadFull ? 0 : linger.waitBeforeReadMs(performance.now() - lastReadAt);
+          waited = stopping || backlogged ? 0 : linger.waitBeforeReadMs(performance.now() - lastReadAt);
           if (waited > 0) await sleep(waited);
           entries = await read(batchSize, BLOCK_MS);
         }
         redisBackoff.reset();
         if (entries.length === 0) {
           lastReadAt = performance.now();
-          lastReadFull = false;
+          backlogged = false;
           continue;
         }
         // Short of a batch: after a blocking read, the first events of a quiet stream, which may wait
@@ -378,8 +388,8 @@ function run(
         const readAt = performance.now();
         linger.observe(entries.length, readAt - lastReadAt);
         lastReadAt = readAt;
-        lastReadFull = entries.length >= batchSize;
-        if (lastReadFull) giveUpTurn(); // A backlog: let a waiting worker join in.
+        backlogged = lagAfterRead === null ? entries.length >= batchSize : lagAfterRead >= batchSize;
+        if (backlogged) giveUpTurn(); // Let a waiting worker join in.
         await processEntries(entries);
       } catch (err) {
         const message = (err as Error).message;
@@ -398,7 +408,7 @@ function run(
   })();
 
   // One worker sweeps, the one at work: the holder of the turn, or a worker draining a backlog.
-  const sweeper = startGapSweeper(pool, options.namespace, options.gapTimeoutMs, log, () => holdingTurn || lastReadFull);
+  const sweeper = startGapSweeper(pool, options.namespace, options.gapTimeoutMs, log, () => holdingTurn || backlogged);
 
   log.info(
     {

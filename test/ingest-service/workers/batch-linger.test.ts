@@ -133,7 +133,10 @@ describe("the stream's rate", () => {
       ["name", "other", "consumers", 5, "pending", 0, "last-delivered-id", "0-0", "entries-read", 9, "lag", 0],
       ["name", "workers", "consumers", 2, "pending", 3, "last-delivered-id", "1-0", "entries-read", 1234, "lag", 0],
     ];
-    expect(groupState(reply, "workers")).toEqual({ entriesRead: 1234 });
+    expect(groupState(reply, "workers")).toEqual({ entriesRead: 1234, lag: 0 });
+    expect(groupState([["name", "workers", "entries-read", 7, "lag", 120]], "workers")).toEqual({ entriesRead: 7, lag: 120 });
+    // Redis cannot always tell the lag (entries deleted past the group's last read): unknown, not 0.
+    expect(groupState([["name", "workers", "entries-read", 7, "lag", null]], "workers")).toEqual({ entriesRead: 7, lag: null });
     expect(groupState(reply, "absent")).toBeNull();
     expect(groupState([["name", "workers", "consumers", 2, "entries-read", null]], "workers")).toBeNull();
     expect(groupState([["name", "workers", "consumers", 2]], "workers")).toBeNull();
