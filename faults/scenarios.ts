@@ -32,21 +32,24 @@ const workerSigkill: Scenario = {
   recoveryFrom: "from the SIGKILL until every event the killed worker held (read, not acknowledged) was committed by the other worker",
   plan: (size) => ordinaryPlan(size, ["--visibility-timeout-ms", full(size) ? "2000" : "1000"]),
   async inject(ctx) {
-    // Mid-batch: the moment worker-1 holds events it has read but not yet committed and acknowledged.
+    // Mid-batch: the moment a worker holds events it has read but not yet committed and acknowledged.
+    // Whichever worker it is: at this rate one worker collects at a time (the turn) while the other waits.
     let held: PendingEntry[] = [];
     const until = ctx.now() + 3000;
     while (ctx.now() < until) {
-      held = await pendingOf(ctx, "worker-1");
+      held = await pendingOf(ctx);
       if (held.length > 0) break;
       await ctx.sleep(2);
     }
-    await ctx.service.killWorker("worker-1", "SIGKILL");
-    ctx.mark("killed");
-    ctx.note({ in_flight_at_kill: held.length, mid_batch: held.length > 0 });
     if (held.length === 0) {
-      ctx.problem("worker-1 never held an uncommitted batch within 3 s, so it could not be killed mid-batch");
+      ctx.problem("no worker held an uncommitted batch within 3 s, so none could be killed mid-batch");
       return;
     }
+    const victim = held[0][1];
+    held = held.filter((e) => e[1] === victim);
+    await ctx.service.killWorker(victim, "SIGKILL");
+    ctx.mark("killed");
+    ctx.note({ killed: victim, in_flight_at_kill: held.length, mid_batch: true });
     const ids = new Set(held.map((e) => e[0]));
     const deadline = ctx.now() + 30_000;
     while (ctx.now() < deadline) {
@@ -57,7 +60,7 @@ const workerSigkill: Scenario = {
       }
       await ctx.sleep(50);
     }
-    ctx.problem(`the ${ids.size} events worker-1 held were still pending 30 s after it was killed: no other worker took them over`);
+    ctx.problem(`the ${ids.size} events ${victim} held were still pending 30 s after it was killed: no other worker took them over`);
   },
   recovery: ({ marks }) => (marks.taken_over !== undefined ? marks.taken_over - marks.killed : null),
 };
