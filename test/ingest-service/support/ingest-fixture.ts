@@ -7,6 +7,8 @@ import pg from "pg";
 import { request } from "undici";
 import { defaultServerOptions, defaultWorkerOptions, type ServerOptions, type WorkerOptions } from "../../../src/ingest-service/config.js";
 import { queueKeys } from "../../../src/ingest-service/queue-keys.js";
+import { startIngestServer, type IngestServer } from "../../../src/ingest-service/server.js";
+import type { IngestWorker } from "../../../src/ingest-service/workers/worker.js";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 export const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -27,6 +29,30 @@ export function serverOptions(namespace: string, overrides: Partial<ServerOption
     logLevel: "silent",
     ...overrides,
   };
+}
+
+/** What each test of a queue-mode file gets: its own namespace, a server on it, and the workers it starts. */
+export interface QueueModeTest {
+  store: Store;
+  server: IngestServer;
+  /** Workers the test started: closed after it, before its namespace is dropped. */
+  workers: IngestWorker[];
+}
+
+/** Registers the hooks that give each test of the file (or describe block) a fresh QueueModeTest. */
+export function eachTestInQueueMode(): QueueModeTest {
+  const q = { workers: [] as IngestWorker[] } as QueueModeTest;
+  beforeEach(async () => {
+    q.store = new Store(newNamespace());
+    q.workers = [];
+    q.server = await startIngestServer(serverOptions(q.store.namespace));
+  });
+  afterEach(async () => {
+    await Promise.all(q.workers.map((w) => w.close()));
+    await q.server.close();
+    await q.store.drop();
+  });
+  return q;
 }
 
 export function workerOptions(namespace: string, overrides: Partial<WorkerOptions> = {}): WorkerOptions {

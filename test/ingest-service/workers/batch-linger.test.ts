@@ -3,10 +3,9 @@
 // is not kept waiting.
 
 import { BatchLinger } from "../../../src/ingest-service/workers/batch-linger.js";
-import { startIngestServer, type IngestServer } from "../../../src/ingest-service/server.js";
-import { startIngestWorker, type IngestWorker } from "../../../src/ingest-service/workers/worker.js";
+import { startIngestWorker } from "../../../src/ingest-service/workers/worker.js";
 import type { WorkerOptions } from "../../../src/ingest-service/config.js";
-import { newNamespace, postWebhook, serverOptions, Store, waitFor, workerOptions } from "../support/ingest-fixture.js";
+import { eachTestInQueueMode, postWebhook, waitFor, workerOptions } from "../support/ingest-fixture.js";
 
 describe("the linger rule", () => {
   const settings = { batchSize: 50, minMs: 5, maxMs: 100 };
@@ -145,26 +144,12 @@ describe("the stream's rate", () => {
 });
 
 describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => {
-  let store: Store;
-  let server: IngestServer;
-  let workers: IngestWorker[];
+  const q = eachTestInQueueMode();
 
-  beforeEach(async () => {
-    store = new Store(newNamespace());
-    workers = [];
-    server = await startIngestServer(serverOptions(store.namespace));
-  });
-
-  afterEach(async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    await server.close();
-    await store.drop();
-  });
-
-  const batches = async () => Number((await store.redis.hget(store.keys.metrics, "batches")) ?? 0);
+  const batches = async () => Number((await q.store.redis.hget(q.store.keys.metrics, "batches")) ?? 0);
 
   async function startWorker(overrides: Partial<WorkerOptions>): Promise<void> {
-    workers.push(await startIngestWorker(workerOptions(store.namespace, overrides)));
+    q.workers.push(await startIngestWorker(workerOptions(q.store.namespace, overrides)));
   }
 
   /** About `perSecond` events a second for `count` events, in order, each key's sequence rising. */
@@ -179,7 +164,7 @@ describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => 
         Array.from({ length: Math.min(step, count - i) }, (_, j) => {
           const n = i + j;
           const key = `${prefix}-key-${n % 5}`;
-          return postWebhook(server.url, `${prefix}-${n}`, { n }, { "x-ordering-key": key, "x-sequence": String(Math.floor(n / 5) + 1) });
+          return postWebhook(q.server.url, `${prefix}-${n}`, { n }, { "x-ordering-key": key, "x-sequence": String(Math.floor(n / 5) + 1) });
         }),
       );
     }
@@ -190,18 +175,18 @@ describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => 
     await stream("fixed", 300, 300);
     await waitFor(
       "300 stored",
-      () => store.rowCount(),
+      () => q.store.rowCount(),
       (n) => n === 300,
     );
     const fixedBatches = await batches();
-    await Promise.all(workers.map((w) => w.close()));
-    workers = [];
+    await Promise.all(q.workers.map((w) => w.close()));
+    q.workers = [];
 
     await startWorker({ batchLingerMs: 5, batchLingerMaxMs: 100 });
     await stream("adaptive", 300, 300);
     await waitFor(
       "600 stored",
-      () => store.rowCount(),
+      () => q.store.rowCount(),
       (n) => n === 600,
     );
     const adaptiveBatches = (await batches()) - fixedBatches;
@@ -212,7 +197,7 @@ describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => 
     expect(adaptiveBatches).toBeLessThanOrEqual(30);
     const rows = await waitFor(
       "all applied",
-      () => store.events(),
+      () => q.store.events(),
       (r) => r.every((e) => e.applied),
     );
     expect(new Set(rows.map((r) => r.idempotency_key)).size).toBe(600);
@@ -231,11 +216,11 @@ describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => 
   });
 
   test("a backlog is written in full batches, without lingering", async () => {
-    await Promise.all(Array.from({ length: 200 }, (_, i) => postWebhook(server.url, `backlog-${i}`)));
+    await Promise.all(Array.from({ length: 200 }, (_, i) => postWebhook(q.server.url, `backlog-${i}`)));
     await startWorker({ batchSize: 50, batchLingerMs: 5, batchLingerMaxMs: 1000 });
     await waitFor(
       "200 stored",
-      () => store.rowCount(),
+      () => q.store.rowCount(),
       (n) => n === 200,
     );
     expect(await batches()).toBe(4);
@@ -244,10 +229,10 @@ describe("a worker with the adaptive linger (real Redis and PostgreSQL)", () => 
   test("a lone event is committed after the floor, not the ceiling", async () => {
     await startWorker({ batchLingerMs: 5, batchLingerMaxMs: 5000 });
     const t0 = Date.now();
-    await postWebhook(server.url, "alone");
+    await postWebhook(q.server.url, "alone");
     await waitFor(
       "1 stored",
-      () => store.rowCount(),
+      () => q.store.rowCount(),
       (n) => n === 1,
       10_000,
     );
