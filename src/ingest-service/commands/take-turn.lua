@@ -1,5 +1,5 @@
 --[[
-  The collecting turn of a stream's workers (worker.ts): take it if it is free, keep it if it is
+  The collecting turn of a stream's workers (workers/collecting-turn.ts): take it if it is free, keep it if it is
   already ours, or give it up. Only the holder lingers over a stream that is not backlogged, so a
   quiet or steady stream is written by one worker in full batches while the others wait.
 

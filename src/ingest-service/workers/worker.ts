@@ -4,15 +4,14 @@
 // idempotency key makes the re-run write nothing twice. Also sweeps for sequence gaps.
 
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { hostname, setPriority } from "node:os";
 import type { Redis } from "ioredis";
 import type pg from "pg";
 import type { Logger } from "pino";
 import { BatchLinger } from "./batch-linger.js";
 import { BatchWriter, type QueuedEvent, type RetryPolicy } from "./batch-writer.js";
+import { CollectingTurn, TURN_ASK_MS } from "./collecting-turn.js";
 import type { WorkerOptions } from "../config.js";
-import { assetFile } from "../asset-file.js";
 import { openPostgres, openRedis, redactUrl, IngestStartError } from "../connect.js";
 import { postgresApplicationName, WORKER_POSTGRES_POOL } from "../postgres-pools.js";
 import { createServiceLog } from "../logger.js";
@@ -31,21 +30,6 @@ export interface IngestWorker {
 
 /** How long one XREADGROUP blocks when the stream is empty: bounds how long close() waits. */
 const BLOCK_MS = 250;
-
-/**
- * How long the collecting turn stays with a worker that stops renewing it (each read renews it): a
- * holder that died, or is stuck retrying a write, hands it on after this.
- */
-const TURN_TTL_MS = 1000;
-
-/**
- * How often a worker waiting for the turn asks for it. Each ask wakes a process that is otherwise
- * idle: at 250 ms a waiting worker cost 7 ms of CPU per second, as much as 7 µs per event at 1,000/s.
- */
-const TURN_ASK_MS = TURN_TTL_MS;
-
-type TakeTurn = (turnKey: string, consumer: string, ttlMs: number) => Promise<number>;
-let takeTurnScript: string | undefined;
 
 /** Entries come back as bytes (the *Buffer commands): payloads are never decoded in the worker. */
 type StreamEntry = [id: Buffer, fields: Buffer[] | null];
@@ -214,16 +198,8 @@ function run(
     if (batchId) await execWithAck(tx.ping(), batchId).catch(() => {});
   }
 
-  // The collecting turn (take-turn.lua). A stream that is not backlogged is collected by the turn's
-  // holder alone, in batches as full as the linger allows, while the other workers wait, idle: two
-  // workers that each lingered over it took half of it each, and a worker at work costs more per event
-  // than its share of the events (at 1,000/s, two busy workers 72-80 µs of CPU per event, one 55-63).
-  // A backlog (a full batch or more still waiting after a read) is read without the turn, so it is
-  // drained by every worker; the holder gives the turn up when it sees one, so a waiting worker joins.
-  takeTurnScript ??= readFileSync(assetFile("commands/take-turn.lua"), "utf8");
-  if (!("takeTurn" in redis)) redis.defineCommand("takeTurn", { lua: takeTurnScript, numberOfKeys: 1 });
-  const turnCommand = (redis as unknown as { takeTurn: TakeTurn }).takeTurn.bind(redis);
-  let holdingTurn = false;
+  // The collecting turn (collecting-turn.ts): only its holder lingers over a stream that is not backlogged.
+  const turn = new CollectingTurn(redis, keys.turn, consumer);
   /**
    * A backlog: a full batch or more was still waiting after this worker's last batch (the group's lag;
    * without it, the read came back full). Read again at once, turn or not.
@@ -247,32 +223,25 @@ function run(
 
   /** Takes the turn if it is free (or keeps it), sending the last batch's ack in the same round trip. */
   async function takeTurn(): Promise<boolean> {
-    const tx = redis.pipeline() as ReturnType<Redis["pipeline"]> & { takeTurn: (...a: unknown[]) => unknown };
+    const tx = redis.pipeline();
     const ackedBatch = takeAck(tx);
-    tx.takeTurn(keys.turn, consumer, TURN_TTL_MS);
-    const [held] = await execWithAck(tx, ackedBatch);
-    holdingTurn = held === 1;
-    return holdingTurn;
-  }
-
-  function giveUpTurn(): void {
-    if (!holdingTurn) return;
-    holdingTurn = false;
-    turnCommand(keys.turn, consumer, 0).catch(() => {}); // Not awaited: it would only expire later.
+    turn.ask(tx);
+    const [reply] = await execWithAck(tx, ackedBatch);
+    return turn.settle(reply);
   }
 
   async function read(count: number, blockMs: number | null): Promise<StreamEntry[]> {
-    const tx = redis.pipeline() as ReturnType<Redis["pipeline"]> & { takeTurn: (...a: unknown[]) => unknown };
+    const tx = redis.pipeline();
     const ackedBatch = takeAck(tx);
     // The holder renews its turn with every read; one that lost it (it expired) takes it back if free.
-    const renewing = holdingTurn;
-    if (renewing) tx.takeTurn(keys.turn, consumer, TURN_TTL_MS);
+    const renewing = turn.holding;
+    if (renewing) turn.ask(tx);
     if (blockMs === null) tx.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "STREAMS", keys.events, ">");
     else tx.xreadgroupBuffer("GROUP", keys.group, consumer, "COUNT", count, "BLOCK", blockMs, "STREAMS", keys.events, ">");
     // The group's count of entries read, right after this read: the stream's rate, for the linger.
     tx.xinfo("GROUPS", keys.events);
     const replies = await execWithAck(tx, ackedBatch, renewing ? 3 : 2);
-    if (renewing) holdingTurn = replies.shift() === 1;
+    if (renewing) turn.settle(replies.shift());
     const [reply, groups] = replies as [[Buffer, StreamEntry[]][] | null, unknown];
     const group = groupState(groups, keys.group);
     if (group) linger.observeGroup(group.entriesRead, performance.now());
@@ -345,7 +314,7 @@ function run(
       try {
         let entries: StreamEntry[] = [];
         // Not backlogged and not this worker's turn: wait for it (the holder died, or gave it up).
-        if (!backlogged && !holdingTurn && !(await takeTurn())) {
+        if (!backlogged && !turn.holding && !(await takeTurn())) {
           await stopOrSleep(TURN_ASK_MS);
           continue;
         }
@@ -389,7 +358,7 @@ function run(
         linger.observe(entries.length, readAt - lastReadAt);
         lastReadAt = readAt;
         backlogged = lagAfterRead === null ? entries.length >= batchSize : lagAfterRead >= batchSize;
-        if (backlogged) giveUpTurn(); // Let a waiting worker join in.
+        if (backlogged) turn.giveUp(); // Let a waiting worker join in.
         await processEntries(entries);
       } catch (err) {
         const message = (err as Error).message;
@@ -408,7 +377,7 @@ function run(
   })();
 
   // One worker sweeps, the one at work: the holder of the turn, or a worker draining a backlog.
-  const sweeper = startGapSweeper(pool, options.namespace, options.gapTimeoutMs, log, () => holdingTurn || backlogged);
+  const sweeper = startGapSweeper(pool, options.namespace, options.gapTimeoutMs, log, () => turn.holding || backlogged);
 
   log.info(
     {
@@ -431,7 +400,7 @@ function run(
         wake?.();
         const swept = sweeper.stop();
         await loop;
-        giveUpTurn();
+        turn.giveUp();
         await flushAck();
         await swept;
         await redis.quit().catch(() => redis.disconnect());
