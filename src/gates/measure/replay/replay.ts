@@ -165,7 +165,11 @@ export class Replay extends PreparedRequests {
     if (this.pumping || this.stopReason !== undefined) return;
     this.pumping = true;
     try {
-      const now = this.now();
+      // The clock is read again after each dispatch: sending takes time, and a request is dispatched
+      // when the ones before it have gone, not when the pump began. With one reading for the whole
+      // pump, a schedule the driver could not keep that fell due in one pump looked kept, at an
+      // infinite rate (every dispatch at the same instant).
+      let now = this.now();
       while (this.next < this.n && this.dueOf(this.next) <= now) {
         const i = this.next++;
         this.dispatchedAt[i] = now;
@@ -177,6 +181,7 @@ export class Replay extends PreparedRequests {
           this.readyAt[i] = this.dueOf(i);
           this.send(i);
         }
+        now = this.now();
       }
     } finally {
       this.pumping = false;

@@ -221,6 +221,23 @@ describe("open-loop measurement", () => {
       await server.close();
     }
   });
+
+  test("requests that fall due at once are timed one by one: an unreachable rate does not look held", async () => {
+    // All 3,000 due at t0, as when the process stalls across it (a collection, a busy neighbour): the
+    // scheduler's first turn finds them all due. Timed once for the whole turn, their dispatches shared
+    // one instant, an infinite rate, and the run passed as valid.
+    const events = generateCorpus({ seed: "at-once", requests: 3000, orderingKeys: 3000, redeliveryShare: 0 });
+    const server = await startServer((_req, _body, res) => accept(res));
+    try {
+      const result = await replay({ url: server.url, rate: 1_000_000, events, credentials: {}, dueAt: new Float64Array(3000) });
+      expect(result.samples).toHaveLength(3000);
+      expect(Number.isFinite(result.achievedRate)).toBe(true);
+      expect(result.valid).toBe(false);
+      expect(result.schedule?.rateHeld).toBe(false);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe("answers", () => {
