@@ -27,7 +27,7 @@ export function renderCpuTable(runs: BenchRun[]): string {
     "rate/s",
     "driver",
     "P95",
-    "send lag p99",
+    "driver lag p99",
     "driver CPU/req",
     "server CPU/req",
     "workers CPU/event",
@@ -76,7 +76,7 @@ export interface DriverComparison {
   baseline_us: number;
   /** baseline ÷ lean: how many times more CPU per request the old driver needed. */
   ratio: number;
-  /** The worst send lag p99 of each variant's runs. */
+  /** The worst driver lag p99 (sending, and answers waiting to be read) of each variant's runs. */
   lean_send_lag_p99_ms: number;
   baseline_send_lag_p99_ms: number;
 }
@@ -121,7 +121,7 @@ export function renderDriverComparisons(c: DriverComparison[]): string {
   return c
     .map(
       (x) =>
-        `  ${x.system} @${x.rate}/s: lean ${x.lean_us} µs/request, baseline ${x.baseline_us} µs/request: baseline ÷ lean = ${x.ratio.toFixed(2)}x over ${x.runs} runs (worst send lag p99 ${fmtMs(x.lean_send_lag_p99_ms)} vs ${fmtMs(x.baseline_send_lag_p99_ms)})`,
+        `  ${x.system} @${x.rate}/s: lean ${x.lean_us} µs/request, baseline ${x.baseline_us} µs/request: baseline ÷ lean = ${x.ratio.toFixed(2)}x over ${x.runs} runs (worst driver lag p99 ${fmtMs(x.lean_send_lag_p99_ms)} vs ${fmtMs(x.baseline_send_lag_p99_ms)})`,
     )
     .join("\n");
 }

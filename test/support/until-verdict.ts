@@ -60,7 +60,7 @@ export async function untilVerdict<T>(
   options: UntilVerdictOptions<T> = {},
 ): Promise<{ result: T; tries: number }> {
   const verdictOf = options.verdictOf ?? field("verdict");
-  const reasonOf = options.reasonOf ?? field("reason");
+  const reasonOf = options.reasonOf ?? ((r: T) => [field("reason")(r), runContext(r)].filter(Boolean).join("\n    "));
   const retryOn = options.retryOn ?? ["INCONCLUSIVE"];
   const seen: { verdict: string; reason: string }[] = [];
   for (let attempt = 1; attempt <= tries; attempt++) {
@@ -79,7 +79,41 @@ export async function untilVerdict<T>(
   throw new Error(`expected ${expected} within ${tries} tries, got ${seen.map((s) => s.verdict).join(", ")}:\n${list}`);
 }
 
-function recordTries(name: string | undefined, expected: string, seen: { verdict: string }[], of: number, ok: boolean): void {
+interface RunLike {
+  machine?: { summary?: string };
+  phases?: {
+    name?: string;
+    resources?: { cpu?: { driverUsPerRequest: number | null; serverUsPerRequest: number | null; workersUsPerEvent: number | null } };
+    contention?: { peakForeignCores: number; meanForeignCores: number; topForeign: { command: string; cpuSeconds: number }[] };
+  }[];
+}
+
+/**
+ * For a gate run: the machine it measured on and, per phase, the CPU per request and the other work on the
+ * host, so that a try that ended otherwise shows whether the host or the service was slow.
+ */
+function runContext(r: unknown): string | undefined {
+  const run = r as RunLike | undefined;
+  if (!run?.machine && !run?.phases?.length) return undefined;
+  const us = (x: number | null | undefined) => (x == null ? "-" : `${Math.round(x)} µs`);
+  const phases = (run.phases ?? []).map((p) => {
+    const cpu = p.resources?.cpu;
+    const c = p.contention;
+    const other = c
+      ? `other work peak ${c.peakForeignCores} cores, mean ${c.meanForeignCores}${c.topForeign.length ? ` (${c.topForeign.map((f) => `${f.command} ${f.cpuSeconds} CPU-s`).join(", ")})` : ""}`
+      : "other work not read";
+    return `${p.name}: CPU per request driver ${us(cpu?.driverUsPerRequest)}, server ${us(cpu?.serverUsPerRequest)}, workers ${us(cpu?.workersUsPerEvent)}; ${other}`;
+  });
+  return [run.machine?.summary ? `machine: ${run.machine.summary}` : "", ...phases].filter(Boolean).join("\n    ");
+}
+
+function recordTries(
+  name: string | undefined,
+  expected: string,
+  seen: { verdict: string; reason: string }[],
+  of: number,
+  ok: boolean,
+): void {
   const state = expect.getState();
   const record: TriesRecord = {
     file: state.testPath ? relative(ROOT, state.testPath) : "(unknown)",
@@ -91,7 +125,10 @@ function recordTries(name: string | undefined, expected: string, seen: { verdict
     ok,
     at: new Date().toISOString(),
   };
-  process.stderr.write(`${triesLine(record)}\n`);
+  // A try tried again is a verdict the machine, not the service, decided: why, on stderr, so that a run that passed
+  // on its second try still says what held up its first (the thrown error says it for a call that failed).
+  const retried = ok ? seen.slice(0, -1) : [];
+  process.stderr.write(`${triesLine(record)}\n${retried.map((s, i) => `  try ${i + 1}: ${s.verdict}: ${s.reason}\n`).join("")}`);
   const file = process.env.TRIES_FILE ?? TRIES_FILE;
   mkdirSync(dirname(file), { recursive: true });
   appendFileSync(file, `${JSON.stringify(record)}\n`);

@@ -73,3 +73,46 @@ test("the line on stderr says how many tries of how many, for which verdict", ()
     "tries: 1 of 3 for FAIL (PASS) NOT REACHED: t",
   );
 });
+
+test("a gate run's try that ended otherwise names the machine, and per phase the CPU per request and the other work", async () => {
+  const run = async () => ({
+    verdict: "FAIL",
+    reason: "smoke: latency_p95 over the bar",
+    machine: { summary: "2 cores; load 0.40 before" },
+    phases: [
+      {
+        name: "smoke",
+        resources: { cpu: { driverUsPerRequest: 512.4, serverUsPerRequest: 790, workersUsPerEvent: null } },
+        contention: {
+          peakForeignCores: 0.12,
+          meanForeignCores: 0.03,
+          topForeign: [{ command: "postgres: autovacuum worker", cpuSeconds: 0.4 }],
+        },
+      },
+      { name: "load" },
+    ],
+  });
+  await expect(untilVerdict("PASS", 1, run)).rejects.toThrow(
+    "  try 1: FAIL: smoke: latency_p95 over the bar\n    machine: 2 cores; load 0.40 before\n" +
+      "    smoke: CPU per request driver 512 µs, server 790 µs, workers -; other work peak 0.12 cores, mean 0.03 (postgres: autovacuum worker 0.4 CPU-s)\n" +
+      "    load: CPU per request driver -, server -, workers -; other work not read",
+  );
+});
+
+test("a call that reached its verdict on a later try says on stderr why each earlier try was tried again", async () => {
+  const lines: string[] = [];
+  const spy = jest.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
+    lines.push(String(chunk));
+    return true;
+  });
+  try {
+    await untilVerdict("FAIL", 3, runs("INCONCLUSIVE", "INCONCLUSIVE", "FAIL"), { name: "retried" });
+    await untilVerdict("FAIL", 3, runs("FAIL"), { name: "first" });
+  } finally {
+    spy.mockRestore();
+  }
+  expect(lines).toEqual([
+    "tries: 3 of 3 for FAIL (INCONCLUSIVE, INCONCLUSIVE, FAIL): retried\n  try 1: INCONCLUSIVE: reason 1\n  try 2: INCONCLUSIVE: reason 2\n",
+    "tries: 1 of 3 for FAIL (FAIL): first\n",
+  ]);
+});

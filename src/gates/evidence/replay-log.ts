@@ -22,6 +22,7 @@ export function samplesNdjson(samples: readonly RequestSample[]): string {
       doneAt: us(s.doneAt),
       latencyMs: us(s.latencyMs),
       sendLagMs: us(s.sendLagMs),
+      ...(s.ownLagMs === undefined ? {} : { ownLagMs: us(s.ownLagMs) }),
       status: s.status,
       outcome: s.outcome,
       requestId: s.requestId,
@@ -55,7 +56,7 @@ export interface ReplayLogIndex {
 }
 
 export const SAMPLES_FORMAT =
-  "NDJSON, one object per request in send order: index, eventId (webhook-id), orderingKey, seq, redelivery, dueAt/sentAt/doneAt (ms since the phase's t0, to the microsecond), latencyMs (doneAt - dueAt), sendLagMs, status (0 for a timeout or transport error), outcome, requestId (the X-Request-Id answered), error. Files ending in .gz are gzip-compressed (zcat FILE).";
+  "NDJSON, one object per request in send order: index, eventId (webhook-id), orderingKey, seq, redelivery, dueAt/sentAt/doneAt (ms since the phase's t0, to the microsecond), latencyMs (doneAt - dueAt), sendLagMs, ownLagMs (the driver's own delay: from when the request could be sent to when its connection took it, plus how long its answer may have waited for the driver's busy event loop; a FAIL's lower bound takes it out), status (0 for a timeout or transport error), outcome, requestId (the X-Request-Id answered), error. Files ending in .gz are gzip-compressed (zcat FILE).";
 
 export function replayLogIndex(run: GateRun, sampleFiles: Map<string, string>, serviceLogs: ReplayLogIndex["serviceLogs"]): ReplayLogIndex {
   return {

@@ -1,16 +1,18 @@
 // Other work on the machine during a phase. A latency FAIL should say something about the service,
 // not about whatever else the host ran at the time (a build, a browser, a neighbour's test suite,
 // a hypervisor's steal). Once a second the phase monitor reads the CPU of every process on the
-// machine. Processes outside the run (not the driver, the service's server and workers, the local
-// Redis and PostgreSQL it talks to, nor a kernel thread doing their I/O), plus steal, are foreign CPU.
+// machine. Processes outside the run (not the driver, the service's server and workers, the
+// Redis and PostgreSQL processes that serve it (service-processes.ts), nor a kernel thread doing
+// their I/O), the kernel's memory managers, and steal are foreign CPU.
 // Seconds with more than FOREIGN_CORES_LIMIT of it (and the second after each, while a backlog
 // clears) are contended; a FAIL must then stand on the requests due outside them, else the phase is INCONCLUSIVE.
 // A PASS is never affected: other work can only make the service look slower.
 
 import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { cpuTicksOfStat, clockTicksPerSecond } from "./process-cpu.js";
+import { clockTicksPerSecond, processOfStat, type ProcessTicks } from "./process-cpu.js";
 import { driverFreeLowerBound } from "../verdict/index.js";
+import { PostgresProcesses, type ServiceProcesses } from "./service-processes.js";
 import type { ForeignProcess, HostContention } from "../model/index.js";
 export type { ForeignProcess, HostContention } from "../model/index.js";
 
@@ -92,19 +94,19 @@ export function judgeContention(
   };
 }
 
-/** A process as one pass over /proc saw it. */
-interface ProcessTicks {
-  command: string;
-  ticks: number;
-  /** Kernel threads (children of kthreadd) work for whoever caused them (writeback, softirq): never foreign. */
-  kernel: boolean;
-}
+/**
+ * The kernel's memory managers: reclaim (kswapd), compaction (kcompactd), huge pages (khugepaged) and
+ * DAMON's monitors (kdamond). They run when the machine's memory is short or fragmented, not for the
+ * run's I/O: their CPU is other work, like any process outside the run.
+ */
+export const MEMORY_KERNEL_THREADS = /^(kswapd|kcompactd|khugepaged|kdamond)/;
 
 /**
  * Reads the host once a second: every user-space process's CPU (one asynchronous pass over /proc, so
  * the driver's event loop is not held) and the machine's steal. The run's own processes are this one,
- * the pids given, and any local Redis or PostgreSQL process (their backends come and go with the
- * service's connections).
+ * the pids given, the sealed room's, and the Redis and PostgreSQL processes that serve the run: of
+ * the servers `services` located, those found to work for the run; without them, any local Redis or
+ * PostgreSQL process, by its name.
  */
 export class HostWatch {
   private readonly ticksPerSecond = clockTicksPerSecond();
@@ -117,12 +119,24 @@ export class HostWatch {
 
   /** Processes of the sealed room, read at each pass: whatever the service started is its own CPU. */
   private roomPids = new Set<number>();
+  /** The run's own servers, once located: null until then, or when they could not be asked. */
+  private redisPids: Set<number> | null = null;
+  private postgres: PostgresProcesses | null = null;
+  private readonly services: Promise<void>;
 
   constructor(
     runPids: number[],
     private readonly room?: { pids(): Promise<number[]> },
+    services?: Promise<ServiceProcesses>,
   ) {
     this.ours = new Set([process.pid, ...runPids]);
+    this.services = (services ?? Promise.resolve(null)).then(
+      (s) => {
+        if (s?.redis.length) this.redisPids = new Set(s.redis);
+        if (s?.postgres) this.postgres = new PostgresProcesses(s.postgres);
+      },
+      () => {},
+    );
     this.pending = this.read().finally(() => (this.pending = null));
   }
 
@@ -147,13 +161,22 @@ export class HostWatch {
   }
 
   private isOurs(pid: number, p: ProcessTicks): boolean {
-    return p.kernel || this.ours.has(pid) || this.roomPids.has(pid) || /^(redis-server|postgres)/.test(p.command);
+    if (p.kernel) return !MEMORY_KERNEL_THREADS.test(p.command);
+    if (this.ours.has(pid) || this.roomPids.has(pid)) return true;
+    if (p.command.startsWith("redis-server")) return this.redisPids ? this.redisPids.has(pid) : true;
+    if (p.command.startsWith("postgres")) return this.postgres ? (this.postgres.ours(pid, p.ppid, p.start) ?? true) : true;
+    return false;
   }
 
   private async read(): Promise<void> {
+    await this.services;
     if (this.room) this.roomPids = new Set(await this.room.pids().catch(() => [...this.roomPids]));
     const procs = await processTicks();
     if (procs.size === 0) return; // no /proc: no contention record
+    if (this.postgres) {
+      const cluster = [...procs].flatMap(([pid, p]) => (p.command.startsWith("postgres") ? [{ pid, ppid: p.ppid, start: p.start }] : []));
+      await this.postgres.decide(cluster, () => [...this.ours, ...this.roomPids]).catch(() => {});
+    }
     const now = { atWallMs: Date.now(), procs, steal: stealTicks() };
     if (!this.last) {
       this.start = procs;
@@ -182,16 +205,6 @@ function stealTicks(): number {
   } catch {
     return 0;
   }
-}
-
-/** One field set of /proc/<pid>/stat: command, utime + stime, kernel thread or not; pure. */
-export function processOfStat(stat: string): ProcessTicks | null {
-  const open = stat.indexOf("(");
-  const close = stat.lastIndexOf(")");
-  const ticks = cpuTicksOfStat(stat);
-  if (open < 0 || close < open || ticks === null) return null;
-  const ppid = Number(stat.slice(close + 2).split(" ", 3)[1]);
-  return { command: stat.slice(open + 1, close), ticks, kernel: ppid === 2 || ppid === 0 };
 }
 
 async function processTicks(): Promise<Map<number, ProcessTicks>> {

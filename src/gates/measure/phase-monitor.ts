@@ -6,6 +6,7 @@
 import { Redis } from "ioredis";
 import { FOREIGN_CORES_LIMIT, HOST_SAMPLE_MS, HostWatch, type ForeignProcess, type HostSample } from "./host-contention.js";
 import { cpuSpent, processCpuUs } from "./process-cpu.js";
+import { locateServices } from "./service-processes.js";
 import type { PhaseResources } from "../model/index.js";
 export type { PhaseResources } from "../model/index.js";
 
@@ -13,6 +14,8 @@ export type { PhaseResources } from "../model/index.js";
 export interface MonitoredTarget {
   pids?: { server: number | null; workers: number[] };
   queue?: { redisUrl: string; stream: string };
+  /** The service's database: its PostgreSQL's processes that serve the run are the run's own (service-processes.ts). */
+  databaseUrl?: string;
   /** The sealed room the service runs in: all of its processes are the service's. */
   room?: { pids(): Promise<number[]> };
 }
@@ -44,7 +47,11 @@ export function startPhaseMonitor(target: MonitoredTarget, sampleMs = QUEUE_SAMP
   const workerPids = target.pids?.workers ?? [];
   const serverBefore = serverPids.map(processCpuUs);
   const workersBefore = workerPids.map(processCpuUs);
-  const host = new HostWatch([...serverPids, ...workerPids, ...driverPids], target.room);
+  // The bundled service's Redis and PostgreSQL are asked who they are: only their processes that serve the run are its own.
+  const services = target.pids
+    ? locateServices({ redisUrls: target.queue ? [target.queue.redisUrl] : [], databaseUrl: target.databaseUrl })
+    : undefined;
+  const host = new HostWatch([...serverPids, ...workerPids, ...driverPids], target.room, services);
   const hostTimer = setInterval(() => void host.sample(), HOST_SAMPLE_MS);
 
   const queue: { atWallMs: number; depth: number }[] = [];

@@ -58,3 +58,25 @@ export function cpuSpent(before: (number | null)[], after: (number | null)[]): n
   }
   return before.length === 0 ? null : total;
 }
+
+/** A process as one pass over /proc saw it. */
+export interface ProcessTicks {
+  command: string;
+  ticks: number;
+  /** Kernel threads (children of kthreadd) work for whoever caused them (writeback, softirq): foreign only when they manage memory. */
+  kernel: boolean;
+  ppid: number;
+  /** When the process started, clock ticks after boot: a pid reused by a new process is told apart. */
+  start: number;
+}
+
+/** One field set of /proc/<pid>/stat: command, utime + stime, kernel thread or not; pure. */
+export function processOfStat(stat: string): ProcessTicks | null {
+  const open = stat.indexOf("(");
+  const close = stat.lastIndexOf(")");
+  const ticks = cpuTicksOfStat(stat);
+  if (open < 0 || close < open || ticks === null) return null;
+  const fields = stat.slice(close + 2).split(" ", 20);
+  const ppid = Number(fields[1]);
+  return { command: stat.slice(open + 1, close), ticks, kernel: ppid === 2 || ppid === 0, ppid, start: Number(fields[19]) };
+}

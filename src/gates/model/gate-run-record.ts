@@ -45,7 +45,10 @@ export interface RequestSample {
   latencyMs: number;
   /** sentAt - dueAt. */
   sendLagMs: number;
-  /** The driver's own part of the send lag: from when the request could be sent (due, or its key freed) to sentAt. */
+  /**
+   * The driver's own delay to this request: from when it could be sent (due, or its key freed) to sentAt, plus how long
+   * its answer may have waited for the driver's busy event loop before it was read (measure/replay/loop-wait.ts).
+   */
   ownLagMs?: number;
   /** HTTP status; 0 for a transport error or timeout. */
   status: number;
@@ -84,7 +87,7 @@ export interface ShardRecord {
   /** Events in the shard, and answers it recorded. */
   requests: number;
   n: number;
-  /** Upper edges of the HDR buckets of its own P95 and its driver's own send lag P99, ms. */
+  /** Upper edges of the HDR buckets of its own P95 and its driver's own lag P99 (send and answer, ownLagMs), ms. */
   p95Ms: number | null;
   sendLagP99Ms: number | null;
   /** Driver CPU per request it dispatched, µs. */

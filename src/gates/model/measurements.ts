@@ -24,9 +24,12 @@ export interface ScheduleCheck {
   windows: RateWindow[];
   /** The window with the lowest rate, null when there was none. */
   slowestWindow: RateWindow | null;
-  /** P99 of the driver's own send lag: from when a request could be sent to when it was handed over, ms. */
+  /**
+   * P99 of the driver's own lag, ms: from when a request could be sent to when it was handed over, plus how long its
+   * answer may have waited for the driver's busy event loop (ownLagMs). Named when only sends were counted.
+   */
   sendLagP99Ms: number;
-  /** Requests whose own send lag was above that P99. */
+  /** Requests whose own lag was above that P99. */
   lagAboveP99: number;
   /**
    * The P95's lower confidence bound with the driver's own delays taken out, ms: the latency at

@@ -196,12 +196,12 @@ export function judgeP95(
 
   if (schedule && freeLower !== null && freeLower > barMs && batchFreeLower !== null && batchFreeLower > barMs) {
     const fail =
-      `latency_p95 lower CI ${formatMs(lower)}, less the driver's own delays (send lag p99 ${formatMs(schedule.sendLagP99Ms)}` +
-      `${schedule.lagAboveP99 ? `, and the ${schedule.lagAboveP99} slowest-sent requests set aside` : ""}), is ${formatMs(freeLower)} > ${formatMs(barMs)} (${whose}, over by ${formatMs(freeLower - barMs)}); ` +
+      `latency_p95 lower CI ${formatMs(lower)}, less the driver's own delays (driver lag p99 ${formatMs(schedule.sendLagP99Ms)}` +
+      `${schedule.lagAboveP99 ? `, and the ${schedule.lagAboveP99} requests the driver delayed most set aside` : ""}), is ${formatMs(freeLower)} > ${formatMs(barMs)} (${whose}, over by ${formatMs(freeLower - barMs)}); ` +
       `the windowed lower bound, less the same, is ${formatMs(batchFreeLower)} (${correlated})`;
     // Other work on the host can only slow the service: a FAIL must also stand without the seconds it held the CPU.
     const busy = contention && contention.contended.length > 0 && !contention.unattributable ? contention : null;
-    if (!busy) return { verdict: "FAIL", detail: fail };
+    if (!busy) return { verdict: "FAIL", detail: contention && !contention.unattributable ? `${fail}; ${quietClause(contention)}` : fail };
     const clean = busy.cleanFreeP95LowerMs;
     if (clean !== null && clean > barMs) {
       return {
@@ -252,7 +252,7 @@ export function judgeP95(
     if (freeLower === null) why.push("no lower bound is left once the driver's delays are taken out");
     else if (freeLower <= barMs)
       why.push(
-        `with the driver's own delays taken out (send lag p99 ${formatMs(schedule.sendLagP99Ms)}) the lower bound ${formatMs(freeLower)} is within the bar`,
+        `with the driver's own delays taken out (driver lag p99 ${formatMs(schedule.sendLagP99Ms)}) the lower bound ${formatMs(freeLower)} is within the bar`,
       );
     else if (batchFreeLower === null)
       why.push(
@@ -276,6 +276,11 @@ function windowsClause(l: LatencySummary): string {
   if (!l.windows) return "no windows";
   const ess = l.effectiveSampleSize === null ? "not estimable" : formatCount(Math.round(l.effectiveSampleSize));
   return `${l.windows.count} windows of ${formatCount(l.windows.size)}; effective sample size ${ess} of ${formatCount(l.n)}`;
+}
+
+/** A host whose other work never reached the limit, in one clause: a FAIL it cannot excuse says so. */
+function quietClause(c: HostContention): string {
+  return `other work on the host stayed at or under ${c.limitCores} cores every second (peak ${c.peakForeignCores.toFixed(2)}, mean ${c.meanForeignCores.toFixed(2)})`;
 }
 
 /** Other work on the host during a phase, in one clause for a verdict's detail; pure. */

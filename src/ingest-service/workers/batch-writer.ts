@@ -7,6 +7,7 @@ import type pg from "pg";
 import type { Logger } from "pino";
 import { Backoff, sleep, type BackoffPolicy } from "../../retry.js";
 import { PAYLOAD_KEY_LENGTH, payloadStart, readEvent } from "../queued-event.js";
+import { BatchStatement } from "./batch-statement.js";
 
 export interface QueuedEvent {
   /** Redis stream entry id, for the ack. */
@@ -106,7 +107,7 @@ function refusedAsData(err: unknown): boolean {
 }
 
 export class BatchWriter {
-  private readonly statement: pg.QueryConfig;
+  private readonly statement: { name: string; text: string };
   private readonly deadLetterSql: string;
   /** One batch at a time: each attempt is awaited before the next is encoded. */
   private readonly encoder = new BatchEncoder();
@@ -131,12 +132,22 @@ export class BatchWriter {
 
   /** One attempt: resolves after COMMIT with the number of new rows, rejects with PostgreSQL's error. */
   async writeOnce(events: QueuedEvent[], batchId: string): Promise<number> {
-    // Buffer parameters travel in binary format: jsonb_recv and bytearecv read them without a text round
-    // trip. Safe to reuse: this writer awaits each attempt before it encodes the next, and pg copies the
-    // parameters into its Bind message when it sends the query.
+    // The buffers travel in binary format (jsonb_recv and bytearecv read them without a text round
+    // trip), written to the socket as they are (batch-statement.ts). Safe to reuse: this writer awaits
+    // each attempt, and so PostgreSQL's answer to it, before it encodes the next.
     const { heads, bodies } = this.encoder.encode(events);
-    const { rows } = await this.pool.query({ ...this.statement, values: [heads, bodies, batchId, this.firstSeq] });
-    return Number(rows[0].inserted);
+    const { name, text } = this.statement;
+    const client = await this.pool.connect();
+    try {
+      const inserted = await new Promise<number>((resolve, reject) => {
+        client.query(new BatchStatement(name, text, heads, bodies, batchId, this.firstSeq, (err, n) => (err ? reject(err) : resolve(n))));
+      });
+      client.release();
+      return inserted;
+    } catch (err) {
+      client.release(err as Error); // As pool.query does: a client whose query failed is closed, not reused.
+      throw err;
+    }
   }
 
   /**

@@ -14,9 +14,9 @@ import {
   HostWatch,
   judgeContention,
   parseProcStat,
-  processOfStat,
   type HostSample,
 } from "../../../src/gates/measure/host-contention.js";
+import { processOfStat } from "../../../src/gates/measure/process-cpu.js";
 import { driverFreeLowerBound } from "../../../src/gates/verdict/replay-validity.js";
 import { clockTicksPerSecond } from "../../../src/gates/measure/process-cpu.js";
 
@@ -71,7 +71,7 @@ describe("reading /proc/<pid>/stat: the edges", () => {
   });
 
   test("the command is whatever the parentheses hold, even at the very start of the line", () => {
-    expect(processOfStat(`(node) ${fields(1)}`)).toEqual({ command: "node", ticks: 290, kernel: false });
+    expect(processOfStat(`(node) ${fields(1)}`)).toEqual({ command: "node", ticks: 290, kernel: false, ppid: 1, start: 100 });
   });
 });
 
@@ -267,7 +267,7 @@ describe("watching the real host: the edges", () => {
     }
   });
 
-  test("local Redis and PostgreSQL processes are the run's own, whatever their pid", async () => {
+  test("without the run's servers located, local Redis and PostgreSQL processes are the run's own by name, whatever their pid", async () => {
     const dir = mkdtempSync(join(tmpdir(), "host-watch-"));
     symlinkSync(process.execPath, join(dir, "postgres"));
     symlinkSync(process.execPath, join(dir, "redis-server"));

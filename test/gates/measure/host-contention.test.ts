@@ -5,11 +5,12 @@ import {
   FOREIGN_CORES_LIMIT,
   GUARD_MS,
   HostWatch,
+  MEMORY_KERNEL_THREADS,
   judgeContention,
   parseProcStat,
-  processOfStat,
   type HostSample,
 } from "../../../src/gates/measure/host-contention.js";
+import { processOfStat } from "../../../src/gates/measure/process-cpu.js";
 import { judgeP95 } from "../../../src/gates/verdict/replay-validity.js";
 import { summarizeLatency } from "../../../src/gates/verdict/statistics.js";
 
@@ -35,9 +36,21 @@ const quiet = (t0: number, seconds = 30, cores = 0.05): HostSample[] =>
 describe("reading /proc/<pid>/stat", () => {
   test("a command with spaces and parentheses, its CPU ticks, and whether it is a kernel thread (parent kthreadd)", () => {
     const fields = (ppid: number) => `S ${ppid} 1 1 0 -1 4194560 100 0 0 0 250 40 0 0 20 0 1 0 100 0 0`;
-    expect(processOfStat(`4242 (node (x) y) ${fields(1)}`)).toEqual({ command: "node (x) y", ticks: 290, kernel: false });
+    expect(processOfStat(`4242 (node (x) y) ${fields(1)}`)).toEqual({
+      command: "node (x) y",
+      ticks: 290,
+      kernel: false,
+      ppid: 1,
+      start: 100,
+    });
     expect(processOfStat(`31 (kworker/u8:0-events) ${fields(2)}`)).toMatchObject({ command: "kworker/u8:0-events", kernel: true });
     expect(processOfStat("garbage")).toBeNull();
+  });
+
+  test("of the kernel's threads, only the memory managers are other work; those doing I/O work for whoever caused it", () => {
+    for (const other of ["kswapd0", "kcompactd0", "khugepaged", "kdamond.0"]) expect(MEMORY_KERNEL_THREADS.test(other)).toBe(true);
+    for (const run of ["kworker/u8:0-events", "ksoftirqd/0", "jbd2/vda-8", "rcu_preempt", "migration/1"])
+      expect(MEMORY_KERNEL_THREADS.test(run)).toBe(false);
   });
 });
 
@@ -139,6 +152,18 @@ describe("a latency FAIL on a busy host", () => {
     } finally {
       busy.kill("SIGKILL");
     }
+  });
+
+  test("on a quiet host a FAIL stands and says how quiet the host was; a deployed target's record is not quoted", () => {
+    const samples = quiet(t0, 30, 0.05);
+    samples[7].foreignCores = 0.25; // at the limit: not contended
+    const c = judgeContention(samples, t0, slowWhileBusy);
+    const j = judgeP95(latency, 20, schedule, "phase bar", c);
+    expect(j.verdict).toBe("FAIL");
+    expect(j.detail).toMatch(/; other work on the host stayed at or under 0\.25 cores every second \(peak 0\.25, mean 0\.06\)$/);
+    const deployed = judgeP95(latency, 20, schedule, "phase bar", { ...c, unattributable: "deployed here" });
+    expect(deployed.verdict).toBe("FAIL");
+    expect(deployed.detail).not.toContain("other work");
   });
 
   test("stays a FAIL when the service is slow in the clean seconds too", () => {

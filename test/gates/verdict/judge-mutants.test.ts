@@ -366,7 +366,9 @@ describe("judging a P95: the edges", () => {
     const none = judgeP95(fast, 9.4, held(null));
     expect(none.detail).toContain("no lower bound is left once the driver's delays are taken out");
     const within = judgeP95(fast, 9.4, held(9.2));
-    expect(within.detail).toContain("with the driver's own delays taken out (send lag p99 0.5ms) the lower bound 9.2ms is within the bar");
+    expect(within.detail).toContain(
+      "with the driver's own delays taken out (driver lag p99 0.5ms) the lower bound 9.2ms is within the bar",
+    );
   });
 
   test("a point estimate exactly at the bar leans PASS; by how much is never negative", () => {
@@ -379,9 +381,9 @@ describe("judging a P95: the edges", () => {
     expect(over.detail).toContain("is 0.5ms over the 9ms bar");
   });
 
-  test("a FAIL names the slowest-sent requests set aside, when there were any", () => {
+  test("a FAIL names the requests the driver delayed most set aside, when there were any", () => {
     const slow = summarizeLatency(ramp(1000).map((x) => x + 500))!;
-    expect(judgeP95(slow, 100, held(1400, { lagAboveP99: 4 })).detail).toContain("and the 4 slowest-sent requests set aside");
+    expect(judgeP95(slow, 100, held(1400, { lagAboveP99: 4 })).detail).toContain("and the 4 requests the driver delayed most set aside");
     expect(judgeP95(slow, 100, held(1400)).detail).not.toContain("set aside");
     expect(judgeP95(slow, 100, held(1400)).detail).toContain("is 1400ms > 100ms (bar, over by 1300ms)");
   });
@@ -390,10 +392,13 @@ describe("judging a P95: the edges", () => {
 describe("judging a P95 on a busy host: the edges", () => {
   const slow = summarizeLatency(ramp(1000).map((x) => x + 500))!;
 
-  test("a contention record with no contended span leaves a FAIL as it was", () => {
-    const j = judgeP95(slow, 100, held(1400), "phase bar", contention({ contended: [], cleanFreeP95LowerMs: 50 }));
+  test("a contention record with no contended span leaves a FAIL standing, and quotes the host's peak and mean", () => {
+    const quietHost = contention({ contended: [], cleanFreeP95LowerMs: 50, peakForeignCores: 0.2, meanForeignCores: 0.04 });
+    const j = judgeP95(slow, 100, held(1400), "phase bar", quietHost);
     expect(j.verdict).toBe("FAIL");
-    expect(j.detail).not.toContain("other work");
+    expect(j.detail).toBe(
+      `${judgeP95(slow, 100, held(1400), "phase bar").detail}; other work on the host stayed at or under 0.25 cores every second (peak 0.20, mean 0.04)`,
+    );
   });
 
   test("a clean lower bound exactly at the bar is no FAIL", () => {
@@ -651,7 +656,7 @@ describe("judging a P95: where the reasons come from", () => {
   test("a FAIL set aside for other work on the host gives that reason alone", () => {
     const j = judgeP95(slow, 100, held(1400), "phase bar", contention({ cleanFreeP95LowerMs: 50 }));
     expect(j.verdict).toBe("INCONCLUSIVE");
-    expect(j.detail).not.toContain("send lag p99");
+    expect(j.detail).not.toContain("driver lag p99");
     expect(j.detail).not.toContain("upper CI");
     expect(j.detail).not.toContain("upper bound");
     expect(j.detail.endsWith("is 50ms, within the bar: rerun on a quiet machine")).toBe(true);
@@ -699,7 +704,7 @@ describe("judging a P95: both lower bounds, and what the detail says", () => {
     const narrow: LatencySummary = { ...s1000, p95CiBatch: [945, 955] };
     const j = judgeP95(narrow, 935, held(930));
     expect(j).toMatchObject({ verdict: "INCONCLUSIVE", leaning: "FAIL" });
-    expect(j.detail).toContain("with the driver's own delays taken out (send lag p99 0.5ms) the lower bound 930ms is within the bar");
+    expect(j.detail).toContain("with the driver's own delays taken out (driver lag p99 0.5ms) the lower bound 930ms is within the bar");
     // Exactly at the bar is within it.
     const at = judgeP95(narrow, 935, held(935));
     expect(at.verdict).toBe("INCONCLUSIVE");

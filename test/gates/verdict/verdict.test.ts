@@ -201,7 +201,7 @@ describe("latency: the asymmetric rule", () => {
     const e = evaluatePhase(gateA, smoke, good(smoke, { latency: latency(30, 26, 35, 1000) }));
     expect(e.verdict).toBe("FAIL");
     expect(e.reason).toMatch(
-      /^latency_p95 lower CI 26ms, less the driver's own delays \(send lag p99 0\.4ms\), is 25\.6ms > 20ms \(phase bar, over by 5\.6ms\)/,
+      /^latency_p95 lower CI 26ms, less the driver's own delays \(driver lag p99 0\.4ms\), is 25\.6ms > 20ms \(phase bar, over by 5\.6ms\)/,
     );
   });
 
@@ -238,7 +238,7 @@ describe("latency: the asymmetric rule", () => {
     });
     expect(e.verdict).toBe("FAIL");
     expect(e.reason).toMatch(
-      /^latency_p95 lower CI 850ms, less the driver's own delays \(send lag p99 14\.8ms, and the 300 slowest-sent requests set aside\), is 835\.2ms > 120ms/,
+      /^latency_p95 lower CI 850ms, less the driver's own delays \(driver lag p99 14\.8ms, and the 300 requests the driver delayed most set aside\), is 835\.2ms > 120ms/,
     );
   });
 
@@ -247,7 +247,7 @@ describe("latency: the asymmetric rule", () => {
     const e = evaluatePhase(gateA, smoke, { ...m, replay: { ...m.replay!, schedule: held(smoke, 22 - 6.8, { sendLagP99Ms: 6.8 }) } });
     expect(e.verdict).toBe("INCONCLUSIVE");
     expect(e.reason).toMatch(
-      /^latency_p95 INCONCLUSIVE, leaning FAIL: P95 24ms is 4ms over the 20ms phase bar, .*send lag p99 6\.8ms\) the lower bound 15\.2ms is within the bar/,
+      /^latency_p95 INCONCLUSIVE, leaning FAIL: P95 24ms is 4ms over the 20ms phase bar, .*driver lag p99 6\.8ms\) the lower bound 15\.2ms is within the bar/,
     );
   });
 

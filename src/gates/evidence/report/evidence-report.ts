@@ -57,7 +57,7 @@ export function phaseReplayNote(p: PhaseResult): string {
   const r = p.replay;
   if (!r) return p.ran ? "no replay recorded" : "did not run";
   const parts = [
-    `${formatCount(r.samples.length)} sent at ${r.achievedRate.toFixed(1)}/s of ${r.targetRate}/s offered, driver send lag p99 ${formatMs(r.sendLagP99Ms)}`,
+    `${formatCount(r.samples.length)} sent at ${r.achievedRate.toFixed(1)}/s of ${r.targetRate}/s offered, driver lag p99 ${formatMs(r.sendLagP99Ms)} (sending, and answers waiting to be read)`,
   ];
   if (!r.valid) parts.push(`rate not held, so no PASS can stand: ${r.invalidReason ?? "the driver did not offer the phase's rate"}`);
   if (r.aborted) parts.push(`aborted: ${r.aborted}`);

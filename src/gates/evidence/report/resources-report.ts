@@ -49,7 +49,7 @@ export function machineDocument(run: GateRun): unknown {
 }
 
 const HOW_HOST =
-  "Once a second during each phase: the machine's busy CPU (/proc/stat) less the CPU of this run's processes (the driver, the service's server and workers, the local Redis and PostgreSQL), plus steal, in cores. " +
+  "Once a second during each phase: the machine's busy CPU (/proc/stat) less the CPU of this run's processes (the driver, the service's server and workers, the Redis and PostgreSQL processes that serve them), plus steal, in cores. " +
   "A second over the limit, and the second after it, is contended; a latency FAIL must also hold on the requests due outside contended seconds, else the phase is INCONCLUSIVE.";
 
 /** "peak 0.06 cores of other work, none over 0.25" for one phase. */

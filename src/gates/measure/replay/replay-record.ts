@@ -24,6 +24,10 @@ export class ReplayRecord {
   protected readonly readyAt: Float64Array;
   protected readonly dispatchedAt: Float64Array;
   protected readonly doneAt: Float64Array;
+  /** When request i was handed to its connection (0: never was): a new connection takes it a turn of the loop after it was sent. */
+  protected readonly handedAt: Float64Array;
+  /** How long request i's answer may have waited for the driver's busy event loop before it was read (loop-wait.ts). */
+  protected readonly answerWait: Float64Array;
   protected readonly status: Uint16Array;
   protected readonly outcome: Uint8Array;
   /** 0 not sent, 1 in flight, 2 done. */
@@ -54,6 +58,8 @@ export class ReplayRecord {
     this.readyAt = new Float64Array(n);
     this.dispatchedAt = new Float64Array(n);
     this.doneAt = new Float64Array(n);
+    this.handedAt = new Float64Array(n);
+    this.answerWait = new Float64Array(n);
     this.status = new Uint16Array(n);
     this.outcome = new Uint8Array(n);
     this.state = new Uint8Array(n);
@@ -97,7 +103,7 @@ export class ReplayRecord {
       const sample = requestSample(i, this.o.events[i], this.dueOf(i), {
         sentAt: this.sentAt[i],
         doneAt: this.doneAt[i],
-        ownLagMs: this.sentAt[i] - this.readyAt[i],
+        ownLagMs: Math.max(this.sentAt[i], this.handedAt[i]) - this.readyAt[i] + this.answerWait[i],
         status: this.status[i],
         outcome: OUTCOME_CODES[this.outcome[i]],
         requestId: this.requestId[i],

@@ -10,6 +10,7 @@ import { connectionLimit, ReplayError, type ReplayOptions } from "./replay-optio
 import { ERROR, TIMEOUT } from "./replay-record.js";
 import { MAX_SIGNATURE_AGE_S, PreparedRequests } from "./prepared-requests.js";
 import { ResponseHandler } from "./response-handler.js";
+import { LoopWait } from "./loop-wait.js";
 import { spareUsable } from "./spare-sockets.js";
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -58,6 +59,8 @@ export class Replay extends PreparedRequests {
   private finished = false;
   private pumping = false;
   private cpuAtStart: NodeJS.CpuUsage | null = null;
+  /** Looked at in each of the driver's callbacks: how long an answer read then may have waited for the loop. */
+  private readonly loopWait = new LoopWait();
   private readonly onAbort = () => this.abort(`aborted: ${describeReason(this.o.signal?.reason)}`);
 
   constructor(
@@ -136,6 +139,7 @@ export class Replay extends PreparedRequests {
     this.cpuAtStart = process.cpuUsage();
     this.t0 = t0;
     this.startedAt = new Date(Date.now() - (performance.now() - t0)).toISOString();
+    this.loopWait.start(this.now());
     this.loop();
   }
 
@@ -147,6 +151,7 @@ export class Replay extends PreparedRequests {
   private loop = (): void => {
     this.timer = undefined;
     if (this.finished) return;
+    this.loopWait.look(this.now());
     this.pump();
     const now = this.now();
     if (this.lean) this.keepSignedAhead(now);
@@ -233,8 +238,11 @@ export class Replay extends PreparedRequests {
   }
 
   requestStarted(i: number, abort: (err?: Error) => void): void {
-    if (this.state[i] === 2) abort(new Error("request already given up"));
-    else this.aborts[i] = abort;
+    if (this.state[i] === 2) return abort(new Error("request already given up"));
+    this.aborts[i] = abort;
+    const now = this.now();
+    if (this.handedAt[i] === 0) this.handedAt[i] = now;
+    this.loopWait.look(now);
   }
 
   /** Record the end of request i (first report wins), free its key, and keep the schedule moving. */
@@ -243,6 +251,8 @@ export class Replay extends PreparedRequests {
     const now = this.now();
     this.state[i] = 2;
     this.doneAt[i] = now;
+    // The answer came after its request went out: it cannot have waited longer than that.
+    this.answerWait[i] = Math.min(this.loopWait.look(now), now - Math.max(this.sentAt[i], this.handedAt[i]));
     this.outcome[i] = outcome;
     this.status[i] = status;
     this.requestId[i] = requestId;
