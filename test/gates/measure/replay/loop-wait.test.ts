@@ -57,30 +57,35 @@ describe("a real replay whose driver is held busy", () => {
     );
     const port = await new Promise<number>((resolve) => server.stdout!.once("data", (d: Buffer) => resolve(Number(String(d).trim()))));
     try {
-      const events = generateCorpus({ seed: "loop-wait", requests: 300, orderingKeys: 300, redeliveryShare: 0 });
-      let held = false;
+      const events = generateCorpus({ seed: "loop-wait", requests: 600, orderingKeys: 600, redeliveryShare: 0 });
+      // The hold, on the driver's clock (ms since its t0, as sentAt and doneAt are).
+      let hold: { from: number; to: number } | undefined;
       const result = await replay({
         url: `http://127.0.0.1:${port}/webhooks`,
-        rate: 200,
+        rate: 400,
         events,
         credentials: { signingSecret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" },
-        onProgress: () => {
-          if (held) return;
-          held = true;
-          const until = performance.now() + 120;
-          while (performance.now() < until); // the driver's loop, held 120 ms with requests in flight
+        onProgress: (p) => {
+          if (hold) return;
+          const at = performance.now();
+          while (performance.now() < at + 120); // the driver's loop, held 120 ms with requests in flight
+          hold = { from: p.elapsedMs, to: p.elapsedMs + (performance.now() - at) };
         },
       });
       const answered = result.samples.filter((s) => s.status === 202);
-      expect(answered).toHaveLength(300);
-      // Sent on time, answered within ~20 ms, read late: the hold is the driver's, and its own lag says so.
-      const readLate = answered.filter((s) => s.sendLagMs < 2 && s.latencyMs > 60);
-      expect(readLate.length).toBeGreaterThan(0);
-      // What is left to the service is about its 20 ms (plus what a loaded machine adds), not the 120 ms hold.
-      for (const s of readLate) expect(s.latencyMs - s.ownLagMs!).toBeLessThan(20 + 15);
+      expect(answered).toHaveLength(600);
+      // In flight when the hold began: sent on time in the 25 ms before it, read after it. Their answers came in
+      // about 20 ms after they were sent, so during the hold; what the driver lost is the rest of the hold.
+      const { from, to } = hold!;
+      const inFlight = answered.filter((s) => s.sentAt >= from - 25 && s.sentAt < from && s.sendLagMs < 2 && s.doneAt >= to);
+      expect(inFlight.length).toBeGreaterThanOrEqual(3);
+      // What is left to the service is its ~20 ms plus at most the 25 ms window, not the 120 ms hold. The median
+      // allows one answer the machine itself held past the hold (its bound is then rightly small).
+      const left = inFlight.map((s) => s.latencyMs - s.ownLagMs!).sort((a, b) => a - b);
+      expect(left[Math.floor((left.length - 1) / 2)]).toBeLessThan(20 + 25 + 5);
       // The rest: answered in about the service's 20 ms, and the bound stays small.
       const onTime = answered.filter((s) => s.latencyMs < 30);
-      expect(onTime.length).toBeGreaterThan(200);
+      expect(onTime.length).toBeGreaterThan(answered.length / 2);
       const loose = onTime.filter((s) => s.ownLagMs! > 5);
       expect(loose.length).toBeLessThan(onTime.length / 20);
     } finally {
