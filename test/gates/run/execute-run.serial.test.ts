@@ -293,7 +293,11 @@ describe("the war room's before and after, with the database 10 ms away", () => 
 
   test("before: the synchronous design fails Gate A on latency", async () => {
     const gate = gateWith("sync");
-    const run = await runJudgedOnLatency("FAIL", gate);
+    // Each try is judged on its latency SLO: a CI run saw this design FAIL on another objective with its latency
+    // undecided, which says nothing about latency, so such a try is tried again, as an INCONCLUSIVE one is.
+    const { result: run } = await untilVerdict("FAIL", 3, () => executeRun(gate, { phases: gate.phases, commit: "unknown" }), {
+      verdictOf: (r) => slo(r, "latency_p95")?.verdict,
+    });
     expect(`${run.verdict}: ${run.reason}`).toMatch(/^FAIL: /);
     expect(slo(run, "latency_p95").verdict).toBe("FAIL");
     expect(run.phases[0].latency!.p95).toBeGreaterThan(gate.phases[0].latencyP95Ms);
