@@ -8,7 +8,8 @@
 // clears) are contended; a FAIL must then stand on the requests due outside them, else the phase is INCONCLUSIVE.
 // A PASS is never affected: other work can only make the service look slower.
 
-import { closeSync, openSync, readdirSync, readFileSync, readSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { readdir, readFile } from "node:fs/promises";
 import { clockTicksPerSecond, processOfStat, type ProcessTicks } from "./process-cpu.js";
 import { driverFreeLowerBound } from "../verdict/index.js";
 import { PostgresProcesses, type ServiceProcesses } from "./service-processes.js";
@@ -170,7 +171,7 @@ export class HostWatch {
   private async read(): Promise<void> {
     await this.services;
     if (this.room) this.roomPids = new Set(await this.room.pids().catch(() => [...this.roomPids]));
-    const procs = processTicks();
+    const procs = await processTicks();
     if (procs.size === 0) return; // no /proc: no contention record
     if (this.postgres) {
       const cluster = [...procs].flatMap(([pid, p]) => (p.command.startsWith("postgres") ? [{ pid, ppid: p.ppid, start: p.start }] : []));
@@ -206,36 +207,27 @@ function stealTicks(): number {
   }
 }
 
-/** One buffer for every /proc/[pid]/stat read: each is a few hundred bytes. */
-const STAT_BUFFER = Buffer.allocUnsafe(4096);
-
-/**
- * Every process's CPU ticks, read synchronously: one open, read and close per process, about 2 ms of
- * CPU for 85 processes. Read through fs/promises, each file took five thread-pool round trips, and a
- * sample cost 12-19 ms of CPU (80 ms in one profiled phase) in a burst once a second, on the cores the
- * service under test shares.
- */
-function processTicks(): Map<number, ProcessTicks> {
+async function processTicks(): Promise<Map<number, ProcessTicks>> {
   const all = new Map<number, ProcessTicks>();
   let entries: string[];
   try {
-    entries = readdirSync("/proc");
+    entries = await readdir("/proc");
   } catch {
     return all;
   }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e)) continue;
-    let fd: number | undefined;
-    try {
-      fd = openSync(`/proc/${e}/stat`, "r");
-      const p = processOfStat(STAT_BUFFER.toString("utf8", 0, readSync(fd, STAT_BUFFER, 0, STAT_BUFFER.length, 0)));
-      if (p) all.set(Number(e), p);
-    } catch {
-      // gone since the listing
-    } finally {
-      if (fd !== undefined) closeSync(fd);
-    }
-  }
+  await Promise.all(
+    entries
+      .filter((e) => /^\d+$/.test(e))
+      .map((e) =>
+        readFile(`/proc/${e}/stat`, "utf8").then(
+          (text) => {
+            const p = processOfStat(text);
+            if (p) all.set(Number(e), p);
+          },
+          () => {}, // gone since the listing
+        ),
+      ),
+  );
   return all;
 }
 
