@@ -81,7 +81,10 @@ test("/runs/:id shows the phases advancing while the run is in progress, then th
   expect(await page.locator("#status").getAttribute("data-verdict")).toBe("");
   await page.screenshot({ path: resolve(ARTIFACTS, "war-room-live.png") });
   // The running P95 is drawn against its bar as the replay goes.
-  await page.waitForSelector(`svg.chart[data-phase="${runningPhase}"] polyline.p95`, { timeout: 30_000 });
+  // Attached, not "visible": a P95 that holds still draws a flat line, whose box has no height, and
+  // Playwright calls an element without area hidden (a fast machine's smoke phase did that).
+  const p95 = await page.waitForSelector(`svg.chart[data-phase="${runningPhase}"] polyline.p95`, { state: "attached", timeout: 30_000 });
+  expect(await p95.getAttribute("points")).toMatch(/^\d+(\.\d+)?,\d+(\.\d+)?/);
   expect(await page.locator(`svg.chart[data-phase="${runningPhase}"] line.bar`).count()).toBe(1);
   await page.screenshot({ path: resolve(ARTIFACTS, "war-room-live-chart.png") });
   // The pre-flight checks ran before the first phase, each with its result.
