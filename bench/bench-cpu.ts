@@ -39,7 +39,7 @@ export function renderCpuTable(runs: BenchRun[]): string {
     "note",
   ];
   const rows = runs
-    .filter((r) => r.cpu_us && r.purpose !== "step")
+    .filter((r) => r.cpu_us)
     .map((r) => [
       r.system,
       `${r.db_rtt_ms} ms`,
@@ -55,7 +55,7 @@ export function renderCpuTable(runs: BenchRun[]): string {
       us(r.cpu_us!.sum),
       ceiling(r.cpu_us!.sum),
       r.load_avg_1m.toFixed(1),
-      [r.purpose === "driver" ? "driver comparison" : "", r.valid ? "" : "INVALID (driver)"].filter(Boolean).join("; "),
+      [{ driver: "driver comparison", step: "step", fixed: "" }[r.purpose], r.valid ? "" : "INVALID (driver)"].filter(Boolean).join("; "),
     ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const numeric = new Set([2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);

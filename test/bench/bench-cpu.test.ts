@@ -57,16 +57,18 @@ test("the lean driver is compared with its baseline on the same system and rate,
   expect(renderDriverComparisons([])).toContain("no comparison pair");
 });
 
-test("the CPU table has a line per measured run (not the ladder's steps), invalid ones marked", () => {
+test("the CPU table has a line per measured run, the ladder's steps marked, invalid ones marked", () => {
   const table = renderCpuTable([
     run({ cpu_us: { driver: 120.4, server: 181, workers: 88 } }),
-    run({ purpose: "step", rate: 2000, cpu_us: { driver: 1, server: 1, workers: 1 } }),
+    run({ purpose: "step", rate: 4000, cpu_us: { driver: 51, server: 100, workers: 26, redis: 46, postgres: 67, sum: 290 } }),
     run({ system: "raw", valid: false, cpu_us: { driver: 130, server: 40, workers: null } }),
     run({ system: "sync" }),
   ]).split("\n");
-  expect(table).toHaveLength(4);
+  expect(table).toHaveLength(5);
   expect(table[2]).toMatch(/^ingest .* 120 µs +181 µs +88 µs/);
-  expect(table[3]).toMatch(/^raw .* 130 µs +40 µs +- .*INVALID \(driver\)$/);
+  // A step of the search for the highest rate: what a request cost there, and the ceiling that implies.
+  expect(table[3]).toMatch(/^ingest +0 ms +4000 .* 51 µs +100 µs +26 µs +46 µs +67 µs +290 µs +6,897\/s .*step$/);
+  expect(table[4]).toMatch(/^raw .* 130 µs +40 µs +- .*INVALID \(driver\)$/);
 });
 
 test("the CPU table shows Redis, PostgreSQL, their sum with the rest, and the ceiling that sum implies on 2 cores", () => {
