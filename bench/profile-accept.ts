@@ -2,7 +2,9 @@
 // another build's CLI with --cli) under a CPU profiler and a GC counter (profiled-cli.ts), replays a warm-up and
 // then a measured run of the gate's corpus open loop, and prints CPU per request of every process
 // (server, workers, Redis, PostgreSQL), the server's garbage collections per 1,000 requests, and the
-// top functions by self time in the server's CPU profile. Run it for the before and the after build.
+// top functions by self time in the server's CPU profile, and the bytes it allocated per request during
+// the measured run by allocating function (the inspector's allocation sampler). Run it for the before
+// and the after build.
 //
 //   node dist/bench/profile-accept.js [--cli PATH/dist/src/cli.js] [--rate 1000] [--requests 10000] [--batch-size 50] [--workers 2] [--out DIR] [--no-profile]
 //
@@ -45,6 +47,60 @@ export function topSelf(profile: { nodes: ProfileNode[]; samples: number[] }, n:
   }
   const rows = [...counts].sort((a, b) => b[1] - a[1]).slice(0, n);
   return { busy, rows: rows.map(([k, v]) => [k, v / busy]) };
+}
+
+interface AllocationNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: AllocationNode[];
+}
+
+/** Bytes allocated by each function (self), from a sampling heap profile's tree. */
+export function allocatedBySite(head: AllocationNode): Map<string, number> {
+  const sites = new Map<string, number>();
+  const walk = (node: AllocationNode) => {
+    if (node.selfSize > 0) {
+      const f = node.callFrame;
+      const file = f.url.split("/").slice(-2).join("/");
+      const name = `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
+      sites.set(name, (sites.get(name) ?? 0) + node.selfSize);
+    }
+    for (const child of node.children) walk(child);
+  };
+  walk(head);
+  return sites;
+}
+
+/** What was allocated between two of profiled-cli's allocation snapshots, per request, largest sites first. */
+export function allocationsBetween(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  requests: number,
+): { bytesPerRequest: number; rows: [string, number][] } {
+  const rows: [string, number][] = [];
+  let total = 0;
+  for (const [site, bytes] of after) {
+    const grown = bytes - (before.get(site) ?? 0);
+    if (grown <= 0) continue;
+    total += grown;
+    rows.push([site, grown / requests]);
+  }
+  return { bytesPerRequest: total / requests, rows: rows.sort((a, b) => b[1] - a[1]) };
+}
+
+/** Asks the profiled server for its allocations so far (SIGUSR2) and reads them once written. */
+async function allocationSnapshot(dir: string, pid: number, k: number): Promise<Map<string, number> | null> {
+  const file = join(dir, `${pid}.alloc-${k}.json`);
+  process.kill(pid, "SIGUSR2");
+  for (let i = 0; i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      return allocatedBySite((JSON.parse(readFileSync(file, "utf8")) as { head: AllocationNode }).head);
+    } catch {
+      // not written yet, or written in part
+    }
+  }
+  return null;
 }
 
 /** [utime, stime] in µs from /proc/<pid>/stat. */
@@ -105,6 +161,7 @@ async function main(argv: string[]): Promise<void> {
     const workerPids = deployment.pids!.workers;
     const redisPid = await redisServerPid(REDIS_URL);
     await new Promise((r) => setTimeout(r, 300));
+    const alloc0 = profiled ? await allocationSnapshot(profDir, serverPid, 1) : null;
     const gc0 = gcCounts(profDir, serverPid);
     const s0 = processCpuUs(serverPid)!;
     const split0 = [serverPid, ...workerPids].map(userSys);
@@ -115,6 +172,7 @@ async function main(argv: string[]): Promise<void> {
     const result = await replay({ url, rate, events, credentials });
     await new Promise((r) => setTimeout(r, 1500)); // the drain, and a fresh GC count
     const gc1 = gcCounts(profDir, serverPid);
+    const alloc1 = profiled ? await allocationSnapshot(profDir, serverPid, 2) : null;
     const split1 = [serverPid, ...workerPids].map(userSys);
     const n = result.samples.length;
     const per = (x: number | null) => (x === null ? "-" : `${Math.round(x / n)} µs`);
@@ -141,6 +199,13 @@ async function main(argv: string[]): Promise<void> {
     console.log(
       `server GC during the run: ${gc1.scavenges - gc0.scavenges} scavenges, ${gc1.markCompacts - gc0.markCompacts} mark-compacts (${(((gc1.scavenges - gc0.scavenges) * 1000) / n).toFixed(2)} scavenges per 1,000 requests)`,
     );
+    if (alloc0 && alloc1) {
+      const { bytesPerRequest, rows } = allocationsBetween(alloc0, alloc1, n);
+      console.log(
+        `server allocations during the run (sampled, collected or not): ${Math.round(bytesPerRequest)} bytes per request; largest sites:`,
+      );
+      for (const [site, bytes] of rows.slice(0, 15)) console.log(`  ${String(Math.round(bytes)).padStart(6)} B  ${site}`);
+    } else if (profiled) console.log("server allocations: the profiled server wrote no allocation snapshot");
   } finally {
     await db.end();
     await deployment.teardown();
@@ -159,7 +224,8 @@ async function main(argv: string[]): Promise<void> {
   for (const [name, share] of rows) console.log(`  ${(share * 100).toFixed(1).padStart(5)}%  ${name}`);
 }
 
-main(process.argv.slice(2)).catch((err) => {
-  console.error(`profile-accept: ${(err as Error).message}`);
-  process.exitCode = 1;
-});
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1])
+  main(process.argv.slice(2)).catch((err) => {
+    console.error(`profile-accept: ${(err as Error).message}`);
+    process.exitCode = 1;
+  });

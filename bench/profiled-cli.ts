@@ -1,7 +1,9 @@
 // A `gate` CLI under a CPU profiler, for profile-accept.ts (NODE_OPTIONS may not carry --cpu-prof):
-// starts the inspector's sampling profiler, counts garbage collections, then runs the CLI named by
-// PROFILE_CLI. Writes PROFILE_DIR/<pid>.cpuprofile at exit and PROFILE_DIR/<pid>.gc.json (collections
-// so far, by kind) every 250 ms.
+// starts the inspector's sampling profiler and its allocation sampler, counts garbage collections,
+// then runs the CLI named by PROFILE_CLI. Writes PROFILE_DIR/<pid>.cpuprofile at exit,
+// PROFILE_DIR/<pid>.gc.json (collections so far, by kind) every 250 ms, and on each SIGUSR2
+// PROFILE_DIR/<pid>.alloc-<k>.json: every allocation sampled so far (one per ~1 KB allocated),
+// collected or not, so the difference of two is what was allocated between them.
 
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
@@ -14,6 +16,19 @@ const session = new Session();
 session.connect();
 session.post("Profiler.enable");
 session.post("Profiler.start");
+session.post("HeapProfiler.enable");
+session.post("HeapProfiler.startSampling", {
+  samplingInterval: 1024,
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: true,
+} as object);
+let allocSnapshots = 0;
+process.on("SIGUSR2", () => {
+  const k = ++allocSnapshots;
+  session.post("HeapProfiler.getSamplingProfile", (err, result) => {
+    if (!err) writeFileSync(join(dir, `${process.pid}.alloc-${k}.json`), JSON.stringify(result.profile));
+  });
+});
 process.on("exit", () => {
   // The inspector answers a same-thread session synchronously, so this completes inside "exit".
   session.post("Profiler.stop", (err, result) => {

@@ -1,4 +1,4 @@
-import { checkJsonObject, MAX_JSON_DEPTH } from "../../src/ingest-service/json-check.js";
+import { checkJsonObject, LINEAR_KEYS, MAX_JSON_DEPTH } from "../../src/ingest-service/json-check.js";
 import { shuffled } from "./support/ingest-fixture.js";
 
 const check = (s: string) => checkJsonObject(Buffer.from(s, "utf8"));
@@ -57,6 +57,22 @@ test("what jsonb cannot store as sent is refused as unsupported_json", () => {
   expect(check('{"k":{"x":1,"x":1}}')?.message).toContain('"x" appears twice');
   expect(check(`{"a":${"[".repeat(MAX_JSON_DEPTH - 1)}${"]".repeat(MAX_JSON_DEPTH - 1)}}`)).toBeNull();
   expect(code('{"a":1,"b":{"a":2}}')).toBe("ok"); // the same key in different objects is fine
+});
+
+test("a duplicate key is found in an object of any size, with or without its Map, and only within its own object", () => {
+  const keys = (n: number, prefix = "k") => Array.from({ length: n }, (_, i) => `"${prefix}${i}":${i}`);
+  for (const n of [2, LINEAR_KEYS - 1, LINEAR_KEYS, LINEAR_KEYS + 1, 5 * LINEAR_KEYS]) {
+    for (const at of [0, n >> 1, n - 1]) {
+      // The key at `at` again, at the end of the object: found, and named.
+      const dup = `{"outer":{${[...keys(n), `"k${at}":"again"`].join(",")}}}`;
+      expect([n, at, check(dup)?.message]).toEqual([n, at, expect.stringContaining(`"k${at}" appears twice`)]);
+    }
+    // Sibling objects with the same keys, and the parent with a key of the same name: all fine.
+    expect([n, code(`{"k0":0,"a":[{${keys(n).join(",")}},{${keys(n).join(",")}}],"b":{${keys(n).join(",")}}}`)]).toEqual([n, "ok"]);
+    // A large object nested in another: the inner one's keys do not leak into the outer one's, or back.
+    expect([n, code(`{${keys(n).join(",")},"in":{${keys(n).join(",")}},"z":1}`)]).toEqual([n, "ok"]);
+    expect([n, code(`{${keys(n).join(",")},"in":{${keys(n, "j").join(",")}},"k1":1}`)]).toEqual([n, "unsupported_json"]);
+  }
 });
 
 test("on ten thousand mutated documents it agrees with JSON.parse about what is JSON", () => {
