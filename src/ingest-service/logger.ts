@@ -34,14 +34,13 @@ class LineBatch {
     return true;
   }
 
-  /** Hands on what was gathered; false when there was nothing. */
-  release(): boolean {
-    if (this.length === 0) return false;
+  /** Hands on what was gathered, if anything. */
+  release(): void {
+    if (this.length === 0) return;
     const joined = this.lines.length === 1 ? this.lines[0] : this.lines.join("");
     this.lines = [];
     this.length = 0;
     this.out.write(joined);
-    return true;
   }
 }
 
