@@ -170,14 +170,8 @@ function hashOf(s: string): number {
 // are small, so a linear scan of their own slice beats a Map; one with many keys gets a Map too.
 let keyHashes = new Int32Array(256);
 let keyStarts = new Int32Array(256);
-/**
- * Keys an object has before it gets a Map. 128, not 32: GitHub's repository and sender objects have
- * 30-100 keys, and a Map grown for each of them cost the accept path ~6.6 KB of allocation per
- * webhook; over the gate's corpus the check takes 10.9-11.3 us per body against 12.1-12.3 (mean body
- * 5.9 KB). The worst case is no worse: 1 MB of 128-key objects takes 11.4 ms, as 1 MB of 33-key
- * objects did with 32 (11.8 ms).
- */
-export const LINEAR_KEYS = 128;
+/** Keys an object has before it gets a Map (a linear scan of its own keys until then). */
+export const LINEAR_KEYS = 32;
 
 function growKeys(): void {
   const h = new Int32Array(keyHashes.length * 2);
