@@ -26,10 +26,22 @@ import { cpuDelta, cpuOf, postgresCpuMeter, redisServerPid } from "./store-cpu.j
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const DATABASE_URL = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   children?: number[];
+}
+
+/** A profile's function as the tables name it: name, then the last two parts of its file and its line. */
+function siteOf(f: CallFrame): string {
+  const file = f.url.split("/").slice(-2).join("/");
+  return `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
 }
 
 /** Self time share by function (name and file:line), from a .cpuprofile; "(idle)" left out of the total. */
@@ -41,8 +53,7 @@ export function topSelf(profile: { nodes: ProfileNode[]; samples: number[] }, n:
     const f = byId.get(id)!.callFrame;
     if (f.functionName === "(idle)") continue;
     busy++;
-    const file = f.url.split("/").slice(-2).join("/");
-    const name = `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
+    const name = siteOf(f);
     counts.set(name, (counts.get(name) ?? 0) + 1);
   }
   const rows = [...counts].sort((a, b) => b[1] - a[1]).slice(0, n);
@@ -50,7 +61,7 @@ export function topSelf(profile: { nodes: ProfileNode[]; samples: number[] }, n:
 }
 
 interface AllocationNode {
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   selfSize: number;
   children: AllocationNode[];
 }
@@ -60,10 +71,8 @@ export function allocatedBySite(head: AllocationNode): Map<string, number> {
   const sites = new Map<string, number>();
   const walk = (node: AllocationNode) => {
     if (node.selfSize > 0) {
-      const f = node.callFrame;
-      const file = f.url.split("/").slice(-2).join("/");
-      const name = `${f.functionName || "(anonymous)"}${file ? ` ${file}:${f.lineNumber + 1}` : ""}`;
-      sites.set(name, (sites.get(name) ?? 0) + node.selfSize);
+      const site = siteOf(node.callFrame);
+      sites.set(site, (sites.get(site) ?? 0) + node.selfSize);
     }
     for (const child of node.children) walk(child);
   };
