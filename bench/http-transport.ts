@@ -40,14 +40,18 @@ interface ParserBinding {
   ConnectionsList: new () => object;
 }
 
-function serve(kind: Kind, port: number): void {
+// Listens on a port the kernel picks and prints it, so no run can collide with a port in use.
+function serve(kind: Kind): void {
+  const ready = function (this: { address(): unknown }) {
+    console.log(`listening ${(this.address() as { port: number }).port}`);
+  };
   if (kind === "node") {
     const head = { "content-type": "application/json", "content-length": String(ANSWER.length) };
     createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => res.writeHead(req.headers["webhook-id"] ? 202 : 400, head).end(ANSWER));
-    }).listen(port, "127.0.0.1", () => console.log("listening"));
+    }).listen(0, "127.0.0.1", ready);
     return;
   }
   const { HTTPParser, ConnectionsList } = (process as unknown as { binding(name: string): ParserBinding }).binding("http_parser");
@@ -77,14 +81,14 @@ function serve(kind: Kind, port: number): void {
       parser[HTTPParser.kOnExecute] = (ret: unknown) => void (ret instanceof Error && socket.destroy());
       parser.consume((socket as unknown as { _handle: unknown })._handle);
     } else socket.on("data", (d: Buffer) => void (parser.execute(d) instanceof Error && socket.destroy()));
-  }).listen(port, "127.0.0.1", () => console.log("listening"));
+  }).listen(0, "127.0.0.1", ready);
 }
 
-async function measure(kind: Kind, port: number, rate: number, requests: number): Promise<{ us: number; p95: number }> {
-  const child = spawn(process.execPath, ["--no-deprecation", fileURLToPath(import.meta.url), "--serve", kind, String(port)], {
+async function measure(kind: Kind, rate: number, requests: number): Promise<{ us: number; p95: number }> {
+  const child = spawn(process.execPath, ["--no-deprecation", fileURLToPath(import.meta.url), "--serve", kind], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  await new Promise((resolve) => child.stdout.once("data", resolve));
+  const port = await new Promise<number>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(Number(/listening (\d+)/.exec(String(d))?.[1]))));
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   const body = Buffer.from(JSON.stringify({ padding: "a".repeat(6000) }));
   const send = (i: number) =>
@@ -125,10 +129,9 @@ async function main(argv: string[]): Promise<void> {
   const [rate, requests, rounds] = [at("--rate", 1000), at("--requests", 8000), at("--rounds", 3)];
   console.log(`# ${requests} POSTs of ~6 KB at ${rate}/s per run, 8 keep-alive connections, ${rounds} rounds; server CPU per request`);
   const us = new Map<Kind, number[]>(KINDS.map((k) => [k, []]));
-  let port = 39_100 + (process.pid % 500) * 4;
   for (let round = 1; round <= rounds; round++)
     for (const kind of KINDS) {
-      const r = await measure(kind, port++, rate, requests);
+      const r = await measure(kind, rate, requests);
       us.get(kind)!.push(r.us);
       console.log(`round ${round} ${kind.padEnd(8)} ${r.us.toFixed(1)} µs/request, P95 ${r.p95.toFixed(2)} ms`);
     }
@@ -140,6 +143,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (process.argv[2] === "--serve") serve(process.argv[3] as Kind, Number(process.argv[4]));
+  if (process.argv[2] === "--serve") serve(process.argv[3] as Kind);
   else await main(process.argv.slice(2));
 }
