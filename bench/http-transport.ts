@@ -88,7 +88,9 @@ async function measure(kind: Kind, rate: number, requests: number): Promise<{ us
   const child = spawn(process.execPath, ["--no-deprecation", fileURLToPath(import.meta.url), "--serve", kind], {
     stdio: ["ignore", "pipe", "inherit"],
   });
-  const port = await new Promise<number>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(Number(/listening (\d+)/.exec(String(d))?.[1]))));
+  const port = await new Promise<number>((resolve) =>
+    child.stdout.once("data", (d: Buffer) => resolve(Number(/listening (\d+)/.exec(String(d))?.[1]))),
+  );
   const agent = new Agent({ keepAlive: true, maxSockets: 8 });
   const body = Buffer.from(JSON.stringify({ padding: "a".repeat(6000) }));
   const send = (i: number) =>
