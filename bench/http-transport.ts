@@ -16,6 +16,7 @@ import { createServer, request, Agent } from "node:http";
 import { createServer as createNetServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { processCpuUs } from "../src/gates/measure/process-cpu.js";
+import { roundsInTurn } from "./rounds-in-turn.js";
 
 const KINDS = ["node", "llhttp", "consume"] as const;
 type Kind = (typeof KINDS)[number];
@@ -130,17 +131,16 @@ async function main(argv: string[]): Promise<void> {
   const at = (flag: string, fallback: number) => (argv.includes(flag) ? Number(argv[argv.indexOf(flag) + 1]) : fallback);
   const [rate, requests, rounds] = [at("--rate", 1000), at("--requests", 8000), at("--rounds", 3)];
   console.log(`# ${requests} POSTs of ~6 KB at ${rate}/s per run, 8 keep-alive connections, ${rounds} rounds; server CPU per request`);
-  const us = new Map<Kind, number[]>(KINDS.map((k) => [k, []]));
-  for (let round = 1; round <= rounds; round++)
-    for (const kind of KINDS) {
-      const r = await measure(kind, rate, requests);
-      us.get(kind)!.push(r.us);
-      console.log(`round ${round} ${kind.padEnd(8)} ${r.us.toFixed(1)} µs/request, P95 ${r.p95.toFixed(2)} ms`);
-    }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const mean = await roundsInTurn(
+    KINDS,
+    rounds,
+    (kind) => measure(kind, rate, requests),
+    (r) => `${r.us.toFixed(1)} µs/request, P95 ${r.p95.toFixed(2)} ms`,
+  );
+  const node = mean.get("node")!;
   for (const kind of KINDS.slice(1))
     console.log(
-      `${kind}: ${mean(us.get(kind)!).toFixed(1)} µs against node:http's ${mean(us.get("node")!).toFixed(1)}: ${(mean(us.get(kind)!) / mean(us.get("node")!)).toFixed(2)}x`,
+      `${kind}: ${mean.get(kind)!.toFixed(1)} µs against node:http's ${node.toFixed(1)}: ${(mean.get(kind)! / node).toFixed(2)}x`,
     );
 }
 

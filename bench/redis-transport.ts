@@ -15,6 +15,7 @@ import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import { roundsInTurn } from "./rounds-in-turn.js";
 
 const KINDS = ["idle", "ioredis", "raw"] as const;
 type Kind = (typeof KINDS)[number];
@@ -73,7 +74,8 @@ async function run(kind: Kind, redisUrl: string, rate: number, calls: number): P
     socket = connect({ host: url.hostname, port: Number(url.port || 6379), noDelay: true });
     await new Promise((resolve) => socket!.once("connect", resolve));
     if (url.password) {
-      socket.write(`*2\r\n$4\r\nAUTH\r\n$${decodeURIComponent(url.password).length}\r\n${decodeURIComponent(url.password)}\r\n`);
+      const password = decodeURIComponent(url.password);
+      socket.write(`*2\r\n$4\r\nAUTH\r\n$${Buffer.byteLength(password)}\r\n${password}\r\n`);
       await new Promise((resolve) => socket!.once("data", resolve));
     }
     call = rawClient(socket, stream);
@@ -112,20 +114,15 @@ async function main(argv: string[]): Promise<void> {
   const redisUrl = at("--redis", "redis://127.0.0.1:6379");
   const [rate, calls, rounds] = [Number(at("--rate", "1000")), Number(at("--calls", "8000")), Number(at("--rounds", "3"))];
   console.log(`# ${calls} XADDs of ~6 KB at ${rate}/s per run, one at a time, ${rounds} rounds; CPU of the calling process per call`);
-  const us = new Map<Kind, number[]>(KINDS.map((k) => [k, []]));
-  for (let round = 1; round <= rounds; round++)
-    for (const kind of KINDS) {
-      const r = await measure(kind, redisUrl, rate, calls);
-      us.get(kind)!.push(r.us);
-      console.log(
-        `round ${round} ${kind.padEnd(8)} ${r.us.toFixed(1)} µs/call (${r.userUs.toFixed(1)} user + ${r.systemUs.toFixed(1)} system)`,
-      );
-    }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const idle = mean(us.get("idle")!);
+  const mean = await roundsInTurn(
+    KINDS,
+    rounds,
+    (kind) => measure(kind, redisUrl, rate, calls),
+    (r) => `${r.us.toFixed(1)} µs/call (${r.userUs.toFixed(1)} user + ${r.systemUs.toFixed(1)} system)`,
+  );
   for (const kind of KINDS.slice(1))
     console.log(
-      `${kind}: ${mean(us.get(kind)!).toFixed(1)} µs per call, ${(mean(us.get(kind)!) - idle).toFixed(1)} above the wake-up alone`,
+      `${kind}: ${mean.get(kind)!.toFixed(1)} µs per call, ${(mean.get(kind)! - mean.get("idle")!).toFixed(1)} above the wake-up alone`,
     );
 }
 
